@@ -1,0 +1,24 @@
+/** The lifetimes of sessions in one flow. Durations are seconds; `null` means none. */
+export interface FlowPolicy {
+  /** Lifetime of each access token. */
+  readonly accessTokenTtl: number;
+  /** A session with no refresh for this long ends (`session_expired`, reason `idle`). */
+  readonly idleTimeout: number | null;
+  /** A session ends this long after it began, however active (reason `absolute`). */
+  readonly absoluteLifetime: number;
+  /** How long a spent refresh token still returns its successor (concurrent refreshes, lost responses). */
+  readonly reuseInterval: number;
+}
+
+export type FlowPolicies = Readonly<Record<string, FlowPolicy>>;
+
+/** Flows that exist with no configuration at all; a config file may override or add to them. */
+export const defaultFlowPolicies: FlowPolicies = {
+  default: { accessTokenTtl: 900, idleTimeout: null, absoluteLifetime: 1_209_600, reuseInterval: 10 },
+  verification: { accessTokenTtl: 300, idleTimeout: null, absoluteLifetime: 900, reuseInterval: 10 },
+};
+
+/** The longest access-token lifetime of any flow: how long a retired signing key must stay verifiable. */
+export function longestAccessTokenTtl(flows: FlowPolicies): number {
+  return Math.max(...Object.values(flows).map((flow) => flow.accessTokenTtl));
+}

@@ -1,0 +1,47 @@
+/** Why a session was ended on purpose. */
+export type RevocationReason = 'logout' | 'admin' | 'reuse_detected' | 'signed_out_elsewhere';
+
+export const revocationReasons: readonly RevocationReason[] = ['logout', 'admin', 'reuse_detected', 'signed_out_elsewhere'];
+
+/** The server-side record of one sign-in on one device. Times are epoch milliseconds. */
+export interface SessionRecord {
+  readonly id: string;
+  readonly userId: string;
+  readonly flow: string;
+  readonly createdAt: number;
+  readonly lastRefreshedAt: number | null;
+  /** Absolute end. */
+  readonly expiresAt: number;
+  /** Idle end, pushed forward by each refresh; null when the flow has no idle timeout. */
+  readonly idleExpiresAt: number | null;
+  readonly revokedAt: number | null;
+  readonly revokedReason: RevocationReason | null;
+  readonly metadata: Record<string, unknown>;
+  /** Bumped by every change; lets caches and other nodes tell old from new. */
+  readonly version: number;
+}
+
+export type SessionState =
+  | { readonly status: 'active' }
+  | { readonly status: 'revoked'; readonly reason: RevocationReason; readonly at: number }
+  | { readonly status: 'expired'; readonly reason: 'absolute' | 'idle'; readonly at: number };
+
+/** What a session is at `now`: revocation wins, then whichever end came first. */
+export function sessionState(session: SessionRecord, now: number): SessionState {
+  if (session.revokedAt !== null) {
+    return { status: 'revoked', reason: session.revokedReason ?? 'admin', at: session.revokedAt };
+  }
+  const idleEnd = session.idleExpiresAt;
+  if (idleEnd !== null && idleEnd < session.expiresAt && now >= idleEnd) {
+    return { status: 'expired', reason: 'idle', at: idleEnd };
+  }
+  if (now >= session.expiresAt) {
+    return { status: 'expired', reason: 'absolute', at: session.expiresAt };
+  }
+  return { status: 'active' };
+}
+
+/** The moment the session ends unless refreshed again: the earlier of the idle and absolute ends. */
+export function sessionEnd(session: SessionRecord): number {
+  return session.idleExpiresAt === null ? session.expiresAt : Math.min(session.idleExpiresAt, session.expiresAt);
+}

@@ -1,0 +1,300 @@
+import { ulid } from 'ulid';
+import type { AccessTokenClaims, AccessTokens } from './access-tokens.js';
+import type { Clock } from './clock.js';
+import { TesseraError } from './errors.js';
+import type { FlowPolicies, FlowPolicy } from './flows.js';
+import { generateRefreshToken, hashRefreshToken, openSuccessor, sealSuccessor } from './refresh-tokens.js';
+import { sessionEnd, sessionState, type RevocationReason, type SessionRecord } from './session.js';
+import { SessionCache } from './session-cache.js';
+import type { SessionStore } from './store.js';
+
+/** What a sign-in or a refresh hands the client. Times are epoch milliseconds. */
+export interface TokenGrant {
+  readonly session: SessionRecord;
+  readonly accessToken: string;
+  readonly accessTokenExpiresAt: number;
+  readonly refreshToken: string;
+  readonly refreshTokenExpiresAt: number;
+}
+
+/** A session changed: revoked, refreshed. Listeners (metrics, sockets, other nodes) hear it. */
+export type SessionEvent =
+  | { readonly type: 'created'; readonly session: SessionRecord }
+  | { readonly type: 'refreshed'; readonly session: SessionRecord; readonly replayed: boolean }
+  | { readonly type: 'revoked'; readonly session: SessionRecord };
+
+export interface SessionServiceOptions {
+  readonly store: SessionStore;
+  readonly clock: Clock;
+  readonly flows: FlowPolicies;
+  readonly accessTokens: AccessTokens;
+  readonly cache?: SessionCache;
+}
+
+export interface CreateSessionInput {
+  readonly userId: string;
+  readonly flow?: string;
+  readonly metadata?: Record<string, unknown>;
+}
+
+/** The sealed part of a successor grant: what a retry inside the reuse interval gets back. */
+interface SealedGrant {
+  readonly accessToken: string;
+  readonly accessTokenExpiresAt: number;
+  readonly refreshToken: string;
+  readonly refreshTokenExpiresAt: number;
+}
+
+/** A rotation can lose a race at most this many times before the answer is settled by the winner. */
+const rotationAttempts = 3;
+
+/**
+ * The session rules, in one place: create, refresh (single-use rotation with a grace window and
+ * reuse detection), authenticate, revoke. Knows nothing of HTTP, SQL or sockets.
+ */
+export class SessionService {
+  readonly #store: SessionStore;
+  readonly #clock: Clock;
+  readonly #flows: FlowPolicies;
+  readonly #accessTokens: AccessTokens;
+  readonly #cache: SessionCache;
+  readonly #listeners = new Set<(event: SessionEvent) => void>();
+
+  constructor(options: SessionServiceOptions) {
+    this.#store = options.store;
+    this.#clock = options.clock;
+    this.#flows = options.flows;
+    this.#accessTokens = options.accessTokens;
+    this.#cache = options.cache ?? new SessionCache();
+  }
+
+  /** Calls `listener` on every change; returns the function that stops it. */
+  onSessionEvent(listener: (event: SessionEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Drops cached state for a session changed elsewhere (another node, another process). */
+  forgetSession(id: string, version?: number): void {
+    this.#cache.forget(id, version);
+  }
+
+  /** The names of the configured flows. */
+  get flowNames(): string[] {
+    return Object.keys(this.#flows);
+  }
+
+  /** Starts a session in `flow` and issues its first token pair. */
+  async createSession(input: CreateSessionInput): Promise<TokenGrant> {
+    const flowName = input.flow ?? 'default';
+    const flow = this.#flows[flowName];
+    if (!flow) {
+      throw new TesseraError('invalid_request', {
+        message: `Unknown flow "${flowName}".`,
+        details: [{ field: 'flow', message: `must be one of: ${this.flowNames.join(', ')}` }],
+      });
+    }
+    const now = this.#clock.now();
+    const session: SessionRecord = {
+      id: `ses_${ulid(now)}`,
+      userId: input.userId,
+      flow: flowName,
+      createdAt: now,
+      lastRefreshedAt: null,
+      expiresAt: now + flow.absoluteLifetime * 1000,
+      idleExpiresAt: idleEnd(flow, now, now + flow.absoluteLifetime * 1000),
+      revokedAt: null,
+      revokedReason: null,
+      metadata: input.metadata ?? {},
+      version: 1,
+    };
+    const refreshToken = generateRefreshToken();
+    const access = await this.#accessTokens.sign(session, flow.accessTokenTtl, sessionEnd(session));
+    await this.#store.createSession(session, {
+      hash: hashRefreshToken(refreshToken),
+      sessionId: session.id,
+      issuedAt: now,
+      spentAt: null,
+      sealedSuccessor: null,
+    });
+    this.#cache.set(session);
+    this.#emit({ type: 'created', session });
+    return {
+      session,
+      accessToken: access.token,
+      accessTokenExpiresAt: access.expiresAt,
+      refreshToken,
+      refreshTokenExpiresAt: sessionEnd(session),
+    };
+  }
+
+  /**
+   * Exchanges a refresh token for a new pair. The token is spent; presenting it again within the
+   * flow's reuse interval returns the same successor pair, after it revokes the session
+   * (`reuse_detected`).
+   */
+  async refreshSession(refreshToken: string): Promise<TokenGrant> {
+    const hash = hashRefreshToken(refreshToken);
+    for (let attempt = 0; attempt < rotationAttempts; attempt++) {
+      const found = await this.#store.findRefreshToken(hash);
+      if (!found) throw new TesseraError('session_not_found');
+      const { token, session } = found;
+      const now = this.#clock.now();
+      assertActive(session, now);
+      const flow = this.#flowOf(session);
+
+      if (token.spentAt !== null) {
+        return this.#replaySpentToken(refreshToken, token.spentAt, token.sealedSuccessor, session, flow, now);
+      }
+
+      const grant = await this.#issueSuccessor(refreshToken, hash, session, flow, now);
+      if (grant) return grant;
+      // Another request spent the token first: go round and answer as a retry of the winner.
+    }
+    throw new TesseraError('service_unavailable', { retryAfter: 1, message: 'The refresh could not be settled. Retry.' });
+  }
+
+  async #issueSuccessor(
+    spentToken: string,
+    spentHash: string,
+    session: SessionRecord,
+    flow: FlowPolicy,
+    now: number,
+  ): Promise<TokenGrant | null> {
+    const idleExpiresAt = idleEnd(flow, now, session.expiresAt);
+    const renewed: SessionRecord = { ...session, lastRefreshedAt: now, idleExpiresAt };
+    const refreshToken = generateRefreshToken();
+    const access = await this.#accessTokens.sign(renewed, flow.accessTokenTtl, sessionEnd(renewed));
+    const sealed: SealedGrant = {
+      accessToken: access.token,
+      accessTokenExpiresAt: access.expiresAt,
+      refreshToken,
+      refreshTokenExpiresAt: sessionEnd(renewed),
+    };
+    const updated = await this.#store.rotateRefreshToken({
+      spentHash,
+      spentAt: now,
+      sealedSuccessor: sealSuccessor(spentToken, sealed),
+      successor: { hash: hashRefreshToken(refreshToken), sessionId: session.id, issuedAt: now, spentAt: null, sealedSuccessor: null },
+      sessionId: session.id,
+      lastRefreshedAt: now,
+      idleExpiresAt,
+    });
+    if (!updated) return null;
+    this.#cache.set(updated);
+    this.#emit({ type: 'refreshed', session: updated, replayed: false });
+    return { session: updated, ...sealed };
+  }
+
+  async #replaySpentToken(
+    spentToken: string,
+    spentAt: number,
+    sealedSuccessor: string | null,
+    session: SessionRecord,
+    flow: FlowPolicy,
+    now: number,
+  ): Promise<TokenGrant> {
+    const withinGrace = now - spentAt <= flow.reuseInterval * 1000;
+    const successor = withinGrace && sealedSuccessor !== null ? openSuccessor(spentToken, sealedSuccessor) : null;
+    if (isSealedGrant(successor)) {
+      this.#emit({ type: 'refreshed', session, replayed: true });
+      return { session, ...successor };
+    }
+    // A spent token after its grace window: someone holds a copy. End this session, and only this one.
+    const revoked = await this.revokeSession(session.id, 'reuse_detected');
+    throw revokedError(revoked ?? (await this.#store.getSession(session.id)) ?? session);
+  }
+
+  /**
+   * Verifies an access token and checks its session's current state, so a revoked or expired
+   * session is reported even while the token itself is unexpired.
+   */
+  async authenticate(accessToken: string): Promise<{ session: SessionRecord; claims: AccessTokenClaims }> {
+    const claims = await this.#accessTokens.verify(accessToken);
+    const session = await this.#cachedSession(claims.sid);
+    if (!session || session.userId !== claims.sub) throw new TesseraError('session_not_found');
+    assertActive(session, this.#clock.now());
+    return { session, claims };
+  }
+
+  /** The session with this id, whatever its status. */
+  async getSession(id: string): Promise<SessionRecord | null> {
+    return this.#store.getSession(id);
+  }
+
+  /** The user's sessions that are neither expired nor revoked. */
+  async listActiveSessions(userId: string): Promise<SessionRecord[]> {
+    return this.#store.listActiveSessions(userId, this.#clock.now());
+  }
+
+  /** Ends an active session; returns it updated, or null when it had already ended. */
+  async revokeSession(id: string, reason: RevocationReason): Promise<SessionRecord | null> {
+    const now = this.#clock.now();
+    const current = await this.#store.getSession(id);
+    if (!current || sessionState(current, now).status !== 'active') return null;
+    const revoked = await this.#store.revokeSession(id, reason, now);
+    if (revoked) this.#afterRevoke(revoked);
+    return revoked;
+  }
+
+  /** Ends every active session of the user, but `exceptSessionId`; returns those it ended. */
+  async revokeUserSessions(userId: string, reason: RevocationReason, exceptSessionId?: string): Promise<SessionRecord[]> {
+    const revoked = await this.#store.revokeUserSessions(userId, reason, this.#clock.now(), exceptSessionId);
+    for (const session of revoked) this.#afterRevoke(session);
+    return revoked;
+  }
+
+  #afterRevoke(session: SessionRecord): void {
+    this.#cache.set(session);
+    this.#emit({ type: 'revoked', session });
+  }
+
+  async #cachedSession(id: string): Promise<SessionRecord | null> {
+    const cached = this.#cache.get(id);
+    if (cached) return cached;
+    const session = await this.#store.getSession(id);
+    if (session) this.#cache.set(session);
+    return session;
+  }
+
+  #flowOf(session: SessionRecord): FlowPolicy {
+    // A flow removed from the config keeps working under the default rules rather than stranding its sessions.
+    return this.#flows[session.flow] ?? this.#flows['default'] ?? Object.values(this.#flows)[0]!;
+  }
+
+  #emit(event: SessionEvent): void {
+    for (const listener of this.#listeners) listener(event);
+  }
+}
+
+function idleEnd(flow: FlowPolicy, now: number, absoluteEnd: number): number | null {
+  return flow.idleTimeout === null ? null : Math.min(now + flow.idleTimeout * 1000, absoluteEnd);
+}
+
+function isSealedGrant(value: unknown): value is SealedGrant {
+  if (typeof value !== 'object' || value === null) return false;
+  const grant = value as Record<string, unknown>;
+  return typeof grant['accessToken'] === 'string' && typeof grant['refreshToken'] === 'string';
+}
+
+/** Throws `session_revoked` or `session_expired` with its reason unless the session is active at `now`. */
+export function assertActive(session: SessionRecord, now: number): void {
+  const state = sessionState(session, now);
+  if (state.status === 'revoked') throw revokedError(session);
+  if (state.status === 'expired') {
+    throw new TesseraError('session_expired', {
+      details: [{ reason: state.reason, expired_at: new Date(state.at).toISOString() }],
+    });
+  }
+}
+
+function revokedError(session: SessionRecord): TesseraError {
+  return new TesseraError('session_revoked', {
+    details: [
+      {
+        reason: session.revokedReason ?? 'admin',
+        revoked_at: new Date(session.revokedAt ?? Date.now()).toISOString(),
+      },
+    ],
+  });
+}

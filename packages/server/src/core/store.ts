@@ -1,0 +1,65 @@
+import type { RevocationReason, SessionRecord } from './session.js';
+
+/** One refresh token, known only by the SHA-256 of its secret. */
+export interface RefreshTokenRecord {
+  readonly hash: string;
+  readonly sessionId: string;
+  readonly issuedAt: number;
+  /** When it was exchanged for its successor; null while it is the live token. */
+  readonly spentAt: number | null;
+  /** The successor grant, sealed with a key only the holder of this token can derive. */
+  readonly sealedSuccessor: string | null;
+}
+
+export interface SigningKeyRecord {
+  readonly kid: string;
+  readonly alg: string;
+  readonly privateJwk: string;
+  readonly publicJwk: string;
+  readonly createdAt: number;
+  /** When it stopped signing; null for the current key. */
+  readonly retiredAt: number | null;
+  /** After this, no token it signed can still be valid: it leaves the JWKS. */
+  readonly verifyUntil: number | null;
+}
+
+export interface RotateRefreshToken {
+  readonly spentHash: string;
+  readonly spentAt: number;
+  readonly sealedSuccessor: string;
+  readonly successor: RefreshTokenRecord;
+  readonly sessionId: string;
+  readonly lastRefreshedAt: number;
+  readonly idleExpiresAt: number | null;
+}
+
+/**
+ * Everything the core needs to keep. Implementations are thin: the rules live in the core.
+ * Every method that changes a session bumps its `version`.
+ */
+export interface SessionStore {
+  createSession(session: SessionRecord, refreshToken: RefreshTokenRecord): Promise<void>;
+  getSession(id: string): Promise<SessionRecord | null>;
+  findRefreshToken(hash: string): Promise<{ token: RefreshTokenRecord; session: SessionRecord } | null>;
+  /**
+   * Atomically: spend `spentHash` if it is still live, push the session's idle end and store the
+   * successor. Returns the updated session, or null when the token was already spent or the session
+   * revoked meanwhile (another request won the race).
+   */
+  rotateRefreshToken(rotation: RotateRefreshToken): Promise<SessionRecord | null>;
+  /** Revokes the session if it is not revoked yet; returns it updated, or null when nothing changed. */
+  revokeSession(id: string, reason: RevocationReason, at: number): Promise<SessionRecord | null>;
+  /** Revokes every unrevoked, unexpired session of the user but `exceptSessionId`; returns those it revoked. */
+  revokeUserSessions(userId: string, reason: RevocationReason, at: number, exceptSessionId?: string): Promise<SessionRecord[]>;
+  /** Sessions of the user neither revoked nor expired at `now`, newest first. */
+  listActiveSessions(userId: string, now: number): Promise<SessionRecord[]>;
+
+  listSigningKeys(): Promise<SigningKeyRecord[]>;
+  /** Adds `key` as the current one; with `verifyUntil`, first retires every current key (they verify until then). */
+  addSigningKey(key: SigningKeyRecord, verifyUntil: number | null): Promise<void>;
+
+  listApiKeyHashes(): Promise<string[]>;
+  addApiKeyHash(hash: string, at: number): Promise<void>;
+
+  close(): Promise<void>;
+}

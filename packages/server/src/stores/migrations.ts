@@ -1,0 +1,47 @@
+/**
+ * Versioned schema migrations, written in the SQL that both SQLite and PostgreSQL accept.
+ * Times are epoch milliseconds in BIGINT columns. Append; never edit a released step.
+ */
+export const migrations: readonly { readonly version: number; readonly name: string; readonly sql: string }[] = [
+  {
+    version: 1,
+    name: 'sessions, refresh tokens, signing keys, api keys',
+    sql: `
+      CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        flow TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        last_refreshed_at BIGINT,
+        expires_at BIGINT NOT NULL,
+        idle_expires_at BIGINT,
+        revoked_at BIGINT,
+        revoked_reason TEXT,
+        metadata TEXT NOT NULL,
+        version BIGINT NOT NULL
+      );
+      CREATE INDEX sessions_by_user ON sessions (user_id, expires_at);
+      CREATE TABLE refresh_tokens (
+        hash TEXT PRIMARY KEY,
+        session_id TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+        issued_at BIGINT NOT NULL,
+        spent_at BIGINT,
+        sealed_successor TEXT
+      );
+      CREATE INDEX refresh_tokens_by_session ON refresh_tokens (session_id);
+      CREATE TABLE signing_keys (
+        kid TEXT PRIMARY KEY,
+        alg TEXT NOT NULL,
+        private_jwk TEXT NOT NULL,
+        public_jwk TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        retired_at BIGINT,
+        verify_until BIGINT
+      );
+      CREATE TABLE api_keys (
+        hash TEXT PRIMARY KEY,
+        created_at BIGINT NOT NULL
+      );
+    `,
+  },
+];

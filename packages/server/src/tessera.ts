@@ -14,7 +14,7 @@ export interface TesseraOptions {
   readonly config?: TesseraConfig;
   /** `iss` of access tokens, when the config does not set one. */
   readonly issuer?: string;
-  /** The one accepted management API key; without it, stored keys (or a generated one) are used. */
+  /** The one accepted management API key; without it, the stored keys are accepted. */
   readonly apiKey?: string;
 }
 
@@ -27,8 +27,6 @@ export interface Tessera {
   readonly issuer: string;
   readonly clock: Clock;
   readonly store: SessionStore;
-  /** A management API key generated on this start, to be shown once; undefined otherwise. */
-  readonly generatedApiKey: string | undefined;
   close(): Promise<void>;
 }
 
@@ -42,7 +40,7 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
   await signingKeys.init();
   const accessTokens = new AccessTokens({ keys: signingKeys, clock, issuer, audience: config.audience, clientId: config.clientId });
   const sessions = new SessionService({ store, clock, flows: config.flows, accessTokens });
-  const { apiKeys, generated } = await ApiKeys.open(store, clock, options.apiKey);
+  const apiKeys = await ApiKeys.load(store, clock, options.apiKey);
   return {
     sessions,
     signingKeys,
@@ -51,7 +49,6 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
     issuer,
     clock,
     store,
-    generatedApiKey: generated,
     close: () => store.close(),
   };
 }

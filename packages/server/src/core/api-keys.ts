@@ -8,31 +8,42 @@ function hashApiKey(key: string): Buffer {
 
 /** The keys that may call the management API. Only their hashes are kept. */
 export class ApiKeys {
-  #hashes: Buffer[] = [];
+  readonly #store: SessionStore;
+  readonly #clock: Clock;
+  readonly #hashes: Buffer[];
 
-  private constructor(hashes: Buffer[]) {
+  private constructor(store: SessionStore, clock: Clock, hashes: Buffer[]) {
+    this.#store = store;
+    this.#clock = clock;
     this.#hashes = hashes;
   }
 
-  /**
-   * With `fixedKey`, that key alone is accepted (and its hash stored). Otherwise the stored keys are;
-   * when there are none, one is generated and returned in `generated`, to be shown once.
-   */
-  static async open(store: SessionStore, clock: Clock, fixedKey?: string): Promise<{ apiKeys: ApiKeys; generated?: string }> {
+  /** With `fixedKey`, that key alone is accepted (and its hash stored); otherwise the stored keys are. */
+  static async load(store: SessionStore, clock: Clock, fixedKey?: string): Promise<ApiKeys> {
     if (fixedKey !== undefined && fixedKey !== '') {
       const hash = hashApiKey(fixedKey);
       await store.addApiKeyHash(hash.toString('base64url'), clock.now());
-      return { apiKeys: new ApiKeys([hash]) };
+      return new ApiKeys(store, clock, [hash]);
     }
     const stored = await store.listApiKeyHashes();
-    if (stored.length > 0) return { apiKeys: new ApiKeys(stored.map((hash) => Buffer.from(hash, 'base64url'))) };
-    const generated = `tsk_${randomBytes(32).toString('base64url')}`;
-    const hash = hashApiKey(generated);
-    await store.addApiKeyHash(hash.toString('base64url'), clock.now());
-    return { apiKeys: new ApiKeys([hash]), generated };
+    return new ApiKeys(store, clock, stored.map((hash) => Buffer.from(hash, 'base64url')));
   }
 
-  /** Whether `presented` is an accepted key; the comparison takes the same time for every key. */
+  /** True when no key is accepted yet: the server should generate one and show it once. */
+  get isEmpty(): boolean {
+    return this.#hashes.length === 0;
+  }
+
+  /** Creates a new key, stores its hash and accepts it; the key itself is returned once and never kept. */
+  async generate(): Promise<string> {
+    const key = `tsk_${randomBytes(32).toString('base64url')}`;
+    const hash = hashApiKey(key);
+    await this.#store.addApiKeyHash(hash.toString('base64url'), this.#clock.now());
+    this.#hashes.push(hash);
+    return key;
+  }
+
+  /** Whether `presented` is an accepted key; every known key is compared, in constant time each. */
   accepts(presented: string): boolean {
     const hash = hashApiKey(presented);
     let accepted = false;

@@ -1,6 +1,16 @@
 import type { SessionRecord } from './session.js';
 
-type Entry = { readonly session: SessionRecord } | { readonly staleBelow: number };
+type Entry = { readonly session: SessionRecord; readonly cachedAt: number } | { readonly staleBelow: number };
+
+export interface SessionCacheOptions {
+  /** Most entries held; the oldest go first. */
+  readonly capacity?: number;
+  /**
+   * Longest an entry is trusted, in milliseconds: the bound on staleness for changes made by another
+   * process that this one was not told about (a CLI revoke, a node without fan-out).
+   */
+  readonly maxAgeMs?: number;
+}
 
 /**
  * Session state for the checks every authenticated call makes. Every change this process makes or
@@ -9,21 +19,25 @@ type Entry = { readonly session: SessionRecord } | { readonly staleBelow: number
 export class SessionCache {
   readonly #entries = new Map<string, Entry>();
   readonly #capacity: number;
+  readonly #maxAgeMs: number;
 
-  constructor(capacity = 50_000) {
-    this.#capacity = capacity;
+  constructor(options: SessionCacheOptions = {}) {
+    this.#capacity = options.capacity ?? 50_000;
+    this.#maxAgeMs = options.maxAgeMs ?? 1_000;
   }
 
-  get(id: string): SessionRecord | undefined {
+  /** The held session, if it was cached less than `maxAgeMs` before `now`. */
+  get(id: string, now: number): SessionRecord | undefined {
     const entry = this.#entries.get(id);
-    return entry && 'session' in entry ? entry.session : undefined;
+    if (!entry || !('session' in entry) || now - entry.cachedAt >= this.#maxAgeMs) return undefined;
+    return entry.session;
   }
 
-  /** Keeps `session` unless a newer version is already known. */
-  set(session: SessionRecord): void {
+  /** Keeps `session`, read at `now`, unless a newer version is already known. */
+  set(session: SessionRecord, now: number): void {
     const entry = this.#entries.get(session.id);
     if (entry && session.version < ('session' in entry ? entry.session.version : entry.staleBelow)) return;
-    this.#put(session.id, { session });
+    this.#put(session.id, { session, cachedAt: now });
   }
 
   /** Drops what is held for `id`; with the new `version`, older reads in flight are refused too. */

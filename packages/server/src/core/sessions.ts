@@ -117,7 +117,7 @@ export class SessionService {
       spentAt: null,
       sealedSuccessor: null,
     });
-    this.#cache.set(session);
+    this.#cache.set(session, now);
     this.#emit({ type: 'created', session });
     return {
       session,
@@ -181,7 +181,7 @@ export class SessionService {
       idleExpiresAt,
     });
     if (!updated) return null;
-    this.#cache.set(updated);
+    this.#cache.set(updated, now);
     this.#emit({ type: 'refreshed', session: updated, replayed: false });
     return { session: updated, ...sealed };
   }
@@ -245,15 +245,16 @@ export class SessionService {
   }
 
   #afterRevoke(session: SessionRecord): void {
-    this.#cache.set(session);
+    this.#cache.set(session, this.#clock.now());
     this.#emit({ type: 'revoked', session });
   }
 
   async #cachedSession(id: string): Promise<SessionRecord | null> {
-    const cached = this.#cache.get(id);
+    const now = this.#clock.now();
+    const cached = this.#cache.get(id, now);
     if (cached) return cached;
     const session = await this.#store.getSession(id);
-    if (session) this.#cache.set(session);
+    if (session) this.#cache.set(session, now);
     return session;
   }
 
@@ -293,7 +294,7 @@ function revokedError(session: SessionRecord): TesseraError {
     details: [
       {
         reason: session.revokedReason ?? 'admin',
-        revoked_at: new Date(session.revokedAt ?? Date.now()).toISOString(),
+        revoked_at: new Date(session.revokedAt ?? 0).toISOString(),
       },
     ],
   });

@@ -61,5 +61,8 @@ export interface SessionStore {
   listApiKeyHashes(): Promise<string[]>;
   addApiKeyHash(hash: string, at: number): Promise<void>;
 
+  /** Resolves when the store answers; throws `service_unavailable` when it cannot. */
+  ping(): Promise<void>;
+
   close(): Promise<void>;
 }

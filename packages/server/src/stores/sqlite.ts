@@ -134,6 +134,10 @@ export class SqliteSessionStore implements SessionStore {
     this.#run(() => this.#statements.insertApiKey.run({ hash, created_at: at }));
   }
 
+  async ping(): Promise<void> {
+    this.#run(() => this.#db.prepare('SELECT 1').get());
+  }
+
   async close(): Promise<void> {
     if (this.#db.open) this.#db.close();
   }

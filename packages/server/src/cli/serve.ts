@@ -1,0 +1,60 @@
+import { Command, Option } from 'commander';
+import { startServer } from '../serve.js';
+import { configOption, dataOption, parsePort } from './options.js';
+
+export function serveCommand(): Command {
+  return new Command('serve')
+    .description('run a Tessera node on the embedded store')
+    .addOption(new Option('--port <port>', 'port to listen on').env('PORT').default(4000).argParser(parsePort))
+    .addOption(new Option('--host <host>', 'interface to listen on').env('HOST').default('0.0.0.0'))
+    .addOption(configOption())
+    .addOption(dataOption())
+    .addOption(new Option('--api-key <key>', 'the management API key (else stored, else generated)').env('TESSERA_API_KEY'))
+    .addOption(new Option('--issuer <url>', 'iss of access tokens (default http://localhost:PORT)').env('TESSERA_ISSUER'))
+    .addOption(new Option('--log-level <level>', 'pino log level').env('LOG_LEVEL').default('info'))
+    .action(async (options: { port: number; host: string; config?: string; data: string; apiKey?: string; issuer?: string; logLevel: string }) => {
+      const server = await startServer({
+        port: options.port,
+        host: options.host,
+        dataDir: options.data,
+        configPath: options.config,
+        apiKey: options.apiKey,
+        issuer: options.issuer,
+        logLevel: options.logLevel,
+      });
+      printWelcome(server.url, server.generatedApiKey);
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        server.logger.info({ signal }, 'shutting down: finishing in-flight requests');
+        server.close().then(
+          () => process.exit(0),
+          (error: unknown) => {
+            server.logger.error({ err: error }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
+    });
+}
+
+function printWelcome(url: string, generatedApiKey: string | undefined): void {
+  const key = generatedApiKey ?? '$TESSERA_API_KEY';
+  const lines = [
+    '',
+    `Tessera is listening on ${url}`,
+    generatedApiKey
+      ? `Management API key (shown once, stored hashed; pass --api-key or TESSERA_API_KEY to choose your own):\n\n  ${generatedApiKey}\n`
+      : 'Management API key: the one you set or the one printed on first start.',
+    'Create a first session:',
+    '',
+    `  curl -s -X POST ${url}/v1/sessions -H 'authorization: Bearer ${key}' -H 'content-type: application/json' -d '{"user_id":"alice"}'`,
+    '',
+    `Error codes are documented at ${url}/docs/errors`,
+    '',
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+}

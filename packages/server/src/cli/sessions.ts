@@ -1,0 +1,60 @@
+import { Command } from 'commander';
+import { sessionJson } from '../http/representation.js';
+import { configOption, dataOption, openTessera } from './options.js';
+
+export function sessionsCommand(): Command {
+  const sessions = new Command('sessions').description('inspect and revoke sessions');
+  sessions
+    .command('list')
+    .description("list a user's active sessions (JSON)")
+    .requiredOption('--user <user_id>', 'the user')
+    .addOption(dataOption())
+    .addOption(configOption())
+    .action(async (options: { user: string; data: string; config?: string }) => {
+      const tessera = await openTessera(options);
+      try {
+        const active = await tessera.sessions.listActiveSessions(options.user);
+        const now = tessera.clock.now();
+        console.log(JSON.stringify({ sessions: active.map((session) => sessionJson(session, now)) }, null, 2));
+      } finally {
+        await tessera.close();
+      }
+    });
+  sessions
+    .command('revoke')
+    .description('revoke one session by id, or every session of --user (reason: admin)')
+    .argument('[id]', 'session id')
+    .option('--user <user_id>', 'revoke all of this user’s sessions')
+    .addOption(dataOption())
+    .addOption(configOption())
+    .action(async (id: string | undefined, options: { user?: string; data: string; config?: string }) => {
+      if (!id === !options.user) {
+        console.error('tessera: give a session id or --user, not both');
+        process.exitCode = 2;
+        return;
+      }
+      const tessera = await openTessera(options);
+      try {
+        if (options.user) {
+          const revoked = await tessera.sessions.revokeUserSessions(options.user, 'admin');
+          console.log(`Revoked ${revoked.length} session(s) of ${options.user}.`);
+          return;
+        }
+        const revoked = await tessera.sessions.revokeSession(id!, 'admin');
+        if (revoked) {
+          console.log(`Revoked ${revoked.id}.`);
+          return;
+        }
+        const session = await tessera.sessions.getSession(id!);
+        if (!session) {
+          console.error(`tessera: no session ${id}`);
+          process.exitCode = 1;
+          return;
+        }
+        console.log(`${session.id} had already ended (${sessionJson(session, tessera.clock.now()).status}).`);
+      } finally {
+        await tessera.close();
+      }
+    });
+  return sessions;
+}

@@ -1,0 +1,64 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { SessionService } from '../core/sessions.js';
+
+/** Prometheus metrics of one node, on a registry of its own (so tests can run many apps). */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly requests = new Counter({
+    name: 'tessera_http_requests_total',
+    help: 'HTTP requests by route, method and status.',
+    labelNames: ['route', 'method', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly latency = new Histogram({
+    name: 'tessera_http_request_duration_seconds',
+    help: 'HTTP request latency by route.',
+    labelNames: ['route'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly refreshes = new Counter({
+    name: 'tessera_refreshes_total',
+    help: 'Successful refreshes; replayed = a spent token answered inside its reuse interval.',
+    labelNames: ['replayed'] as const,
+    registers: [this.registry],
+  });
+  readonly revocations = new Counter({
+    name: 'tessera_revocations_total',
+    help: 'Sessions revoked, by reason.',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly reuseDetections = new Counter({
+    name: 'tessera_reuse_detections_total',
+    help: 'Spent refresh tokens presented after their reuse interval (the session was revoked).',
+    registers: [this.registry],
+  });
+  readonly sessionsCreated = new Counter({
+    name: 'tessera_sessions_created_total',
+    help: 'Sessions created, by flow.',
+    labelNames: ['flow'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(sessions: SessionService) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'tessera_' });
+    sessions.onSessionEvent((event) => {
+      if (event.type === 'created') this.sessionsCreated.inc({ flow: event.session.flow });
+      if (event.type === 'refreshed') this.refreshes.inc({ replayed: String(event.replayed) });
+      if (event.type === 'revoked') {
+        const reason = event.session.revokedReason ?? 'admin';
+        this.revocations.inc({ reason });
+        if (reason === 'reuse_detected') this.reuseDetections.inc();
+      }
+    });
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+}

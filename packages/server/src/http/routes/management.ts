@@ -1,0 +1,47 @@
+import type { FastifyInstance } from 'fastify';
+import type { Static } from 'typebox';
+import { TesseraError } from '../../core/errors.js';
+import type { Tessera } from '../../tessera.js';
+import { requireApiKey } from '../auth.js';
+import { grantJson, sessionJson } from '../representation.js';
+import { CreateSessionBody, SessionIdParams, UserIdParams } from '../schemas.js';
+
+/** The management API: the app's backend starts, inspects and revokes sessions with its API key. */
+export function managementRoutes(app: FastifyInstance, tessera: Tessera): void {
+  const { sessions, clock } = tessera;
+
+  app.register(async (scope) => {
+    scope.addHook('onRequest', async (request) => requireApiKey(tessera, request));
+
+    scope.post<{ Body: Static<typeof CreateSessionBody> }>('/v1/sessions', { schema: { body: CreateSessionBody } }, async (request, reply) => {
+      const { user_id, flow, metadata } = request.body;
+      const grant = await sessions.createSession({ userId: user_id, flow, metadata });
+      return reply.code(201).send(grantJson(grant, clock.now()));
+    });
+
+    scope.get<{ Params: Static<typeof SessionIdParams> }>('/v1/sessions/:id', { schema: { params: SessionIdParams } }, async (request) => {
+      const session = await sessions.getSession(request.params.id);
+      if (!session) throw new TesseraError('not_found', { message: 'No session with this id.' });
+      return sessionJson(session, clock.now());
+    });
+
+    scope.delete<{ Params: Static<typeof SessionIdParams> }>('/v1/sessions/:id', { schema: { params: SessionIdParams } }, async (request) => {
+      const { id } = request.params;
+      const session = (await sessions.revokeSession(id, 'admin')) ?? (await sessions.getSession(id));
+      if (!session) throw new TesseraError('not_found', { message: 'No session with this id.' });
+      return sessionJson(session, clock.now());
+    });
+
+    scope.get<{ Params: Static<typeof UserIdParams> }>('/v1/users/:user_id/sessions', { schema: { params: UserIdParams } }, async (request) => {
+      const active = await sessions.listActiveSessions(request.params.user_id);
+      const now = clock.now();
+      return { sessions: active.map((session) => sessionJson(session, now)) };
+    });
+
+    scope.delete<{ Params: Static<typeof UserIdParams> }>('/v1/users/:user_id/sessions', { schema: { params: UserIdParams } }, async (request) => {
+      const revoked = await sessions.revokeUserSessions(request.params.user_id, 'admin');
+      const now = clock.now();
+      return { revoked: revoked.length, sessions: revoked.map((session) => sessionJson(session, now)) };
+    });
+  });
+}

@@ -1,0 +1,20 @@
+import Type from 'typebox';
+
+/** Request bodies, validated by Fastify before a handler runs; failures become `invalid_request`. */
+export const CreateSessionBody = Type.Object(
+  {
+    user_id: Type.String({ minLength: 1, maxLength: 256 }),
+    flow: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  },
+  { additionalProperties: false },
+);
+
+export const RefreshBody = Type.Object(
+  { refresh_token: Type.String({ minLength: 1, maxLength: 512 }) },
+  { additionalProperties: false },
+);
+
+export const SessionIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
+export const UserIdParams = Type.Object({ user_id: Type.String({ minLength: 1, maxLength: 256 }) });
+export const ErrorCodeParams = Type.Object({ code: Type.String({ maxLength: 64 }) });

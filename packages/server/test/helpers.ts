@@ -1,0 +1,97 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { ManualClock } from '../src/core/clock.js';
+import type { Clock } from '../src/core/clock.js';
+import { parseConfig } from '../src/config.js';
+import { buildApp } from '../src/http/app.js';
+import { SqliteSessionStore } from '../src/stores/sqlite.js';
+import { createTessera, type Tessera } from '../src/tessera.js';
+
+export const testApiKey = 'tsk_test_key_for_the_suite';
+
+/** A fresh folder for a real SQLite file, removed by `cleanup`. */
+export function tempDir(): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-test-'));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export interface TestTessera {
+  tessera: Tessera;
+  clock: ManualClock;
+  store: SqliteSessionStore;
+  dir: string;
+  close(): Promise<void>;
+}
+
+/** The core on a real SQLite file, with a clock the test moves. `config` is a config-file object. */
+export async function startCore(options: { config?: unknown; clock?: Clock; dir?: string } = {}): Promise<TestTessera> {
+  const temp = options.dir ? { dir: options.dir, cleanup: () => {} } : tempDir();
+  const clock = (options.clock as ManualClock | undefined) ?? new ManualClock(Date.UTC(2026, 0, 1, 9, 0, 0));
+  const store = new SqliteSessionStore(join(temp.dir, 'tessera.db'));
+  const tessera = await createTessera({
+    store,
+    clock,
+    config: parseConfig(options.config ?? {}),
+    apiKey: testApiKey,
+    issuer: 'http://tessera.test',
+  });
+  return {
+    tessera,
+    clock,
+    store,
+    dir: temp.dir,
+    async close() {
+      await tessera.close();
+      temp.cleanup();
+    },
+  };
+}
+
+export interface TestServer extends TestTessera {
+  app: FastifyInstance;
+  /** Base URL of the real listening socket, e.g. http://127.0.0.1:39211 */
+  url: string;
+}
+
+/** The whole HTTP server on a real loopback socket (random port), over a real SQLite file. */
+export async function startServer(options: { config?: unknown; clock?: Clock; dir?: string } = {}): Promise<TestServer> {
+  const core = await startCore(options);
+  const app = await buildApp(core.tessera);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    ...core,
+    app,
+    url: `http://127.0.0.1:${port}`,
+    async close() {
+      await app.close();
+      await core.close();
+    },
+  };
+}
+
+/** JSON request helper over real HTTP: returns status, headers and parsed body. */
+export async function call(
+  url: string,
+  init: { method?: string; body?: unknown; token?: string; headers?: Record<string, string>; rawBody?: string } = {},
+): Promise<{ status: number; headers: Headers; body: any; text: string }> {
+  const headers: Record<string, string> = { ...init.headers };
+  if (init.token !== undefined) headers['authorization'] = `Bearer ${init.token}`;
+  let body: string | undefined = init.rawBody;
+  if (init.body !== undefined) {
+    body = JSON.stringify(init.body);
+    headers['content-type'] ??= 'application/json';
+  }
+  const response = await fetch(url, { method: init.method ?? (body === undefined ? 'GET' : 'POST'), headers, body });
+  const text = await response.text();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  return { status: response.status, headers: response.headers, body: parsed, text };
+}

@@ -2,7 +2,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import { ulid } from 'ulid';
 import { TesseraError } from '../core/errors.js';
 import type { Tessera } from '../tessera.js';
-import { publicBaseUrl, sendError } from './envelope.js';
+import { publicBaseUrl, sendError, sendRawClientError } from './envelope.js';
 import { Metrics } from './metrics.js';
 import { endUserRoutes } from './routes/end-user.js';
 import { managementRoutes } from './routes/management.js';
@@ -26,6 +26,7 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
     requestIdHeader: false,
     return503OnClosing: true,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true } },
+    clientErrorHandler: (_error, socket) => sendRawClientError(socket, `req_${ulid()}`, tessera.issuer, tessera.clock.now()),
   });
   const metrics = new Metrics(tessera.sessions);
   const routePatterns: { method: string; pattern: RegExp }[] = [];

@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { TesseraError } from '../core/errors.js';
 
@@ -10,7 +11,21 @@ export function publicBaseUrl(request: FastifyRequest, fallback: string): string
   return fallback.replace(/\/+$/, '');
 }
 
-/** The error envelope of the contract, with its headers, for any `TesseraError`. */
+/** The error envelope of the contract. */
+export function errorEnvelope(error: TesseraError, requestId: string, baseUrl: string, now: number) {
+  return {
+    success: false as const,
+    error: error.code,
+    message: error.message,
+    details: error.details,
+    retry_after: error.retryAfter,
+    doc_url: `${baseUrl}/docs/errors/${error.code}`,
+    request_id: requestId,
+    timestamp: new Date(now).toISOString(),
+  };
+}
+
+/** Sends the envelope for any `TesseraError`, with its headers. */
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: TesseraError, baseUrl: string, now: number) {
   if (error.retryAfter !== null) reply.header('retry-after', String(error.retryAfter));
   if (error.status === 401) reply.header('www-authenticate', 'Bearer error="invalid_token"');
@@ -18,14 +33,30 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: T
   return reply
     .code(error.status)
     .type('application/json; charset=utf-8')
-    .send({
-      success: false,
-      error: error.code,
-      message: error.message,
-      details: error.details,
-      retry_after: error.retryAfter,
-      doc_url: `${baseUrl}/docs/errors/${error.code}`,
-      request_id: request.id,
-      timestamp: new Date(now).toISOString(),
-    });
+    .send(errorEnvelope(error, request.id, baseUrl, now));
+}
+
+/**
+ * Answers a request Node's HTTP parser refused before Fastify saw it (bad header bytes, headers too
+ * large): still the envelope, then the connection closes.
+ */
+export function sendRawClientError(socket: Duplex, requestId: string, baseUrl: string, now: number): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const error = new TesseraError('invalid_request', { message: 'The HTTP request could not be parsed.' });
+  const body = JSON.stringify(errorEnvelope(error, requestId, baseUrl, now));
+  socket.end(
+    [
+      'HTTP/1.1 400 Bad Request',
+      'Content-Type: application/json; charset=utf-8',
+      `Content-Length: ${Buffer.byteLength(body)}`,
+      `X-Request-Id: ${requestId}`,
+      'Cache-Control: no-store',
+      'Connection: close',
+      '',
+      body,
+    ].join('\r\n'),
+  );
 }

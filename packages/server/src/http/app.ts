@@ -27,7 +27,14 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
     return503OnClosing: true,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true } },
     clientErrorHandler: (_error, socket) => sendRawClientError(socket, `req_${ulid()}`, tessera.issuer, tessera.clock.now()),
+    // Bad percent-encoding and over-long path parameters are refused by the router before any hook runs.
+    frameworkErrors: (error, request, reply) => {
+      reply.header('x-request-id', request.id);
+      return sendError(request, reply, toTesseraError(error), publicBaseUrl(request, tessera.issuer), tessera.clock.now());
+    },
   });
+  // A JSON body sent as text/plain is `unsupported_media_type`, not a string to validate.
+  app.removeContentTypeParser('text/plain');
   const metrics = new Metrics(tessera.sessions);
   const routePatterns: { method: string; pattern: RegExp }[] = [];
 

@@ -15,6 +15,11 @@ export function managementRoutes(app: FastifyInstance, tessera: Tessera): void {
 
     scope.post<{ Body: Static<typeof CreateSessionBody> }>('/v1/sessions', { schema: { body: CreateSessionBody } }, async (request, reply) => {
       const { user_id, flow, metadata } = request.body;
+      if (metadata !== undefined && jsonDepth(metadata) > maxMetadataDepth) {
+        throw new TesseraError('invalid_request', {
+          details: [{ field: 'metadata', message: `must be nested at most ${maxMetadataDepth} levels deep` }],
+        });
+      }
       const grant = await sessions.createSession({ userId: user_id, flow, metadata });
       return reply.code(201).send(grantJson(grant, clock.now()));
     });
@@ -44,4 +49,20 @@ export function managementRoutes(app: FastifyInstance, tessera: Tessera): void {
       return { revoked: revoked.length, sessions: revoked.map((session) => sessionJson(session, now)) };
     });
   });
+}
+
+/** Deeper metadata would overflow the stack when stored or sent back (a 500 for bad input). */
+const maxMetadataDepth = 64;
+
+/** Nesting depth of a JSON value, counted without recursion. */
+function jsonDepth(value: unknown): number {
+  let deepest = 0;
+  const pending: [unknown, number][] = [[value, 1]];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [item, depth] = next;
+    if (typeof item !== 'object' || item === null) continue;
+    deepest = Math.max(deepest, depth);
+    for (const child of Object.values(item)) pending.push([child, depth + 1]);
+  }
+  return deepest;
 }

@@ -79,7 +79,7 @@ export function parseConfig(input: unknown, source = 'config'): TesseraConfig {
   const flows: Record<string, FlowPolicy> = { ...defaultFlowPolicies };
   const base = defaultFlowPolicies['default']!;
   for (const [name, flow] of Object.entries(file.flows ?? {})) {
-    const start = flows[name] ?? base;
+    const start = (Object.hasOwn(flows, name) ? flows[name] : undefined) ?? base;
     flows[name] = {
       accessTokenTtl: flow.access_token_ttl ?? start.accessTokenTtl,
       idleTimeout: flow.idle_timeout === undefined ? start.idleTimeout : flow.idle_timeout,

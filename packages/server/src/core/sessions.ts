@@ -87,7 +87,7 @@ export class SessionService {
   /** Starts a session in `flow` and issues its first token pair. */
   async createSession(input: CreateSessionInput): Promise<TokenGrant> {
     const flowName = input.flow ?? 'default';
-    const flow = this.#flows[flowName];
+    const flow = Object.hasOwn(this.#flows, flowName) ? this.#flows[flowName] : undefined;
     if (!flow) {
       throw new TesseraError('invalid_request', {
         message: `Unknown flow "${flowName}".`,
@@ -260,7 +260,8 @@ export class SessionService {
 
   #flowOf(session: SessionRecord): FlowPolicy {
     // A flow removed from the config keeps working under the default rules rather than stranding its sessions.
-    return this.#flows[session.flow] ?? this.#flows['default'] ?? Object.values(this.#flows)[0]!;
+    const own = Object.hasOwn(this.#flows, session.flow) ? this.#flows[session.flow] : undefined;
+    return own ?? this.#flows['default'] ?? Object.values(this.#flows)[0]!;
   }
 
   #emit(event: SessionEvent): void {

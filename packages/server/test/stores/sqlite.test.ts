@@ -1,0 +1,88 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { SessionRecord } from '../../src/core/session.js';
+import { SqliteSessionStore } from '../../src/stores/sqlite.js';
+import { tempDir } from '../helpers.js';
+import { describeSessionStore } from './store-contract.js';
+
+describeSessionStore('SQLite (file)', async () => {
+  const temp = tempDir();
+  const store = new SqliteSessionStore(join(temp.dir, 'nested', 'tessera.db'));
+  return {
+    store,
+    async cleanup() {
+      await store.close();
+      temp.cleanup();
+    },
+  };
+});
+
+describe('SqliteSessionStore on a real file', () => {
+  const t0 = Date.UTC(2026, 0, 1, 9, 0, 0);
+  const session = (id: string): SessionRecord => ({
+    id,
+    userId: 'alice',
+    flow: 'default',
+    createdAt: t0,
+    lastRefreshedAt: null,
+    expiresAt: t0 + 3_600_000,
+    idleExpiresAt: null,
+    revokedAt: null,
+    revokedReason: null,
+    metadata: { a: 1 },
+    version: 1,
+  });
+  const token = (hash: string, sessionId: string) => ({ hash, sessionId, issuedAt: t0, spentAt: null, sealedSuccessor: null });
+
+  it('creates the folder and file, and keeps everything across a reopen', async () => {
+    const temp = tempDir();
+    try {
+      const path = join(temp.dir, 'data', 'tessera.db');
+      const first = new SqliteSessionStore(path);
+      await first.createSession(session('ses_1'), token('h1', 'ses_1'));
+      await first.addApiKeyHash('api-hash', t0);
+      await first.close();
+      expect(existsSync(path)).toBe(true);
+
+      const second = new SqliteSessionStore(path);
+      expect(await second.getSession('ses_1')).toEqual(session('ses_1'));
+      expect((await second.findRefreshToken('h1'))?.token.sessionId).toBe('ses_1');
+      expect(await second.listApiKeyHashes()).toEqual(['api-hash']);
+      await second.close();
+    } finally {
+      temp.cleanup();
+    }
+  });
+
+  it('rotates a token once across two connections to the same file', async () => {
+    const temp = tempDir();
+    const path = join(temp.dir, 'tessera.db');
+    const a = new SqliteSessionStore(path);
+    const b = new SqliteSessionStore(path);
+    try {
+      await a.createSession(session('ses_1'), token('h1', 'ses_1'));
+      const rotate = (successor: string) => ({
+        spentHash: 'h1',
+        spentAt: t0 + 1,
+        sealedSuccessor: `sealed-${successor}`,
+        successor: token(successor, 'ses_1'),
+        sessionId: 'ses_1',
+        lastRefreshedAt: t0 + 1,
+        idleExpiresAt: null,
+      });
+      expect(await a.rotateRefreshToken(rotate('h2'))).not.toBeNull();
+      expect(await b.rotateRefreshToken(rotate('h3'))).toBeNull();
+      expect(await b.findRefreshToken('h3')).toBeNull();
+      expect((await b.findRefreshToken('h1'))?.token.sealedSuccessor).toBe('sealed-h2');
+
+      await b.revokeSession('ses_1', 'admin', t0 + 2);
+      expect((await a.getSession('ses_1'))?.revokedReason).toBe('admin');
+      expect(await a.revokeSession('ses_1', 'logout', t0 + 3)).toBeNull();
+    } finally {
+      await a.close();
+      await b.close();
+      temp.cleanup();
+    }
+  });
+});

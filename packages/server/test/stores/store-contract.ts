@@ -1,0 +1,419 @@
+import { randomBytes } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { TesseraError } from '../../src/core/errors.js';
+import type { RevocationReason, SessionRecord } from '../../src/core/session.js';
+import type { RefreshTokenRecord, RotateRefreshToken, SessionStore, SigningKeyRecord } from '../../src/core/store.js';
+
+/**
+ * The contract every `SessionStore` keeps, whatever holds the data. A store's own test file calls
+ * this with a function that opens a fresh, empty store (and a `cleanup` that closes and removes it).
+ * Only the `SessionStore` interface is used here, so the same suite runs against SQLite and PostgreSQL.
+ */
+export function describeSessionStore(
+  name: string,
+  openStore: () => Promise<{ store: SessionStore; cleanup: () => Promise<void> | void }>,
+): void {
+  describe(`SessionStore contract: ${name}`, () => {
+    const t0 = Date.UTC(2026, 0, 1, 9, 0, 0);
+    const hour = 3_600_000;
+    let store: SessionStore;
+    let cleanup: () => Promise<void> | void;
+
+    beforeEach(async () => {
+      ({ store, cleanup } = await openStore());
+    });
+    afterEach(async () => {
+      await cleanup();
+    });
+
+    let counter = 0;
+    function session(overrides: Partial<SessionRecord> = {}): SessionRecord {
+      counter += 1;
+      return {
+        id: `ses_${counter}_${randomBytes(4).toString('hex')}`,
+        userId: 'alice',
+        flow: 'default',
+        createdAt: t0,
+        lastRefreshedAt: null,
+        expiresAt: t0 + 24 * hour,
+        idleExpiresAt: null,
+        revokedAt: null,
+        revokedReason: null,
+        metadata: {},
+        version: 1,
+        ...overrides,
+      };
+    }
+
+    function token(sessionId: string, overrides: Partial<RefreshTokenRecord> = {}): RefreshTokenRecord {
+      return {
+        hash: randomBytes(32).toString('base64url'),
+        sessionId,
+        issuedAt: t0,
+        spentAt: null,
+        sealedSuccessor: null,
+        ...overrides,
+      };
+    }
+
+    async function create(overrides: Partial<SessionRecord> = {}): Promise<{ session: SessionRecord; token: RefreshTokenRecord }> {
+      const s = session(overrides);
+      const tk = token(s.id, { issuedAt: s.createdAt });
+      await store.createSession(s, tk);
+      return { session: s, token: tk };
+    }
+
+    function rotation(sessionId: string, spentHash: string, at: number, idleExpiresAt: number | null = null): RotateRefreshToken {
+      return {
+        spentHash,
+        spentAt: at,
+        sealedSuccessor: `sealed-${randomBytes(8).toString('hex')}`,
+        successor: token(sessionId, { issuedAt: at }),
+        sessionId,
+        lastRefreshedAt: at,
+        idleExpiresAt,
+      };
+    }
+
+    function signingKey(kid: string, createdAt: number): SigningKeyRecord {
+      return {
+        kid,
+        alg: 'ES256',
+        privateJwk: JSON.stringify({ kid, kty: 'EC', d: 'private' }),
+        publicJwk: JSON.stringify({ kid, kty: 'EC' }),
+        createdAt,
+        retiredAt: null,
+        verifyUntil: null,
+      };
+    }
+
+    describe('sessions', () => {
+      it('creates a session and reads every field back', async () => {
+        const { session: s } = await create({
+          flow: 'dash',
+          idleExpiresAt: t0 + hour,
+          metadata: { device: 'Firefox on Linux', nested: { n: 1, list: [1, 'two', null] } },
+        });
+        expect(await store.getSession(s.id)).toEqual(s);
+      });
+
+      it('returns null for an unknown session', async () => {
+        expect(await store.getSession('ses_nope')).toBeNull();
+      });
+
+      it('keeps sessions apart', async () => {
+        const a = await create({ userId: 'alice' });
+        const b = await create({ userId: 'bob', metadata: { b: true } });
+        expect((await store.getSession(a.session.id))?.userId).toBe('alice');
+        expect(await store.getSession(b.session.id)).toEqual(b.session);
+      });
+
+      it('refuses a second session with the same id', async () => {
+        const { session: s } = await create();
+        await expect(store.createSession(s, token(s.id))).rejects.toThrow();
+        expect(await store.getSession(s.id)).toEqual(s);
+      });
+    });
+
+    describe('refresh tokens', () => {
+      it('finds a refresh token with its session', async () => {
+        const { session: s, token: tk } = await create();
+        const found = await store.findRefreshToken(tk.hash);
+        expect(found).toEqual({ token: tk, session: s });
+      });
+
+      it('returns null for an unknown hash', async () => {
+        await create();
+        expect(await store.findRefreshToken(randomBytes(32).toString('base64url'))).toBeNull();
+      });
+
+      it('rotates: spends the old token, stores the successor, renews the session and bumps its version', async () => {
+        const { session: s, token: tk } = await create({ idleExpiresAt: t0 + hour });
+        const at = t0 + 60_000;
+        const rot = rotation(s.id, tk.hash, at, at + hour);
+        const updated = await store.rotateRefreshToken(rot);
+        expect(updated).toEqual({ ...s, lastRefreshedAt: at, idleExpiresAt: at + hour, version: s.version + 1 });
+        expect(await store.getSession(s.id)).toEqual(updated);
+
+        const spent = await store.findRefreshToken(tk.hash);
+        expect(spent?.token).toEqual({ ...tk, spentAt: at, sealedSuccessor: rot.sealedSuccessor });
+        expect(spent?.session).toEqual(updated);
+
+        const successor = await store.findRefreshToken(rot.successor.hash);
+        expect(successor?.token).toEqual(rot.successor);
+        expect(successor?.token.spentAt).toBeNull();
+      });
+
+      it('rotates a token at most once: a second rotation of the same hash returns null and stores nothing', async () => {
+        const { session: s, token: tk } = await create();
+        const first = rotation(s.id, tk.hash, t0 + 1000);
+        const second = rotation(s.id, tk.hash, t0 + 2000);
+        expect(await store.rotateRefreshToken(first)).not.toBeNull();
+        expect(await store.rotateRefreshToken(second)).toBeNull();
+
+        expect(await store.findRefreshToken(second.successor.hash)).toBeNull();
+        const spent = await store.findRefreshToken(tk.hash);
+        expect(spent?.token.spentAt).toBe(t0 + 1000);
+        expect(spent?.token.sealedSuccessor).toBe(first.sealedSuccessor);
+        const current = await store.getSession(s.id);
+        expect(current?.lastRefreshedAt).toBe(t0 + 1000);
+        expect(current?.version).toBe(2);
+      });
+
+      it('lets exactly one of many concurrent rotations of the same hash win', async () => {
+        const { session: s, token: tk } = await create();
+        const rotations = Array.from({ length: 10 }, (_, i) => rotation(s.id, tk.hash, t0 + 1000 + i));
+        const results = await Promise.all(rotations.map((rot) => store.rotateRefreshToken(rot)));
+        const winners = results.map((result, i) => (result ? i : -1)).filter((i) => i >= 0);
+        expect(winners).toHaveLength(1);
+        const winner = rotations[winners[0]!]!;
+        for (const rot of rotations) {
+          const found = await store.findRefreshToken(rot.successor.hash);
+          if (rot === winner) expect(found?.token).toEqual(rot.successor);
+          else expect(found).toBeNull();
+        }
+        expect((await store.getSession(s.id))?.version).toBe(2);
+      });
+
+      it('rotates a successor in turn', async () => {
+        const { session: s, token: tk } = await create();
+        const first = rotation(s.id, tk.hash, t0 + 1000);
+        await store.rotateRefreshToken(first);
+        const second = rotation(s.id, first.successor.hash, t0 + 2000);
+        const updated = await store.rotateRefreshToken(second);
+        expect(updated?.lastRefreshedAt).toBe(t0 + 2000);
+        expect(updated?.version).toBe(3);
+        expect((await store.findRefreshToken(first.successor.hash))?.token.spentAt).toBe(t0 + 2000);
+      });
+
+      it('does not rotate on a revoked session: returns null and stores nothing', async () => {
+        const { session: s, token: tk } = await create();
+        const revoked = await store.revokeSession(s.id, 'admin', t0 + 500);
+        const rot = rotation(s.id, tk.hash, t0 + 1000);
+        expect(await store.rotateRefreshToken(rot)).toBeNull();
+
+        expect(await store.findRefreshToken(rot.successor.hash)).toBeNull();
+        const old = await store.findRefreshToken(tk.hash);
+        expect(old?.token).toEqual(tk);
+        expect(await store.getSession(s.id)).toEqual(revoked);
+      });
+
+      it('returns null when rotating an unknown hash', async () => {
+        const { session: s } = await create();
+        const rot = rotation(s.id, randomBytes(32).toString('base64url'), t0 + 1000);
+        expect(await store.rotateRefreshToken(rot)).toBeNull();
+        expect(await store.findRefreshToken(rot.successor.hash)).toBeNull();
+        expect((await store.getSession(s.id))?.version).toBe(1);
+      });
+    });
+
+    describe('revocation', () => {
+      it('revokes a session with its reason and time, bumping the version', async () => {
+        const { session: s } = await create();
+        const revoked = await store.revokeSession(s.id, 'logout', t0 + 1000);
+        expect(revoked).toEqual({ ...s, revokedAt: t0 + 1000, revokedReason: 'logout', version: 2 });
+        expect(await store.getSession(s.id)).toEqual(revoked);
+      });
+
+      it('is idempotent: a second revocation returns null and keeps the first reason and time', async () => {
+        const { session: s } = await create();
+        const first = await store.revokeSession(s.id, 'logout', t0 + 1000);
+        expect(await store.revokeSession(s.id, 'admin', t0 + 2000)).toBeNull();
+        expect(await store.getSession(s.id)).toEqual(first);
+      });
+
+      it('returns null when revoking an unknown session', async () => {
+        expect(await store.revokeSession('ses_nope', 'admin', t0)).toBeNull();
+      });
+
+      it.each<RevocationReason>(['logout', 'admin', 'reuse_detected', 'signed_out_elsewhere'])('stores reason %s', async (reason) => {
+        const { session: s } = await create();
+        await store.revokeSession(s.id, reason, t0 + 1);
+        expect((await store.getSession(s.id))?.revokedReason).toBe(reason);
+      });
+
+      it("revokes only the user's active sessions, except the one named", async () => {
+        const now = t0 + 2 * hour;
+        const keep = await create({ createdAt: t0 + 3 });
+        const other1 = await create({ createdAt: t0 + 2 });
+        const other2 = await create({ createdAt: t0 + 1, idleExpiresAt: now + 1 });
+        const expired = await create({ expiresAt: now - 1 });
+        const idled = await create({ idleExpiresAt: now });
+        const alreadyRevoked = await create();
+        await store.revokeSession(alreadyRevoked.session.id, 'logout', t0 + 10);
+        const bob = await create({ userId: 'bob' });
+
+        const revoked = await store.revokeUserSessions('alice', 'signed_out_elsewhere', now, keep.session.id);
+        expect(revoked.map((r) => r.id).sort()).toEqual([other1.session.id, other2.session.id].sort());
+        for (const r of revoked) {
+          expect(r.revokedAt).toBe(now);
+          expect(r.revokedReason).toBe('signed_out_elsewhere');
+          expect(r.version).toBe(2);
+          expect(await store.getSession(r.id)).toEqual(r);
+        }
+        expect(await store.getSession(keep.session.id)).toEqual(keep.session);
+        expect(await store.getSession(expired.session.id)).toEqual(expired.session);
+        expect(await store.getSession(idled.session.id)).toEqual(idled.session);
+        expect((await store.getSession(alreadyRevoked.session.id))?.revokedReason).toBe('logout');
+        expect((await store.getSession(alreadyRevoked.session.id))?.revokedAt).toBe(t0 + 10);
+        expect(await store.getSession(bob.session.id)).toEqual(bob.session);
+      });
+
+      it('revokes every active session of the user when none is excepted, and nothing the second time', async () => {
+        const a = await create();
+        const b = await create();
+        const revoked = await store.revokeUserSessions('alice', 'admin', t0 + 5);
+        expect(revoked.map((r) => r.id).sort()).toEqual([a.session.id, b.session.id].sort());
+        expect(await store.revokeUserSessions('alice', 'admin', t0 + 6)).toEqual([]);
+        expect((await store.getSession(a.session.id))?.revokedAt).toBe(t0 + 5);
+      });
+
+      it('returns an empty list for a user with no sessions', async () => {
+        expect(await store.revokeUserSessions('nobody', 'admin', t0)).toEqual([]);
+      });
+    });
+
+    describe('listActiveSessions', () => {
+      it('lists the active sessions of the user, newest first, excluding expired, idle-expired and revoked ones', async () => {
+        const now = t0 + 2 * hour;
+        const older = await create({ createdAt: t0 });
+        const newer = await create({ createdAt: t0 + 1000, idleExpiresAt: now + 1 });
+        await create({ expiresAt: now - 1 });
+        await create({ expiresAt: now }); // ends exactly now: no longer active
+        await create({ idleExpiresAt: now - 1 });
+        await create({ idleExpiresAt: now });
+        const revoked = await create();
+        await store.revokeSession(revoked.session.id, 'admin', t0 + 1);
+        await create({ userId: 'bob' });
+
+        const active = await store.listActiveSessions('alice', now);
+        expect(active.map((s) => s.id)).toEqual([newer.session.id, older.session.id]);
+        expect(active[1]).toEqual(older.session);
+      });
+
+      it('reflects rotations and revocations', async () => {
+        const a = await create();
+        const rot = rotation(a.session.id, a.token.hash, t0 + 10, t0 + hour);
+        await store.rotateRefreshToken(rot);
+        let active = await store.listActiveSessions('alice', t0 + 20);
+        expect(active).toHaveLength(1);
+        expect(active[0]?.lastRefreshedAt).toBe(t0 + 10);
+        expect(active[0]?.idleExpiresAt).toBe(t0 + hour);
+        expect(await store.listActiveSessions('alice', t0 + hour)).toEqual([]);
+        await store.revokeSession(a.session.id, 'logout', t0 + 30);
+        active = await store.listActiveSessions('alice', t0 + 40);
+        expect(active).toEqual([]);
+      });
+
+      it('returns an empty list for an unknown user', async () => {
+        expect(await store.listActiveSessions('nobody', t0)).toEqual([]);
+      });
+    });
+
+    describe('signing keys', () => {
+      it('starts with none', async () => {
+        expect(await store.listSigningKeys()).toEqual([]);
+      });
+
+      it('adds a current key', async () => {
+        const key = signingKey('kid-1', t0);
+        await store.addSigningKey(key, null);
+        expect(await store.listSigningKeys()).toEqual([key]);
+      });
+
+      it('retires every current key when a new one is added with verifyUntil, oldest first', async () => {
+        const k1 = signingKey('kid-1', t0);
+        const k2 = signingKey('kid-2', t0 + hour);
+        const k3 = signingKey('kid-3', t0 + 2 * hour);
+        await store.addSigningKey(k1, null);
+        await store.addSigningKey(k2, t0 + hour + 1000);
+        expect(await store.listSigningKeys()).toEqual([{ ...k1, retiredAt: t0 + hour, verifyUntil: t0 + hour + 1000 }, k2]);
+
+        await store.addSigningKey(k3, t0 + 2 * hour + 1000);
+        expect(await store.listSigningKeys()).toEqual([
+          { ...k1, retiredAt: t0 + hour, verifyUntil: t0 + hour + 1000 },
+          { ...k2, retiredAt: t0 + 2 * hour, verifyUntil: t0 + 2 * hour + 1000 },
+          k3,
+        ]);
+      });
+
+      it('keeps the current keys current when a key is added without verifyUntil', async () => {
+        const k1 = signingKey('kid-1', t0);
+        const k2 = signingKey('kid-2', t0 + 1);
+        await store.addSigningKey(k1, null);
+        await store.addSigningKey(k2, null);
+        expect(await store.listSigningKeys()).toEqual([k1, k2]);
+      });
+
+      it('refuses a duplicate kid', async () => {
+        const k1 = signingKey('kid-1', t0);
+        await store.addSigningKey(k1, null);
+        await expect(store.addSigningKey(signingKey('kid-1', t0 + 1), null)).rejects.toThrow();
+        expect(await store.listSigningKeys()).toEqual([k1]);
+      });
+    });
+
+    describe('api keys', () => {
+      it('stores hashes in the order they were added, ignoring duplicates', async () => {
+        expect(await store.listApiKeyHashes()).toEqual([]);
+        await store.addApiKeyHash('hash-a', t0);
+        await store.addApiKeyHash('hash-b', t0 + 1);
+        await store.addApiKeyHash('hash-a', t0 + 2);
+        expect(await store.listApiKeyHashes()).toEqual(['hash-a', 'hash-b']);
+      });
+    });
+
+    describe('versions', () => {
+      it('bumps the version on every change and never otherwise', async () => {
+        const { session: s, token: tk } = await create();
+        const versions = [(await store.getSession(s.id))!.version];
+
+        const rot1 = rotation(s.id, tk.hash, t0 + 1);
+        await store.rotateRefreshToken(rot1);
+        versions.push((await store.getSession(s.id))!.version);
+
+        const rot2 = rotation(s.id, rot1.successor.hash, t0 + 2);
+        await store.rotateRefreshToken(rot2);
+        versions.push((await store.getSession(s.id))!.version);
+
+        // No change: a lost rotation, a read.
+        await store.rotateRefreshToken(rotation(s.id, tk.hash, t0 + 3));
+        await store.findRefreshToken(rot2.successor.hash);
+        await store.listActiveSessions('alice', t0 + 3);
+        versions.push((await store.getSession(s.id))!.version);
+
+        await store.revokeSession(s.id, 'logout', t0 + 4);
+        versions.push((await store.getSession(s.id))!.version);
+
+        // No change: an idempotent revocation, a bulk revocation that finds it already revoked.
+        await store.revokeSession(s.id, 'admin', t0 + 5);
+        await store.revokeUserSessions('alice', 'admin', t0 + 5);
+        versions.push((await store.getSession(s.id))!.version);
+
+        expect(versions).toEqual([1, 2, 3, 3, 4, 4]);
+
+        const { session: other } = await create();
+        const [bulk] = await store.revokeUserSessions('alice', 'admin', t0 + 6);
+        expect(bulk?.id).toBe(other.id);
+        expect(bulk?.version).toBe(2);
+      });
+    });
+
+    describe('ping', () => {
+      it('resolves while the store answers', async () => {
+        await expect(store.ping()).resolves.toBeUndefined();
+      });
+
+      it('rejects with service_unavailable once the store is closed, and close is idempotent', async () => {
+        await store.close();
+        const error = await store.ping().then(
+          () => null,
+          (e: unknown) => e,
+        );
+        expect(error).toBeInstanceOf(TesseraError);
+        expect((error as TesseraError).code).toBe('service_unavailable');
+        await expect(store.close()).resolves.toBeUndefined();
+      });
+    });
+  });
+}

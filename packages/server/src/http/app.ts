@@ -35,6 +35,13 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
   });
   // A JSON body sent as text/plain is `unsupported_media_type`, not a string to validate.
   app.removeContentTypeParser('text/plain');
+  // An empty body sent as JSON (HTTP clients do this on bodyless POSTs) is no body; routes that need one say so.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') return done(null, undefined);
+    return parseJson(request, body as string, done);
+  });
   const metrics = new Metrics(tessera.sessions);
   const routePatterns: { method: string; pattern: RegExp }[] = [];
 

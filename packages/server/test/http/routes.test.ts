@@ -334,6 +334,25 @@ describe('POST /v1/session/logout', () => {
     await asUser('/v1/session/logout', created.access_token, 'POST');
     expectError(await asUser('/v1/session/logout', created.access_token, 'POST'), 'session_revoked', 'logout');
   });
+
+  it('accepts an empty body sent as application/json (what many HTTP clients send on a bodyless POST)', async () => {
+    const created = await createSession();
+    const answer = await call(`${server.url}/v1/session/logout`, {
+      method: 'POST',
+      token: created.access_token,
+      headers: { 'content-type': 'application/json' },
+      rawBody: '',
+    });
+    expect(answer.status).toBe(200);
+    expect(answer.body.session.revoked_reason).toBe('logout');
+    const refreshWithoutBody = await call(`${server.url}/v1/token/refresh`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      rawBody: '',
+    });
+    expect(refreshWithoutBody.status).toBe(400);
+    expect(refreshWithoutBody.body.error).toBe('invalid_request');
+  });
 });
 
 describe('POST /v1/session/logout-others', () => {

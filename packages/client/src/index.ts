@@ -1,0 +1,27 @@
+export { createSessionClient } from './session-client.js';
+export type { SessionClient, SessionClientOptions, SessionState, LogoutOthersResult } from './session-client.js';
+
+export type { SessionHandler, SessionRefreshedEvent, SessionClosedCause, RevocationReason } from './session-handler.js';
+
+export { TesseraError, SessionEndedError, SilentAuthFailedError, isSessionEndCode, sessionEndCodes } from './errors.js';
+export type { TesseraErrorOptions, SessionEndCode } from './errors.js';
+
+export { tesseraErrorCodes, tesseraErrorStatus, tesseraErrorMessage } from './error-codes.js';
+export type { TesseraErrorCode } from './error-codes.js';
+
+export { isErrorEnvelope } from './envelope.js';
+export type { ErrorEnvelope } from './envelope.js';
+
+export { memoryStorage, sessionStorageAdapter, localStorageAdapter } from './storage.js';
+export type { TokenStorage, WebStorageOptions } from './storage.js';
+
+export { ServerClock } from './server-clock.js';
+export type { ServerTimeSample } from './server-clock.js';
+
+export { browserTabCoordinator, noTabCoordination } from './tab-coordinator.js';
+export type { TabCoordinator, TabMessage, BrowserTabCoordinatorOptions, LockManagerLike, MessageChannelLike, LeaseStorage } from './tab-coordinator.js';
+
+export type { BackoffOptions } from './backoff.js';
+export type { PageEnvironment, EventSourceLike, WakeCause } from './refresh-scheduler.js';
+export type { FetchFunction } from './token-endpoint.js';
+export type { TokenGrant, SessionInfo } from './token-grant.js';

@@ -1,0 +1,718 @@
+import { Backoff, type BackoffOptions } from './backoff.js';
+import { errorFromEnvelope, readErrorEnvelope } from './envelope.js';
+import { isSessionEndCode, SessionEndedError, SilentAuthFailedError, TesseraError, type SessionEndCode } from './errors.js';
+import { detectPageEnvironment, RefreshScheduler, type PageEnvironment, type WakeCause } from './refresh-scheduler.js';
+import { ServerClock } from './server-clock.js';
+import type { SessionClosedCause, SessionHandler, SessionRefreshedEvent } from './session-handler.js';
+import { clearSession, loadSession, memoryStorage, saveSession, type TokenStorage } from './storage.js';
+import { browserTabCoordinator, noTabCoordination, tabsCanRace, type TabCoordinator, type TabMessage } from './tab-coordinator.js';
+import { requestRefresh, type FetchFunction } from './token-endpoint.js';
+import { holdTokens, isTokenGrant, type HeldTokens, type SessionInfo, type TokenGrant } from './token-grant.js';
+
+/** Where a client session stands. */
+export type SessionState =
+  /** No session: never set, or after `logout()`. */
+  | 'signed_out'
+  /** Tokens held; the access token is fresh or will be refreshed on demand. */
+  | 'active'
+  /** A refresh is in flight. */
+  | 'refreshing'
+  /** The server ended the session (expired, revoked, unknown); tokens are cleared. */
+  | 'ended';
+
+export interface SessionClientOptions {
+  /** The Tessera server, e.g. `https://auth.example.com`. */
+  readonly baseUrl: string;
+  /** Seconds before `exp` (on server time) at which the access token is refreshed. Default 60. */
+  readonly leeway?: number;
+  /** Where the session survives reloads. Default: memory only. */
+  readonly storage?: TokenStorage;
+  /** The storage key. Default `tessera.session`. */
+  readonly storageKey?: string;
+  readonly handler?: SessionHandler;
+  /** The `fetch` used for every request. Default: the global `fetch`. */
+  readonly fetch?: FetchFunction;
+  /**
+   * Keep refreshing while the page is hidden. Off by default, so a background tab does not keep an
+   * idle session alive and idle timeouts mean what they say; the tab refreshes when shown again.
+   */
+  readonly keepAliveWhileHidden?: boolean;
+  /** Seconds before a refresh request is abandoned. Default 10. */
+  readonly requestTimeout?: number;
+  /** Delays between refresh retries after `silent_auth_failed`. */
+  readonly retry?: BackoffOptions;
+  /**
+   * Coordination with the other tabs of the origin. Default: Web Locks and `BroadcastChannel` in
+   * browsers, none in Node. `false` turns it off; a `TabCoordinator` replaces it.
+   */
+  readonly tabs?: TabCoordinator | false;
+  /** The device clock, epoch milliseconds. Default `Date.now`. */
+  readonly now?: () => number;
+  /** Random numbers in [0, 1) for retry jitter. Default `Math.random`. */
+  readonly random?: () => number;
+  /** Where wake-up events come from. Default: `window`/`document` when present. */
+  readonly environment?: PageEnvironment;
+}
+
+/** The answer of `logoutOthers()`. */
+export interface LogoutOthersResult {
+  /** How many other sessions were revoked. */
+  readonly revoked: number;
+  readonly sessionIds: readonly string[];
+}
+
+/** A session on one device, kept fresh: see {@link createSessionClient}. */
+export interface SessionClient {
+  /** Where the session stands. */
+  readonly state: SessionState;
+  /** Milliseconds the device clock is ahead of the server's (negative when behind). */
+  readonly clockSkew: number;
+  /** The id of the held session, or null. */
+  readonly sessionId: string | null;
+  /** Settles once a session kept in storage has been read back. */
+  readonly ready: Promise<void>;
+  /** Calls `listener` on every change of `state`; returns the function that stops it. */
+  subscribe(listener: (state: SessionState) => void): () => void;
+  /** Starts holding the tokens an app's backend got from `POST /v1/sessions`. */
+  setSession(tokens: TokenGrant): void;
+  /**
+   * A fresh access token. Refreshes when `exp − leeway` has passed on server time; any number of
+   * concurrent callers share one refresh. Throws `SessionEndedError` when the session is over,
+   * `SilentAuthFailedError` when the server could not be reached and the token is expired.
+   */
+  getAccessToken(): Promise<string>;
+  /**
+   * `fetch` with the bearer token attached. On a 401 whose envelope says `token_expired` it refreshes
+   * once and retries once; a 401 with a code that ends the session ends it here too; any other 401
+   * (the app's own) is returned untouched. A `ReadableStream` body cannot be sent twice: pass a
+   * string, `Blob`, `FormData` or a `Request`.
+   */
+  fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
+  /** Signs out: revokes the session on the server (best effort) and clears it here and in other tabs. */
+  logout(): Promise<void>;
+  /** Revokes the user's other sessions (`signed_out_elsewhere`); this one stays. */
+  logoutOthers(): Promise<LogoutOthersResult>;
+  /** Stops timers, listeners and the tab channel. The tokens stay usable on demand. */
+  dispose(): void;
+}
+
+const defaultStorageKey = 'tessera.session';
+
+/**
+ * A client session: holds the tokens, refreshes them once for all callers, on server time, through
+ * sleep, background tabs and network blips, and tells the app once when the session is over.
+ *
+ * @example
+ * ```ts
+ * const client = createSessionClient({
+ *   baseUrl: 'https://auth.example.com',
+ *   handler: { onSessionRevoked: (reason) => showSignIn(reason), onSessionExpired: () => showSignIn() },
+ * });
+ * client.setSession(await (await fetch('/api/sign-in', { method: 'POST', body })).json());
+ * const res = await client.fetch('/api/orders'); // bearer attached, refreshed when due
+ * ```
+ */
+export function createSessionClient(options: SessionClientOptions): SessionClient {
+  return new TesseraSessionClient(options);
+}
+
+/** A settled answer to "which tokens now", for a refresh that lost its session midway. */
+type RefreshRun = { readonly generation: number; readonly promise: Promise<HeldTokens> };
+
+class TesseraSessionClient implements SessionClient {
+  readonly ready: Promise<void>;
+  readonly #baseUrl: string;
+  readonly #leeway: number;
+  readonly #storage: TokenStorage;
+  readonly #storageKey: string;
+  readonly #handler: SessionHandler;
+  readonly #fetch: FetchFunction;
+  readonly #keepAliveWhileHidden: boolean;
+  readonly #requestTimeout: number;
+  readonly #clock: ServerClock;
+  readonly #backoff: Backoff;
+  readonly #scheduler: RefreshScheduler;
+  readonly #tabs: TabCoordinator;
+  readonly #stopListeningToTabs: () => void;
+  readonly #listeners = new Set<(state: SessionState) => void>();
+
+  #state: SessionState = 'signed_out';
+  #tokens: HeldTokens | null = null;
+  #session: SessionInfo | null = null;
+  #endError: SessionEndedError | null = null;
+  /** Bumped whenever the held session is replaced or ends, so late answers for the old one change nothing. */
+  #generation = 0;
+  #refreshRun: RefreshRun | null = null;
+  #failing = false;
+  #retryAt: number | null = null;
+  #blockedUntil = 0;
+  #writes: Promise<void> = Promise.resolve();
+  /** A refresh token another tab is presenting right now, and those waiting for its outcome. */
+  #presentedElsewhere: { refreshToken: string; waiters: (() => void)[] } | null = null;
+
+  constructor(options: SessionClientOptions) {
+    if (typeof options.baseUrl !== 'string' || options.baseUrl === '') throw new TypeError('createSessionClient: baseUrl is required');
+    this.#baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.#leeway = Math.max(0, options.leeway ?? 60) * 1000;
+    this.#storage = options.storage ?? memoryStorage();
+    this.#storageKey = options.storageKey ?? defaultStorageKey;
+    this.#handler = options.handler ?? {};
+    const customFetch = options.fetch;
+    this.#fetch = customFetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.#keepAliveWhileHidden = options.keepAliveWhileHidden === true;
+    this.#requestTimeout = Math.max(0.001, options.requestTimeout ?? 10) * 1000;
+    const deviceNow = options.now ?? (() => Date.now());
+    this.#clock = new ServerClock(deviceNow);
+    this.#backoff = new Backoff(options.retry, options.random);
+    this.#scheduler = new RefreshScheduler({
+      deviceNow,
+      environment: options.environment ?? detectPageEnvironment(),
+      onWake: (cause) => this.#onWake(cause),
+    });
+    this.#tabs = options.tabs === false ? noTabCoordination : (options.tabs ?? defaultTabs(this.#baseUrl));
+    this.#stopListeningToTabs = this.#tabs.subscribe((message) => this.#onTabMessage(message));
+    this.#scheduler.start();
+    this.ready = this.#restore();
+  }
+
+  get state(): SessionState {
+    return this.#state;
+  }
+
+  get clockSkew(): number {
+    return Math.round(this.#clock.skew);
+  }
+
+  get sessionId(): string | null {
+    return this.#tokens?.sessionId ?? null;
+  }
+
+  subscribe(listener: (state: SessionState) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  setSession(grant: TokenGrant): void {
+    if (!isTokenGrant(grant)) throw new TypeError('setSession: expected the token answer of POST /v1/sessions, with an access_token');
+    const tokens = holdTokens(grant);
+    this.#learnTimeFromGrant(grant, tokens);
+    this.#generation += 1;
+    this.#endError = null;
+    this.#session = grant.session ?? null;
+    this.#hold(tokens);
+    this.#tabs.publish({ type: 'tokens', tokens, clockSkew: this.#clock.skew });
+  }
+
+  async getAccessToken(): Promise<string> {
+    await this.ready;
+    const tokens = this.#tokens;
+    if (!tokens) return (await this.#tokensWithoutSession()).accessToken;
+    if (!this.#isDue(tokens)) return tokens.accessToken;
+    try {
+      return (await this.#refresh()).accessToken;
+    } catch (error) {
+      // The refresh failed but the token has not expired yet: it still works.
+      const usable = !(error instanceof SessionEndedError) && this.#tokens === tokens && !this.#isExpired(tokens);
+      if (usable) return tokens.accessToken;
+      throw error;
+    }
+  }
+
+  async fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+    const send = requestSender(input, init, this.#fetch);
+    const token = await this.getAccessToken();
+    const generation = this.#generation;
+    const response = await send(token);
+    if (response.status !== 401) return response;
+    const envelope = await readErrorEnvelope(response);
+    if (!envelope) return response;
+    if (isSessionEndCode(envelope.error)) {
+      this.#endSession(errorFromEnvelope(envelope, response.status) as SessionEndedError, generation);
+      return response;
+    }
+    if (envelope.error !== 'token_expired') return response;
+    const fresh = await this.#refreshAfterRejection(token, generation);
+    const retried = await send(fresh.accessToken);
+    if (retried.status === 401) await this.#endIfTerminal(retried, this.#generation);
+    return retried;
+  }
+
+  async logout(): Promise<void> {
+    await this.ready;
+    if (!this.#tokens) {
+      if (this.#state === 'ended') this.#setState('signed_out');
+      return;
+    }
+    let token: string | null = null;
+    try {
+      token = await this.getAccessToken();
+    } catch {
+      token = null;
+    }
+    if (!this.#tokens) return;
+    const sessionId = this.#tokens.sessionId;
+    this.#clear('signed_out');
+    this.#tabs.publish({ type: 'signed_out', sessionId });
+    this.#notify('onSessionClosed', 'logout');
+    if (token !== null) await this.#revokeOnServer(token);
+  }
+
+  async logoutOthers(): Promise<LogoutOthersResult> {
+    let response: Response;
+    try {
+      response = await this.fetch(`${this.#baseUrl}/v1/session/logout-others`, { method: 'POST' });
+    } catch (cause) {
+      if (cause instanceof TesseraError) throw cause;
+      throw new TesseraError('service_unavailable', { status: 0, message: 'The server could not be reached.', cause });
+    }
+    if (!response.ok) throw await errorFromResponse(response);
+    const body = (await response.json()) as { revoked?: unknown; session_ids?: unknown };
+    const sessionIds = Array.isArray(body.session_ids) ? body.session_ids.filter((id): id is string => typeof id === 'string') : [];
+    return { revoked: typeof body.revoked === 'number' ? body.revoked : sessionIds.length, sessionIds };
+  }
+
+  dispose(): void {
+    this.#scheduler.stop();
+    this.#stopListeningToTabs();
+    this.#tabs.close();
+  }
+
+  // ── Holding, ending, persisting ──────────────────────────────────────────────
+
+  async #restore(): Promise<void> {
+    const generation = this.#generation;
+    const stored = await loadSession(this.#storage, this.#storageKey);
+    if (!stored || generation !== this.#generation) return;
+    this.#clock.restore(stored.clockSkew);
+    const unusable = stored.tokens.refreshToken === null && this.#isExpired(stored.tokens) && !this.#handler.onTokenRequired;
+    if (unusable) {
+      await clearSession(this.#storage, this.#storageKey);
+      return;
+    }
+    this.#hold(stored.tokens);
+  }
+
+  /** Makes `tokens` the held ones: state active, persisted, next refresh scheduled. */
+  #hold(tokens: HeldTokens): void {
+    this.#tokens = tokens;
+    this.#failing = false;
+    this.#retryAt = null;
+    this.#blockedUntil = 0;
+    this.#backoff.reset();
+    this.#setState('active');
+    this.#persist(tokens);
+    this.#reschedule();
+  }
+
+  /** The server ended the session: cleared once, the handler told once, no retry. */
+  #endSession(error: SessionEndedError, generation: number, fromOtherTab = false): void {
+    if (generation !== this.#generation || !this.#tokens) return;
+    const sessionId = this.#tokens.sessionId;
+    this.#endError = error;
+    this.#clear('ended');
+    if (!fromOtherTab) {
+      this.#tabs.publish({ type: 'ended', sessionId, error: { code: error.code, message: error.message, details: error.details } });
+    }
+    if (error.code === 'session_expired') this.#notify('onSessionExpired', error);
+    else if (error.code === 'session_revoked') this.#notify('onSessionRevoked', error.reason ?? 'admin', error);
+    else this.#notify('onSessionError', error);
+    this.#notify('onSessionClosed', error.code);
+  }
+
+  async #endIfTerminal(response: Response, generation: number): Promise<void> {
+    const envelope = await readErrorEnvelope(response);
+    if (envelope && isSessionEndCode(envelope.error)) this.#endSession(errorFromEnvelope(envelope, response.status) as SessionEndedError, generation);
+  }
+
+  #clear(state: 'ended' | 'signed_out'): void {
+    this.#generation += 1;
+    this.#tokens = null;
+    this.#session = null;
+    this.#failing = false;
+    this.#retryAt = null;
+    this.#backoff.reset();
+    this.#scheduler.scheduleAt(null);
+    this.#writes = this.#writes.then(() => clearSession(this.#storage, this.#storageKey));
+    this.#setState(state);
+  }
+
+  #persist(tokens: HeldTokens): void {
+    const skew = this.#clock.skew;
+    this.#writes = this.#writes.then(() => saveSession(this.#storage, this.#storageKey, tokens, skew).catch(() => {}));
+  }
+
+  #setState(state: SessionState): void {
+    if (state === this.#state) return;
+    this.#state = state;
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(state);
+      } catch (error) {
+        rethrowLater(error);
+      }
+    }
+  }
+
+  #notify<K extends keyof SessionHandler>(name: K, ...args: Parameters<NonNullable<SessionHandler[K]>>): void {
+    const callback = this.#handler[name] as ((...callbackArgs: unknown[]) => void) | undefined;
+    if (!callback) return;
+    try {
+      callback.apply(this.#handler, args);
+    } catch (error) {
+      rethrowLater(error);
+    }
+  }
+
+  // ── Time ─────────────────────────────────────────────────────────────────────
+
+  /** Whether `exp − leeway` has passed on server time. A leeway longer than half the token's life is halved, so short tokens never loop. */
+  #isDue(tokens: HeldTokens): boolean {
+    const dueAt = this.#dueAt(tokens);
+    return dueAt !== null && this.#clock.now() >= dueAt;
+  }
+
+  #isExpired(tokens: HeldTokens): boolean {
+    return tokens.accessTokenExpiresAt !== null && this.#clock.now() >= tokens.accessTokenExpiresAt;
+  }
+
+  /** Server time at which `tokens` should be refreshed, or null when the expiry is unknown. */
+  #dueAt(tokens: HeldTokens): number | null {
+    const expiresAt = tokens.accessTokenExpiresAt;
+    if (expiresAt === null) return null;
+    const lifetime = tokens.accessTokenIssuedAt === null ? Number.POSITIVE_INFINITY : expiresAt - tokens.accessTokenIssuedAt;
+    return expiresAt - Math.min(this.#leeway, Math.max(0, lifetime / 2));
+  }
+
+  #learnTimeFromGrant(grant: TokenGrant, tokens: HeldTokens, sentAt?: number): void {
+    const receivedAt = this.#clock.deviceNow();
+    const serverTime = grant.server_time ? Date.parse(grant.server_time) : Number.NaN;
+    if (!Number.isNaN(serverTime)) {
+      this.#clock.observe({ serverTime, sentAt: sentAt ?? receivedAt, receivedAt, untimed: sentAt === undefined });
+    } else if (tokens.accessTokenIssuedAt !== null) {
+      this.#clock.observe({ serverTime: tokens.accessTokenIssuedAt, sentAt: sentAt ?? receivedAt, receivedAt, resolution: 1000, untimed: sentAt === undefined });
+    }
+  }
+
+  #reschedule(): void {
+    const tokens = this.#tokens;
+    if (!tokens || (!tokens.refreshToken && !this.#handler.onTokenRequired)) {
+      this.#scheduler.scheduleAt(null);
+      return;
+    }
+    if (this.#failing && this.#retryAt !== null) {
+      this.#scheduler.scheduleAt(Math.max(this.#retryAt, this.#blockedUntil));
+      return;
+    }
+    const dueAt = this.#dueAt(tokens);
+    this.#scheduler.scheduleAt(dueAt === null ? null : this.#clock.toDeviceTime(dueAt));
+  }
+
+  /** A due time passed, or the page woke up: refresh now if due, else wait for the next due time. */
+  #onWake(_cause: WakeCause): void {
+    const tokens = this.#tokens;
+    if (!tokens || this.#refreshRun?.generation === this.#generation) return;
+    // A hidden page does not keep an idle session alive; it catches up when shown.
+    if (this.#scheduler.hidden && !this.#keepAliveWhileHidden) return;
+    if (!this.#isDue(tokens)) {
+      this.#reschedule();
+      return;
+    }
+    this.#refresh().catch(() => {
+      // Reported through the handler and retried on schedule; never left without a next check.
+      if (this.#scheduler.dueAt === null) this.#reschedule();
+    });
+  }
+
+  // ── Refreshing ───────────────────────────────────────────────────────────────
+
+  /** One refresh for every concurrent caller of this session. */
+  #refresh(): Promise<HeldTokens> {
+    const generation = this.#generation;
+    if (this.#refreshRun?.generation === generation) return this.#refreshRun.promise;
+    const promise = this.#runRefresh(generation).finally(() => {
+      if (this.#refreshRun?.promise === promise) this.#refreshRun = null;
+    });
+    this.#refreshRun = { generation, promise };
+    return promise;
+  }
+
+  /** After a `token_expired` for `usedToken`: reuse a refresh that already happened, else refresh. */
+  async #refreshAfterRejection(usedToken: string, generation: number): Promise<HeldTokens> {
+    const current = this.#tokens;
+    if (generation === this.#generation && current && current.accessToken !== usedToken && !this.#isDue(current)) return current;
+    return this.#refresh();
+  }
+
+  async #runRefresh(generation: number): Promise<HeldTokens> {
+    const before = this.#tokens;
+    if (before === null && !this.#handler.onTokenRequired) throw this.#noSessionError();
+    if (before !== null && before.refreshToken === null && !this.#handler.onTokenRequired) {
+      throw new TesseraError('token_expired', {
+        message: 'The access token is due and this client holds no refresh token (its storage keeps none) and has no onTokenRequired handler.',
+      });
+    }
+    const wait = this.#blockedUntil - this.#clock.deviceNow();
+    if (wait > 0) {
+      throw new SilentAuthFailedError({ message: 'The server asked to wait before the next refresh.', retryAfter: Math.ceil(wait / 1000) });
+    }
+    this.#setState('refreshing');
+    try {
+      const fresh = before?.refreshToken ? await this.#tabs.runExclusive(() => this.#refreshWithServer(before, generation)) : await this.#tokensFromApp();
+      if (generation !== this.#generation) return this.#settledElsewhere();
+      if (fresh.adopted) {
+        this.#setState(this.#tokens ? 'active' : 'signed_out');
+        return fresh.tokens;
+      }
+      this.#hold(fresh.tokens);
+      this.#tabs.publish({ type: 'tokens', tokens: fresh.tokens, clockSkew: this.#clock.skew });
+      this.#notify('onSessionRefreshed', this.#refreshedEvent(fresh.tokens, false));
+      return fresh.tokens;
+    } catch (error) {
+      if (generation !== this.#generation) return this.#settledElsewhere();
+      const failure = asTesseraError(error);
+      if (failure instanceof SessionEndedError) {
+        this.#endSession(failure, generation);
+        throw failure;
+      }
+      this.#afterFailure(failure);
+      throw failure;
+    }
+  }
+
+  /** Runs under the tab lock: takes tokens another tab got meanwhile, else presents the refresh token. */
+  async #refreshWithServer(before: HeldTokens, generation: number): Promise<{ tokens: HeldTokens; adopted: boolean }> {
+    await this.#awaitOtherTab(before);
+    await this.#adoptFromSharedStorage(before);
+    const current = this.#tokens;
+    if (generation !== this.#generation) return { tokens: current ?? before, adopted: true };
+    if (current && current !== before && !this.#isDue(current)) return { tokens: current, adopted: true };
+    const refreshToken = current?.refreshToken ?? before.refreshToken;
+    if (!refreshToken) throw this.#noSessionError();
+    const sessionId = current?.sessionId ?? before.sessionId;
+    this.#tabs.publish({ type: 'refreshing', sessionId, refreshToken });
+    try {
+      const answer = await requestRefresh({
+        fetch: this.#fetch,
+        url: `${this.#baseUrl}/v1/token/refresh`,
+        refreshToken,
+        timeout: this.#requestTimeout,
+        deviceNow: () => this.#clock.deviceNow(),
+      });
+      const tokens = holdTokens(answer.grant);
+      this.#learnTimeFromGrant(answer.grant, tokens, answer.sentAt);
+      this.#session = answer.grant.session ?? this.#session;
+      return { tokens, adopted: false };
+    } catch (error) {
+      if (!(error instanceof SessionEndedError)) this.#tabs.publish({ type: 'refresh_failed', sessionId, refreshToken });
+      throw error;
+    }
+  }
+
+  /** Asks the app's backend for tokens through `handler.onTokenRequired`, within the request timeout. */
+  #tokensFromApp(): Promise<{ tokens: HeldTokens; adopted: boolean }> {
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const timer = setTimeout(() => finish(() => reject(new SilentAuthFailedError({ message: 'handler.onTokenRequired did not answer in time.' }))), this.#requestTimeout);
+      const finish = (settle: () => void) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        settle();
+      };
+      const accept = (answer: TokenGrant | string) => {
+        const grant: unknown = typeof answer === 'string' ? { access_token: answer } : answer;
+        if (!isTokenGrant(grant)) {
+          finish(() => reject(new TesseraError('invalid_request', { status: 0, message: 'handler.onTokenRequired resolved without an access token.' })));
+          return;
+        }
+        const tokens = holdTokens(grant);
+        this.#learnTimeFromGrant(grant, tokens);
+        this.#session = grant.session ?? this.#session;
+        finish(() => resolve({ tokens, adopted: false }));
+      };
+      const refuse = (reason?: unknown) => {
+        const error = reason instanceof TesseraError ? reason : new SilentAuthFailedError({ message: 'handler.onTokenRequired rejected.', cause: reason });
+        finish(() => reject(error));
+      };
+      try {
+        this.#handler.onTokenRequired?.(accept, refuse);
+      } catch (error) {
+        refuse(error);
+      }
+    });
+  }
+
+  /** A silent failure: the session is kept, retried with backoff; the handler hears the first of a streak. */
+  #afterFailure(error: TesseraError): void {
+    this.#setState(this.#tokens ? 'active' : 'signed_out');
+    const firstOfStreak = !this.#failing;
+    const now = this.#clock.deviceNow();
+    if (error.retryAfter !== null) this.#blockedUntil = now + error.retryAfter * 1000;
+    if (this.#tokens) {
+      this.#failing = true;
+      this.#retryAt = now + this.#backoff.nextDelay(error.retryAfter);
+      this.#reschedule();
+    }
+    if (firstOfStreak) this.#notify('onSessionError', error);
+  }
+
+  /** The answer for callers of a refresh whose session was replaced or ended meanwhile. */
+  #settledElsewhere(): HeldTokens {
+    if (this.#tokens) return this.#tokens;
+    throw this.#noSessionError();
+  }
+
+  #noSessionError(): TesseraError {
+    return this.#endError ?? new TesseraError('token_missing', { message: 'No session: call setSession() after sign-in.' });
+  }
+
+  async #tokensWithoutSession(): Promise<HeldTokens> {
+    if (this.#state === 'ended' || !this.#handler.onTokenRequired) throw this.#noSessionError();
+    return this.#refresh();
+  }
+
+  #refreshedEvent(tokens: HeldTokens, fromOtherTab: boolean): SessionRefreshedEvent {
+    return {
+      accessToken: tokens.accessToken,
+      accessTokenExpiresAt: tokens.accessTokenExpiresAt === null ? null : new Date(tokens.accessTokenExpiresAt),
+      sessionId: tokens.sessionId,
+      session: this.#session,
+      fromOtherTab,
+    };
+  }
+
+  async #revokeOnServer(accessToken: string): Promise<void> {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), this.#requestTimeout);
+    try {
+      const response = await this.#fetch(`${this.#baseUrl}/v1/session/logout`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${accessToken}` },
+        signal: controller.signal,
+      });
+      if (response.ok) return;
+      const error = await errorFromResponse(response);
+      // Already over on the server: the goal of logging out is met.
+      if (!isSessionEndCode(error.code)) this.#notify('onSessionError', error);
+    } catch (cause) {
+      this.#notify('onSessionError', new SilentAuthFailedError({ message: 'Signed out here, but the server could not be told.', cause }));
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  // ── Other tabs ───────────────────────────────────────────────────────────────
+
+  #onTabMessage(message: TabMessage): void {
+    const current = this.#tokens;
+    switch (message.type) {
+      case 'tokens': {
+        const sameSession = current !== null && current.sessionId === message.tokens.sessionId;
+        // Another tab's sign-in is taken only by a tab that holds no session.
+        if (!sameSession && current !== null) return;
+        if (current?.accessToken === message.tokens.accessToken) return;
+        if (!sameSession) {
+          this.#generation += 1;
+          this.#endError = null;
+        }
+        this.#clock.restore(message.clockSkew);
+        this.#hold(message.tokens);
+        this.#settleOtherTab(message.tokens.sessionId);
+        if (sameSession) this.#notify('onSessionRefreshed', this.#refreshedEvent(message.tokens, true));
+        return;
+      }
+      case 'refreshing':
+        if (current?.refreshToken === message.refreshToken) this.#presentedElsewhere ??= { refreshToken: message.refreshToken, waiters: [] };
+        return;
+      case 'refresh_failed':
+        this.#settleOtherTab(message.sessionId);
+        return;
+      case 'ended': {
+        if (!current || current.sessionId !== message.sessionId || !isSessionEndCode(message.error.code as SessionEndCode)) return;
+        this.#settleOtherTab(message.sessionId);
+        const error = new SessionEndedError(message.error.code as SessionEndCode, { message: message.error.message, details: message.error.details });
+        this.#endSession(error, this.#generation, true);
+        return;
+      }
+      case 'signed_out':
+        if (!current || current.sessionId !== message.sessionId) return;
+        this.#settleOtherTab(message.sessionId);
+        this.#clear('signed_out');
+        this.#notify('onSessionClosed', 'logout' satisfies SessionClosedCause);
+        return;
+    }
+  }
+
+  /** If another tab is presenting our refresh token, waits (briefly) for its answer instead of presenting it again. */
+  async #awaitOtherTab(before: HeldTokens): Promise<void> {
+    const pending = this.#presentedElsewhere;
+    if (!pending || pending.refreshToken !== before.refreshToken) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, Math.min(this.#requestTimeout, 2000));
+      pending.waiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    if (this.#presentedElsewhere === pending) this.#presentedElsewhere = null;
+  }
+
+  #settleOtherTab(_sessionId: string | null): void {
+    const pending = this.#presentedElsewhere;
+    this.#presentedElsewhere = null;
+    for (const waiter of pending?.waiters ?? []) waiter();
+  }
+
+  /** With storage shared by tabs (localStorage holding the refresh token), another tab's refresh is found there. */
+  async #adoptFromSharedStorage(before: HeldTokens): Promise<void> {
+    if (!this.#storage.persistRefreshToken) return;
+    await this.#writes;
+    const stored = await loadSession(this.#storage, this.#storageKey);
+    const current = this.#tokens;
+    if (!stored || !current || current !== before) return;
+    const newer = stored.tokens.sessionId === current.sessionId && stored.tokens.refreshToken !== null && stored.tokens.refreshToken !== current.refreshToken;
+    if (!newer) return;
+    this.#hold(stored.tokens);
+    this.#notify('onSessionRefreshed', this.#refreshedEvent(stored.tokens, true));
+  }
+}
+
+/** Sends `input` with a bearer token, as many times as asked: a `Request` is cloned before each send. */
+function requestSender(input: RequestInfo | URL, init: RequestInit | undefined, fetchImpl: FetchFunction): (token: string) => Promise<Response> {
+  if (typeof Request === 'function' && input instanceof Request) {
+    const base = new Request(input, init);
+    return (token) => {
+      const attempt = base.clone();
+      const headers = new Headers(attempt.headers);
+      headers.set('authorization', `Bearer ${token}`);
+      return fetchImpl(new Request(attempt, { headers }));
+    };
+  }
+  return (token) => {
+    const headers = new Headers(init?.headers);
+    headers.set('authorization', `Bearer ${token}`);
+    return fetchImpl(input, { ...init, headers });
+  };
+}
+
+async function errorFromResponse(response: Response): Promise<TesseraError> {
+  const envelope = await readErrorEnvelope(response);
+  if (envelope) return errorFromEnvelope(envelope, response.status, response.headers.get('retry-after'));
+  return new TesseraError('internal_error', { status: response.status, message: `Unexpected HTTP ${response.status} without an error envelope.` });
+}
+
+function asTesseraError(error: unknown): TesseraError {
+  if (error instanceof TesseraError) return error;
+  return new SilentAuthFailedError({ message: 'The refresh failed unexpectedly.', cause: error });
+}
+
+function defaultTabs(baseUrl: string): TabCoordinator {
+  return tabsCanRace() ? browserTabCoordinator(`tessera:${baseUrl}`) : noTabCoordination;
+}
+
+/** A listener's or handler's exception must not break the SDK, nor vanish. */
+function rethrowLater(error: unknown): void {
+  queueMicrotask(() => {
+    throw error;
+  });
+}

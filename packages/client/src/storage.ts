@@ -1,0 +1,132 @@
+import type { HeldTokens } from './token-grant.js';
+
+/**
+ * Where a client keeps its session between page loads: the shape of the Web Storage API, sync or
+ * async, so `localStorage`, an IndexedDB wrapper, React Native's AsyncStorage or a file in Node fit.
+ *
+ * `persistRefreshToken` says whether the refresh token may be written here. Storage that page
+ * scripts can read (`localStorage`, `sessionStorage`) hands a long-lived credential to any XSS
+ * payload, so the built-in Web Storage adapters leave it out unless the app opts in; the access
+ * token (minutes) is stored, the refresh token stays in memory and dies with the page.
+ *
+ * @example
+ * ```ts
+ * const storage: TokenStorage = {
+ *   persistRefreshToken: true, // the OS keychain is not readable by page scripts
+ *   getItem: (key) => SecureStore.getItemAsync(key),
+ *   setItem: (key, value) => SecureStore.setItemAsync(key, value),
+ *   removeItem: (key) => SecureStore.deleteItemAsync(key),
+ * };
+ * ```
+ */
+export interface TokenStorage {
+  readonly persistRefreshToken: boolean;
+  getItem(key: string): string | null | Promise<string | null>;
+  setItem(key: string, value: string): void | Promise<void>;
+  removeItem(key: string): void | Promise<void>;
+}
+
+/** Keeps the session in this client only (the default): nothing survives a reload, nothing is readable elsewhere. */
+export function memoryStorage(): TokenStorage {
+  const items = new Map<string, string>();
+  return {
+    persistRefreshToken: true,
+    getItem: (key) => items.get(key) ?? null,
+    setItem: (key, value) => void items.set(key, value),
+    removeItem: (key) => void items.delete(key),
+  };
+}
+
+export interface WebStorageOptions {
+  /**
+   * Also store the refresh token. Any script on the page can then read a credential that lasts
+   * as long as the session (days): only do it when XSS is otherwise contained (strict CSP).
+   */
+  persistRefreshToken?: boolean;
+}
+
+/** `window.sessionStorage`: survives reloads of this tab, not shared with other tabs. */
+export function sessionStorageAdapter(options: WebStorageOptions = {}): TokenStorage {
+  return webStorage(() => globalThis.sessionStorage, options);
+}
+
+/** `window.localStorage`: survives restarts and is shared by the tabs of the origin. */
+export function localStorageAdapter(options: WebStorageOptions = {}): TokenStorage {
+  return webStorage(() => globalThis.localStorage, options);
+}
+
+// Web Storage throws in some sandboxes and private modes; the session in memory still works then.
+function webStorage(resolve: () => Storage, options: WebStorageOptions): TokenStorage {
+  return {
+    persistRefreshToken: options.persistRefreshToken === true,
+    getItem(key) {
+      try {
+        return resolve().getItem(key);
+      } catch {
+        return null;
+      }
+    },
+    setItem(key, value) {
+      try {
+        resolve().setItem(key, value);
+      } catch {
+        // Quota or access denied: keep going on the copy in memory.
+      }
+    },
+    removeItem(key) {
+      try {
+        resolve().removeItem(key);
+      } catch {
+        // As above.
+      }
+    },
+  };
+}
+
+/** What is written to storage, as JSON. */
+interface StoredSession {
+  readonly v: 1;
+  readonly tokens: HeldTokens;
+  /** Milliseconds the device clock was ahead of the server's when stored. */
+  readonly clockSkew: number;
+}
+
+/** Writes the session; the refresh token only where the storage may hold it. */
+export async function saveSession(storage: TokenStorage, key: string, tokens: HeldTokens, clockSkew: number): Promise<void> {
+  const kept: HeldTokens = storage.persistRefreshToken ? tokens : { ...tokens, refreshToken: null };
+  const record: StoredSession = { v: 1, tokens: kept, clockSkew };
+  await storage.setItem(key, JSON.stringify(record));
+}
+
+/** Reads the session back; null when there is none or it is unreadable. */
+export async function loadSession(storage: TokenStorage, key: string): Promise<{ tokens: HeldTokens; clockSkew: number } | null> {
+  let text: string | null;
+  try {
+    text = await storage.getItem(key);
+  } catch {
+    return null;
+  }
+  if (text === null) return null;
+  try {
+    const record = JSON.parse(text) as Partial<StoredSession>;
+    if (record.v !== 1 || !isHeldTokens(record.tokens)) return null;
+    return { tokens: record.tokens, clockSkew: typeof record.clockSkew === 'number' ? record.clockSkew : 0 };
+  } catch {
+    return null;
+  }
+}
+
+/** Removes the session. */
+export async function clearSession(storage: TokenStorage, key: string): Promise<void> {
+  try {
+    await storage.removeItem(key);
+  } catch {
+    // Nothing more can be done; the tokens in memory are gone already.
+  }
+}
+
+function isHeldTokens(value: unknown): value is HeldTokens {
+  if (typeof value !== 'object' || value === null) return false;
+  const tokens = value as Record<string, unknown>;
+  return typeof tokens['accessToken'] === 'string' && (tokens['refreshToken'] === null || typeof tokens['refreshToken'] === 'string');
+}

@@ -1,0 +1,233 @@
+import type { HeldTokens } from './token-grant.js';
+
+/** What the tabs of one origin tell each other about their shared session. */
+export type TabMessage =
+  /** A tab is about to present this refresh token: the others wait for its answer instead of racing. */
+  | { readonly type: 'refreshing'; readonly sessionId: string | null; readonly refreshToken: string }
+  /** That attempt got no answer; the next tab may try. */
+  | { readonly type: 'refresh_failed'; readonly sessionId: string | null; readonly refreshToken: string }
+  /** New tokens, from a refresh or a sign-in in another tab. */
+  | { readonly type: 'tokens'; readonly tokens: HeldTokens; readonly clockSkew: number }
+  /** The server ended the session. */
+  | {
+      readonly type: 'ended';
+      readonly sessionId: string | null;
+      readonly error: { readonly code: string; readonly message: string; readonly details: Record<string, unknown>[] };
+    }
+  /** The user signed out in another tab. */
+  | { readonly type: 'signed_out'; readonly sessionId: string | null };
+
+/**
+ * Keeps the tabs (and workers) of one origin from racing on one refresh token: one refreshes under
+ * an exclusive lock, the others receive its tokens as messages.
+ */
+export interface TabCoordinator {
+  /** Runs `task` while no other tab of the origin runs one for the same name. */
+  runExclusive<T>(task: () => Promise<T>): Promise<T>;
+  /** Tells every other tab. */
+  publish(message: TabMessage): void;
+  /** Hears the other tabs; returns the function that stops listening. */
+  subscribe(listener: (message: TabMessage) => void): () => void;
+  close(): void;
+}
+
+/** For a single context (Node, a lone worker): no lock to take, nobody to tell. */
+export const noTabCoordination: TabCoordinator = {
+  runExclusive: (task) => task(),
+  publish: () => {},
+  subscribe: () => () => {},
+  close: () => {},
+};
+
+/** The part of `navigator.locks` used here. */
+export interface LockManagerLike {
+  request<T>(name: string, options: { mode: 'exclusive' }, callback: () => Promise<T>): Promise<T>;
+}
+
+/** The part of `BroadcastChannel` used here. */
+export interface MessageChannelLike {
+  postMessage(message: unknown): void;
+  addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
+  removeEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
+  close(): void;
+}
+
+/** The part of `Storage` the lease fallback uses. */
+export interface LeaseStorage {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+  removeItem(key: string): void;
+}
+
+export interface BrowserTabCoordinatorOptions {
+  /** `navigator.locks` by default; null to force the lease fallback. */
+  readonly locks?: LockManagerLike | null;
+  /** A `BroadcastChannel` of this name by default. */
+  readonly channel?: MessageChannelLike | null;
+  /** `localStorage` by default: where the lease lives when Web Locks are missing. */
+  readonly leaseStorage?: LeaseStorage | null;
+  /** How long a lease holds without renewal (ms): a tab that dies frees it after this. Default 10000. */
+  readonly leaseDuration?: number;
+  readonly now?: () => number;
+}
+
+/**
+ * Coordination across tabs: Web Locks where present, else a lease with an expiry in
+ * `localStorage` that another tab takes over when its holder dies; messages over `BroadcastChannel`.
+ */
+export function browserTabCoordinator(name: string, options: BrowserTabCoordinatorOptions = {}): TabCoordinator {
+  const locks = options.locks === undefined ? webLocks() : options.locks;
+  const channel = options.channel === undefined ? openChannel(name) : options.channel;
+  const leaseStorage = options.leaseStorage === undefined ? localStorageOrNull() : options.leaseStorage;
+  const lease = leaseStorage ? new Lease(`${name}:lease`, leaseStorage, options.leaseDuration ?? 10_000, options.now ?? Date.now) : null;
+  const listeners = new Set<(message: TabMessage) => void>();
+  const onMessage = (event: { data: unknown }) => {
+    if (!isTabMessage(event.data)) return;
+    for (const listener of listeners) listener(event.data);
+  };
+  channel?.addEventListener('message', onMessage);
+
+  return {
+    runExclusive<T>(task: () => Promise<T>): Promise<T> {
+      if (locks) return locks.request(name, { mode: 'exclusive' }, task);
+      if (lease) return lease.run(task);
+      return task();
+    },
+    publish(message) {
+      try {
+        channel?.postMessage(message);
+      } catch {
+        // A closed channel: this tab is going away.
+      }
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    close() {
+      listeners.clear();
+      channel?.removeEventListener('message', onMessage);
+      channel?.close();
+    },
+  };
+}
+
+/** Whether this context is one where tabs can race (a page or a worker with Web Locks). */
+export function tabsCanRace(): boolean {
+  const scope = globalThis as { document?: unknown; navigator?: { locks?: unknown } };
+  return scope.navigator?.locks !== undefined || (scope.document !== undefined && typeof BroadcastChannel === 'function');
+}
+
+const pollInterval = 50;
+
+/**
+ * A mutual-exclusion lease in shared storage. Storage has no compare-and-set, so a claim is
+ * written, then read back after a pause: the last writer wins, the others see it and wait.
+ */
+class Lease {
+  readonly #key: string;
+  readonly #storage: LeaseStorage;
+  readonly #duration: number;
+  readonly #now: () => number;
+  readonly #holder = `${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(key: string, storage: LeaseStorage, duration: number, now: () => number) {
+    this.#key = key;
+    this.#storage = storage;
+    this.#duration = duration;
+    this.#now = now;
+  }
+
+  /** Runs `task` under the lease; tasks of this tab queue behind each other. */
+  run<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.#queue.then(() => this.#runHeld(task));
+    this.#queue = result.catch(() => {});
+    return result;
+  }
+
+  async #runHeld<T>(task: () => Promise<T>): Promise<T> {
+    await this.#acquire();
+    const renewal = setInterval(() => this.#write(), Math.max(pollInterval, this.#duration / 3));
+    try {
+      return await task();
+    } finally {
+      clearInterval(renewal);
+      this.#release();
+    }
+  }
+
+  async #acquire(): Promise<void> {
+    // Never wait forever: past two lease lengths, a refresh twice is better than no refresh.
+    const giveUpAt = this.#now() + this.#duration * 2;
+    while (this.#now() < giveUpAt) {
+      const current = this.#read();
+      if (current === null || current.expiresAt <= this.#now() || current.holder === this.#holder) {
+        this.#write();
+        await sleep(pollInterval);
+        if (this.#read()?.holder === this.#holder) return;
+      }
+      await sleep(pollInterval);
+    }
+  }
+
+  #read(): { holder: string; expiresAt: number } | null {
+    try {
+      const text = this.#storage.getItem(this.#key);
+      if (text === null) return null;
+      const value = JSON.parse(text) as { holder?: unknown; expiresAt?: unknown };
+      return typeof value.holder === 'string' && typeof value.expiresAt === 'number' ? { holder: value.holder, expiresAt: value.expiresAt } : null;
+    } catch {
+      return null;
+    }
+  }
+
+  #write(): void {
+    try {
+      this.#storage.setItem(this.#key, JSON.stringify({ holder: this.#holder, expiresAt: this.#now() + this.#duration }));
+    } catch {
+      // Storage unavailable: the lease degrades to no lease.
+    }
+  }
+
+  #release(): void {
+    if (this.#read()?.holder !== this.#holder) return;
+    try {
+      this.#storage.removeItem(this.#key);
+    } catch {
+      // As above.
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function webLocks(): LockManagerLike | null {
+  const locks = (globalThis as { navigator?: { locks?: LockManagerLike } }).navigator?.locks;
+  return locks ?? null;
+}
+
+function openChannel(name: string): MessageChannelLike | null {
+  if (typeof BroadcastChannel !== 'function') return null;
+  try {
+    return new BroadcastChannel(name) as unknown as MessageChannelLike;
+  } catch {
+    return null;
+  }
+}
+
+function localStorageOrNull(): LeaseStorage | null {
+  try {
+    return (globalThis as { localStorage?: LeaseStorage }).localStorage ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function isTabMessage(value: unknown): value is TabMessage {
+  if (typeof value !== 'object' || value === null) return false;
+  const type = (value as { type?: unknown }).type;
+  return type === 'refreshing' || type === 'refresh_failed' || type === 'tokens' || type === 'ended' || type === 'signed_out';
+}

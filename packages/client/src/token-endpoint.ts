@@ -1,0 +1,75 @@
+import { errorFromEnvelope, isErrorEnvelope, retryAfterSeconds } from './envelope.js';
+import { SilentAuthFailedError, TesseraError } from './errors.js';
+import { isTokenGrant, type TokenGrant } from './token-grant.js';
+
+export type FetchFunction = (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>;
+
+export interface RefreshRequest {
+  readonly fetch: FetchFunction;
+  /** The full URL of `POST /v1/token/refresh`. */
+  readonly url: string;
+  readonly refreshToken: string;
+  /** Milliseconds before the request is abandoned. */
+  readonly timeout: number;
+  readonly deviceNow: () => number;
+}
+
+/** A new pair, with the device times that bracket the request (for the server clock). */
+export interface RefreshAnswer {
+  readonly grant: TokenGrant;
+  readonly sentAt: number;
+  readonly receivedAt: number;
+}
+
+/**
+ * Exchanges a refresh token for a new pair. Throws a `SessionEndedError` when the server says the
+ * session is over, a `SilentAuthFailedError` when no usable answer came back (network, timeout, 5xx,
+ * 429, a proxy's page), and a `TesseraError` with the server's code for anything else.
+ */
+export async function requestRefresh(request: RefreshRequest): Promise<RefreshAnswer> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new Error(`refresh timed out after ${request.timeout} ms`)), request.timeout);
+  const sentAt = request.deviceNow();
+  try {
+    let response: Response;
+    let body: unknown;
+    try {
+      response = await request.fetch(request.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        body: JSON.stringify({ refresh_token: request.refreshToken }),
+        signal: controller.signal,
+        credentials: 'omit',
+        cache: 'no-store',
+      });
+      body = await response.json().catch(() => undefined);
+    } catch (cause) {
+      const timedOut = controller.signal.aborted;
+      throw new SilentAuthFailedError({
+        message: timedOut ? 'The refresh timed out.' : 'The refresh could not reach the server.',
+        cause,
+      });
+    }
+    const receivedAt = request.deviceNow();
+    if (response.ok && isTokenGrant(body, true)) return { grant: body, sentAt, receivedAt };
+    throw classifyFailure(response, body);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** What a refresh answer other than a new pair means to the client. */
+function classifyFailure(response: Response, body: unknown): TesseraError {
+  const retryAfter = retryAfterSeconds(isErrorEnvelope(body) ? body.retry_after : null, response.headers.get('retry-after'));
+  const transient = response.status >= 500 || response.status === 429 || response.ok;
+  if (isErrorEnvelope(body) && !transient) return errorFromEnvelope(body, response.status, response.headers.get('retry-after'));
+  const envelope = isErrorEnvelope(body) ? body : null;
+  return new SilentAuthFailedError({
+    message: response.ok ? 'The refresh answer had no token pair.' : `The refresh failed with HTTP ${response.status}.`,
+    status: response.status,
+    retryAfter,
+    details: envelope ? [{ error: envelope.error }] : [],
+    requestId: envelope?.request_id ?? response.headers.get('x-request-id'),
+    cause: envelope ? errorFromEnvelope(envelope, response.status, response.headers.get('retry-after')) : undefined,
+  });
+}

@@ -1,0 +1,155 @@
+// Test doubles for unit tests: a fake Tessera behind a fake `fetch`, and a fake page.
+import type { PageEnvironment } from '../src/refresh-scheduler.js';
+import type { TokenGrant } from '../src/token-grant.js';
+
+/** An unsigned JWT with the claims the SDK reads. */
+export function fakeJwt(claims: { iat: number; exp: number; sid: string; jti?: string }): string {
+  const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  return `${encode({ alg: 'ES256', typ: 'at+jwt' })}.${encode({ sub: 'alice', ...claims })}.signature`;
+}
+
+type Scripted =
+  | { kind: 'network' }
+  | { kind: 'hang' }
+  | { kind: 'http'; status: number; body: unknown; headers?: Record<string, string> };
+
+export function envelope(error: string, extra: { details?: unknown[]; retry_after?: number | null; message?: string } = {}) {
+  return {
+    success: false,
+    error,
+    message: extra.message ?? `${error} happened`,
+    details: extra.details ?? [],
+    retry_after: extra.retry_after ?? null,
+    doc_url: `http://tessera.test/docs/errors/${error}`,
+    request_id: 'req_test',
+    timestamp: new Date().toISOString(),
+  };
+}
+
+function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json; charset=utf-8', ...headers } });
+}
+
+/**
+ * A Tessera in memory: issues fake JWTs on its own clock (the fake-timer `Date.now()` plus
+ * `serverAhead`), rotates refresh tokens, can be told to fail the next refreshes, and serves a
+ * small API under `/api/` that checks the bearer token like a resource server would.
+ */
+export class FakeTessera {
+  readonly baseUrl = 'http://tessera.test';
+  /** Milliseconds the server clock is ahead of `Date.now()`. */
+  serverAhead = 0;
+  /** Access token lifetime, seconds. */
+  ttl = 900;
+  /** Every request seen, as "METHOD path". */
+  readonly requests: string[] = [];
+  readonly #liveRefreshTokens = new Map<string, string>();
+  #revoked: { reason: string } | null = null;
+  #counter = 0;
+  readonly #script: Scripted[] = [];
+
+  /** The server's clock. */
+  now(): number {
+    return Date.now() + this.serverAhead;
+  }
+
+  get refreshCount(): number {
+    return this.requests.filter((line) => line === 'POST /v1/token/refresh').length;
+  }
+
+  /** What `POST /v1/sessions` would answer. */
+  signIn(sid = 'ses_1'): TokenGrant {
+    return this.#grant(sid);
+  }
+
+  /** The next refreshes fail like this, in order. */
+  failNext(...failures: Scripted[]): void {
+    this.#script.push(...failures);
+  }
+
+  revoke(reason: string): void {
+    this.#revoked = { reason };
+  }
+
+  readonly fetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    const request = new Request(input, init);
+    const path = new URL(request.url).pathname;
+    this.requests.push(`${request.method} ${path}`);
+    if (path === '/v1/token/refresh') return this.#refresh(request);
+    if (path === '/v1/session/logout' || path === '/v1/session/logout-others') return this.#logout(request, path);
+    if (path === '/api/own-401') return json(401, { error: 'not_your_order' });
+    if (path.startsWith('/api/')) return this.#api(request);
+    return json(404, envelope('not_found'));
+  };
+
+  async #refresh(request: Request): Promise<Response> {
+    const scripted = this.#script.shift();
+    if (scripted?.kind === 'network') throw new TypeError('fetch failed');
+    if (scripted?.kind === 'hang') {
+      return new Promise((_resolve, reject) => {
+        request.signal.addEventListener('abort', () => reject(request.signal.reason));
+      });
+    }
+    if (scripted?.kind === 'http') return json(scripted.status, scripted.body, scripted.headers);
+    const body = (await request.json()) as { refresh_token: string };
+    if (this.#revoked) {
+      return json(401, envelope('session_revoked', { details: [{ reason: this.#revoked.reason, revoked_at: new Date(this.now()).toISOString() }] }));
+    }
+    const sid = this.#liveRefreshTokens.get(body.refresh_token);
+    if (!sid) return json(401, envelope('session_not_found'));
+    this.#liveRefreshTokens.delete(body.refresh_token);
+    return json(200, this.#grant(sid));
+  }
+
+  #api(request: Request): Response {
+    const token = /^Bearer (.+)$/.exec(request.headers.get('authorization') ?? '')?.[1];
+    if (!token) return json(401, envelope('token_missing'));
+    if (this.#revoked) return json(401, envelope('session_revoked', { details: [{ reason: this.#revoked.reason }] }));
+    const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { exp: number };
+    if (claims.exp * 1000 <= this.now()) return json(401, envelope('token_expired'));
+    return json(200, { ok: true, token });
+  }
+
+  #logout(request: Request, path: string): Response {
+    if (!request.headers.get('authorization')) return json(401, envelope('token_missing'));
+    if (path.endsWith('others')) return json(200, { revoked: 2, session_ids: ['ses_8', 'ses_9'] });
+    this.#revoked = { reason: 'logout' };
+    return json(200, { session: { id: 'ses_1', status: 'revoked' } });
+  }
+
+  #grant(sid: string): TokenGrant {
+    this.#counter += 1;
+    const now = this.now();
+    const iat = Math.floor(now / 1000);
+    const refreshToken = `rt_${this.#counter}`;
+    this.#liveRefreshTokens.set(refreshToken, sid);
+    return {
+      access_token: fakeJwt({ iat, exp: iat + this.ttl, sid, jti: String(this.#counter) }),
+      access_token_expires_at: new Date((iat + this.ttl) * 1000).toISOString(),
+      refresh_token: refreshToken,
+      refresh_token_expires_at: new Date(now + 14 * 86400_000).toISOString(),
+      token_type: 'Bearer',
+      server_time: new Date(now).toISOString(),
+    };
+  }
+}
+
+/** A page whose visibility the test flips, with `window`-like and `document`-like event targets. */
+export class FakePage implements PageEnvironment {
+  readonly target = new EventTarget();
+  readonly document = Object.assign(new EventTarget(), { visibilityState: 'visible' as string });
+
+  hide(): void {
+    this.document.visibilityState = 'hidden';
+    this.document.dispatchEvent(new Event('visibilitychange'));
+  }
+
+  show(): void {
+    this.document.visibilityState = 'visible';
+    this.document.dispatchEvent(new Event('visibilitychange'));
+  }
+
+  fire(type: 'focus' | 'online' | 'pageshow'): void {
+    this.target.dispatchEvent(new Event(type));
+  }
+}

@@ -457,16 +457,15 @@ class TesseraSessionClient implements SessionClient {
     }
     this.#setState('refreshing');
     try {
-      const fresh = before?.refreshToken ? await this.#tabs.runExclusive(() => this.#refreshWithServer(before, generation)) : await this.#tokensFromApp();
+      const fresh = await this.#tabs.runExclusive(() => this.#refreshUnderLock(before, generation));
       if (generation !== this.#generation) return this.#settledElsewhere();
-      if (fresh.adopted) {
+      if (fresh === null) {
         this.#setState(this.#tokens ? 'active' : 'signed_out');
-        return fresh.tokens;
+        return this.#settledElsewhere();
       }
-      this.#hold(fresh.tokens);
-      this.#tabs.publish({ type: 'tokens', tokens: fresh.tokens, clockSkew: this.#clock.skew });
-      this.#notify('onSessionRefreshed', this.#refreshedEvent(fresh.tokens, false));
-      return fresh.tokens;
+      this.#hold(fresh);
+      this.#notify('onSessionRefreshed', this.#refreshedEvent(fresh, false));
+      return fresh;
     } catch (error) {
       if (generation !== this.#generation) return this.#settledElsewhere();
       const failure = asTesseraError(error);
@@ -479,16 +478,27 @@ class TesseraSessionClient implements SessionClient {
     }
   }
 
-  /** Runs under the tab lock: takes tokens another tab got meanwhile, else presents the refresh token. */
-  async #refreshWithServer(before: HeldTokens, generation: number): Promise<{ tokens: HeldTokens; adopted: boolean }> {
-    await this.#awaitOtherTab(before);
-    await this.#adoptFromSharedStorage(before);
+  /**
+   * Runs under the tab lock. Returns null when no request is needed any more (another tab's tokens
+   * arrived meanwhile, or the session changed); else gets new tokens and tells the other tabs
+   * before the lock is released.
+   */
+  async #refreshUnderLock(before: HeldTokens | null, generation: number): Promise<HeldTokens | null> {
+    if (before) {
+      await this.#awaitOtherTab(before);
+      await this.#adoptFromSharedStorage(before);
+    }
     const current = this.#tokens;
-    if (generation !== this.#generation) return { tokens: current ?? before, adopted: true };
-    if (current && current !== before && !this.#isDue(current)) return { tokens: current, adopted: true };
-    const refreshToken = current?.refreshToken ?? before.refreshToken;
-    if (!refreshToken) throw this.#noSessionError();
-    const sessionId = current?.sessionId ?? before.sessionId;
+    if (generation !== this.#generation) return null;
+    if (current && current !== before && !this.#isDue(current)) return null;
+    const refreshToken = current?.refreshToken;
+    const tokens = current && refreshToken ? await this.#presentRefreshToken(refreshToken, current.sessionId) : await this.#tokensFromApp();
+    this.#tabs.publish({ type: 'tokens', tokens, clockSkew: this.#clock.skew });
+    return tokens;
+  }
+
+  /** `POST /v1/token/refresh`; the other tabs hear that this refresh token is being presented. */
+  async #presentRefreshToken(refreshToken: string, sessionId: string | null): Promise<HeldTokens> {
     this.#tabs.publish({ type: 'refreshing', sessionId, refreshToken });
     try {
       const answer = await requestRefresh({
@@ -501,7 +511,7 @@ class TesseraSessionClient implements SessionClient {
       const tokens = holdTokens(answer.grant);
       this.#learnTimeFromGrant(answer.grant, tokens, answer.sentAt);
       this.#session = answer.grant.session ?? this.#session;
-      return { tokens, adopted: false };
+      return tokens;
     } catch (error) {
       if (!(error instanceof SessionEndedError)) this.#tabs.publish({ type: 'refresh_failed', sessionId, refreshToken });
       throw error;
@@ -509,7 +519,7 @@ class TesseraSessionClient implements SessionClient {
   }
 
   /** Asks the app's backend for tokens through `handler.onTokenRequired`, within the request timeout. */
-  #tokensFromApp(): Promise<{ tokens: HeldTokens; adopted: boolean }> {
+  #tokensFromApp(): Promise<HeldTokens> {
     return new Promise((resolve, reject) => {
       let settled = false;
       const timer = setTimeout(() => finish(() => reject(new SilentAuthFailedError({ message: 'handler.onTokenRequired did not answer in time.' }))), this.#requestTimeout);
@@ -528,7 +538,7 @@ class TesseraSessionClient implements SessionClient {
         const tokens = holdTokens(grant);
         this.#learnTimeFromGrant(grant, tokens);
         this.#session = grant.session ?? this.#session;
-        finish(() => resolve({ tokens, adopted: false }));
+        finish(() => resolve(tokens));
       };
       const refuse = (reason?: unknown) => {
         const error = reason instanceof TesseraError ? reason : new SilentAuthFailedError({ message: 'handler.onTokenRequired rejected.', cause: reason });

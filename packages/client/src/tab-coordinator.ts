@@ -69,6 +69,8 @@ export interface BrowserTabCoordinatorOptions {
   /** How long a lease holds without renewal (ms): a tab that dies frees it after this. Default 10000. */
   readonly leaseDuration?: number;
   readonly now?: () => number;
+  /** How long (ms) a tab that published while holding the lock keeps it, so its message lands first. Default 50. */
+  readonly settleDelay?: number;
 }
 
 /**
@@ -87,13 +89,30 @@ export function browserTabCoordinator(name: string, options: BrowserTabCoordinat
   };
   channel?.addEventListener('message', onMessage);
 
+  const settleDelay = options.settleDelay ?? 50;
+  let held = 0;
+  let publishedWhileHeld = false;
+  // Messages and lock grants travel separately: a holder that told the others something keeps the
+  // lock a moment longer, so the next holder has heard it before it looks.
+  const settled = async <T>(task: () => Promise<T>): Promise<T> => {
+    held += 1;
+    publishedWhileHeld = false;
+    try {
+      return await task();
+    } finally {
+      if (publishedWhileHeld && channel) await sleep(settleDelay);
+      held -= 1;
+    }
+  };
+
   return {
     runExclusive<T>(task: () => Promise<T>): Promise<T> {
-      if (locks) return locks.request(name, { mode: 'exclusive' }, task);
-      if (lease) return lease.run(task);
+      if (locks) return locks.request(name, { mode: 'exclusive' }, () => settled(task));
+      if (lease) return lease.run(() => settled(task));
       return task();
     },
     publish(message) {
+      if (held > 0) publishedWhileHeld = true;
       try {
         channel?.postMessage(message);
       } catch {

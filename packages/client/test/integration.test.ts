@@ -1,0 +1,296 @@
+// The client against the real server: real HTTP on loopback, real SQLite, the server's own clock.
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { buildApp } from '../../server/src/http/app.js';
+import type { Clock } from '../../server/src/core/clock.js';
+import { call, startCore, startServer, testApiKey, type TestServer, type TestTessera } from '../../server/test/helpers.js';
+import { createSessionClient, SessionEndedError, SilentAuthFailedError, type SessionClient, type SessionClientOptions, type TokenGrant } from '../src/index.js';
+
+/** Real time plus an offset the test moves: timers still run, "fifteen minutes later" takes no time. */
+class OffsetClock implements Clock {
+  offset = 0;
+  now(): number {
+    return Date.now() + this.offset;
+  }
+  advance(seconds: number): void {
+    this.offset += seconds * 1000;
+  }
+}
+
+interface Seen {
+  readonly method: string;
+  readonly path: string;
+  readonly status: number | 'network error';
+}
+
+/** A `fetch` that records every request the client makes, and its outcome. */
+function recordingFetch(): { fetch: typeof fetch; seen: Seen[]; count: (path: string) => number } {
+  const seen: Seen[] = [];
+  const recording = async (input: RequestInfo | URL, init?: RequestInit) => {
+    const request = new Request(input, init);
+    const path = new URL(request.url).pathname;
+    try {
+      const response = await fetch(request);
+      seen.push({ method: request.method, path, status: response.status });
+      return response;
+    } catch (error) {
+      seen.push({ method: request.method, path, status: 'network error' });
+      throw error;
+    }
+  };
+  return { fetch: recording, seen, count: (path) => seen.filter((entry) => entry.path === path).length };
+}
+
+function spyHandler() {
+  return {
+    onSessionRefreshed: vi.fn(),
+    onSessionExpired: vi.fn(),
+    onSessionRevoked: vi.fn(),
+    onSessionError: vi.fn(),
+    onSessionClosed: vi.fn(),
+  };
+}
+
+async function signIn(url: string, userId = 'alice'): Promise<TokenGrant> {
+  const created = await call(`${url}/v1/sessions`, { body: { user_id: userId }, token: testApiKey });
+  expect(created.status).toBe(201);
+  return created.body as TokenGrant;
+}
+
+async function serverRefreshes(url: string): Promise<{ fresh: number; replayed: number }> {
+  const metrics = await call(`${url}/metrics`);
+  const read = (replayed: string) => Number(new RegExp(`tessera_refreshes_total\\{replayed="${replayed}"\\} (\\d+)`).exec(metrics.text)?.[1] ?? 0);
+  return { fresh: read('false'), replayed: read('true') };
+}
+
+let server: TestServer | null = null;
+let clients: SessionClient[] = [];
+
+function client(options: Partial<SessionClientOptions> & Pick<SessionClientOptions, 'baseUrl'>): SessionClient {
+  const created = createSessionClient({ tabs: false, ...options });
+  clients.push(created);
+  return created;
+}
+
+afterEach(async () => {
+  for (const each of clients) each.dispose();
+  clients = [];
+  await server?.close();
+  server = null;
+});
+
+describe('against the real server', () => {
+  it('fifty concurrent getAccessToken() calls send exactly one refresh', async () => {
+    server = await startServer();
+    const clock = server.clock;
+    const recorder = recordingFetch();
+    const session = client({ baseUrl: server.url, fetch: recorder.fetch, now: () => clock.now() });
+    const grant = await signIn(server.url);
+    session.setSession(grant);
+
+    clock.advance(14.5 * 60); // inside the leeway of a 15-minute token
+    const tokens = await Promise.all(Array.from({ length: 50 }, () => session.getAccessToken()));
+
+    expect(recorder.count('/v1/token/refresh')).toBe(1);
+    expect(await serverRefreshes(server.url)).toEqual({ fresh: 1, replayed: 0 });
+    expect(new Set(tokens).size).toBe(1);
+    expect(tokens[0]).not.toBe(grant.access_token);
+    const whoami = await call(`${server.url}/v1/session`, { token: tokens[0] });
+    expect(whoami.status).toBe(200);
+    expect(whoami.body.session.id).toBe(grant.session?.id);
+  });
+
+  for (const [label, skew] of [
+    ['ahead', 10 * 60_000],
+    ['behind', -10 * 60_000],
+  ] as const) {
+    it(`a device clock ten minutes ${label} refreshes on time and never loops`, async () => {
+      server = await startServer();
+      const clock = server.clock;
+      const recorder = recordingFetch();
+      const session = client({ baseUrl: server.url, fetch: recorder.fetch, now: () => clock.now() + skew });
+      const grant = await signIn(server.url);
+      session.setSession(grant);
+      expect(Math.abs(session.clockSkew - skew)).toBeLessThan(2500);
+
+      clock.advance(15 * 60 - 61); // exp − 61 s on the server
+      expect(await session.getAccessToken()).toBe(grant.access_token);
+      expect(recorder.count('/v1/token/refresh')).toBe(0);
+
+      clock.advance(2); // exp − 59 s
+      const fresh = await session.getAccessToken();
+      expect(fresh).not.toBe(grant.access_token);
+      expect(recorder.count('/v1/token/refresh')).toBe(1);
+      for (let i = 0; i < 20; i++) expect(await session.getAccessToken()).toBe(fresh);
+      expect(recorder.count('/v1/token/refresh')).toBe(1);
+
+      // An hour of API calls every 5 minutes: never an expired token sent, four refreshes.
+      for (let minute = 0; minute < 60; minute += 5) {
+        clock.advance(5 * 60);
+        const response = await session.fetch(`${server.url}/v1/session`);
+        expect(response.status).toBe(200);
+      }
+      expect(recorder.seen.filter((entry) => entry.status === 401)).toEqual([]);
+      expect(recorder.count('/v1/token/refresh')).toBe(5);
+    });
+  }
+
+  it('on its own timers, with the clock off by ten minutes either way, keeps a 3-second token fresh', async () => {
+    const clock = new OffsetClock();
+    server = await startServer({ clock, config: { flows: { default: { access_token_ttl: 3 } } } });
+    const url = server.url;
+    const runs = [10 * 60_000, -10 * 60_000].map(async (skew) => {
+      const recorder = recordingFetch();
+      let latest = '';
+      const session = client({
+        baseUrl: url,
+        fetch: recorder.fetch,
+        now: () => Date.now() + skew,
+        leeway: 1,
+        handler: { onSessionRefreshed: (event) => void (latest = event.accessToken) },
+      });
+      const grant = await signIn(url);
+      latest = grant.access_token;
+      session.setSession(grant);
+      const deadline = Date.now() + 4500;
+      while (Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        // No getAccessToken() here: the client's own timer must keep the held token valid.
+        const whoami = await call(`${url}/v1/session`, { token: latest });
+        expect(whoami.status).toBe(200);
+      }
+      const refreshes = recorder.count('/v1/token/refresh');
+      expect(await session.getAccessToken()).toBe(latest);
+      return refreshes;
+    });
+    for (const refreshes of await Promise.all(runs)) {
+      // A 3 s token refreshed 1 s before exp: about every 2 s, never in a loop.
+      expect(refreshes).toBeGreaterThanOrEqual(2);
+      expect(refreshes).toBeLessThanOrEqual(4);
+    }
+  });
+
+  it('a device clock stuck in the past gets token_expired once, refreshes, retries and learns the offset', async () => {
+    server = await startServer();
+    const clock = server.clock;
+    const recorder = recordingFetch();
+    const stuckAt = clock.now();
+    const session = client({ baseUrl: server.url, fetch: recorder.fetch, now: () => stuckAt });
+    session.setSession(await signIn(server.url));
+    clock.advance(16 * 60);
+
+    const response = await session.fetch(`${server.url}/v1/session`);
+    expect(response.status).toBe(200);
+    expect(recorder.seen.map((entry) => `${entry.method} ${entry.path} ${entry.status}`)).toEqual([
+      'GET /v1/session 401',
+      'POST /v1/token/refresh 200',
+      'GET /v1/session 200',
+    ]);
+    expect(Math.round(session.clockSkew / 60_000)).toBe(-16);
+  });
+
+  it('an admin revocation reaches onSessionRevoked with its reason exactly once', async () => {
+    server = await startServer();
+    const clock = server.clock;
+    const recorder = recordingFetch();
+    const handler = spyHandler();
+    const session = client({ baseUrl: server.url, fetch: recorder.fetch, now: () => clock.now(), handler });
+    const grant = await signIn(server.url);
+    session.setSession(grant);
+
+    const revoked = await call(`${server.url}/v1/sessions/${grant.session?.id}`, { method: 'DELETE', token: testApiKey });
+    expect(revoked.status).toBe(200);
+    const apiCalls = Array.from({ length: 5 }, () => session.fetch(`${server!.url}/v1/session`));
+    await new Promise((resolve) => setTimeout(resolve, 0)); // the API calls are on the wire
+    clock.advance(14.5 * 60); // and the token is due: refreshes race them
+    const tokenCalls = Array.from({ length: 5 }, () => session.getAccessToken().catch((error: unknown) => error));
+    const apiResults = await Promise.allSettled(apiCalls);
+    const errors = await Promise.all(tokenCalls);
+
+    // Each API call either went out and got the 401, or joined the refresh and got its error.
+    for (const result of apiResults) {
+      if (result.status === 'fulfilled') expect(result.value.status).toBe(401);
+      else expect(result.reason).toBeInstanceOf(SessionEndedError);
+    }
+    expect(errors.every((error) => error instanceof SessionEndedError && error.code === 'session_revoked')).toBe(true);
+    expect(handler.onSessionRevoked).toHaveBeenCalledTimes(1);
+    expect(handler.onSessionRevoked.mock.calls[0]![0]).toBe('admin');
+    expect(handler.onSessionClosed).toHaveBeenCalledExactlyOnceWith('session_revoked');
+    expect(session.state).toBe('ended');
+
+    const before = recorder.seen.length;
+    await expect(session.getAccessToken()).rejects.toBeInstanceOf(SessionEndedError);
+    expect(recorder.seen.length).toBe(before);
+  });
+
+  it('logoutOthers on one device reaches the other as signed_out_elsewhere; logout revokes this one', async () => {
+    server = await startServer();
+    const clock = server.clock;
+    const laptopHandler = spyHandler();
+    const laptop = client({ baseUrl: server.url, now: () => clock.now(), handler: laptopHandler });
+    const phone = client({ baseUrl: server.url, now: () => clock.now() });
+    laptop.setSession(await signIn(server.url));
+    const phoneGrant = await signIn(server.url);
+    phone.setSession(phoneGrant);
+
+    const result = await phone.logoutOthers();
+    expect(result.revoked).toBe(1);
+    clock.advance(14.5 * 60);
+    await expect(laptop.getAccessToken()).rejects.toMatchObject({ code: 'session_revoked' });
+    expect(laptopHandler.onSessionRevoked).toHaveBeenCalledTimes(1);
+    expect(laptopHandler.onSessionRevoked.mock.calls[0]![0]).toBe('signed_out_elsewhere');
+
+    await phone.logout();
+    const record = await call(`${server.url}/v1/sessions/${phoneGrant.session?.id}`, { token: testApiKey });
+    expect(record.body).toMatchObject({ status: 'revoked', revoked_reason: 'logout' });
+    expect(phone.state).toBe('signed_out');
+  });
+});
+
+describe('the server stopped for a while', () => {
+  let core: TestTessera | null = null;
+  afterEach(async () => {
+    await core?.close();
+    core = null;
+  });
+
+  it('gives silent_auth_failed, keeps the session, and recovers on its own when the server is back', async () => {
+    const clock = new OffsetClock();
+    core = await startCore({ clock });
+    let app = await buildApp(core.tessera);
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    const url = `http://127.0.0.1:${port}`;
+
+    const recorder = recordingFetch();
+    const handler = spyHandler();
+    const session = client({ baseUrl: url, fetch: recorder.fetch, now: () => clock.now(), handler, retry: { initialDelay: 0.1, maxDelay: 0.4 } });
+    const grant = await signIn(url);
+    session.setSession(grant);
+
+    await app.close();
+    clock.advance(16 * 60); // the access token expired while the server was down
+    const error = await session.getAccessToken().catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(SilentAuthFailedError);
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    expect(recorder.count('/v1/token/refresh')).toBeGreaterThanOrEqual(3); // retried with backoff
+    expect(recorder.seen.every((entry) => entry.status === 'network error' || entry.path !== '/v1/token/refresh')).toBe(true);
+    expect(session.state).toBe('active');
+    expect(handler.onSessionError).toHaveBeenCalledTimes(1);
+    expect(handler.onSessionClosed).not.toHaveBeenCalled();
+
+    app = await buildApp(core.tessera);
+    await app.listen({ port, host: '127.0.0.1' });
+    try {
+      await vi.waitFor(() => expect(handler.onSessionRefreshed).toHaveBeenCalledTimes(1), { timeout: 3000, interval: 50 });
+      const whoami = await session.fetch(`${url}/v1/session`);
+      expect(whoami.status).toBe(200);
+      expect(((await whoami.json()) as { session: { id: string } }).session.id).toBe(grant.session?.id);
+      expect(session.state).toBe('active');
+      expect(handler.onSessionClosed).not.toHaveBeenCalled();
+      expect(handler.onSessionError).toHaveBeenCalledTimes(1);
+    } finally {
+      await app.close();
+    }
+  });
+});

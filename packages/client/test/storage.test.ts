@@ -1,0 +1,119 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createSessionClient, localStorageAdapter, memoryStorage, sessionStorageAdapter, type SessionClient, type SessionClientOptions, type TokenStorage } from '../src/index.js';
+import { FakeTessera } from './fakes.js';
+
+class MapStorage {
+  readonly items = new Map<string, string>();
+  getItem = (key: string) => this.items.get(key) ?? null;
+  setItem = (key: string, value: string) => void this.items.set(key, value);
+  removeItem = (key: string) => void this.items.delete(key);
+}
+
+const start = Date.UTC(2026, 0, 1, 9, 0, 0);
+let server: FakeTessera;
+let local: MapStorage;
+let session: MapStorage;
+let clients: SessionClient[];
+
+beforeEach(() => {
+  vi.useFakeTimers({ now: start });
+  server = new FakeTessera();
+  local = new MapStorage();
+  session = new MapStorage();
+  vi.stubGlobal('localStorage', local);
+  vi.stubGlobal('sessionStorage', session);
+  clients = [];
+});
+
+afterEach(() => {
+  for (const each of clients) each.dispose();
+  vi.unstubAllGlobals();
+  vi.useRealTimers();
+});
+
+function client(storage: TokenStorage, options: Partial<SessionClientOptions> = {}): SessionClient {
+  const created = createSessionClient({ baseUrl: server.baseUrl, fetch: server.fetch, storage, tabs: false, environment: { target: null, document: null }, ...options });
+  clients.push(created);
+  return created;
+}
+
+const stored = (storage: MapStorage) => JSON.parse(storage.items.get('tessera.session') ?? 'null') as { tokens: { accessToken: string; refreshToken: string | null } } | null;
+
+describe('storage', () => {
+  it('keeps the refresh token out of localStorage unless the app opts in', async () => {
+    const grant = server.signIn();
+    client(localStorageAdapter()).setSession(grant);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(stored(local)?.tokens).toMatchObject({ accessToken: grant.access_token, refreshToken: null });
+    expect(local.items.get('tessera.session')).not.toContain(grant.refresh_token!);
+
+    client(localStorageAdapter({ persistRefreshToken: true })).setSession(grant);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(stored(local)?.tokens).toMatchObject({ refreshToken: grant.refresh_token });
+  });
+
+  it('restores a session after a reload and refreshes it when it holds the refresh token', async () => {
+    const grant = server.signIn();
+    client(sessionStorageAdapter({ persistRefreshToken: true })).setSession(grant);
+    await vi.advanceTimersByTimeAsync(0);
+
+    const reloaded = client(sessionStorageAdapter({ persistRefreshToken: true }));
+    expect(reloaded.state).toBe('signed_out');
+    await reloaded.ready;
+    expect(reloaded.state).toBe('active');
+    expect(await reloaded.getAccessToken()).toBe(grant.access_token);
+    vi.setSystemTime(start + 16 * 60_000);
+    expect(await reloaded.getAccessToken()).not.toBe(grant.access_token);
+    expect(server.refreshCount).toBe(1);
+  });
+
+  it('restores an access-token-only session until it expires, then drops it on the next load', async () => {
+    const grant = server.signIn();
+    client(localStorageAdapter()).setSession(grant);
+    await vi.advanceTimersByTimeAsync(0);
+
+    const reloaded = client(localStorageAdapter());
+    expect(await reloaded.getAccessToken()).toBe(grant.access_token);
+    vi.setSystemTime(start + 16 * 60_000);
+    await expect(reloaded.getAccessToken()).rejects.toMatchObject({ code: 'token_expired' });
+    expect(server.refreshCount).toBe(0);
+
+    const later = client(localStorageAdapter());
+    await later.ready;
+    expect(later.state).toBe('signed_out');
+    expect(local.items.has('tessera.session')).toBe(false);
+  });
+
+  it('clears storage when the session ends', async () => {
+    const first = client(localStorageAdapter({ persistRefreshToken: true }));
+    first.setSession(server.signIn());
+    server.revoke('admin');
+    vi.setSystemTime(start + 16 * 60_000);
+    await expect(first.getAccessToken()).rejects.toMatchObject({ code: 'session_revoked' });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(local.items.has('tessera.session')).toBe(false);
+  });
+
+  it('keeps working on the copy in memory when storage throws', async () => {
+    const broken: TokenStorage = {
+      persistRefreshToken: true,
+      getItem: () => Promise.reject(new Error('denied')),
+      setItem: () => {
+        throw new Error('quota');
+      },
+      removeItem: () => {},
+    };
+    const withBroken = client(broken);
+    const grant = server.signIn();
+    withBroken.setSession(grant);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(await withBroken.getAccessToken()).toBe(grant.access_token);
+  });
+
+  it('memoryStorage is the default and holds nothing across clients', async () => {
+    client(memoryStorage()).setSession(server.signIn());
+    const other = client(memoryStorage());
+    await other.ready;
+    expect(other.state).toBe('signed_out');
+  });
+});

@@ -1,0 +1,168 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { browserTabCoordinator, createSessionClient, type LockManagerLike, type SessionClient, type TabCoordinator } from '../src/index.js';
+import { holdTokens } from '../src/token-grant.js';
+import type { TabMessage } from '../src/index.js';
+import { FakeTessera } from './fakes.js';
+
+/** One browser's `navigator.locks`, shared by its tabs: exclusive locks granted in request order. */
+class FakeLocks implements LockManagerLike {
+  readonly #tails = new Map<string, Promise<unknown>>();
+  request<T>(name: string, _options: { mode: 'exclusive' }, callback: () => Promise<T>): Promise<T> {
+    const run = (this.#tails.get(name) ?? Promise.resolve()).then(() => callback());
+    this.#tails.set(name, run.catch(() => {}));
+    return run;
+  }
+}
+
+/** One origin's `localStorage`, shared by its tabs. */
+class MapStorage {
+  readonly items = new Map<string, string>();
+  getItem = (key: string) => this.items.get(key) ?? null;
+  setItem = (key: string, value: string) => void this.items.set(key, value);
+  removeItem = (key: string) => void this.items.delete(key);
+}
+
+let server: FakeTessera;
+let shift: number;
+let tabs: SessionClient[];
+
+beforeEach(() => {
+  server = new FakeTessera();
+  shift = 0;
+  tabs = [];
+});
+
+afterEach(() => {
+  for (const tab of tabs) tab.dispose();
+});
+
+function openTab(coordinator: TabCoordinator, handler = {}): SessionClient {
+  const tab = createSessionClient({ baseUrl: server.baseUrl, fetch: server.fetch, now: () => Date.now() + shift, tabs: coordinator, handler, environment: { target: null, document: null } });
+  tabs.push(tab);
+  return tab;
+}
+
+function moveClocks(ms: number): void {
+  shift += ms;
+  server.serverAhead = shift;
+}
+
+for (const mode of ['web locks', 'lease'] as const) {
+  describe(`two tabs coordinated with ${mode}`, () => {
+    function coordinators(): [TabCoordinator, TabCoordinator] {
+      const name = `tessera:test:${Math.random()}`;
+      const locks = new FakeLocks();
+      const storage = new MapStorage();
+      const make = () => browserTabCoordinator(name, mode === 'web locks' ? { locks } : { locks: null, leaseStorage: storage });
+      return [make(), make()];
+    }
+
+    it('a sign-in in one tab reaches the other; many callers in both cause one refresh', async () => {
+      const [first, second] = coordinators();
+      const a = openTab(first);
+      const b = openTab(second);
+      a.setSession(server.signIn());
+      await vi.waitFor(() => expect(b.state).toBe('active'));
+      expect(b.sessionId).toBe('ses_1');
+
+      moveClocks(14.5 * 60_000);
+      const tokens = await Promise.all([
+        ...Array.from({ length: 20 }, () => a.getAccessToken()),
+        ...Array.from({ length: 20 }, () => b.getAccessToken()),
+      ]);
+      expect(server.refreshCount).toBe(1);
+      expect(new Set(tokens).size).toBe(1);
+      expect(await b.getAccessToken()).toBe(await a.getAccessToken());
+      expect(server.refreshCount).toBe(1);
+    });
+
+    it('a revocation found by one tab ends the session in the other, told once, without a request', async () => {
+      const [first, second] = coordinators();
+      const handlerB = { onSessionRevoked: vi.fn(), onSessionClosed: vi.fn() };
+      const a = openTab(first);
+      const b = openTab(second, handlerB);
+      a.setSession(server.signIn());
+      await vi.waitFor(() => expect(b.state).toBe('active'));
+
+      server.revoke('reuse_detected');
+      moveClocks(14.5 * 60_000);
+      await expect(a.getAccessToken()).rejects.toMatchObject({ code: 'session_revoked' });
+      await vi.waitFor(() => expect(b.state).toBe('ended'));
+      expect(handlerB.onSessionRevoked).toHaveBeenCalledExactlyOnceWith('reuse_detected', expect.anything());
+      expect(handlerB.onSessionClosed).toHaveBeenCalledExactlyOnceWith('session_revoked');
+      await expect(b.getAccessToken()).rejects.toMatchObject({ code: 'session_revoked' });
+      expect(server.refreshCount).toBe(1);
+    });
+
+    it('logout in one tab signs the other out', async () => {
+      const [first, second] = coordinators();
+      const handlerB = { onSessionClosed: vi.fn() };
+      const a = openTab(first);
+      const b = openTab(second, handlerB);
+      a.setSession(server.signIn());
+      await vi.waitFor(() => expect(b.state).toBe('active'));
+      await a.logout();
+      await vi.waitFor(() => expect(b.state).toBe('signed_out'));
+      expect(handlerB.onSessionClosed).toHaveBeenCalledExactlyOnceWith('logout');
+    });
+  });
+}
+
+describe('without coordination', () => {
+  it('two tabs holding one refresh token each present it (what the coordinator prevents)', async () => {
+    const a = openTab({ runExclusive: (task) => task(), publish: () => {}, subscribe: () => () => {}, close: () => {} });
+    const b = openTab({ runExclusive: (task) => task(), publish: () => {}, subscribe: () => () => {}, close: () => {} });
+    const grant = server.signIn();
+    a.setSession(grant);
+    b.setSession(grant);
+    moveClocks(14.5 * 60_000);
+    await Promise.allSettled([a.getAccessToken(), b.getAccessToken()]);
+    expect(server.refreshCount).toBe(2);
+  });
+});
+
+describe('a tab that hears another presenting its refresh token', () => {
+  function manualCoordinator() {
+    const listeners: ((message: TabMessage) => void)[] = [];
+    const coordinator: TabCoordinator = {
+      runExclusive: (task) => task(),
+      publish: () => {},
+      subscribe: (listener) => {
+        listeners.push(listener);
+        return () => {};
+      },
+      close: () => {},
+    };
+    return { coordinator, deliver: (message: TabMessage) => listeners.forEach((listener) => listener(message)) };
+  }
+
+  it('waits for that answer instead of presenting the token again', async () => {
+    const { coordinator, deliver } = manualCoordinator();
+    const tab = openTab(coordinator);
+    const grant = server.signIn();
+    tab.setSession(grant);
+    deliver({ type: 'refreshing', sessionId: 'ses_1', refreshToken: grant.refresh_token! });
+    moveClocks(14.5 * 60_000);
+    const pending = tab.getAccessToken();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(server.refreshCount).toBe(0);
+    const fromOtherTab = server.signIn('ses_1');
+    deliver({ type: 'tokens', tokens: holdTokens(fromOtherTab), clockSkew: 0 });
+    expect(await pending).toBe(fromOtherTab.access_token);
+    expect(server.refreshCount).toBe(0);
+  });
+
+  it('presents it itself once the other tab reports that its attempt failed', async () => {
+    const { coordinator, deliver } = manualCoordinator();
+    const tab = openTab(coordinator);
+    const grant = server.signIn();
+    tab.setSession(grant);
+    deliver({ type: 'refreshing', sessionId: 'ses_1', refreshToken: grant.refresh_token! });
+    moveClocks(14.5 * 60_000);
+    const pending = tab.getAccessToken();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    deliver({ type: 'refresh_failed', sessionId: 'ses_1', refreshToken: grant.refresh_token! });
+    expect(await pending).not.toBe(grant.access_token);
+    expect(server.refreshCount).toBe(1);
+  });
+});

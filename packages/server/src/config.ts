@@ -15,9 +15,13 @@ const FlowSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** `__proto__` would set the prototype of the flows object instead of adding a flow. */
+const flowNamePattern = '^(?!__proto__$)[A-Za-z0-9_.-]{1,64}$';
+
 const ConfigSchema = Type.Object(
   {
-    flows: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' }), FlowSchema)),
+    // additionalProperties: false, or names that do not match the pattern are let through unchecked.
+    flows: Type.Optional(Type.Record(Type.String({ pattern: flowNamePattern }), FlowSchema, { additionalProperties: false })),
     issuer: Type.Optional(Type.String({ minLength: 1 })),
     audience: Type.Optional(Type.String({ minLength: 1 })),
     client_id: Type.Optional(Type.String({ minLength: 1 })),
@@ -101,7 +105,9 @@ function describeProblems(input: unknown): string[] {
   for (const error of Value.Errors(ConfigSchema, input)) {
     const key = error.instancePath.split('/').filter(Boolean).join('.') || '(top level)';
     if (error.keyword === 'additionalProperties' || error.message === 'schema is false') {
-      if (error.message === 'schema is false') problems.push(`${key}: unknown key`);
+      const segments = error.instancePath.split('/').slice(1);
+      const isFlowName = segments.length === 2 && segments[0] === 'flows';
+      if (error.message === 'schema is false') problems.push(isFlowName ? `${key}: flow names must match ${flowNamePattern}` : `${key}: unknown key`);
       continue;
     }
     problems.push(`${key}: ${error.message}`);

@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { loadConfigFile, defaultConfig, type TesseraConfig } from './config.js';
@@ -29,20 +30,24 @@ export interface RunningServer {
 /** Starts one Tessera node: store, core, HTTP. */
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const logger = pino({ level: options.logLevel, base: { service: 'tessera' } });
-  const config: TesseraConfig = options.configPath ? loadConfigFile(options.configPath) : defaultConfig;
+  const fileConfig: TesseraConfig = options.configPath ? loadConfigFile(options.configPath) : defaultConfig;
+  // An explicit --issuer / TESSERA_ISSUER wins over the config file's issuer.
+  const config: TesseraConfig = options.issuer ? { ...fileConfig, issuer: options.issuer } : fileConfig;
+  // The default issuer names the real port, so port 0 is resolved to a free port before the core is built.
+  const listenPort = options.port === 0 && !config.issuer ? await freePort(options.host) : options.port;
   const store = openStore({ dataDir: options.dataDir });
   const tessera = await createTessera({
     store,
     config,
     apiKey: options.apiKey,
-    issuer: options.issuer ?? `http://localhost:${options.port}`,
+    issuer: config.issuer ?? `http://localhost:${listenPort}`,
   });
   const app = await buildApp(tessera, { logger });
-  await app.listen({ port: options.port, host: options.host });
+  await app.listen({ port: listenPort, host: options.host });
   // Only once listening, so a start that fails never stores a key nobody saw.
   const generatedApiKey = tessera.apiKeys.isEmpty ? await tessera.apiKeys.generate() : undefined;
   const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : options.port;
+  const port = typeof address === 'object' && address ? address.port : listenPort;
   let closing: Promise<void> | undefined;
   return {
     app,
@@ -58,4 +63,17 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       return closing;
     },
   };
+}
+
+/** A port the OS reports free on `host`. */
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen({ port: 0, host, exclusive: true }, () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
 }

@@ -22,7 +22,6 @@ export function serveCommand(): Command {
         issuer: options.issuer,
         logLevel: options.logLevel,
       });
-      printWelcome(server.url, server.generatedApiKey);
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;
@@ -38,6 +37,8 @@ export function serveCommand(): Command {
       };
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));
+      // Only once the handlers are in place: a supervisor may send SIGTERM as soon as it reads this.
+      printWelcome(server.url, server.generatedApiKey);
     });
 }
 

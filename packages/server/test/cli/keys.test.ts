@@ -1,0 +1,60 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { call } from '../helpers.js';
+import { cleanupDirs, dataDir, eventually, jwtHeader, killAll, runTessera, serve } from './harness.js';
+
+afterEach(async () => {
+  await killAll();
+  cleanupDirs();
+});
+
+const key = 'tsk_keys_key';
+const issuer = 'http://tessera.keys.test';
+// One issuer for both nodes on the data dir, so each accepts the other's tokens.
+const serveArgs = (data: string) => ['--port', '0', '--host', '127.0.0.1', '--data', data, '--api-key', key, '--issuer', issuer];
+
+describe('tessera keys rotate', () => {
+  it('while a server runs on the same --data: new-key tokens are accepted, old-key tokens still verify', async () => {
+    const data = dataDir();
+    const running = await serve(serveArgs(data));
+    const before = await call(`${running.url}/v1/sessions`, { body: { user_id: 'alice' }, token: key });
+    expect(before.status).toBe(201);
+    const oldKid = jwtHeader(before.body.access_token).kid as string;
+    expect((await call(`${running.url}/.well-known/jwks.json`)).body.keys.map((jwk: { kid: string }) => jwk.kid)).toEqual([oldKid]);
+
+    const rotated = await runTessera(['keys', 'rotate', '--data', data]);
+    expect(rotated.code, rotated.stderr).toBe(0);
+    const newKid = rotated.stdout.match(/New signing key (\S+) \(ES256\)/)?.[1];
+    expect(newKid).toBeDefined();
+    expect(newKid).not.toBe(oldKid);
+
+    // A node started after the rotation signs with the new key.
+    const fresh = await serve(serveArgs(data));
+    const after = await call(`${fresh.url}/v1/sessions`, { body: { user_id: 'bob' }, token: key });
+    expect(after.status).toBe(201);
+    expect(jwtHeader(after.body.access_token).kid).toBe(newKid);
+    const freshKids = (await call(`${fresh.url}/.well-known/jwks.json`)).body.keys.map((jwk: { kid: string }) => jwk.kid);
+    expect(freshKids.sort()).toEqual([oldKid, newKid].sort());
+
+    // The node that was running accepts the new key's token (an unknown kid makes it re-read the keys)…
+    await eventually(async () => (await call(`${running.url}/v1/session`, { token: after.body.access_token })).status === 200, 3_000);
+    const whoami = await call(`${running.url}/v1/session`, { token: after.body.access_token });
+    expect(whoami.body.session.user_id).toBe('bob');
+    // …then lists both keys…
+    const runningKids = (await call(`${running.url}/.well-known/jwks.json`)).body.keys.map((jwk: { kid: string }) => jwk.kid);
+    expect(runningKids.sort()).toEqual([oldKid, newKid].sort());
+    // …and the old key's tokens still verify on both nodes.
+    expect((await call(`${running.url}/v1/session`, { token: before.body.access_token })).status).toBe(200);
+    expect((await call(`${fresh.url}/v1/session`, { token: before.body.access_token })).status).toBe(200);
+  });
+
+  it('a token with a kid no node has is still refused', async () => {
+    const data = dataDir();
+    const running = await serve(serveArgs(data));
+    const created = await call(`${running.url}/v1/sessions`, { body: { user_id: 'alice' }, token: key });
+    const [, payload, signature] = (created.body.access_token as string).split('.');
+    const header = Buffer.from(JSON.stringify({ ...jwtHeader(created.body.access_token), kid: '01NOSUCHKID0000000000000000' })).toString('base64url');
+    const forged = await call(`${running.url}/v1/session`, { token: `${header}.${payload}.${signature}` });
+    expect(forged.status).toBe(401);
+    expect(forged.body.error).toBe('token_invalid');
+  });
+});

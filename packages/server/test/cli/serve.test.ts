@@ -1,0 +1,187 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { call } from '../helpers.js';
+import { cleanupDirs, dataDir, freePort, jwtPayload, killAll, runTessera, serve, spawnTessera } from './harness.js';
+
+afterEach(async () => {
+  await killAll();
+  cleanupDirs();
+});
+
+const loopback = ['--host', '127.0.0.1'];
+
+describe('tessera serve: first start', () => {
+  it('prints the real listening URL, a generated key once, and a curl line that works', async () => {
+    const data = dataDir();
+    const server = await serve(['--port', '0', ...loopback, '--data', data]);
+    const port = Number(new URL(server.printedUrl).port);
+    expect(port).toBeGreaterThan(0);
+    expect(server.printedUrl).toBe(`http://localhost:${port}`);
+    expect(server.generatedKey).toMatch(/^tsk_[A-Za-z0-9_-]{20,}$/);
+    // Exactly one key printed, and it is the one in the curl line.
+    expect(server.stdout().match(/tsk_[A-Za-z0-9_-]+/g)?.filter((key) => key !== server.generatedKey)).toEqual([]);
+    const curl = server.stdout().match(/^\s*(curl .*)$/m)?.[1];
+    expect(curl).toContain(`-X POST http://localhost:${port}/v1/sessions`);
+    expect(curl).toContain(`authorization: Bearer ${server.generatedKey}`);
+    expect(curl).toContain(`-d '{"user_id":"alice"}'`);
+
+    // The printed key is the management key; no key or another key is refused.
+    const created = await call(`${server.url}/v1/sessions`, { body: { user_id: 'alice' }, token: server.generatedKey! });
+    expect(created.status).toBe(201);
+    expect((await call(`${server.url}/v1/sessions`, { body: { user_id: 'alice' } })).status).toBe(401);
+    expect((await call(`${server.url}/v1/sessions`, { body: { user_id: 'alice' }, token: 'tsk_wrong' })).status).toBe(401);
+
+    // With port 0 the default issuer still names the real port.
+    const metadata = await call(`${server.url}/.well-known/oauth-authorization-server`);
+    expect(metadata.body.issuer).toBe(`http://localhost:${port}`);
+    expect(metadata.body.jwks_uri).toBe(`http://localhost:${port}/.well-known/jwks.json`);
+    expect(jwtPayload(created.body.access_token).iss).toBe(`http://localhost:${port}`);
+  });
+
+  it('a second start on the same --data prints no key, and the first key still works', async () => {
+    const data = dataDir();
+    const first = await serve(['--port', '0', ...loopback, '--data', data]);
+    const key = first.generatedKey!;
+    expect(key).toBeDefined();
+    first.process.kill('SIGTERM');
+    expect((await first.exited).code).toBe(0);
+
+    const second = await serve(['--port', '0', ...loopback, '--data', data]);
+    expect(second.generatedKey).toBeUndefined();
+    expect(second.stdout()).not.toMatch(/tsk_/);
+    expect(second.stdout()).toContain('Management API key: the one you set or the one printed on first start.');
+    expect(second.stdout()).toContain("authorization: Bearer $TESSERA_API_KEY");
+    const created = await call(`${second.url}/v1/sessions`, { body: { user_id: 'bob' }, token: key });
+    expect(created.status).toBe(201);
+  });
+});
+
+describe('tessera serve: the management key', () => {
+  it('--api-key K makes K the accepted key and prints no generated key', async () => {
+    const data = dataDir();
+    const server = await serve(['--port', '0', ...loopback, '--data', data, '--api-key', 'tsk_chosen_by_flag']);
+    expect(server.generatedKey).toBeUndefined();
+    expect(server.stdout()).not.toContain('tsk_chosen_by_flag');
+    expect((await call(`${server.url}/v1/sessions`, { body: { user_id: 'a' }, token: 'tsk_chosen_by_flag' })).status).toBe(201);
+    expect((await call(`${server.url}/v1/sessions`, { body: { user_id: 'a' }, token: 'tsk_other' })).status).toBe(401);
+  });
+
+  it('env TESSERA_API_KEY makes that key the accepted one, even over a stored generated key', async () => {
+    const data = dataDir();
+    const first = await serve(['--port', '0', ...loopback, '--data', data]);
+    const generated = first.generatedKey!;
+    first.process.kill('SIGTERM');
+    await first.exited;
+
+    const server = await serve(['--port', '0', ...loopback, '--data', data], { TESSERA_API_KEY: 'tsk_chosen_by_env' });
+    expect(server.generatedKey).toBeUndefined();
+    expect((await call(`${server.url}/v1/sessions`, { body: { user_id: 'a' }, token: 'tsk_chosen_by_env' })).status).toBe(201);
+    expect((await call(`${server.url}/v1/sessions`, { body: { user_id: 'a' }, token: generated })).status).toBe(401);
+  });
+
+  it('--api-key wins over TESSERA_API_KEY', async () => {
+    const server = await serve(['--port', '0', ...loopback, '--data', dataDir(), '--api-key', 'tsk_flag'], { TESSERA_API_KEY: 'tsk_env' });
+    expect((await call(`${server.url}/v1/sessions`, { body: { user_id: 'a' }, token: 'tsk_flag' })).status).toBe(201);
+    expect((await call(`${server.url}/v1/sessions`, { body: { user_id: 'a' }, token: 'tsk_env' })).status).toBe(401);
+  });
+});
+
+describe('tessera serve: port and issuer', () => {
+  it('listens on env PORT when --port is not given', async () => {
+    const port = await freePort();
+    const server = await serve([...loopback, '--data', dataDir()], { PORT: String(port) });
+    expect(server.printedUrl).toBe(`http://localhost:${port}`);
+    const health = await call(`http://127.0.0.1:${port}/healthz`);
+    expect(health.status).toBe(200);
+    expect((await call(`${server.url}/.well-known/oauth-authorization-server`)).body.issuer).toBe(`http://localhost:${port}`);
+  });
+
+  it('--port wins over env PORT', async () => {
+    const port = await freePort();
+    const server = await serve(['--port', String(port), ...loopback, '--data', dataDir()], { PORT: '1' });
+    expect(server.printedUrl).toBe(`http://localhost:${port}`);
+  });
+
+  it('refuses a port that is not a port', async () => {
+    const result = await runTessera(['serve', '--port', 'eighty', '--data', dataDir()]);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain('not a port: eighty');
+  });
+
+  it('exits non-zero when the port is taken', async () => {
+    const first = await serve(['--port', '0', ...loopback, '--data', dataDir()]);
+    const port = new URL(first.printedUrl).port;
+    const second = spawnTessera(['serve', '--port', port, ...loopback, '--data', dataDir()]);
+    const { code } = await second.exited;
+    expect(code).not.toBe(0);
+    expect(second.stderr()).toContain('EADDRINUSE');
+    expect(second.stdout()).not.toContain('Tessera is listening');
+  });
+
+  it('--issuer sets the iss of tokens and of the authorization server metadata', async () => {
+    const issuer = 'https://auth.example.test';
+    const server = await serve(['--port', '0', ...loopback, '--data', dataDir(), '--api-key', 'tsk_k', '--issuer', issuer]);
+    const metadata = await call(`${server.url}/.well-known/oauth-authorization-server`);
+    expect(metadata.status).toBe(200);
+    expect(metadata.body.issuer).toBe(issuer);
+    expect(metadata.body.jwks_uri).toBe(`${issuer}/.well-known/jwks.json`);
+    const created = await call(`${server.url}/v1/sessions`, { body: { user_id: 'alice' }, token: 'tsk_k' });
+    expect(jwtPayload(created.body.access_token).iss).toBe(issuer);
+    // And the server verifies its own tokens against that issuer.
+    expect((await call(`${server.url}/v1/session`, { token: created.body.access_token })).status).toBe(200);
+  });
+
+  it('env TESSERA_ISSUER sets the issuer too', async () => {
+    const issuer = 'https://env-issuer.example.test';
+    const server = await serve(['--port', '0', ...loopback, '--data', dataDir(), '--api-key', 'tsk_k'], { TESSERA_ISSUER: issuer });
+    expect((await call(`${server.url}/.well-known/oauth-authorization-server`)).body.issuer).toBe(issuer);
+    const created = await call(`${server.url}/v1/sessions`, { body: { user_id: 'alice' }, token: 'tsk_k' });
+    expect(jwtPayload(created.body.access_token).iss).toBe(issuer);
+  });
+
+  it('the config file issuer is used when no --issuer is given, and --issuer wins over it', async () => {
+    const data = dataDir();
+    const config = join(data, 'config.json');
+    writeFileSync(config, JSON.stringify({ issuer: 'https://from-config.example.test' }));
+    const fromConfig = await serve(['--port', '0', ...loopback, '--data', data, '--api-key', 'tsk_k', '--config', config]);
+    expect((await call(`${fromConfig.url}/.well-known/oauth-authorization-server`)).body.issuer).toBe('https://from-config.example.test');
+    fromConfig.process.kill('SIGTERM');
+    await fromConfig.exited;
+
+    const flag = 'https://from-flag.example.test';
+    const server = await serve(['--port', '0', ...loopback, '--data', data, '--api-key', 'tsk_k', '--config', config, '--issuer', flag]);
+    expect((await call(`${server.url}/.well-known/oauth-authorization-server`)).body.issuer).toBe(flag);
+    const created = await call(`${server.url}/v1/sessions`, { body: { user_id: 'alice' }, token: 'tsk_k' });
+    expect(jwtPayload(created.body.access_token).iss).toBe(flag);
+  });
+});
+
+describe('tessera serve: logs', () => {
+  it('with --log-level info, writes pino JSON lines for requests', async () => {
+    const server = await serve(['--port', '0', ...loopback, '--data', dataDir(), '--log-level', 'info']);
+    await call(`${server.url}/healthz`);
+    await server.waitFor(/"msg":"request completed"/);
+    const lines = (server.stdout() + server.stderr())
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.length).toBeGreaterThanOrEqual(2);
+    for (const line of lines) {
+      expect(typeof line['level']).toBe('number');
+      expect(typeof line['time']).toBe('number');
+      expect(line['service']).toBe('tessera');
+      expect(typeof line['msg']).toBe('string');
+    }
+    const completed = lines.find((line) => line['msg'] === 'request completed');
+    expect(completed?.['reqId']).toMatch(/^req_/);
+    expect(lines.some((line) => line['msg'] === 'incoming request' && line['reqId'] === completed?.['reqId'])).toBe(true);
+  });
+
+  it('with --log-level warn, writes no info lines', async () => {
+    const server = await serve(['--port', '0', ...loopback, '--data', dataDir(), '--log-level', 'warn']);
+    await call(`${server.url}/healthz`);
+    await call(`${server.url}/healthz`);
+    expect((server.stdout() + server.stderr()).split('\n').filter((line) => line.startsWith('{'))).toEqual([]);
+  });
+});

@@ -21,5 +21,10 @@ try {
     console.error(`tessera: ${error.message}`);
     process.exit(2);
   }
+  const code = (error as { code?: unknown }).code;
+  if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+    console.error(`tessera: cannot listen: ${(error as Error).message}`);
+    process.exit(1);
+  }
   throw error;
 }

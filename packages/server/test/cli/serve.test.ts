@@ -115,7 +115,9 @@ describe('tessera serve: port and issuer', () => {
     const second = spawnTessera(['serve', '--port', port, ...loopback, '--data', dataDir()]);
     const { code } = await second.exited;
     expect(code).not.toBe(0);
+    expect(second.stderr()).toContain('tessera: cannot listen');
     expect(second.stderr()).toContain('EADDRINUSE');
+    expect(second.stderr()).not.toMatch(/^\s+at /m);
     expect(second.stdout()).not.toContain('Tessera is listening');
   });
 

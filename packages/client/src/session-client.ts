@@ -6,7 +6,9 @@ import { ServerClock } from './server-clock.js';
 import type { SessionClosedCause, SessionHandler, SessionRefreshedEvent } from './session-handler.js';
 import { clearSession, loadSession, memoryStorage, saveSession, type TokenStorage } from './storage.js';
 import { browserTabCoordinator, noTabCoordination, tabsCanRace, type TabCoordinator, type TabMessage } from './tab-coordinator.js';
+import { requestSender, errorFromResponse } from './bearer-request.js';
 import { requestRefresh, type FetchFunction } from './token-endpoint.js';
+import { askAppForTokens } from './token-required.js';
 import { holdTokens, isTokenGrant, type HeldTokens, type SessionInfo, type TokenGrant } from './token-grant.js';
 
 /** Where a client session stands. */
@@ -116,7 +118,7 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
   return new TesseraSessionClient(options);
 }
 
-/** A settled answer to "which tokens now", for a refresh that lost its session midway. */
+/** The refresh in flight, and the session generation it belongs to. */
 type RefreshRun = { readonly generation: number; readonly promise: Promise<HeldTokens> };
 
 class TesseraSessionClient implements SessionClient {
@@ -407,13 +409,14 @@ class TesseraSessionClient implements SessionClient {
     this.#scheduler.scheduleAt(dueAt === null ? null : this.#clock.toDeviceTime(dueAt));
   }
 
-  /** A due time passed, or the page woke up: refresh now if due, else wait for the next due time. */
+  /** A due time passed, or the page woke up: refresh now if due (or a retry is), else wait for the next due time. */
   #onWake(_cause: WakeCause): void {
     const tokens = this.#tokens;
     if (!tokens || this.#refreshRun?.generation === this.#generation) return;
     // A hidden page does not keep an idle session alive; it catches up when shown.
     if (this.#scheduler.hidden && !this.#keepAliveWhileHidden) return;
-    if (!this.#isDue(tokens)) {
+    const retryDue = this.#failing && this.#retryAt !== null && this.#clock.deviceNow() >= this.#retryAt;
+    if (!this.#isDue(tokens) && !retryDue) {
       this.#reschedule();
       return;
     }
@@ -518,38 +521,13 @@ class TesseraSessionClient implements SessionClient {
     }
   }
 
-  /** Asks the app's backend for tokens through `handler.onTokenRequired`, within the request timeout. */
-  #tokensFromApp(): Promise<HeldTokens> {
-    return new Promise((resolve, reject) => {
-      let settled = false;
-      const timer = setTimeout(() => finish(() => reject(new SilentAuthFailedError({ message: 'handler.onTokenRequired did not answer in time.' }))), this.#requestTimeout);
-      const finish = (settle: () => void) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        settle();
-      };
-      const accept = (answer: TokenGrant | string) => {
-        const grant: unknown = typeof answer === 'string' ? { access_token: answer } : answer;
-        if (!isTokenGrant(grant)) {
-          finish(() => reject(new TesseraError('invalid_request', { status: 0, message: 'handler.onTokenRequired resolved without an access token.' })));
-          return;
-        }
-        const tokens = holdTokens(grant);
-        this.#learnTimeFromGrant(grant, tokens);
-        this.#session = grant.session ?? this.#session;
-        finish(() => resolve(tokens));
-      };
-      const refuse = (reason?: unknown) => {
-        const error = reason instanceof TesseraError ? reason : new SilentAuthFailedError({ message: 'handler.onTokenRequired rejected.', cause: reason });
-        finish(() => reject(error));
-      };
-      try {
-        this.#handler.onTokenRequired?.(accept, refuse);
-      } catch (error) {
-        refuse(error);
-      }
-    });
+  /** Asks the app's backend through `handler.onTokenRequired`. */
+  async #tokensFromApp(): Promise<HeldTokens> {
+    const grant = await askAppForTokens(this.#handler, this.#requestTimeout);
+    const tokens = holdTokens(grant);
+    this.#learnTimeFromGrant(grant, tokens);
+    this.#session = grant.session ?? this.#session;
+    return tokens;
   }
 
   /** A silent failure: the session is kept, retried with backoff; the handler hears the first of a streak. */
@@ -627,7 +605,7 @@ class TesseraSessionClient implements SessionClient {
         }
         this.#clock.restore(message.clockSkew);
         this.#hold(message.tokens);
-        this.#settleOtherTab(message.tokens.sessionId);
+        this.#settleOtherTab();
         if (sameSession) this.#notify('onSessionRefreshed', this.#refreshedEvent(message.tokens, true));
         return;
       }
@@ -635,18 +613,18 @@ class TesseraSessionClient implements SessionClient {
         if (current?.refreshToken === message.refreshToken) this.#presentedElsewhere ??= { refreshToken: message.refreshToken, waiters: [] };
         return;
       case 'refresh_failed':
-        this.#settleOtherTab(message.sessionId);
+        this.#settleOtherTab();
         return;
       case 'ended': {
         if (!current || current.sessionId !== message.sessionId || !isSessionEndCode(message.error.code as SessionEndCode)) return;
-        this.#settleOtherTab(message.sessionId);
+        this.#settleOtherTab();
         const error = new SessionEndedError(message.error.code as SessionEndCode, { message: message.error.message, details: message.error.details });
         this.#endSession(error, this.#generation, true);
         return;
       }
       case 'signed_out':
         if (!current || current.sessionId !== message.sessionId) return;
-        this.#settleOtherTab(message.sessionId);
+        this.#settleOtherTab();
         this.#clear('signed_out');
         this.#notify('onSessionClosed', 'logout' satisfies SessionClosedCause);
         return;
@@ -667,7 +645,7 @@ class TesseraSessionClient implements SessionClient {
     if (this.#presentedElsewhere === pending) this.#presentedElsewhere = null;
   }
 
-  #settleOtherTab(_sessionId: string | null): void {
+  #settleOtherTab(): void {
     const pending = this.#presentedElsewhere;
     this.#presentedElsewhere = null;
     for (const waiter of pending?.waiters ?? []) waiter();
@@ -685,30 +663,6 @@ class TesseraSessionClient implements SessionClient {
     this.#hold(stored.tokens);
     this.#notify('onSessionRefreshed', this.#refreshedEvent(stored.tokens, true));
   }
-}
-
-/** Sends `input` with a bearer token, as many times as asked: a `Request` is cloned before each send. */
-function requestSender(input: RequestInfo | URL, init: RequestInit | undefined, fetchImpl: FetchFunction): (token: string) => Promise<Response> {
-  if (typeof Request === 'function' && input instanceof Request) {
-    const base = new Request(input, init);
-    return (token) => {
-      const attempt = base.clone();
-      const headers = new Headers(attempt.headers);
-      headers.set('authorization', `Bearer ${token}`);
-      return fetchImpl(new Request(attempt, { headers }));
-    };
-  }
-  return (token) => {
-    const headers = new Headers(init?.headers);
-    headers.set('authorization', `Bearer ${token}`);
-    return fetchImpl(input, { ...init, headers });
-  };
-}
-
-async function errorFromResponse(response: Response): Promise<TesseraError> {
-  const envelope = await readErrorEnvelope(response);
-  if (envelope) return errorFromEnvelope(envelope, response.status, response.headers.get('retry-after'));
-  return new TesseraError('internal_error', { status: response.status, message: `Unexpected HTTP ${response.status} without an error envelope.` });
 }
 
 function asTesseraError(error: unknown): TesseraError {

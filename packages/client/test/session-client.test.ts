@@ -177,6 +177,22 @@ describe('failures that keep the session', () => {
     expect(handler.onSessionRefreshed).toHaveBeenCalledTimes(1);
   });
 
+  it('retries a failed forced refresh (token_expired from an API) on schedule, not in a loop', async () => {
+    const handler = spyHandler();
+    const session = client({ handler });
+    session.setSession(server.signIn());
+    server.serverAhead = minutes(20); // the client believes its token is fresh; the API disagrees
+    server.failNext({ kind: 'network' }, { kind: 'network' });
+    await expect(session.fetch(`${server.baseUrl}/api/orders`)).rejects.toBeInstanceOf(SilentAuthFailedError);
+    expect(server.refreshCount).toBe(1);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(server.refreshCount).toBe(3); // two retries (0.5 s, then 1 s later), the second succeeds
+    await vi.advanceTimersByTimeAsync(minutes(1));
+    expect(server.refreshCount).toBe(3);
+    expect(handler.onSessionRefreshed).toHaveBeenCalledTimes(1);
+    expect(session.state).toBe('active');
+  });
+
   it('abandons a refresh that hangs after requestTimeout', async () => {
     const session = client({ requestTimeout: 5 });
     session.setSession(server.signIn());

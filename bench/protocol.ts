@@ -1,0 +1,110 @@
+/** Messages between bench/run.ts and the load-generator child (bench/loadgen.ts), and the parent's handle on it. */
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** How each request of a job differs from the last one. */
+export type Dynamic =
+  /** POST a fresh refresh token from `pool` per request; each token is sent at most once. */
+  | { readonly kind: 'refresh'; readonly pool: string }
+  /** `Authorization: Bearer` cycling through the first `count` tokens of `pool`. */
+  | { readonly kind: 'bearer'; readonly pool: string; readonly count?: number }
+  /** POST /v1/sessions with a distinct user id per request. */
+  | { readonly kind: 'create' };
+
+export interface LoadJob {
+  readonly url: string;
+  readonly method: 'GET' | 'POST';
+  readonly connections: number;
+  readonly durationSec: number;
+  readonly headers?: Record<string, string>;
+  readonly body?: string;
+  readonly dynamic?: Dynamic;
+}
+
+export interface LoadResult {
+  /** 2xx responses. */
+  readonly ok: number;
+  readonly non2xx: number;
+  readonly errors: number;
+  readonly timeouts: number;
+  readonly durationSec: number;
+  /** Latency percentiles, milliseconds. */
+  readonly p50: number;
+  readonly p99: number;
+  /** Requests that found the token pool empty (sent with an unknown token instead). */
+  readonly exhausted: number;
+  readonly statusCodes: Record<string, number>;
+  /** CPU the load generator itself used, percent of one core, and in milliseconds. */
+  readonly cpuPercent: number;
+  readonly cpuMs: number;
+}
+
+export type ParentMessage =
+  | { readonly type: 'pools'; readonly id: number; readonly file: string }
+  | { readonly type: 'run'; readonly id: number; readonly job: LoadJob }
+  | { readonly type: 'exit' };
+
+type ChildMessage =
+  | { readonly type: 'ready'; readonly id: number }
+  | { readonly type: 'result'; readonly id: number; readonly result: LoadResult }
+  | { readonly type: 'error'; readonly id: number; readonly message: string };
+
+/** The forked load generator. */
+export class LoadGenerator {
+  readonly #child: ChildProcess;
+  readonly #pending = new Map<number, { resolve: (value: ChildMessage) => void; reject: (error: Error) => void }>();
+  readonly #started: Promise<void>;
+  #nextId = 1;
+
+  constructor() {
+    // Explicit execArgv: a --cpu-prof on the parent profiles the server, not the load generator.
+    this.#child = fork(fileURLToPath(new URL('./loadgen.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'] });
+    this.#started = new Promise((resolve, reject) => {
+      this.#pending.set(0, { resolve: () => resolve(), reject });
+    });
+    this.#child.on('message', (message: ChildMessage) => {
+      const waiting = this.#pending.get(message.id);
+      this.#pending.delete(message.id);
+      if (!waiting) return;
+      if (message.type === 'error') waiting.reject(new Error(`load generator: ${message.message}`));
+      else waiting.resolve(message);
+    });
+    this.#child.on('exit', (code) => {
+      for (const waiting of this.#pending.values()) waiting.reject(new Error(`load generator exited (${code})`));
+      this.#pending.clear();
+    });
+  }
+
+  /** Resolves once the child has loaded autocannon, so its start-up does not overlap a measurement. */
+  ready(): Promise<void> {
+    return this.#started;
+  }
+
+  async loadPools(file: string): Promise<void> {
+    await this.#request({ type: 'pools', id: 0, file });
+  }
+
+  async run(job: LoadJob): Promise<LoadResult> {
+    const answer = await this.#request({ type: 'run', id: 0, job });
+    if (answer.type !== 'result') throw new Error('load generator: unexpected answer');
+    return answer.result;
+  }
+
+  async close(): Promise<void> {
+    if (this.#child.exitCode !== null || !this.#child.connected) return;
+    const exited = new Promise<void>((resolve) => this.#child.once('exit', () => resolve()));
+    this.#child.send({ type: 'exit' } satisfies ParentMessage);
+    const timer = setTimeout(() => this.#child.kill(), 3000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  async #request(message: Extract<ParentMessage, { id: number }>): Promise<ChildMessage> {
+    await this.#started;
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      this.#child.send({ ...message, id });
+    });
+  }
+}

@@ -1,0 +1,88 @@
+/** The servers under load: a bare Fastify route (the HTTP limit) and the real Tessera app. */
+import { join } from 'node:path';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { systemClock } from '../packages/server/src/core/clock.js';
+import { buildApp } from '../packages/server/src/http/app.js';
+import { SqliteSessionStore } from '../packages/server/src/stores/sqlite.js';
+import { createTessera, type Tessera } from '../packages/server/src/tessera.js';
+
+export const benchApiKey = 'tsk_bench_fixed_key_not_a_secret';
+
+function urlOf(app: FastifyInstance): string {
+  const address = app.server.address();
+  if (typeof address !== 'object' || address === null) throw new Error('server is not listening');
+  return `http://127.0.0.1:${address.port}`;
+}
+
+/** One JSON route and nothing else, on loopback. */
+export async function startBareFastify(): Promise<{ url: string; close: () => Promise<void> }> {
+  const app = Fastify({ logger: false });
+  app.get('/json', async () => ({ hello: 'world' }));
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  return { url: urlOf(app), close: () => app.close() };
+}
+
+/** Server-side counts, read before and after each load run. */
+export interface Counters {
+  refreshed: number;
+  replayed: number;
+  created: number;
+}
+
+export interface RunningTessera {
+  readonly tessera: Tessera;
+  readonly url: string;
+  readonly counters: Counters;
+  close(): Promise<void>;
+}
+
+/** The real server in this process: createTessera + buildApp over a SQLite file in `dir`, system clock, fixed API key. */
+export async function startTessera(dir: string): Promise<RunningTessera> {
+  const store = new SqliteSessionStore(join(dir, 'tessera.db'));
+  const tessera = await createTessera({ store, clock: systemClock, apiKey: benchApiKey, issuer: 'http://127.0.0.1' });
+  const counters: Counters = { refreshed: 0, replayed: 0, created: 0 };
+  tessera.sessions.onSessionEvent((event) => {
+    if (event.type === 'refreshed') {
+      if (event.replayed) counters.replayed++;
+      else counters.refreshed++;
+    } else if (event.type === 'created') {
+      counters.created++;
+    }
+  });
+  const app = await buildApp(tessera);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  return {
+    tessera,
+    url: urlOf(app),
+    counters,
+    async close() {
+      await app.close();
+      await tessera.close();
+    },
+  };
+}
+
+/**
+ * Starts `count` sessions through the core (no HTTP), `concurrency` at a time, and returns their
+ * first refresh and access tokens.
+ */
+export async function createSessions(
+  tessera: Tessera,
+  count: number,
+  concurrency: number,
+  prefix: string,
+): Promise<{ refreshTokens: string[]; accessTokens: string[] }> {
+  const refreshTokens: string[] = [];
+  const accessTokens: string[] = [];
+  for (let done = 0; done < count; done += concurrency) {
+    const size = Math.min(concurrency, count - done);
+    const grants = await Promise.all(
+      Array.from({ length: size }, (_, i) => tessera.sessions.createSession({ userId: `${prefix}-${done + i}` })),
+    );
+    for (const grant of grants) {
+      refreshTokens.push(grant.refreshToken);
+      accessTokens.push(grant.accessToken);
+    }
+  }
+  return { refreshTokens, accessTokens };
+}

@@ -1,7 +1,7 @@
 import { SignJWT, errors as joseErrors, jwtVerify, type JWTHeaderParameters } from 'jose';
-import { ulid } from 'ulid';
 import type { Clock } from './clock.js';
 import { TesseraError } from './errors.js';
+import { newId } from './ids.js';
 import type { SessionRecord } from './session.js';
 import { signingAlgorithm, type SigningKeys } from './signing-keys.js';
 
@@ -51,7 +51,7 @@ export class AccessTokens {
       .setAudience(audience)
       .setIssuedAt(iat)
       .setExpirationTime(exp)
-      .setJti(ulid(clock.now()))
+      .setJti(newId('', clock.now()))
       .sign(privateKey);
     return { token, expiresAt: exp * 1000 };
   }

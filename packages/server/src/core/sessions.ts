@@ -1,7 +1,7 @@
-import { ulid } from 'ulid';
 import type { AccessTokenClaims, AccessTokens } from './access-tokens.js';
 import type { Clock } from './clock.js';
 import { TesseraError } from './errors.js';
+import { newId } from './ids.js';
 import type { FlowPolicies, FlowPolicy } from './flows.js';
 import { generateRefreshToken, hashRefreshToken, openSuccessor, sealSuccessor } from './refresh-tokens.js';
 import { sessionEnd, sessionState, type RevocationReason, type SessionRecord } from './session.js';
@@ -96,7 +96,7 @@ export class SessionService {
     }
     const now = this.#clock.now();
     const session: SessionRecord = {
-      id: `ses_${ulid(now)}`,
+      id: newId('ses_', now),
       userId: input.userId,
       flow: flowName,
       createdAt: now,

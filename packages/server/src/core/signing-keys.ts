@@ -1,6 +1,6 @@
 import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
-import { ulid } from 'ulid';
 import type { Clock } from './clock.js';
+import { newId } from './ids.js';
 import type { SessionStore, SigningKeyRecord } from './store.js';
 
 /** ES256: on this hardware it verifies faster than EdDSA, and verification is the hot path (BENCHMARKS.md). */
@@ -94,7 +94,7 @@ export class SigningKeys {
 
   async #createKey(): Promise<SigningKeyRecord> {
     const { privateKey, publicKey } = await generateKeyPair(signingAlgorithm, { extractable: true });
-    const kid = ulid(this.#clock.now());
+    const kid = newId('', this.#clock.now());
     const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: signingAlgorithm, use: 'sig' };
     const privateJwk = { ...(await exportJWK(privateKey)), kid, alg: signingAlgorithm };
     return {

@@ -97,7 +97,7 @@ ${rows}
 
 /** The Markdown table of every code, kept in the README between markers. */
 export function errorTableMarkdown(): string {
-  const lines = ['| code | status | meaning | the client should |', '|---|---|---|---|'];
+  const lines = ['| code | status | message | the client should |', '|---|---|---|---|'];
   for (const code of codes) {
     const definition = errorDefinition(code);
     const status = definition.clientOnly ? 'SDK only' : String(definition.status);

@@ -73,11 +73,35 @@ export async function startServer(options: { config?: unknown; clock?: Clock; di
   };
 }
 
-/** JSON request helper over real HTTP: returns status, headers and parsed body. */
+/** What a test sees of a response: status, headers, the text, and the body parsed when it is JSON. */
+export interface Answer {
+  status: number;
+  headers: Headers;
+  text: string;
+  body: any;
+}
+
+/** A raw request over real HTTP that gives up after 10 s, so a hang fails the test instead of stalling it. */
+export async function send(
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string | Uint8Array<ArrayBuffer> } = {},
+): Promise<Answer> {
+  const response = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
+  const text = await response.text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  return { status: response.status, headers: response.headers, text, body };
+}
+
+/** JSON request helper over real HTTP: `body` is sent as JSON, `token` as a bearer credential. */
 export async function call(
   url: string,
   init: { method?: string; body?: unknown; token?: string; headers?: Record<string, string>; rawBody?: string } = {},
-): Promise<{ status: number; headers: Headers; body: any; text: string }> {
+): Promise<Answer> {
   const headers: Record<string, string> = { ...init.headers };
   if (init.token !== undefined) headers['authorization'] = `Bearer ${init.token}`;
   let body: string | undefined = init.rawBody;
@@ -85,13 +109,5 @@ export async function call(
     body = JSON.stringify(init.body);
     headers['content-type'] ??= 'application/json';
   }
-  const response = await fetch(url, { method: init.method ?? (body === undefined ? 'GET' : 'POST'), headers, body });
-  const text = await response.text();
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = undefined;
-  }
-  return { status: response.status, headers: response.headers, body: parsed, text };
+  return send(url, { method: init.method ?? (body === undefined ? 'GET' : 'POST'), headers, ...(body === undefined ? {} : { body }) });
 }

@@ -1,28 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { errorCatalogue, serverErrorCodes, type ErrorCode } from '../../src/core/error-catalogue.js';
-import { startServer, testApiKey, type TestServer } from '../helpers.js';
+import { send, startServer, testApiKey, type Answer, type TestServer } from '../helpers.js';
 
 /** No request may hang. */
-const requestTimeoutMs = 10_000;
-
-interface Answer {
-  status: number;
-  headers: Headers;
-  text: string;
-  body: any;
-}
-
-async function send(url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Answer> {
-  const response = await fetch(url, { ...init, signal: AbortSignal.timeout(requestTimeoutMs) });
-  const text = await response.text();
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    body = undefined;
-  }
-  return { status: response.status, headers: response.headers, text, body };
-}
 
 const api = { authorization: `Bearer ${testApiKey}` };
 const jsonHeaders = { 'content-type': 'application/json' };

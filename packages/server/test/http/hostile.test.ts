@@ -1,30 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JWK } from 'jose';
 import { errorCatalogue, type ErrorCode } from '../../src/core/error-catalogue.js';
-import { startServer, testApiKey, type TestServer } from '../helpers.js';
+import { send, startServer, testApiKey, type Answer, type TestServer } from '../helpers.js';
 import { claimsOf, hostileTokens, json, signRaw, signedByServer, type HostileContext } from '../fixtures/hostile-tokens.js';
 
 /** No request may hang: every fetch gives up after this. */
-const requestTimeoutMs = 10_000;
-
-interface Answer {
-  status: number;
-  headers: Headers;
-  text: string;
-  body: any;
-}
-
-async function send(url: string, init: { method?: string; headers?: Record<string, string>; body?: string | Uint8Array<ArrayBuffer> } = {}): Promise<Answer> {
-  const response = await fetch(url, { ...init, signal: AbortSignal.timeout(requestTimeoutMs) });
-  const text = await response.text();
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    body = undefined;
-  }
-  return { status: response.status, headers: response.headers, text, body };
-}
 
 const envelopeKeys = ['details', 'doc_url', 'error', 'message', 'request_id', 'retry_after', 'success', 'timestamp'];
 

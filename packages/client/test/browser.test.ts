@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../server/src/core/clock.js';
 import { call, startServer, testApiKey, type TestServer } from '../../server/test/helpers.js';
@@ -20,6 +20,12 @@ interface Origin {
   readonly url: string;
   /** How many requests reached the server, by path. */
   count(path: string): number;
+  /** The paths of the requests that reached the server, in order. */
+  paths(): string[];
+  /** While down, every `/v1/*` request has its connection cut: the browser's fetch fails as if offline. */
+  setDown(down: boolean): void;
+  /** How many requests had their connection cut while down. */
+  refused(): number;
   /** Holds refresh requests back until the returned function is called. */
   holdRefreshes(): () => void;
   close(): Promise<void>;
@@ -35,6 +41,8 @@ async function readBody(request: IncomingMessage): Promise<Buffer> {
 async function startOrigin(upstream: string, bundle: string): Promise<Origin> {
   const seen: string[] = [];
   let refreshGate: Promise<void> = Promise.resolve();
+  let down = false;
+  let refused = 0;
   const server: Server = createServer((request, response) => {
     void (async () => {
       const path = new URL(request.url ?? '/', 'http://origin').pathname;
@@ -48,6 +56,11 @@ async function startOrigin(upstream: string, bundle: string): Promise<Origin> {
       }
       if (!path.startsWith('/v1/')) {
         response.writeHead(404).end();
+        return;
+      }
+      if (down) {
+        refused += 1;
+        request.socket.destroy();
         return;
       }
       if (path === refreshPath) await refreshGate;
@@ -75,6 +88,11 @@ async function startOrigin(upstream: string, bundle: string): Promise<Origin> {
   return {
     url: `http://127.0.0.1:${port}`,
     count: (path) => seen.filter((each) => each === path).length,
+    paths: () => [...seen],
+    refused: () => refused,
+    setDown: (value) => {
+      down = value;
+    },
     holdRefreshes() {
       let release = () => {};
       refreshGate = new Promise<void>((resolve) => (release = resolve));
@@ -94,16 +112,70 @@ async function signIn(url: string, flow?: string): Promise<TokenGrant> {
   return created.body as TokenGrant;
 }
 
-/** Loads the client in `page` as `window.tessera`, with no session yet. */
-async function openClient(page: Page, origin: string, leeway: number): Promise<void> {
+interface ClientSettings {
+  readonly leeway: number;
+  /** Seconds between refresh retries (initial, max). */
+  readonly retry?: { readonly initialDelay: number; readonly maxDelay: number };
+}
+
+/** What the page's handler heard, in order: the callback's name and its first argument, summarised. */
+interface HeardEvent {
+  readonly name: string;
+  readonly detail: string | null;
+}
+
+/** Loads the client in `page` as `window.tessera`, with no session yet; its handler records into `window.heard`. */
+async function openClient(page: Page, origin: string, settings: number | ClientSettings): Promise<void> {
+  const { leeway, retry } = typeof settings === 'number' ? { leeway: settings, retry: undefined } : settings;
   await page.goto(`${origin}/`);
   // A module script, not `import()` inside evaluate: vitest rewrites dynamic imports in test code.
   await page.addScriptTag({ type: 'module', content: "import * as lib from '/client.js'; globalThis.tesseraLib = lib;" });
   await page.waitForFunction(() => 'tesseraLib' in globalThis);
-  await page.evaluate((leeway) => {
-    const { createSessionClient } = (globalThis as Record<string, unknown>).tesseraLib as typeof import('../src/index.js');
-    (globalThis as Record<string, unknown>).tessera = createSessionClient({ baseUrl: location.origin, leeway });
-  }, leeway);
+  await page.evaluate(
+    ({ leeway, retry }) => {
+      const scope = globalThis as Record<string, unknown>;
+      const { createSessionClient } = scope.tesseraLib as typeof import('../src/index.js');
+      const heard: { name: string; detail: string | null }[] = [];
+      scope.heard = heard;
+      const record = (name: string) => (arg?: unknown) =>
+        heard.push({ name, detail: typeof arg === 'string' ? arg : ((arg as { code?: string } | undefined)?.code ?? null) });
+      scope.tessera = createSessionClient({
+        baseUrl: location.origin,
+        leeway,
+        ...(retry ? { retry } : {}),
+        handler: {
+          onSessionRefreshed: record('refreshed'),
+          onSessionExpired: record('expired'),
+          onSessionRevoked: record('revoked'),
+          onSessionError: record('error'),
+          onSessionClosed: record('closed'),
+        },
+      });
+    },
+    { leeway, retry },
+  );
+}
+
+async function heard(page: Page): Promise<HeardEvent[]> {
+  return page.evaluate(() => (globalThis as Record<string, unknown>).heard as HeardEvent[]);
+}
+
+/** Makes every page of `context` report itself hidden until `setPageVisible(page, true)`. */
+async function startHidden(context: BrowserContext): Promise<void> {
+  await context.addInitScript(() => {
+    const scope = globalThis as Record<string, unknown>;
+    scope.pageHidden = true;
+    Object.defineProperty(Document.prototype, 'visibilityState', { get: () => (scope.pageHidden ? 'hidden' : 'visible'), configurable: true });
+    Object.defineProperty(Document.prototype, 'hidden', { get: () => scope.pageHidden === true, configurable: true });
+  });
+}
+
+/** Shows or hides `page` as a tab switch would: the flag, then `visibilitychange`. */
+async function setPageVisible(page: Page, visible: boolean): Promise<void> {
+  await page.evaluate((visible) => {
+    (globalThis as Record<string, unknown>).pageHidden = !visible;
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, visible);
 }
 
 /**
@@ -181,10 +253,7 @@ describe('the client in chromium', () => {
     try {
       // Two background tabs: the scheduler does not refresh a hidden page on its own, so the refresh
       // comes from the getAccessToken() calls, after both tabs hold the session.
-      await context.addInitScript(() => {
-        Object.defineProperty(Document.prototype, 'visibilityState', { get: () => 'hidden', configurable: true });
-        Object.defineProperty(Document.prototype, 'hidden', { get: () => true, configurable: true });
-      });
+      await startHidden(context);
       const [first, second] = [await context.newPage(), await context.newPage()];
       await openClient(first, origin.url, 60);
       await openClient(second, origin.url, 60);
@@ -209,29 +278,160 @@ describe('the client in chromium', () => {
     }
   });
 
-  it('a page whose clock is 10 minutes ahead gets a valid token and does not loop on refreshes', async () => {
-    server = await startServer({ clock: { now: () => Date.now() } });
+  it.each([
+    ['ahead', 10],
+    ['behind', -10],
+  ])('a page whose clock is 10 minutes %s refreshes on time on server time, never loops and never sends an expired token', async (_, minutes) => {
+    server = await startServer({ clock: { now: () => Date.now() }, config: { flows: { short: { access_token_ttl: 4 } } } });
     origin = await startOrigin(server.url, bundle);
-    const grant = await signIn(server.url);
+    const grant = await signIn(server.url, 'short');
 
     const context = await browser.newContext();
     try {
-      await context.addInitScript(() => {
+      await context.addInitScript((shift) => {
         const realNow = Date.now.bind(Date);
-        Date.now = () => realNow() + 10 * 60 * 1000;
-      });
+        Date.now = () => realNow() + shift;
+      }, minutes * 60 * 1000);
       const page = await context.newPage();
-      await openClient(page, origin.url, 60);
-      expect(await page.evaluate(() => Date.now() - performance.timeOrigin - performance.now())).toBeGreaterThan(9 * 60 * 1000);
+      // Leeway 1 s: each 4 s token is refreshed 3 s after it was issued, on the server's clock.
+      await openClient(page, origin.url, 1);
+      const shift = await page.evaluate(() => Date.now() - performance.timeOrigin - performance.now());
+      expect(Math.abs(shift - minutes * 60 * 1000)).toBeLessThan(5000);
 
       const tokens = await concurrentTokens(page, 5, grant);
-      expect(tokens).toHaveLength(1);
-      await page.waitForTimeout(3000);
-      expect(origin.count(refreshPath)).toBeLessThanOrEqual(1);
+      expect(tokens).toEqual([grant.access_token]);
+      // Over 7.5 s the scheduler refreshes at about 3 s and 6 s: a device-clock client would loop
+      // (ahead) or sit on an expired token for ten minutes (behind).
+      await page.waitForTimeout(7500);
+      const refreshes = origin.count(refreshPath);
+      expect(refreshes).toBeGreaterThanOrEqual(2);
+      expect(refreshes).toBeLessThanOrEqual(3);
 
       const current = (await concurrentTokens(page, 1))[0];
       const checked = await call(`${server.url}/v1/session`, { token: current });
       expect(checked.status).toBe(200);
+      expect(await heard(page)).not.toContainEqual(expect.objectContaining({ name: 'error' }));
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('a hidden page made visible after its token expired refreshes before its next API call', async () => {
+    server = await startServer({ clock: { now: () => Date.now() }, config: { flows: { short: { access_token_ttl: 2 } } } });
+    origin = await startOrigin(server.url, bundle);
+    const grant = await signIn(server.url, 'short');
+
+    const context = await browser.newContext();
+    try {
+      await startHidden(context);
+      const page = await context.newPage();
+      await openClient(page, origin.url, 1);
+      await concurrentTokens(page, 1, grant);
+      // Hidden: no refresh keeps the session alive in the background, even past the token's exp.
+      await page.waitForTimeout(3000);
+      expect(origin.count(refreshPath)).toBe(0);
+      expect((await call(`${server.url}/v1/session`, { token: grant.access_token })).body).toMatchObject({ error: 'token_expired' });
+
+      await setPageVisible(page, true);
+      await page.waitForFunction(() => ((globalThis as Record<string, unknown>).heard as { name: string }[]).some((each) => each.name === 'refreshed'));
+      const status = await page.evaluate(async () => {
+        const client = (globalThis as Record<string, unknown>).tessera as import('../src/index.js').SessionClient;
+        return (await client.fetch('/v1/session')).status;
+      });
+      expect(status).toBe(200);
+      expect(origin.paths()).toEqual([refreshPath, '/v1/session']);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('a revocation from elsewhere reaches onSessionRevoked with its reason, once in each tab', async () => {
+    server = await startServer();
+    origin = await startOrigin(server.url, bundle);
+    const grant = await signIn(server.url);
+    const elsewhere = await signIn(server.url);
+
+    const context = await browser.newContext();
+    try {
+      const [first, second] = [await context.newPage(), await context.newPage()];
+      await openClient(first, origin.url, 60);
+      await openClient(second, origin.url, 60);
+      await concurrentTokens(first, 1, grant);
+      await second.waitForFunction(() => ((globalThis as Record<string, unknown>).tessera as { state: string }).state === 'active');
+
+      // The user signs out everywhere else from another device.
+      const others = await call(`${server.url}/v1/session/logout-others`, { method: 'POST', token: elsewhere.access_token });
+      expect(others.status).toBe(200);
+
+      const status = await first.evaluate(async () => {
+        const client = (globalThis as Record<string, unknown>).tessera as import('../src/index.js').SessionClient;
+        return (await client.fetch('/v1/session')).status;
+      });
+      expect(status).toBe(401);
+      await second.waitForFunction(() => ((globalThis as Record<string, unknown>).tessera as { state: string }).state === 'ended');
+      for (const page of [first, second]) {
+        expect(await heard(page)).toEqual([
+          { name: 'revoked', detail: 'signed_out_elsewhere' },
+          { name: 'closed', detail: 'session_revoked' },
+        ]);
+        expect(await page.evaluate(() => ((globalThis as Record<string, unknown>).tessera as { state: string }).state)).toBe('ended');
+      }
+      // Revoked by an admin: the reason says so.
+      const third = await context.newPage();
+      const again = await signIn(server.url);
+      await openClient(third, origin.url, 60);
+      await first.close();
+      await second.close();
+      await concurrentTokens(third, 1, again);
+      expect((await call(`${server.url}/v1/sessions/${again.session.id}`, { method: 'DELETE', token: testApiKey })).status).toBe(200);
+      await third.evaluate(async () => {
+        const client = (globalThis as Record<string, unknown>).tessera as import('../src/index.js').SessionClient;
+        await client.fetch('/v1/session');
+      });
+      expect(await heard(third)).toEqual([
+        { name: 'revoked', detail: 'admin' },
+        { name: 'closed', detail: 'session_revoked' },
+      ]);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('the server out of reach for a while: silent_auth_failed once, retries, then recovery without a sign-out', async () => {
+    server = await startServer({ clock: { now: () => Date.now() }, config: { flows: { short: { access_token_ttl: 2 } } } });
+    origin = await startOrigin(server.url, bundle);
+    const grant = await signIn(server.url, 'short');
+
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await openClient(page, origin.url, { leeway: 1, retry: { initialDelay: 0.2, maxDelay: 0.5 } });
+      await concurrentTokens(page, 1, grant);
+      origin.setDown(true);
+      // Due at 1 s; the refresh and its retries fail for ~3 s.
+      await page.waitForTimeout(3500);
+      expect(await heard(page)).toEqual([{ name: 'error', detail: 'silent_auth_failed' }]);
+      // Retried with backoff (0.2 s, then up to 0.5 s, with jitter), not once and not in a tight loop.
+      expect(origin.refused()).toBeGreaterThanOrEqual(3);
+      expect(origin.refused()).toBeLessThan(30);
+      expect(await page.evaluate(() => ((globalThis as Record<string, unknown>).tessera as { state: string }).state)).not.toBe('ended');
+      const failure = await page.evaluate(async () => {
+        const client = (globalThis as Record<string, unknown>).tessera as import('../src/index.js').SessionClient;
+        return client.getAccessToken().then(
+          () => null,
+          (error: { code?: string }) => error.code ?? 'unknown',
+        );
+      });
+      expect(failure).toBe('silent_auth_failed');
+
+      origin.setDown(false);
+      await page.waitForFunction(() => ((globalThis as Record<string, unknown>).heard as { name: string }[]).some((each) => each.name === 'refreshed'), undefined, { timeout: 5000 });
+      const token = (await concurrentTokens(page, 1))[0];
+      expect((await call(`${server.url}/v1/session`, { token })).status).toBe(200);
+      const names = (await heard(page)).map((each) => each.name);
+      expect(names).not.toContain('closed');
+      expect(names.filter((name) => name === 'error')).toHaveLength(1);
+      expect(origin.count(refreshPath)).toBe(1);
     } finally {
       await context.close();
     }

@@ -383,7 +383,7 @@ describe('the client in chromium', () => {
       await first.close();
       await second.close();
       await concurrentTokens(third, 1, again);
-      expect((await call(`${server.url}/v1/sessions/${again.session.id}`, { method: 'DELETE', token: testApiKey })).status).toBe(200);
+      expect((await call(`${server.url}/v1/sessions/${again.session?.id}`, { method: 'DELETE', token: testApiKey })).status).toBe(200);
       await third.evaluate(async () => {
         const client = (globalThis as Record<string, unknown>).tessera as import('../src/index.js').SessionClient;
         await client.fetch('/v1/session');

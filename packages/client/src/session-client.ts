@@ -75,7 +75,11 @@ export interface SessionClient {
   readonly ready: Promise<void>;
   /** Calls `listener` on every change of `state`; returns the function that stops it. */
   subscribe(listener: (state: SessionState) => void): () => void;
-  /** Starts holding the tokens an app's backend got from `POST /v1/sessions`. */
+  /**
+   * Starts holding the tokens an app's backend got from `POST /v1/sessions`. A grant of the held
+   * session that has already been rotated past (handed over again after a refresh, here or in
+   * another tab) is ignored: its refresh token is spent, and presenting it would look like theft.
+   */
   setSession(tokens: TokenGrant): void;
   /**
    * A fresh access token. Refreshes when `exp − leeway` has passed on server time; any number of
@@ -99,6 +103,8 @@ export interface SessionClient {
 }
 
 const defaultStorageKey = 'tessera.session';
+/** How many spent refresh tokens a client remembers: enough for the rotations that can be in flight at once. */
+const spentMemory = 16;
 
 /**
  * A client session: holds the tokens, refreshes them once for all callers, on server time, through
@@ -149,6 +155,8 @@ class TesseraSessionClient implements SessionClient {
   #retryAt: number | null = null;
   #blockedUntil = 0;
   #writes: Promise<void> = Promise.resolve();
+  /** Refresh tokens known to be spent (here or in another tab), newest last: tokens holding one are stale. */
+  readonly #spent: string[] = [];
   /** A refresh token another tab is presenting right now, and those waiting for its outcome. */
   #presentedElsewhere: { refreshToken: string; waiters: (() => void)[] } | null = null;
 
@@ -197,6 +205,9 @@ class TesseraSessionClient implements SessionClient {
   setSession(grant: TokenGrant): void {
     if (!isTokenGrant(grant)) throw new TypeError('setSession: expected the token answer of POST /v1/sessions, with an access_token');
     const tokens = holdTokens(grant);
+    // A grant this session has already rotated past (an app handing over its sign-in answer again)
+    // would put a spent refresh token back in play, here and in every tab: the newer tokens stay.
+    if (this.#isStale(tokens)) return;
     this.#learnTimeFromGrant(grant, tokens);
     this.#generation += 1;
     this.#endError = null;
@@ -496,7 +507,8 @@ class TesseraSessionClient implements SessionClient {
     if (current && current !== before && !this.#isDue(current)) return null;
     const refreshToken = current?.refreshToken;
     const tokens = current && refreshToken ? await this.#presentRefreshToken(refreshToken, current.sessionId) : await this.#tokensFromApp();
-    this.#tabs.publish({ type: 'tokens', tokens, clockSkew: this.#clock.skew });
+    if (refreshToken) this.#markSpent(refreshToken);
+    this.#tabs.publish({ type: 'tokens', tokens, clockSkew: this.#clock.skew, spent: refreshToken ?? null });
     return tokens;
   }
 
@@ -595,6 +607,8 @@ class TesseraSessionClient implements SessionClient {
     const current = this.#tokens;
     switch (message.type) {
       case 'tokens': {
+        if (message.spent) this.#markSpent(message.spent);
+        if (this.#isStale(message.tokens)) return;
         const sameSession = current !== null && current.sessionId === message.tokens.sessionId;
         // Another tab's sign-in is taken only by a tab that holds no session.
         if (!sameSession && current !== null) return;
@@ -645,6 +659,20 @@ class TesseraSessionClient implements SessionClient {
     if (this.#presentedElsewhere === pending) this.#presentedElsewhere = null;
   }
 
+  #markSpent(refreshToken: string): void {
+    if (this.#spent.includes(refreshToken)) return;
+    this.#spent.push(refreshToken);
+    if (this.#spent.length > spentMemory) this.#spent.shift();
+  }
+
+  /** Whether `tokens` are older than what this client knows: their refresh token spent, or issued before the held ones of the same session. */
+  #isStale(tokens: HeldTokens): boolean {
+    if (tokens.refreshToken !== null && this.#spent.includes(tokens.refreshToken)) return true;
+    const current = this.#tokens;
+    if (!current || current.sessionId === null || current.sessionId !== tokens.sessionId) return false;
+    return tokens.accessTokenIssuedAt !== null && current.accessTokenIssuedAt !== null && tokens.accessTokenIssuedAt < current.accessTokenIssuedAt;
+  }
+
   #settleOtherTab(): void {
     const pending = this.#presentedElsewhere;
     this.#presentedElsewhere = null;
@@ -658,7 +686,11 @@ class TesseraSessionClient implements SessionClient {
     const stored = await loadSession(this.#storage, this.#storageKey);
     const current = this.#tokens;
     if (!stored || !current || current !== before) return;
-    const newer = stored.tokens.sessionId === current.sessionId && stored.tokens.refreshToken !== null && stored.tokens.refreshToken !== current.refreshToken;
+    const newer =
+      stored.tokens.sessionId === current.sessionId &&
+      stored.tokens.refreshToken !== null &&
+      stored.tokens.refreshToken !== current.refreshToken &&
+      !this.#isStale(stored.tokens);
     if (!newer) return;
     this.#hold(stored.tokens);
     this.#notify('onSessionRefreshed', this.#refreshedEvent(stored.tokens, true));

@@ -6,8 +6,8 @@ export type TabMessage =
   | { readonly type: 'refreshing'; readonly sessionId: string | null; readonly refreshToken: string }
   /** That attempt got no answer; the next tab may try. */
   | { readonly type: 'refresh_failed'; readonly sessionId: string | null; readonly refreshToken: string }
-  /** New tokens, from a refresh or a sign-in in another tab. */
-  | { readonly type: 'tokens'; readonly tokens: HeldTokens; readonly clockSkew: number }
+  /** New tokens, from a refresh (`spent`: the refresh token they replace) or a sign-in in another tab. */
+  | { readonly type: 'tokens'; readonly tokens: HeldTokens; readonly clockSkew: number; readonly spent?: string | null }
   /** The server ended the session. */
   | {
       readonly type: 'ended';

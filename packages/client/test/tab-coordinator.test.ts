@@ -94,6 +94,34 @@ for (const mode of ['web locks', 'lease'] as const) {
       expect(server.refreshCount).toBe(1);
     });
 
+    it('a grant handed over again after a refresh is ignored in every tab: no spent refresh token comes back', async () => {
+      const [first, second] = coordinators();
+      const handlerA = { onSessionClosed: vi.fn(), onSessionError: vi.fn() };
+      const a = openTab(first, handlerA);
+      const b = openTab(second);
+      const signIn = server.signIn();
+      a.setSession(signIn);
+      await vi.waitFor(() => expect(b.state).toBe('active'));
+      moveClocks(14.5 * 60_000);
+      const refreshed = await a.getAccessToken();
+      await vi.waitFor(async () => expect(await b.getAccessToken()).toBe(refreshed));
+
+      // The app hands its (server-rendered) sign-in answer to a tab again.
+      b.setSession(signIn);
+      expect(await b.getAccessToken()).toBe(refreshed);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(await a.getAccessToken()).toBe(refreshed);
+
+      // The next refresh presents the live token, not the spent one.
+      moveClocks(14.5 * 60_000);
+      const next = await Promise.all([a.getAccessToken(), b.getAccessToken()]);
+      expect(new Set(next).size).toBe(1);
+      expect(next[0]).not.toBe(refreshed);
+      expect(server.refreshCount).toBe(2);
+      expect(handlerA.onSessionClosed).not.toHaveBeenCalled();
+      expect(handlerA.onSessionError).not.toHaveBeenCalled();
+    });
+
     it('logout in one tab signs the other out', async () => {
       const [first, second] = coordinators();
       const handlerB = { onSessionClosed: vi.fn() };

@@ -18,8 +18,8 @@ export type { TokenStorage, WebStorageOptions } from './storage.js';
 export { ServerClock } from './server-clock.js';
 export type { ServerTimeSample } from './server-clock.js';
 
-export { browserTabCoordinator, noTabCoordination } from './tab-coordinator.js';
-export type { TabCoordinator, TabMessage, BrowserTabCoordinatorOptions, LockManagerLike, MessageChannelLike, LeaseStorage } from './tab-coordinator.js';
+export { browserTabCoordinator, noTabCoordination, storageEventChannel } from './tab-coordinator.js';
+export type { TabCoordinator, TabMessage, BrowserTabCoordinatorOptions, LockManagerLike, MessageChannelLike, LeaseStorage, StorageEventSource } from './tab-coordinator.js';
 
 export type { BackoffOptions } from './backoff.js';
 export type { PageEnvironment, EventSourceLike, WakeCause } from './refresh-scheduler.js';

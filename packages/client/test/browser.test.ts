@@ -239,7 +239,10 @@ afterEach(async () => {
 });
 
 describe('the client in chromium', () => {
-  it('two tabs of one origin, 20 concurrent getAccessToken() each on a due token: one refresh, one new token', async () => {
+  it.each([
+    ['Web Locks and BroadcastChannel', false],
+    ['a localStorage lease and storage events (no Web Locks, no BroadcastChannel)', true],
+  ])('two tabs of one origin, 20 concurrent getAccessToken() each on a due token: one refresh, one new token, with %s', async (_, legacy) => {
     const clock = new ManualClock(Date.now());
     server = await startServer({ clock, config: { flows: { short: { access_token_ttl: 5 } } } });
     origin = await startOrigin(server.url, bundle);
@@ -254,9 +257,17 @@ describe('the client in chromium', () => {
       // Two background tabs: the scheduler does not refresh a hidden page on its own, so the refresh
       // comes from the getAccessToken() calls, after both tabs hold the session.
       await startHidden(context);
+      if (legacy) {
+        await context.addInitScript(() => {
+          Reflect.deleteProperty(globalThis, 'BroadcastChannel');
+          Object.defineProperty(Navigator.prototype, 'locks', { get: () => undefined, configurable: true });
+        });
+      }
       const [first, second] = [await context.newPage(), await context.newPage()];
       await openClient(first, origin.url, 60);
       await openClient(second, origin.url, 60);
+      const features = await first.evaluate(() => ({ channel: typeof BroadcastChannel, locks: typeof navigator.locks }));
+      expect(features).toEqual(legacy ? { channel: 'undefined', locks: 'undefined' } : { channel: 'function', locks: 'object' });
 
       // Both tabs hold the session before any refresh can answer: the race under test is the refresh, not setSession.
       const release = origin.holdRefreshes();

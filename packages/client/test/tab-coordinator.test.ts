@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { browserTabCoordinator, createSessionClient, storageEventChannel, type LockManagerLike, type SessionClient, type TabCoordinator } from '../src/index.js';
 import { holdTokens } from '../src/token-grant.js';
-import type { TabMessage } from '../src/index.js';
+import type { StorageEventSource, TabMessage } from '../src/index.js';
 import { FakeTessera } from './fakes.js';
 
 /** One browser's `navigator.locks`, shared by its tabs: exclusive locks granted in request order. */
@@ -89,7 +89,7 @@ for (const mode of ['web locks', 'lease', 'lease and storage events'] as const) 
         if (mode === 'lease') return browserTabCoordinator(name, { locks: null, leaseStorage: storage });
         // No BroadcastChannel either (older browsers): messages travel as storage events.
         const tab = hub.openTab();
-        return browserTabCoordinator(name, { locks: null, leaseStorage: tab.storage, channel: storageEventChannel(name, tab.storage, tab.window) });
+        return browserTabCoordinator(name, { locks: null, leaseStorage: tab.storage, channel: storageEventChannel(name, tab.storage, tab.window as unknown as StorageEventSource) });
       };
       return [make(), make()];
     }

@@ -54,6 +54,13 @@ async function startOrigin(upstream: string, bundle: string): Promise<Origin> {
         response.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' }).end(bundle);
         return;
       }
+      if (path === '/session-worker.js') {
+        // The worker mode of the SDK: the session lives in this SharedWorker, leeway from the query.
+        const worker = `import { serveSessionWorker } from '/client.js';
+serveSessionWorker({ baseUrl: self.location.origin, leeway: Number(new URL(self.location.href).searchParams.get('leeway') ?? 60) });`;
+        response.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' }).end(worker);
+        return;
+      }
       if (!path.startsWith('/v1/')) {
         response.writeHead(404).end();
         return;
@@ -443,6 +450,55 @@ describe('the client in chromium', () => {
       expect(names).not.toContain('closed');
       expect(names.filter((name) => name === 'error')).toHaveLength(1);
       expect(origin.count(refreshPath)).toBe(1);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('worker mode: hidden pages share one session in a SharedWorker that keeps it fresh in the background', async () => {
+    server = await startServer({ clock: { now: () => Date.now() }, config: { flows: { short: { access_token_ttl: 2 } } } });
+    origin = await startOrigin(server.url, bundle);
+    const grant = await signIn(server.url, 'short');
+
+    const context = await browser.newContext();
+    try {
+      await startHidden(context);
+      const pages = [await context.newPage(), await context.newPage()];
+      for (const page of pages) {
+        await page.goto(`${origin.url}/`);
+        await page.addScriptTag({ type: 'module', content: "import * as lib from '/client.js'; globalThis.tesseraLib = lib;" });
+        await page.waitForFunction(() => 'tesseraLib' in globalThis);
+        await page.evaluate(() => {
+          const scope = globalThis as Record<string, unknown>;
+          const { connectSessionWorker } = scope.tesseraLib as typeof import('../src/index.js');
+          const heard: string[] = [];
+          scope.heard = heard;
+          const worker = new SharedWorker('/session-worker.js?leeway=1', { type: 'module' });
+          scope.tessera = connectSessionWorker(worker.port as unknown as import('../src/index.js').MessagePortLike, {
+            handler: { onSessionRefreshed: (event) => heard.push(`refreshed:${event.accessToken}`), onSessionClosed: (cause) => heard.push(`closed:${cause}`) },
+          });
+        });
+      }
+      const [first, second] = pages as [Page, Page];
+      await first.evaluate((grant) => ((globalThis as Record<string, unknown>).tessera as import('../src/index.js').SessionClient).setSession(grant), grant);
+      expect(await concurrentTokens(second, 10)).toEqual([grant.access_token]);
+
+      // Both pages are hidden; the worker is not a page and refreshes each 2 s token 1 s before its
+      // exp (whole seconds on the server's clock): about once a second, never in a loop.
+      const before = origin.count(refreshPath);
+      await first.waitForTimeout(3000);
+      const refreshes = origin.count(refreshPath) - before;
+      expect(refreshes).toBeGreaterThanOrEqual(2);
+      expect(refreshes).toBeLessThanOrEqual(6);
+      const [fromFirst, fromSecond] = await Promise.all([concurrentTokens(first, 20), concurrentTokens(second, 20)]);
+      expect(fromFirst).toHaveLength(1);
+      expect(fromSecond).toEqual(fromFirst);
+      expect((await call(`${server.url}/v1/session`, { token: fromFirst[0] })).status).toBe(200);
+      // Every refresh the worker made was told to both pages, once.
+      for (const page of pages) {
+        const events = (await page.evaluate(() => (globalThis as Record<string, unknown>).heard)) as string[];
+        expect(events.filter((event) => event.startsWith('refreshed:'))).toHaveLength(origin.count(refreshPath));
+      }
     } finally {
       await context.close();
     }

@@ -20,13 +20,14 @@ export interface RateLimiter {
   hit(key: string, rule: RateRule): Promise<RateDecision>;
 }
 
-/** The window `now` falls in, and what the decision says for `count` requests in it. */
+/** The window `now` falls in under `rule`: its number and when it ends (epoch ms). */
 export function windowOf(now: number, rule: RateRule): { index: number; endsAt: number } {
   const length = rule.window * 1000;
   const index = Math.floor(now / length);
   return { index, endsAt: (index + 1) * length };
 }
 
+/** The decision for the `count`-th request of a window ending at `endsAt`. */
 export function decide(count: number, rule: RateRule, now: number, endsAt: number): RateDecision {
   return { allowed: count <= rule.limit, count, retryAfter: Math.max(1, Math.ceil((endsAt - now) / 1000)) };
 }

@@ -503,4 +503,68 @@ describe('the client in chromium', () => {
       await context.close();
     }
   });
+
+  it('cookie mode, cross-origin with CORS: the SDK moves the refresh token into the HttpOnly cookie, refreshes from it and keeps none', async () => {
+    origin = await startOrigin('http://127.0.0.1:9', bundle);
+    // Secure cookies need HTTPS outside localhost; the attribute is checked over HTTP in the server's cookie tests.
+    server = await startServer({
+      clock: { now: () => Date.now() },
+      config: { flows: { short: { access_token_ttl: 2 } }, cors: { origins: [origin.url] }, cookie: { enabled: true, secure: false, refresh_token_in_body: false } },
+    });
+    const grant = await signIn(server.url, 'short');
+
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await page.goto(`${origin.url}/`);
+      await page.addScriptTag({ type: 'module', content: "import * as lib from '/client.js'; globalThis.tesseraLib = lib;" });
+      await page.waitForFunction(() => 'tesseraLib' in globalThis);
+      await page.evaluate(
+        ({ baseUrl, grant }) => {
+          const scope = globalThis as Record<string, unknown>;
+          const { createSessionClient, sessionStorageAdapter } = scope.tesseraLib as typeof import('../src/index.js');
+          const bodies: string[] = [];
+          const refreshed: string[] = [];
+          Object.assign(scope, { bodies, refreshed });
+          const client = createSessionClient({
+            baseUrl,
+            leeway: 1,
+            refreshTokenInCookie: true,
+            // Even allowed to persist a refresh token, the client has none to persist in cookie mode.
+            storage: sessionStorageAdapter({ persistRefreshToken: true }),
+            fetch: async (input, init) => {
+              if (String(input).endsWith('/v1/token/refresh')) bodies.push(String(init?.body));
+              return fetch(input, init);
+            },
+            handler: { onSessionRefreshed: (event) => refreshed.push(event.accessToken) },
+          });
+          scope.tessera = client;
+          client.setSession(grant);
+        },
+        { baseUrl: server.url, grant },
+      );
+      // Each 2 s token is refreshed about a second after issue: the first refresh moves the token into
+      // the cookie, the next ones present only the cookie.
+      await page.waitForFunction(() => ((globalThis as Record<string, unknown>).refreshed as string[]).length >= 3, undefined, { timeout: 10_000 });
+      const bodies = (await page.evaluate(() => (globalThis as Record<string, unknown>).bodies)) as string[];
+      expect(bodies[0]).toBe(JSON.stringify({ refresh_token: grant.refresh_token }));
+      expect(bodies.slice(1).every((body) => body === '{}')).toBe(true);
+      const cookies = await context.cookies(`${server.url}/v1/token/refresh`);
+      expect(cookies).toEqual([expect.objectContaining({ name: 'tessera_refresh', httpOnly: true, sameSite: 'Strict' })]);
+      expect(await page.evaluate(() => document.cookie)).toBe('');
+      const stored = await page.evaluate(() => JSON.stringify({ ...sessionStorage }));
+      expect(stored).toContain('access');
+      expect(stored).not.toContain('rt_');
+
+      const token = (await concurrentTokens(page, 5))[0];
+      expect((await call(`${server.url}/v1/session`, { token })).status).toBe(200);
+
+      // Logout clears the cookie in the browser.
+      await page.evaluate(() => ((globalThis as Record<string, unknown>).tessera as import('../src/index.js').SessionClient).logout());
+      expect(await context.cookies(`${server.url}/v1/token/refresh`)).toEqual([]);
+      expect((await call(`${server.url}/v1/session`, { token })).body).toMatchObject({ error: 'session_revoked', details: [{ reason: 'logout' }] });
+    } finally {
+      await context.close();
+    }
+  });
 });

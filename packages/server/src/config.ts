@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import Type, { type Static } from 'typebox';
 import Value from 'typebox/value';
 import { defaultFlowPolicies, type FlowPolicies, type FlowPolicy } from './core/flows.js';
+import type { OAuthClient } from './core/oauth-clients.js';
 
 const seconds = (minimum: number) => Type.Integer({ minimum });
 
@@ -18,6 +19,23 @@ const FlowSchema = Type.Object(
 /** `__proto__` would set the prototype of the flows object instead of adding a flow. */
 const flowNamePattern = '^(?!__proto__$)[A-Za-z0-9_.-]{1,64}$';
 
+const OAuthSchema = Type.Object(
+  {
+    clients: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            client_id: Type.String({ minLength: 1 }),
+            client_secret_sha256: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{64}$' })),
+          },
+          { additionalProperties: false },
+        ),
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 const ConfigSchema = Type.Object(
   {
     // additionalProperties: false, or names that do not match the pattern are let through unchecked.
@@ -26,6 +44,7 @@ const ConfigSchema = Type.Object(
     audience: Type.Optional(Type.String({ minLength: 1 })),
     client_id: Type.Optional(Type.String({ minLength: 1 })),
     body_limit: Type.Optional(seconds(1)),
+    oauth: Type.Optional(OAuthSchema),
   },
   { additionalProperties: false },
 );
@@ -43,6 +62,8 @@ export interface TesseraConfig {
   readonly clientId: string;
   /** Largest accepted request body, in bytes. */
   readonly bodyLimit: number;
+  /** OAuth clients known to `/oauth/*`; any other `client_id` is a public client. */
+  readonly oauthClients: readonly OAuthClient[];
 }
 
 export const defaultConfig: TesseraConfig = {
@@ -51,6 +72,7 @@ export const defaultConfig: TesseraConfig = {
   audience: 'tessera',
   clientId: 'tessera',
   bodyLimit: 1024 * 1024,
+  oauthClients: [],
 };
 
 /** Thrown when the config file is unreadable or names a bad key; the message says which. */
@@ -97,6 +119,10 @@ export function parseConfig(input: unknown, source = 'config'): TesseraConfig {
     audience: file.audience ?? defaultConfig.audience,
     clientId: file.client_id ?? defaultConfig.clientId,
     bodyLimit: file.body_limit ?? defaultConfig.bodyLimit,
+    oauthClients: (file.oauth?.clients ?? []).map((client) => ({
+      clientId: client.client_id,
+      clientSecretSha256: client.client_secret_sha256?.toLowerCase() ?? null,
+    })),
   };
 }
 

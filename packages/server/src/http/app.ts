@@ -94,7 +94,7 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
   managementRoutes(app, tessera, limits);
   endUserRoutes(app, tessera, { cors, limits });
   wellKnownRoutes(app, tessera);
-  await oauthRoutes(app, tessera, toTesseraError);
+  await oauthRoutes(app, tessera, toTesseraError, limits);
   operationsRoutes(app, tessera, metrics);
   await app.ready();
   return app;

@@ -46,6 +46,22 @@ describe('POST /oauth/token', () => {
     expect(answer.body).toMatchObject({ token_type: 'Bearer', expires_in: 900 });
   });
 
+  it('shares the refresh rate limits: past the per-token limit, 429 with retry_after', async () => {
+    const limited = await startServer({ config: { rate_limits: { refresh_per_token: { limit: 2, window: 60 } } } });
+    try {
+      const created = await call(`${limited.url}/v1/sessions`, { body: { user_id: 'alice' }, token: testApiKey });
+      const body = `grant_type=refresh_token&refresh_token=${created.body.refresh_token}`;
+      const answers: Answer[] = [];
+      for (let i = 0; i < 3; i += 1) answers.push(await send(`${limited.url}/oauth/token`, { method: 'POST', headers: { 'content-type': form }, body }));
+      // The first spends the token, the second is a replay inside the reuse interval, the third is over the limit.
+      expect(answers.map((answer) => answer.status)).toEqual([200, 200, 429]);
+      expect(answers[2]!.body).toMatchObject({ tessera_error: 'rate_limited' });
+      expect(Number(answers[2]!.headers.get('retry-after'))).toBeGreaterThan(0);
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('takes a charset parameter on the form content type', async () => {
     const created = await createSession();
     const answer = await post('/oauth/token', `grant_type=refresh_token&refresh_token=${created.refresh_token}`, {

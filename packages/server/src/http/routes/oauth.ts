@@ -7,6 +7,7 @@ import type { Tessera } from '../../tessera.js';
 import { bearerToken } from '../auth.js';
 import { publicBaseUrl } from '../envelope.js';
 import { OAuthRequestError, sendOAuthError } from '../oauth-errors.js';
+import { clientSubject, secretSubject, type RequestRateLimits } from '../rate-limits.js';
 
 type ToTesseraError = (error: FastifyError) => TesseraError;
 
@@ -14,7 +15,7 @@ type ToTesseraError = (error: FastifyError) => TesseraError;
  * RFC 6749 §6 refresh, RFC 7009 revocation and RFC 7662 introspection. Form-encoded bodies are
  * accepted here and nowhere else, and failures leave as RFC 6749 §5.2 errors.
  */
-export async function oauthRoutes(app: FastifyInstance, tessera: Tessera, toTesseraError: ToTesseraError): Promise<void> {
+export async function oauthRoutes(app: FastifyInstance, tessera: Tessera, toTesseraError: ToTesseraError, limits: RequestRateLimits): Promise<void> {
   const { sessions, clock, config } = tessera;
   const clients = new OAuthClients(config.oauthClients);
   const introspection = new TokenIntrospection({ sessions, store: tessera.store, clock });
@@ -30,7 +31,9 @@ export async function oauthRoutes(app: FastifyInstance, tessera: Tessera, toTess
       return sendOAuthError(request, reply, tesseraError, publicBaseUrl(request, tessera.issuer), clock.now());
     });
 
-    oauth.post('/oauth/token', async (request, reply) => {
+    // The same refresh limits as /v1/token/refresh: per client IP before the body is read, then per refresh token.
+    const perIp = async (request: FastifyRequest) => limits.enforce('refresh_per_ip', clientSubject(request.ip));
+    oauth.post('/oauth/token', { onRequest: perIp }, async (request, reply) => {
       const params = formParams(request);
       clients.authenticate(presentedClient(request, params));
       const grantType = required(params, 'grant_type');
@@ -40,7 +43,9 @@ export async function oauthRoutes(app: FastifyInstance, tessera: Tessera, toTess
           details: [{ field: 'grant_type', message: 'must be refresh_token' }],
         });
       }
-      const grant = await sessions.refreshSession(required(params, 'refresh_token'));
+      const refreshToken = required(params, 'refresh_token');
+      await limits.enforce('refresh_per_token', secretSubject(refreshToken));
+      const grant = await sessions.refreshSession(refreshToken);
       reply.header('pragma', 'no-cache');
       return {
         access_token: grant.accessToken,

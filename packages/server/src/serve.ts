@@ -4,6 +4,7 @@ import { pino, type Logger } from 'pino';
 import { loadConfigFile, defaultConfig, type TesseraConfig } from './config.js';
 import { buildApp } from './http/app.js';
 import { openStore } from './stores/open-store.js';
+import { connectRedis, defaultRedisPrefix } from './shared-redis.js';
 import { createTessera, type Tessera } from './tessera.js';
 
 export interface ServeOptions {
@@ -14,6 +15,12 @@ export interface ServeOptions {
   readonly apiKey?: string;
   readonly issuer?: string;
   readonly logLevel: string;
+  /** `postgres://…`: PostgreSQL instead of the embedded store. */
+  readonly databaseUrl?: string;
+  /** `redis://…`: revocation fan-out (and shared limits) over Redis. */
+  readonly redisUrl?: string;
+  /** Prefix of this deployment's Redis keys and channels; default `tessera:`. */
+  readonly redisPrefix?: string;
 }
 
 export interface RunningServer {
@@ -35,12 +42,15 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const config: TesseraConfig = options.issuer ? { ...fileConfig, issuer: options.issuer } : fileConfig;
   // The default issuer names the real port, so port 0 is resolved to a free port before the core is built.
   const listenPort = options.port === 0 && !config.issuer ? await freePort(options.host) : options.port;
-  const store = openStore({ dataDir: options.dataDir });
+  const store = await openStore({ dataDir: options.dataDir, databaseUrl: options.databaseUrl, log: logger });
+  const redis = options.redisUrl ? connectRedis(options.redisUrl, options.redisPrefix ?? defaultRedisPrefix, logger) : undefined;
   const tessera = await createTessera({
     store,
     config,
     apiKey: options.apiKey,
     issuer: config.issuer ?? `http://localhost:${listenPort}`,
+    log: logger,
+    ...(redis ? { redis } : {}),
   });
   const app = await buildApp(tessera, { logger });
   await app.listen({ port: listenPort, host: options.host });
@@ -59,6 +69,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       closing ??= (async () => {
         await app.close();
         await tessera.close();
+        redis?.disconnect();
       })();
       return closing;
     },

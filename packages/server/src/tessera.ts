@@ -64,7 +64,7 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
   const log = options.log ?? silentLog;
   const channel = options.redis ? new RedisFanoutChannel(options.redis, log) : store.openFanoutChannel?.();
   const fanout = new Fanout({ sessions, signingKeys, store, clock, log, channel, listen: options.listen ?? true });
-  fanout.start();
+  await fanout.start();
   return {
     sessions,
     signingKeys,

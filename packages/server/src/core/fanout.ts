@@ -116,7 +116,7 @@ export class Fanout {
   }
 
   /** Publishes local changes from now on and, unless told not to, starts hearing the other nodes. */
-  start(): void {
+  async start(): Promise<void> {
     this.#stops.push(
       this.#sessions.onSessionEvent((event) => {
         if (event.type !== 'revoked' || event.elsewhere) return;
@@ -127,6 +127,7 @@ export class Fanout {
     );
     if (!this.#listen) return;
     this.#heardUntil = this.#clock.now();
+    await this.#takeBaseline();
     this.#channel?.listen({
       message: (message) => this.#heard(message),
       connected: () => this.#channelConnected(),
@@ -223,6 +224,16 @@ export class Fanout {
     } catch (error) {
       if (!this.#storeFailing) this.#log.warn({ err: error }, 'fanout: cannot poll the store for revocations; retrying');
       this.#storeFailing = true;
+    }
+  }
+
+  /** Revocations from before this node started are old news: remembered, not delivered. */
+  async #takeBaseline(): Promise<void> {
+    try {
+      const revoked = await this.#store.listRevokedSince(this.#heardUntil - this.#commitLagMs);
+      for (const session of revoked) this.#remember(session);
+    } catch (error) {
+      this.#log.warn({ err: error }, 'fanout: cannot read recent revocations at start');
     }
   }
 

@@ -63,6 +63,11 @@ export interface FanoutOptions {
    * the time it carries, and clock skew between nodes. Default 10 s.
    */
   readonly commitLagMs?: number;
+  /**
+   * How often the store is polled even while a channel delivers: bounds what a lost publish costs
+   * (a node that could not reach Redis while the others could). Default 5 s.
+   */
+  readonly safetyPollMs?: number;
 }
 
 /** How far back a node looks when its channel goes down, as it may have gone down unnoticed before. */
@@ -76,8 +81,9 @@ const deliveredMemoryMs = 120_000;
  * listeners through `SessionService.onSessionEvent`, as `{ type: 'revoked', session }`.
  *
  * While no channel delivers (none configured, not connected yet, lost), the store is polled for
- * sessions revoked since the last look. On every (re)connect the session cache is dropped and
- * the node catches up from the store, so a gap never leaves a revoked session served as active.
+ * sessions revoked since the last look, every `pollIntervalMs`; while one does, every
+ * `safetyPollMs`, for publishes that were lost. On every (re)connect the session cache is dropped
+ * and the node catches up from the store, so a gap never leaves a revoked session served as active.
  */
 export class Fanout {
   readonly #sessions: SessionService;
@@ -89,6 +95,7 @@ export class Fanout {
   readonly #listen: boolean;
   readonly #pollIntervalMs: number;
   readonly #commitLagMs: number;
+  readonly #safetyPollMs: number;
   /** Session id → the version delivered here (made here or heard), and when. */
   readonly #delivered = new Map<string, { version: number; at: number }>();
   readonly #inFlight = new Set<Promise<unknown>>();
@@ -113,6 +120,7 @@ export class Fanout {
     this.#listen = options.listen ?? true;
     this.#pollIntervalMs = options.pollIntervalMs ?? 500;
     this.#commitLagMs = options.commitLagMs ?? 10_000;
+    this.#safetyPollMs = options.safetyPollMs ?? 5_000;
   }
 
   /** Publishes local changes from now on and, unless told not to, starts hearing the other nodes. */
@@ -159,11 +167,8 @@ export class Fanout {
   }
 
   #tick(): void {
-    if (this.#connected && !this.#catchUpNeeded) {
-      this.#heardUntil = this.#clock.now();
-    } else {
-      void this.catchUp();
-    }
+    const due = this.#clock.now() - this.#heardUntil >= this.#safetyPollMs;
+    if (!this.#connected || this.#catchUpNeeded || due) void this.catchUp();
     this.#prune();
   }
 

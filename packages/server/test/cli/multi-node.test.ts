@@ -15,7 +15,8 @@ const issuer = 'https://auth.example.test';
 
 async function startNode(databaseUrl: string, extra: string[] = []): Promise<ServeHandle> {
   const args = ['--port', '0', '--host', '127.0.0.1', '--data', dataDir(), '--api-key', key, '--issuer', issuer];
-  return serve([...args, '--database-url', databaseUrl, ...extra]);
+  // Two nodes starting together on a machine running other suites can take a while.
+  return serve([...args, '--database-url', databaseUrl, ...extra], {}, 45_000);
 }
 
 async function createSession(node: ServeHandle, userId: string): Promise<any> {
@@ -52,13 +53,13 @@ describe.each([
 
   beforeAll(async () => {
     [a, b] = await Promise.all([startNode(database.url, redisArgs), startNode(database.url, redisArgs)]);
-  }, 60_000);
+  }, 120_000);
   afterAll(async () => {
     for (const node of [a, b]) if (node && !node.hasExited()) node.process.kill('SIGTERM');
     await Promise.all([a?.exited, b?.exited]);
   });
 
-  it('revoke on one: the other reports session_revoked within 1 s (every one of 10), and its listeners heard it', async () => {
+  it('revoke on one: the other reports session_revoked within 1 s (every one of 10), and its listeners heard it', { timeout: 60_000 }, async () => {
     const heardBefore = await heardRevocations(b);
     const delays: number[] = [];
     for (let i = 0; i < 10; i++) {
@@ -83,7 +84,7 @@ describe.each([
     await eventually(async () => (await heardRevocations(b)) - heardBefore === 10, 2_000);
   });
 
-  it('concurrent refreshes of one token split across both nodes: one successor, the same answer to all', async () => {
+  it('concurrent refreshes of one token split across both nodes: one successor, the same answer to all', { timeout: 60_000 }, async () => {
     for (let round = 0; round < 3; round++) {
       const grant = await createSession(a, `bob-${round}`);
       const answers = await Promise.all(Array.from({ length: 16 }, (_, i) => refresh(i % 2 === 0 ? a : b, grant.refresh_token)));
@@ -101,7 +102,7 @@ describe.each([
 });
 
 describe('a node killed mid-refresh', () => {
-  it('loses no session: a retry on the surviving node inside reuse_interval gets the successor', async () => {
+  it('loses no session: a retry on the surviving node inside reuse_interval gets the successor', { timeout: 120_000 }, async () => {
     const [a, b] = await Promise.all([startNode(database.url), startNode(database.url)]);
     const grants = await Promise.all(Array.from({ length: 30 }, (_, i) => createSession(b, `carol-${i}`)));
     // Five clients refresh their sessions on A, one after another; A is killed once five refreshes have
@@ -141,7 +142,7 @@ describe('a node killed mid-refresh', () => {
 });
 
 describe('a node cut off from PostgreSQL', () => {
-  it('answers service_unavailable with retry_after, never a 500 or a hang, and recovers by itself', async () => {
+  it('answers service_unavailable with retry_after, never a 500 or a hang, and recovers by itself', { timeout: 120_000 }, async () => {
     const target = new URL(postgresUrl);
     const proxy = new TcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
     await proxy.start();
@@ -180,7 +181,7 @@ describe('a node cut off from PostgreSQL', () => {
 });
 
 describe('the CLI against a running PostgreSQL deployment', () => {
-  it('keys rotate: both nodes sign with the new key at once and verify each other; sessions revoke reaches them within 1 s', async () => {
+  it('keys rotate: both nodes sign with the new key at once and verify each other; sessions revoke reaches them within 1 s', { timeout: 120_000 }, async () => {
     const [a, b] = await Promise.all([startNode(database.url), startNode(database.url)]);
     const env = { DATABASE_URL: database.url };
     const rotated = await runTessera(['keys', 'rotate'], env, 30_000);

@@ -186,6 +186,19 @@ describe('fan-out between nodes on one PostgreSQL database', () => {
       expect(p99(after)).toBeLessThan(1_000);
     });
 
+    it('a publish lost on the way (Redis unreachable from the revoking node only) is caught up by the safety poll', { timeout: 30_000 }, async () => {
+      // Two prefixes: both nodes are connected to Redis, but neither hears the other's channel.
+      const a = await startNode(await openStore(), redisClient(redisUrl, uniqueRedisPrefix()));
+      const b = await startNode(await openStore(), redisClient(redisUrl, uniqueRedisPrefix()));
+      await eventually(async () => a.tessera.fanout.connected && b.tessera.fanout.connected, 5_000);
+      const grant = await a.tessera.sessions.createSession({ userId: 'alice' });
+      await a.tessera.sessions.revokeSession(grant.session.id, 'admin');
+      const delay = await eventually(async () => b.heard.some((entry) => entry.event.session.id === grant.session.id), 15_000, 50);
+      // One safety poll (5 s) plus a tick, with room for a busy machine.
+      expect(delay).toBeLessThan(8_000);
+      expect(b.tessera.fanout.connected).toBe(true);
+    });
+
     it('keeps deployments with different prefixes apart', async () => {
       const a = await startNode(await openStore(), redisClient(redisUrl, uniqueRedisPrefix()));
       const other = redisClient(redisUrl, uniqueRedisPrefix());

@@ -9,7 +9,9 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { positionalValues, toPositional } from '../packages/server/src/stores/dialect.js';
 import { migrations } from '../packages/server/src/stores/migrations.js';
+import { postgresStatements } from '../packages/server/src/stores/statements.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -55,7 +57,7 @@ export async function serverSettings(url: string): Promise<string> {
  * The raw limits of this PostgreSQL, through a `pg` pool of `poolSize` (what one Tessera node has),
  * `inFlight` queries at a time, on the Tessera schema seeded with `seedSessions` sessions:
  * - a single-row UPDATE per statement (autocommit): the most commits per second the server takes;
- * - the store's rotation transaction (BEGIN, spend, renew RETURNING, insert successor, COMMIT).
+ * - the store's rotation statement (lock the session, spend, renew, insert the successor: one round trip).
  */
 export async function postgresRawRates(
   url: string,
@@ -94,35 +96,28 @@ export async function postgresRawRates(
     const sealed = randomBytes(640).toString('base64url');
     const current = Array.from({ length: seedSessions }, (_, i) => `h0_${i + 1}`);
     let next = 0;
+    const rotation = toPositional(postgresStatements.rotateRefreshToken);
     const rotate = async () => {
       const index = next++ % seedSessions;
       const spentHash = current[index]!;
       const successor = randomBytes(32).toString('base64url');
       current[index] = successor;
-      const sessionId = `ses_${index + 1}`;
       const at = Date.now();
-      const tx = await pool.connect();
-      try {
-        await tx.query('BEGIN');
-        await tx.query({
-          name: 'raw_spend',
-          text: 'UPDATE refresh_tokens SET spent_at = $1, sealed_successor = $2 WHERE hash = $3 AND spent_at IS NULL',
-          values: [at, sealed, spentHash],
-        });
-        await tx.query({
-          name: 'raw_renew',
-          text: 'UPDATE sessions SET last_refreshed_at = $1, version = version + 1 WHERE id = $2 AND revoked_at IS NULL RETURNING *',
-          values: [at, sessionId],
-        });
-        await tx.query({
-          name: 'raw_insert',
-          text: 'INSERT INTO refresh_tokens (hash, session_id, issued_at) VALUES ($1, $2, $3)',
-          values: [successor, sessionId, at],
-        });
-        await tx.query('COMMIT');
-      } finally {
-        tx.release();
-      }
+      const result = await pool.query({
+        name: 'raw_rotate',
+        text: rotation.text,
+        values: positionalValues(rotation, {
+          session_id: `ses_${index + 1}`,
+          spent_hash: spentHash,
+          spent_at: at,
+          sealed_successor: sealed,
+          last_refreshed_at: at,
+          idle_expires_at: null,
+          successor_hash: successor,
+          issued_at: at,
+        }),
+      });
+      if (result.rowCount !== 1) throw new Error('raw rotate: token already spent');
     };
     const rotatePerSec = await ratePerSecond(seconds, inFlight, rotate);
     return { updatePerSec, rotatePerSec };

@@ -292,7 +292,7 @@ try {
     const rates = await postgresRawRates(raw.url, durations.rotate, seedSessions);
     const cpu = window.stop();
     postgresUpdate = { opsPerSec: rates.updatePerSec, cpu, note: 'autocommit, pg pool of 10, 32 in flight, one row of the sessions table' };
-    rotate = { opsPerSec: rates.rotatePerSec, cpu, note: `BEGIN, spend, renew, insert, COMMIT; pg pool of 10, 32 in flight, ${seedSessions} sessions` };
+    rotate = { opsPerSec: rates.rotatePerSec, cpu, note: `the store's one-statement rotation; pg pool of 10, 32 in flight, ${seedSessions} sessions` };
     await raw.drop();
     databases.splice(databases.indexOf(raw), 1);
   }

@@ -18,7 +18,7 @@ import {
   type SessionRow,
   type SigningKeyRow,
 } from './rows.js';
-import { statements, type StatementName } from './statements.js';
+import { postgresStatements, statements, type StatementName } from './statements.js';
 
 export interface PostgresStoreOptions {
   /** `postgres://user@host:port/database` */
@@ -37,16 +37,13 @@ const migrationLockKey = 7_355_608_418_001;
 /** A deadlocked or serialization-failed transaction runs again this many times at most. */
 const transactionAttempts = 3;
 
-/** Signals a rotation to roll back: its session was revoked under it. */
-class LostRace extends Error {}
-
 type Queryable = pg.Pool | pg.PoolClient;
 
 /**
  * The store for many nodes: PostgreSQL through a `pg` pool, on the same SQL as SQLite
- * (`statements.ts`). Rotation is one transaction whose conditional UPDATE lets exactly one
- * concurrent refresh spend a token, whichever node it runs on; the losers see zero rows changed
- * and roll back. Locks are always taken token first, then session, so rotations cannot deadlock.
+ * (`statements.ts`) but for rotation, which is one statement here (`postgresStatements`): its
+ * conditional UPDATE lets exactly one concurrent refresh spend a token, whichever node it runs on;
+ * the losers change nothing.
  * An unreachable or overloaded database is `service_unavailable`, never a hang: connections and
  * statements have time limits, and the pool reconnects by itself when the database returns.
  */
@@ -55,6 +52,7 @@ export class PostgresSessionStore implements SessionStore {
   readonly #options: PostgresStoreOptions;
   readonly #log: Log;
   readonly #compiled: Record<StatementName, PositionalStatement>;
+  readonly #rotate = toPositional(postgresStatements.rotateRefreshToken);
   #closed = false;
 
   /** Connects, and applies pending migrations under an advisory lock. */
@@ -107,36 +105,30 @@ export class PostgresSessionStore implements SessionStore {
   }
 
   async findRefreshToken(hash: string): Promise<{ token: RefreshTokenRecord; session: SessionRecord } | null> {
-    const [tokenRow] = await this.#rows<RefreshTokenRow>('getRefreshToken', { hash });
-    if (!tokenRow) return null;
-    const session = await this.getSession(tokenRow.session_id);
-    return session ? { token: refreshTokenFromRow(tokenRow), session } : null;
+    const [row] = await this.#rows<RefreshTokenRow & SessionRow>('getRefreshTokenWithSession', { hash });
+    return row ? { token: refreshTokenFromRow(row), session: sessionFromRow(row) } : null;
   }
 
   async rotateRefreshToken(rotation: RotateRefreshToken): Promise<SessionRecord | null> {
-    try {
-      return await this.#transaction(async (client) => {
-        const spent = await this.#query(client, 'spendRefreshToken', {
-          hash: rotation.spentHash,
+    // The successor is born live: the statement inserts it with spent_at and sealed_successor NULL.
+    const result = await this.#run(() =>
+      this.#pool.query({
+        name: 'tessera_rotateRefreshToken',
+        text: this.#rotate.text,
+        values: positionalValues(this.#rotate, {
+          session_id: rotation.sessionId,
+          spent_hash: rotation.spentHash,
           spent_at: rotation.spentAt,
           sealed_successor: rotation.sealedSuccessor,
-        });
-        // Another node spent it first (its UPDATE held the row lock; ours found spent_at set after it committed).
-        if (spent.rowCount !== 1) return null;
-        const renewed = await this.#query(client, 'renewSession', {
-          id: rotation.sessionId,
           last_refreshed_at: rotation.lastRefreshedAt,
           idle_expires_at: rotation.idleExpiresAt,
-        });
-        const row = renewed.rows[0] as SessionRow | undefined;
-        if (!row) throw new LostRace();
-        await this.#query(client, 'insertRefreshToken', refreshTokenToRow(rotation.successor));
-        return sessionFromRow(row);
-      });
-    } catch (error) {
-      if (error instanceof LostRace) return null;
-      throw error;
-    }
+          successor_hash: rotation.successor.hash,
+          issued_at: rotation.successor.issuedAt,
+        }),
+      }),
+    );
+    const row = result.rows[0] as SessionRow | undefined;
+    return row ? sessionFromRow(row) : null;
   }
 
   async revokeSession(id: string, reason: RevocationReason, at: number): Promise<SessionRecord | null> {
@@ -248,7 +240,6 @@ export class PostgresSessionStore implements SessionStore {
       try {
         return await work();
       } catch (error) {
-        if (error instanceof LostRace) throw error;
         if (isRetryable(error) && attempt < transactionAttempts) continue;
         throw storeError(error);
       }

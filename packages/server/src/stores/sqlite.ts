@@ -56,13 +56,8 @@ export class SqliteSessionStore implements SessionStore {
   }
 
   async findRefreshToken(hash: string): Promise<{ token: RefreshTokenRecord; session: SessionRecord } | null> {
-    return this.#run(() => {
-      const tokenRow = this.#statements.getRefreshToken.get({ hash }) as RefreshTokenRow | undefined;
-      if (!tokenRow) return null;
-      const sessionRow = this.#statements.getSession.get({ id: tokenRow.session_id }) as SessionRow | undefined;
-      if (!sessionRow) return null;
-      return { token: refreshTokenFromRow(tokenRow), session: sessionFromRow(sessionRow) };
-    });
+    const row = this.#run(() => this.#statements.getRefreshTokenWithSession.get({ hash }) as (RefreshTokenRow & SessionRow) | undefined);
+    return row ? { token: refreshTokenFromRow(row), session: sessionFromRow(row) } : null;
   }
 
   async rotateRefreshToken(rotation: RotateRefreshToken): Promise<SessionRecord | null> {

@@ -12,7 +12,9 @@ export const statements = {
   getSession: 'SELECT * FROM sessions WHERE id = @id',
   insertRefreshToken:
     'INSERT INTO refresh_tokens (hash, session_id, issued_at, spent_at, sealed_successor) VALUES (@hash, @session_id, @issued_at, @spent_at, @sealed_successor)',
-  getRefreshToken: 'SELECT * FROM refresh_tokens WHERE hash = @hash',
+  // The two tables share no column name, so one row carries both records.
+  getRefreshTokenWithSession:
+    'SELECT refresh_tokens.*, sessions.* FROM refresh_tokens JOIN sessions ON sessions.id = refresh_tokens.session_id WHERE refresh_tokens.hash = @hash',
   /** The conditional UPDATE that makes rotation single-use: only a live token changes. */
   spendRefreshToken:
     'UPDATE refresh_tokens SET spent_at = @spent_at, sealed_successor = @sealed_successor WHERE hash = @hash AND spent_at IS NULL',
@@ -35,3 +37,28 @@ export const statements = {
 } as const;
 
 export type StatementName = keyof typeof statements;
+
+/**
+ * PostgreSQL only (SQLite has no data-modifying CTEs and no row locks): a whole rotation in one
+ * statement, one round trip. It locks the session row first (`FOR UPDATE` waits for a concurrent
+ * revocation or rotation to commit, then re-reads the row), spends the token only if it is still
+ * live, renews the session and inserts the successor. A lost race changes nothing and returns no
+ * row. Every writer locks a session before its tokens, so rotations cannot deadlock.
+ */
+export const postgresStatements = {
+  rotateRefreshToken: `WITH live AS (
+      SELECT id FROM sessions WHERE id = @session_id AND revoked_at IS NULL FOR UPDATE
+    ), spent AS (
+      UPDATE refresh_tokens SET spent_at = @spent_at, sealed_successor = @sealed_successor
+      WHERE hash = @spent_hash AND spent_at IS NULL AND session_id IN (SELECT id FROM live)
+      RETURNING session_id
+    ), renewed AS (
+      UPDATE sessions SET last_refreshed_at = @last_refreshed_at, idle_expires_at = @idle_expires_at, version = version + 1
+      WHERE id IN (SELECT session_id FROM spent)
+      RETURNING *
+    ), successor AS (
+      INSERT INTO refresh_tokens (hash, session_id, issued_at, spent_at, sealed_successor)
+      SELECT @successor_hash, id, @issued_at, NULL, NULL FROM renewed
+    )
+    SELECT * FROM renewed`,
+} as const;

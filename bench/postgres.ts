@@ -67,6 +67,8 @@ export async function postgresRawRates(
   inFlight = 32,
 ): Promise<{ updatePerSec: number; rotatePerSec: number }> {
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  // A connection dropped while idle (the database dropped under it) must not crash the bench.
+  pool.on('error', () => {});
   try {
     const client = await pool.connect();
     try {

@@ -186,6 +186,25 @@ describe('fan-out between nodes on one PostgreSQL database', () => {
       expect(p99(after)).toBeLessThan(1_000);
     });
 
+    it('a node starts while Redis is down, serves correctly on the database alone, and subscribes once Redis answers', async () => {
+      const prefix = uniqueRedisPrefix();
+      const target = new URL(redisUrl);
+      const proxy = new TcpProxy({ host: target.hostname, port: Number(target.port || 6379) });
+      await proxy.start();
+      cleanups.push(() => proxy.close());
+      proxy.cut();
+      const bLog = recordingLog();
+      const a = await startNode(await openStore(), redisClient(redisUrl, prefix));
+      const b = await startNode(await openStore(), redisClient(throughPort(redisUrl, proxy.port), prefix, bLog));
+      expect(b.tessera.fanout.connected).toBe(false);
+      await eventually(async () => bLog.lines.some((line) => line.includes('redis: unreachable')), 5_000);
+      const delays = await revocationDelays(a, b, 2);
+      expect(p99(delays)).toBeLessThan(1_500);
+      proxy.restore();
+      await eventually(async () => b.tessera.fanout.connected, 15_000);
+      expect(p99(await revocationDelays(a, b, 2))).toBeLessThan(1_000);
+    });
+
     it('a publish lost on the way (Redis unreachable from the revoking node only) is caught up by the safety poll', { timeout: 30_000 }, async () => {
       // Two prefixes: both nodes are connected to Redis, but neither hears the other's channel.
       const a = await startNode(await openStore(), redisClient(redisUrl, uniqueRedisPrefix()));

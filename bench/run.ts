@@ -7,24 +7,46 @@
  *   npm run bench -- --quick            shorter phases
  *   npm run bench -- --json out.json    also write the results as JSON
  *   npm run bench -- --connections 32   concurrent keep-alive connections per HTTP phase
+ *   npm run bench -- --store postgres   the same on PostgreSQL (a bench database of its own on
+ *                                       --database-url, default TEST_POSTGRES_URL or 127.0.0.1:5432),
+ *                                       one node in this process, then two `tessera serve` nodes
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import type { Tessera } from '../packages/server/src/tessera.js';
 import { CpuWindow, type CpuShares } from './cpu.js';
 import { LoadGenerator, type LoadJob, type LoadResult } from './protocol.js';
+import { PostgresSessionStore } from '../packages/server/src/stores/postgres.js';
+import { SqliteSessionStore } from '../packages/server/src/stores/sqlite.js';
+import {
+  createBenchDatabase,
+  nodeCounters,
+  postgresRawRates,
+  processCpuMs,
+  serverSettings,
+  startNodeProcess,
+  type BenchDatabase,
+  type NodeProcess,
+} from './postgres.js';
 import { joseRates, rotateTxPerSecond } from './raw.js';
-import { benchApiKey, createSessions, startBareFastify, startTessera, type Counters } from './servers.js';
+import { benchApiKey, benchIssuer, createSessions, startBareFastify, startTessera, type Counters } from './servers.js';
 
 const { values: flags } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     json: { type: 'string' },
     connections: { type: 'string', default: '32' },
+    store: { type: 'string', default: 'sqlite' },
+    'database-url': { type: 'string' },
   },
 });
+
+const store = flags.store;
+if (store !== 'sqlite' && store !== 'postgres') throw new Error('--store must be sqlite or postgres');
+const postgresAdminUrl = flags['database-url'] ?? process.env['TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 const quick = flags.quick === true;
 const connections = Number.parseInt(flags.connections ?? '32', 10);
@@ -70,7 +92,7 @@ const machine = {
   threadpool: process.env['UV_THREADPOOL_SIZE'] ?? '4 (default)',
 };
 
-console.log(`Tessera benchmark, ${startedAt.toISOString()}${quick ? ' (--quick)' : ''}`);
+console.log(`Tessera benchmark, ${startedAt.toISOString()}${quick ? ' (--quick)' : ''}, store: ${store}`);
 console.log(`Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.platform}`);
 const loadBefore = os.loadavg().map((value) => Number(value.toFixed(2)));
 const idleCheck = new CpuWindow();
@@ -90,35 +112,74 @@ interface HttpFigure {
   readonly p50: number;
   readonly p99: number;
   readonly load: LoadResult;
-  /** Event-loop utilisation of the server's main thread during the measured run (0..1). */
-  readonly serverElu: number;
-  /** CPU of the server process (main thread + threadpool), percent of one core. */
+  /** Event-loop utilisation of the server's main thread during the measured run (0..1); undefined for node processes. */
+  readonly serverElu: number | undefined;
+  /** CPU of the server process(es) (main thread + threadpool), percent of one core. */
   readonly serverCpuPercent: number;
-  /** CPU used by processes other than the server and the load generator, percent of one core. */
+  /** CPU used by processes other than the server(s) and the load generator, percent of one core. */
   readonly othersCpuPercent: number;
   readonly server?: Counters;
+}
+
+/** Where a phase sends its load: the server in this process, or node processes (load split evenly). */
+interface Servers {
+  readonly urls: string[];
+  /** Server-side counts so far. */
+  counters(): Promise<Counters>;
+  /** Node processes' pids; none when the server runs in this process. */
+  readonly pids: number[];
+}
+
+function mergeLoads(loads: LoadResult[]): LoadResult {
+  const statusCodes: Record<string, number> = {};
+  for (const load of loads) for (const [code, count] of Object.entries(load.statusCodes)) statusCodes[code] = (statusCodes[code] ?? 0) + count;
+  const sum = (pick: (load: LoadResult) => number) => loads.reduce((total, load) => total + pick(load), 0);
+  return {
+    ok: sum((load) => load.ok),
+    non2xx: sum((load) => load.non2xx),
+    errors: sum((load) => load.errors),
+    timeouts: sum((load) => load.timeouts),
+    durationSec: Math.max(...loads.map((load) => load.durationSec)),
+    // Latency over several nodes: the worst node's percentile (conservative).
+    p50: Math.max(...loads.map((load) => load.p50)),
+    p99: Math.max(...loads.map((load) => load.p99)),
+    exhausted: sum((load) => load.exhausted),
+    statusCodes,
+    cpuPercent: sum((load) => load.cpuPercent),
+    cpuMs: sum((load) => load.cpuMs),
+  };
 }
 
 /** A warm-up run, then the measured run, with the server's event-loop and CPU use over the latter. */
 async function httpPhase(
   gen: LoadGenerator,
   label: string,
-  job: Omit<LoadJob, 'durationSec'>,
-  counters?: Counters,
+  servers: Servers,
+  job: (url: string) => Omit<LoadJob, 'durationSec' | 'connections'>,
+  counted = false,
   rateOf?: (delta: Counters, load: LoadResult) => number,
 ): Promise<HttpFigure> {
+  const perServer = Math.max(1, Math.floor(connections / servers.urls.length));
+  const runAll = (durationSec: number) =>
+    Promise.all(servers.urls.map((url) => gen.run({ ...job(url), connections: perServer, durationSec }))).then(mergeLoads);
   log(`${label}: warm-up`);
-  await gen.run({ ...job, durationSec: durations.warmup });
+  await runAll(durations.warmup);
   log(`${label}: measuring ${durations.http}s`);
-  const before = counters ? { ...counters } : undefined;
+  const before = counted ? await servers.counters() : undefined;
+  const nodesCpuBefore = servers.pids.map(processCpuMs);
   const elu = performance.eventLoopUtilization();
   const cpu = new CpuWindow();
-  const load = await gen.run({ ...job, durationSec: durations.http });
-  const cpuUsed = cpu.stop(load.cpuMs);
-  const serverElu = performance.eventLoopUtilization(elu).utilization;
+  const wallStart = performance.now();
+  const load = await runAll(durations.http);
+  const wallMs = performance.now() - wallStart;
+  const nodesCpuMs = servers.pids.reduce((total, pid, i) => total + processCpuMs(pid) - nodesCpuBefore[i]!, 0);
+  const cpuUsed = cpu.stop(load.cpuMs + nodesCpuMs);
+  const inProcess = servers.pids.length === 0;
+  const serverElu = inProcess ? performance.eventLoopUtilization(elu).utilization : undefined;
+  const after = counted ? await servers.counters() : undefined;
   const delta =
-    counters && before
-      ? { refreshed: counters.refreshed - before.refreshed, replayed: counters.replayed - before.replayed, created: counters.created - before.created }
+    before && after
+      ? { refreshed: after.refreshed - before.refreshed, replayed: after.replayed - before.replayed, created: after.created - before.created }
       : undefined;
   if (load.errors > 0 || load.timeouts > 0) log(`${label}: ${load.errors} socket errors, ${load.timeouts} timeouts`);
   const rate = rateOf && delta ? rateOf(delta, load) : load.ok / load.durationSec;
@@ -128,43 +189,34 @@ async function httpPhase(
     p99: load.p99,
     load,
     serverElu,
-    serverCpuPercent: cpuUsed.ownPercent,
+    serverCpuPercent: inProcess ? cpuUsed.ownPercent : (nodesCpuMs / wallMs) * 100,
     othersCpuPercent: cpuUsed.othersPercent,
     ...(delta ? { server: delta } : {}),
   };
 }
 
-const gen = new LoadGenerator();
-/** Servers still listening, closed however the run ends. */
-const open = new Set<() => Promise<void>>();
-try {
-  await gen.ready();
-  // 1. Raw limits.
-  log(`raw: SQLite rotate transactions (${seedSessions} seeded sessions, ${durations.rotate}s)`);
-  let window = new CpuWindow();
-  const rotate = { ...rotateTxPerSecond(dir, durations.rotate, seedSessions), cpu: window.stop() };
-  log(`raw: jose ES256 / EdDSA sign and verify (${joseConcurrency} in flight, ${durations.jose}s each)`);
-  window = new CpuWindow();
-  const es256 = { ...(await joseRates('ES256', durations.jose, joseConcurrency)), cpu: window.stop() };
-  window = new CpuWindow();
-  const eddsa = { ...(await joseRates('EdDSA', durations.jose, joseConcurrency)), cpu: window.stop() };
+interface TesseraFigures {
+  readonly setupRate: number;
+  readonly refresh: HttpFigure;
+  readonly whoami: HttpFigure;
+  readonly whoamiSingle: HttpFigure;
+  readonly whoamiCold: HttpFigure;
+  readonly create: HttpFigure;
+}
 
-  const bare = await startBareFastify();
-  open.add(bare.close);
-  const fastify = await httpPhase(gen, 'raw: bare fastify GET /json', { url: `${bare.url}/json`, method: 'GET', connections });
-  open.delete(bare.close);
-  await bare.close();
+/** Only first uses of a token count. The server's count excludes grace-window replays (autocannon's 2xx would not)
+ * but includes requests still in flight when the run stopped (autocannon's 2xx does not): take the lower. */
+const firstUses = (delta: Counters, load: LoadResult) => Math.min(delta.refreshed, load.ok) / load.durationSec;
+const creations = (delta: Counters, load: LoadResult) => Math.min(delta.created, load.ok) / load.durationSec;
 
-  // 2. Tessera over HTTP.
-  const server = await startTessera(dir);
-  open.add(server.close);
-  const refreshLimit = Math.min(rotate.opsPerSec, es256.signPerSec);
-  log(`tessera: creating ${refreshPool} + ${whoamiTokens} sessions through the core`);
+/** The Tessera phases against `servers`, on sessions made through `tessera` (same store) beforehand. */
+async function tesseraPhases(gen: LoadGenerator, title: string, tessera: Tessera, servers: Servers): Promise<TesseraFigures> {
+  log(`${title}: creating ${refreshPool} + ${whoamiTokens} sessions through the core`);
   const createStart = performance.now();
-  const forRefresh = await createSessions(server.tessera, refreshPool, joseConcurrency, 'bench-refresh');
-  const forWhoami = await createSessions(server.tessera, whoamiTokens, joseConcurrency, 'bench-whoami');
+  const forRefresh = await createSessions(tessera, refreshPool, joseConcurrency, `bench-refresh-${title}`);
+  const forWhoami = await createSessions(tessera, whoamiTokens, joseConcurrency, `bench-whoami-${title}`);
   const setupRate = (refreshPool + whoamiTokens) / ((performance.now() - createStart) / 1000);
-  log(`tessera: ${n0(setupRate)} sessions/s through the core (no HTTP)`);
+  log(`${title}: ${n0(setupRate)} sessions/s through the core (no HTTP)`);
   const poolsFile = join(dir, 'pools.json');
   writeFileSync(
     poolsFile,
@@ -174,69 +226,166 @@ try {
 
   const refresh = await httpPhase(
     gen,
-    'tessera: POST /v1/token/refresh',
-    {
-      url: `${server.url}/v1/token/refresh`,
+    `${title}: POST /v1/token/refresh`,
+    servers,
+    (url) => ({
+      url: `${url}/v1/token/refresh`,
       method: 'POST',
-      connections,
       headers: { 'content-type': 'application/json' },
       dynamic: { kind: 'refresh', pool: 'refresh' },
-    },
-    server.counters,
-    // Only first uses of a token count. The server's count excludes grace-window replays (autocannon's 2xx would not)
-    // but includes requests still in flight when the run stopped (autocannon's 2xx does not): take the lower.
-    (delta, load) => Math.min(delta.refreshed, load.ok) / load.durationSec,
+    }),
+    true,
+    firstUses,
   );
-  const whoamiJob = (dynamic: LoadJob['dynamic']): Omit<LoadJob, 'durationSec'> => ({
-    url: `${server.url}/v1/session`,
+  const whoamiJob = (dynamic: LoadJob['dynamic']) => (url: string): Omit<LoadJob, 'durationSec' | 'connections'> => ({
+    url: `${url}/v1/session`,
     method: 'GET',
-    connections,
     ...(dynamic ? { dynamic } : {}),
   });
-  const whoami = await httpPhase(gen, `tessera: GET /v1/session, ${whoamiTokens} tokens`, whoamiJob({ kind: 'bearer', pool: 'whoami' }));
-  const whoamiSingle = await httpPhase(gen, 'tessera: GET /v1/session, 1 token', whoamiJob({ kind: 'bearer', pool: 'whoami', count: 1 }));
+  const whoami = await httpPhase(gen, `${title}: GET /v1/session, ${whoamiTokens} tokens`, servers, whoamiJob({ kind: 'bearer', pool: 'whoami' }));
+  const whoamiSingle = await httpPhase(gen, `${title}: GET /v1/session, 1 token`, servers, whoamiJob({ kind: 'bearer', pool: 'whoami', count: 1 }));
   const whoamiCold = await httpPhase(
     gen,
-    `tessera: GET /v1/session, ${refreshPool} tokens (verified-token cache misses)`,
+    `${title}: GET /v1/session, ${refreshPool} tokens (verified-token cache misses)`,
+    servers,
     whoamiJob({ kind: 'bearer', pool: 'cold' }),
   );
   const create = await httpPhase(
     gen,
-    'tessera: POST /v1/sessions',
-    {
-      url: `${server.url}/v1/sessions`,
+    `${title}: POST /v1/sessions`,
+    servers,
+    (url) => ({
+      url: `${url}/v1/sessions`,
       method: 'POST',
-      connections,
       headers: { 'content-type': 'application/json', authorization: `Bearer ${benchApiKey}` },
       dynamic: { kind: 'create' },
-    },
-    server.counters,
-    (delta, load) => Math.min(delta.created, load.ok) / load.durationSec,
+    }),
+    true,
+    creations,
   );
+  return { setupRate, refresh, whoami, whoamiSingle, whoamiCold, create };
+}
+
+const gen = new LoadGenerator();
+/** Servers still listening, closed however the run ends. */
+const open = new Set<() => Promise<void>>();
+try {
+  await gen.ready();
+  const databases: BenchDatabase[] = [];
+  open.add(async () => {
+    for (const database of databases) await database.drop();
+  });
+  // 1. Raw limits.
+  let window = new CpuWindow();
+  let rotate: { opsPerSec: number; cpu: CpuShares; note: string };
+  let postgresUpdate: { opsPerSec: number; cpu: CpuShares; note: string } | undefined;
+  if (store === 'sqlite') {
+    log(`raw: SQLite rotate transactions (${seedSessions} seeded sessions, ${durations.rotate}s)`);
+    const rate = rotateTxPerSecond(dir, durations.rotate, seedSessions);
+    rotate = { opsPerSec: rate.opsPerSec, cpu: window.stop(), note: `WAL, synchronous=NORMAL, BEGIN IMMEDIATE, ${seedSessions} sessions` };
+  } else {
+    const raw = await createBenchDatabase(postgresAdminUrl, 'raw');
+    databases.push(raw);
+    const settings = await serverSettings(raw.url);
+    console.log(`PostgreSQL: ${settings}`);
+    log(`raw: PostgreSQL single-row UPDATE and rotate transactions (${seedSessions} seeded sessions, ${durations.rotate}s each)`);
+    const rates = await postgresRawRates(raw.url, durations.rotate, seedSessions);
+    const cpu = window.stop();
+    postgresUpdate = { opsPerSec: rates.updatePerSec, cpu, note: 'autocommit, pg pool of 10, 32 in flight, one row of the sessions table' };
+    rotate = { opsPerSec: rates.rotatePerSec, cpu, note: `the store's one-statement rotation; pg pool of 10, 32 in flight, ${seedSessions} sessions` };
+    await raw.drop();
+    databases.splice(databases.indexOf(raw), 1);
+  }
+  log(`raw: jose ES256 / EdDSA sign and verify (${joseConcurrency} in flight, ${durations.jose}s each)`);
+  window = new CpuWindow();
+  const es256 = { ...(await joseRates('ES256', durations.jose, joseConcurrency)), cpu: window.stop() };
+  window = new CpuWindow();
+  const eddsa = { ...(await joseRates('EdDSA', durations.jose, joseConcurrency)), cpu: window.stop() };
+
+  const bare = await startBareFastify();
+  open.add(bare.close);
+  const fastify = await httpPhase(gen, 'raw: bare fastify GET /json', { urls: [bare.url], pids: [], counters: async () => ({ refreshed: 0, replayed: 0, created: 0 }) }, (url) => ({
+    url: `${url}/json`,
+    method: 'GET',
+  }));
+  open.delete(bare.close);
+  await bare.close();
+
+  // 2. Tessera over HTTP: one node in this process.
+  let database: BenchDatabase | undefined;
+  if (store === 'postgres') {
+    database = await createBenchDatabase(postgresAdminUrl, 'tessera');
+    databases.push(database);
+  }
+  const sessionStore = database
+    ? await PostgresSessionStore.open({ connectionString: database.url })
+    : new SqliteSessionStore(join(dir, 'tessera.db'));
+  const server = await startTessera(sessionStore);
+  open.add(server.close);
+  const oneNode = await tesseraPhases(gen, 'tessera', server.tessera, {
+    urls: [server.url],
+    pids: [],
+    counters: async () => ({ ...server.counters }),
+  });
+
+  // 3. PostgreSQL only: two `tessera serve` processes on the same database, the load split between them.
+  let twoNodes: TesseraFigures | undefined;
+  if (database) {
+    const nodes: NodeProcess[] = [];
+    const stopNodes = async () => {
+      for (const node of nodes) await node.stop();
+    };
+    open.add(stopNodes);
+    log('two nodes: starting two tessera serve processes on the same database');
+    for (let i = 0; i < 2; i++) nodes.push(await startNodeProcess({ databaseUrl: database.url, apiKey: benchApiKey, issuer: benchIssuer }));
+    // The in-process node stays up only to make sessions through the core; it serves no load here.
+    twoNodes = await tesseraPhases(gen, 'two nodes', server.tessera, {
+      urls: nodes.map((node) => node.url),
+      pids: nodes.map((node) => node.pid),
+      counters: async () => {
+        const all = await Promise.all(nodes.map((node) => nodeCounters(node.url)));
+        return all.reduce((total, counts) => ({
+          refreshed: total.refreshed + counts.refreshed,
+          replayed: total.replayed + counts.replayed,
+          created: total.created + counts.created,
+        }));
+      },
+    });
+    open.delete(stopNodes);
+    await stopNodes();
+  }
   open.delete(server.close);
   await server.close();
 
-  // 3. Report.
+  // 4. Report.
   const createLimit = Math.min(es256.signPerSec, fastify.rate);
-  const rows = [
-    { name: 'refresh/s', figure: refresh, limit: refreshLimit, limitName: 'min(rotate tx/s, ES256 sign/s)', target: targets.refresh },
-    { name: `whoami/s (${whoamiTokens} tokens)`, figure: whoami, limit: es256.verifyPerSec, limitName: 'ES256 verify/s', target: targets.whoami },
-    { name: 'whoami/s (1 token)', figure: whoamiSingle, limit: es256.verifyPerSec, limitName: 'ES256 verify/s' },
+  // On PostgreSQL the limit of a refresh is what the database commits: its raw single-row UPDATE rate.
+  const refreshLimit = Math.min(postgresUpdate ? postgresUpdate.opsPerSec : rotate.opsPerSec, es256.signPerSec);
+  const refreshLimitName = postgresUpdate ? 'min(PG UPDATE/s, ES256 sign/s)' : 'min(rotate tx/s, ES256 sign/s)';
+  const rowsOf = (figures: TesseraFigures, suffix: string) => [
+    { name: `refresh/s${suffix}`, figure: figures.refresh, limit: refreshLimit, limitName: refreshLimitName, target: targets.refresh },
+    { name: `whoami/s (${whoamiTokens} tokens)${suffix}`, figure: figures.whoami, limit: es256.verifyPerSec, limitName: 'ES256 verify/s', target: targets.whoami },
+    { name: `whoami/s (1 token)${suffix}`, figure: figures.whoamiSingle, limit: es256.verifyPerSec, limitName: 'ES256 verify/s' },
     {
-      name: `whoami/s (${n0(refreshPool)} tokens, all verified)`,
-      figure: whoamiCold,
+      name: `whoami/s (${n0(refreshPool)} tokens, all verified)${suffix}`,
+      figure: figures.whoamiCold,
       limit: es256.verifyPerSec,
       limitName: 'ES256 verify/s',
       target: targets.whoami,
     },
-    { name: 'create/s', figure: create, limit: createLimit, limitName: 'min(ES256 sign/s, fastify req/s)' },
+    { name: `create/s${suffix}`, figure: figures.create, limit: createLimit, limitName: 'min(ES256 sign/s, fastify req/s)' },
   ];
+  const rows = [...rowsOf(oneNode, twoNodes ? ', 1 node' : ''), ...(twoNodes ? rowsOf(twoNodes, ', 2 nodes') : [])];
+  const refresh = oneNode.refresh;
+  const setupRate = oneNode.setupRate;
+  const { whoami, whoamiSingle, whoamiCold, create } = oneNode;
 
   console.log('Raw limits');
   console.log(table(
     ['limit', 'rate', 'other CPU', 'note'],
     [
-      ['SQLite rotate tx/s', n0(rotate.opsPerSec), otherPct(rotate.cpu), `WAL, synchronous=NORMAL, BEGIN IMMEDIATE, ${seedSessions} sessions`],
+      ...(postgresUpdate ? [['PG single-row UPDATE/s', n0(postgresUpdate.opsPerSec), otherPct(postgresUpdate.cpu), postgresUpdate.note]] : []),
+      [store === 'sqlite' ? 'SQLite rotate tx/s' : 'PG rotate tx/s', n0(rotate.opsPerSec), otherPct(rotate.cpu), rotate.note],
       ['ES256 sign/s', n0(es256.signPerSec), otherPct(es256.cpu), `jose, ${joseConcurrency} in flight`],
       ['ES256 verify/s', n0(es256.verifyPerSec), otherPct(es256.cpu), `jose, ${joseConcurrency} in flight`],
       ['EdDSA sign/s', n0(eddsa.signPerSec), otherPct(eddsa.cpu), `jose, ${joseConcurrency} in flight (not used)`],
@@ -244,7 +393,7 @@ try {
       ['fastify req/s', n0(fastify.rate), pct(fastify.othersCpuPercent / 100), `bare GET /json, p50 ${ms(fastify.p50)}, p99 ${ms(fastify.p99)}`],
     ],
   ));
-  console.log('\nTessera over HTTP (loopback)');
+  console.log(`\nTessera over HTTP (loopback${twoNodes ? '; 2 nodes = two tessera serve processes, load split evenly, latency of the slower node' : ''})`);
   console.log(table(
     ['figure', 'rate', 'p50', 'p99', 'limit', 'of limit', 'target', 'result', 'server ELU', 'server CPU', 'loadgen CPU', 'other CPU'],
     rows.map((row) => {
@@ -258,7 +407,7 @@ try {
         pct(ratio),
         row.target === undefined ? '-' : `>= ${pct(row.target)}`,
         row.target === undefined ? '-' : ratio >= row.target ? 'PASS' : 'MISS',
-        pct(row.figure.serverElu),
+        row.figure.serverElu === undefined ? '-' : pct(row.figure.serverElu),
         pct(row.figure.serverCpuPercent / 100),
         pct(row.figure.load.cpuPercent / 100),
         pct(row.figure.othersCpuPercent / 100),
@@ -273,7 +422,14 @@ try {
     `pool exhausted: ${refresh.load.exhausted > 0 ? `yes (${refresh.load.exhausted} requests)` : 'no'}`,
   ];
   console.log(`\nRefresh check: ${refreshNotes.join('; ')}`);
-  const others = { whoami, whoamiSingle, whoamiCold, create, fastify };
+  if (twoNodes) {
+    const two = twoNodes.refresh;
+    console.log(
+      `Refresh check, 2 nodes: first uses counted by the nodes: ${n0(two.server?.refreshed ?? 0)}; replays: ${two.server?.replayed ?? 0}; ` +
+        `2xx: ${n0(two.load.ok)}; non-2xx: ${two.load.non2xx}; pool exhausted: ${two.load.exhausted > 0 ? 'yes' : 'no'}`,
+    );
+  }
+  const others = { whoami, whoamiSingle, whoamiCold, create, fastify, ...(twoNodes ? { twoNodesWhoami: twoNodes.whoami, twoNodesCreate: twoNodes.create } : {}) };
   for (const [name, figure] of Object.entries(others)) {
     if (figure.load.non2xx > 0 || figure.load.errors > 0) {
       console.log(`Warning: ${name} had ${figure.load.non2xx} non-2xx responses, ${figure.load.errors} errors: ${JSON.stringify(figure.load.statusCodes)}`);
@@ -302,15 +458,17 @@ try {
       loadAverageBefore: loadBefore,
       othersCpuPercentBefore: busyBefore,
       load: { generator: 'autocannon@8, child process', connections, warmupSec: durations.warmup, measureSec: durations.http },
-      raw: { rotate, es256, eddsa, fastify, seedSessions, joseConcurrency },
+      store,
+      raw: { rotate, postgresUpdate, es256, eddsa, fastify, seedSessions, joseConcurrency },
       tessera: { refreshPool, whoamiTokens, setupSessionsPerSec: setupRate, refresh, whoami, whoamiSingle, whoamiCold, create },
+      twoNodes,
       summary,
     };
     writeFileSync(flags.json, `${JSON.stringify(results, null, 2)}\n`);
     log(`wrote ${flags.json}`);
   }
 } finally {
-  for (const close of open) await close().catch(() => {});
+  for (const close of [...open].reverse()) await close().catch(() => {});
   await gen.close();
   rmSync(dir, { recursive: true, force: true });
 }

@@ -1,9 +1,8 @@
 /** The servers under load: a bare Fastify route (the HTTP limit) and the real Tessera app. */
-import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { systemClock } from '../packages/server/src/core/clock.js';
 import { buildApp } from '../packages/server/src/http/app.js';
-import { SqliteSessionStore } from '../packages/server/src/stores/sqlite.js';
+import type { SessionStore } from '../packages/server/src/core/store.js';
 import { createTessera, type Tessera } from '../packages/server/src/tessera.js';
 
 export const benchApiKey = 'tsk_bench_fixed_key_not_a_secret';
@@ -36,10 +35,12 @@ export interface RunningTessera {
   close(): Promise<void>;
 }
 
-/** The real server in this process: createTessera + buildApp over a SQLite file in `dir`, system clock, fixed API key. */
-export async function startTessera(dir: string): Promise<RunningTessera> {
-  const store = new SqliteSessionStore(join(dir, 'tessera.db'));
-  const tessera = await createTessera({ store, clock: systemClock, apiKey: benchApiKey, issuer: 'http://127.0.0.1' });
+/** The bench's issuer: nodes started as processes must name the same one to accept the bench's tokens. */
+export const benchIssuer = 'http://127.0.0.1';
+
+/** The real server in this process: createTessera + buildApp over `store`, system clock, fixed API key. */
+export async function startTessera(store: SessionStore): Promise<RunningTessera> {
+  const tessera = await createTessera({ store, clock: systemClock, apiKey: benchApiKey, issuer: benchIssuer });
   const counters: Counters = { refreshed: 0, replayed: 0, created: 0 };
   tessera.sessions.onSessionEvent((event) => {
     if (event.type === 'refreshed') {

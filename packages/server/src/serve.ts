@@ -5,6 +5,7 @@ import { pino, type Logger } from 'pino';
 import { loadConfigFile, defaultConfig, type TesseraConfig } from './config.js';
 import { buildApp } from './http/app.js';
 import { openStore } from './stores/open-store.js';
+import { connectRedis, defaultRedisPrefix } from './shared-redis.js';
 import { createTessera, type Tessera } from './tessera.js';
 
 export interface ServeOptions {
@@ -15,8 +16,12 @@ export interface ServeOptions {
   readonly apiKey?: string;
   readonly issuer?: string;
   readonly logLevel: string;
-  /** `REDIS_URL`: shared rate limits (and fan-out) through Redis; in process without it. */
-  readonly redisUrl?: string | undefined;
+  /** `postgres://…`: PostgreSQL instead of the embedded store. */
+  readonly databaseUrl?: string;
+  /** `redis://…`: revocation fan-out (and shared limits) over Redis. */
+  readonly redisUrl?: string;
+  /** Prefix of this deployment's Redis keys and channels; default `tessera:`. */
+  readonly redisPrefix?: string;
 }
 
 export interface RunningServer {
@@ -38,14 +43,15 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const config: TesseraConfig = options.issuer ? { ...fileConfig, issuer: options.issuer } : fileConfig;
   // The default issuer names the real port, so port 0 is resolved to a free port before the core is built.
   const listenPort = options.port === 0 && !config.issuer ? await freePort(options.host) : options.port;
-  const store = openStore({ dataDir: options.dataDir });
-  const redis = options.redisUrl ? openRedis(options.redisUrl, logger) : undefined;
+  const store = await openStore({ dataDir: options.dataDir, databaseUrl: options.databaseUrl, log: logger });
+  const redis = options.redisUrl ? connectRedis(options.redisUrl, options.redisPrefix ?? defaultRedisPrefix, logger) : undefined;
   const tessera = await createTessera({
     store,
     config,
     apiKey: options.apiKey,
     issuer: config.issuer ?? `http://localhost:${listenPort}`,
-    redis,
+    log: logger,
+    ...(redis ? { redis } : {}),
   });
   const app = await buildApp(tessera, { logger });
   await app.listen({ port: listenPort, host: options.host });
@@ -69,22 +75,6 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       return closing;
     },
   };
-}
-
-/** A Redis connection that never makes a request wait: commands fail fast while it is down, and callers fall back. */
-function openRedis(url: string, logger: Logger): Redis {
-  const redis = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
-  // Once per outage, not once per reconnect attempt.
-  let reported = false;
-  redis.on('error', (error: Error) => {
-    if (!reported) logger.warn({ err: error }, 'redis: connection lost; retrying in the background');
-    reported = true;
-  });
-  redis.on('ready', () => {
-    if (reported) logger.info('redis: connected again');
-    reported = false;
-  });
-  return redis;
 }
 
 /** A port the OS reports free on `host`. */

@@ -2,11 +2,14 @@ import type { Redis } from 'ioredis';
 import { AccessTokens } from './core/access-tokens.js';
 import { ApiKeys } from './core/api-keys.js';
 import { systemClock, type Clock } from './core/clock.js';
+import { Fanout } from './core/fanout.js';
 import { longestAccessTokenTtl } from './core/flows.js';
+import { silentLog, type Log } from './core/log.js';
 import { SessionService } from './core/sessions.js';
 import { SigningKeys } from './core/signing-keys.js';
 import type { SessionStore } from './core/store.js';
 import { defaultConfig, type TesseraConfig } from './config.js';
+import { RedisFanoutChannel } from './fanout/redis.js';
 
 export interface TesseraOptions {
   readonly store: SessionStore;
@@ -17,8 +20,18 @@ export interface TesseraOptions {
   readonly issuer?: string;
   /** The one accepted management API key; without it, the stored keys are accepted. */
   readonly apiKey?: string;
-  /** A Redis client shared by the node's parts (rate limits, fan-out); none means in process only. */
-  readonly redis?: Redis | undefined;
+  /**
+   * Shared Redis (ioredis client, opened from `REDIS_URL`): revocations fan out over its pub/sub
+   * instead of the store's own channel. The caller owns it and quits it after `close()`.
+   */
+  readonly redis?: Redis;
+  /** Where operators read about fan-out and store trouble; silent by default. */
+  readonly log?: Log;
+  /**
+   * Whether this process hears revocations and key rotations made elsewhere (default true).
+   * One-shot commands pass false: they only publish what they change.
+   */
+  readonly listen?: boolean;
 }
 
 /** One Tessera node's parts, wired together: what the HTTP server, the CLI and tests use. */
@@ -30,8 +43,10 @@ export interface Tessera {
   readonly issuer: string;
   readonly clock: Clock;
   readonly store: SessionStore;
-  /** The Redis client given in the options, if any; its owner closes it. */
-  readonly redis?: Redis | undefined;
+  /** Publishes this node's revocations and key rotations; delivers the other nodes'. */
+  readonly fanout: Fanout;
+  /** The shared Redis, when one was given. */
+  readonly redis: Redis | undefined;
   close(): Promise<void>;
 }
 
@@ -46,6 +61,10 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
   const accessTokens = new AccessTokens({ keys: signingKeys, clock, issuer, audience: config.audience, clientId: config.clientId });
   const sessions = new SessionService({ store, clock, flows: config.flows, accessTokens });
   const apiKeys = await ApiKeys.load(store, clock, options.apiKey);
+  const log = options.log ?? silentLog;
+  const channel = options.redis ? new RedisFanoutChannel(options.redis, log) : store.openFanoutChannel?.();
+  const fanout = new Fanout({ sessions, signingKeys, store, clock, log, channel, listen: options.listen ?? true });
+  await fanout.start();
   return {
     sessions,
     signingKeys,
@@ -54,7 +73,11 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
     issuer,
     clock,
     store,
+    fanout,
     redis: options.redis,
-    close: () => store.close(),
+    async close() {
+      await fanout.close();
+      await store.close();
+    },
   };
 }

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { configOption, dataOption, openTessera } from './options.js';
+import { configOption, dataOption, databaseOption, openTessera, redisOption, redisPrefixOption, type StoreOptions } from './options.js';
 
 export function keysCommand(): Command {
   const keys = new Command('keys').description('manage signing keys');
@@ -8,7 +8,10 @@ export function keysCommand(): Command {
     .description('make a new signing key; old public keys stay in the JWKS until their tokens have expired')
     .addOption(dataOption())
     .addOption(configOption())
-    .action(async (options: { data: string; config?: string }) => {
+    .addOption(databaseOption())
+    .addOption(redisOption())
+    .addOption(redisPrefixOption())
+    .action(async (options: StoreOptions) => {
       const tessera = await openTessera(options);
       try {
         const key = await tessera.signingKeys.rotate();

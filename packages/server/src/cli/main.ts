@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError } from '../config.js';
+import { TesseraError } from '../core/errors.js';
 import { keysCommand } from './keys.js';
 import { serveCommand } from './serve.js';
 import { sessionsCommand } from './sessions.js';
@@ -20,6 +21,11 @@ try {
   if (error instanceof ConfigError || error instanceof InvalidArgumentError) {
     console.error(`tessera: ${error.message}`);
     process.exit(2);
+  }
+  if (error instanceof TesseraError && error.code === 'service_unavailable') {
+    const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
+    console.error(`tessera: the database cannot be reached${cause}`);
+    process.exit(1);
   }
   const code = (error as { code?: unknown }).code;
   if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {

@@ -1,6 +1,8 @@
 import { InvalidArgumentError, Option } from 'commander';
+import { silentLog } from '../core/log.js';
 import { loadConfigFile, defaultConfig, type TesseraConfig } from '../config.js';
 import { openStore } from '../stores/open-store.js';
+import { connectRedis, defaultRedisPrefix } from '../shared-redis.js';
 import { createTessera, type Tessera } from '../tessera.js';
 
 export function parsePort(value: string): number {
@@ -11,9 +13,33 @@ export function parsePort(value: string): number {
 
 export const dataOption = () => new Option('--data <dir>', 'folder of the embedded store').default('./.tessera');
 export const configOption = () => new Option('--config <file>', 'JSON config file (flows, issuer, audience, body_limit)');
+export const databaseOption = () => new Option('--database-url <url>', 'PostgreSQL instead of the embedded store').env('DATABASE_URL');
+export const redisOption = () => new Option('--redis-url <url>', 'Redis shared by the nodes, for fan-out').env('REDIS_URL');
+export const redisPrefixOption = () =>
+  new Option('--redis-prefix <prefix>', 'prefix of Redis keys and channels').env('TESSERA_REDIS_PREFIX').default(defaultRedisPrefix);
 
-/** The core on the configured store, for commands that work without the HTTP server. */
-export async function openTessera(options: { data: string; config?: string }): Promise<Tessera> {
+export interface StoreOptions {
+  data: string;
+  config?: string;
+  databaseUrl?: string;
+  redisUrl?: string;
+  redisPrefix?: string;
+}
+
+/**
+ * The core on the configured store, for commands that work without the HTTP server. It only
+ * publishes: what it revokes or rotates reaches running nodes over Redis or NOTIFY (or their polling).
+ */
+export async function openTessera(options: StoreOptions): Promise<Tessera> {
   const config: TesseraConfig = options.config ? loadConfigFile(options.config) : defaultConfig;
-  return createTessera({ store: openStore({ dataDir: options.data }), config });
+  const store = await openStore({ dataDir: options.data, databaseUrl: options.databaseUrl });
+  const redis = options.redisUrl ? connectRedis(options.redisUrl, options.redisPrefix ?? defaultRedisPrefix, silentLog) : undefined;
+  const tessera = await createTessera({ store, config, listen: false, ...(redis ? { redis } : {}) });
+  return {
+    ...tessera,
+    async close() {
+      await tessera.close();
+      redis?.disconnect();
+    },
+  };
 }

@@ -1,18 +1,33 @@
 import { Command, Option } from 'commander';
 import { startServer } from '../serve.js';
-import { configOption, dataOption, parsePort } from './options.js';
+import { configOption, dataOption, databaseOption, parsePort, redisOption, redisPrefixOption } from './options.js';
 
 export function serveCommand(): Command {
   return new Command('serve')
-    .description('run a Tessera node on the embedded store')
+    .description('run a Tessera node (embedded store, or PostgreSQL with DATABASE_URL)')
     .addOption(new Option('--port <port>', 'port to listen on').env('PORT').default(4000).argParser(parsePort))
     .addOption(new Option('--host <host>', 'interface to listen on').env('HOST').default('0.0.0.0'))
     .addOption(configOption())
     .addOption(dataOption())
+    .addOption(databaseOption())
+    .addOption(redisOption())
+    .addOption(redisPrefixOption())
     .addOption(new Option('--api-key <key>', 'the management API key (else stored, else generated)').env('TESSERA_API_KEY'))
     .addOption(new Option('--issuer <url>', 'iss of access tokens (default http://localhost:PORT)').env('TESSERA_ISSUER'))
     .addOption(new Option('--log-level <level>', 'pino log level').env('LOG_LEVEL').default('info'))
-    .action(async (options: { port: number; host: string; config?: string; data: string; apiKey?: string; issuer?: string; logLevel: string }) => {
+    .action(
+      async (options: {
+        port: number;
+        host: string;
+        config?: string;
+        data: string;
+        apiKey?: string;
+        issuer?: string;
+        logLevel: string;
+        databaseUrl?: string;
+        redisUrl?: string;
+        redisPrefix: string;
+      }) => {
       const server = await startServer({
         port: options.port,
         host: options.host,
@@ -21,7 +36,9 @@ export function serveCommand(): Command {
         apiKey: options.apiKey,
         issuer: options.issuer,
         logLevel: options.logLevel,
-        redisUrl: process.env['REDIS_URL'],
+        databaseUrl: options.databaseUrl,
+        redisUrl: options.redisUrl,
+        redisPrefix: options.redisPrefix,
       });
       let stopping = false;
       const stop = (signal: string) => {

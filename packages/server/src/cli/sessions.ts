@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { sessionJson } from '../http/representation.js';
-import { configOption, dataOption, openTessera } from './options.js';
+import { configOption, dataOption, databaseOption, openTessera, redisOption, redisPrefixOption, type StoreOptions } from './options.js';
 
 export function sessionsCommand(): Command {
   const sessions = new Command('sessions').description('inspect and revoke sessions');
@@ -10,7 +10,10 @@ export function sessionsCommand(): Command {
     .requiredOption('--user <user_id>', 'the user')
     .addOption(dataOption())
     .addOption(configOption())
-    .action(async (options: { user: string; data: string; config?: string }) => {
+    .addOption(databaseOption())
+    .addOption(redisOption())
+    .addOption(redisPrefixOption())
+    .action(async (options: StoreOptions & { user: string }) => {
       const tessera = await openTessera(options);
       try {
         const active = await tessera.sessions.listActiveSessions(options.user);
@@ -27,7 +30,10 @@ export function sessionsCommand(): Command {
     .option('--user <user_id>', 'revoke all of this user’s sessions')
     .addOption(dataOption())
     .addOption(configOption())
-    .action(async (id: string | undefined, options: { user?: string; data: string; config?: string }) => {
+    .addOption(databaseOption())
+    .addOption(redisOption())
+    .addOption(redisPrefixOption())
+    .action(async (id: string | undefined, options: StoreOptions & { user?: string }) => {
       if (!id === !options.user) {
         console.error('tessera: give a session id or --user, not both');
         process.exitCode = 2;

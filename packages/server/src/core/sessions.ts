@@ -17,11 +17,14 @@ export interface TokenGrant {
   readonly refreshTokenExpiresAt: number;
 }
 
-/** A session changed: revoked, refreshed. Listeners (metrics, sockets, other nodes) hear it. */
+/**
+ * A session changed: revoked, refreshed. Listeners (metrics, sockets, other nodes) hear it.
+ * Revocations made by another node or process are heard too, with `elsewhere: true`.
+ */
 export type SessionEvent =
   | { readonly type: 'created'; readonly session: SessionRecord }
   | { readonly type: 'refreshed'; readonly session: SessionRecord; readonly replayed: boolean }
-  | { readonly type: 'revoked'; readonly session: SessionRecord };
+  | { readonly type: 'revoked'; readonly session: SessionRecord; readonly elsewhere?: true };
 
 export interface SessionServiceOptions {
   readonly store: SessionStore;
@@ -77,6 +80,20 @@ export class SessionService {
   /** Drops cached state for a session changed elsewhere (another node, another process). */
   forgetSession(id: string, version?: number): void {
     this.#cache.forget(id, version);
+  }
+
+  /** Drops every cached session state: after a gap in what this node was told (a lost subscription). */
+  forgetAllSessions(): void {
+    this.#cache.clear();
+  }
+
+  /**
+   * A session revoked by another node or process: keeps its state and tells local listeners
+   * (sockets on this node) as if it had been revoked here.
+   */
+  revokedElsewhere(session: SessionRecord): void {
+    this.#cache.set(session, this.#clock.now());
+    this.#emit({ type: 'revoked', session, elsewhere: true });
   }
 
   /** The names of the configured flows. */

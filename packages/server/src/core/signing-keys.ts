@@ -34,6 +34,7 @@ export class SigningKeys {
   #current: LoadedKey | undefined;
   #loadedAt = -Infinity;
   #loading: Promise<void> | undefined;
+  readonly #rotationListeners = new Set<(key: SigningKeyRecord) => void>();
 
   constructor(options: SigningKeysOptions) {
     this.#store = options.store;
@@ -59,7 +60,19 @@ export class SigningKeys {
     const verifyUntil = this.#clock.now() + this.#longestTokenTtl * 1000 + 2 * reloadIntervalMs;
     await this.#store.addSigningKey(key, verifyUntil);
     await this.#reload();
+    for (const listener of this.#rotationListeners) listener(key);
     return key;
+  }
+
+  /** Calls `listener` after each rotation made through this instance; returns the function that stops it. */
+  onRotated(listener: (key: SigningKeyRecord) => void): () => void {
+    this.#rotationListeners.add(listener);
+    return () => this.#rotationListeners.delete(listener);
+  }
+
+  /** Re-reads the keys now: another node or process rotated them. */
+  reload(): Promise<void> {
+    return this.#reload();
   }
 
   /** The key that signs new tokens. */

@@ -1,3 +1,4 @@
+import type { FanoutChannel } from './fanout.js';
 import type { RevocationReason, SessionRecord } from './session.js';
 
 /** One refresh token, known only by the SHA-256 of its secret. */
@@ -53,6 +54,11 @@ export interface SessionStore {
   revokeUserSessions(userId: string, reason: RevocationReason, at: number, exceptSessionId?: string): Promise<SessionRecord[]>;
   /** Sessions of the user neither revoked nor expired at `now`, newest first. */
   listActiveSessions(userId: string, now: number): Promise<SessionRecord[]>;
+  /**
+   * Sessions revoked strictly after `since` (by their `revokedAt`), oldest first: how a node catches
+   * up on revocations it was not told about (another process, a lost subscription).
+   */
+  listRevokedSince(since: number): Promise<SessionRecord[]>;
 
   listSigningKeys(): Promise<SigningKeyRecord[]>;
   /** Adds `key` as the current one; with `verifyUntil`, first retires every current key (they verify until then). */
@@ -60,6 +66,12 @@ export interface SessionStore {
 
   listApiKeyHashes(): Promise<string[]>;
   addApiKeyHash(hash: string, at: number): Promise<void>;
+
+  /**
+   * A channel between the nodes sharing this store, when the database can carry one
+   * (PostgreSQL LISTEN/NOTIFY); undefined for a store only one node uses.
+   */
+  openFanoutChannel?(): FanoutChannel;
 
   /** Resolves when the store answers; throws `service_unavailable` when it cannot. */
   ping(): Promise<void>;

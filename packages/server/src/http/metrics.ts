@@ -29,6 +29,12 @@ export class Metrics {
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
+  readonly revocationsHeard = new Counter({
+    name: 'tessera_revocations_heard_total',
+    help: 'Sessions revoked by another node or process, heard here (fan-out or catch-up), by reason.',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
   readonly reuseDetections = new Counter({
     name: 'tessera_reuse_detections_total',
     help: 'Spent refresh tokens presented after their reuse interval (the session was revoked).',
@@ -57,7 +63,9 @@ export class Metrics {
     sessions.onSessionEvent((event) => {
       if (event.type === 'created') this.sessionsCreated.inc({ flow: event.session.flow });
       if (event.type === 'refreshed') this.refreshes.inc({ replayed: String(event.replayed) });
-      if (event.type === 'revoked') {
+      if (event.type === 'revoked' && event.elsewhere) {
+        this.revocationsHeard.inc({ reason: event.session.revokedReason ?? 'admin' });
+      } else if (event.type === 'revoked') {
         const reason = event.session.revokedReason ?? 'admin';
         this.revocations.inc({ reason });
         if (reason === 'reuse_detected') this.reuseDetections.inc();

@@ -2,7 +2,19 @@
  * Versioned schema migrations, written in the SQL that both SQLite and PostgreSQL accept.
  * Times are epoch milliseconds in BIGINT columns. Append; never edit a released step.
  */
-export const migrations: readonly { readonly version: number; readonly name: string; readonly sql: string }[] = [
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+/** Which migrations have run: created before any of them, in the SQL both databases accept. */
+export const createMigrationsTable =
+  'CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)';
+export const listAppliedMigrations = 'SELECT version FROM schema_migrations';
+export const recordMigration = 'INSERT INTO schema_migrations (version, name, applied_at) VALUES (@version, @name, @applied_at)';
+
+export const migrations: readonly Migration[] = [
   {
     version: 1,
     name: 'sessions, refresh tokens, signing keys, api keys',
@@ -44,4 +56,15 @@ export const migrations: readonly { readonly version: number; readonly name: str
       );
     `,
   },
+  {
+    version: 2,
+    name: 'revoked sessions by time, for nodes catching up on revocations they did not hear',
+    sql: 'CREATE INDEX sessions_by_revoked_at ON sessions (revoked_at) WHERE revoked_at IS NOT NULL',
+  },
 ];
+
+/** The migrations not yet applied, in order. */
+export function pendingMigrations(applied: Iterable<number | string>): Migration[] {
+  const done = new Set([...applied].map(Number));
+  return migrations.filter((migration) => !done.has(migration.version));
+}

@@ -1,13 +1,22 @@
 import { join } from 'node:path';
+import { ConfigError } from '../config.js';
+import type { Log } from '../core/log.js';
 import type { SessionStore } from '../core/store.js';
+import { PostgresSessionStore } from './postgres.js';
 import { SqliteSessionStore } from './sqlite.js';
 
 export interface StoreLocation {
   /** Folder of the embedded store. */
   readonly dataDir: string;
+  /** `postgres://…` (`DATABASE_URL`): PostgreSQL, shared by every node, instead of the embedded store. */
+  readonly databaseUrl?: string;
+  readonly log?: Log;
 }
 
-/** The store a node runs on: the embedded SQLite file under `dataDir`. */
-export function openStore(location: StoreLocation): SessionStore {
-  return new SqliteSessionStore(join(location.dataDir, 'tessera.db'));
+/** The store a node runs on: PostgreSQL when a database URL is given, else the SQLite file under `dataDir`. */
+export async function openStore(location: StoreLocation): Promise<SessionStore> {
+  const url = location.databaseUrl;
+  if (!url) return new SqliteSessionStore(join(location.dataDir, 'tessera.db'));
+  if (!/^postgres(ql)?:\/\//.test(url)) throw new ConfigError('DATABASE_URL must be a postgres:// or postgresql:// URL.');
+  return PostgresSessionStore.open({ connectionString: url, ...(location.log ? { log: location.log } : {}) });
 }

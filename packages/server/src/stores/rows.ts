@@ -85,6 +85,16 @@ export function refreshTokenFromRow(row: RefreshTokenRow): RefreshTokenRecord {
   };
 }
 
+export function refreshTokenToRow(token: RefreshTokenRecord): RefreshTokenRow {
+  return {
+    hash: token.hash,
+    session_id: token.sessionId,
+    issued_at: token.issuedAt,
+    spent_at: token.spentAt,
+    sealed_successor: token.sealedSuccessor,
+  };
+}
+
 export function signingKeyFromRow(row: SigningKeyRow): SigningKeyRecord {
   return {
     kid: row.kid,

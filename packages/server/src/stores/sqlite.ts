@@ -4,10 +4,10 @@ import Database from 'better-sqlite3';
 import { TesseraError } from '../core/errors.js';
 import type { RevocationReason, SessionRecord } from '../core/session.js';
 import type { RefreshTokenRecord, RotateRefreshToken, SessionStore, SigningKeyRecord } from '../core/store.js';
-import { migrations } from './migrations.js';
+import { createMigrationsTable, listAppliedMigrations, pendingMigrations, recordMigration } from './migrations.js';
 import {
   refreshTokenFromRow,
-  sessionColumns,
+  refreshTokenToRow,
   sessionFromRow,
   sessionToRow,
   signingKeyFromRow,
@@ -15,8 +15,7 @@ import {
   type SessionRow,
   type SigningKeyRow,
 } from './rows.js';
-
-const activeAt = 'revoked_at IS NULL AND expires_at > @now AND (idle_expires_at IS NULL OR idle_expires_at > @now)';
+import { statements, type StatementName } from './statements.js';
 
 /** Error codes that mean "the store cannot answer now", not "the request is wrong". */
 const unavailableCodes = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_IOERR', 'SQLITE_CANTOPEN', 'SQLITE_FULL', 'SQLITE_READONLY']);
@@ -46,24 +45,19 @@ export class SqliteSessionStore implements SessionStore {
     this.#run(() =>
       this.#db.transaction(() => {
         this.#statements.insertSession.run(sessionToRow(session));
-        this.#statements.insertRefreshToken.run(refreshTokenParams(refreshToken));
+        this.#statements.insertRefreshToken.run(refreshTokenToRow(refreshToken));
       }).immediate(),
     );
   }
 
   async getSession(id: string): Promise<SessionRecord | null> {
-    const row = this.#run(() => this.#statements.getSession.get(id) as SessionRow | undefined);
+    const row = this.#run(() => this.#statements.getSession.get({ id }) as SessionRow | undefined);
     return row ? sessionFromRow(row) : null;
   }
 
   async findRefreshToken(hash: string): Promise<{ token: RefreshTokenRecord; session: SessionRecord } | null> {
-    return this.#run(() => {
-      const tokenRow = this.#statements.getRefreshToken.get(hash) as RefreshTokenRow | undefined;
-      if (!tokenRow) return null;
-      const sessionRow = this.#statements.getSession.get(tokenRow.session_id) as SessionRow | undefined;
-      if (!sessionRow) return null;
-      return { token: refreshTokenFromRow(tokenRow), session: sessionFromRow(sessionRow) };
-    });
+    const row = this.#run(() => this.#statements.getRefreshTokenWithSession.get({ hash }) as (RefreshTokenRow & SessionRow) | undefined);
+    return row ? { token: refreshTokenFromRow(row), session: sessionFromRow(row) } : null;
   }
 
   async rotateRefreshToken(rotation: RotateRefreshToken): Promise<SessionRecord | null> {
@@ -81,7 +75,7 @@ export class SqliteSessionStore implements SessionStore {
           idle_expires_at: rotation.idleExpiresAt,
         }) as SessionRow | undefined;
         if (!row) throw new LostRace();
-        this.#statements.insertRefreshToken.run(refreshTokenParams(rotation.successor));
+        this.#statements.insertRefreshToken.run(refreshTokenToRow(rotation.successor));
         return sessionFromRow(row);
       }).immediate(),
     );
@@ -102,6 +96,11 @@ export class SqliteSessionStore implements SessionStore {
 
   async listActiveSessions(userId: string, now: number): Promise<SessionRecord[]> {
     const rows = this.#run(() => this.#statements.listActiveSessions.all({ user_id: userId, now }) as SessionRow[]);
+    return rows.map(sessionFromRow);
+  }
+
+  async listRevokedSince(since: number): Promise<SessionRecord[]> {
+    const rows = this.#run(() => this.#statements.listRevokedSince.all({ since }) as SessionRow[]);
     return rows.map(sessionFromRow);
   }
 
@@ -135,7 +134,7 @@ export class SqliteSessionStore implements SessionStore {
   }
 
   async ping(): Promise<void> {
-    this.#run(() => this.#db.prepare('SELECT 1').get());
+    this.#run(() => this.#statements.ping.get());
   }
 
   async close(): Promise<void> {
@@ -164,64 +163,20 @@ function isUnavailable(error: unknown): boolean {
   return typeof code === 'string' && [...unavailableCodes].some((prefix) => code.startsWith(prefix));
 }
 
-function refreshTokenParams(token: RefreshTokenRecord): RefreshTokenRow {
-  return {
-    hash: token.hash,
-    session_id: token.sessionId,
-    issued_at: token.issuedAt,
-    spent_at: token.spentAt,
-    sealed_successor: token.sealedSuccessor,
-  };
-}
-
 function migrate(db: Database.Database): void {
-  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)');
+  db.exec(createMigrationsTable);
   db.transaction(() => {
-    const applied = new Set((db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((row) => row.version));
-    for (const migration of migrations) {
-      if (applied.has(migration.version)) continue;
+    const applied = (db.prepare(listAppliedMigrations).all() as { version: number }[]).map((row) => row.version);
+    for (const migration of pendingMigrations(applied)) {
       db.exec(migration.sql);
-      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
-        migration.version,
-        migration.name,
-        Date.now(),
-      );
+      db.prepare(recordMigration).run({ version: migration.version, name: migration.name, applied_at: Date.now() });
     }
   }).immediate();
 }
 
-function prepareStatements(db: Database.Database) {
-  const columns = sessionColumns.join(', ');
-  const values = sessionColumns.map((column) => `@${column}`).join(', ');
-  return {
-    insertSession: db.prepare(`INSERT INTO sessions (${columns}) VALUES (${values})`),
-    getSession: db.prepare('SELECT * FROM sessions WHERE id = ?'),
-    insertRefreshToken: db.prepare(
-      'INSERT INTO refresh_tokens (hash, session_id, issued_at, spent_at, sealed_successor) VALUES (@hash, @session_id, @issued_at, @spent_at, @sealed_successor)',
-    ),
-    getRefreshToken: db.prepare('SELECT * FROM refresh_tokens WHERE hash = ?'),
-    spendRefreshToken: db.prepare(
-      'UPDATE refresh_tokens SET spent_at = @spent_at, sealed_successor = @sealed_successor WHERE hash = @hash AND spent_at IS NULL',
-    ),
-    renewSession: db.prepare(
-      'UPDATE sessions SET last_refreshed_at = @last_refreshed_at, idle_expires_at = @idle_expires_at, version = version + 1 WHERE id = @id AND revoked_at IS NULL RETURNING *',
-    ),
-    revokeSession: db.prepare(
-      'UPDATE sessions SET revoked_at = @at, revoked_reason = @reason, version = version + 1 WHERE id = @id AND revoked_at IS NULL RETURNING *',
-    ),
-    revokeUserSessions: db.prepare(
-      `UPDATE sessions SET revoked_at = @now, revoked_reason = @reason, version = version + 1
-       WHERE user_id = @user_id AND ${activeAt} AND (@except IS NULL OR id <> @except) RETURNING *`,
-    ),
-    listActiveSessions: db.prepare(`SELECT * FROM sessions WHERE user_id = @user_id AND ${activeAt} ORDER BY created_at DESC, id DESC`),
-    listSigningKeys: db.prepare('SELECT * FROM signing_keys ORDER BY created_at, kid'),
-    retireSigningKeys: db.prepare(
-      'UPDATE signing_keys SET retired_at = @retired_at, verify_until = @verify_until WHERE retired_at IS NULL',
-    ),
-    insertSigningKey: db.prepare(
-      'INSERT INTO signing_keys (kid, alg, private_jwk, public_jwk, created_at) VALUES (@kid, @alg, @private_jwk, @public_jwk, @created_at)',
-    ),
-    listApiKeys: db.prepare('SELECT hash FROM api_keys ORDER BY created_at'),
-    insertApiKey: db.prepare('INSERT INTO api_keys (hash, created_at) VALUES (@hash, @created_at) ON CONFLICT (hash) DO NOTHING'),
-  };
+/** The shared statements, prepared once. */
+function prepareStatements(db: Database.Database): Record<StatementName, Database.Statement> {
+  const prepared = {} as Record<StatementName, Database.Statement>;
+  for (const name of Object.keys(statements) as StatementName[]) prepared[name] = db.prepare(statements[name]);
+  return prepared;
 }

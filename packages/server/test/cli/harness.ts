@@ -115,11 +115,11 @@ export interface ServeHandle extends TesseraProcess {
   readonly generatedKey: string | undefined;
 }
 
-/** Runs `tessera serve ARGS…` and waits until it has printed its welcome. */
-export async function serve(args: string[], env: Record<string, string | undefined> = {}): Promise<ServeHandle> {
+/** Runs `tessera serve ARGS…` and waits (up to `timeoutMs`) until it has printed its welcome. */
+export async function serve(args: string[], env: Record<string, string | undefined> = {}, timeoutMs = 10_000): Promise<ServeHandle> {
   const child = spawnTessera(['serve', ...args], env);
-  const [, printedUrl] = (await child.waitFor(/Tessera is listening on (http:\/\/\S+)/)) as unknown as [string, string];
-  await child.waitFor(/Error codes are documented at/);
+  const [, printedUrl] = (await child.waitFor(/Tessera is listening on (http:\/\/\S+)/, timeoutMs)) as unknown as [string, string];
+  await child.waitFor(/Error codes are documented at/, timeoutMs);
   const key = child.stdout().match(/^\s+(tsk_[A-Za-z0-9_-]+)\s*$/m)?.[1];
   return Object.assign(child, {
     printedUrl,

@@ -363,6 +363,25 @@ export function describeSessionStore(
       });
     });
 
+    describe('revoked since', () => {
+      it('lists sessions revoked strictly after a time, oldest first, whoever revoked them', async () => {
+        const early = await create();
+        const a = await create();
+        const b = await create({ userId: 'bob' });
+        const active = await create();
+        await store.revokeSession(early.session.id, 'logout', t0 + 1_000);
+        await store.revokeSession(b.session.id, 'admin', t0 + 3_000);
+        await store.revokeUserSessions('alice', 'signed_out_elsewhere', t0 + 2_000, active.session.id);
+
+        const since = await store.listRevokedSince(t0 + 1_000);
+        expect(since.map((r) => r.id)).toEqual([a.session.id, b.session.id]);
+        expect(since[0]).toEqual({ ...a.session, revokedAt: t0 + 2_000, revokedReason: 'signed_out_elsewhere', version: 2 });
+        expect(since[1]?.revokedReason).toBe('admin');
+        expect((await store.listRevokedSince(t0)).map((r) => r.id)).toEqual([early.session.id, a.session.id, b.session.id]);
+        expect(await store.listRevokedSince(t0 + 3_000)).toEqual([]);
+      });
+    });
+
     describe('versions', () => {
       it('bumps the version on every change and never otherwise', async () => {
         const { session: s, token: tk } = await create();

@@ -1,0 +1,290 @@
+import type { Clock } from './clock.js';
+import type { Log } from './log.js';
+import type { SessionRecord } from './session.js';
+import type { SessionService } from './sessions.js';
+import type { SigningKeys } from './signing-keys.js';
+import type { SessionStore } from './store.js';
+
+/** What one node tells the others. Small on purpose: receivers read the rest from the store. */
+export type FanoutMessage =
+  | { readonly type: 'session_revoked'; readonly sessionId: string; readonly version: number }
+  | { readonly type: 'keys_rotated' };
+
+/** What a channel reports to the node listening on it. */
+export interface FanoutSubscriber {
+  message(message: FanoutMessage): void;
+  /** Delivering (again). Anything published while it was not may have been lost. */
+  connected(): void;
+  /** Stopped delivering; the channel keeps trying to reconnect by itself. */
+  disconnected(reason: unknown): void;
+}
+
+/** A way for the nodes sharing one store to tell each other about changes: Redis pub/sub, PostgreSQL NOTIFY. */
+export interface FanoutChannel {
+  /** For logs: `redis`, `postgres`. */
+  readonly name: string;
+  publish(message: FanoutMessage): Promise<void>;
+  /** Starts listening and reconnecting; returns at once, without waiting for a first connection. */
+  listen(subscriber: FanoutSubscriber): void;
+  close(): Promise<void>;
+}
+
+/** Reads a message off the wire; anything else is null. */
+export function parseFanoutMessage(text: string): FanoutMessage | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (typeof value !== 'object' || value === null) return null;
+  const message = value as Record<string, unknown>;
+  if (message['type'] === 'keys_rotated') return { type: 'keys_rotated' };
+  if (message['type'] === 'session_revoked' && typeof message['sessionId'] === 'string' && Number.isSafeInteger(message['version'])) {
+    return { type: 'session_revoked', sessionId: message['sessionId'], version: message['version'] as number };
+  }
+  return null;
+}
+
+export interface FanoutOptions {
+  readonly sessions: SessionService;
+  readonly signingKeys: SigningKeys;
+  readonly store: SessionStore;
+  readonly clock: Clock;
+  readonly log: Log;
+  /** Without one, the node learns of changes made elsewhere only by polling the store. */
+  readonly channel?: FanoutChannel;
+  /** Hear what other nodes do; false for one-shot commands, which only tell. Default true. */
+  readonly listen?: boolean;
+  /** How often the store is polled while no channel delivers. Default 500 ms. */
+  readonly pollIntervalMs?: number;
+  /**
+   * How far back each poll looks, beyond the last one: covers a revocation committed a little after
+   * the time it carries, and clock skew between nodes. Default 10 s.
+   */
+  readonly commitLagMs?: number;
+  /**
+   * How often the store is polled even while a channel delivers: bounds what a lost publish costs
+   * (a node that could not reach Redis while the others could). Default 5 s.
+   */
+  readonly safetyPollMs?: number;
+}
+
+/** How far back a node looks when its channel goes down, as it may have gone down unnoticed before. */
+const outageDetectionMs = 30_000;
+/** How long a revocation is remembered as delivered; longer than any poll looks back. */
+const deliveredMemoryMs = 120_000;
+
+/**
+ * Keeps the nodes sharing one store in step. Every revocation made here is published; every
+ * revocation heard from elsewhere drops this node's cached state for the session and reaches local
+ * listeners through `SessionService.onSessionEvent`, as `{ type: 'revoked', session }`.
+ *
+ * While no channel delivers (none configured, not connected yet, lost), the store is polled for
+ * sessions revoked since the last look, every `pollIntervalMs`; while one does, every
+ * `safetyPollMs`, for publishes that were lost. On every (re)connect the session cache is dropped
+ * and the node catches up from the store, so a gap never leaves a revoked session served as active.
+ */
+export class Fanout {
+  readonly #sessions: SessionService;
+  readonly #signingKeys: SigningKeys;
+  readonly #store: SessionStore;
+  readonly #clock: Clock;
+  readonly #log: Log;
+  readonly #channel: FanoutChannel | undefined;
+  readonly #listen: boolean;
+  readonly #pollIntervalMs: number;
+  readonly #commitLagMs: number;
+  readonly #safetyPollMs: number;
+  /** Session id → the version delivered here (made here or heard), and when. */
+  readonly #delivered = new Map<string, { version: number; at: number }>();
+  readonly #inFlight = new Set<Promise<unknown>>();
+  readonly #stops: (() => void)[] = [];
+  #connected = false;
+  #catchUpNeeded = true;
+  /** Every revocation before this time (less the commit lag) has been delivered here. */
+  #heardUntil = 0;
+  #catchingUp: Promise<void> | undefined;
+  #storeFailing = false;
+  #publishFailing = false;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #prunedAt = 0;
+
+  constructor(options: FanoutOptions) {
+    this.#sessions = options.sessions;
+    this.#signingKeys = options.signingKeys;
+    this.#store = options.store;
+    this.#clock = options.clock;
+    this.#log = options.log;
+    this.#channel = options.channel;
+    this.#listen = options.listen ?? true;
+    this.#pollIntervalMs = options.pollIntervalMs ?? 500;
+    this.#commitLagMs = options.commitLagMs ?? 10_000;
+    this.#safetyPollMs = options.safetyPollMs ?? 5_000;
+  }
+
+  /** Publishes local changes from now on and, unless told not to, starts hearing the other nodes. */
+  async start(): Promise<void> {
+    this.#stops.push(
+      this.#sessions.onSessionEvent((event) => {
+        if (event.type !== 'revoked' || event.elsewhere) return;
+        this.#remember(event.session);
+        this.#publish({ type: 'session_revoked', sessionId: event.session.id, version: event.session.version });
+      }),
+      this.#signingKeys.onRotated(() => this.#publish({ type: 'keys_rotated' })),
+    );
+    if (!this.#listen) return;
+    this.#heardUntil = this.#clock.now();
+    await this.#takeBaseline();
+    this.#channel?.listen({
+      message: (message) => this.#heard(message),
+      connected: () => this.#channelConnected(),
+      disconnected: (reason) => this.#channelDisconnected(reason),
+    });
+    this.#timer = setInterval(() => this.#tick(), this.#pollIntervalMs);
+    this.#timer.unref();
+  }
+
+  /** Whether a channel is delivering right now (false while the node relies on polling). */
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  /** Looks in the store now for revocations not heard of yet; resolves when they have been delivered. */
+  catchUp(): Promise<void> {
+    this.#catchingUp ??= this.#pollStore().finally(() => {
+      this.#catchingUp = undefined;
+    });
+    return this.#catchingUp;
+  }
+
+  /** Stops listening, lets pending publishes finish, closes the channel. */
+  async close(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    for (const stop of this.#stops.splice(0)) stop();
+    await Promise.allSettled([...this.#inFlight]);
+    await this.#channel?.close();
+  }
+
+  #tick(): void {
+    const due = this.#clock.now() - this.#heardUntil >= this.#safetyPollMs;
+    if (!this.#connected || this.#catchUpNeeded || due) void this.catchUp();
+    this.#prune();
+  }
+
+  #channelConnected(): void {
+    const wasConnected = this.#connected;
+    this.#connected = true;
+    this.#log.info({ channel: this.#channel?.name }, 'fanout: listening for changes made on other nodes');
+    if (wasConnected) return;
+    // Whatever was published while this node was not listening is lost: start from the store again.
+    this.#sessions.forgetAllSessions();
+    this.#catchUpNeeded = true;
+    void this.catchUp();
+    void this.#signingKeys.reload().catch((error: unknown) => this.#log.warn({ err: error }, 'fanout: cannot reload signing keys'));
+  }
+
+  #channelDisconnected(reason: unknown): void {
+    if (!this.#connected) return;
+    this.#connected = false;
+    this.#heardUntil = Math.min(this.#heardUntil, this.#clock.now() - outageDetectionMs);
+    this.#catchUpNeeded = true;
+    this.#log.warn(
+      { channel: this.#channel?.name, err: reason },
+      'fanout: channel lost; polling the database for revocations until it is back',
+    );
+  }
+
+  #heard(message: FanoutMessage): void {
+    if (message.type === 'keys_rotated') {
+      this.#track(this.#signingKeys.reload().catch((error: unknown) => this.#log.warn({ err: error }, 'fanout: cannot reload signing keys')));
+      return;
+    }
+    // Drop the cached state at once; the record itself is read from the store.
+    this.#sessions.forgetSession(message.sessionId, message.version);
+    if (this.#wasDelivered(message.sessionId, message.version)) return;
+    this.#track(
+      this.#store.getSession(message.sessionId).then(
+        (session) => {
+          if (session && session.revokedAt !== null) this.#deliver(session);
+        },
+        (error: unknown) => {
+          this.#log.warn({ err: error, session_id: message.sessionId }, 'fanout: cannot read a revoked session; catching up later');
+          this.#catchUpNeeded = true;
+        },
+      ),
+    );
+  }
+
+  async #pollStore(): Promise<void> {
+    const startedAt = this.#clock.now();
+    const since = Math.min(this.#heardUntil, startedAt) - this.#commitLagMs;
+    try {
+      const revoked = await this.#store.listRevokedSince(since);
+      for (const session of revoked) this.#deliver(session);
+      this.#heardUntil = startedAt;
+      this.#catchUpNeeded = false;
+      if (this.#storeFailing) this.#log.info({}, 'fanout: caught up on revocations');
+      this.#storeFailing = false;
+    } catch (error) {
+      if (!this.#storeFailing) this.#log.warn({ err: error }, 'fanout: cannot poll the store for revocations; retrying');
+      this.#storeFailing = true;
+    }
+  }
+
+  /** Revocations from before this node started are old news: remembered, not delivered. */
+  async #takeBaseline(): Promise<void> {
+    try {
+      const revoked = await this.#store.listRevokedSince(this.#heardUntil - this.#commitLagMs);
+      for (const session of revoked) this.#remember(session);
+    } catch (error) {
+      this.#log.warn({ err: error }, 'fanout: cannot read recent revocations at start');
+    }
+  }
+
+  #deliver(session: SessionRecord): void {
+    if (this.#wasDelivered(session.id, session.version)) return;
+    this.#remember(session);
+    this.#sessions.revokedElsewhere(session);
+  }
+
+  #publish(message: FanoutMessage): void {
+    if (!this.#channel) return;
+    this.#track(
+      this.#channel.publish(message).then(
+        () => {
+          if (this.#publishFailing) this.#log.info({ channel: this.#channel?.name }, 'fanout: publishing again');
+          this.#publishFailing = false;
+        },
+        (error: unknown) => {
+          // Other nodes still learn of it: from their session cache's short life, and by polling once their channel reconnects.
+          if (!this.#publishFailing) this.#log.warn({ channel: this.#channel?.name, err: error }, 'fanout: cannot publish; other nodes fall back on the database');
+          this.#publishFailing = true;
+        },
+      ),
+    );
+  }
+
+  #remember(session: SessionRecord): void {
+    this.#delivered.set(session.id, { version: session.version, at: this.#clock.now() });
+  }
+
+  #wasDelivered(id: string, version: number): boolean {
+    const delivered = this.#delivered.get(id);
+    return delivered !== undefined && delivered.version >= version;
+  }
+
+  #prune(): void {
+    const now = this.#clock.now();
+    if (now - this.#prunedAt < deliveredMemoryMs / 4) return;
+    this.#prunedAt = now;
+    for (const [id, delivered] of this.#delivered) {
+      if (now - delivered.at > deliveredMemoryMs) this.#delivered.delete(id);
+    }
+  }
+
+  #track(work: Promise<unknown>): void {
+    this.#inFlight.add(work);
+    void work.finally(() => this.#inFlight.delete(work));
+  }
+}

@@ -1,0 +1,272 @@
+import pg from 'pg';
+import { TesseraError } from '../core/errors.js';
+import type { FanoutChannel } from '../core/fanout.js';
+import { silentLog, type Log } from '../core/log.js';
+import type { RevocationReason, SessionRecord } from '../core/session.js';
+import type { RefreshTokenRecord, RotateRefreshToken, SessionStore, SigningKeyRecord } from '../core/store.js';
+import { PostgresFanoutChannel } from '../fanout/postgres.js';
+import { positionalValues, postgresTypes, toPositional, type NamedParameters, type PositionalStatement } from './dialect.js';
+import { createMigrationsTable, listAppliedMigrations, pendingMigrations, recordMigration } from './migrations.js';
+import { isRetryable, storeError } from './postgres-errors.js';
+import {
+  refreshTokenFromRow,
+  refreshTokenToRow,
+  sessionFromRow,
+  sessionToRow,
+  signingKeyFromRow,
+  type RefreshTokenRow,
+  type SessionRow,
+  type SigningKeyRow,
+} from './rows.js';
+import { postgresStatements, statements, type StatementName } from './statements.js';
+
+export interface PostgresStoreOptions {
+  /** `postgres://user@host:port/database` */
+  readonly connectionString: string;
+  /** Connections per node. Default 10. */
+  readonly poolSize?: number;
+  /** Longest wait for a connection (new or from the pool) before answering `service_unavailable`. Default 3 s. */
+  readonly connectTimeoutMs?: number;
+  /** Longest a statement may run, enforced by the server and, one second later, by the client. Default 5 s. */
+  readonly statementTimeoutMs?: number;
+  readonly log?: Log;
+}
+
+/** Taken by every node before it migrates, so nodes starting together apply each step once. */
+const migrationLockKey = 7_355_608_418_001;
+/** A deadlocked or serialization-failed transaction runs again this many times at most. */
+const transactionAttempts = 3;
+
+type Queryable = pg.Pool | pg.PoolClient;
+
+/**
+ * The store for many nodes: PostgreSQL through a `pg` pool, on the same SQL as SQLite
+ * (`statements.ts`) but for rotation, which is one statement here (`postgresStatements`): its
+ * conditional UPDATE lets exactly one concurrent refresh spend a token, whichever node it runs on;
+ * the losers change nothing.
+ * An unreachable or overloaded database is `service_unavailable`, never a hang: connections and
+ * statements have time limits, and the pool reconnects by itself when the database returns.
+ */
+export class PostgresSessionStore implements SessionStore {
+  readonly #pool: pg.Pool;
+  readonly #options: PostgresStoreOptions;
+  readonly #log: Log;
+  readonly #compiled: Record<StatementName, PositionalStatement>;
+  readonly #rotate = toPositional(postgresStatements.rotateRefreshToken);
+  #closed = false;
+
+  /** Connects, and applies pending migrations under an advisory lock. */
+  static async open(options: PostgresStoreOptions): Promise<PostgresSessionStore> {
+    const store = new PostgresSessionStore(options);
+    try {
+      await store.#migrate();
+    } catch (error) {
+      await store.close();
+      throw storeError(error);
+    }
+    return store;
+  }
+
+  private constructor(options: PostgresStoreOptions) {
+    this.#options = options;
+    this.#log = options.log ?? silentLog;
+    const statementTimeoutMs = options.statementTimeoutMs ?? 5_000;
+    this.#pool = new pg.Pool({
+      connectionString: options.connectionString,
+      max: options.poolSize ?? 10,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 3_000,
+      statement_timeout: statementTimeoutMs,
+      // The client gives up too, for a connection that went silent (server frozen, network cut).
+      query_timeout: statementTimeoutMs + 1_000,
+      // A node that stops mid-transaction must not hold row locks for long.
+      idle_in_transaction_session_timeout: statementTimeoutMs * 2,
+      idleTimeoutMillis: 30_000,
+      keepAlive: true,
+      types: postgresTypes,
+      application_name: 'tessera',
+    });
+    // An idle connection dropped by the server: the pool replaces it; without a listener it would crash the node.
+    this.#pool.on('error', (error) => this.#log.warn({ err: error }, 'postgres: idle connection lost'));
+    this.#compiled = Object.fromEntries(
+      (Object.keys(statements) as StatementName[]).map((name) => [name, toPositional(statements[name])]),
+    ) as Record<StatementName, PositionalStatement>;
+  }
+
+  async createSession(session: SessionRecord, refreshToken: RefreshTokenRecord): Promise<void> {
+    await this.#transaction(async (client) => {
+      await this.#query(client, 'insertSession', sessionToRow(session));
+      await this.#query(client, 'insertRefreshToken', refreshTokenToRow(refreshToken));
+    });
+  }
+
+  async getSession(id: string): Promise<SessionRecord | null> {
+    const [row] = await this.#rows<SessionRow>('getSession', { id });
+    return row ? sessionFromRow(row) : null;
+  }
+
+  async findRefreshToken(hash: string): Promise<{ token: RefreshTokenRecord; session: SessionRecord } | null> {
+    const [row] = await this.#rows<RefreshTokenRow & SessionRow>('getRefreshTokenWithSession', { hash });
+    return row ? { token: refreshTokenFromRow(row), session: sessionFromRow(row) } : null;
+  }
+
+  async rotateRefreshToken(rotation: RotateRefreshToken): Promise<SessionRecord | null> {
+    // The successor is born live: the statement inserts it with spent_at and sealed_successor NULL.
+    const result = await this.#run(() =>
+      this.#pool.query({
+        name: 'tessera_rotateRefreshToken',
+        text: this.#rotate.text,
+        values: positionalValues(this.#rotate, {
+          session_id: rotation.sessionId,
+          spent_hash: rotation.spentHash,
+          spent_at: rotation.spentAt,
+          sealed_successor: rotation.sealedSuccessor,
+          last_refreshed_at: rotation.lastRefreshedAt,
+          idle_expires_at: rotation.idleExpiresAt,
+          successor_hash: rotation.successor.hash,
+          issued_at: rotation.successor.issuedAt,
+        }),
+      }),
+    );
+    const row = result.rows[0] as SessionRow | undefined;
+    return row ? sessionFromRow(row) : null;
+  }
+
+  async revokeSession(id: string, reason: RevocationReason, at: number): Promise<SessionRecord | null> {
+    const [row] = await this.#rows<SessionRow>('revokeSession', { id, reason, at });
+    return row ? sessionFromRow(row) : null;
+  }
+
+  async revokeUserSessions(userId: string, reason: RevocationReason, at: number, exceptSessionId?: string): Promise<SessionRecord[]> {
+    const rows = await this.#rows<SessionRow>('revokeUserSessions', { user_id: userId, reason, now: at, except: exceptSessionId ?? null });
+    return rows.map(sessionFromRow);
+  }
+
+  async listActiveSessions(userId: string, now: number): Promise<SessionRecord[]> {
+    const rows = await this.#rows<SessionRow>('listActiveSessions', { user_id: userId, now });
+    return rows.map(sessionFromRow);
+  }
+
+  async listRevokedSince(since: number): Promise<SessionRecord[]> {
+    const rows = await this.#rows<SessionRow>('listRevokedSince', { since });
+    return rows.map(sessionFromRow);
+  }
+
+  async listSigningKeys(): Promise<SigningKeyRecord[]> {
+    const rows = await this.#rows<SigningKeyRow>('listSigningKeys', {});
+    return rows.map(signingKeyFromRow);
+  }
+
+  async addSigningKey(key: SigningKeyRecord, verifyUntil: number | null): Promise<void> {
+    await this.#transaction(async (client) => {
+      if (verifyUntil !== null) await this.#query(client, 'retireSigningKeys', { retired_at: key.createdAt, verify_until: verifyUntil });
+      await this.#query(client, 'insertSigningKey', {
+        kid: key.kid,
+        alg: key.alg,
+        private_jwk: key.privateJwk,
+        public_jwk: key.publicJwk,
+        created_at: key.createdAt,
+      });
+    });
+  }
+
+  async listApiKeyHashes(): Promise<string[]> {
+    const rows = await this.#rows<{ hash: string }>('listApiKeys', {});
+    return rows.map((row) => row.hash);
+  }
+
+  async addApiKeyHash(hash: string, at: number): Promise<void> {
+    await this.#rows('insertApiKey', { hash, created_at: at });
+  }
+
+  async ping(): Promise<void> {
+    await this.#rows('ping', {});
+  }
+
+  /** LISTEN/NOTIFY on this database: fan-out between nodes without Redis. */
+  openFanoutChannel(): FanoutChannel {
+    return new PostgresFanoutChannel({
+      connectionString: this.#options.connectionString,
+      connectTimeoutMs: this.#options.connectTimeoutMs ?? 3_000,
+      notify: async (channel, payload) => {
+        await this.#run(() => this.#pool.query('SELECT pg_notify($1, $2)', [channel, payload]));
+      },
+      log: this.#log,
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#pool.end();
+  }
+
+  /** One statement outside a transaction, retried like a transaction on deadlock. */
+  async #rows<R>(name: StatementName, parameters: NamedParameters): Promise<R[]> {
+    const result = await this.#run(() => this.#query(this.#pool, name, parameters));
+    return result.rows as R[];
+  }
+
+  #query(on: Queryable, name: StatementName, parameters: NamedParameters): Promise<pg.QueryResult> {
+    const statement = this.#compiled[name];
+    // Named: each connection parses and plans it once.
+    return on.query({ name: `tessera_${name}`, text: statement.text, values: positionalValues(statement, parameters) });
+  }
+
+  async #transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.#run(async () => {
+      const client = await this.#pool.connect();
+      let healthy = true;
+      try {
+        await client.query('BEGIN');
+        const result = await work(client);
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {
+          healthy = false;
+        });
+        throw error;
+      } finally {
+        // A connection that could not even roll back is dropped, not handed to the next request.
+        client.release(healthy ? undefined : true);
+      }
+    });
+  }
+
+  /** Runs `work`, again on deadlock or serialization failure, and maps an unreachable database to `service_unavailable`. */
+  async #run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.#closed) throw new TesseraError('service_unavailable', { retryAfter: 1, message: 'The store is closed.' });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await work();
+      } catch (error) {
+        if (isRetryable(error) && attempt < transactionAttempts) continue;
+        throw storeError(error);
+      }
+    }
+  }
+
+  async #migrate(): Promise<void> {
+    const client = await this.#pool.connect();
+    try {
+      await client.query('BEGIN');
+      // Waits for any other node migrating; released at COMMIT. Migrations may outlast the statement timeout.
+      await client.query("SET LOCAL statement_timeout = '120s'");
+      await client.query('SELECT pg_advisory_xact_lock($1)', [migrationLockKey]);
+      await client.query(createMigrationsTable);
+      const applied = await client.query<{ version: number }>(listAppliedMigrations);
+      const record = toPositional(recordMigration);
+      for (const migration of pendingMigrations(applied.rows.map((row) => row.version))) {
+        await client.query(migration.sql);
+        await client.query(record.text, positionalValues(record, { version: migration.version, name: migration.name, applied_at: Date.now() }));
+        this.#log.info({ version: migration.version, name: migration.name }, 'postgres: migration applied');
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+}

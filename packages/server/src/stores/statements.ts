@@ -1,0 +1,64 @@
+import { sessionColumns } from './rows.js';
+
+/** A session is active at `@now` when it is neither revoked nor past either end. */
+const activeAt = 'revoked_at IS NULL AND expires_at > @now AND (idle_expires_at IS NULL OR idle_expires_at > @now)';
+
+/**
+ * Every statement a SQL store runs, once, with named `@parameters`: SQLite binds them as written,
+ * PostgreSQL gets them rewritten to `$n` by `dialect.ts`. Both run the same SQL.
+ */
+export const statements = {
+  insertSession: `INSERT INTO sessions (${sessionColumns.join(', ')}) VALUES (${sessionColumns.map((column) => `@${column}`).join(', ')})`,
+  getSession: 'SELECT * FROM sessions WHERE id = @id',
+  insertRefreshToken:
+    'INSERT INTO refresh_tokens (hash, session_id, issued_at, spent_at, sealed_successor) VALUES (@hash, @session_id, @issued_at, @spent_at, @sealed_successor)',
+  // The two tables share no column name, so one row carries both records.
+  getRefreshTokenWithSession:
+    'SELECT refresh_tokens.*, sessions.* FROM refresh_tokens JOIN sessions ON sessions.id = refresh_tokens.session_id WHERE refresh_tokens.hash = @hash',
+  /** The conditional UPDATE that makes rotation single-use: only a live token changes. */
+  spendRefreshToken:
+    'UPDATE refresh_tokens SET spent_at = @spent_at, sealed_successor = @sealed_successor WHERE hash = @hash AND spent_at IS NULL',
+  renewSession:
+    'UPDATE sessions SET last_refreshed_at = @last_refreshed_at, idle_expires_at = @idle_expires_at, version = version + 1 WHERE id = @id AND revoked_at IS NULL RETURNING *',
+  revokeSession:
+    'UPDATE sessions SET revoked_at = @at, revoked_reason = @reason, version = version + 1 WHERE id = @id AND revoked_at IS NULL RETURNING *',
+  // CAST: PostgreSQL must know the type of a parameter that is only compared with NULL.
+  revokeUserSessions: `UPDATE sessions SET revoked_at = @now, revoked_reason = @reason, version = version + 1
+    WHERE user_id = @user_id AND ${activeAt} AND (CAST(@except AS TEXT) IS NULL OR id <> @except) RETURNING *`,
+  listActiveSessions: `SELECT * FROM sessions WHERE user_id = @user_id AND ${activeAt} ORDER BY created_at DESC, id DESC`,
+  listRevokedSince: 'SELECT * FROM sessions WHERE revoked_at > @since ORDER BY revoked_at, id',
+  listSigningKeys: 'SELECT * FROM signing_keys ORDER BY created_at, kid',
+  retireSigningKeys: 'UPDATE signing_keys SET retired_at = @retired_at, verify_until = @verify_until WHERE retired_at IS NULL',
+  insertSigningKey:
+    'INSERT INTO signing_keys (kid, alg, private_jwk, public_jwk, created_at) VALUES (@kid, @alg, @private_jwk, @public_jwk, @created_at)',
+  listApiKeys: 'SELECT hash FROM api_keys ORDER BY created_at',
+  insertApiKey: 'INSERT INTO api_keys (hash, created_at) VALUES (@hash, @created_at) ON CONFLICT (hash) DO NOTHING',
+  ping: 'SELECT 1',
+} as const;
+
+export type StatementName = keyof typeof statements;
+
+/**
+ * PostgreSQL only (SQLite has no data-modifying CTEs and no row locks): a whole rotation in one
+ * statement, one round trip. It locks the session row first (`FOR UPDATE` waits for a concurrent
+ * revocation or rotation to commit, then re-reads the row), spends the token only if it is still
+ * live, renews the session and inserts the successor. A lost race changes nothing and returns no
+ * row. Every writer locks a session before its tokens, so rotations cannot deadlock.
+ */
+export const postgresStatements = {
+  rotateRefreshToken: `WITH live AS (
+      SELECT id FROM sessions WHERE id = @session_id AND revoked_at IS NULL FOR UPDATE
+    ), spent AS (
+      UPDATE refresh_tokens SET spent_at = @spent_at, sealed_successor = @sealed_successor
+      WHERE hash = @spent_hash AND spent_at IS NULL AND session_id IN (SELECT id FROM live)
+      RETURNING session_id
+    ), renewed AS (
+      UPDATE sessions SET last_refreshed_at = @last_refreshed_at, idle_expires_at = @idle_expires_at, version = version + 1
+      WHERE id IN (SELECT session_id FROM spent)
+      RETURNING *
+    ), successor AS (
+      INSERT INTO refresh_tokens (hash, session_id, issued_at, spent_at, sealed_successor)
+      SELECT @successor_hash, id, @issued_at, NULL, NULL FROM renewed
+    )
+    SELECT * FROM renewed`,
+} as const;

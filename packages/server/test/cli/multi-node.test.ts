@@ -1,0 +1,204 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, type Answer } from '../helpers.js';
+import { createTestDatabase, postgresUrl, redisUrl, throughPort, uniqueRedisPrefix, type TestDatabase } from '../services.js';
+import { TcpProxy } from '../tcp-proxy.js';
+import { cleanupDirs, dataDir, eventually, jwtHeader, killAll, runTessera, serve, sleep, type ServeHandle } from './harness.js';
+
+/**
+ * Several real `tessera serve` processes on one PostgreSQL database, with and without Redis: what a
+ * deployment behind a load balancer sees.
+ */
+const key = 'tsk_multi_node_key';
+
+/** Behind one load balancer every node names the same public URL as its issuer. */
+const issuer = 'https://auth.example.test';
+
+async function startNode(databaseUrl: string, extra: string[] = []): Promise<ServeHandle> {
+  const args = ['--port', '0', '--host', '127.0.0.1', '--data', dataDir(), '--api-key', key, '--issuer', issuer];
+  // Two nodes starting together on a machine running other suites can take a while.
+  return serve([...args, '--database-url', databaseUrl, ...extra], {}, 45_000);
+}
+
+async function createSession(node: ServeHandle, userId: string): Promise<any> {
+  const created = await call(`${node.url}/v1/sessions`, { body: { user_id: userId }, token: key });
+  expect(created.status, created.text).toBe(201);
+  return created.body;
+}
+
+const refresh = (node: ServeHandle, refreshToken: string) => call(`${node.url}/v1/token/refresh`, { body: { refresh_token: refreshToken } });
+
+/** How many remote revocations a node's listeners have heard, from its metrics. */
+async function heardRevocations(node: ServeHandle): Promise<number> {
+  const metrics = await call(`${node.url}/metrics`);
+  return [...metrics.text.matchAll(/^tessera_revocations_heard_total\{[^}]*\} (\d+)/gm)].reduce((sum, match) => sum + Number(match[1]), 0);
+}
+
+let database: TestDatabase;
+beforeAll(async () => {
+  database = await createTestDatabase();
+});
+afterAll(async () => {
+  await killAll();
+  cleanupDirs();
+  await database?.drop();
+});
+
+describe.each([
+  { fanout: 'PostgreSQL LISTEN/NOTIFY', redis: false },
+  { fanout: 'Redis pub/sub', redis: true },
+])('two nodes on one database, fan-out over $fanout', ({ redis }) => {
+  let a: ServeHandle;
+  let b: ServeHandle;
+  const redisArgs = redis ? ['--redis-url', redisUrl, '--redis-prefix', uniqueRedisPrefix()] : [];
+
+  beforeAll(async () => {
+    [a, b] = await Promise.all([startNode(database.url, redisArgs), startNode(database.url, redisArgs)]);
+  }, 120_000);
+  afterAll(async () => {
+    for (const node of [a, b]) if (node && !node.hasExited()) node.process.kill('SIGTERM');
+    await Promise.all([a?.exited, b?.exited]);
+  });
+
+  it('revoke on one: the other reports session_revoked within 1 s (every one of 10), and its listeners heard it', { timeout: 60_000 }, async () => {
+    const heardBefore = await heardRevocations(b);
+    const delays: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const grant = await createSession(a, `alice-${i}`);
+      // Node B has the session cached as active.
+      expect((await call(`${b.url}/v1/session`, { token: grant.access_token })).status).toBe(200);
+      const revoked = await call(`${a.url}/v1/sessions/${grant.session.id}`, { method: 'DELETE', token: key });
+      expect(revoked.status).toBeLessThan(300);
+      let last: Answer | undefined;
+      delays.push(
+        await eventually(async () => {
+          last = await call(`${b.url}/v1/session`, { token: grant.access_token });
+          return last.status !== 200;
+        }, 3_000, 20),
+      );
+      expect(last!.status).toBe(401);
+      expect(last!.body.error).toBe('session_revoked');
+      expect(last!.body.details[0].reason).toBe('admin');
+    }
+    expect(Math.max(...delays)).toBeLessThan(1_000);
+    // Delivered to B's onSessionEvent listeners (what the realtime sockets subscribe to), once each.
+    await eventually(async () => (await heardRevocations(b)) - heardBefore === 10, 2_000);
+  });
+
+  it('concurrent refreshes of one token split across both nodes: one successor, the same answer to all', { timeout: 60_000 }, async () => {
+    for (let round = 0; round < 3; round++) {
+      const grant = await createSession(a, `bob-${round}`);
+      const answers = await Promise.all(Array.from({ length: 16 }, (_, i) => refresh(i % 2 === 0 ? a : b, grant.refresh_token)));
+      for (const answer of answers) expect(answer.status, answer.text).toBe(200);
+      expect(new Set(answers.map((answer) => answer.body.refresh_token)).size).toBe(1);
+      expect(new Set(answers.map((answer) => answer.body.access_token)).size).toBe(1);
+      // The successor is live on both nodes, and single-use in its turn.
+      const successor = answers[0]!.body.refresh_token as string;
+      const next = await refresh(b, successor);
+      expect(next.status).toBe(200);
+      expect(next.body.refresh_token).not.toBe(successor);
+      expect((await call(`${a.url}/v1/session`, { token: next.body.access_token })).status).toBe(200);
+    }
+  });
+});
+
+describe('a node killed mid-refresh', () => {
+  it('loses no session: a retry on the surviving node inside reuse_interval gets the successor', { timeout: 120_000 }, async () => {
+    const [a, b] = await Promise.all([startNode(database.url), startNode(database.url)]);
+    const grants = await Promise.all(Array.from({ length: 30 }, (_, i) => createSession(b, `carol-${i}`)));
+    // Five clients refresh their sessions on A, one after another; A is killed once five refreshes have
+    // been answered, with others in flight and the rest not sent yet.
+    const fromA: (Answer | null)[] = grants.map(() => null);
+    let answered = 0;
+    const client = async (first: number) => {
+      for (let i = first; i < grants.length; i += 5) {
+        fromA[i] = await refresh(a, grants[i].refresh_token).catch(() => null);
+        if (fromA[i]?.status === 200 && ++answered === 5) a.process.kill('SIGKILL');
+      }
+    };
+    await Promise.all([0, 1, 2, 3, 4].map(client));
+    await a.exited;
+
+    let answeredByA = 0;
+    for (const [i, grant] of grants.entries()) {
+      const retry = await refresh(b, grant.refresh_token);
+      expect(retry.status, retry.text).toBe(200);
+      const first = fromA[i];
+      if (first?.status === 200) {
+        answeredByA++;
+        // A committed the rotation and answered: the retry is given that same successor.
+        expect(retry.body.refresh_token).toBe(first.body.refresh_token);
+      }
+      // The session carries on, on B.
+      const next = await refresh(b, retry.body.refresh_token);
+      expect(next.status, next.text).toBe(200);
+      expect((await call(`${b.url}/v1/session`, { token: next.body.access_token })).status).toBe(200);
+    }
+    // Both cases happened: refreshes A finished before it died, and refreshes it never finished.
+    expect(answeredByA).toBeGreaterThanOrEqual(5);
+    expect(answeredByA).toBeLessThan(grants.length);
+    b.process.kill('SIGTERM');
+    await b.exited;
+  });
+});
+
+describe('a node cut off from PostgreSQL', () => {
+  it('answers service_unavailable with retry_after, never a 500 or a hang, and recovers by itself', { timeout: 120_000 }, async () => {
+    const target = new URL(postgresUrl);
+    const proxy = new TcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    await proxy.start();
+    try {
+      const node = await startNode(throughPort(database.url, proxy.port));
+      const grant = await createSession(node, 'dave');
+      proxy.cut();
+      // Past the session cache's second, every check needs the database.
+      await sleep(1_100);
+      const started = Date.now();
+      const answers = await Promise.all([
+        call(`${node.url}/v1/session`, { token: grant.access_token }),
+        refresh(node, grant.refresh_token),
+        call(`${node.url}/v1/sessions`, { body: { user_id: 'erin' }, token: key }),
+        call(`${node.url}/healthz`),
+      ]);
+      expect(Date.now() - started).toBeLessThan(8_000);
+      for (const answer of answers) {
+        expect(answer.status, answer.text).toBe(503);
+        expect(answer.body.error).toBe('service_unavailable');
+        expect(answer.body.retry_after).toBeGreaterThan(0);
+        expect(answer.headers.get('retry-after')).toBe(String(answer.body.retry_after));
+      }
+
+      proxy.restore();
+      await eventually(async () => (await call(`${node.url}/healthz`)).status === 200, 15_000, 200);
+      expect((await call(`${node.url}/v1/session`, { token: grant.access_token })).status).toBe(200);
+      const refreshed = await refresh(node, grant.refresh_token);
+      expect(refreshed.status, refreshed.text).toBe(200);
+      node.process.kill('SIGTERM');
+      await node.exited;
+    } finally {
+      await proxy.close();
+    }
+  });
+});
+
+describe('the CLI against a running PostgreSQL deployment', () => {
+  it('keys rotate: both nodes sign with the new key at once and verify each other; sessions revoke reaches them within 1 s', { timeout: 120_000 }, async () => {
+    const [a, b] = await Promise.all([startNode(database.url), startNode(database.url)]);
+    const env = { DATABASE_URL: database.url };
+    const rotated = await runTessera(['keys', 'rotate'], env, 30_000);
+    expect(rotated.code, rotated.stderr).toBe(0);
+    const kid = rotated.stdout.match(/New signing key (\S+)/)?.[1];
+    expect(kid).toBeDefined();
+    // Heard over NOTIFY: new tokens on A carry the new kid, and B (which reloaded too) accepts them.
+    await eventually(async () => jwtHeader((await createSession(a, 'frank')).access_token)['kid'] === kid, 3_000, 100);
+    const grant = await createSession(a, 'grace');
+    expect((await call(`${b.url}/v1/session`, { token: grant.access_token })).status).toBe(200);
+    const jwks = await call(`${b.url}/.well-known/jwks.json`);
+    expect(jwks.body.keys.map((jwk: { kid: string }) => jwk.kid)).toContain(kid);
+
+    const revoked = await runTessera(['sessions', 'revoke', grant.session.id], env, 30_000);
+    expect(revoked.code, revoked.stderr).toBe(0);
+    const delay = await eventually(async () => (await call(`${b.url}/v1/session`, { token: grant.access_token })).status === 401, 3_000, 20);
+    expect(delay).toBeLessThan(1_000);
+    await eventually(async () => (await heardRevocations(a)) >= 1 && (await heardRevocations(b)) >= 1, 2_000);
+  });
+});

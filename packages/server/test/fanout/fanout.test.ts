@@ -1,0 +1,236 @@
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/core/clock.js';
+import type { Log } from '../../src/core/log.js';
+import type { SessionEvent } from '../../src/core/sessions.js';
+import type { SessionStore } from '../../src/core/store.js';
+import { connectRedis } from '../../src/shared-redis.js';
+import { PostgresSessionStore } from '../../src/stores/postgres.js';
+import { SqliteSessionStore } from '../../src/stores/sqlite.js';
+import { createTessera, type Tessera } from '../../src/tessera.js';
+import { eventually } from '../cli/harness.js';
+import { tempDir } from '../helpers.js';
+import { createTestDatabase, onDatabase, redisUrl, throughPort, uniqueRedisPrefix, type TestDatabase } from '../services.js';
+import { TcpProxy } from '../tcp-proxy.js';
+
+/** A log that keeps what it was told, so tests can see that trouble was reported. */
+function recordingLog(): Log & { lines: string[] } {
+  const lines: string[] = [];
+  const record = (_fields: Record<string, unknown>, message: string) => void lines.push(message);
+  return { lines, info: record, warn: record, error: record };
+}
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+interface Node {
+  tessera: Tessera;
+  /** Revocations this node's listeners heard, with when. */
+  heard: { event: Extract<SessionEvent, { type: 'revoked' }>; at: number }[];
+  log: ReturnType<typeof recordingLog>;
+}
+
+async function startNode(store: SessionStore, redis?: Redis): Promise<Node> {
+  const log = recordingLog();
+  const tessera = await createTessera({ store, clock: systemClock, apiKey: 'tsk_fanout', issuer: 'http://tessera.test', log, ...(redis ? { redis } : {}) });
+  const heard: Node['heard'] = [];
+  tessera.sessions.onSessionEvent((event) => {
+    if (event.type === 'revoked') heard.push({ event, at: Date.now() });
+  });
+  cleanups.push(() => tessera.close());
+  return { tessera, heard, log };
+}
+
+function redisClient(url: string, prefix: string, log: Log = recordingLog()): Redis {
+  const redis = connectRedis(url, prefix, log);
+  cleanups.push(() => redis.disconnect());
+  return redis;
+}
+
+/** Revokes `count` sessions on `from`, one at a time, and returns how long each took to reach `to`'s listeners. */
+async function revocationDelays(from: Node, to: Node, count: number): Promise<number[]> {
+  const delays: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const grant = await from.tessera.sessions.createSession({ userId: `user-${i}` });
+    // The other node has it cached as active.
+    expect((await to.tessera.sessions.authenticate(grant.accessToken)).session.id).toBe(grant.session.id);
+    const revokedAt = Date.now();
+    await from.tessera.sessions.revokeSession(grant.session.id, 'admin');
+    await eventually(async () => to.heard.some((entry) => entry.event.session.id === grant.session.id), 3_000, 5);
+    const entry = to.heard.find((heard) => heard.event.session.id === grant.session.id)!;
+    expect(entry.event.session.revokedReason).toBe('admin');
+    expect(entry.event.elsewhere).toBe(true);
+    // And the other node no longer serves it as active.
+    await expect(to.tessera.sessions.authenticate(grant.accessToken)).rejects.toMatchObject({ code: 'session_revoked' });
+    delays.push(entry.at - revokedAt);
+  }
+  return delays;
+}
+
+const p99 = (values: number[]) => [...values].sort((a, b) => a - b)[Math.ceil(values.length * 0.99) - 1]!;
+
+describe('fan-out on SQLite: another process on the same file', () => {
+  it('hears revocations made by another process within a second, through onSessionEvent', async () => {
+    const temp = tempDir();
+    cleanups.push(temp.cleanup);
+    const a = await startNode(new SqliteSessionStore(join(temp.dir, 'tessera.db')));
+    const b = await startNode(new SqliteSessionStore(join(temp.dir, 'tessera.db')));
+    const delays = await revocationDelays(a, b, 5);
+    expect(p99(delays)).toBeLessThan(1_000);
+    // Each revocation is heard once, and never echoed back to where it was made.
+    expect(b.heard).toHaveLength(5);
+    expect(a.heard.every((entry) => entry.event.elsewhere === undefined)).toBe(true);
+    expect(a.heard).toHaveLength(5);
+  });
+
+  it('a publish-only process (a CLI command) does not poll or hear anything', async () => {
+    const temp = tempDir();
+    cleanups.push(temp.cleanup);
+    const a = await startNode(new SqliteSessionStore(join(temp.dir, 'tessera.db')));
+    const quiet = await createTessera({ store: new SqliteSessionStore(join(temp.dir, 'tessera.db')), listen: false });
+    cleanups.push(() => quiet.close());
+    const heard: SessionEvent[] = [];
+    quiet.sessions.onSessionEvent((event) => heard.push(event));
+    const grant = await a.tessera.sessions.createSession({ userId: 'alice' });
+    await a.tessera.sessions.revokeSession(grant.session.id, 'logout');
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    expect(heard).toEqual([]);
+  });
+});
+
+describe('fan-out between nodes on one PostgreSQL database', () => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await database?.drop();
+  });
+  const openStore = () => PostgresSessionStore.open({ connectionString: database.url });
+
+  it('LISTEN/NOTIFY: revocations reach the other node well within a second (p99), and are not echoed', async () => {
+    const a = await startNode(await openStore());
+    const b = await startNode(await openStore());
+    await eventually(async () => a.tessera.fanout.connected && b.tessera.fanout.connected, 5_000);
+    const delays = await revocationDelays(a, b, 20);
+    expect(p99(delays)).toBeLessThan(1_000);
+    expect(b.heard).toHaveLength(20);
+    expect(a.heard.filter((entry) => entry.event.elsewhere)).toHaveLength(0);
+  });
+
+  it('a key rotated on one node signs on the other at once, and its tokens verify everywhere', async () => {
+    const a = await startNode(await openStore());
+    const b = await startNode(await openStore());
+    await eventually(async () => a.tessera.fanout.connected && b.tessera.fanout.connected, 5_000);
+    const before = await b.tessera.sessions.createSession({ userId: 'alice' });
+    const rotated = await a.tessera.signingKeys.rotate();
+    await eventually(async () => (await b.tessera.signingKeys.currentKey()).kid === rotated.kid, 2_000);
+    const after = await b.tessera.sessions.createSession({ userId: 'alice' });
+    expect(JSON.parse(Buffer.from(after.accessToken.split('.')[0]!, 'base64url').toString()).kid).toBe(rotated.kid);
+    expect((await a.tessera.sessions.authenticate(after.accessToken)).session.id).toBe(after.session.id);
+    // The old key still verifies what it signed.
+    expect((await a.tessera.sessions.authenticate(before.accessToken)).session.id).toBe(before.session.id);
+    expect(b.tessera.signingKeys.publicJwks().keys.map((key) => key.kid)).toContain(rotated.kid);
+  });
+
+  it('a node whose LISTEN connection is dropped reconnects, and misses no revocation meanwhile', async () => {
+    const a = await startNode(await openStore());
+    const b = await startNode(await openStore());
+    await eventually(async () => b.tessera.fanout.connected, 5_000);
+    const grants = await Promise.all([1, 2, 3].map((i) => a.tessera.sessions.createSession({ userId: `u${i}` })));
+    for (const grant of grants) await b.tessera.sessions.authenticate(grant.accessToken);
+    // The server drops both nodes' listening connections; revocations happen while they reconnect.
+    await onDatabase(database.url, (client) =>
+      client.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'tessera-fanout' AND datname = $1", [database.name]),
+    );
+    for (const grant of grants) await a.tessera.sessions.revokeSession(grant.session.id, 'admin');
+    await eventually(async () => grants.every((grant) => b.heard.some((entry) => entry.event.session.id === grant.session.id)), 2_000);
+    for (const grant of grants) await expect(b.tessera.sessions.authenticate(grant.accessToken)).rejects.toMatchObject({ code: 'session_revoked' });
+    await eventually(async () => b.tessera.fanout.connected, 5_000);
+    expect(b.log.lines.some((line) => line.includes('channel lost'))).toBe(true);
+  });
+
+  describe('with Redis', () => {
+    it('revocations reach the other node over pub/sub well within a second (p99)', async () => {
+      const prefix = uniqueRedisPrefix();
+      const a = await startNode(await openStore(), redisClient(redisUrl, prefix));
+      const b = await startNode(await openStore(), redisClient(redisUrl, prefix));
+      await eventually(async () => a.tessera.fanout.connected && b.tessera.fanout.connected, 5_000);
+      const delays = await revocationDelays(a, b, 20);
+      expect(p99(delays)).toBeLessThan(1_000);
+      expect(b.heard).toHaveLength(20);
+    });
+
+    it('a node cut off from Redis falls back on the database, says so, and resubscribes when Redis is back', async () => {
+      const prefix = uniqueRedisPrefix();
+      const target = new URL(redisUrl);
+      const proxy = new TcpProxy({ host: target.hostname, port: Number(target.port || 6379) });
+      await proxy.start();
+      cleanups.push(() => proxy.close());
+      const a = await startNode(await openStore(), redisClient(redisUrl, prefix));
+      const b = await startNode(await openStore(), redisClient(throughPort(redisUrl, proxy.port), prefix));
+      await eventually(async () => a.tessera.fanout.connected && b.tessera.fanout.connected, 5_000);
+
+      proxy.cut();
+      await eventually(async () => !b.tessera.fanout.connected, 5_000);
+      const delays = await revocationDelays(a, b, 3);
+      expect(p99(delays)).toBeLessThan(1_500);
+      expect(b.log.lines.some((line) => line.includes('channel lost'))).toBe(true);
+
+      proxy.restore();
+      await eventually(async () => b.tessera.fanout.connected, 10_000);
+      const after = await revocationDelays(a, b, 3);
+      expect(p99(after)).toBeLessThan(1_000);
+    });
+
+    it('a node starts while Redis is down, serves correctly on the database alone, and subscribes once Redis answers', async () => {
+      const prefix = uniqueRedisPrefix();
+      const target = new URL(redisUrl);
+      const proxy = new TcpProxy({ host: target.hostname, port: Number(target.port || 6379) });
+      await proxy.start();
+      cleanups.push(() => proxy.close());
+      proxy.cut();
+      const bLog = recordingLog();
+      const a = await startNode(await openStore(), redisClient(redisUrl, prefix));
+      const b = await startNode(await openStore(), redisClient(throughPort(redisUrl, proxy.port), prefix, bLog));
+      expect(b.tessera.fanout.connected).toBe(false);
+      await eventually(async () => bLog.lines.some((line) => line.includes('redis: unreachable')), 5_000);
+      const delays = await revocationDelays(a, b, 2);
+      expect(p99(delays)).toBeLessThan(1_500);
+      proxy.restore();
+      await eventually(async () => b.tessera.fanout.connected, 15_000);
+      expect(p99(await revocationDelays(a, b, 2))).toBeLessThan(1_000);
+    });
+
+    it('a publish lost on the way (Redis unreachable from the revoking node only) is caught up by the safety poll', { timeout: 30_000 }, async () => {
+      // Two prefixes: both nodes are connected to Redis, but neither hears the other's channel.
+      const a = await startNode(await openStore(), redisClient(redisUrl, uniqueRedisPrefix()));
+      const b = await startNode(await openStore(), redisClient(redisUrl, uniqueRedisPrefix()));
+      await eventually(async () => a.tessera.fanout.connected && b.tessera.fanout.connected, 5_000);
+      const grant = await a.tessera.sessions.createSession({ userId: 'alice' });
+      await a.tessera.sessions.revokeSession(grant.session.id, 'admin');
+      const delay = await eventually(async () => b.heard.some((entry) => entry.event.session.id === grant.session.id), 15_000, 50);
+      // One safety poll (5 s) plus a tick, with room for a busy machine.
+      expect(delay).toBeLessThan(8_000);
+      expect(b.tessera.fanout.connected).toBe(true);
+    });
+
+    it('keeps deployments with different prefixes apart', async () => {
+      const a = await startNode(await openStore(), redisClient(redisUrl, uniqueRedisPrefix()));
+      const other = redisClient(redisUrl, uniqueRedisPrefix());
+      const messages: string[] = [];
+      const listener = other.duplicate();
+      cleanups.push(() => listener.disconnect());
+      await listener.psubscribe('tessera-test-*');
+      listener.on('pmessage', (_pattern: string, channel: string) => messages.push(channel));
+      await eventually(async () => a.tessera.fanout.connected, 5_000);
+      const grant = await a.tessera.sessions.createSession({ userId: 'alice' });
+      await a.tessera.sessions.revokeSession(grant.session.id, 'logout');
+      await eventually(async () => messages.length > 0, 2_000);
+      expect(new Set(messages)).toEqual(new Set([`${a.tessera.redis!.options.keyPrefix}fanout`]));
+    });
+  });
+});

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { loadConfigFile, defaultConfig, type TesseraConfig } from './config.js';
 import { buildApp } from './http/app.js';
+import { attachRealtime, type RealtimeGateway } from './realtime/gateway.js';
 import { openStore } from './stores/open-store.js';
 import { createTessera, type Tessera } from './tessera.js';
 
@@ -19,6 +20,8 @@ export interface ServeOptions {
 export interface RunningServer {
   readonly app: FastifyInstance;
   readonly tessera: Tessera;
+  /** The sockets at `/v1/realtime`. */
+  readonly realtime: RealtimeGateway;
   readonly url: string;
   readonly logger: Logger;
   /** A management API key generated on this start, shown once; undefined when one was given or stored. */
@@ -27,7 +30,7 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Starts one Tessera node: store, core, HTTP. */
+/** Starts one Tessera node: store, core, HTTP, and the realtime sockets on the same server. */
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const logger = pino({ level: options.logLevel, base: { service: 'tessera' } });
   const fileConfig: TesseraConfig = options.configPath ? loadConfigFile(options.configPath) : defaultConfig;
@@ -43,6 +46,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     issuer: config.issuer ?? `http://localhost:${listenPort}`,
   });
   const app = await buildApp(tessera, { logger });
+  const realtime = attachRealtime(app.server, { tessera });
   await app.listen({ port: listenPort, host: options.host });
   // Only once listening, so a start that fails never stores a key nobody saw.
   const generatedApiKey = tessera.apiKeys.isEmpty ? await tessera.apiKeys.generate() : undefined;
@@ -52,11 +56,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   return {
     app,
     tessera,
+    realtime,
     url: `http://localhost:${port}`,
     logger,
     generatedApiKey,
     close() {
       closing ??= (async () => {
+        // Sockets first: an upgraded connection would keep the HTTP server from closing.
+        await realtime.close();
         await app.close();
         await tessera.close();
       })();

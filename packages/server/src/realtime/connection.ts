@@ -41,7 +41,9 @@ export interface ConnectionContext {
   /** Bytes queued for a client before it is dropped as a slow consumer. */
   readonly maxBufferedBytes: number;
   readonly messageRate: { readonly perSecond: number; readonly burst: number };
-  /** The socket authenticated for the first time. */
+  /** The socket authenticated for the first time: from now on it hears its session's events. */
+  track(connection: SocketConnection): void;
+  /** The socket is tracked and its session was still active after that: tell the app. */
   onAuthenticated(connection: SocketConnection): void;
   /** An app `message` frame arrived on an authenticated socket. */
   onMessage(connection: SocketConnection, data: unknown): void | Promise<void>;
@@ -200,6 +202,12 @@ export class SocketConnection implements RealtimeConnection {
     this.#session = session;
     this.#claims = claims;
     this.#warned = false;
+    if (first) {
+      this.#context.track(this);
+      // A revocation between the read above and `track` was emitted before this socket could hear it: read again.
+      await this.#recheckSession();
+      if (this.#closing) return;
+    }
     this.#sendFrame({ type: 'ready', session_id: session.id, access_token_expires_at: new Date(claims.exp * 1000).toISOString() });
     this.#schedule();
     if (first) this.#context.onAuthenticated(this);

@@ -74,7 +74,7 @@ const closeGrace = 2;
  *
  * @example
  * ```ts
- * const tessera = await createTessera({ store: openStore({ dataDir: '.tessera' }) });
+ * const tessera = await createTessera({ store: await openStore({ dataDir: '.tessera' }) });
  * const server = http.createServer(app);
  * const realtime = attachRealtime(server, {
  *   tessera,
@@ -109,11 +109,13 @@ export function attachRealtime(target: HttpServer | HttpsServer | WebSocketServe
     authTimeoutMs: (options.authTimeout ?? 10) * 1000,
     maxBufferedBytes: options.maxBufferedBytes ?? 1024 * 1024,
     messageRate: options.messageRate ?? { perSecond: 20, burst: 40 },
-    onAuthenticated(connection) {
+    track(connection) {
       const sessionId = connection.sessionId!;
       let group = bySession.get(sessionId);
       if (!group) bySession.set(sessionId, (group = new Set()));
       group.add(connection);
+    },
+    onAuthenticated(connection) {
       options.onConnection?.(connection);
     },
     async onMessage(connection, data) {

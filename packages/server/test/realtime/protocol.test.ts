@@ -117,6 +117,23 @@ describe('the session ending under an open socket', () => {
     expect(closed.at - started).toBeLessThan(1000);
   });
 
+  it('a revocation that lands while the first auth is being checked still ends the socket (no ready)', async () => {
+    server = await startRealtimeServer();
+    const grant = await signIn(server.url);
+    const { sessions } = server.tessera;
+    const authenticate = sessions.authenticate.bind(sessions);
+    // The session is read as active, then revoked before the socket is tracked for its events.
+    sessions.authenticate = async (token) => {
+      const found = await authenticate(token);
+      await sessions.revokeSession(found.session.id, 'admin');
+      return found;
+    };
+    const socket = await openSocket(server.socketUrl);
+    socket.auth(grant.access_token);
+    expect(await socket.closed).toMatchObject({ code: 4003 });
+    expect(socket.frames.map((frame) => frame.type)).toEqual(['session_ended']);
+  });
+
   it('logout over HTTP → session_ended with reason logout, 4003; other sessions of the user keep their sockets', async () => {
     server = await startRealtimeServer();
     const mine = await signIn(server.url);

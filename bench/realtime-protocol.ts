@@ -12,12 +12,14 @@ export interface MemorySample {
 export type RealtimeServerCommand =
   | { readonly type: 'sessions'; readonly id: number; readonly count: number; readonly userId: string }
   | { readonly type: 'memory'; readonly id: number }
+  | { readonly type: 'fanout'; readonly id: number }
   | { readonly type: 'stop'; readonly id: number };
 
 export type RealtimeServerReply =
   | { readonly type: 'listening'; readonly id: 0; readonly url: string; readonly apiKey: string; readonly gc: boolean }
   | { readonly type: 'sessions'; readonly id: number; readonly tokens: string[] }
   | { readonly type: 'memory'; readonly id: number; readonly memory: MemorySample; readonly sockets: number }
+  | { readonly type: 'fanout'; readonly id: number; readonly events: number; readonly ms: number }
   | { readonly type: 'stopped'; readonly id: number }
   | { readonly type: 'error'; readonly id: number; readonly message: string };
 

@@ -5,6 +5,7 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { systemClock } from '../packages/server/src/core/clock.js';
 import { buildApp } from '../packages/server/src/http/app.js';
@@ -18,7 +19,19 @@ const store = new SqliteSessionStore(join(dir, 'tessera.db'));
 const apiKey = 'tsk_bench_fixed_key_not_a_secret';
 const tessera = await createTessera({ store, clock: systemClock, apiKey, issuer: 'http://127.0.0.1' });
 const app = await buildApp(tessera);
+// Listeners run in the order they were added: these two bracket the gateway's, timing the
+// synchronous fan-out (every socket's session_ended and close queued) apart from the store's work.
+let fanoutStartedAt = 0;
+const fanout = { events: 0, ms: 0 };
+tessera.sessions.onSessionEvent((event) => {
+  if (event.type === 'revoked') fanoutStartedAt = performance.now();
+});
 const realtime = attachRealtime(app.server, { tessera });
+tessera.sessions.onSessionEvent((event) => {
+  if (event.type !== 'revoked') return;
+  fanout.events++;
+  fanout.ms += performance.now() - fanoutStartedAt;
+});
 await app.listen({ port: 0, host: '127.0.0.1' });
 const address = app.server.address();
 const port = typeof address === 'object' && address ? address.port : 0;
@@ -51,6 +64,11 @@ process.on('message', (command: RealtimeServerCommand) => {
         reply({ type: 'sessions', id: command.id, tokens });
         return;
       }
+      case 'fanout':
+        reply({ type: 'fanout', id: command.id, events: fanout.events, ms: fanout.ms });
+        fanout.events = 0;
+        fanout.ms = 0;
+        return;
       case 'memory':
         reply({ type: 'memory', id: command.id, memory: await settledMemory(), sockets: realtime.size });
         return;

@@ -133,13 +133,14 @@ export class SocketConnection implements RealtimeConnection {
     this.close(error.closeCode, error.code);
   }
 
-  /** The session changed elsewhere in this process (refreshed, revoked): end the socket or follow the change. */
-  sessionChanged(session: SessionRecord): void {
+  /**
+   * The session changed (refreshed, or revoked here or on another node): follow the change, or end
+   * the socket with `ending`, the error the gateway worked out once for all sockets of the session.
+   */
+  sessionChanged(session: SessionRecord, ending: RealtimeError | null): void {
     if (this.#closing || this.#session?.id !== session.id || session.version < this.#session.version) return;
-    try {
-      assertActive(session, this.#context.clock.now());
-    } catch (error) {
-      this.fail(toRealtimeError(error));
+    if (ending) {
+      this.fail(ending);
       return;
     }
     this.#session = session;

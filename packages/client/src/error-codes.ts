@@ -11,6 +11,8 @@ export type TesseraErrorCode =
   | 'session_not_found'
   | 'invalid_request'
   | 'api_key_invalid'
+  | 'csrf_failed'
+  | 'origin_not_allowed'
   | 'not_found'
   | 'method_not_allowed'
   | 'unsupported_media_type'
@@ -30,6 +32,8 @@ export const tesseraErrorCodes: readonly TesseraErrorCode[] = [
   'session_not_found',
   'invalid_request',
   'api_key_invalid',
+  'csrf_failed',
+  'origin_not_allowed',
   'not_found',
   'method_not_allowed',
   'unsupported_media_type',
@@ -50,6 +54,8 @@ export const tesseraErrorStatus: { readonly [Code in TesseraErrorCode]: number }
   session_not_found: 401,
   invalid_request: 400,
   api_key_invalid: 401,
+  csrf_failed: 403,
+  origin_not_allowed: 403,
   not_found: 404,
   method_not_allowed: 405,
   unsupported_media_type: 415,
@@ -70,6 +76,8 @@ export const tesseraErrorMessage: { readonly [Code in TesseraErrorCode]: string 
   session_not_found: 'This session does not exist. Please sign in again.',
   invalid_request: 'The request is malformed.',
   api_key_invalid: 'The API key is missing or not valid.',
+  csrf_failed: 'The request lacks the header that proves it came from the app, not another site.',
+  origin_not_allowed: 'This origin may not call this route from a browser.',
   not_found: 'There is nothing here.',
   method_not_allowed: 'This method is not allowed on this route.',
   unsupported_media_type: 'The request body has a content type this route does not accept.',

@@ -20,8 +20,14 @@ export type { TokenStorage, WebStorageOptions } from './storage.js';
 export { ServerClock } from './server-clock.js';
 export type { ServerTimeSample } from './server-clock.js';
 
-export { browserTabCoordinator, noTabCoordination } from './tab-coordinator.js';
-export type { TabCoordinator, TabMessage, BrowserTabCoordinatorOptions, LockManagerLike, MessageChannelLike, LeaseStorage } from './tab-coordinator.js';
+export { serveSessionWorker, createSessionWorkerHost } from './worker-host.js';
+export type { SessionWorkerOptions, SessionWorkerHost } from './worker-host.js';
+export { connectSessionWorker } from './worker-client.js';
+export type { ConnectSessionWorkerOptions, ServiceWorkerLike } from './worker-client.js';
+export type { MessagePortLike } from './worker-protocol.js';
+
+export { browserTabCoordinator, noTabCoordination, storageEventChannel } from './tab-coordinator.js';
+export type { TabCoordinator, TabMessage, BrowserTabCoordinatorOptions, LockManagerLike, MessageChannelLike, LeaseStorage, StorageEventSource } from './tab-coordinator.js';
 
 export type { BackoffOptions } from './backoff.js';
 export type { PageEnvironment, EventSourceLike, WakeCause } from './refresh-scheduler.js';

@@ -3,6 +3,7 @@ import { Backoff, type BackoffOptions } from './backoff.js';
 import { errorFromEnvelope, isErrorEnvelope } from './envelope.js';
 import { SessionEndedError, TesseraError, type SessionEndCode } from './errors.js';
 import { detectPageEnvironment, type PageEnvironment } from './refresh-scheduler.js';
+import type { SessionClient } from './session-client.js';
 
 /** The part of the Web `WebSocket` the SDK uses; the browser's and `ws`'s both fit. */
 export interface WebSocketLike {
@@ -99,6 +100,41 @@ const sessionEndCloses: Readonly<Record<number, SessionEndCode>> = {
  */
 export function openRealtime(host: RealtimeHost, options: RealtimeOptions = {}): RealtimeSocket {
   return new TesseraRealtimeSocket(host, options);
+}
+
+/** How long a client that cannot force a refresh waits for a newer token, and how often it looks. */
+const renewalPolls = 10;
+const renewalPollMs = 500;
+
+/**
+ * A host from the public `SessionClient` API alone, for clients whose refresh runs elsewhere (worker
+ * mode): renewal waits for the refresh the session's own schedule makes, and an ending heard on the
+ * socket is confirmed over HTTP (`GET /v1/session` through `client.fetch`), which ends the session
+ * where it lives and tells every page once.
+ * @internal
+ */
+export function publicClientHost(client: SessionClient, url: string | undefined): RealtimeHost {
+  if (!url) throw new TypeError('realtime(): a worker-mode client needs { url }, e.g. wss://auth.example.com/v1/realtime');
+  const baseUrl = url.replace(/^ws/, 'http').replace(/\/v1\/realtime\/?$/, '');
+  return {
+    baseUrl,
+    get state() {
+      return client.state;
+    },
+    subscribe: (listener) => client.subscribe(listener),
+    getAccessToken: () => client.getAccessToken(),
+    async renewAccessToken(used) {
+      for (let poll = 0; poll < renewalPolls; poll++) {
+        const token = await client.getAccessToken();
+        if (token !== used) return token;
+        await new Promise((resolve) => setTimeout(resolve, renewalPollMs));
+      }
+      return client.getAccessToken();
+    },
+    endSession() {
+      client.fetch(`${baseUrl}/v1/session`).catch(() => {});
+    },
+  };
 }
 
 class TesseraRealtimeSocket implements RealtimeSocket {

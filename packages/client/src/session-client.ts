@@ -40,6 +40,12 @@ export interface SessionClientOptions {
    * idle session alive and idle timeouts mean what they say; the tab refreshes when shown again.
    */
   readonly keepAliveWhileHidden?: boolean;
+  /**
+   * The server runs in cookie mode: the refresh token lives in an HttpOnly cookie that page scripts
+   * cannot read. Refreshes are sent with the cookie (`credentials: 'include'`) and the CSRF header;
+   * the refresh token of the sign-in grant is sent once, to move it into the cookie, and none is kept.
+   */
+  readonly refreshTokenInCookie?: boolean;
   /** Seconds before a refresh request is abandoned. Default 10. */
   readonly requestTimeout?: number;
   /** Delays between refresh retries after `silent_auth_failed`. */
@@ -150,6 +156,7 @@ class TesseraSessionClient implements SessionClient {
   readonly #handler: SessionHandler;
   readonly #fetch: FetchFunction;
   readonly #keepAliveWhileHidden: boolean;
+  readonly #refreshTokenInCookie: boolean;
   readonly #requestTimeout: number;
   readonly #clock: ServerClock;
   readonly #backoff: Backoff;
@@ -184,6 +191,7 @@ class TesseraSessionClient implements SessionClient {
     const customFetch = options.fetch;
     this.#fetch = customFetch ?? ((input, init) => globalThis.fetch(input, init));
     this.#keepAliveWhileHidden = options.keepAliveWhileHidden === true;
+    this.#refreshTokenInCookie = options.refreshTokenInCookie === true;
     this.#requestTimeout = Math.max(0.001, options.requestTimeout ?? 10) * 1000;
     const deviceNow = options.now ?? (() => Date.now());
     this.#clock = new ServerClock(deviceNow);
@@ -330,7 +338,7 @@ class TesseraSessionClient implements SessionClient {
     const stored = await loadSession(this.#storage, this.#storageKey);
     if (!stored || generation !== this.#generation) return;
     this.#clock.restore(stored.clockSkew);
-    const unusable = stored.tokens.refreshToken === null && this.#isExpired(stored.tokens) && !this.#handler.onTokenRequired;
+    const unusable = !this.#canRefresh(stored.tokens) && this.#isExpired(stored.tokens);
     if (unusable) {
       await clearSession(this.#storage, this.#storageKey);
       return;
@@ -441,7 +449,7 @@ class TesseraSessionClient implements SessionClient {
 
   #reschedule(): void {
     const tokens = this.#tokens;
-    if (!tokens || (!tokens.refreshToken && !this.#handler.onTokenRequired)) {
+    if (!tokens || !this.#canRefresh(tokens)) {
       this.#scheduler.scheduleAt(null);
       return;
     }
@@ -493,7 +501,7 @@ class TesseraSessionClient implements SessionClient {
   async #runRefresh(generation: number): Promise<HeldTokens> {
     const before = this.#tokens;
     if (before === null && !this.#handler.onTokenRequired) throw this.#noSessionError();
-    if (before !== null && before.refreshToken === null && !this.#handler.onTokenRequired) {
+    if (before !== null && !this.#canRefresh(before)) {
       throw new TesseraError('token_expired', {
         message: 'The access token is due and this client holds no refresh token (its storage keeps none) and has no onTokenRequired handler.',
       });
@@ -538,30 +546,37 @@ class TesseraSessionClient implements SessionClient {
     const current = this.#tokens;
     if (generation !== this.#generation) return null;
     if (current && current !== before && !this.#isDue(current)) return null;
-    const refreshToken = current?.refreshToken;
-    const tokens = current && refreshToken ? await this.#presentRefreshToken(refreshToken, current.sessionId) : await this.#tokensFromApp();
+    const refreshToken = current?.refreshToken ?? null;
+    const fromServer = current !== null && (refreshToken !== null || this.#refreshTokenInCookie);
+    const tokens = fromServer ? await this.#presentRefreshToken(refreshToken, current.sessionId) : await this.#tokensFromApp();
     if (refreshToken) this.#markSpent(refreshToken);
     this.#tabs.publish({ type: 'tokens', tokens, clockSkew: this.#clock.skew, spent: refreshToken ?? null });
     return tokens;
   }
 
-  /** `POST /v1/token/refresh`; the other tabs hear that this refresh token is being presented. */
-  async #presentRefreshToken(refreshToken: string, sessionId: string | null): Promise<HeldTokens> {
-    this.#tabs.publish({ type: 'refreshing', sessionId, refreshToken });
+  /**
+   * `POST /v1/token/refresh` with `refreshToken`, or with the refresh cookie when it is null; the
+   * other tabs hear that this refresh token is being presented.
+   */
+  async #presentRefreshToken(refreshToken: string | null, sessionId: string | null): Promise<HeldTokens> {
+    if (refreshToken !== null) this.#tabs.publish({ type: 'refreshing', sessionId, refreshToken });
     try {
       const answer = await requestRefresh({
         fetch: this.#fetch,
         url: `${this.#baseUrl}/v1/token/refresh`,
         refreshToken,
+        withCookie: this.#refreshTokenInCookie,
         timeout: this.#requestTimeout,
         deviceNow: () => this.#clock.deviceNow(),
       });
-      const tokens = holdTokens(answer.grant);
+      const held = holdTokens(answer.grant);
+      // In cookie mode the successor is in the cookie; a copy in page memory would only be a target.
+      const tokens = this.#refreshTokenInCookie ? { ...held, refreshToken: null } : held;
       this.#learnTimeFromGrant(answer.grant, tokens, answer.sentAt);
       this.#session = answer.grant.session ?? this.#session;
       return tokens;
     } catch (error) {
-      if (!(error instanceof SessionEndedError)) this.#tabs.publish({ type: 'refresh_failed', sessionId, refreshToken });
+      if (!(error instanceof SessionEndedError) && refreshToken !== null) this.#tabs.publish({ type: 'refresh_failed', sessionId, refreshToken });
       throw error;
     }
   }
@@ -622,6 +637,8 @@ class TesseraSessionClient implements SessionClient {
         method: 'POST',
         headers: { authorization: `Bearer ${accessToken}` },
         signal: controller.signal,
+        // The answer clears the refresh cookie, which a cross-origin answer can do only with credentials.
+        ...(this.#refreshTokenInCookie ? { credentials: 'include' as const } : {}),
       });
       if (response.ok) return;
       const error = await errorFromResponse(response);
@@ -690,6 +707,11 @@ class TesseraSessionClient implements SessionClient {
       });
     });
     if (this.#presentedElsewhere === pending) this.#presentedElsewhere = null;
+  }
+
+  /** Whether the client can get new tokens for `tokens`: a refresh token, the refresh cookie, or the app. */
+  #canRefresh(tokens: HeldTokens): boolean {
+    return tokens.refreshToken !== null || this.#refreshTokenInCookie || this.#handler.onTokenRequired !== undefined;
   }
 
   #markSpent(refreshToken: string): void {

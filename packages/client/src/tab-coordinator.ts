@@ -62,7 +62,7 @@ export interface LeaseStorage {
 export interface BrowserTabCoordinatorOptions {
   /** `navigator.locks` by default; null to force the lease fallback. */
   readonly locks?: LockManagerLike | null;
-  /** A `BroadcastChannel` of this name by default. */
+  /** A `BroadcastChannel` of this name by default; where there is none, `storage` events of `localStorage`. */
   readonly channel?: MessageChannelLike | null;
   /** `localStorage` by default: where the lease lives when Web Locks are missing. */
   readonly leaseStorage?: LeaseStorage | null;
@@ -79,8 +79,8 @@ export interface BrowserTabCoordinatorOptions {
  */
 export function browserTabCoordinator(name: string, options: BrowserTabCoordinatorOptions = {}): TabCoordinator {
   const locks = options.locks === undefined ? webLocks() : options.locks;
-  const channel = options.channel === undefined ? openChannel(name) : options.channel;
   const leaseStorage = options.leaseStorage === undefined ? localStorageOrNull() : options.leaseStorage;
+  const channel = options.channel === undefined ? (openChannel(name) ?? storageEventChannel(name, leaseStorage, storageEventSource())) : options.channel;
   const lease = leaseStorage ? new Lease(`${name}:lease`, leaseStorage, options.leaseDuration ?? 10_000, options.now ?? Date.now) : null;
   const listeners = new Set<(message: TabMessage) => void>();
   const onMessage = (event: { data: unknown }) => {
@@ -131,10 +131,10 @@ export function browserTabCoordinator(name: string, options: BrowserTabCoordinat
   };
 }
 
-/** Whether this context is one where tabs can race (a page or a worker with Web Locks). */
+/** Whether this context is one where tabs can race (a page, or a worker with Web Locks). */
 export function tabsCanRace(): boolean {
   const scope = globalThis as { document?: unknown; navigator?: { locks?: unknown } };
-  return scope.navigator?.locks !== undefined || (scope.document !== undefined && typeof BroadcastChannel === 'function');
+  return scope.navigator?.locks !== undefined || scope.document !== undefined;
 }
 
 const pollInterval = 50;
@@ -235,6 +235,54 @@ function openChannel(name: string): MessageChannelLike | null {
   } catch {
     return null;
   }
+}
+
+/** Where `storage` events arrive: the page's `window`. */
+export interface StorageEventSource {
+  addEventListener(type: 'storage', listener: (event: { key: string | null; newValue: string | null }) => void): void;
+  removeEventListener(type: 'storage', listener: (event: { key: string | null; newValue: string | null }) => void): void;
+}
+
+/**
+ * The fallback where `BroadcastChannel` is missing: a message is written to `localStorage` and
+ * removed at once; every other tab of the origin hears the write as a `storage` event. The
+ * message (a refresh token among it) sits in storage only for that instant.
+ */
+export function storageEventChannel(name: string, storage: LeaseStorage | null, source: StorageEventSource | null): MessageChannelLike | null {
+  if (!storage || !source) return null;
+  const key = `${name}:message`;
+  const listeners = new Set<(event: { data: unknown }) => void>();
+  const onStorage = (event: { key: string | null; newValue: string | null }) => {
+    if (event.key !== key || event.newValue === null) return;
+    let envelope: { data?: unknown };
+    try {
+      envelope = JSON.parse(event.newValue) as { data?: unknown };
+    } catch {
+      return;
+    }
+    for (const listener of listeners) listener({ data: envelope.data });
+  };
+  source.addEventListener('storage', onStorage);
+  let sequence = 0;
+  return {
+    postMessage(data) {
+      sequence += 1;
+      // The sequence makes each write differ from the last, so each one fires an event.
+      storage.setItem(key, JSON.stringify({ sequence, at: Date.now(), data }));
+      storage.removeItem(key);
+    },
+    addEventListener: (_type, listener) => void listeners.add(listener),
+    removeEventListener: (_type, listener) => void listeners.delete(listener),
+    close() {
+      listeners.clear();
+      source.removeEventListener('storage', onStorage);
+    },
+  };
+}
+
+function storageEventSource(): StorageEventSource | null {
+  const scope = globalThis as { addEventListener?: unknown; document?: unknown };
+  return scope.document !== undefined && typeof scope.addEventListener === 'function' ? (globalThis as unknown as StorageEventSource) : null;
 }
 
 function localStorageOrNull(): LeaseStorage | null {

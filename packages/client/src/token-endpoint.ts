@@ -2,13 +2,19 @@ import { errorFromEnvelope, isErrorEnvelope, retryAfterSeconds } from './envelop
 import { SilentAuthFailedError, TesseraError } from './errors.js';
 import { isTokenGrant, type TokenGrant } from './token-grant.js';
 
+/** The header that proves a cookie refresh comes from a page allowed to make it (the server's CSRF check). */
+export const csrfHeader = 'x-tessera-csrf';
+
 export type FetchFunction = (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>;
 
 export interface RefreshRequest {
   readonly fetch: FetchFunction;
   /** The full URL of `POST /v1/token/refresh`. */
   readonly url: string;
-  readonly refreshToken: string;
+  /** The refresh token to present; null to present the refresh cookie only. */
+  readonly refreshToken: string | null;
+  /** Send the refresh cookie (the server's cookie mode): credentials included, with the CSRF header. */
+  readonly withCookie?: boolean;
   /** Milliseconds before the request is abandoned. */
   readonly timeout: number;
   readonly deviceNow: () => number;
@@ -36,10 +42,15 @@ export async function requestRefresh(request: RefreshRequest): Promise<RefreshAn
     try {
       response = await request.fetch(request.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json' },
-        body: JSON.stringify({ refresh_token: request.refreshToken }),
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json',
+          // A header a form or a cross-site page cannot add without a preflight the server refuses.
+          ...(request.withCookie ? { [csrfHeader]: '1' } : {}),
+        },
+        body: JSON.stringify(request.refreshToken === null ? {} : { refresh_token: request.refreshToken }),
         signal: controller.signal,
-        credentials: 'omit',
+        credentials: request.withCookie ? 'include' : 'omit',
         cache: 'no-store',
       });
       body = await response.json().catch(() => undefined);
@@ -51,7 +62,8 @@ export async function requestRefresh(request: RefreshRequest): Promise<RefreshAn
       });
     }
     const receivedAt = request.deviceNow();
-    if (response.ok && isTokenGrant(body, true)) return { grant: body, sentAt, receivedAt };
+    // In cookie mode the answer may leave the refresh token out: it is in the cookie.
+    if (response.ok && isTokenGrant(body, !request.withCookie)) return { grant: body, sentAt, receivedAt };
     throw classifyFailure(response, body);
   } finally {
     clearTimeout(timer);

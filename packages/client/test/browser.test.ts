@@ -54,6 +54,13 @@ async function startOrigin(upstream: string, bundle: string): Promise<Origin> {
         response.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' }).end(bundle);
         return;
       }
+      if (path === '/session-worker.js') {
+        // The worker mode of the SDK: the session lives in this SharedWorker, leeway from the query.
+        const worker = `import { serveSessionWorker } from '/client.js';
+serveSessionWorker({ baseUrl: self.location.origin, leeway: Number(new URL(self.location.href).searchParams.get('leeway') ?? 60) });`;
+        response.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' }).end(worker);
+        return;
+      }
       if (!path.startsWith('/v1/')) {
         response.writeHead(404).end();
         return;
@@ -239,7 +246,10 @@ afterEach(async () => {
 });
 
 describe('the client in chromium', () => {
-  it('two tabs of one origin, 20 concurrent getAccessToken() each on a due token: one refresh, one new token', async () => {
+  it.each([
+    ['Web Locks and BroadcastChannel', false],
+    ['a localStorage lease and storage events (no Web Locks, no BroadcastChannel)', true],
+  ])('two tabs of one origin, 20 concurrent getAccessToken() each on a due token: one refresh, one new token, with %s', async (_, legacy) => {
     const clock = new ManualClock(Date.now());
     server = await startServer({ clock, config: { flows: { short: { access_token_ttl: 5 } } } });
     origin = await startOrigin(server.url, bundle);
@@ -254,9 +264,17 @@ describe('the client in chromium', () => {
       // Two background tabs: the scheduler does not refresh a hidden page on its own, so the refresh
       // comes from the getAccessToken() calls, after both tabs hold the session.
       await startHidden(context);
+      if (legacy) {
+        await context.addInitScript(() => {
+          Reflect.deleteProperty(globalThis, 'BroadcastChannel');
+          Object.defineProperty(Navigator.prototype, 'locks', { get: () => undefined, configurable: true });
+        });
+      }
       const [first, second] = [await context.newPage(), await context.newPage()];
       await openClient(first, origin.url, 60);
       await openClient(second, origin.url, 60);
+      const features = await first.evaluate(() => ({ channel: typeof BroadcastChannel, locks: typeof navigator.locks }));
+      expect(features).toEqual(legacy ? { channel: 'undefined', locks: 'undefined' } : { channel: 'function', locks: 'object' });
 
       // Both tabs hold the session before any refresh can answer: the race under test is the refresh, not setSession.
       const release = origin.holdRefreshes();
@@ -432,6 +450,119 @@ describe('the client in chromium', () => {
       expect(names).not.toContain('closed');
       expect(names.filter((name) => name === 'error')).toHaveLength(1);
       expect(origin.count(refreshPath)).toBe(1);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('worker mode: hidden pages share one session in a SharedWorker that keeps it fresh in the background', async () => {
+    server = await startServer({ clock: { now: () => Date.now() }, config: { flows: { short: { access_token_ttl: 2 } } } });
+    origin = await startOrigin(server.url, bundle);
+    const grant = await signIn(server.url, 'short');
+
+    const context = await browser.newContext();
+    try {
+      await startHidden(context);
+      const pages = [await context.newPage(), await context.newPage()];
+      for (const page of pages) {
+        await page.goto(`${origin.url}/`);
+        await page.addScriptTag({ type: 'module', content: "import * as lib from '/client.js'; globalThis.tesseraLib = lib;" });
+        await page.waitForFunction(() => 'tesseraLib' in globalThis);
+        await page.evaluate(() => {
+          const scope = globalThis as Record<string, unknown>;
+          const { connectSessionWorker } = scope.tesseraLib as typeof import('../src/index.js');
+          const heard: string[] = [];
+          scope.heard = heard;
+          const worker = new SharedWorker('/session-worker.js?leeway=1', { type: 'module' });
+          scope.tessera = connectSessionWorker(worker.port as unknown as import('../src/index.js').MessagePortLike, {
+            handler: { onSessionRefreshed: (event) => heard.push(`refreshed:${event.accessToken}`), onSessionClosed: (cause) => heard.push(`closed:${cause}`) },
+          });
+        });
+      }
+      const [first, second] = pages as [Page, Page];
+      await first.evaluate((grant) => ((globalThis as Record<string, unknown>).tessera as import('../src/index.js').SessionClient).setSession(grant), grant);
+      expect(await concurrentTokens(second, 10)).toEqual([grant.access_token]);
+
+      // Both pages are hidden; the worker is not a page and refreshes each 2 s token 1 s before its
+      // exp (whole seconds on the server's clock): about once a second, never in a loop.
+      const before = origin.count(refreshPath);
+      await first.waitForTimeout(3000);
+      const refreshes = origin.count(refreshPath) - before;
+      expect(refreshes).toBeGreaterThanOrEqual(2);
+      expect(refreshes).toBeLessThanOrEqual(6);
+      const [fromFirst, fromSecond] = await Promise.all([concurrentTokens(first, 20), concurrentTokens(second, 20)]);
+      expect(fromFirst).toHaveLength(1);
+      expect(fromSecond).toEqual(fromFirst);
+      expect((await call(`${server.url}/v1/session`, { token: fromFirst[0] })).status).toBe(200);
+      // Every refresh the worker made was told to both pages, once.
+      for (const page of pages) {
+        const events = (await page.evaluate(() => (globalThis as Record<string, unknown>).heard)) as string[];
+        expect(events.filter((event) => event.startsWith('refreshed:'))).toHaveLength(origin.count(refreshPath));
+      }
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('cookie mode, cross-origin with CORS: the SDK moves the refresh token into the HttpOnly cookie, refreshes from it and keeps none', async () => {
+    origin = await startOrigin('http://127.0.0.1:9', bundle);
+    // Secure cookies need HTTPS outside localhost; the attribute is checked over HTTP in the server's cookie tests.
+    server = await startServer({
+      clock: { now: () => Date.now() },
+      config: { flows: { short: { access_token_ttl: 2 } }, cors: { origins: [origin.url] }, cookie: { enabled: true, secure: false, refresh_token_in_body: false } },
+    });
+    const grant = await signIn(server.url, 'short');
+
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await page.goto(`${origin.url}/`);
+      await page.addScriptTag({ type: 'module', content: "import * as lib from '/client.js'; globalThis.tesseraLib = lib;" });
+      await page.waitForFunction(() => 'tesseraLib' in globalThis);
+      await page.evaluate(
+        ({ baseUrl, grant }) => {
+          const scope = globalThis as Record<string, unknown>;
+          const { createSessionClient, sessionStorageAdapter } = scope.tesseraLib as typeof import('../src/index.js');
+          const bodies: string[] = [];
+          const refreshed: string[] = [];
+          Object.assign(scope, { bodies, refreshed });
+          const client = createSessionClient({
+            baseUrl,
+            leeway: 1,
+            refreshTokenInCookie: true,
+            // Even allowed to persist a refresh token, the client has none to persist in cookie mode.
+            storage: sessionStorageAdapter({ persistRefreshToken: true }),
+            fetch: async (input, init) => {
+              if (String(input).endsWith('/v1/token/refresh')) bodies.push(String(init?.body));
+              return fetch(input, init);
+            },
+            handler: { onSessionRefreshed: (event) => refreshed.push(event.accessToken) },
+          });
+          scope.tessera = client;
+          client.setSession(grant);
+        },
+        { baseUrl: server.url, grant },
+      );
+      // Each 2 s token is refreshed about a second after issue: the first refresh moves the token into
+      // the cookie, the next ones present only the cookie.
+      await page.waitForFunction(() => ((globalThis as Record<string, unknown>).refreshed as string[]).length >= 3, undefined, { timeout: 10_000 });
+      const bodies = (await page.evaluate(() => (globalThis as Record<string, unknown>).bodies)) as string[];
+      expect(bodies[0]).toBe(JSON.stringify({ refresh_token: grant.refresh_token }));
+      expect(bodies.slice(1).every((body) => body === '{}')).toBe(true);
+      const cookies = await context.cookies(`${server.url}/v1/token/refresh`);
+      expect(cookies).toEqual([expect.objectContaining({ name: 'tessera_refresh', httpOnly: true, sameSite: 'Strict' })]);
+      expect(await page.evaluate(() => document.cookie)).toBe('');
+      const stored = await page.evaluate(() => JSON.stringify({ ...sessionStorage }));
+      expect(stored).toContain('access');
+      expect(stored).not.toContain('rt_');
+
+      const token = (await concurrentTokens(page, 5))[0];
+      expect((await call(`${server.url}/v1/session`, { token })).status).toBe(200);
+
+      // Logout clears the cookie in the browser.
+      await page.evaluate(() => ((globalThis as Record<string, unknown>).tessera as import('../src/index.js').SessionClient).logout());
+      expect(await context.cookies(`${server.url}/v1/token/refresh`)).toEqual([]);
+      expect((await call(`${server.url}/v1/session`, { token })).body).toMatchObject({ error: 'session_revoked', details: [{ reason: 'logout' }] });
     } finally {
       await context.close();
     }

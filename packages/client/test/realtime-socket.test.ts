@@ -1,7 +1,7 @@
 // The realtime socket's decisions, against a scripted WebSocket and a scripted session client.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SessionEndedError, SilentAuthFailedError } from '../src/errors.js';
-import { openRealtime, type RealtimeHost, type RealtimeSocket, type WebSocketLike } from '../src/realtime.js';
+import { openRealtime, publicClientHost, type RealtimeHost, type RealtimeSocket, type WebSocketLike } from '../src/realtime.js';
 
 class ScriptedSocket implements WebSocketLike {
   static all: ScriptedSocket[] = [];
@@ -226,5 +226,27 @@ describe('realtime socket', () => {
     const closed = open(over.host);
     await until(() => closed.status === 'closed', 'closed');
     expect(ScriptedSocket.all).toHaveLength(0);
+  });
+
+  it('worker mode (public client API only): waits for the session to refresh; an ending is confirmed over HTTP through the client', async () => {
+    let current = token('ses_1', 0);
+    const fetched: string[] = [];
+    const client = {
+      state: 'active',
+      subscribe: () => () => {},
+      getAccessToken: vi.fn(async () => current),
+      fetch: vi.fn(async (input: RequestInfo | URL) => {
+        fetched.push(String(input));
+        return new Response('{}', { status: 401 });
+      }),
+    };
+    expect(() => publicClientHost(client as never, undefined)).toThrow(/url/);
+    const host = publicClientHost(client as never, 'wss://auth.example.test/v1/realtime');
+    expect(host.baseUrl).toBe('https://auth.example.test');
+    const renewed = host.renewAccessToken(current);
+    setTimeout(() => (current = token('ses_1', 1)), 100);
+    expect(await renewed).toBe(token('ses_1', 1));
+    host.endSession(new SessionEndedError('session_revoked'), 'ses_1');
+    expect(fetched).toEqual(['https://auth.example.test/v1/session']);
   });
 });

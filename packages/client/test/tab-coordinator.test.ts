@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { browserTabCoordinator, createSessionClient, type LockManagerLike, type SessionClient, type TabCoordinator } from '../src/index.js';
+import { browserTabCoordinator, createSessionClient, storageEventChannel, type LockManagerLike, type SessionClient, type TabCoordinator } from '../src/index.js';
 import { holdTokens } from '../src/token-grant.js';
-import type { TabMessage } from '../src/index.js';
+import type { StorageEventSource, TabMessage } from '../src/index.js';
 import { FakeTessera } from './fakes.js';
 
 /** One browser's `navigator.locks`, shared by its tabs: exclusive locks granted in request order. */
@@ -16,10 +16,40 @@ class FakeLocks implements LockManagerLike {
 
 /** One origin's `localStorage`, shared by its tabs. */
 class MapStorage {
-  readonly items = new Map<string, string>();
+  constructor(readonly items = new Map<string, string>()) {}
   getItem = (key: string) => this.items.get(key) ?? null;
   setItem = (key: string, value: string) => void this.items.set(key, value);
   removeItem = (key: string) => void this.items.delete(key);
+}
+
+/**
+ * One origin's `localStorage` as each tab sees it: a write by one tab fires a `storage` event in
+ * every other tab, as browsers do.
+ */
+class StorageHub {
+  readonly items = new Map<string, string>();
+  readonly #windows: EventTarget[] = [];
+
+  /** A tab's view: its `localStorage` and its `window` (where the others' writes arrive). */
+  openTab(): { storage: MapStorage; window: EventTarget } {
+    const window = new EventTarget();
+    this.#windows.push(window);
+    const announce = (key: string, newValue: string | null) => {
+      for (const other of this.#windows) {
+        if (other !== window) other.dispatchEvent(Object.assign(new Event('storage'), { key, newValue }));
+      }
+    };
+    const storage = new MapStorage(this.items);
+    storage.setItem = (key, value) => {
+      this.items.set(key, value);
+      announce(key, value);
+    };
+    storage.removeItem = (key) => {
+      this.items.delete(key);
+      announce(key, null);
+    };
+    return { storage, window };
+  }
 }
 
 let server: FakeTessera;
@@ -47,13 +77,20 @@ function moveClocks(ms: number): void {
   server.serverAhead = shift;
 }
 
-for (const mode of ['web locks', 'lease'] as const) {
+for (const mode of ['web locks', 'lease', 'lease and storage events'] as const) {
   describe(`two tabs coordinated with ${mode}`, () => {
     function coordinators(): [TabCoordinator, TabCoordinator] {
       const name = `tessera:test:${Math.random()}`;
       const locks = new FakeLocks();
       const storage = new MapStorage();
-      const make = () => browserTabCoordinator(name, mode === 'web locks' ? { locks } : { locks: null, leaseStorage: storage });
+      const hub = new StorageHub();
+      const make = () => {
+        if (mode === 'web locks') return browserTabCoordinator(name, { locks });
+        if (mode === 'lease') return browserTabCoordinator(name, { locks: null, leaseStorage: storage });
+        // No BroadcastChannel either (older browsers): messages travel as storage events.
+        const tab = hub.openTab();
+        return browserTabCoordinator(name, { locks: null, leaseStorage: tab.storage, channel: storageEventChannel(name, tab.storage, tab.window as unknown as StorageEventSource) });
+      };
       return [make(), make()];
     }
 

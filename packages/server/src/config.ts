@@ -15,6 +15,44 @@ const FlowSchema = Type.Object(
   { additionalProperties: false },
 );
 
+const RateRuleSchema = Type.Union([
+  Type.Object({ limit: Type.Integer({ minimum: 1 }), window: seconds(1) }, { additionalProperties: false }),
+  Type.Null(),
+]);
+
+const RateLimitsSchema = Type.Object(
+  {
+    refresh_per_token: Type.Optional(RateRuleSchema),
+    refresh_per_ip: Type.Optional(RateRuleSchema),
+    management_per_key: Type.Optional(RateRuleSchema),
+    redis_key_prefix: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+  },
+  { additionalProperties: false },
+);
+
+const CorsSchema = Type.Object(
+  {
+    origins: Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { maxItems: 256 }),
+    max_age: Type.Optional(seconds(0)),
+  },
+  { additionalProperties: false },
+);
+
+const CookieSchema = Type.Object(
+  {
+    enabled: Type.Boolean(),
+    name: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' })),
+    same_site: Type.Optional(Type.Union([Type.Literal('strict'), Type.Literal('lax')])),
+    secure: Type.Optional(Type.Boolean()),
+    path: Type.Optional(Type.String({ pattern: '^/[\\x21-\\x3A\\x3C-\\x7E]{0,255}$' })),
+    domain: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9.-]{1,253}$' })),
+    refresh_token_in_body: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
+const TrustProxySchema = Type.Union([Type.Boolean(), Type.Integer({ minimum: 1 }), Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })]);
+
 /** `__proto__` would set the prototype of the flows object instead of adding a flow. */
 const flowNamePattern = '^(?!__proto__$)[A-Za-z0-9_.-]{1,64}$';
 
@@ -26,6 +64,10 @@ const ConfigSchema = Type.Object(
     audience: Type.Optional(Type.String({ minLength: 1 })),
     client_id: Type.Optional(Type.String({ minLength: 1 })),
     body_limit: Type.Optional(seconds(1)),
+    rate_limits: Type.Optional(RateLimitsSchema),
+    cors: Type.Optional(CorsSchema),
+    cookie: Type.Optional(CookieSchema),
+    trust_proxy: Type.Optional(TrustProxySchema),
   },
   { additionalProperties: false },
 );
@@ -43,7 +85,68 @@ export interface TesseraConfig {
   readonly clientId: string;
   /** Largest accepted request body, in bytes. */
   readonly bodyLimit: number;
+  readonly rateLimits: RateLimitsConfig;
+  readonly cors: CorsConfig;
+  readonly cookie: CookieConfig;
+  /** Fastify's `trustProxy`: which proxies may set `X-Forwarded-For` (the client IP of per-IP limits). */
+  readonly trustProxy: boolean | number | readonly string[];
 }
+
+/** At most `limit` requests per `window` seconds. */
+export interface RateRule {
+  readonly limit: number;
+  readonly window: number;
+}
+
+/** Each limit, or null when switched off. */
+export interface RateLimitsConfig {
+  readonly refreshPerToken: RateRule | null;
+  readonly refreshPerIp: RateRule | null;
+  readonly managementPerKey: RateRule | null;
+  /** Prefix of the counters' keys in Redis, so deployments can share one Redis. */
+  readonly redisKeyPrefix: string;
+}
+
+/** Browser origins allowed to call the end-user routes cross-origin. */
+export interface CorsConfig {
+  /** Exact origins, e.g. `https://app.example` (scheme, host, port; no path). */
+  readonly origins: readonly string[];
+  /** How long browsers may cache a preflight answer, in seconds. */
+  readonly maxAge: number;
+}
+
+/** Cookie mode: the refresh token also travels in an HttpOnly cookie scoped to the refresh path. */
+export interface CookieConfig {
+  readonly enabled: boolean;
+  readonly name: string;
+  readonly sameSite: 'strict' | 'lax';
+  readonly secure: boolean;
+  readonly path: string;
+  readonly domain: string | undefined;
+  /** Whether refresh answers still carry `refresh_token` in the JSON body (true unless opted out). */
+  readonly refreshTokenInBody: boolean;
+}
+
+/**
+ * Defaults no ordinary client meets: one refresh token is presented once, plus concurrent tabs
+ * replaying it inside the reuse interval; an office behind one NAT refreshes a few hundred times a minute.
+ */
+export const defaultRateLimits: RateLimitsConfig = {
+  refreshPerToken: { limit: 30, window: 60 },
+  refreshPerIp: { limit: 1200, window: 60 },
+  managementPerKey: { limit: 6000, window: 60 },
+  redisKeyPrefix: 'tessera:ratelimit:',
+};
+
+export const defaultCookieConfig: CookieConfig = {
+  enabled: false,
+  name: 'tessera_refresh',
+  sameSite: 'strict',
+  secure: true,
+  path: '/v1/token/refresh',
+  domain: undefined,
+  refreshTokenInBody: true,
+};
 
 export const defaultConfig: TesseraConfig = {
   flows: defaultFlowPolicies,
@@ -51,6 +154,10 @@ export const defaultConfig: TesseraConfig = {
   audience: 'tessera',
   clientId: 'tessera',
   bodyLimit: 1024 * 1024,
+  rateLimits: defaultRateLimits,
+  cors: { origins: [], maxAge: 600 },
+  cookie: defaultCookieConfig,
+  trustProxy: false,
 };
 
 /** Thrown when the config file is unreadable or names a bad key; the message says which. */
@@ -97,7 +204,47 @@ export function parseConfig(input: unknown, source = 'config'): TesseraConfig {
     audience: file.audience ?? defaultConfig.audience,
     clientId: file.client_id ?? defaultConfig.clientId,
     bodyLimit: file.body_limit ?? defaultConfig.bodyLimit,
+    rateLimits: rateLimitsOf(file.rate_limits),
+    cors: { origins: file.cors?.origins ?? [], maxAge: file.cors?.max_age ?? defaultConfig.cors.maxAge },
+    cookie: cookieOf(file.cookie),
+    trustProxy: file.trust_proxy ?? defaultConfig.trustProxy,
   };
+}
+
+function rateLimitsOf(file: ConfigFile['rate_limits']): RateLimitsConfig {
+  const defaults = defaultRateLimits;
+  return {
+    refreshPerToken: file?.refresh_per_token === undefined ? defaults.refreshPerToken : file.refresh_per_token,
+    refreshPerIp: file?.refresh_per_ip === undefined ? defaults.refreshPerIp : file.refresh_per_ip,
+    managementPerKey: file?.management_per_key === undefined ? defaults.managementPerKey : file.management_per_key,
+    redisKeyPrefix: file?.redis_key_prefix ?? defaults.redisKeyPrefix,
+  };
+}
+
+function cookieOf(file: ConfigFile['cookie']): CookieConfig {
+  const defaults = defaultCookieConfig;
+  return {
+    enabled: file?.enabled ?? defaults.enabled,
+    name: file?.name ?? defaults.name,
+    sameSite: file?.same_site ?? defaults.sameSite,
+    secure: file?.secure ?? defaults.secure,
+    path: file?.path ?? defaults.path,
+    domain: file?.domain,
+    refreshTokenInBody: file?.refresh_token_in_body ?? defaults.refreshTokenInBody,
+  };
+}
+
+/** An origin as browsers send it: scheme, host and port only, as `URL` normalises it. */
+function originProblem(origin: string): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(origin);
+  } catch {
+    return `${origin} is not a URL`;
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') return `${origin} must be http(s)`;
+  if (parsed.origin !== origin) return `${origin} must be an origin exactly as browsers send it (${parsed.origin})`;
+  return undefined;
 }
 
 function describeProblems(input: unknown): string[] {
@@ -112,5 +259,19 @@ function describeProblems(input: unknown): string[] {
     }
     problems.push(`${key}: ${error.message}`);
   }
+  if (problems.length === 0) problems.push(...semanticProblems(input as ConfigFile));
   return [...new Set(problems)];
+}
+
+/** What the schema cannot say: origins must be origins, and a cookie-only refresh token needs a cookie. */
+function semanticProblems(file: ConfigFile): string[] {
+  const problems: string[] = [];
+  (file.cors?.origins ?? []).forEach((origin, index) => {
+    const problem = originProblem(origin);
+    if (problem) problems.push(`cors.origins.${index}: ${problem}`);
+  });
+  if (file.cookie && !file.cookie.enabled && file.cookie.refresh_token_in_body === false) {
+    problems.push('cookie.refresh_token_in_body: false needs cookie.enabled: true, or no client could ever refresh');
+  }
+  return problems;
 }

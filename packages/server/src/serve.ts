@@ -1,5 +1,6 @@
 import { createServer } from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import { loadConfigFile, defaultConfig, type TesseraConfig } from './config.js';
 import { buildApp } from './http/app.js';
@@ -15,6 +16,8 @@ export interface ServeOptions {
   readonly apiKey?: string;
   readonly issuer?: string;
   readonly logLevel: string;
+  /** `REDIS_URL`: shared rate limits (and fan-out) through Redis; in process without it. */
+  readonly redisUrl?: string | undefined;
 }
 
 export interface RunningServer {
@@ -39,11 +42,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   // The default issuer names the real port, so port 0 is resolved to a free port before the core is built.
   const listenPort = options.port === 0 && !config.issuer ? await freePort(options.host) : options.port;
   const store = openStore({ dataDir: options.dataDir });
+  const redis = options.redisUrl ? openRedis(options.redisUrl, logger) : undefined;
   const tessera = await createTessera({
     store,
     config,
     apiKey: options.apiKey,
     issuer: config.issuer ?? `http://localhost:${listenPort}`,
+    redis,
   });
   const app = await buildApp(tessera, { logger });
   const realtime = attachRealtime(app.server, { tessera });
@@ -66,10 +71,27 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         await realtime.close();
         await app.close();
         await tessera.close();
+        redis?.disconnect();
       })();
       return closing;
     },
   };
+}
+
+/** A Redis connection that never makes a request wait: commands fail fast while it is down, and callers fall back. */
+function openRedis(url: string, logger: Logger): Redis {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+  // Once per outage, not once per reconnect attempt.
+  let reported = false;
+  redis.on('error', (error: Error) => {
+    if (!reported) logger.warn({ err: error }, 'redis: connection lost; retrying in the background');
+    reported = true;
+  });
+  redis.on('ready', () => {
+    if (reported) logger.info('redis: connected again');
+    reported = false;
+  });
+  return redis;
 }
 
 /** A port the OS reports free on `host`. */

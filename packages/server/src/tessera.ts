@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import { AccessTokens } from './core/access-tokens.js';
 import { ApiKeys } from './core/api-keys.js';
 import { systemClock, type Clock } from './core/clock.js';
@@ -16,6 +17,8 @@ export interface TesseraOptions {
   readonly issuer?: string;
   /** The one accepted management API key; without it, the stored keys are accepted. */
   readonly apiKey?: string;
+  /** A Redis client shared by the node's parts (rate limits, fan-out); none means in process only. */
+  readonly redis?: Redis | undefined;
 }
 
 /** One Tessera node's parts, wired together: what the HTTP server, the CLI and tests use. */
@@ -27,6 +30,8 @@ export interface Tessera {
   readonly issuer: string;
   readonly clock: Clock;
   readonly store: SessionStore;
+  /** The Redis client given in the options, if any; its owner closes it. */
+  readonly redis?: Redis | undefined;
   close(): Promise<void>;
 }
 
@@ -49,6 +54,7 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
     issuer,
     clock,
     store,
+    redis: options.redis,
     close: () => store.close(),
   };
 }

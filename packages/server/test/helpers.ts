@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
 import { ManualClock } from '../src/core/clock.js';
 import type { Clock } from '../src/core/clock.js';
 import { parseConfig } from '../src/config.js';
@@ -25,8 +26,17 @@ export interface TestTessera {
   close(): Promise<void>;
 }
 
+export interface StartOptions {
+  /** A config-file object. */
+  config?: unknown;
+  clock?: Clock;
+  dir?: string;
+  /** A Redis client for the node (the test closes it). */
+  redis?: Redis;
+}
+
 /** The core on a real SQLite file, with a clock the test moves. `config` is a config-file object. */
-export async function startCore(options: { config?: unknown; clock?: Clock; dir?: string } = {}): Promise<TestTessera> {
+export async function startCore(options: StartOptions = {}): Promise<TestTessera> {
   const temp = options.dir ? { dir: options.dir, cleanup: () => {} } : tempDir();
   const clock = (options.clock as ManualClock | undefined) ?? new ManualClock(Date.UTC(2026, 0, 1, 9, 0, 0));
   const store = new SqliteSessionStore(join(temp.dir, 'tessera.db'));
@@ -36,6 +46,7 @@ export async function startCore(options: { config?: unknown; clock?: Clock; dir?
     config: parseConfig(options.config ?? {}),
     apiKey: testApiKey,
     issuer: 'http://tessera.test',
+    redis: options.redis,
   });
   return {
     tessera,
@@ -56,7 +67,7 @@ export interface TestServer extends TestTessera {
 }
 
 /** The whole HTTP server on a real loopback socket (random port), over a real SQLite file. */
-export async function startServer(options: { config?: unknown; clock?: Clock; dir?: string } = {}): Promise<TestServer> {
+export async function startServer(options: StartOptions = {}): Promise<TestServer> {
   const core = await startCore(options);
   const app = await buildApp(core.tessera);
   await app.listen({ port: 0, host: '127.0.0.1' });

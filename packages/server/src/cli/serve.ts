@@ -21,6 +21,7 @@ export function serveCommand(): Command {
         apiKey: options.apiKey,
         issuer: options.issuer,
         logLevel: options.logLevel,
+        redisUrl: process.env['REDIS_URL'],
       });
       let stopping = false;
       const stop = (signal: string) => {

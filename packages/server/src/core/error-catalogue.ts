@@ -111,6 +111,31 @@ export const errorCatalogue = defineErrorCodes({
     when: ['The backend was deployed without `TESSERA_API_KEY`.', 'The key was rotated on the server but not in the backend.'],
     exampleDetails: [],
   },
+  csrf_failed: {
+    status: 403,
+    message: 'The request lacks the header that proves it came from the app, not another site.',
+    clientAction: 'Send `X-Tessera-CSRF: 1` with every refresh that relies on the refresh cookie (the SDK does).',
+    meaning:
+      'Cookie mode only: a refresh authenticated by the refresh cookie must carry the custom header `X-Tessera-CSRF: 1`. A form or a cross-site page cannot add it without a CORS preflight that Tessera refuses for origins not listed, so its absence means the request may be forged.',
+    when: [
+      'A page used the refresh cookie with a plain `fetch` that did not set the header.',
+      'Another site tried to make the browser refresh (cross-site request forgery).',
+    ],
+    exampleDetails: [{ header: 'X-Tessera-CSRF', reason: 'missing' }],
+  },
+  origin_not_allowed: {
+    status: 403,
+    message: 'This origin may not call this route from a browser.',
+    clientAction: 'Add the app origin to `cors.origins` in the config file; never call the management API from a browser.',
+    meaning:
+      'A browser request came from an origin the config file does not list: a CORS preflight from an unlisted origin or to a route that browsers may not call (the management API), or a cookie-authenticated refresh whose `Origin` is neither listed nor the server itself.',
+    when: [
+      'The app moved to a new domain and `cors.origins` was not updated.',
+      'A page tried to call the management API with an API key (API keys do not belong in browsers).',
+      'Another site tried to use the refresh cookie.',
+    ],
+    exampleDetails: [{ origin: 'https://evil.example' }],
+  },
   not_found: {
     status: 404,
     message: 'There is nothing here.',
@@ -147,9 +172,14 @@ export const errorCatalogue = defineErrorCodes({
     status: 429,
     message: 'Too many requests. Please wait and try again.',
     clientAction: 'Wait `retry_after` seconds, then retry.',
-    meaning: 'The caller exceeded a rate limit. `retry_after` and the `Retry-After` header say when to try again.',
-    when: ['A client refreshing in a tight loop.', 'A backend flooding the management API.'],
-    exampleDetails: [],
+    meaning:
+      'The caller exceeded a rate limit of the config file (`rate_limits`): refreshes per refresh token, refreshes per client IP, or management calls per API key. `details` names the limit; `retry_after` and the `Retry-After` header say when its window ends.',
+    when: [
+      'A client refreshing one token in a tight loop.',
+      'One address flooding the refresh endpoint.',
+      'A backend flooding the management API.',
+    ],
+    exampleDetails: [{ limit: 'refresh_per_token', max_requests: 30, window: 60 }],
   },
   service_unavailable: {
     status: 503,

@@ -1,9 +1,12 @@
+import fastifyCookie from '@fastify/cookie';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { TesseraError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import type { Tessera } from '../tessera.js';
 import { publicBaseUrl, sendError, sendRawClientError } from './envelope.js';
+import { CorsPolicy, isPreflight, preflightRefusal } from './cors.js';
 import { Metrics } from './metrics.js';
+import { createRateLimiter, RequestRateLimits } from './rate-limits.js';
 import { endUserRoutes } from './routes/end-user.js';
 import { managementRoutes } from './routes/management.js';
 import { operationsRoutes } from './routes/operations.js';
@@ -24,6 +27,8 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
     bodyLimit: tessera.config.bodyLimit,
     genReqId: () => newId('req_'),
     requestIdHeader: false,
+    // Behind a load balancer, which proxies may name the client (the subject of per-IP limits).
+    trustProxy: trustProxyOption(tessera.config.trustProxy),
     return503OnClosing: true,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true } },
     clientErrorHandler: (_error, socket) => sendRawClientError(socket, newId('req_'), tessera.issuer, tessera.clock.now()),
@@ -43,6 +48,9 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
     return parseJson(request, body as string, done);
   });
   const metrics = new Metrics(tessera.sessions);
+  const limits = new RequestRateLimits(createRateLimiter(tessera, app.log, metrics), tessera.config.rateLimits, metrics);
+  const cors = new CorsPolicy(tessera.config.cors, { credentials: tessera.config.cookie.enabled });
+  if (tessera.config.cookie.enabled) await app.register(fastifyCookie);
   const routePatterns: { method: string; pattern: RegExp }[] = [];
 
   app.addHook('onRoute', (route) => {
@@ -73,16 +81,17 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? '';
     const allowed = routePatterns.filter((route) => route.pattern.test(path)).map((route) => route.method);
-    const error =
-      allowed.length > 0
+    const error = isPreflight(request)
+      ? preflightRefusal(request, path)
+      : allowed.length > 0
         ? new TesseraError('method_not_allowed', { details: [{ method: request.method, allowed: [...new Set(allowed)] }] })
         : new TesseraError('not_found', { details: [{ path }] });
     if (allowed.length > 0) reply.header('allow', [...new Set(allowed)].join(', '));
     return sendError(request, reply, error, publicBaseUrl(request, tessera.issuer), tessera.clock.now());
   });
 
-  managementRoutes(app, tessera);
-  endUserRoutes(app, tessera);
+  managementRoutes(app, tessera, limits);
+  endUserRoutes(app, tessera, { cors, limits });
   wellKnownRoutes(app, tessera);
   operationsRoutes(app, tessera, metrics);
   await app.ready();
@@ -114,6 +123,12 @@ function toTesseraError(error: FastifyError): TesseraError {
     return new TesseraError('invalid_request', { message: `The request is malformed: ${error.message}` });
   }
   return new TesseraError('internal_error', { cause: error });
+}
+
+/** The config's `trust_proxy` as Fastify takes it: a hop count becomes the function Fastify would build. */
+function trustProxyOption(trust: boolean | number | readonly string[]): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof trust === 'number') return (_address, hop) => hop < trust;
+  return typeof trust === 'boolean' ? trust : [...trust];
 }
 
 function fieldOf(instancePath: string, params: Record<string, unknown>): string {

@@ -11,10 +11,11 @@ export function bearerToken(request: FastifyRequest): string | undefined {
   return match[1]!.trim();
 }
 
-/** Throws `api_key_invalid` unless the request carries an accepted management API key. */
-export function requireApiKey(tessera: Tessera, request: FastifyRequest): void {
+/** Throws `api_key_invalid` unless the request carries an accepted management API key; returns the key. */
+export function requireApiKey(tessera: Tessera, request: FastifyRequest): string {
   const key = bearerToken(request);
   if (!key || !tessera.apiKeys.accepts(key)) throw new TesseraError('api_key_invalid');
+  return key;
 }
 
 /** Authenticates the end user's access token and returns its live session. */

@@ -40,6 +40,17 @@ export class Metrics {
     labelNames: ['flow'] as const,
     registers: [this.registry],
   });
+  readonly rateLimited = new Counter({
+    name: 'tessera_rate_limited_total',
+    help: 'Requests refused as rate_limited, by the limit they exceeded.',
+    labelNames: ['limit'] as const,
+    registers: [this.registry],
+  });
+  readonly rateLimitFallbacks = new Counter({
+    name: 'tessera_rate_limit_fallbacks_total',
+    help: 'Rate-limit checks counted in this process because Redis was unreachable.',
+    registers: [this.registry],
+  });
 
   constructor(sessions: SessionService) {
     collectDefaultMetrics({ register: this.registry, prefix: 'tessera_' });

@@ -33,3 +33,9 @@ export function grantJson(grant: TokenGrant, now: number) {
     server_time: iso(now),
   };
 }
+
+/** A grant answer without `refresh_token`: cookie mode with `refresh_token_in_body: false`. */
+export function withoutRefreshToken(json: ReturnType<typeof grantJson>): Omit<ReturnType<typeof grantJson>, 'refresh_token'> {
+  const { refresh_token: _omitted, ...rest } = json;
+  return rest;
+}

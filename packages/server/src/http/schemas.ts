@@ -15,6 +15,12 @@ export const RefreshBody = Type.Object(
   { additionalProperties: false },
 );
 
+/** Cookie mode: the refresh token may come from the cookie instead. */
+export const OptionalRefreshBody = Type.Object(
+  { refresh_token: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })) },
+  { additionalProperties: false },
+);
+
 export const SessionIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
 export const UserIdParams = Type.Object({ user_id: Type.String({ minLength: 1, maxLength: 256 }) });
 export const ErrorCodeParams = Type.Object({ code: Type.String({ maxLength: 64 }) });

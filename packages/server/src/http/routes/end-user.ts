@@ -1,34 +1,113 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Static } from 'typebox';
+import { TesseraError } from '../../core/errors.js';
+import type { TokenGrant } from '../../core/sessions.js';
 import type { Tessera } from '../../tessera.js';
 import { requireSession } from '../auth.js';
-import { grantJson, sessionJson } from '../representation.js';
-import { RefreshBody } from '../schemas.js';
+import type { CorsPolicy } from '../cors.js';
+import { clientSubject, secretSubject, type RequestRateLimits } from '../rate-limits.js';
+import { RefreshCookie, requireCsrfProof } from '../refresh-cookie.js';
+import { grantJson, sessionJson, withoutRefreshToken } from '../representation.js';
+import { OptionalRefreshBody, RefreshBody } from '../schemas.js';
 
-/** What the end user's client calls with its own tokens, no API key. */
-export function endUserRoutes(app: FastifyInstance, tessera: Tessera): void {
-  const { sessions, clock } = tessera;
+export interface EndUserRouteOptions {
+  readonly cors: CorsPolicy;
+  readonly limits: RequestRateLimits;
+}
 
-  app.post<{ Body: Static<typeof RefreshBody> }>('/v1/token/refresh', { schema: { body: RefreshBody } }, async (request) => {
-    const grant = await sessions.refreshSession(request.body.refresh_token);
-    return grantJson(grant, clock.now());
-  });
+/** Answers that mean the session is over: a refresh cookie for it is useless from then on. */
+const sessionEndedCodes = new Set(['session_expired', 'session_revoked', 'session_not_found']);
 
-  app.get('/v1/session', async (request) => {
+/** What the end user's client calls with its own tokens, no API key; browsers may call it cross-origin. */
+export function endUserRoutes(app: FastifyInstance, tessera: Tessera, options: EndUserRouteOptions): void {
+  const { sessions, clock, config } = tessera;
+  const { cors, limits } = options;
+  const cookie = config.cookie.enabled ? new RefreshCookie(config.cookie) : undefined;
+  const browser = { onRequest: cors.addCorsHeaders };
+
+  cors.allowBrowserCalls(app, '/v1/token/refresh', ['POST']);
+  app.post<{ Body: Static<typeof OptionalRefreshBody> }>(
+    '/v1/token/refresh',
+    {
+      schema: { body: cookie ? OptionalRefreshBody : RefreshBody },
+      // Per client IP before the body is even read: a flood costs as little as possible.
+      onRequest: [cors.addCorsHeaders, async (request) => limits.enforce('refresh_per_ip', clientSubject(request.ip))],
+      // In cookie mode a bodyless refresh is normal: the token is in the cookie.
+      ...(cookie ? { preValidation: async (request: FastifyRequest) => void (request.body ??= {}) } : {}),
+    },
+    async (request, reply) => {
+      const presented = presentedRefreshToken(request, cookie, () => requireCsrfProof(request, cors, tessera.issuer));
+      await limits.enforce('refresh_per_token', secretSubject(presented.token));
+      let grant: TokenGrant;
+      try {
+        grant = await sessions.refreshSession(presented.token);
+      } catch (error) {
+        if (cookie && presented.from === 'cookie' && isSessionEnd(error)) cookie.clear(reply);
+        throw error;
+      }
+      const now = clock.now();
+      if (!cookie) return grantJson(grant, now);
+      cookie.set(reply, grant, now);
+      return config.cookie.refreshTokenInBody ? grantJson(grant, now) : withoutRefreshToken(grantJson(grant, now));
+    },
+  );
+
+  cors.allowBrowserCalls(app, '/v1/session', ['GET']);
+  app.get('/v1/session', browser, async (request) => {
     const { session } = await requireSession(tessera, request);
     const now = clock.now();
     return { session: sessionJson(session, now), server_time: new Date(now).toISOString() };
   });
 
-  app.post('/v1/session/logout', async (request) => {
-    const { session } = await requireSession(tessera, request);
+  cors.allowBrowserCalls(app, '/v1/session/logout', ['POST']);
+  app.post('/v1/session/logout', browser, async (request, reply) => {
+    const { session } = await endingCookieWithSession(reply, cookie, requireSession(tessera, request));
     const revoked = (await sessions.revokeSession(session.id, 'logout')) ?? session;
+    cookie?.clear(reply);
     return { session: sessionJson(revoked, clock.now()) };
   });
 
-  app.post('/v1/session/logout-others', async (request) => {
+  cors.allowBrowserCalls(app, '/v1/session/logout-others', ['POST']);
+  app.post('/v1/session/logout-others', browser, async (request) => {
     const { session } = await requireSession(tessera, request);
     const revoked = await sessions.revokeUserSessions(session.userId, 'signed_out_elsewhere', session.id);
     return { revoked: revoked.length, session_ids: revoked.map((other) => other.id) };
   });
+}
+
+/**
+ * The refresh token of a refresh request. The body wins over the cookie: a page that hands over a
+ * token explicitly (the first refresh after sign-in, which moves it into the cookie) means that one,
+ * whatever stale cookie the browser still holds. Only the cookie, sent by the browser on its own,
+ * needs the CSRF proof.
+ */
+function presentedRefreshToken(
+  request: FastifyRequest<{ Body: Static<typeof OptionalRefreshBody> }>,
+  cookie: RefreshCookie | undefined,
+  requireCsrf: () => void,
+): { token: string; from: 'body' | 'cookie' } {
+  const fromBody = request.body?.refresh_token;
+  if (fromBody !== undefined) return { token: fromBody, from: 'body' };
+  const fromCookie = cookie?.read(request);
+  if (fromCookie === undefined) {
+    throw new TesseraError('invalid_request', {
+      details: [{ field: 'refresh_token', message: cookie ? `is required in the body or the ${cookie.name} cookie` : 'is required', in: 'body' }],
+    });
+  }
+  requireCsrf();
+  return { token: fromCookie, from: 'cookie' };
+}
+
+function isSessionEnd(error: unknown): boolean {
+  return error instanceof TesseraError && sessionEndedCodes.has(error.code);
+}
+
+/** Logout of a session that already ended still drops the refresh cookie: it can never be used again. */
+async function endingCookieWithSession<T>(reply: FastifyReply, cookie: RefreshCookie | undefined, authenticated: Promise<T>): Promise<T> {
+  try {
+    return await authenticated;
+  } catch (error) {
+    if (cookie && isSessionEnd(error)) cookie.clear(reply);
+    throw error;
+  }
 }

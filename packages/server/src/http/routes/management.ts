@@ -3,15 +3,20 @@ import type { Static } from 'typebox';
 import { TesseraError } from '../../core/errors.js';
 import type { Tessera } from '../../tessera.js';
 import { requireApiKey } from '../auth.js';
+import { secretSubject, type RequestRateLimits } from '../rate-limits.js';
 import { grantJson, sessionJson } from '../representation.js';
 import { CreateSessionBody, SessionIdParams, UserIdParams } from '../schemas.js';
 
-/** The management API: the app's backend starts, inspects and revokes sessions with its API key. */
-export function managementRoutes(app: FastifyInstance, tessera: Tessera): void {
+/**
+ * The management API: the app's backend starts, inspects and revokes sessions with its API key.
+ * Never CORS-enabled: API keys do not belong in browsers.
+ */
+export function managementRoutes(app: FastifyInstance, tessera: Tessera, limits: RequestRateLimits): void {
   const { sessions, clock } = tessera;
 
   app.register(async (scope) => {
-    scope.addHook('onRequest', async (request) => requireApiKey(tessera, request));
+    // Limited per accepted key: keys are long random secrets, so guessing them needs no limit of its own.
+    scope.addHook('onRequest', async (request) => limits.enforce('management_per_key', secretSubject(requireApiKey(tessera, request))));
 
     scope.post<{ Body: Static<typeof CreateSessionBody> }>('/v1/sessions', { schema: { body: CreateSessionBody } }, async (request, reply) => {
       const { user_id, flow, metadata } = request.body;

@@ -1,0 +1,170 @@
+import type { LogoutOthersResult, SessionClient, SessionState } from './session-client.js';
+import { openRealtime, publicClientHost, type RealtimeOptions, type RealtimeSocket } from './realtime.js';
+import type { SessionHandler } from './session-handler.js';
+import { isTokenGrant, type TokenGrant } from './token-grant.js';
+import {
+  connectMessageType,
+  receiveArgs,
+  receiveError,
+  receiveResponse,
+  sendRequest,
+  type MessagePortLike,
+  type SentResponse,
+  type WorkerMessage,
+  type WorkerRequest,
+  type WorkerSnapshot,
+} from './worker-protocol.js';
+
+/** The part of a `ServiceWorker` used to connect to it. */
+export interface ServiceWorkerLike {
+  readonly scriptURL: string;
+  postMessage(message: unknown, transfer: Transferable[]): void;
+}
+
+export interface ConnectSessionWorkerOptions {
+  /** This page's callbacks: each transition of the worker's session is told to every page once. */
+  readonly handler?: Omit<SessionHandler, 'onTokenRequired'>;
+}
+
+/** Distributes `Omit` over the union, so each request keeps its own fields. */
+type RequestBody = WorkerRequest extends infer R ? (R extends WorkerRequest ? Omit<R, 'id'> : never) : never;
+
+/**
+ * A page's view of the session a worker keeps (see `serveSessionWorker`): the same `SessionClient`
+ * API, with every refresh done once, in the worker, for all pages.
+ *
+ * @example
+ * ```ts
+ * const client = connectSessionWorker(new SharedWorker('/session-worker.js', { type: 'module' }).port, {
+ *   handler: { onSessionRevoked: (reason) => showSignIn(reason) },
+ * });
+ * const res = await client.fetch('/api/orders');
+ * ```
+ */
+export function connectSessionWorker(target: MessagePortLike | ServiceWorkerLike, options: ConnectSessionWorkerOptions = {}): SessionClient {
+  return new WorkerSessionClient(openPort(target), options.handler ?? {});
+}
+
+function openPort(target: MessagePortLike | ServiceWorkerLike): MessagePortLike {
+  if (!('scriptURL' in target)) return target;
+  const channel = new MessageChannel();
+  target.postMessage({ type: connectMessageType }, [channel.port2]);
+  return channel.port1 as unknown as MessagePortLike;
+}
+
+class WorkerSessionClient implements SessionClient {
+  readonly ready: Promise<void>;
+  readonly #port: MessagePortLike;
+  readonly #handler: Omit<SessionHandler, 'onTokenRequired'>;
+  readonly #listeners = new Set<(state: SessionState) => void>();
+  readonly #pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+  #snapshot: WorkerSnapshot = { state: 'signed_out', clockSkew: 0, sessionId: null };
+  #nextId = 1;
+  #markReady: () => void = () => {};
+  readonly #onMessage = (event: { data: unknown }) => this.#receive(event.data as WorkerMessage);
+
+  constructor(port: MessagePortLike, handler: Omit<SessionHandler, 'onTokenRequired'>) {
+    this.#port = port;
+    this.#handler = handler;
+    this.ready = new Promise((resolve) => (this.#markReady = resolve));
+    port.addEventListener('message', this.#onMessage);
+    port.start?.();
+  }
+
+  get state(): SessionState {
+    return this.#snapshot.state;
+  }
+
+  get clockSkew(): number {
+    return this.#snapshot.clockSkew;
+  }
+
+  get sessionId(): string | null {
+    return this.#snapshot.sessionId;
+  }
+
+  subscribe(listener: (state: SessionState) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  setSession(grant: TokenGrant): void {
+    if (!isTokenGrant(grant)) throw new TypeError('setSession: expected the token answer of POST /v1/sessions, with an access_token');
+    // Requests are answered in order: a getAccessToken() right after this sees the new session.
+    void this.#ask({ op: 'setSession', grant }).catch(() => {});
+  }
+
+  async getAccessToken(): Promise<string> {
+    return (await this.#ask({ op: 'getAccessToken' })) as string;
+  }
+
+  async fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+    const request = await sendRequest(input, init);
+    const answer = (await this.#ask({ op: 'fetch', request }, request.body ? [request.body] : [])) as SentResponse;
+    return receiveResponse(answer);
+  }
+
+  async logout(): Promise<void> {
+    await this.#ask({ op: 'logout' });
+  }
+
+  async logoutOthers(): Promise<LogoutOthersResult> {
+    return (await this.#ask({ op: 'logoutOthers' })) as LogoutOthersResult;
+  }
+
+  /** Needs `{ url }`: the page does not know the worker's `baseUrl`. */
+  realtime(options: RealtimeOptions = {}): RealtimeSocket {
+    return openRealtime(publicClientHost(this, options.url), options);
+  }
+
+  dispose(): void {
+    this.#port.postMessage({ id: this.#nextId++, op: 'disconnect' } satisfies WorkerRequest);
+    this.#port.removeEventListener('message', this.#onMessage);
+    this.#listeners.clear();
+  }
+
+  #ask(body: RequestBody, transfer: Transferable[] = []): Promise<unknown> {
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      this.#port.postMessage({ ...body, id }, transfer);
+    });
+  }
+
+  #receive(message: WorkerMessage): void {
+    switch (message.type) {
+      case 'reply': {
+        const pending = this.#pending.get(message.id);
+        if (!pending) return;
+        this.#pending.delete(message.id);
+        if (message.ok) pending.resolve(message.value);
+        else pending.reject(receiveError(message.error));
+        return;
+      }
+      case 'snapshot': {
+        const before = this.#snapshot.state;
+        this.#snapshot = message.snapshot;
+        this.#markReady();
+        if (message.snapshot.state === before) return;
+        for (const listener of [...this.#listeners]) callSafely(() => listener(message.snapshot.state));
+        return;
+      }
+      case 'callback': {
+        const callback = this.#handler[message.name] as ((...args: unknown[]) => void) | undefined;
+        if (callback) callSafely(() => callback.apply(this.#handler, receiveArgs(message.args)));
+        return;
+      }
+    }
+  }
+}
+
+/** A listener's exception must not stop the others, nor vanish. */
+function callSafely(call: () => void): void {
+  try {
+    call();
+  } catch (error) {
+    queueMicrotask(() => {
+      throw error;
+    });
+  }
+}

@@ -1,0 +1,84 @@
+import { createHash } from 'node:crypto';
+import type { FastifyBaseLogger } from 'fastify';
+import type { RateLimitsConfig, RateRule } from '../config.js';
+import { TesseraError } from '../core/errors.js';
+import { FallbackRateLimiter } from '../rate-limits/fallback-rate-limiter.js';
+import { MemoryRateLimiter } from '../rate-limits/memory-rate-limiter.js';
+import type { RateLimiter } from '../rate-limits/rate-limiter.js';
+import { RedisRateLimiter } from '../rate-limits/redis-rate-limiter.js';
+import type { Tessera } from '../tessera.js';
+import type { Metrics } from './metrics.js';
+
+/** The limits of the config file, by the name they have there. */
+export type RateLimitName = 'refresh_per_token' | 'refresh_per_ip' | 'management_per_key';
+
+/**
+ * The rate limits of the HTTP API: each route names what it limits and by what subject; a request
+ * over a limit is `rate_limited` with `retry_after`.
+ */
+export class RequestRateLimits {
+  readonly #limiter: RateLimiter;
+  readonly #rules: Record<RateLimitName, RateRule | null>;
+  readonly #metrics: Metrics;
+
+  constructor(limiter: RateLimiter, config: RateLimitsConfig, metrics: Metrics) {
+    this.#limiter = limiter;
+    this.#metrics = metrics;
+    this.#rules = {
+      refresh_per_token: config.refreshPerToken,
+      refresh_per_ip: config.refreshPerIp,
+      management_per_key: config.managementPerKey,
+    };
+  }
+
+  /** Counts one request of `subject` under the limit `name`; throws `rate_limited` past it. */
+  async enforce(name: RateLimitName, subject: string): Promise<void> {
+    const rule = this.#rules[name];
+    if (!rule) return;
+    const decision = await this.#limiter.hit(`${name}:${subject}`, rule);
+    if (decision.allowed) return;
+    this.#metrics.rateLimited.inc({ limit: name });
+    throw new TesseraError('rate_limited', {
+      retryAfter: decision.retryAfter,
+      details: [{ limit: name, max_requests: rule.limit, window: rule.window }],
+    });
+  }
+}
+
+/** Redis-backed (with this process as fallback) when the node has Redis, in process otherwise. */
+export function createRateLimiter(tessera: Tessera, log: FastifyBaseLogger, metrics: Metrics): RateLimiter {
+  const local = new MemoryRateLimiter({ clock: tessera.clock });
+  const redis = tessera.redis;
+  if (!redis) return local;
+  return new FallbackRateLimiter({
+    primary: new RedisRateLimiter({ redis, clock: tessera.clock, keyPrefix: tessera.config.rateLimits.redisKeyPrefix }),
+    fallback: local,
+    // 'wait' is a lazy client not yet connected: the first command connects it.
+    isPrimaryUsable: () => redis.status === 'ready' || redis.status === 'wait',
+    log,
+    onFallback: () => metrics.rateLimitFallbacks.inc(),
+  });
+}
+
+/** A secret (refresh token, API key) as a counter key: hashed, so Redis never holds one. */
+export function secretSubject(secret: string): string {
+  return createHash('sha256').update(secret).digest('base64url').slice(0, 32);
+}
+
+/**
+ * The client a per-IP limit counts: an IPv4 address as is (IPv4-mapped IPv6 unwrapped), an IPv6
+ * address by its /64, since one subscriber commonly holds a whole /64 and could rotate through it.
+ */
+export function clientSubject(ip: string): string {
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip);
+  if (mapped) return mapped[1]!;
+  if (!ip.includes(':')) return ip;
+  const address = ip.split('%')[0]!.toLowerCase();
+  const [head = '', tail] = address.split('::');
+  const groupsOf = (part: string) => (part === '' ? [] : part.split(':').flatMap((group) => (group.includes('.') ? ['0', '0'] : [group])));
+  const left = groupsOf(head);
+  const right = tail === undefined ? [] : groupsOf(tail);
+  const groups = [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
+  const prefix = groups.slice(0, 4).map((group) => (Number.parseInt(group, 16) || 0).toString(16));
+  return `${prefix.join(':')}::/64`;
+}

@@ -1,0 +1,44 @@
+import type { Redis } from 'ioredis';
+import type { Clock } from '../core/clock.js';
+import type { RateRule } from '../config.js';
+import { decide, windowOf, type RateDecision, type RateLimiter } from './rate-limiter.js';
+
+export interface RedisRateLimiterOptions {
+  readonly redis: Redis;
+  readonly clock: Clock;
+  /** Prepended to every key, so deployments (and tests) can share one Redis. */
+  readonly keyPrefix: string;
+}
+
+// INCR and the expiry in one atomic step: a counter never outlives its window by a crash in between.
+const incrementScript = `
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return count`;
+
+/**
+ * Fixed-window counters shared by every node through Redis. The window is named by the node's clock
+ * (nodes run NTP), and each counter expires on its own shortly after its window ends.
+ */
+export class RedisRateLimiter implements RateLimiter {
+  readonly #redis: Redis;
+  readonly #clock: Clock;
+  readonly #keyPrefix: string;
+
+  constructor(options: RedisRateLimiterOptions) {
+    this.#redis = options.redis;
+    this.#clock = options.clock;
+    this.#keyPrefix = options.keyPrefix;
+  }
+
+  async hit(key: string, rule: RateRule): Promise<RateDecision> {
+    const now = this.#clock.now();
+    const window = windowOf(now, rule);
+    const redisKey = `${this.#keyPrefix}${key}:${rule.window}:${window.index}`;
+    // A second past the window's end absorbs clock differences between nodes.
+    const ttl = Math.max(1, window.endsAt - now) + 1000;
+    const count = Number(await this.#redis.eval(incrementScript, 1, redisKey, ttl));
+    if (!Number.isFinite(count)) throw new Error(`unexpected rate counter reply for ${redisKey}`);
+    return decide(count, rule, now, window.endsAt);
+  }
+}

@@ -33,7 +33,7 @@ export class RealtimeServerChild {
   #nextId = 1;
 
   constructor() {
-    this.#child = fork(fileURLToPath(new URL('./realtime-server.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx', '--expose-gc'] });
+    this.#child = fork(fileURLToPath(new URL('./realtime-server.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx', '--expose-gc', ...(process.env['BENCH_CPU_PROF'] ? ['--cpu-prof', '--cpu-prof-dir', process.env['BENCH_CPU_PROF']] : [])] });
     this.listening = new Promise((resolve, reject) => {
       this.#pending.set(0, (reply) => (reply.type === 'listening' ? resolve(reply) : reject(new Error('server did not start'))));
       this.#child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));

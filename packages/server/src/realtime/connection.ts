@@ -69,6 +69,8 @@ export class SocketConnection implements RealtimeConnection {
   #session: SessionRecord | null = null;
   #claims: AccessTokenClaims | null = null;
   #warned = false;
+  /** An `auth` arrived: the auth timeout is met, however long its check takes. */
+  #authReceived = false;
   #closing = false;
   #alive = true;
   #timer: NodeJS.Timeout | null = null;
@@ -93,7 +95,7 @@ export class SocketConnection implements RealtimeConnection {
       context.onClosed(this, code);
     });
     this.#setTimer(context.authTimeoutMs, () => {
-      if (this.#session === null) this.fail(realtimeError('token_missing', { message: `No "auth" message within ${context.authTimeoutMs / 1000} s.` }));
+      if (!this.#authReceived) this.fail(realtimeError('token_missing', { message: `No "auth" message within ${context.authTimeoutMs / 1000} s.` }));
     });
   }
 
@@ -179,6 +181,7 @@ export class SocketConnection implements RealtimeConnection {
       return;
     }
     if (frame.type === 'auth') {
+      this.#authReceived = true;
       const token = frame.accessToken;
       this.#enqueue(() => this.#authenticate(token));
       return;

@@ -5,7 +5,16 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
 import { call, testApiKey } from '../../server/test/helpers.js';
 import { signIn, startRealtimeServer, type RealtimeServer } from '../../server/test/realtime/sockets.js';
-import { createSessionClient, SessionEndedError, type RealtimeSocket, type SessionClient, type TokenGrant } from '../src/index.js';
+import {
+  connectSessionWorker,
+  createSessionClient,
+  createSessionWorkerHost,
+  SessionEndedError,
+  type MessagePortLike,
+  type RealtimeSocket,
+  type SessionClient,
+  type TokenGrant,
+} from '../src/index.js';
 
 let server: RealtimeServer | null = null;
 const cleanups: (() => void | Promise<void>)[] = [];
@@ -197,4 +206,38 @@ describe('client.realtime()', () => {
     await socket.opened();
     expect(socket.reconnects).toBe(1);
   });
+
+  it('worker mode: a page socket re-authenticates with each token the worker refreshes, and a revocation is told to the page once', async () => {
+    server = await startRealtimeServer({ config: { flows: { brief: { access_token_ttl: 3 } } } });
+    const workerHost = createSessionWorkerHost({ baseUrl: server.url, tabs: false });
+    const channel = new MessageChannel();
+    workerHost.connect(channel.port1 as unknown as MessagePortLike);
+    const handler = spyHandler();
+    const page = connectSessionWorker(channel.port2 as unknown as MessagePortLike, { handler });
+    cleanups.push(() => {
+      page.dispose();
+      workerHost.dispose();
+      channel.port1.close();
+      channel.port2.close();
+    });
+    await page.ready;
+    const grant = (await signIn(server.url, 'alice', 'brief')) as TokenGrant;
+    page.setSession(grant);
+    await page.getAccessToken();
+    const socket = openSocket(page, `${server.url.replace(/^http/, 'ws')}/v1/realtime`);
+    await socket.opened();
+    await sleep(Date.parse(grant.access_token_expires_at!) + 2 * 3000 + 500 - Date.now());
+    expect(socket.status).toBe('open');
+    expect(socket.reconnects).toBe(0);
+    expect(socket.reauthentications).toBeGreaterThanOrEqual(2);
+
+    const revoked = await call(`${server.url}/v1/sessions/${grant.session!.id}`, { method: 'DELETE', token: testApiKey });
+    expect(revoked.status).toBeLessThan(300);
+    await until(() => handler.onSessionRevoked.mock.calls.length > 0, 2000, 'told');
+    expect(socket.status).toBe('closed');
+    await sleep(300);
+    expect(handler.onSessionRevoked).toHaveBeenCalledTimes(1);
+    expect(handler.onSessionRevoked).toHaveBeenCalledWith('admin', expect.any(SessionEndedError));
+    expect(handler.onSessionClosed).toHaveBeenCalledTimes(1);
+  }, 30_000);
 });

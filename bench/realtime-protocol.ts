@@ -13,6 +13,7 @@ export type RealtimeServerCommand =
   | { readonly type: 'sessions'; readonly id: number; readonly count: number; readonly userId: string }
   | { readonly type: 'memory'; readonly id: number }
   | { readonly type: 'fanout'; readonly id: number }
+  | { readonly type: 'cpu'; readonly id: number }
   | { readonly type: 'stop'; readonly id: number };
 
 export type RealtimeServerReply =
@@ -20,6 +21,7 @@ export type RealtimeServerReply =
   | { readonly type: 'sessions'; readonly id: number; readonly tokens: string[] }
   | { readonly type: 'memory'; readonly id: number; readonly memory: MemorySample; readonly sockets: number }
   | { readonly type: 'fanout'; readonly id: number; readonly events: number; readonly ms: number }
+  | { readonly type: 'cpu'; readonly id: number; readonly cpuMs: number }
   | { readonly type: 'stopped'; readonly id: number }
   | { readonly type: 'error'; readonly id: number; readonly message: string };
 

@@ -64,6 +64,11 @@ process.on('message', (command: RealtimeServerCommand) => {
         reply({ type: 'sessions', id: command.id, tokens });
         return;
       }
+      case 'cpu': {
+        const usage = process.cpuUsage();
+        reply({ type: 'cpu', id: command.id, cpuMs: (usage.user + usage.system) / 1000 });
+        return;
+      }
       case 'fanout':
         reply({ type: 'fanout', id: command.id, events: fanout.events, ms: fanout.ms });
         fanout.events = 0;

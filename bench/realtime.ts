@@ -76,19 +76,24 @@ interface FanOut {
   readonly max: number;
   /** Server time spent in the synchronous fan-out (every socket's frames queued), all events summed. */
   readonly serverFanoutMs: number;
+  /** CPU of the server process and of this (client) process over the phase, percent of one core. */
+  readonly serverCpuPercent: number;
+  readonly clientCpuPercent: number;
   readonly otherCpuPercent: number;
 }
 
 /** Revokes with `request`, then waits for every socket's `session_ended` and close; latencies from the request's start. */
 async function measureFanOut(what: string, held: readonly Held[], request: () => Promise<Response>): Promise<FanOut> {
   const closed = Promise.all(held.map((entry) => new Promise<void>((resolve) => (entry.closeCode !== null ? resolve() : entry.ws.once('close', () => resolve())))));
+  const serverCpuBefore = (await server.ask<'cpu'>({ type: 'cpu' })).cpuMs;
   const cpu = new CpuWindow();
   const started = performance.now();
   const response = await request();
   const httpMs = performance.now() - started;
   if (!response.ok) throw new Error(`${what}: HTTP ${response.status} ${await response.text()}`);
   await closed;
-  const others = cpu.stop();
+  const serverCpuMs = (await server.ask<'cpu'>({ type: 'cpu' })).cpuMs - serverCpuBefore;
+  const others = cpu.stop(serverCpuMs);
   const missing = held.filter((entry) => entry.endedAt === null).length;
   const wrongClose = held.filter((entry) => entry.closeCode !== 4003).length;
   if (missing > 0 || wrongClose > 0) throw new Error(`${what}: ${missing} sockets heard no session_ended, ${wrongClose} closed with another code than 4003`);
@@ -102,6 +107,8 @@ async function measureFanOut(what: string, held: readonly Held[], request: () =>
     p99: percentile(latencies, 0.99),
     max: latencies.at(-1)!,
     serverFanoutMs,
+    serverCpuPercent: (serverCpuMs / (performance.now() - started)) * 100,
+    clientCpuPercent: others.ownPercent,
     otherCpuPercent: others.othersPercent,
   };
 }
@@ -172,11 +179,11 @@ console.log(
 );
 console.log('');
 console.log('Revocation fan-out (from the start of the HTTP call to each socket hearing session_ended)');
-console.log('| revocation | HTTP answer | p50 | p99 | last | server fan-out work | other CPU |');
-console.log('|---|---|---|---|---|---|---|');
+console.log('| revocation | HTTP answer | p50 | p99 | last | server fan-out work | server CPU | client CPU | other CPU |');
+console.log('|---|---|---|---|---|---|---|---|---|');
 for (const row of [manySessions, oneSession]) {
   console.log(
-    `| ${row.what} | ${ms1(row.httpMs)} | ${ms1(row.p50)} | ${ms1(row.p99)} | ${ms1(row.max)} | ${ms1(row.serverFanoutMs)} | ${row.otherCpuPercent.toFixed(0)}% |`,
+    `| ${row.what} | ${ms1(row.httpMs)} | ${ms1(row.p50)} | ${ms1(row.p99)} | ${ms1(row.max)} | ${ms1(row.serverFanoutMs)} | ${row.serverCpuPercent.toFixed(0)}% | ${row.clientCpuPercent.toFixed(0)}% | ${row.otherCpuPercent.toFixed(0)}% |`,
   );
 }
 

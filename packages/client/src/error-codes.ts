@@ -13,6 +13,7 @@ export type TesseraErrorCode =
   | 'api_key_invalid'
   | 'csrf_failed'
   | 'origin_not_allowed'
+  | 'client_invalid'
   | 'not_found'
   | 'method_not_allowed'
   | 'unsupported_media_type'
@@ -34,6 +35,7 @@ export const tesseraErrorCodes: readonly TesseraErrorCode[] = [
   'api_key_invalid',
   'csrf_failed',
   'origin_not_allowed',
+  'client_invalid',
   'not_found',
   'method_not_allowed',
   'unsupported_media_type',
@@ -56,6 +58,7 @@ export const tesseraErrorStatus: { readonly [Code in TesseraErrorCode]: number }
   api_key_invalid: 401,
   csrf_failed: 403,
   origin_not_allowed: 403,
+  client_invalid: 401,
   not_found: 404,
   method_not_allowed: 405,
   unsupported_media_type: 415,
@@ -78,6 +81,7 @@ export const tesseraErrorMessage: { readonly [Code in TesseraErrorCode]: string 
   api_key_invalid: 'The API key is missing or not valid.',
   csrf_failed: 'The request lacks the header that proves it came from the app, not another site.',
   origin_not_allowed: 'This origin may not call this route from a browser.',
+  client_invalid: 'The OAuth client could not be authenticated.',
   not_found: 'There is nothing here.',
   method_not_allowed: 'This method is not allowed on this route.',
   unsupported_media_type: 'The request body has a content type this route does not accept.',

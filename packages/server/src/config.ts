@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import Type, { type Static } from 'typebox';
 import Value from 'typebox/value';
 import { defaultFlowPolicies, type FlowPolicies, type FlowPolicy } from './core/flows.js';
+import type { OAuthClient } from './core/oauth-clients.js';
 
 const seconds = (minimum: number) => Type.Integer({ minimum });
 
@@ -56,6 +57,23 @@ const TrustProxySchema = Type.Union([Type.Boolean(), Type.Integer({ minimum: 1 }
 /** `__proto__` would set the prototype of the flows object instead of adding a flow. */
 const flowNamePattern = '^(?!__proto__$)[A-Za-z0-9_.-]{1,64}$';
 
+const OAuthSchema = Type.Object(
+  {
+    clients: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            client_id: Type.String({ minLength: 1 }),
+            client_secret_sha256: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{64}$' })),
+          },
+          { additionalProperties: false },
+        ),
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 const ConfigSchema = Type.Object(
   {
     // additionalProperties: false, or names that do not match the pattern are let through unchecked.
@@ -68,6 +86,7 @@ const ConfigSchema = Type.Object(
     cors: Type.Optional(CorsSchema),
     cookie: Type.Optional(CookieSchema),
     trust_proxy: Type.Optional(TrustProxySchema),
+    oauth: Type.Optional(OAuthSchema),
   },
   { additionalProperties: false },
 );
@@ -90,6 +109,8 @@ export interface TesseraConfig {
   readonly cookie: CookieConfig;
   /** Fastify's `trustProxy`: which proxies may set `X-Forwarded-For` (the client IP of per-IP limits). */
   readonly trustProxy: boolean | number | readonly string[];
+  /** OAuth clients known to `/oauth/*`; any other `client_id` is a public client. */
+  readonly oauthClients: readonly OAuthClient[];
 }
 
 /** At most `limit` requests per `window` seconds. */
@@ -158,6 +179,7 @@ export const defaultConfig: TesseraConfig = {
   cors: { origins: [], maxAge: 600 },
   cookie: defaultCookieConfig,
   trustProxy: false,
+  oauthClients: [],
 };
 
 /** Thrown when the config file is unreadable or names a bad key; the message says which. */
@@ -208,6 +230,10 @@ export function parseConfig(input: unknown, source = 'config'): TesseraConfig {
     cors: { origins: file.cors?.origins ?? [], maxAge: file.cors?.max_age ?? defaultConfig.cors.maxAge },
     cookie: cookieOf(file.cookie),
     trustProxy: file.trust_proxy ?? defaultConfig.trustProxy,
+    oauthClients: (file.oauth?.clients ?? []).map((client) => ({
+      clientId: client.client_id,
+      clientSecretSha256: client.client_secret_sha256?.toLowerCase() ?? null,
+    })),
   };
 }
 

@@ -20,6 +20,7 @@ export { startServer } from './serve.js';
 export { SqliteSessionStore } from './stores/sqlite.js';
 export { openStore } from './stores/open-store.js';
 export { createTessera } from './tessera.js';
+export { createVerifier, tesseraExpress, tesseraFastify, verifierErrorResponse } from './verifier/index.js';
 
 // Types
 export type { AccessTokenClaims, AccessTokensOptions } from './core/access-tokens.js';
@@ -45,3 +46,4 @@ export type { RedisRateLimiterOptions } from './rate-limits/redis-rate-limiter.j
 export type { RunningServer, ServeOptions } from './serve.js';
 export type { StoreLocation } from './stores/open-store.js';
 export type { Tessera, TesseraOptions } from './tessera.js';
+export type { TesseraExpressOptions, TesseraFastifyOptions, TesseraRequest, Verifier, VerifierErrorResponse, VerifierOptions } from './verifier/index.js';

@@ -136,6 +136,15 @@ export const errorCatalogue = defineErrorCodes({
     ],
     exampleDetails: [{ origin: 'https://evil.example' }],
   },
+  client_invalid: {
+    status: 401,
+    message: 'The OAuth client could not be authenticated.',
+    clientAction: 'Fix the configuration of the OAuth client: its `client_id` and secret (HTTP Basic), or the API key.',
+    meaning:
+      'A call to `/oauth/token`, `/oauth/revoke` or `/oauth/introspect` named a confidential client without its secret, sent a wrong secret, or (introspection) sent neither client credentials nor the API key. OAuth clients see it as `invalid_client`.',
+    when: ['The client secret was rotated in the config file but not in the client.', 'A confidential client was set up as a public one.'],
+    exampleDetails: [{ reason: 'unknown client or wrong secret' }],
+  },
   not_found: {
     status: 404,
     message: 'There is nothing here.',

@@ -9,6 +9,7 @@ import { Metrics } from './metrics.js';
 import { createRateLimiter, RequestRateLimits } from './rate-limits.js';
 import { endUserRoutes } from './routes/end-user.js';
 import { managementRoutes } from './routes/management.js';
+import { oauthRoutes } from './routes/oauth.js';
 import { operationsRoutes } from './routes/operations.js';
 import { wellKnownRoutes } from './routes/well-known.js';
 
@@ -93,13 +94,14 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
   managementRoutes(app, tessera, limits);
   endUserRoutes(app, tessera, { cors, limits });
   wellKnownRoutes(app, tessera);
+  await oauthRoutes(app, tessera, toTesseraError, limits);
   operationsRoutes(app, tessera, metrics);
   await app.ready();
   return app;
 }
 
 /** Maps anything thrown during a request to a catalogue error; only the unexpected is `internal_error`. */
-function toTesseraError(error: FastifyError): TesseraError {
+export function toTesseraError(error: FastifyError): TesseraError {
   if (error instanceof TesseraError) return error;
   if (error.validation) {
     return new TesseraError('invalid_request', {

@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
 import type { Tessera } from '../../tessera.js';
-import { signingAlgorithm } from '../../core/signing-keys.js';
 
 /** Discovery documents, so existing JOSE and OAuth clients find keys and endpoints. */
 export function wellKnownRoutes(app: FastifyInstance, tessera: Tessera): void {
@@ -14,10 +13,15 @@ export function wellKnownRoutes(app: FastifyInstance, tessera: Tessera): void {
     return {
       issuer: tessera.issuer,
       jwks_uri: `${issuer}/.well-known/jwks.json`,
+      token_endpoint: `${issuer}/oauth/token`,
+      revocation_endpoint: `${issuer}/oauth/revoke`,
+      introspection_endpoint: `${issuer}/oauth/introspect`,
       grant_types_supported: ['refresh_token'],
       response_types_supported: [],
-      token_endpoint_auth_methods_supported: ['none'],
-      token_endpoint_auth_signing_alg_values_supported: [signingAlgorithm],
+      token_endpoint_auth_methods_supported: ['none', 'client_secret_basic'],
+      revocation_endpoint_auth_methods_supported: ['none', 'client_secret_basic'],
+      // The management API key (Bearer) is accepted too; RFC 8414 has no registered name for it.
+      introspection_endpoint_auth_methods_supported: ['client_secret_basic'],
       service_documentation: `${issuer}/docs/errors`,
     };
   });

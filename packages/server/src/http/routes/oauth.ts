@@ -1,0 +1,150 @@
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
+import { TesseraError } from '../../core/errors.js';
+import { OAuthClients, type PresentedClient } from '../../core/oauth-clients.js';
+import { sessionEnd } from '../../core/session.js';
+import { TokenIntrospection, type ActiveToken } from '../../core/token-introspection.js';
+import type { Tessera } from '../../tessera.js';
+import { bearerToken } from '../auth.js';
+import { publicBaseUrl } from '../envelope.js';
+import { OAuthRequestError, sendOAuthError } from '../oauth-errors.js';
+import { clientSubject, secretSubject, type RequestRateLimits } from '../rate-limits.js';
+
+type ToTesseraError = (error: FastifyError) => TesseraError;
+
+/**
+ * RFC 6749 §6 refresh, RFC 7009 revocation and RFC 7662 introspection. Form-encoded bodies are
+ * accepted here and nowhere else, and failures leave as RFC 6749 §5.2 errors.
+ */
+export async function oauthRoutes(app: FastifyInstance, tessera: Tessera, toTesseraError: ToTesseraError, limits: RequestRateLimits): Promise<void> {
+  const { sessions, clock, config } = tessera;
+  const clients = new OAuthClients(config.oauthClients);
+  const introspection = new TokenIntrospection({ sessions, store: tessera.store, clock });
+
+  await app.register(async (oauth) => {
+    oauth.removeAllContentTypeParsers();
+    oauth.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
+      done(null, new URLSearchParams(body as string));
+    });
+    oauth.setErrorHandler((error: FastifyError, request, reply) => {
+      const tesseraError = toTesseraError(error);
+      if (tesseraError.code === 'internal_error') request.log.error({ err: error, request_id: request.id }, 'internal error');
+      return sendOAuthError(request, reply, tesseraError, publicBaseUrl(request, tessera.issuer), clock.now());
+    });
+
+    // The same refresh limits as /v1/token/refresh: per client IP before the body is read, then per refresh token.
+    const perIp = async (request: FastifyRequest) => limits.enforce('refresh_per_ip', clientSubject(request.ip));
+    oauth.post('/oauth/token', { onRequest: perIp }, async (request, reply) => {
+      const params = formParams(request);
+      clients.authenticate(presentedClient(request, params));
+      const grantType = required(params, 'grant_type');
+      if (grantType !== 'refresh_token') {
+        throw new OAuthRequestError('unsupported_grant_type', 'invalid_request', {
+          message: 'Only grant_type=refresh_token is supported.',
+          details: [{ field: 'grant_type', message: 'must be refresh_token' }],
+        });
+      }
+      const refreshToken = required(params, 'refresh_token');
+      await limits.enforce('refresh_per_token', secretSubject(refreshToken));
+      const grant = await sessions.refreshSession(refreshToken);
+      reply.header('pragma', 'no-cache');
+      return {
+        access_token: grant.accessToken,
+        token_type: 'Bearer',
+        expires_in: Math.max(0, Math.floor((grant.accessTokenExpiresAt - clock.now()) / 1000)),
+        refresh_token: grant.refreshToken,
+      };
+    });
+
+    oauth.post('/oauth/revoke', async (request, reply) => {
+      const params = formParams(request);
+      clients.authenticate(presentedClient(request, params));
+      await introspection.revoke(required(params, 'token'));
+      // RFC 7009 §2.2: 200 whether or not the token was known.
+      return reply.code(200).send();
+    });
+
+    oauth.post('/oauth/introspect', async (request) => {
+      const params = formParams(request);
+      requireIntrospectionCaller(request, params);
+      const active = await introspection.activeToken(required(params, 'token'));
+      return active ? activeTokenJson(active) : { active: false };
+    });
+  });
+
+  /** API key (bearer) or a confidential client's credentials; public clients may not introspect. */
+  function requireIntrospectionCaller(request: FastifyRequest, params: URLSearchParams): void {
+    const apiKey = bearerToken(request);
+    if (apiKey !== undefined) {
+      if (!tessera.apiKeys.accepts(apiKey)) throw new TesseraError('api_key_invalid');
+      return;
+    }
+    const client = clients.authenticate(presentedClient(request, params));
+    if (!client.confidential) {
+      throw new TesseraError('client_invalid', {
+        details: [{ reason: 'introspection needs the API key (Bearer) or a confidential client (Basic)' }],
+      });
+    }
+  }
+
+  function activeTokenJson(active: ActiveToken) {
+    const common = { active: true, sub: active.session.userId, sid: active.session.id, flow: active.session.flow };
+    if (active.kind === 'access_token') {
+      const { claims } = active;
+      return { ...common, token_type: 'Bearer', exp: claims.exp, iat: claims.iat, client_id: claims.client_id, iss: claims.iss, aud: claims.aud, jti: claims.jti };
+    }
+    return {
+      ...common,
+      token_type: 'refresh_token',
+      exp: Math.floor(sessionEnd(active.session) / 1000),
+      iat: Math.floor(active.issuedAt / 1000),
+      client_id: config.clientId,
+      iss: tessera.issuer,
+      aud: config.audience,
+    };
+  }
+}
+
+/** The form body; a bodyless POST is an empty form. RFC 6749 §3.2: no parameter twice. */
+function formParams(request: FastifyRequest): URLSearchParams {
+  const params = request.body instanceof URLSearchParams ? request.body : new URLSearchParams();
+  const seen = new Set<string>();
+  for (const name of params.keys()) {
+    if (seen.has(name)) {
+      throw new TesseraError('invalid_request', { message: `The parameter ${name} is repeated.`, details: [{ field: name, message: 'must appear once' }] });
+    }
+    seen.add(name);
+  }
+  return params;
+}
+
+function required(params: URLSearchParams, name: string): string {
+  const value = params.get(name);
+  if (value === null || value === '') {
+    throw new TesseraError('invalid_request', { message: `The parameter ${name} is missing.`, details: [{ field: name, message: 'is required' }] });
+  }
+  return value;
+}
+
+/** HTTP Basic (RFC 6749 §2.3.1: id and secret are form-urlencoded before base64) and the `client_id` parameter. */
+function presentedClient(request: FastifyRequest, params: URLSearchParams): PresentedClient {
+  const clientId = params.get('client_id') ?? undefined;
+  const header = request.headers.authorization;
+  const match = typeof header === 'string' ? /^Basic[ ]+([A-Za-z0-9+/=]+)\s*$/i.exec(header) : null;
+  if (typeof header === 'string' && /^Basic\b/i.test(header) && !match) {
+    throw new TesseraError('client_invalid', { details: [{ reason: 'malformed Basic credentials' }] });
+  }
+  if (!match) return clientId === undefined ? {} : { clientId };
+  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) throw new TesseraError('client_invalid', { details: [{ reason: 'malformed Basic credentials' }] });
+  const basic = { clientId: formDecode(decoded.slice(0, colon)), clientSecret: formDecode(decoded.slice(colon + 1)) };
+  return clientId === undefined ? { basic } : { basic, clientId };
+}
+
+function formDecode(value: string): string {
+  try {
+    return decodeURIComponent(value.replace(/\+/g, ' '));
+  } catch {
+    throw new TesseraError('client_invalid', { details: [{ reason: 'malformed Basic credentials' }] });
+  }
+}

@@ -1,0 +1,18 @@
+import { newId } from '../core/ids.js';
+import type { TesseraError } from '../core/errors.js';
+import { errorEnvelope } from '../http/envelope.js';
+
+/** What a resource server sends for a failed verification: the server's own envelope and headers. */
+export interface VerifierErrorResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: ReturnType<typeof errorEnvelope>;
+}
+
+/** The envelope for `error`; `doc_url` points at the issuer, where the error pages live. */
+export function verifierErrorResponse(error: TesseraError, issuer: string, now: number, requestId = newId('req_')): VerifierErrorResponse {
+  const headers: Record<string, string> = { 'cache-control': 'no-store', 'x-request-id': requestId };
+  if (error.status === 401) headers['www-authenticate'] = 'Bearer error="invalid_token"';
+  if (error.retryAfter !== null) headers['retry-after'] = String(error.retryAfter);
+  return { status: error.status, headers, body: errorEnvelope(error, requestId, issuer.replace(/\/+$/, ''), now) };
+}

@@ -1,0 +1,137 @@
+import { createRemoteJWKSet, customFetch, errors as joseErrors, jwtVerify, type JWTHeaderParameters, type FlattenedJWSInput } from 'jose';
+import type { AccessTokenClaims } from '../core/access-tokens.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import { TesseraError } from '../core/errors.js';
+import { signingAlgorithm } from '../core/signing-keys.js';
+
+export interface VerifierOptions {
+  /** The Tessera server's issuer (its `--issuer`); tokens must carry it as `iss`. */
+  readonly issuer: string;
+  /** The expected `aud` (the server's `audience`, `tessera` by default). */
+  readonly audience: string | readonly string[];
+  /** Where the keys are; defaults to `ISSUER/.well-known/jwks.json`. */
+  readonly jwksUri?: string | URL;
+  /** Accepted `alg` values; defaults to the one Tessera signs with, ES256. Never `none` or HMAC. */
+  readonly algorithms?: readonly string[];
+  /** Seconds of clock skew tolerated on `exp` and `iat`; 5 by default. */
+  readonly clockTolerance?: number;
+  /** Seconds the JWKS is kept before it is fetched again; 600 by default. An unknown `kid` refetches sooner. */
+  readonly jwksCacheMaxAge?: number;
+  /** Least seconds between two fetches caused by unknown `kid`s; 30 by default. */
+  readonly jwksCooldown?: number;
+  /** Where "now" comes from; tests pass a `ManualClock`. */
+  readonly clock?: Clock;
+  /** The fetch used for the JWKS (proxies, tests). */
+  readonly fetch?: (url: string, init: RequestInit) => Promise<Response>;
+}
+
+/** Verifies Tessera access tokens at a resource server, offline, against the issuer's published keys. */
+export interface Verifier {
+  readonly issuer: string;
+  /** The clock expiry is judged by (and error timestamps are taken from). */
+  readonly clock: Clock;
+  /** The claims of a valid token; throws `TesseraError` with `token_expired`, `token_invalid` or `service_unavailable` (keys unreachable). */
+  verify(token: string): Promise<AccessTokenClaims>;
+  /** The same for an `Authorization` header value; no bearer token is `token_missing`. */
+  verifyAuthorization(header: string | string[] | undefined): Promise<AccessTokenClaims>;
+}
+
+/**
+ * A verifier for the access tokens of one Tessera issuer. Keys come from its JWKS (cached; a token
+ * with a new `kid`, after a rotation, refetches). Signature, pinned algorithms, `typ: at+jwt`,
+ * issuer, audience and expiry are checked. Revocation is not seen: a revoked session's access token
+ * verifies until its `exp` (the flow's `access_token_ttl`, 15 minutes by default); call
+ * `/oauth/introspect` where that staleness is too much.
+ *
+ * @example
+ * ```ts
+ * const verifier = createVerifier({ issuer: 'https://auth.example.com', audience: 'tessera' });
+ * try {
+ *   const claims = await verifier.verifyAuthorization(request.headers.authorization);
+ *   console.log(claims.sub, claims.sid);
+ * } catch (err) {
+ *   if (err instanceof TesseraError && err.code === 'token_expired') askClientToRefresh();
+ * }
+ * ```
+ */
+export function createVerifier(options: VerifierOptions): Verifier {
+  const issuer = options.issuer;
+  const clock = options.clock ?? systemClock;
+  const jwksUri = new URL(options.jwksUri ?? `${issuer.replace(/\/+$/, '')}/.well-known/jwks.json`);
+  const userFetch = options.fetch;
+  const remoteKeys = createRemoteJWKSet(jwksUri, {
+    cacheMaxAge: (options.jwksCacheMaxAge ?? 600) * 1000,
+    cooldownDuration: (options.jwksCooldown ?? 30) * 1000,
+    ...(userFetch ? { [customFetch]: (url: string, init: RequestInit) => userFetch(url, init) } : {}),
+  });
+
+  // Key lookup failures are told apart: an unknown kid is the token's fault, an unreachable JWKS is not.
+  const keyFor = async (header: JWTHeaderParameters, token: FlattenedJWSInput) => {
+    // Tessera always names its key; without a kid, jose would try a lone JWKS key, which the server never does.
+    if (typeof header.kid !== 'string') throw new TesseraError('token_invalid', { details: [{ reason: 'no kid in header' }] });
+    try {
+      return await remoteKeys(header, token);
+    } catch (error) {
+      if (error instanceof joseErrors.JWKSNoMatchingKey || error instanceof joseErrors.JWKSMultipleMatchingKeys) {
+        throw new TesseraError('token_invalid', { details: [{ reason: 'unknown kid' }], cause: error });
+      }
+      throw new TesseraError('service_unavailable', {
+        message: 'The signing keys of the issuer could not be fetched.',
+        retryAfter: 1,
+        cause: error,
+      });
+    }
+  };
+
+  const verify = async (token: string): Promise<AccessTokenClaims> => {
+    try {
+      const { payload } = await jwtVerify(token, keyFor, {
+        algorithms: [...(options.algorithms ?? [signingAlgorithm])],
+        typ: 'at+jwt',
+        issuer,
+        audience: typeof options.audience === 'string' ? options.audience : [...options.audience],
+        clockTolerance: options.clockTolerance ?? 5,
+        currentDate: new Date(clock.now()),
+        requiredClaims: ['sub', 'exp', 'iat', 'jti', 'sid', 'flow'],
+      });
+      if (typeof payload.sid !== 'string' || typeof payload.flow !== 'string' || typeof payload.sub !== 'string') {
+        throw new TesseraError('token_invalid', { details: [{ reason: 'sid, flow and sub must be strings' }] });
+      }
+      return payload as unknown as AccessTokenClaims;
+    } catch (error) {
+      throw toVerifierError(error);
+    }
+  };
+
+  return {
+    issuer,
+    clock,
+    verify,
+    async verifyAuthorization(header) {
+      const token = bearerOf(header);
+      if (token === undefined) throw new TesseraError('token_missing');
+      if (token === '') throw new TesseraError('token_invalid', { details: [{ reason: 'empty bearer token' }] });
+      return verify(token);
+    },
+  };
+}
+
+/** The bearer credential of an Authorization header: undefined when there is none, '' when it is empty. */
+function bearerOf(header: string | string[] | undefined): string | undefined {
+  if (typeof header !== 'string') return undefined;
+  const match = /^Bearer[ ]+(.*)$/i.exec(header);
+  return match ? match[1]!.trim() : undefined;
+}
+
+function toVerifierError(error: unknown): TesseraError {
+  if (error instanceof TesseraError) return error;
+  if (error instanceof joseErrors.JWTExpired) {
+    const exp = typeof error.payload.exp === 'number' ? error.payload.exp : 0;
+    return new TesseraError('token_expired', { details: [{ expired_at: new Date(exp * 1000).toISOString() }] });
+  }
+  if (error instanceof joseErrors.JOSEError) {
+    return new TesseraError('token_invalid', { details: [{ reason: error.message }], cause: error });
+  }
+  // jose throws TypeError and friends for input that is not a JWS at all.
+  return new TesseraError('token_invalid', { details: [{ reason: 'malformed token' }], cause: error });
+}

@@ -1,6 +1,8 @@
 export { createSessionClient } from './session-client.js';
 export type { SessionClient, SessionClientOptions, SessionState, LogoutOthersResult } from './session-client.js';
 
+export type { RealtimeOptions, RealtimeSocket, RealtimeStatus, WebSocketConstructor, WebSocketLike } from './realtime.js';
+
 export type { SessionHandler, SessionRefreshedEvent, SessionClosedCause, RevocationReason } from './session-handler.js';
 
 export { TesseraError, SessionEndedError, SilentAuthFailedError, isSessionEndCode, sessionEndCodes } from './errors.js';

@@ -9,6 +9,7 @@ import { browserTabCoordinator, noTabCoordination, tabsCanRace, type TabCoordina
 import { requestSender, errorFromResponse } from './bearer-request.js';
 import { requestRefresh, type FetchFunction } from './token-endpoint.js';
 import { askAppForTokens } from './token-required.js';
+import { openRealtime, type RealtimeOptions, type RealtimeSocket } from './realtime.js';
 import { holdTokens, isTokenGrant, type HeldTokens, type SessionInfo, type TokenGrant } from './token-grant.js';
 
 /** Where a client session stands. */
@@ -106,6 +107,19 @@ export interface SessionClient {
   logoutOthers(): Promise<LogoutOthersResult>;
   /** Stops timers, listeners and the tab channel. The tokens stay usable on demand. */
   dispose(): void;
+  /**
+   * A socket to the server's `/v1/realtime` for this session: authenticated with `getAccessToken()`,
+   * re-authenticated in band when the token is expiring (never reconnecting for it), reconnected
+   * with backoff and a fresh token after a network loss or sleep, and ended through the handler
+   * (`onSessionRevoked`, `onSessionExpired`, `onSessionClosed`) when the server ends the session.
+   *
+   * @example
+   * ```ts
+   * const socket = client.realtime({ onMessage: (data) => render(data) }); // Node 20: { WebSocket } from 'ws'
+   * socket.send({ text: 'hello' });
+   * ```
+   */
+  realtime(options?: RealtimeOptions): RealtimeSocket;
 }
 
 const defaultStorageKey = 'tessera.session';
@@ -290,6 +304,25 @@ class TesseraSessionClient implements SessionClient {
     const body = (await response.json()) as { revoked?: unknown; session_ids?: unknown };
     const sessionIds = Array.isArray(body.session_ids) ? body.session_ids.filter((id): id is string => typeof id === 'string') : [];
     return { revoked: typeof body.revoked === 'number' ? body.revoked : sessionIds.length, sessionIds };
+  }
+
+  realtime(options: RealtimeOptions = {}): RealtimeSocket {
+    const state = () => this.#state;
+    return openRealtime(
+      {
+        baseUrl: this.#baseUrl,
+        get state() {
+          return state();
+        },
+        subscribe: (listener) => this.subscribe(listener),
+        getAccessToken: () => this.getAccessToken(),
+        renewAccessToken: async (used) => (await this.#refreshAfterRejection(used, this.#generation)).accessToken,
+        endSession: (error, sessionId) => {
+          if (sessionId === null || this.#tokens?.sessionId === sessionId) this.#endSession(error, this.#generation);
+        },
+      },
+      options,
+    );
   }
 
   dispose(): void {

@@ -1,4 +1,5 @@
 import type { LogoutOthersResult, SessionClient, SessionState } from './session-client.js';
+import { openRealtime, publicClientHost, type RealtimeOptions, type RealtimeSocket } from './realtime.js';
 import type { SessionHandler } from './session-handler.js';
 import { isTokenGrant, type TokenGrant } from './token-grant.js';
 import {
@@ -109,6 +110,11 @@ class WorkerSessionClient implements SessionClient {
 
   async logoutOthers(): Promise<LogoutOthersResult> {
     return (await this.#ask({ op: 'logoutOthers' })) as LogoutOthersResult;
+  }
+
+  /** Needs `{ url }`: the page does not know the worker's `baseUrl`. */
+  realtime(options: RealtimeOptions = {}): RealtimeSocket {
+    return openRealtime(publicClientHost(this, options.url), options);
   }
 
   dispose(): void {

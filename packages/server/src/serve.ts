@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import { loadConfigFile, defaultConfig, type TesseraConfig } from './config.js';
 import { buildApp } from './http/app.js';
+import { attachRealtime, type RealtimeGateway } from './realtime/gateway.js';
 import { openStore } from './stores/open-store.js';
 import { connectRedis, defaultRedisPrefix } from './shared-redis.js';
 import { createTessera, type Tessera } from './tessera.js';
@@ -27,6 +28,8 @@ export interface ServeOptions {
 export interface RunningServer {
   readonly app: FastifyInstance;
   readonly tessera: Tessera;
+  /** The sockets at `/v1/realtime`. */
+  readonly realtime: RealtimeGateway;
   readonly url: string;
   readonly logger: Logger;
   /** A management API key generated on this start, shown once; undefined when one was given or stored. */
@@ -35,7 +38,7 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Starts one Tessera node: store, core, HTTP. */
+/** Starts one Tessera node: store, core, HTTP, and the realtime sockets on the same server. */
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const logger = pino({ level: options.logLevel, base: { service: 'tessera' } });
   const fileConfig: TesseraConfig = options.configPath ? loadConfigFile(options.configPath) : defaultConfig;
@@ -54,6 +57,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     ...(redis ? { redis } : {}),
   });
   const app = await buildApp(tessera, { logger });
+  const realtime = attachRealtime(app.server, { tessera });
   await app.listen({ port: listenPort, host: options.host });
   // Only once listening, so a start that fails never stores a key nobody saw.
   const generatedApiKey = tessera.apiKeys.isEmpty ? await tessera.apiKeys.generate() : undefined;
@@ -63,11 +67,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   return {
     app,
     tessera,
+    realtime,
     url: `http://localhost:${port}`,
     logger,
     generatedApiKey,
     close() {
       closing ??= (async () => {
+        // Sockets first: an upgraded connection would keep the HTTP server from closing.
+        await realtime.close();
         await app.close();
         await tessera.close();
         redis?.disconnect();

@@ -4,9 +4,13 @@ import { TesseraError } from '../core/errors.js';
 
 /** The base of doc URLs: the host the caller reached, when it looks like a host, else the issuer. */
 export function publicBaseUrl(request: FastifyRequest, fallback: string): string {
-  const host = request.host;
+  return baseUrlForHost(request.host, request.protocol, fallback);
+}
+
+/** The same rule for a raw `Host` header (a socket's upgrade request). */
+export function baseUrlForHost(host: string | undefined, protocol: string, fallback: string): string {
   if (typeof host === 'string' && /^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(host)) {
-    return `${request.protocol}://${host}`;
+    return `${protocol}://${host}`;
   }
   return fallback.replace(/\/+$/, '');
 }

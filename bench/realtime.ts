@@ -1,0 +1,193 @@
+/**
+ * `npm run bench:realtime`: idle sockets held per GiB, and how long a revocation takes to reach
+ * 10,000 sockets. The server is a real node (bench/realtime-server.ts) in a child process, so its
+ * memory is its own; the sockets are `ws` clients in this process, which also timestamps arrivals
+ * (one clock for send and receive).
+ *
+ *   npm run bench:realtime                      10,000 sockets
+ *   npm run bench:realtime -- --sockets 2000    fewer
+ *   npm run bench:realtime -- --json out.json   also write the results as JSON
+ */
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { WebSocket } from 'ws';
+import { CpuWindow } from './cpu.js';
+import { RealtimeServerChild, type MemorySample } from './realtime-protocol.js';
+
+const { values: flags } = parseArgs({ options: { sockets: { type: 'string', default: '10000' }, json: { type: 'string' } } });
+const count = Number.parseInt(flags.sockets ?? '10000', 10);
+if (!Number.isInteger(count) || count < 1) throw new Error('--sockets must be a positive integer');
+/** Sockets opening at once. */
+const openBatch = 500;
+
+const runStart = performance.now();
+function log(message: string): void {
+  process.stderr.write(`[${((performance.now() - runStart) / 1000).toFixed(1).padStart(5)}s] ${message}\n`);
+}
+const n0 = (value: number) => Math.round(value).toLocaleString('en-US');
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+const ms1 = (value: number) => `${value.toFixed(1)} ms`;
+
+/** One client socket, authenticated, and the moment (performance.now) it heard `session_ended`. */
+interface Held {
+  readonly ws: WebSocket;
+  endedAt: number | null;
+  closeCode: number | null;
+}
+
+async function openSockets(url: string, tokens: readonly string[]): Promise<Held[]> {
+  const held: Held[] = [];
+  for (let start = 0; start < tokens.length; start += openBatch) {
+    const batch = tokens.slice(start, start + openBatch).map(
+      (token) =>
+        new Promise<Held>((resolve, reject) => {
+          const ws = new WebSocket(url, { perMessageDeflate: false });
+          const entry: Held = { ws, endedAt: null, closeCode: null };
+          ws.once('open', () => ws.send(JSON.stringify({ type: 'auth', access_token: token })));
+          ws.on('message', (raw) => {
+            const text = raw.toString();
+            if (text.startsWith('{"type":"ready"')) resolve(entry);
+            else if (text.startsWith('{"type":"session_ended"')) entry.endedAt = performance.now();
+          });
+          ws.once('close', (code) => {
+            entry.closeCode = code;
+            reject(new Error(`closed before ready: ${code}`));
+          });
+          ws.once('error', reject);
+        }),
+    );
+    held.push(...(await Promise.all(batch)));
+  }
+  return held;
+}
+
+function percentile(sorted: readonly number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}
+
+interface FanOut {
+  readonly what: string;
+  readonly sockets: number;
+  readonly httpMs: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+  /** Server time spent in the synchronous fan-out (every socket's frames queued), all events summed. */
+  readonly serverFanoutMs: number;
+  /** CPU of the server process and of this (client) process over the phase, percent of one core. */
+  readonly serverCpuPercent: number;
+  readonly clientCpuPercent: number;
+  readonly otherCpuPercent: number;
+}
+
+/** Revokes with `request`, then waits for every socket's `session_ended` and close; latencies from the request's start. */
+async function measureFanOut(what: string, held: readonly Held[], request: () => Promise<Response>): Promise<FanOut> {
+  const closed = Promise.all(held.map((entry) => new Promise<void>((resolve) => (entry.closeCode !== null ? resolve() : entry.ws.once('close', () => resolve())))));
+  const serverCpuBefore = (await server.ask<'cpu'>({ type: 'cpu' })).cpuMs;
+  const cpu = new CpuWindow();
+  const started = performance.now();
+  const response = await request();
+  const httpMs = performance.now() - started;
+  if (!response.ok) throw new Error(`${what}: HTTP ${response.status} ${await response.text()}`);
+  await closed;
+  const serverCpuMs = (await server.ask<'cpu'>({ type: 'cpu' })).cpuMs - serverCpuBefore;
+  const others = cpu.stop(serverCpuMs);
+  const missing = held.filter((entry) => entry.endedAt === null).length;
+  const wrongClose = held.filter((entry) => entry.closeCode !== 4003).length;
+  if (missing > 0 || wrongClose > 0) throw new Error(`${what}: ${missing} sockets heard no session_ended, ${wrongClose} closed with another code than 4003`);
+  const latencies = held.map((entry) => entry.endedAt! - started).sort((a, b) => a - b);
+  const { ms: serverFanoutMs } = await server.ask<'fanout'>({ type: 'fanout' });
+  return {
+    what,
+    sockets: held.length,
+    httpMs,
+    p50: percentile(latencies, 0.5),
+    p99: percentile(latencies, 0.99),
+    max: latencies.at(-1)!,
+    serverFanoutMs,
+    serverCpuPercent: (serverCpuMs / (performance.now() - started)) * 100,
+    clientCpuPercent: others.ownPercent,
+    otherCpuPercent: others.othersPercent,
+  };
+}
+
+const machine = {
+  cpu: os.cpus()[0]?.model ?? 'unknown',
+  cores: os.cpus().length,
+  memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+  node: process.version,
+  platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+};
+const startedAt = new Date();
+console.log(`Tessera realtime benchmark, ${startedAt.toISOString()}, ${n0(count)} sockets`);
+console.log(`Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.platform}`);
+console.log(`Load average before the run: ${os.loadavg().map((value) => value.toFixed(2)).join(' ')}`);
+
+const server = new RealtimeServerChild();
+const { url, apiKey, gc } = await server.listening;
+if (!gc) throw new Error('the server child needs --expose-gc');
+const socketUrl = `${url.replace(/^http/, 'ws')}/v1/realtime`;
+log(`server pid ${server.pid} at ${url}`);
+
+// 1. Idle sockets: one session each, so each socket carries its own session state and timers.
+const { tokens } = await server.ask<'sessions'>({ type: 'sessions', count, userId: 'bench-many' });
+log(`${n0(count)} sessions created`);
+const before = (await server.ask<'memory'>({ type: 'memory' })).memory;
+const openStarted = performance.now();
+const many = await openSockets(socketUrl, tokens);
+const openSeconds = (performance.now() - openStarted) / 1000;
+log(`${n0(many.length)} sockets authenticated in ${openSeconds.toFixed(1)} s`);
+await new Promise((resolve) => setTimeout(resolve, 2000));
+const after = await server.ask<'memory'>({ type: 'memory' });
+if (after.sockets !== count) throw new Error(`server holds ${after.sockets} sockets, expected ${count}`);
+const perSocket = (key: keyof MemorySample) => (after.memory[key] - before[key]) / count;
+const idle = {
+  rssPerSocket: perSocket('rss'),
+  heapPerSocket: perSocket('heapUsed'),
+  externalPerSocket: perSocket('external'),
+  socketsPerGiB: 2 ** 30 / perSocket('rss'),
+  rssBefore: before.rss,
+  rssAfter: after.memory.rss,
+};
+log(`RSS ${mib(before.rss)} → ${mib(after.memory.rss)}: ${n0(idle.rssPerSocket)} B per socket`);
+
+// 2. Fan-out to sockets of many sessions: one admin call revokes the user's 10,000 sessions.
+const manySessions = await measureFanOut(`DELETE /v1/users/:id/sessions (${n0(count)} sessions, a socket each)`, many, () =>
+  fetch(`${url}/v1/users/bench-many/sessions`, { method: 'DELETE', headers: { authorization: `Bearer ${apiKey}` } }),
+);
+log(`fan-out to ${n0(count)} sessions: p50 ${ms1(manySessions.p50)}, p99 ${ms1(manySessions.p99)}`);
+
+// 3. Fan-out to sockets of one session (one user's 10,000 tabs, or a shared service session).
+const { tokens: [oneToken] } = await server.ask<'sessions'>({ type: 'sessions', count: 1, userId: 'bench-one' });
+const sessionId = JSON.parse(Buffer.from(oneToken!.split('.')[1]!, 'base64url').toString('utf8')).sid as string;
+const one = await openSockets(socketUrl, Array.from({ length: count }, () => oneToken!));
+const oneSession = await measureFanOut(`DELETE /v1/sessions/:id (1 session, ${n0(count)} sockets)`, one, () =>
+  fetch(`${url}/v1/sessions/${sessionId}`, { method: 'DELETE', headers: { authorization: `Bearer ${apiKey}` } }),
+);
+log(`fan-out to one session's ${n0(count)} sockets: p50 ${ms1(oneSession.p50)}, p99 ${ms1(oneSession.p99)}`);
+
+await server.ask<'stopped'>({ type: 'stop' });
+
+console.log('');
+console.log('Idle sockets (server process, after GC, each socket authenticated on its own session)');
+console.log('| sockets | RSS before | RSS after | RSS per socket | heap per socket | sockets per GiB (RSS) | connect + auth all |');
+console.log('|---|---|---|---|---|---|---|');
+console.log(
+  `| ${n0(count)} | ${mib(idle.rssBefore)} | ${mib(idle.rssAfter)} | ${(idle.rssPerSocket / 1024).toFixed(1)} KiB | ${(idle.heapPerSocket / 1024).toFixed(1)} KiB | ${n0(idle.socketsPerGiB)} | ${openSeconds.toFixed(1)} s |`,
+);
+console.log('');
+console.log('Revocation fan-out (from the start of the HTTP call to each socket hearing session_ended)');
+console.log('| revocation | HTTP answer | p50 | p99 | last | server fan-out work | server CPU | client CPU | other CPU |');
+console.log('|---|---|---|---|---|---|---|---|---|');
+for (const row of [manySessions, oneSession]) {
+  console.log(
+    `| ${row.what} | ${ms1(row.httpMs)} | ${ms1(row.p50)} | ${ms1(row.p99)} | ${ms1(row.max)} | ${ms1(row.serverFanoutMs)} | ${row.serverCpuPercent.toFixed(0)}% | ${row.clientCpuPercent.toFixed(0)}% | ${row.otherCpuPercent.toFixed(0)}% |`,
+  );
+}
+
+if (flags.json) {
+  writeFileSync(flags.json, JSON.stringify({ startedAt: startedAt.toISOString(), machine, count, idle, fanOut: [manySessions, oneSession] }, null, 2));
+}
+process.exit(0);

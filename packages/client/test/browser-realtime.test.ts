@@ -1,0 +1,194 @@
+// client.realtime() in a real browser (Debian chromium via playwright-core): the page's own
+// WebSocket, through one same-origin node:http server that serves the page and the bundled client
+// and forwards /v1/* (HTTP and the socket upgrade) to the Tessera server.
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { call, testApiKey } from '../../server/test/helpers.js';
+import { signIn, startRealtimeServer, type RealtimeServer } from '../../server/test/realtime/sockets.js';
+
+const chromiumPath = '/usr/bin/chromium';
+
+async function readBody(request: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** `/` an empty page, `/client.js` the bundle, `/v1/*` forwarded; upgrades are piped to the server as raw TCP. */
+async function startOrigin(upstream: string, bundle: string): Promise<{ url: string; refreshes(): number; close(): Promise<void> }> {
+  let refreshes = 0;
+  const tunnels = new Set<Socket>();
+  const server: Server = createServer((request, response) => {
+    void (async () => {
+      const path = new URL(request.url ?? '/', 'http://origin').pathname;
+      if (path === '/') return void response.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>realtime</title>');
+      if (path === '/client.js') return void response.writeHead(200, { 'content-type': 'text/javascript' }).end(bundle);
+      if (!path.startsWith('/v1/')) return void response.writeHead(404).end();
+      if (path === '/v1/token/refresh') refreshes++;
+      const headers = new Headers();
+      for (const [name, value] of Object.entries(request.headers)) {
+        if (value === undefined || ['host', 'connection', 'content-length', 'origin', 'referer'].includes(name)) continue;
+        headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+      }
+      const body = request.method === 'GET' ? undefined : new Uint8Array(await readBody(request));
+      const answer = await fetch(upstream + (request.url ?? '/'), { method: request.method ?? 'GET', headers, body });
+      response.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' }).end(Buffer.from(await answer.arrayBuffer()));
+    })().catch((error: unknown) => {
+      if (!response.headersSent) response.writeHead(502);
+      response.end(String(error));
+    });
+  });
+  server.on('upgrade', (request: IncomingMessage, client: Socket, head: Buffer) => {
+    const target = new URL(upstream);
+    const tunnel = connect(Number(target.port), target.hostname, () => {
+      const lines = [`${request.method} ${request.url} HTTP/1.1`];
+      for (let i = 0; i < request.rawHeaders.length; i += 2) lines.push(`${request.rawHeaders[i]}: ${request.rawHeaders[i + 1]}`);
+      tunnel.write(lines.join('\r\n') + '\r\n\r\n');
+      if (head.length > 0) tunnel.write(head);
+      client.pipe(tunnel).pipe(client);
+    });
+    for (const socket of [client, tunnel]) {
+      tunnels.add(socket);
+      socket.on('error', () => {});
+      socket.on('close', () => tunnels.delete(socket));
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    refreshes: () => refreshes,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of tunnels) socket.destroy();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Loads the client in `page`, holds `grant`, opens `realtime()` with the page's own WebSocket, records what it hears. */
+async function openRealtimePage(page: Page, origin: string, grant: unknown): Promise<void> {
+  await page.goto(`${origin}/`);
+  await page.addScriptTag({ type: 'module', content: "import * as lib from '/client.js'; globalThis.tesseraLib = lib;" });
+  await page.waitForFunction(() => 'tesseraLib' in globalThis);
+  await page.evaluate((grant) => {
+    const scope = globalThis as Record<string, any>;
+    const heard: unknown[] = (scope.heard = []);
+    const client = scope.tesseraLib.createSessionClient({
+      baseUrl: location.origin,
+      handler: {
+        onSessionRevoked: (reason: string) => heard.push({ name: 'revoked', reason }),
+        onSessionExpired: () => heard.push({ name: 'expired' }),
+        onSessionClosed: (cause: string) => heard.push({ name: 'closed', cause }),
+        onSessionError: (error: { code: string }) => heard.push({ name: 'error', code: error.code }),
+      },
+    });
+    client.setSession(grant);
+    scope.messages = [];
+    scope.socket = client.realtime({ onMessage: (data: unknown) => scope.messages.push(data) });
+    scope.client = client;
+  }, grant);
+  await page.evaluate(() => (globalThis as Record<string, any>).socket.opened());
+}
+
+let bundleDir: string;
+let bundle: string;
+let browser: Browser;
+let server: RealtimeServer | null = null;
+let origin: Awaited<ReturnType<typeof startOrigin>> | null = null;
+
+beforeAll(async () => {
+  if (!existsSync(chromiumPath)) throw new Error(`${chromiumPath} is missing: apt-get install -y chromium`);
+  bundleDir = mkdtempSync(join(tmpdir(), 'tessera-realtime-bundle-'));
+  await build({
+    entryPoints: [fileURLToPath(new URL('../src/index.ts', import.meta.url))],
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    outfile: join(bundleDir, 'client.js'),
+    logLevel: 'silent',
+  });
+  bundle = readFileSync(join(bundleDir, 'client.js'), 'utf8');
+  browser = await chromium.launch({
+    executablePath: chromiumPath,
+    args: ['--no-sandbox', '--headless', '--disable-background-networking', '--disable-gpu', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  if (bundleDir) rmSync(bundleDir, { recursive: true, force: true });
+});
+
+afterEach(async () => {
+  await origin?.close();
+  origin = null;
+  await server?.close();
+  server = null;
+});
+
+describe('client.realtime() in chromium', () => {
+  it("a page's socket outlives several refreshes: re-authenticated in band, never reconnected, messages both ways", async () => {
+    server = await startRealtimeServer({
+      config: { flows: { brief: { access_token_ttl: 3 } } },
+      realtime: { onMessage: (connection, data) => void connection.send({ echo: data }) },
+    });
+    origin = await startOrigin(server.url, bundle);
+    const grant = await signIn(server.url, 'alice', 'brief');
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await openRealtimePage(page, origin.url, grant);
+      const firstExp = Date.parse(grant.access_token_expires_at);
+      await page.waitForTimeout(firstExp + 3 * 3000 + 500 - Date.now());
+
+      const state = await page.evaluate(() => {
+        const { socket } = globalThis as Record<string, any>;
+        socket.send({ text: 'still here' });
+        return { status: socket.status, reconnects: socket.reconnects, reauthentications: socket.reauthentications, sessionId: socket.sessionId };
+      });
+      expect(state).toMatchObject({ status: 'open', reconnects: 0, sessionId: grant.session.id });
+      expect(state.reauthentications).toBeGreaterThanOrEqual(3);
+      expect(origin.refreshes()).toBeGreaterThanOrEqual(3);
+      await page.waitForFunction(() => (globalThis as Record<string, any>).messages.length > 0, undefined, { timeout: 5000 });
+      expect(await page.evaluate(() => (globalThis as Record<string, any>).messages)).toEqual([{ echo: { text: 'still here' } }]);
+      const [connection] = server.realtime.connectionsOfSession(grant.session.id);
+      expect(connection!.claims!.exp * 1000).toBeGreaterThan(Date.now());
+      expect(server.realtime.size).toBe(1);
+      expect(await page.evaluate(() => (globalThis as Record<string, any>).heard)).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  }, 40_000);
+
+  it('an admin revoke reaches the page through its socket: onSessionRevoked("admin"), onSessionClosed, socket closed', async () => {
+    server = await startRealtimeServer();
+    origin = await startOrigin(server.url, bundle);
+    const grant = await signIn(server.url);
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await openRealtimePage(page, origin.url, grant);
+      const revoked = await call(`${server.url}/v1/sessions/${grant.session.id}`, { method: 'DELETE', token: testApiKey });
+      expect(revoked.status).toBeLessThan(300);
+      await page.waitForFunction(() => (globalThis as Record<string, any>).socket.status === 'closed', undefined, { timeout: 2000 });
+      expect(await page.evaluate(() => (globalThis as Record<string, any>).heard)).toEqual([
+        { name: 'revoked', reason: 'admin' },
+        { name: 'closed', cause: 'session_revoked' },
+      ]);
+      expect(await page.evaluate(() => (globalThis as Record<string, any>).client.state)).toBe('ended');
+    } finally {
+      await context.close();
+    }
+  });
+});

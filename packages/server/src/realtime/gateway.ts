@@ -1,0 +1,249 @@
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Clock } from '../core/clock.js';
+import { TesseraError } from '../core/errors.js';
+import { newId } from '../core/ids.js';
+import type { SessionRecord } from '../core/session.js';
+import { assertActive, type SessionService } from '../core/sessions.js';
+import { baseUrlForHost, errorEnvelope } from '../http/envelope.js';
+import { toRealtimeError, type RealtimeError } from './close-codes.js';
+import { SocketConnection, type ConnectionContext, type RealtimeConnection } from './connection.js';
+
+/** The parts of a Tessera node the socket protocol needs (a `Tessera` from `createTessera` fits). */
+export interface RealtimeCore {
+  readonly sessions: SessionService;
+  readonly clock: Clock;
+  /** Fallback origin for `doc_url`s when the upgrade request has no usable `Host`. */
+  readonly issuer: string;
+}
+
+export interface RealtimeOptions {
+  readonly tessera: RealtimeCore;
+  /** Path served on an HTTP server. Default `/v1/realtime`. Ignored for a `ws` server (it has its own). */
+  readonly path?: string;
+  /** Seconds before `exp` at which `token_expiring` is sent, capped at half the token's life. Default 60. */
+  readonly leeway?: number;
+  /** Seconds a new socket has to send `auth` (else close 4008). Default 10. */
+  readonly authTimeout?: number;
+  /** Seconds between pings; a socket that missed the previous pong is dropped. Default 30. */
+  readonly heartbeatInterval?: number;
+  /** Largest incoming message, bytes (else close 1009). Default 64 KiB. Ignored for a `ws` server (set its `maxPayload`). */
+  readonly maxPayload?: number;
+  /** Bytes queued for one client before it is dropped as a slow consumer. Default 1 MiB. */
+  readonly maxBufferedBytes?: number;
+  /** Incoming messages per socket: `burst` at once, `perSecond` sustained (else close 4429). Default 20/s, burst 40. */
+  readonly messageRate?: { readonly perSecond: number; readonly burst: number };
+  /** A socket authenticated (its first `ready` was sent). */
+  onConnection?(connection: RealtimeConnection): void;
+  /**
+   * The app's own `{ "type": "message", "data" }` frame from an authenticated socket. Runs in order
+   * per socket (a returned promise is awaited); a throw closes that socket with 1011.
+   */
+  onMessage?(connection: RealtimeConnection, data: unknown): void | Promise<void>;
+  /** An authenticated socket closed, with its close code (1006 when dropped). */
+  onClose?(connection: RealtimeConnection, code: number): void;
+}
+
+/** The sockets attached to one server. */
+export interface RealtimeGateway {
+  /** Open sockets, authenticated or not. */
+  readonly size: number;
+  /** Authenticated sockets of one session. */
+  connectionsOfSession(sessionId: string): RealtimeConnection[];
+  /** Authenticated sockets of one user, across their sessions. */
+  connectionsOfUser(userId: string): RealtimeConnection[];
+  /** Every authenticated socket. */
+  connections(): RealtimeConnection[];
+  /** Sockets dropped so far without a close handshake, by cause. */
+  readonly dropped: { readonly slowConsumer: number; readonly heartbeat: number };
+  /** Detaches from the server and closes every socket with 1001 (going away). */
+  close(): Promise<void>;
+}
+
+export const defaultRealtimePath = '/v1/realtime';
+
+/** Seconds `close()` waits for clients to finish the close handshake before dropping them. */
+const closeGrace = 2;
+
+/**
+ * Attaches the Tessera socket protocol (`auth`, `ready`, `token_expiring`, in-band re-auth,
+ * `session_ended`, the 4xxx close codes) to a Node HTTP(S) server or to a `ws` server, so an app's
+ * own socket server gets session-aware connections and can push its own messages over them.
+ * Revocations reach the sockets through `sessions.onSessionEvent`, from this node or, with fan-out,
+ * from any other.
+ *
+ * @example
+ * ```ts
+ * const tessera = await createTessera({ store: await openStore({ dataDir: '.tessera' }) });
+ * const server = http.createServer(app);
+ * const realtime = attachRealtime(server, {
+ *   tessera,
+ *   path: '/chat',
+ *   onMessage(connection, data) {
+ *     for (const peer of realtime.connectionsOfUser(connection.userId!)) peer.send({ echo: data });
+ *   },
+ * });
+ * server.listen(3000);
+ * ```
+ */
+export function attachRealtime(target: HttpServer | HttpsServer | WebSocketServer, options: RealtimeOptions): RealtimeGateway {
+  const { sessions, clock, issuer } = options.tessera;
+  const path = options.path ?? defaultRealtimePath;
+  const all = new Set<SocketConnection>();
+  const bySession = new Map<string, Set<SocketConnection>>();
+  const dropped = { slowConsumer: 0, heartbeat: 0 };
+  const requestIds = new WeakMap<IncomingMessage, string>();
+  const requestIdOf = (request: IncomingMessage): string => {
+    let id = requestIds.get(request);
+    if (!id) {
+      id = newId('req_');
+      requestIds.set(request, id);
+    }
+    return id;
+  };
+
+  const context: ConnectionContext = {
+    sessions,
+    clock,
+    leeway: options.leeway ?? 60,
+    authTimeoutMs: (options.authTimeout ?? 10) * 1000,
+    maxBufferedBytes: options.maxBufferedBytes ?? 1024 * 1024,
+    messageRate: options.messageRate ?? { perSecond: 20, burst: 40 },
+    track(connection) {
+      const sessionId = connection.sessionId!;
+      let group = bySession.get(sessionId);
+      if (!group) bySession.set(sessionId, (group = new Set()));
+      group.add(connection);
+    },
+    onAuthenticated(connection) {
+      options.onConnection?.(connection);
+    },
+    async onMessage(connection, data) {
+      await options.onMessage?.(connection, data);
+    },
+    onClosed(connection, code) {
+      all.delete(connection);
+      const sessionId = connection.sessionId;
+      if (sessionId === null) return;
+      const group = bySession.get(sessionId);
+      group?.delete(connection);
+      if (group?.size === 0) bySession.delete(sessionId);
+      options.onClose?.(connection, code);
+    },
+    onTerminated(_connection, cause) {
+      if (cause === 'slow_consumer') dropped.slowConsumer++;
+      else dropped.heartbeat++;
+    },
+  };
+
+  const ownServer = !(target instanceof WebSocketServer);
+  const wss = ownServer ? new WebSocketServer({ noServer: true, maxPayload: options.maxPayload ?? 64 * 1024 }) : target;
+
+  const onSocket = (ws: WebSocket, request: IncomingMessage) => {
+    const protocol = 'encrypted' in request.socket && request.socket.encrypted ? 'https' : 'http';
+    const connection = new SocketConnection(ws, request, requestIdOf(request), baseUrlForHost(request.headers.host, protocol, issuer), context);
+    all.add(connection);
+  };
+  const onHeaders = (headers: string[], request: IncomingMessage) => {
+    headers.push(`X-Request-Id: ${requestIdOf(request)}`);
+  };
+  wss.on('headers', onHeaders);
+  if (!ownServer) wss.on('connection', onSocket);
+
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const pathname = new URL(request.url ?? '/', 'http://upgrade').pathname;
+    if (pathname !== path) {
+      // Another listener may own that path; alone, we answer rather than leave the socket hanging.
+      if ((target as HttpServer).listenerCount('upgrade') === 1) refuseUpgrade(socket, requestIdOf(request), baseUrlForHost(request.headers.host, 'http', issuer), clock.now(), pathname);
+      return;
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => onSocket(ws, request));
+  };
+  if (ownServer) (target as HttpServer).on('upgrade', onUpgrade);
+
+  const stopListening = sessions.onSessionEvent((event) => {
+    if (event.type === 'created') return;
+    const group = bySession.get(event.session.id);
+    if (!group) return;
+    const ending = endingOf(event.session, clock.now());
+    for (const connection of [...group]) connection.sessionChanged(event.session, ending);
+  });
+
+  const heartbeat = setInterval(() => {
+    for (const connection of all) connection.heartbeat();
+  }, (options.heartbeatInterval ?? 30) * 1000);
+  heartbeat.unref();
+
+  const authenticated = () => [...bySession.values()].flatMap((group) => [...group]);
+  let closing: Promise<void> | undefined;
+
+  return {
+    get size() {
+      return all.size;
+    },
+    connectionsOfSession: (sessionId) => [...(bySession.get(sessionId) ?? [])],
+    connectionsOfUser: (userId) => authenticated().filter((connection) => connection.userId === userId),
+    connections: authenticated,
+    dropped,
+    close() {
+      closing ??= (async () => {
+        clearInterval(heartbeat);
+        stopListening();
+        wss.off('headers', onHeaders);
+        if (ownServer) (target as HttpServer).off('upgrade', onUpgrade);
+        else wss.off('connection', onSocket);
+        const sockets = [...wss.clients];
+        for (const connection of all) connection.goAway();
+        await waitForClose(sockets, closeGrace * 1000);
+        if (ownServer) await new Promise<void>((resolve) => wss.close(() => resolve()));
+      })();
+      return closing;
+    },
+  };
+}
+
+/** The error that ends the sockets of `session` at `now`, or null while it is active. */
+function endingOf(session: SessionRecord, now: number): RealtimeError | null {
+  // An expected outcome, sent as an envelope and never logged: no stack trace (about 20 µs saved per revoked session).
+  const stackTraceLimit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    assertActive(session, now);
+    return null;
+  } catch (error) {
+    return toRealtimeError(error);
+  } finally {
+    Error.stackTraceLimit = stackTraceLimit;
+  }
+}
+
+/** Waits until every socket closed; drops those still open after `timeoutMs`. */
+async function waitForClose(sockets: WebSocket[], timeoutMs: number): Promise<void> {
+  const open = sockets.filter((ws) => ws.readyState !== ws.CLOSED);
+  if (open.length === 0) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.all(open.map((ws) => new Promise((resolve) => ws.once('close', resolve)))),
+    new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+  ]);
+  clearTimeout(timer);
+  for (const ws of open) if (ws.readyState !== ws.CLOSED) ws.terminate();
+}
+
+/** An upgrade to a path nobody serves: the 404 envelope, then the connection closes. */
+function refuseUpgrade(socket: Duplex, requestId: string, baseUrl: string, now: number, pathname: string): void {
+  const body = JSON.stringify(errorEnvelope(new TesseraError('not_found', { details: [{ path: pathname }] }), requestId, baseUrl, now));
+  socket.end(
+    [
+      'HTTP/1.1 404 Not Found',
+      'Content-Type: application/json; charset=utf-8',
+      `Content-Length: ${Buffer.byteLength(body)}`,
+      `X-Request-Id: ${requestId}`,
+      'Connection: close',
+      '',
+      body,
+    ].join('\r\n'),
+  );
+}

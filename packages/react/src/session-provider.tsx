@@ -13,11 +13,15 @@ export const SessionContext = createContext<SessionContextValue | null>(null);
 /** A provider around a client the app created (and disposes). */
 export interface SessionProviderWithClientProps {
   readonly client: SessionClient;
+  /** A client's leeway is set when it is created: pass `leeway` to `createSessionClient`. */
+  readonly silentRefreshLeeway?: never;
+  readonly baseUrl?: never;
   readonly children?: ReactNode;
 }
 
-/** A provider that creates its own client from these options, and disposes it on unmount. */
+/** A provider that creates its own client from these options (read once, on mount), and disposes it on unmount. */
 export interface SessionProviderWithOptionsProps extends Omit<SessionClientOptions, 'leeway'> {
+  readonly client?: undefined;
   /** Seconds before the access token's expiry (on server time) at which it is refreshed: the client's `leeway`. Default 60. */
   readonly silentRefreshLeeway?: number;
   readonly children?: ReactNode;
@@ -37,7 +41,7 @@ export type SessionProviderProps = SessionProviderWithClientProps | SessionProvi
  * ```
  */
 export function SessionProvider(props: SessionProviderProps): ReactNode {
-  const given = 'client' in props ? props.client : null;
+  const given = props.client ?? null;
   const [owned] = useState<SessionClient | null>(() => (given ? null : createSessionClient(clientOptions(props as SessionProviderWithOptionsProps))));
   const client = given ?? owned;
   if (!client) throw new Error('<SessionProvider> needs a client or a baseUrl');
@@ -60,6 +64,6 @@ export function SessionProvider(props: SessionProviderProps): ReactNode {
 const cancelDisposal = new WeakMap<SessionClient, () => void>();
 
 function clientOptions(props: SessionProviderWithOptionsProps): SessionClientOptions {
-  const { silentRefreshLeeway, children: _children, ...options } = props;
+  const { silentRefreshLeeway, client: _client, children: _children, ...options } = props;
   return silentRefreshLeeway === undefined ? options : { ...options, leeway: silentRefreshLeeway };
 }

@@ -176,10 +176,13 @@ describe('@tessera/react in Chromium', () => {
     expect(revoked.status).toBe(200);
     await expectEndedNotice('An administrator ended your session.');
     const state = await pageState(page);
-    expect(state.statuses.slice(0, 3)).toEqual(['signed_out', 'active', 'refreshing']);
+    expect(state.statuses[0]).toBe('signed_out');
+    expect(state.statuses).toContain('active');
+    expect(state.statuses).toContain('refreshing');
     expect(state.statuses.at(-1)).toBe('ended');
-    expect(state.tokens[0]).toBe(grant.access_token);
-    expect(state.tokens.length).toBeGreaterThanOrEqual(2);
+    // On a loaded machine the grant's 2-second token may already be due when the hook first reads it.
+    expect(state.tokens.filter((token) => token !== grant.access_token).length).toBeGreaterThanOrEqual(1);
+    expect(new Set(state.tokens).size).toBe(state.tokens.length);
   });
 
   it('after a sign-out elsewhere shows "You signed out on another device."', async () => {

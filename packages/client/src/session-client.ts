@@ -80,7 +80,16 @@ export interface SessionClient {
   readonly sessionId: string | null;
   /** Settles once a session kept in storage has been read back. */
   readonly ready: Promise<void>;
-  /** Calls `listener` on every change of `state`; returns the function that stops it. */
+  /** The session as the server last described it (from the sign-in or refresh answer), or null. */
+  readonly session: SessionInfo | null;
+  /** When the held access token expires, on the server's clock; null when none is held or its expiry is unknown. */
+  readonly accessTokenExpiresAt: Date | null;
+  /** Why the session ended, while `state` is `ended` (and after, until a new session is set); else null. */
+  readonly endError: SessionEndedError | null;
+  /**
+   * Calls `listener` on every change of `state`, and when the held tokens change without one
+   * (another tab's refresh, a new sign-in); returns the function that stops it.
+   */
   subscribe(listener: (state: SessionState) => void): () => void;
   /**
    * Starts holding the tokens an app's backend got from `POST /v1/sessions`. A grant of the held
@@ -219,6 +228,19 @@ class TesseraSessionClient implements SessionClient {
     return this.#tokens?.sessionId ?? null;
   }
 
+  get session(): SessionInfo | null {
+    return this.#session;
+  }
+
+  get accessTokenExpiresAt(): Date | null {
+    const expiresAt = this.#tokens?.accessTokenExpiresAt ?? null;
+    return expiresAt === null ? null : new Date(expiresAt);
+  }
+
+  get endError(): SessionEndedError | null {
+    return this.#endError;
+  }
+
   subscribe(listener: (state: SessionState) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
@@ -353,7 +375,9 @@ class TesseraSessionClient implements SessionClient {
     this.#retryAt = null;
     this.#blockedUntil = 0;
     this.#backoff.reset();
-    this.#setState('active');
+    // Already active (another tab's tokens, a new sign-in): subscribers still hear of the change.
+    if (this.#state === 'active') this.#callListeners();
+    else this.#setState('active');
     this.#persist(tokens);
     this.#reschedule();
   }
@@ -398,6 +422,11 @@ class TesseraSessionClient implements SessionClient {
   #setState(state: SessionState): void {
     if (state === this.#state) return;
     this.#state = state;
+    this.#callListeners();
+  }
+
+  #callListeners(): void {
+    const state = this.#state;
     for (const listener of [...this.#listeners]) {
       try {
         listener(state);

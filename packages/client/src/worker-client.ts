@@ -1,7 +1,8 @@
 import type { LogoutOthersResult, SessionClient, SessionState } from './session-client.js';
 import { openRealtime, publicClientHost, type RealtimeOptions, type RealtimeSocket } from './realtime.js';
+import type { SessionEndedError } from './errors.js';
 import type { SessionHandler } from './session-handler.js';
-import { isTokenGrant, type TokenGrant } from './token-grant.js';
+import { isTokenGrant, type SessionInfo, type TokenGrant } from './token-grant.js';
 import {
   connectMessageType,
   receiveArgs,
@@ -58,7 +59,9 @@ class WorkerSessionClient implements SessionClient {
   readonly #handler: Omit<SessionHandler, 'onTokenRequired'>;
   readonly #listeners = new Set<(state: SessionState) => void>();
   readonly #pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
-  #snapshot: WorkerSnapshot = { state: 'signed_out', clockSkew: 0, sessionId: null };
+  #snapshot: WorkerSnapshot = { state: 'signed_out', clockSkew: 0, sessionId: null, session: null, accessTokenExpiresAt: null, endError: null };
+  /** `endError` of the snapshot, made an error once per snapshot. */
+  #endError: SessionEndedError | null = null;
   #nextId = 1;
   #markReady: () => void = () => {};
   readonly #onMessage = (event: { data: unknown }) => this.#receive(event.data as WorkerMessage);
@@ -81,6 +84,19 @@ class WorkerSessionClient implements SessionClient {
 
   get sessionId(): string | null {
     return this.#snapshot.sessionId;
+  }
+
+  get session(): SessionInfo | null {
+    return this.#snapshot.session;
+  }
+
+  get accessTokenExpiresAt(): Date | null {
+    const expiresAt = this.#snapshot.accessTokenExpiresAt;
+    return expiresAt === null ? null : new Date(expiresAt);
+  }
+
+  get endError(): SessionEndedError | null {
+    return this.#endError;
   }
 
   subscribe(listener: (state: SessionState) => void): () => void {
@@ -142,10 +158,10 @@ class WorkerSessionClient implements SessionClient {
         return;
       }
       case 'snapshot': {
-        const before = this.#snapshot.state;
         this.#snapshot = message.snapshot;
+        this.#endError = message.snapshot.endError ? (receiveError(message.snapshot.endError) as SessionEndedError) : null;
         this.#markReady();
-        if (message.snapshot.state === before) return;
+        // The worker sends a snapshot on every change of state or tokens, and once on connecting.
         for (const listener of [...this.#listeners]) callSafely(() => listener(message.snapshot.state));
         return;
       }

@@ -46,7 +46,14 @@ export function createSessionWorkerHost(options: SessionWorkerOptions): SessionW
   if (options.onTokenRequired) handler.onTokenRequired = options.onTokenRequired;
   // No page events in a worker: it refreshes on schedule, which is what it is for.
   const client = createSessionClient({ ...options, handler, keepAliveWhileHidden: true, environment: { target: null, document: null } });
-  const snapshot = (): WorkerSnapshot => ({ state: client.state, clockSkew: client.clockSkew, sessionId: client.sessionId });
+  const snapshot = (): WorkerSnapshot => ({
+    state: client.state,
+    clockSkew: client.clockSkew,
+    sessionId: client.sessionId,
+    session: client.session,
+    accessTokenExpiresAt: client.accessTokenExpiresAt?.getTime() ?? null,
+    endError: client.endError ? sendError(client.endError) : null,
+  });
   const stopWatching = client.subscribe(() => broadcast({ type: 'snapshot', snapshot: snapshot() }));
 
   const answer = async (request: WorkerRequest): Promise<{ value: unknown; transfer?: Transferable[] }> => {

@@ -1,7 +1,7 @@
 import type { TesseraErrorCode } from './error-codes.js';
 import { isSessionEndCode, SessionEndedError, SilentAuthFailedError, TesseraError } from './errors.js';
 import type { SessionState } from './session-client.js';
-import type { TokenGrant } from './token-grant.js';
+import type { SessionInfo, TokenGrant } from './token-grant.js';
 
 /** What a page asks the session worker; each request gets one `reply` with its `id`. */
 export type WorkerRequest =
@@ -17,6 +17,10 @@ export interface WorkerSnapshot {
   readonly state: SessionState;
   readonly clockSkew: number;
   readonly sessionId: string | null;
+  readonly session: SessionInfo | null;
+  /** Epoch milliseconds on the server's clock, or null. */
+  readonly accessTokenExpiresAt: number | null;
+  readonly endError: SentError | null;
 }
 
 /** The handler callbacks a page hears from the worker (`onTokenRequired` stays in the worker). */

@@ -2,6 +2,10 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createSessionClient, SessionEndedError, SilentAuthFailedError, TesseraError, type SessionClient, type SessionClientOptions, type SessionHandler } from '../src/index.js';
 import { envelope, FakePage, FakeTessera } from './fakes.js';
 
+const sessionInfo = {
+  id: 'ses_1', user_id: 'alice', flow: 'default', status: 'active', created_at: '2026-01-01T09:00:00.000Z', last_refreshed_at: null,
+  expires_at: '2026-01-15T09:00:00.000Z', idle_expires_at: null, revoked_at: null, revoked_reason: null, metadata: {},
+} as const;
 const start = Date.UTC(2026, 0, 1, 9, 0, 0);
 const minutes = (n: number) => n * 60_000;
 
@@ -444,6 +448,34 @@ describe('state and sign-out', () => {
     unsubscribe();
     session.setSession(server.signIn('ses_2'));
     expect(states).toEqual(['active', 'refreshing', 'active', 'refreshing', 'ended']);
+  });
+
+  it('exposes the session, the access-token expiry and, once ended, the end error', async () => {
+    const session = client();
+    expect([session.session, session.accessTokenExpiresAt, session.endError]).toEqual([null, null, null]);
+    const grant = { ...server.signIn(), session: sessionInfo };
+    session.setSession(grant);
+    expect(session.accessTokenExpiresAt?.getTime()).toBe(Date.parse(grant.access_token_expires_at ?? ''));
+    expect(session.session).toEqual(sessionInfo);
+    server.revoke('signed_out_elsewhere');
+    vi.setSystemTime(start + minutes(16));
+    await session.getAccessToken().catch(() => {});
+    expect(session.state).toBe('ended');
+    expect(session.endError).toBeInstanceOf(SessionEndedError);
+    expect([session.endError?.code, session.endError?.reason]).toEqual(['session_revoked', 'signed_out_elsewhere']);
+    expect([session.session, session.accessTokenExpiresAt]).toEqual([null, null]);
+    session.setSession(server.signIn('ses_2'));
+    expect(session.endError).toBeNull();
+  });
+
+  it('tells subscribers when the tokens change while the state stays active', async () => {
+    const session = client();
+    session.setSession(server.signIn());
+    const states: string[] = [];
+    session.subscribe((state) => states.push(state));
+    session.setSession(server.signIn('ses_2'));
+    expect(states).toEqual(['active']);
+    expect(session.sessionId).toBe('ses_2');
   });
 
   it('logout revokes on the server, clears the session and tells the handler once', async () => {

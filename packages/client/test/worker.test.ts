@@ -12,6 +12,10 @@ import {
 } from '../src/index.js';
 import { FakeTessera } from './fakes.js';
 
+const sessionInfo = {
+  id: 'ses_1', user_id: 'alice', flow: 'default', status: 'active', created_at: '2026-01-01T09:00:00.000Z', last_refreshed_at: null,
+  expires_at: '2026-01-15T09:00:00.000Z', idle_expires_at: null, revoked_at: null, revoked_reason: null, metadata: {},
+} as const;
 let server: FakeTessera;
 let host: SessionWorkerHost;
 let channels: MessageChannel[];
@@ -75,6 +79,22 @@ describe('worker mode', () => {
     expect(new Set(tokens).size).toBe(1);
     expect(tokens[0]).not.toBe(grant.access_token);
     expect(server.refreshCount).toBe(1);
+  });
+
+  it('pages mirror the session, the access-token expiry and the end error', async () => {
+    const page = openPage();
+    await page.ready;
+    const grant = { ...server.signIn(), session: sessionInfo };
+    page.setSession(grant);
+    await vi.waitFor(() => expect(page.accessTokenExpiresAt?.getTime()).toBe(Date.parse(grant.access_token_expires_at ?? '')));
+    expect(page.session).toEqual(sessionInfo);
+    server.revoke('admin');
+    moveClocks(16 * 60_000);
+    await page.getAccessToken().catch(() => {});
+    await vi.waitFor(() => expect(page.state).toBe('ended'));
+    expect(page.endError).toBeInstanceOf(SessionEndedError);
+    expect([page.endError?.code, page.endError?.reason]).toEqual(['session_revoked', 'admin']);
+    expect(page.accessTokenExpiresAt).toBeNull();
   });
 
   it('fetch goes through the worker: bearer attached, body and headers kept, refreshed and retried on token_expired', async () => {

@@ -1,0 +1,14 @@
+export { SessionProvider } from './session-provider.js';
+export type { SessionProviderProps, SessionProviderWithClientProps, SessionProviderWithOptionsProps } from './session-provider.js';
+
+export { useSession } from './use-session.js';
+export { useAccessToken } from './use-access-token.js';
+export { useSessionClient } from './use-session-client.js';
+
+export { SessionEnded } from './session-ended.js';
+export type { SessionEndedProps } from './session-ended.js';
+
+export { describeSessionEnd } from './session-end-words.js';
+
+export { createSessionStore } from './session-snapshot.js';
+export type { SessionSnapshot, SessionEndReason, SessionStore } from './session-snapshot.js';

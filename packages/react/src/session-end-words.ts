@@ -1,0 +1,44 @@
+import type { SessionEndReason } from './session-snapshot.js';
+
+/**
+ * Why a session ended, in plain words for the person who was using it.
+ *
+ * @example
+ * ```ts
+ * describeSessionEnd({ code: 'session_revoked', reason: 'signed_out_elsewhere', idleTimeout: null });
+ * // → 'You signed out on another device.'
+ * ```
+ */
+export function describeSessionEnd(endReason: SessionEndReason): string {
+  if (endReason.code === 'session_expired') return describeExpiry(endReason);
+  if (endReason.code !== 'session_revoked') return 'Your session has ended.';
+  switch (endReason.reason) {
+    case 'signed_out_elsewhere':
+      return 'You signed out on another device.';
+    case 'admin':
+      return 'An administrator ended your session.';
+    case 'logout':
+      return 'You signed out.';
+    case 'reuse_detected':
+      return 'For your security, your session was ended because it was used from two places at once.';
+    default:
+      return 'Your session has ended.';
+  }
+}
+
+function describeExpiry(endReason: SessionEndReason): string {
+  if (endReason.reason !== 'idle' || endReason.idleTimeout === null) return 'Your session expired.';
+  return `Your session expired after ${formatDuration(endReason.idleTimeout)} of inactivity.`;
+}
+
+/** 1800 → "30 minutes"; 7200 → "2 hours"; under a minute → seconds. */
+function formatDuration(seconds: number): string {
+  if (seconds < 60) return plural(seconds, 'second');
+  const minutes = Math.round(seconds / 60);
+  if (minutes % 60 === 0) return plural(minutes / 60, 'hour');
+  return plural(minutes, 'minute');
+}
+
+function plural(count: number, unit: string): string {
+  return `${count} ${unit}${count === 1 ? '' : 's'}`;
+}

@@ -110,17 +110,19 @@ describe('rate limits over HTTP, in process', () => {
 });
 
 describe('rate limits shared through Redis', () => {
-  function redisClient(): Redis {
+  /** A connected client: until it is ready, the limiter counts in process (its fallback), per node. */
+  async function redisClient(): Promise<Redis> {
     const client = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
     redisClients.push(client);
+    if (client.status !== 'ready') await new Promise((resolve) => client.once('ready', resolve));
     return client;
   }
 
   it('two nodes on one Redis share the per-token budget', async () => {
     const config = { rate_limits: { refresh_per_token: { limit: 4, window: 60 }, redis_key_prefix: `tessera-test:${randomUUID()}:` } };
     const clock = new ManualClock(Date.UTC(2026, 0, 1, 9, 0, 0));
-    const nodeA = await start({ clock, config, redis: redisClient() });
-    const nodeB = await start({ clock, config, redis: redisClient() });
+    const nodeA = await start({ clock, config, redis: await redisClient() });
+    const nodeB = await start({ clock, config, redis: await redisClient() });
     const statuses = [];
     for (const node of [nodeA, nodeB, nodeA, nodeB, nodeA, nodeB]) statuses.push((await refresh(node, 'rt_shared')).status);
     expect(statuses).toEqual([401, 401, 401, 401, 429, 429]);

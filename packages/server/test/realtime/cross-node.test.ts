@@ -1,18 +1,15 @@
 // Revocation on one node reaches a socket on another: two real `tessera serve` processes sharing
 // one data dir (the embedded SQLite store), revoked through the other node's HTTP API and through
 // the `tessera sessions revoke` command (a third process). The socket hears it only through
-// SessionService.onSessionEvent, fed by the cross-node fan-out (core/fanout.ts, branch `pg`);
-// until that lands in this tree, these tests are skipped.
-import { existsSync } from 'node:fs';
+// SessionService.onSessionEvent, fed by the cross-node fan-out (core/fanout.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../helpers.js';
 import { cleanupDirs, dataDir, killAll, runTessera, serve, type ServeHandle } from '../cli/harness.js';
 import { openSocket, readySocket } from './sockets.js';
 
-const fanoutPresent = existsSync(new URL('../../src/core/fanout.ts', import.meta.url));
 const key = 'tsk_cross_node_realtime';
 
-describe.skipIf(!fanoutPresent)('revocation on one node reaches a socket on another', () => {
+describe('revocation on one node reaches a socket on another', () => {
   let dir: string;
   let a: ServeHandle;
   let b: ServeHandle;

@@ -12,14 +12,9 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { call, testApiKey } from '../../server/test/helpers.js';
 import { signIn, startRealtimeServer, type RealtimeServer } from '../../server/test/realtime/sockets.js';
+import { forward } from './same-origin-proxy.js';
 
 const chromiumPath = '/usr/bin/chromium';
-
-async function readBody(request: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
 
 /** `/` an empty page, `/client.js` the bundle, `/v1/*` forwarded; upgrades are piped to the server as raw TCP. */
 async function startOrigin(upstream: string, bundle: string): Promise<{ url: string; refreshes(): number; close(): Promise<void> }> {
@@ -32,14 +27,7 @@ async function startOrigin(upstream: string, bundle: string): Promise<{ url: str
       if (path === '/client.js') return void response.writeHead(200, { 'content-type': 'text/javascript' }).end(bundle);
       if (!path.startsWith('/v1/')) return void response.writeHead(404).end();
       if (path === '/v1/token/refresh') refreshes++;
-      const headers = new Headers();
-      for (const [name, value] of Object.entries(request.headers)) {
-        if (value === undefined || ['host', 'connection', 'content-length', 'origin', 'referer'].includes(name)) continue;
-        headers.set(name, Array.isArray(value) ? value.join(', ') : value);
-      }
-      const body = request.method === 'GET' ? undefined : new Uint8Array(await readBody(request));
-      const answer = await fetch(upstream + (request.url ?? '/'), { method: request.method ?? 'GET', headers, body });
-      response.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' }).end(Buffer.from(await answer.arrayBuffer()));
+      await forward(upstream, request, response);
     })().catch((error: unknown) => {
       if (!response.headersSent) response.writeHead(502);
       response.end(String(error));

@@ -2,7 +2,7 @@
 // fetch and timers, against the real server. The server has no CORS, so one node:http origin serves
 // the page and the bundled client and forwards /v1/* to the Tessera server, counting refreshes.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../server/src/core/clock.js';
 import { call, startServer, testApiKey, type TestServer } from '../../server/test/helpers.js';
 import type { TokenGrant } from '../src/index.js';
+import { forward } from './same-origin-proxy.js';
 
 const chromiumPath = '/usr/bin/chromium';
 const refreshPath = '/v1/token/refresh';
@@ -29,12 +30,6 @@ interface Origin {
   /** Holds refresh requests back until the returned function is called. */
   holdRefreshes(): () => void;
   close(): Promise<void>;
-}
-
-async function readBody(request: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
 }
 
 /** One origin: `/` is an empty page, `/client.js` the bundled client, `/v1/*` goes to the Tessera server. */
@@ -72,18 +67,7 @@ serveSessionWorker({ baseUrl: self.location.origin, leeway: Number(new URL(self.
       }
       if (path === refreshPath) await refreshGate;
       seen.push(path);
-      const headers = new Headers();
-      for (const [name, value] of Object.entries(request.headers)) {
-        if (value === undefined || ['host', 'connection', 'content-length', 'origin', 'referer'].includes(name)) continue;
-        headers.set(name, Array.isArray(value) ? value.join(', ') : value);
-      }
-      const body = request.method === 'GET' || request.method === 'HEAD' ? undefined : new Uint8Array(await readBody(request));
-      const answer = await fetch(upstream + (request.url ?? '/'), { method: request.method ?? 'GET', headers, body });
-      const out: Record<string, string> = {};
-      answer.headers.forEach((value, name) => {
-        if (!['content-encoding', 'transfer-encoding', 'content-length', 'connection', 'keep-alive'].includes(name)) out[name] = value;
-      });
-      response.writeHead(answer.status, out).end(Buffer.from(await answer.arrayBuffer()));
+      await forward(upstream, request, response);
     })().catch((error: unknown) => {
       if (!response.headersSent) response.writeHead(502);
       response.end(String(error));

@@ -2,7 +2,7 @@
 // the real server. The server has no CORS, so one node:http origin serves the page and its bundle and
 // forwards /v1/* to the Tessera server.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,14 +11,9 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { call, startServer, testApiKey, type TestServer } from '../../server/test/helpers.js';
 import type { TokenGrant } from '@tessera/client';
+import { forward } from '../../client/test/same-origin-proxy.js';
 
 const chromiumPath = '/usr/bin/chromium';
-
-async function readBody(request: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
 
 /** One origin: `/` loads the bundled test app, `/v1/*` goes to the Tessera server. */
 async function startOrigin(upstream: string, bundle: string): Promise<{ url: string; close(): Promise<void> }> {
@@ -41,18 +36,7 @@ async function startOrigin(upstream: string, bundle: string): Promise<{ url: str
         response.writeHead(404).end();
         return;
       }
-      const headers = new Headers();
-      for (const [name, value] of Object.entries(request.headers)) {
-        if (value === undefined || ['host', 'connection', 'content-length', 'origin', 'referer'].includes(name)) continue;
-        headers.set(name, Array.isArray(value) ? value.join(', ') : value);
-      }
-      const body = request.method === 'GET' || request.method === 'HEAD' ? undefined : new Uint8Array(await readBody(request));
-      const answer = await fetch(upstream + (request.url ?? '/'), { method: request.method ?? 'GET', headers, body });
-      const out: Record<string, string> = {};
-      answer.headers.forEach((value, name) => {
-        if (!['content-encoding', 'transfer-encoding', 'content-length', 'connection', 'keep-alive'].includes(name)) out[name] = value;
-      });
-      response.writeHead(answer.status, out).end(Buffer.from(await answer.arrayBuffer()));
+      await forward(upstream, request, response);
     })().catch((error: unknown) => {
       if (!response.headersSent) response.writeHead(502);
       response.end(String(error));

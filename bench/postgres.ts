@@ -5,13 +5,15 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { positionalValues, toPositional } from '../packages/server/src/stores/dialect.js';
 import { migrations } from '../packages/server/src/stores/migrations.js';
 import { postgresStatements } from '../packages/server/src/stores/statements.js';
+import { benchConfigFile } from './servers.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -154,7 +156,9 @@ export interface NodeProcess {
 /** A `tessera serve` process from source on `databaseUrl`, listening on loopback, quiet logs. */
 export async function startNodeProcess(options: { databaseUrl: string; apiKey: string; issuer: string; redisUrl?: string }): Promise<NodeProcess> {
   const args = ['--import', 'tsx', join(repoRoot, 'packages/server/src/cli/main.ts'), 'serve', '--port', '0', '--host', '127.0.0.1'];
-  args.push('--api-key', options.apiKey, '--issuer', options.issuer, '--database-url', options.databaseUrl, '--log-level', 'warn');
+  const configPath = join(mkdtempSync(join(tmpdir(), 'tessera-bench-node-')), 'config.json');
+  writeFileSync(configPath, JSON.stringify(benchConfigFile));
+  args.push('--api-key', options.apiKey, '--issuer', options.issuer, '--database-url', options.databaseUrl, '--log-level', 'warn', '--config', configPath);
   if (options.redisUrl) args.push('--redis-url', options.redisUrl);
   const child: ChildProcess = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';

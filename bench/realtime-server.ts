@@ -26,7 +26,8 @@ const fanout = { events: 0, ms: 0 };
 tessera.sessions.onSessionEvent((event) => {
   if (event.type === 'revoked') fanoutStartedAt = performance.now();
 });
-const realtime = attachRealtime(app.server, { tessera });
+// Every bench socket comes from 127.0.0.1: the per-address cap is off.
+const realtime = attachRealtime(app.server, { tessera, maxSocketsPerClient: null });
 tessera.sessions.onSessionEvent((event) => {
   if (event.type !== 'revoked') return;
   fanout.events++;

@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { systemClock } from '../packages/server/src/core/clock.js';
 import { buildApp } from '../packages/server/src/http/app.js';
 import type { SessionStore } from '../packages/server/src/core/store.js';
+import { parseConfig } from '../packages/server/src/config.js';
 import { createTessera, type Tessera } from '../packages/server/src/tessera.js';
 
 export const benchApiKey = 'tsk_bench_fixed_key_not_a_secret';
@@ -35,12 +36,18 @@ export interface RunningTessera {
   close(): Promise<void>;
 }
 
+/**
+ * Rate limits off: the load comes from one address with one API key, and the bench measures what a
+ * node can do, not what it allows one client to do (1,200 refreshes a minute per address by default).
+ */
+export const benchConfigFile = { rate_limits: { refresh_per_token: null, refresh_per_ip: null, management_per_key: null } };
+
 /** The bench's issuer: nodes started as processes must name the same one to accept the bench's tokens. */
 export const benchIssuer = 'http://127.0.0.1';
 
 /** The real server in this process: createTessera + buildApp over `store`, system clock, fixed API key. */
 export async function startTessera(store: SessionStore): Promise<RunningTessera> {
-  const tessera = await createTessera({ store, clock: systemClock, apiKey: benchApiKey, issuer: benchIssuer });
+  const tessera = await createTessera({ store, clock: systemClock, apiKey: benchApiKey, issuer: benchIssuer, config: parseConfig(benchConfigFile) });
   const counters: Counters = { refreshed: 0, replayed: 0, created: 0 };
   tessera.sessions.onSessionEvent((event) => {
     if (event.type === 'refreshed') {

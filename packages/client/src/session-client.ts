@@ -257,7 +257,7 @@ class TesseraSessionClient implements SessionClient {
     this.#endError = null;
     this.#session = grant.session ?? null;
     this.#hold(tokens);
-    this.#tabs.publish({ type: 'tokens', tokens, clockSkew: this.#clock.skew });
+    this.#tabs.publish({ type: 'tokens', tokens, clockSkew: this.#clock.skew, session: this.#session });
   }
 
   async getAccessToken(): Promise<string> {
@@ -365,6 +365,7 @@ class TesseraSessionClient implements SessionClient {
       await clearSession(this.#storage, this.#storageKey);
       return;
     }
+    this.#session = stored.session;
     this.#hold(stored.tokens);
   }
 
@@ -416,7 +417,8 @@ class TesseraSessionClient implements SessionClient {
 
   #persist(tokens: HeldTokens): void {
     const skew = this.#clock.skew;
-    this.#writes = this.#writes.then(() => saveSession(this.#storage, this.#storageKey, tokens, skew).catch(() => {}));
+    const session = this.#session;
+    this.#writes = this.#writes.then(() => saveSession(this.#storage, this.#storageKey, tokens, skew, session).catch(() => {}));
   }
 
   #setState(state: SessionState): void {
@@ -579,7 +581,7 @@ class TesseraSessionClient implements SessionClient {
     const fromServer = current !== null && (refreshToken !== null || this.#refreshTokenInCookie);
     const tokens = fromServer ? await this.#presentRefreshToken(refreshToken, current.sessionId) : await this.#tokensFromApp();
     if (refreshToken) this.#markSpent(refreshToken);
-    this.#tabs.publish({ type: 'tokens', tokens, clockSkew: this.#clock.skew, spent: refreshToken ?? null });
+    this.#tabs.publish({ type: 'tokens', tokens, clockSkew: this.#clock.skew, spent: refreshToken ?? null, session: this.#session });
     return tokens;
   }
 
@@ -697,6 +699,8 @@ class TesseraSessionClient implements SessionClient {
           this.#endError = null;
         }
         this.#clock.restore(message.clockSkew);
+        if (message.session?.id === message.tokens.sessionId) this.#session = message.session;
+        else if (!sameSession) this.#session = null;
         this.#hold(message.tokens);
         this.#settleOtherTab();
         if (sameSession) this.#notify('onSessionRefreshed', this.#refreshedEvent(message.tokens, true));
@@ -776,6 +780,7 @@ class TesseraSessionClient implements SessionClient {
       stored.tokens.refreshToken !== current.refreshToken &&
       !this.#isStale(stored.tokens);
     if (!newer) return;
+    this.#session = stored.session ?? this.#session;
     this.#hold(stored.tokens);
     this.#notify('onSessionRefreshed', this.#refreshedEvent(stored.tokens, true));
   }

@@ -1,4 +1,4 @@
-import type { HeldTokens } from './token-grant.js';
+import type { HeldTokens, SessionInfo } from './token-grant.js';
 
 /**
  * Where a client keeps its session between page loads: the shape of the Web Storage API, sync or
@@ -89,17 +89,26 @@ interface StoredSession {
   readonly tokens: HeldTokens;
   /** Milliseconds the device clock was ahead of the server's when stored. */
   readonly clockSkew: number;
+  /** The server's description of the session, so a tab opened later knows it before its first refresh. */
+  readonly session?: SessionInfo | null;
+}
+
+/** A session read back from storage. */
+export interface LoadedSession {
+  readonly tokens: HeldTokens;
+  readonly clockSkew: number;
+  readonly session: SessionInfo | null;
 }
 
 /** Writes the session; the refresh token only where the storage may hold it. */
-export async function saveSession(storage: TokenStorage, key: string, tokens: HeldTokens, clockSkew: number): Promise<void> {
+export async function saveSession(storage: TokenStorage, key: string, tokens: HeldTokens, clockSkew: number, session: SessionInfo | null = null): Promise<void> {
   const kept: HeldTokens = storage.persistRefreshToken ? tokens : { ...tokens, refreshToken: null };
-  const record: StoredSession = { v: 1, tokens: kept, clockSkew };
+  const record: StoredSession = { v: 1, tokens: kept, clockSkew, session };
   await storage.setItem(key, JSON.stringify(record));
 }
 
 /** Reads the session back; null when there is none or it is unreadable. */
-export async function loadSession(storage: TokenStorage, key: string): Promise<{ tokens: HeldTokens; clockSkew: number } | null> {
+export async function loadSession(storage: TokenStorage, key: string): Promise<LoadedSession | null> {
   let text: string | null;
   try {
     text = await storage.getItem(key);
@@ -110,7 +119,8 @@ export async function loadSession(storage: TokenStorage, key: string): Promise<{
   try {
     const record = JSON.parse(text) as Partial<StoredSession>;
     if (record.v !== 1 || !isHeldTokens(record.tokens)) return null;
-    return { tokens: record.tokens, clockSkew: typeof record.clockSkew === 'number' ? record.clockSkew : 0 };
+    const session = isSessionOf(record.session, record.tokens) ? record.session : null;
+    return { tokens: record.tokens, clockSkew: typeof record.clockSkew === 'number' ? record.clockSkew : 0, session };
   } catch {
     return null;
   }
@@ -129,4 +139,11 @@ function isHeldTokens(value: unknown): value is HeldTokens {
   if (typeof value !== 'object' || value === null) return false;
   const tokens = value as Record<string, unknown>;
   return typeof tokens['accessToken'] === 'string' && (tokens['refreshToken'] === null || typeof tokens['refreshToken'] === 'string');
+}
+
+/** Whether `value` describes the session `tokens` belong to. */
+function isSessionOf(value: unknown, tokens: HeldTokens): value is SessionInfo {
+  if (typeof value !== 'object' || value === null) return false;
+  const session = value as Record<string, unknown>;
+  return typeof session['id'] === 'string' && session['id'] === tokens.sessionId && typeof session['user_id'] === 'string';
 }

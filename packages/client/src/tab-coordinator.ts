@@ -1,4 +1,4 @@
-import type { HeldTokens } from './token-grant.js';
+import type { HeldTokens, SessionInfo } from './token-grant.js';
 
 /** What the tabs of one origin tell each other about their shared session. */
 export type TabMessage =
@@ -7,7 +7,14 @@ export type TabMessage =
   /** That attempt got no answer; the next tab may try. */
   | { readonly type: 'refresh_failed'; readonly sessionId: string | null; readonly refreshToken: string }
   /** New tokens, from a refresh (`spent`: the refresh token they replace) or a sign-in in another tab. */
-  | { readonly type: 'tokens'; readonly tokens: HeldTokens; readonly clockSkew: number; readonly spent?: string | null }
+  | {
+      readonly type: 'tokens';
+      readonly tokens: HeldTokens;
+      readonly clockSkew: number;
+      readonly spent?: string | null;
+      /** The server's description of the session, when the tab that sends the tokens has it. */
+      readonly session?: SessionInfo | null;
+    }
   /** The server ended the session. */
   | {
       readonly type: 'ended';

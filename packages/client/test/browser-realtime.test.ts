@@ -1,39 +1,29 @@
 // client.realtime() in a real browser (Debian chromium via playwright-core): the page's own
 // WebSocket, through one same-origin node:http server that serves the page and the bundled client
 // and forwards /v1/* (HTTP and the socket upgrade) to the Tessera server.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../../server/test/chromium.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { call, testApiKey } from '../../server/test/helpers.js';
 import { signIn, startRealtimeServer, type RealtimeServer } from '../../server/test/realtime/sockets.js';
-import { forward } from './same-origin-proxy.js';
+import { bundleForBrowser } from './browser-bundle.js';
+import { forward, listenOrigin } from './same-origin-proxy.js';
 
-const chromiumPath = '/usr/bin/chromium';
 
 /** `/` an empty page, `/client.js` the bundle, `/v1/*` forwarded; upgrades are piped to the server as raw TCP. */
 async function startOrigin(upstream: string, bundle: string): Promise<{ url: string; refreshes(): number; close(): Promise<void> }> {
   let refreshes = 0;
   const tunnels = new Set<Socket>();
-  const server: Server = createServer((request, response) => {
-    void (async () => {
-      const path = new URL(request.url ?? '/', 'http://origin').pathname;
-      if (path === '/') return void response.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>realtime</title>');
-      if (path === '/client.js') return void response.writeHead(200, { 'content-type': 'text/javascript' }).end(bundle);
-      if (!path.startsWith('/v1/')) return void response.writeHead(404).end();
-      if (path === '/v1/token/refresh') refreshes++;
-      await forward(upstream, request, response);
-    })().catch((error: unknown) => {
-      if (!response.headersSent) response.writeHead(502);
-      response.end(String(error));
-    });
+  const listening = await listenOrigin(async (path, request, response) => {
+    if (path === '/') return void response.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>realtime</title>');
+    if (path === '/client.js') return void response.writeHead(200, { 'content-type': 'text/javascript' }).end(bundle);
+    if (!path.startsWith('/v1/')) return void response.writeHead(404).end();
+    if (path === '/v1/token/refresh') refreshes++;
+    await forward(upstream, request, response);
   });
-  server.on('upgrade', (request: IncomingMessage, client: Socket, head: Buffer) => {
+  listening.server.on('upgrade', (request: IncomingMessage, client: Socket, head: Buffer) => {
     const target = new URL(upstream);
     const tunnel = connect(Number(target.port), target.hostname, () => {
       const lines = [`${request.method} ${request.url} HTTP/1.1`];
@@ -48,18 +38,13 @@ async function startOrigin(upstream: string, bundle: string): Promise<{ url: str
       socket.on('close', () => tunnels.delete(socket));
     }
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: listening.url,
     refreshes: () => refreshes,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of tunnels) socket.destroy();
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: () => {
+      for (const socket of tunnels) socket.destroy();
+      return listening.close();
+    },
   };
 }
 
@@ -88,34 +73,18 @@ async function openRealtimePage(page: Page, origin: string, grant: unknown): Pro
   await page.evaluate(() => (globalThis as Record<string, any>).socket.opened());
 }
 
-let bundleDir: string;
 let bundle: string;
 let browser: Browser;
 let server: RealtimeServer | null = null;
 let origin: Awaited<ReturnType<typeof startOrigin>> | null = null;
 
 beforeAll(async () => {
-  if (!existsSync(chromiumPath)) throw new Error(`${chromiumPath} is missing: apt-get install -y chromium`);
-  bundleDir = mkdtempSync(join(tmpdir(), 'tessera-realtime-bundle-'));
-  await build({
-    entryPoints: [fileURLToPath(new URL('../src/index.ts', import.meta.url))],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    outfile: join(bundleDir, 'client.js'),
-    logLevel: 'silent',
-  });
-  bundle = readFileSync(join(bundleDir, 'client.js'), 'utf8');
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: ['--no-sandbox', '--headless', '--disable-background-networking', '--disable-gpu', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  bundle = await bundleForBrowser(new URL('../src/index.ts', import.meta.url));
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
   await browser?.close();
-  if (bundleDir) rmSync(bundleDir, { recursive: true, force: true });
 });
 
 afterEach(async () => {

@@ -130,6 +130,19 @@ export class FakeTessera {
       refresh_token_expires_at: new Date(now + 14 * 86400_000).toISOString(),
       token_type: 'Bearer',
       server_time: new Date(now).toISOString(),
+      session: {
+        id: sid,
+        user_id: 'u1',
+        flow: 'default',
+        status: 'active',
+        created_at: new Date(now).toISOString(),
+        last_refreshed_at: this.#counter > 1 ? new Date(now).toISOString() : null,
+        expires_at: new Date(now + 14 * 86400_000).toISOString(),
+        idle_expires_at: null,
+        revoked_at: null,
+        revoked_reason: null,
+        metadata: { refreshes: this.#counter - 1 },
+      },
     };
   }
 }

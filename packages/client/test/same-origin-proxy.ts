@@ -1,6 +1,6 @@
 // What the browser tests' page origins share: forwarding `/v1/*` to the Tessera server, so the page,
 // the bundled client and the API are one origin (no CORS in the way of what a test is about).
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
 /** Request headers the proxy sets itself or drops, so the server sees a same-origin call. */
 const droppedRequestHeaders = ['host', 'connection', 'content-length', 'origin', 'referer'];
@@ -27,4 +27,36 @@ export async function forward(upstream: string, request: IncomingMessage, respon
     if (!droppedResponseHeaders.includes(name)) out[name] = value;
   });
   response.writeHead(answer.status, out).end(Buffer.from(await answer.arrayBuffer()));
+}
+
+/** A test page's origin, listening on 127.0.0.1. */
+export interface ListeningOrigin {
+  readonly url: string;
+  readonly server: Server;
+  /** Cuts open connections, then stops listening. */
+  close(): Promise<void>;
+}
+
+/** Serves `handle` (given the request's path) on a free port; a handler that throws answers 502. */
+export async function listenOrigin(handle: (path: string, request: IncomingMessage, response: ServerResponse) => Promise<void> | void): Promise<ListeningOrigin> {
+  const server = createServer((request, response) => {
+    Promise.resolve()
+      .then(() => handle(new URL(request.url ?? '/', 'http://origin').pathname, request, response))
+      .catch((error: unknown) => {
+        if (!response.headersSent) response.writeHead(502);
+        response.end(String(error));
+      });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }

@@ -52,6 +52,25 @@ describe('storage', () => {
     expect(stored(local)?.tokens).toMatchObject({ refreshToken: grant.refresh_token });
   });
 
+  it('a tab opened later knows the session from storage before its first refresh', async () => {
+    const grant = server.signIn();
+    client(localStorageAdapter()).setSession(grant);
+    await vi.advanceTimersByTimeAsync(0);
+
+    const later = client(localStorageAdapter());
+    await later.ready;
+    expect(later.session).toEqual(grant.session);
+    expect(server.refreshCount).toBe(0);
+
+    // A description of another session is not taken for this one.
+    const record = JSON.parse(local.items.get('tessera.session')!) as { session: { id: string } };
+    local.items.set('tessera.session', JSON.stringify({ ...record, session: { ...record.session, id: 'ses_other' } }));
+    const confused = client(localStorageAdapter());
+    await confused.ready;
+    expect(confused.sessionId).toBe('ses_1');
+    expect(confused.session).toBeNull();
+  });
+
   it('restores a session after a reload and refreshes it when it holds the refresh token', async () => {
     const grant = server.signIn();
     client(sessionStorageAdapter({ persistRefreshToken: true })).setSession(grant);

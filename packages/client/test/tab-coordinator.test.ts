@@ -101,6 +101,8 @@ for (const mode of ['web locks', 'lease', 'lease and storage events'] as const) 
       a.setSession(server.signIn());
       await vi.waitFor(() => expect(b.state).toBe('active'));
       expect(b.sessionId).toBe('ses_1');
+      expect(b.session).toEqual(a.session);
+      expect(b.session?.user_id).toBe('u1');
 
       moveClocks(14.5 * 60_000);
       const tokens = await Promise.all([
@@ -111,6 +113,9 @@ for (const mode of ['web locks', 'lease', 'lease and storage events'] as const) 
       expect(new Set(tokens).size).toBe(1);
       expect(await b.getAccessToken()).toBe(await a.getAccessToken());
       expect(server.refreshCount).toBe(1);
+      // The tab that did not refresh still has the server's latest description of the session.
+      expect(a.session?.metadata).toEqual({ refreshes: 1 });
+      expect(b.session).toEqual(a.session);
     });
 
     it('a revocation found by one tab ends the session in the other, told once, without a request', async () => {

@@ -1,58 +1,31 @@
 // @tessera/react in a real browser (Debian chromium via playwright-core), rendered by react-dom, against
 // the real server. The server has no CORS, so one node:http origin serves the page and its bundle and
 // forwards /v1/* to the Tessera server.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../../server/test/chromium.js';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { call, startServer, testApiKey, type TestServer } from '../../server/test/helpers.js';
 import type { TokenGrant } from '@tessera/client';
-import { forward } from '../../client/test/same-origin-proxy.js';
+import { bundleForBrowser } from '../../client/test/browser-bundle.js';
+import { forward, listenOrigin, type ListeningOrigin } from '../../client/test/same-origin-proxy.js';
 
-const chromiumPath = '/usr/bin/chromium';
 
 /** One origin: `/` loads the bundled test app, `/v1/*` goes to the Tessera server. */
-async function startOrigin(upstream: string, bundle: string): Promise<{ url: string; close(): Promise<void> }> {
-  const server: Server = createServer((request, response) => {
-    void (async () => {
-      const path = new URL(request.url ?? '/', 'http://origin').pathname;
-      if (path === '/') {
-        response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<!doctype html><title>tessera react</title><script type="module" src="/app.js"></script>');
-        return;
-      }
-      if (path === '/app.js') {
-        response.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' }).end(bundle);
-        return;
-      }
-      if (path === '/favicon.ico') {
-        response.writeHead(204).end();
-        return;
-      }
-      if (!path.startsWith('/v1/')) {
-        response.writeHead(404).end();
-        return;
-      }
+async function startOrigin(upstream: string, bundle: string): Promise<ListeningOrigin> {
+  return listenOrigin(async (path, request, response) => {
+    if (path === '/') {
+      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<!doctype html><title>tessera react</title><script type="module" src="/app.js"></script>');
+    } else if (path === '/app.js') {
+      response.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' }).end(bundle);
+    } else if (path === '/favicon.ico') {
+      response.writeHead(204).end();
+    } else if (path.startsWith('/v1/')) {
       await forward(upstream, request, response);
-    })().catch((error: unknown) => {
-      if (!response.headersSent) response.writeHead(502);
-      response.end(String(error));
-    });
+    } else {
+      response.writeHead(404).end();
+    }
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
 }
 
 async function signIn(url: string): Promise<TokenGrant> {
@@ -73,39 +46,20 @@ const pageState = (page: Page) =>
     return { statuses: [...statuses], tokens: [...tokens], signInClicks };
   });
 
-let bundleDir: string;
 let bundle: string;
 let browser: Browser;
 let server: TestServer;
-let origin: { url: string; close(): Promise<void> };
+let origin: ListeningOrigin;
 let page: Page;
 let consoleErrors: string[];
 
 beforeAll(async () => {
-  // Fail, not skip: CI installs chromium (.ci/run).
-  if (!existsSync(chromiumPath)) throw new Error(`${chromiumPath} is missing: apt-get install -y chromium`);
-  bundleDir = mkdtempSync(join(tmpdir(), 'tessera-react-bundle-'));
-  await build({
-    entryPoints: [fileURLToPath(new URL('./browser-page.tsx', import.meta.url))],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    jsx: 'automatic',
-    define: { 'process.env.NODE_ENV': '"development"' },
-    outfile: join(bundleDir, 'app.js'),
-    logLevel: 'silent',
-  });
-  bundle = readFileSync(join(bundleDir, 'app.js'), 'utf8');
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: ['--no-sandbox', '--headless', '--disable-background-networking', '--disable-gpu', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  bundle = await bundleForBrowser(new URL('./browser-page.tsx', import.meta.url));
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
   await browser?.close();
-  if (bundleDir) rmSync(bundleDir, { recursive: true, force: true });
 });
 
 beforeEach(async () => {

@@ -26,6 +26,7 @@ const RateLimitsSchema = Type.Object(
     refresh_per_token: Type.Optional(RateRuleSchema),
     refresh_per_ip: Type.Optional(RateRuleSchema),
     management_per_key: Type.Optional(RateRuleSchema),
+    sockets_per_ip: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
     redis_key_prefix: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
   },
   { additionalProperties: false },
@@ -124,6 +125,8 @@ export interface RateLimitsConfig {
   readonly refreshPerToken: RateRule | null;
   readonly refreshPerIp: RateRule | null;
   readonly managementPerKey: RateRule | null;
+  /** Sockets open at once at `/v1/realtime` per client address (IPv6 by /64); null for no cap. Per node. */
+  readonly socketsPerIp: number | null;
   /** Prefix of the counters' keys in Redis, so deployments can share one Redis. */
   readonly redisKeyPrefix: string;
 }
@@ -156,6 +159,7 @@ export const defaultRateLimits: RateLimitsConfig = {
   refreshPerToken: { limit: 30, window: 60 },
   refreshPerIp: { limit: 1200, window: 60 },
   managementPerKey: { limit: 6000, window: 60 },
+  socketsPerIp: 500,
   redisKeyPrefix: 'tessera:ratelimit:',
 };
 
@@ -243,6 +247,7 @@ function rateLimitsOf(file: ConfigFile['rate_limits']): RateLimitsConfig {
     refreshPerToken: file?.refresh_per_token === undefined ? defaults.refreshPerToken : file.refresh_per_token,
     refreshPerIp: file?.refresh_per_ip === undefined ? defaults.refreshPerIp : file.refresh_per_ip,
     managementPerKey: file?.management_per_key === undefined ? defaults.managementPerKey : file.management_per_key,
+    socketsPerIp: file?.sockets_per_ip === undefined ? defaults.socketsPerIp : file.sockets_per_ip,
     redisKeyPrefix: file?.redis_key_prefix ?? defaults.redisKeyPrefix,
   };
 }

@@ -15,12 +15,13 @@ export { ConfigError, defaultConfig, defaultCookieConfig, defaultRateLimits, loa
 export { PostgresFanoutChannel } from './fanout/postgres.js';
 export { RedisFanoutChannel } from './fanout/redis.js';
 export { buildApp } from './http/app.js';
+export { Metrics } from './http/metrics.js';
 export { attachRealtime, defaultRealtimePath } from './realtime/gateway.js';
 export { RealtimeError, realtimeCloseCodes } from './realtime/close-codes.js';
 export { FallbackRateLimiter } from './rate-limits/fallback-rate-limiter.js';
 export { MemoryRateLimiter } from './rate-limits/memory-rate-limiter.js';
 export { RedisRateLimiter } from './rate-limits/redis-rate-limiter.js';
-export { startServer } from './serve.js';
+export { freePort, startServer } from './serve.js';
 export { connectRedis, defaultRedisPrefix } from './shared-redis.js';
 export { SqliteSessionStore } from './stores/sqlite.js';
 export { PostgresSessionStore } from './stores/postgres.js';

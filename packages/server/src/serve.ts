@@ -4,6 +4,8 @@ import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import { loadConfigFile, defaultConfig, type TesseraConfig } from './config.js';
 import { buildApp } from './http/app.js';
+import { clientAddressResolver } from './http/client-address.js';
+import { Metrics } from './http/metrics.js';
 import { attachRealtime, type RealtimeGateway } from './realtime/gateway.js';
 import { openStore } from './stores/open-store.js';
 import { connectRedis, defaultRedisPrefix } from './shared-redis.js';
@@ -14,6 +16,8 @@ export interface ServeOptions {
   readonly host: string;
   readonly dataDir: string;
   readonly configPath?: string;
+  /** The configuration itself (see `parseConfig`), instead of a file at `configPath`. */
+  readonly config?: TesseraConfig;
   readonly apiKey?: string;
   readonly issuer?: string;
   readonly logLevel: string;
@@ -41,7 +45,7 @@ export interface RunningServer {
 /** Starts one Tessera node: store, core, HTTP, and the realtime sockets on the same server. */
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const logger = pino({ level: options.logLevel, base: { service: 'tessera' } });
-  const fileConfig: TesseraConfig = options.configPath ? loadConfigFile(options.configPath) : defaultConfig;
+  const fileConfig: TesseraConfig = options.config ?? (options.configPath ? loadConfigFile(options.configPath) : defaultConfig);
   // An explicit --issuer / TESSERA_ISSUER wins over the config file's issuer.
   const config: TesseraConfig = options.issuer ? { ...fileConfig, issuer: options.issuer } : fileConfig;
   // The default issuer names the real port, so port 0 is resolved to a free port before the core is built.
@@ -56,8 +60,15 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     log: logger,
     ...(redis ? { redis } : {}),
   });
-  const app = await buildApp(tessera, { logger });
-  const realtime = attachRealtime(app.server, { tessera });
+  const metrics = new Metrics(tessera.sessions);
+  const app = await buildApp(tessera, { logger, metrics });
+  const clientAddress = clientAddressResolver(config.trustProxy);
+  const realtime = attachRealtime(app.server, {
+    tessera,
+    maxSocketsPerClient: config.rateLimits.socketsPerIp,
+    ...(clientAddress ? { clientAddress } : {}),
+  });
+  metrics.observeRealtime(realtime);
   await app.listen({ port: listenPort, host: options.host });
   // Only once listening, so a start that fails never stores a key nobody saw.
   const generatedApiKey = tessera.apiKeys.isEmpty ? await tessera.apiKeys.generate() : undefined;
@@ -84,8 +95,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   };
 }
 
-/** A port the OS reports free on `host`. */
-function freePort(host: string): Promise<number> {
+/**
+ * A port the OS reports free on `host`, for a launcher that must know a port before it listens (the
+ * default issuer names it; a CORS list names an app's). Another process could take it in between.
+ */
+export function freePort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once('error', reject);

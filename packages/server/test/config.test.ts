@@ -17,6 +17,7 @@ describe('config: rate_limits, cors, cookie, trust_proxy', () => {
       refreshPerToken: { limit: 30, window: 60 },
       refreshPerIp: { limit: 1200, window: 60 },
       managementPerKey: { limit: 6000, window: 60 },
+      socketsPerIp: 500,
       redisKeyPrefix: 'tessera:ratelimit:',
     });
     expect(parseConfig({})).toEqual(defaultConfig);
@@ -24,7 +25,7 @@ describe('config: rate_limits, cors, cookie, trust_proxy', () => {
 
   it('reads every section', () => {
     const config = parseConfig({
-      rate_limits: { refresh_per_token: { limit: 5, window: 10 }, refresh_per_ip: null, redis_key_prefix: 'app1:' },
+      rate_limits: { refresh_per_token: { limit: 5, window: 10 }, refresh_per_ip: null, sockets_per_ip: 50, redis_key_prefix: 'app1:' },
       cors: { origins: ['https://app.example', 'http://localhost:5173'], max_age: 60 },
       cookie: { enabled: true, same_site: 'lax', refresh_token_in_body: false },
       trust_proxy: 1,
@@ -33,6 +34,7 @@ describe('config: rate_limits, cors, cookie, trust_proxy', () => {
       refreshPerToken: { limit: 5, window: 10 },
       refreshPerIp: null,
       managementPerKey: { limit: 6000, window: 60 },
+      socketsPerIp: 50,
       redisKeyPrefix: 'app1:',
     });
     expect(config.cors).toEqual({ origins: ['https://app.example', 'http://localhost:5173'], maxAge: 60 });

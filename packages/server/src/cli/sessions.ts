@@ -1,24 +1,24 @@
 import { Command } from 'commander';
-import { sessionJson } from '../http/representation.js';
+import { sessionJson, userSessionsJson, userSessionsLimit } from '../http/representation.js';
 import { configOption, dataOption, databaseOption, openTessera, redisOption, redisPrefixOption, type StoreOptions } from './options.js';
 
 export function sessionsCommand(): Command {
   const sessions = new Command('sessions').description('inspect and revoke sessions');
   sessions
     .command('list')
-    .description("list a user's active sessions (JSON)")
+    .description("list a user's active sessions, or with --all every status, newest first (JSON)")
     .requiredOption('--user <user_id>', 'the user')
+    .option('--all', `sessions of every status (active, expired, revoked), the ${userSessionsLimit} most recent`)
     .addOption(dataOption())
     .addOption(configOption())
     .addOption(databaseOption())
     .addOption(redisOption())
     .addOption(redisPrefixOption())
-    .action(async (options: StoreOptions & { user: string }) => {
+    .action(async (options: StoreOptions & { user: string; all?: boolean }) => {
       const tessera = await openTessera(options);
       try {
-        const active = await tessera.sessions.listActiveSessions(options.user);
-        const now = tessera.clock.now();
-        console.log(JSON.stringify({ sessions: active.map((session) => sessionJson(session, now)) }, null, 2));
+        const listed = await userSessionsJson(tessera.sessions, options.user, options.all ? 'all' : 'active', () => tessera.clock.now());
+        console.log(JSON.stringify(listed, null, 2));
       } finally {
         await tessera.close();
       }

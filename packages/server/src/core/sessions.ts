@@ -244,6 +244,11 @@ export class SessionService {
     return this.#store.listActiveSessions(userId, this.#clock.now());
   }
 
+  /** The user's sessions of every status, newest first, at most `limit`: for an operator, not for the rules. */
+  async listUserSessions(userId: string, limit: number): Promise<SessionRecord[]> {
+    return this.#store.listUserSessions(userId, limit);
+  }
+
   /** Ends an active session; returns it updated, or null when it had already ended. */
   async revokeSession(id: string, reason: RevocationReason): Promise<SessionRecord | null> {
     const now = this.#clock.now();

@@ -54,6 +54,8 @@ export interface SessionStore {
   revokeUserSessions(userId: string, reason: RevocationReason, at: number, exceptSessionId?: string): Promise<SessionRecord[]>;
   /** Sessions of the user neither revoked nor expired at `now`, newest first. */
   listActiveSessions(userId: string, now: number): Promise<SessionRecord[]>;
+  /** The user's sessions of every status (active, expired, revoked), newest first, at most `limit`. */
+  listUserSessions(userId: string, limit: number): Promise<SessionRecord[]>;
   /**
    * Sessions revoked strictly after `since` (by their `revokedAt`), oldest first: how a node catches
    * up on revocations it was not told about (another process, a lost subscription).

@@ -7,6 +7,7 @@ import { publicBaseUrl, sendError, sendRawClientError } from './envelope.js';
 import { CorsPolicy, isPreflight, preflightRefusal } from './cors.js';
 import { Metrics } from './metrics.js';
 import { createRateLimiter, RequestRateLimits } from './rate-limits.js';
+import { adminRoutes } from './routes/admin.js';
 import { endUserRoutes } from './routes/end-user.js';
 import { managementRoutes } from './routes/management.js';
 import { oauthRoutes } from './routes/oauth.js';
@@ -16,6 +17,8 @@ import { wellKnownRoutes } from './routes/well-known.js';
 export interface AppOptions {
   /** A pino logger; none by default. */
   readonly logger?: FastifyBaseLogger;
+  /** The node's metrics, for a caller that adds its own (the realtime sockets); made here when absent. */
+  readonly metrics?: Metrics;
 }
 
 /**
@@ -48,7 +51,7 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
     if (body === '') return done(null, undefined);
     return parseJson(request, body as string, done);
   });
-  const metrics = new Metrics(tessera.sessions);
+  const metrics = options.metrics ?? new Metrics(tessera.sessions);
   const limits = new RequestRateLimits(createRateLimiter(tessera, app.log, metrics), tessera.config.rateLimits, metrics);
   const cors = new CorsPolicy(tessera.config.cors, { credentials: tessera.config.cookie.enabled });
   if (tessera.config.cookie.enabled) await app.register(fastifyCookie);
@@ -96,6 +99,7 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
   wellKnownRoutes(app, tessera);
   await oauthRoutes(app, tessera, toTesseraError, limits);
   operationsRoutes(app, tessera, metrics);
+  adminRoutes(app);
   await app.ready();
   return app;
 }

@@ -1,5 +1,6 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { SessionService } from '../core/sessions.js';
+import type { RealtimeGateway } from '../realtime/gateway.js';
 
 /** Prometheus metrics of one node, on a registry of its own (so tests can run many apps). */
 export class Metrics {
@@ -75,6 +76,40 @@ export class Metrics {
 
   get contentType(): string {
     return this.registry.contentType;
+  }
+
+  /** Reports the sockets of `gateway` on every scrape: open, authenticated, and dropped by cause. */
+  observeRealtime(gateway: RealtimeGateway): void {
+    new Gauge({
+      name: 'tessera_realtime_sockets',
+      help: 'Open sockets at /v1/realtime, authenticated or not.',
+      registers: [this.registry],
+      collect() {
+        this.set(gateway.size);
+      },
+    });
+    new Gauge({
+      name: 'tessera_realtime_authenticated_sockets',
+      help: 'Open sockets at /v1/realtime that have sent an accepted auth.',
+      registers: [this.registry],
+      collect() {
+        this.set(gateway.authenticatedSize);
+      },
+    });
+    const counted = { slowConsumer: 0, heartbeat: 0 };
+    new Counter({
+      name: 'tessera_realtime_dropped_total',
+      help: 'Sockets dropped without a close handshake: slow_consumer (too much unread), heartbeat (no pong).',
+      labelNames: ['cause'] as const,
+      registers: [this.registry],
+      collect() {
+        const { slowConsumer, heartbeat } = gateway.dropped;
+        this.inc({ cause: 'slow_consumer' }, slowConsumer - counted.slowConsumer);
+        this.inc({ cause: 'heartbeat' }, heartbeat - counted.heartbeat);
+        counted.slowConsumer = slowConsumer;
+        counted.heartbeat = heartbeat;
+      },
+    });
   }
 
   render(): Promise<string> {

@@ -23,4 +23,10 @@ export const OptionalRefreshBody = Type.Object(
 
 export const SessionIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
 export const UserIdParams = Type.Object({ user_id: Type.String({ minLength: 1, maxLength: 256 }) });
+/** `?status=active` (the default: what the contract promises) or `?status=all` (every status, capped). */
+export const UserSessionsQuery = Type.Object({
+  // One `enum` rather than a union of literals: a wrong value is one field error, not three.
+  status: Type.Optional(Type.Enum(['active', 'all'])),
+});
+export const AdminAssetParams = Type.Object({ file: Type.String({ maxLength: 64 }) });
 export const ErrorCodeParams = Type.Object({ code: Type.String({ maxLength: 64 }) });

@@ -1,4 +1,4 @@
-import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -8,6 +8,7 @@ import { newId } from '../core/ids.js';
 import type { SessionRecord } from '../core/session.js';
 import { assertActive, type SessionService } from '../core/sessions.js';
 import { baseUrlForHost, errorEnvelope } from '../http/envelope.js';
+import { clientSubject } from '../http/rate-limits.js';
 import { toRealtimeError, type RealtimeError } from './close-codes.js';
 import { SocketConnection, type ConnectionContext, type RealtimeConnection } from './connection.js';
 
@@ -35,6 +36,16 @@ export interface RealtimeOptions {
   readonly maxBufferedBytes?: number;
   /** Incoming messages per socket: `burst` at once, `perSecond` sustained (else close 4429). Default 20/s, burst 40. */
   readonly messageRate?: { readonly perSecond: number; readonly burst: number };
+  /**
+   * Sockets open at once per client address (IPv6 by its /64), authenticated or not; the next upgrade
+   * is refused with `429 rate_limited`. Default 500; null for no cap.
+   */
+  readonly maxSocketsPerClient?: number | null;
+  /**
+   * The client's address for that cap. Default: the connection's peer. Behind a reverse proxy every
+   * socket comes from the proxy: pass a function that reads `X-Forwarded-For` from trusted hops.
+   */
+  clientAddress?(request: IncomingMessage): string;
   /** A socket authenticated (its first `ready` was sent). */
   onConnection?(connection: RealtimeConnection): void;
   /**
@@ -50,6 +61,8 @@ export interface RealtimeOptions {
 export interface RealtimeGateway {
   /** Open sockets, authenticated or not. */
   readonly size: number;
+  /** Open sockets that have authenticated. */
+  readonly authenticatedSize: number;
   /** Authenticated sockets of one session. */
   connectionsOfSession(sessionId: string): RealtimeConnection[];
   /** Authenticated sockets of one user, across their sessions. */
@@ -63,6 +76,9 @@ export interface RealtimeGateway {
 }
 
 export const defaultRealtimePath = '/v1/realtime';
+
+/** Open sockets per client address unless `maxSocketsPerClient` says otherwise. */
+export const defaultMaxSocketsPerClient = 500;
 
 /** Seconds `close()` waits for clients to finish the close handshake before dropping them. */
 const closeGrace = 2;
@@ -94,6 +110,12 @@ export function attachRealtime(target: HttpServer | HttpsServer | WebSocketServe
   const all = new Set<SocketConnection>();
   const bySession = new Map<string, Set<SocketConnection>>();
   const dropped = { slowConsumer: 0, heartbeat: 0 };
+  let authenticatedSize = 0;
+  const maxPerClient = options.maxSocketsPerClient === undefined ? defaultMaxSocketsPerClient : options.maxSocketsPerClient;
+  const clientOf = (request: IncomingMessage) => clientSubject((options.clientAddress ?? peerAddress)(request));
+  const openPerClient = new Map<string, number>();
+  const clientOfConnection = new WeakMap<SocketConnection, string>();
+  const overCap = (client: string) => maxPerClient !== null && (openPerClient.get(client) ?? 0) >= maxPerClient;
   const requestIds = new WeakMap<IncomingMessage, string>();
   const requestIdOf = (request: IncomingMessage): string => {
     let id = requestIds.get(request);
@@ -116,6 +138,7 @@ export function attachRealtime(target: HttpServer | HttpsServer | WebSocketServe
       let group = bySession.get(sessionId);
       if (!group) bySession.set(sessionId, (group = new Set()));
       group.add(connection);
+      authenticatedSize++;
     },
     onAuthenticated(connection) {
       options.onConnection?.(connection);
@@ -125,10 +148,16 @@ export function attachRealtime(target: HttpServer | HttpsServer | WebSocketServe
     },
     onClosed(connection, code) {
       all.delete(connection);
+      const client = clientOfConnection.get(connection);
+      if (client !== undefined) {
+        const left = (openPerClient.get(client) ?? 1) - 1;
+        if (left > 0) openPerClient.set(client, left);
+        else openPerClient.delete(client);
+      }
       const sessionId = connection.sessionId;
       if (sessionId === null) return;
       const group = bySession.get(sessionId);
-      group?.delete(connection);
+      if (group?.delete(connection)) authenticatedSize--;
       if (group?.size === 0) bySession.delete(sessionId);
       options.onClose?.(connection, code);
     },
@@ -142,9 +171,14 @@ export function attachRealtime(target: HttpServer | HttpsServer | WebSocketServe
   const wss = ownServer ? new WebSocketServer({ noServer: true, maxPayload: options.maxPayload ?? 64 * 1024 }) : target;
 
   const onSocket = (ws: WebSocket, request: IncomingMessage) => {
+    const client = clientOf(request);
+    // An app's own `ws` server did the handshake already: past the cap, the socket is closed at once.
+    if (overCap(client)) return ws.close(1013, 'too many sockets from this address');
     const protocol = 'encrypted' in request.socket && request.socket.encrypted ? 'https' : 'http';
     const connection = new SocketConnection(ws, request, requestIdOf(request), baseUrlForHost(request.headers.host, protocol, issuer), context);
     all.add(connection);
+    clientOfConnection.set(connection, client);
+    openPerClient.set(client, (openPerClient.get(client) ?? 0) + 1);
   };
   const onHeaders = (headers: string[], request: IncomingMessage) => {
     headers.push(`X-Request-Id: ${requestIdOf(request)}`);
@@ -156,7 +190,19 @@ export function attachRealtime(target: HttpServer | HttpsServer | WebSocketServe
     const pathname = new URL(request.url ?? '/', 'http://upgrade').pathname;
     if (pathname !== path) {
       // Another listener may own that path; alone, we answer rather than leave the socket hanging.
-      if ((target as HttpServer).listenerCount('upgrade') === 1) refuseUpgrade(socket, requestIdOf(request), baseUrlForHost(request.headers.host, 'http', issuer), clock.now(), pathname);
+      if ((target as HttpServer).listenerCount('upgrade') === 1) {
+        refuseUpgrade(socket, new TesseraError('not_found', { details: [{ path: pathname }] }), requestIdOf(request), baseUrlForHost(request.headers.host, 'http', issuer), clock.now());
+      }
+      return;
+    }
+    // Refused before the handshake, so a flood of sockets from one address costs no socket state.
+    if (overCap(clientOf(request))) {
+      const error = new TesseraError('rate_limited', {
+        message: 'Too many sockets are open from this address. Close some, then retry.',
+        retryAfter: 5,
+        details: [{ limit: 'sockets_per_ip', max_sockets: maxPerClient }],
+      });
+      refuseUpgrade(socket, error, requestIdOf(request), baseUrlForHost(request.headers.host, 'http', issuer), clock.now());
       return;
     }
     wss.handleUpgrade(request, socket, head, (ws) => onSocket(ws, request));
@@ -182,6 +228,9 @@ export function attachRealtime(target: HttpServer | HttpsServer | WebSocketServe
   return {
     get size() {
       return all.size;
+    },
+    get authenticatedSize() {
+      return authenticatedSize;
     },
     connectionsOfSession: (sessionId) => [...(bySession.get(sessionId) ?? [])],
     connectionsOfUser: (userId) => authenticated().filter((connection) => connection.userId === userId),
@@ -232,18 +281,24 @@ async function waitForClose(sockets: WebSocket[], timeoutMs: number): Promise<vo
   for (const ws of open) if (ws.readyState !== ws.CLOSED) ws.terminate();
 }
 
-/** An upgrade to a path nobody serves: the 404 envelope, then the connection closes. */
-function refuseUpgrade(socket: Duplex, requestId: string, baseUrl: string, now: number, pathname: string): void {
-  const body = JSON.stringify(errorEnvelope(new TesseraError('not_found', { details: [{ path: pathname }] }), requestId, baseUrl, now));
+/** An upgrade refused with `error`'s envelope (its status, Retry-After when set); then the connection closes. */
+function refuseUpgrade(socket: Duplex, error: TesseraError, requestId: string, baseUrl: string, now: number): void {
+  const body = JSON.stringify(errorEnvelope(error, requestId, baseUrl, now));
   socket.end(
     [
-      'HTTP/1.1 404 Not Found',
+      `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? 'Error'}`,
       'Content-Type: application/json; charset=utf-8',
       `Content-Length: ${Buffer.byteLength(body)}`,
       `X-Request-Id: ${requestId}`,
+      ...(error.retryAfter === null ? [] : [`Retry-After: ${error.retryAfter}`]),
       'Connection: close',
       '',
       body,
     ].join('\r\n'),
   );
+}
+
+/** The connection's peer, IPv4-mapped or not (`clientSubject` unwraps it). */
+function peerAddress(request: IncomingMessage): string {
+  return request.socket.remoteAddress ?? 'unknown';
 }

@@ -146,6 +146,11 @@ export class PostgresSessionStore implements SessionStore {
     return rows.map(sessionFromRow);
   }
 
+  async listUserSessions(userId: string, limit: number): Promise<SessionRecord[]> {
+    const rows = await this.#rows<SessionRow>('listUserSessions', { user_id: userId, limit });
+    return rows.map(sessionFromRow);
+  }
+
   async listRevokedSince(since: number): Promise<SessionRecord[]> {
     const rows = await this.#rows<SessionRow>('listRevokedSince', { since });
     return rows.map(sessionFromRow);

@@ -99,6 +99,11 @@ export class SqliteSessionStore implements SessionStore {
     return rows.map(sessionFromRow);
   }
 
+  async listUserSessions(userId: string, limit: number): Promise<SessionRecord[]> {
+    const rows = this.#run(() => this.#statements.listUserSessions.all({ user_id: userId, limit }) as SessionRow[]);
+    return rows.map(sessionFromRow);
+  }
+
   async listRevokedSince(since: number): Promise<SessionRecord[]> {
     const rows = this.#run(() => this.#statements.listRevokedSince.all({ since }) as SessionRow[]);
     return rows.map(sessionFromRow);

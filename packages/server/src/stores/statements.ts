@@ -26,6 +26,8 @@ export const statements = {
   revokeUserSessions: `UPDATE sessions SET revoked_at = @now, revoked_reason = @reason, version = version + 1
     WHERE user_id = @user_id AND ${activeAt} AND (CAST(@except AS TEXT) IS NULL OR id <> @except) RETURNING *`,
   listActiveSessions: `SELECT * FROM sessions WHERE user_id = @user_id AND ${activeAt} ORDER BY created_at DESC, id DESC`,
+  // Every status, newest first, at most @limit: what an operator looks through.
+  listUserSessions: 'SELECT * FROM sessions WHERE user_id = @user_id ORDER BY created_at DESC, id DESC LIMIT @limit',
   listRevokedSince: 'SELECT * FROM sessions WHERE revoked_at > @since ORDER BY revoked_at, id',
   listSigningKeys: 'SELECT * FROM signing_keys ORDER BY created_at, kid',
   retireSigningKeys: 'UPDATE signing_keys SET retired_at = @retired_at, verify_until = @verify_until WHERE retired_at IS NULL',

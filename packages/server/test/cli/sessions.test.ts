@@ -47,6 +47,29 @@ describe('tessera sessions list', () => {
     expect(JSON.parse(nobody.stdout)).toEqual({ sessions: [] });
   });
 
+  it('with --all lists ended sessions too, newest first, with their reasons', async () => {
+    const { data, server, grants } = await startWithSessions(['alice', 'alice']);
+    const revoked = await call(`${server.url}/v1/sessions/${grants[0].session.id}`, { method: 'DELETE', token: key });
+    expect(revoked.status).toBe(200);
+    const active = JSON.parse((await runTessera(['sessions', 'list', '--user', 'alice', '--data', data])).stdout) as { sessions: { id: string }[] };
+    expect(active.sessions.map((session) => session.id)).toEqual([grants[1].session.id]);
+
+    const listed = await runTessera(['sessions', 'list', '--user', 'alice', '--all', '--data', data]);
+    expect(listed.code, listed.stderr).toBe(0);
+    const all = JSON.parse(listed.stdout) as { sessions: { id: string; status: string; revoked_reason: string | null; created_at: string }[]; limit: number; has_more: boolean };
+    // Newest first (two sessions made in the same millisecond may come either way).
+    const created = all.sessions.map((session) => Date.parse(session.created_at));
+    expect(created).toEqual([...created].sort((a, b) => b - a));
+    expect(all.sessions.map(({ id, status, revoked_reason }) => ({ id, status, revoked_reason }))).toEqual(
+      expect.arrayContaining([
+        { id: grants[1].session.id, status: 'active', revoked_reason: null },
+        { id: grants[0].session.id, status: 'revoked', revoked_reason: 'admin' },
+      ]),
+    );
+    expect(all.sessions).toHaveLength(2);
+    expect(all).toMatchObject({ limit: 100, has_more: false });
+  });
+
   it('needs --user', async () => {
     const result = await runTessera(['sessions', 'list', '--data', dataDir()]);
     expect(result.code).not.toBe(0);

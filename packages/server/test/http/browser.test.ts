@@ -2,13 +2,12 @@
 // on one origin, Tessera on another of the same site (127.0.0.1, two ports), and a hostile page on a
 // third. What the browser enforces (preflights, withheld answers, SameSite, HttpOnly) is tested here,
 // not assumed.
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, startServer, testApiKey, type TestServer } from '../helpers.js';
 
-const chromiumPath = '/usr/bin/chromium';
 
 interface PageOrigin {
   readonly url: string;
@@ -54,16 +53,11 @@ let app: PageOrigin;
 let evil: PageOrigin;
 
 beforeAll(async () => {
-  // Fail, not skip: CI installs chromium (.ci/run).
-  if (!existsSync(chromiumPath)) throw new Error(`${chromiumPath} is missing: apt-get install -y chromium`);
   app = await startPageOrigin();
   evil = await startPageOrigin();
   // Secure cookies need HTTPS outside localhost; the attribute itself is checked over HTTP in cookie-mode.test.ts.
   tessera = await startServer({ config: { cors: { origins: [app.url] }, cookie: { enabled: true, secure: false, refresh_token_in_body: false } } });
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: ['--no-sandbox', '--headless', '--disable-background-networking', '--disable-gpu', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

@@ -3,7 +3,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { call } from '../helpers.js';
 import { cleanupDirs, dataDir, killAll, serve } from '../cli/harness.js';
-import { readySocket } from './sockets.js';
+import { openSocket, readySocket, sleep } from './sockets.js';
 
 const key = 'tsk_realtime_serve';
 
@@ -29,5 +29,29 @@ describe('tessera serve', () => {
     node.process.kill('SIGTERM');
     expect((await open.closed).code).toBe(1001);
     expect(await node.exited).toEqual({ code: 0, signal: null });
+  }, 30_000);
+
+  it('reports its sockets in /metrics: open, authenticated, and dropped by cause', async () => {
+    const node = await serve(['--port', '0', '--host', '127.0.0.1', '--data', dataDir(), '--api-key', key]);
+    const gauge = async (name: string) => {
+      const text = await (await fetch(`${node.url}/metrics`)).text();
+      const line = text.split('\n').find((each) => each.startsWith(`${name} `) || each.startsWith(`${name}{`));
+      return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
+    };
+    expect(await gauge('tessera_realtime_sockets')).toBe(0);
+    const created = await call(`${node.url}/v1/sessions`, { body: { user_id: 'alice' }, token: key });
+    const { socket } = await readySocket(`${node.url}/v1/realtime`, created.body.access_token);
+    const anonymous = await openSocket(`${node.url}/v1/realtime`);
+    await sleep(50);
+    expect(await gauge('tessera_realtime_sockets')).toBe(2);
+    expect(await gauge('tessera_realtime_authenticated_sockets')).toBe(1);
+    expect(await gauge('tessera_realtime_dropped_total')).toBe(0);
+    socket.ws.close();
+    anonymous.ws.close();
+    await Promise.all([socket.closed, anonymous.closed]);
+    await expect.poll(() => gauge('tessera_realtime_sockets')).toBe(0);
+    expect(await gauge('tessera_realtime_authenticated_sockets')).toBe(0);
+    node.process.kill('SIGTERM');
+    await node.exited;
   }, 30_000);
 });

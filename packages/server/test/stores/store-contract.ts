@@ -310,6 +310,44 @@ export function describeSessionStore(
       });
     });
 
+    describe('listUserSessions', () => {
+      it('lists the user\'s sessions of every status, newest first, and no one else\'s', async () => {
+        const now = t0 + 2 * hour;
+        const active = await create({ createdAt: t0 + 5 });
+        const expired = await create({ createdAt: t0 + 4, expiresAt: now - 1 });
+        const idled = await create({ createdAt: t0 + 3, idleExpiresAt: now - 1 });
+        const revoked = await create({ createdAt: t0 + 2 });
+        const revokedRecord = await store.revokeSession(revoked.session.id, 'reuse_detected', t0 + 100);
+        const oldest = await create({ createdAt: t0 + 1 });
+        await create({ userId: 'bob', createdAt: t0 + 6 });
+
+        const all = await store.listUserSessions('alice', 100);
+        expect(all.map((s) => s.id)).toEqual([active, expired, idled, revoked, oldest].map((c) => c.session.id));
+        expect(all[0]).toEqual(active.session);
+        expect(all[1]).toEqual(expired.session);
+        expect(all[2]).toEqual(idled.session);
+        expect(all[3]).toEqual(revokedRecord);
+        expect(all[3]?.revokedReason).toBe('reuse_detected');
+        expect(all[3]?.revokedAt).toBe(t0 + 100);
+      });
+
+      it('keeps the most recent ones when there are more than the limit, ties broken by id', async () => {
+        const made: SessionRecord[] = [];
+        for (let i = 0; i < 5; i++) made.push((await create({ createdAt: t0 + i })).session);
+        const tied = await create({ createdAt: t0 + 4 });
+        const newestFirst = [...made, tied.session].sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : -1));
+        const three = await store.listUserSessions('alice', 3);
+        expect(three.map((s) => s.id)).toEqual(newestFirst.slice(0, 3).map((s) => s.id));
+        expect(await store.listUserSessions('alice', 1)).toHaveLength(1);
+        expect((await store.listUserSessions('alice', 100)).map((s) => s.id)).toEqual(newestFirst.map((s) => s.id));
+      });
+
+      it('returns an empty list for an unknown user', async () => {
+        await create();
+        expect(await store.listUserSessions('nobody', 100)).toEqual([]);
+      });
+    });
+
     describe('signing keys', () => {
       it('starts with none', async () => {
         expect(await store.listSigningKeys()).toEqual([]);

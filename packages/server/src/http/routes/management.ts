@@ -4,8 +4,8 @@ import { TesseraError } from '../../core/errors.js';
 import type { Tessera } from '../../tessera.js';
 import { requireApiKey } from '../auth.js';
 import { secretSubject, type RequestRateLimits } from '../rate-limits.js';
-import { grantJson, sessionJson } from '../representation.js';
-import { CreateSessionBody, SessionIdParams, UserIdParams } from '../schemas.js';
+import { grantJson, sessionJson, userSessionsJson } from '../representation.js';
+import { CreateSessionBody, SessionIdParams, UserIdParams, UserSessionsQuery } from '../schemas.js';
 
 /**
  * The management API: the app's backend starts, inspects and revokes sessions with its API key.
@@ -42,11 +42,11 @@ export function managementRoutes(app: FastifyInstance, tessera: Tessera, limits:
       return sessionJson(session, clock.now());
     });
 
-    scope.get<{ Params: Static<typeof UserIdParams> }>('/v1/users/:user_id/sessions', { schema: { params: UserIdParams } }, async (request) => {
-      const active = await sessions.listActiveSessions(request.params.user_id);
-      const now = clock.now();
-      return { sessions: active.map((session) => sessionJson(session, now)) };
-    });
+    scope.get<{ Params: Static<typeof UserIdParams>; Querystring: Static<typeof UserSessionsQuery> }>(
+      '/v1/users/:user_id/sessions',
+      { schema: { params: UserIdParams, querystring: UserSessionsQuery } },
+      async (request) => userSessionsJson(sessions, request.params.user_id, request.query.status ?? 'active', () => clock.now()),
+    );
 
     scope.delete<{ Params: Static<typeof UserIdParams> }>('/v1/users/:user_id/sessions', { schema: { params: UserIdParams } }, async (request) => {
       const revoked = await sessions.revokeUserSessions(request.params.user_id, 'admin');
@@ -55,6 +55,7 @@ export function managementRoutes(app: FastifyInstance, tessera: Tessera, limits:
     });
   });
 }
+
 
 /** Deeper metadata would overflow the stack when stored or sent back (a 500 for bad input). */
 const maxMetadataDepth = 64;

@@ -1,0 +1,99 @@
+// The demo backend's API with hostile and ordinary input, over real HTTP against a real Tessera.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deviceName } from '../server/demo-backend.js';
+import { startExample, type RunningExample } from '../server/start.js';
+
+let example: RunningExample;
+let dataDir: string;
+let app: string;
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'tessera-demo-'));
+  example = await startExample({ tesseraPort: 0, appPort: 0, dataDir });
+  app = example.appUrl.replace('localhost', '127.0.0.1');
+});
+
+afterAll(async () => {
+  await example?.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+const signIn = (body: unknown) =>
+  fetch(`${app}/demo/sign-in`, { method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0' }, body: JSON.stringify(body) });
+
+describe('the demo backend', () => {
+  it('signs a name in through the management API and hands the grant over; the API key never leaves', async () => {
+    const response = await signIn({ user_name: 'dave', flow: 'default' });
+    expect(response.status).toBe(201);
+    const text = await response.text();
+    expect(text).not.toContain(example.apiKey);
+    const grant = JSON.parse(text) as { session: { user_id: string; flow: string; metadata: { device: string } }; access_token: string; refresh_token: string };
+    expect(grant.session).toMatchObject({ user_id: 'dave', flow: 'default', metadata: { device: 'Chrome on Linux' } });
+
+    const listed = await fetch(`${app}/demo/my-sessions`, { headers: { authorization: `Bearer ${grant.access_token}` } });
+    expect(listed.status).toBe(200);
+    const { sessions } = (await listed.json()) as { sessions: { current: boolean; device: string }[] };
+    expect(sessions).toEqual([expect.objectContaining({ current: true, device: 'Chrome on Linux' })]);
+  });
+
+  it('uses the demo flow unless told otherwise', async () => {
+    const response = await signIn({ user_name: 'erin' });
+    expect(response.status).toBe(201);
+    expect(((await response.json()) as { session: { flow: string } }).session.flow).toBe('demo');
+  });
+
+  it.each([
+    ['no name', {}],
+    ['an empty name', { user_name: '' }],
+    ['a name that is not a string', { user_name: 42 }],
+    ['a name with markup', { user_name: '<img src=x onerror=alert(1)>' }],
+    ['a name too long', { user_name: 'a'.repeat(65) }],
+    ['an unknown flow', { user_name: 'frank', flow: 'admin' }],
+    ['an extra field', { user_name: 'frank', role: 'admin' }],
+  ])('refuses %s with 400, creating nothing', async (_case, body) => {
+    const response = await signIn(body);
+    expect(response.status).toBe(400);
+    const direct = example.tesseraUrl.replace('localhost', '127.0.0.1');
+    const listed = await fetch(`${direct}/v1/users/frank/sessions`, { headers: { authorization: `Bearer ${example.apiKey}` } });
+    expect(await listed.json()).toEqual({ sessions: [] });
+  });
+
+  it('refuses a huge body and non-JSON without a 500', async () => {
+    const huge = await fetch(`${app}/demo/sign-in`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user_name: 'x'.repeat(100_000) }) });
+    expect(huge.status).toBe(413);
+    const garbage = await fetch(`${app}/demo/sign-in`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"user_name":' });
+    expect(garbage.status).toBe(400);
+  });
+
+  it("answers the app's own API with Tessera's envelope when the token is missing or forged", async () => {
+    const missing = await fetch(`${app}/demo/my-sessions`);
+    expect(missing.status).toBe(401);
+    expect(await missing.json()).toMatchObject({ error: 'token_missing' });
+
+    const forged = await fetch(`${app}/demo/my-sessions`, { headers: { authorization: 'Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.' } });
+    expect(forged.status).toBe(401);
+    expect(await forged.json()).toMatchObject({ error: 'token_invalid' });
+  });
+
+  it('serves the page with a content security policy that admits only itself and Tessera', async () => {
+    const page = await fetch(`${app}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<div id="root">');
+    const policy = page.headers.get('content-security-policy') ?? '';
+    expect(policy).toContain("default-src 'self'");
+    expect(policy).toContain(`ws://localhost:${new URL(example.tesseraUrl).port}`);
+    expect(policy).not.toContain('unsafe-inline');
+    expect(await (await fetch(`${app}/demo/config`)).json()).toMatchObject({ tessera_port: Number(new URL(example.tesseraUrl).port) });
+  });
+
+  it('names devices from their user agents', () => {
+    expect(deviceName('Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36 Edg/131.0')).toBe('Edge on Windows');
+    expect(deviceName('Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1')).toBe('Safari on iOS');
+    expect(deviceName('Mozilla/5.0 (Macintosh; Intel Mac OS X 14.5; rv:133.0) Gecko/20100101 Firefox/133.0')).toBe('Firefox on macOS');
+    expect(deviceName('curl/8.5.0')).toBe('curl');
+    expect(deviceName(undefined)).toBe('unknown device');
+  });
+});

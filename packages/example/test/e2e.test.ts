@@ -1,0 +1,208 @@
+// The example app end to end, as a person would use it: what `npm start` runs (Tessera on a real
+// SQLite file, the demo backend, the Vite build of the page), driven in Debian Chromium through
+// playwright-core. Screenshots land in test-artifacts/e2e/.
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from '../../server/test/chromium.js';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startExample, type RunningExample } from '../server/start.js';
+
+const artifacts = fileURLToPath(new URL('../../../test-artifacts/e2e/', import.meta.url));
+/** Access-token lifetime of the demo flow here: refreshes every 2 s or so. */
+const tokenTtl = 4;
+
+let browser: Browser;
+let example: RunningExample;
+let dataDir: string;
+let context: BrowserContext;
+let consoleErrors: string[];
+
+beforeAll(async () => {
+  if (!existsSync(fileURLToPath(new URL('../dist/web/index.html', import.meta.url)))) throw new Error('the page is not built: npm run build');
+  mkdirSync(artifacts, { recursive: true });
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+beforeEach(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'tessera-example-'));
+  example = await startExample({ tesseraPort: 0, appPort: 0, dataDir, demoAccessTokenTtl: tokenTtl });
+  context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+  consoleErrors = [];
+});
+
+afterEach(async () => {
+  await context?.close();
+  await example?.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+/** A new tab of the shared context whose console errors and uncaught exceptions fail the test. */
+async function openTab(url: string, expectedErrors: RegExp[] = []): Promise<Page> {
+  const page = await context.newPage();
+  page.on('console', (message) => {
+    if (message.type() === 'error' && !expectedErrors.some((expected) => expected.test(message.text()))) consoleErrors.push(message.text());
+  });
+  page.on('pageerror', (error) => consoleErrors.push(error.message));
+  await page.goto(url);
+  return page;
+}
+
+async function signIn(page: Page, userName: string): Promise<string> {
+  await page.getByTestId('user-name').fill(userName);
+  await page.getByTestId('sign-in-button').click();
+  await page.getByTestId('dashboard').waitFor();
+  await expect.poll(() => page.getByTestId('session-id').textContent()).toMatch(/^ses_/);
+  return (await page.getByTestId('session-id').textContent())!;
+}
+
+const refreshCount = async (page: Page) => Number(await page.getByTestId('refresh-count').textContent());
+const secondsLeft = async (page: Page) => Number.parseFloat((await page.getByTestId('countdown').textContent()) ?? 'NaN');
+const screenshot = (page: Page, name: string) => page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
+
+describe('the example app in Chromium', () => {
+  it('signs in, refreshes, shares the session with a second tab, and shows an admin revocation within a second', async () => {
+    // The ended session's last refresh may be answered 401; Chromium logs that as a failed resource.
+    const revokedAnswer = [/Failed to load resource: .* 401 \(Unauthorized\)/];
+    const first = await openTab(example.appUrl, revokedAnswer);
+    await screenshot(first, '01-sign-in');
+    const sessionId = await signIn(first, 'alice');
+    expect(await first.getByTestId('user').textContent()).toBe('alice');
+    expect(await first.getByTestId('flow-name').textContent()).toBe('demo');
+    expect(await first.getByTestId('clock-skew').textContent()).toMatch(/in step|ahead of|behind/);
+    await expect.poll(() => first.getByTestId('socket-status').getAttribute('data-status')).toBe('open');
+
+    // A refresh happens on its own, before the 4 s token runs out, and the countdown starts again.
+    await expect.poll(() => refreshCount(first), { timeout: tokenTtl * 1000 }).toBeGreaterThanOrEqual(1);
+    expect(await first.locator('[data-testid="activity"] li[data-kind="refresh"]').count()).toBeGreaterThanOrEqual(1);
+    expect(await secondsLeft(first)).toBeGreaterThan(0);
+    // The socket followed the new token in band: no reconnect.
+    expect(await first.getByTestId('socket-status').textContent()).not.toMatch(/reconnected/);
+    await screenshot(first, '02-dashboard');
+
+    // A second tab: the same session, no sign-in, its own socket.
+    const second = await openTab(example.appUrl, revokedAnswer);
+    await second.getByTestId('dashboard').waitFor();
+    expect(await second.getByTestId('session-id').textContent()).toBe(sessionId);
+    await expect.poll(() => second.getByTestId('socket-status').getAttribute('data-status')).toBe('open');
+    await screenshot(second, '03-second-tab');
+
+    // A third tab: the admin console on Tessera's own origin, behind the API key.
+    const admin = await openTab(`${example.tesseraUrl}/admin`);
+    await admin.getByTestId('key-input').fill(example.apiKey);
+    await admin.getByTestId('key-submit').click();
+    await admin.getByTestId('search-input').fill('alice');
+    await admin.getByTestId('search-submit').click();
+    const row = admin.locator(`[data-testid="session-row"][data-session-id="${sessionId}"]`);
+    await row.waitFor();
+    expect(await row.getAttribute('data-status')).toBe('active');
+    // The refreshes the tabs made show in the node's counters.
+    await expect.poll(async () => Number(await admin.getByTestId('counter-refreshes-total').textContent()), { timeout: 3000 }).toBeGreaterThanOrEqual(1);
+    // Two tabs, two sockets of this session on this node.
+    await expect.poll(async () => admin.getByTestId('counter-live-sockets').textContent(), { timeout: 3000 }).toBe('2');
+    await screenshot(admin, '04-admin-console');
+
+    // The admin ends the session; both tabs say so, with the reason, within a second.
+    const revokedAt = Date.now();
+    await row.getByTestId('revoke-session').click();
+    for (const page of [first, second]) {
+      const notice = page.locator('[data-tessera-end-reason="admin"]');
+      await notice.waitFor({ timeout: 1000 });
+      expect(await notice.textContent()).toContain('An administrator ended your session.');
+    }
+    const noticedWithin = Date.now() - revokedAt;
+    expect(noticedWithin).toBeLessThan(1000);
+    await expect.poll(() => row.getAttribute('data-status')).toBe('revoked');
+    expect(await row.textContent()).toContain('admin');
+    await expect.poll(async () => admin.getByTestId('counter-revocations-admin').textContent(), { timeout: 3000 }).toBe('1');
+    await expect.poll(async () => admin.getByTestId('counter-live-sockets').textContent(), { timeout: 3000 }).toBe('0');
+    await screenshot(admin, '05-admin-console-revoked');
+    expect(await first.locator('[data-testid="activity"] li[data-kind="ended"]').count()).toBe(0); // the dashboard is gone
+    await screenshot(first, '06-ended');
+
+    // "Sign in again" leads back to the form.
+    await first.getByRole('button', { name: 'Sign in again' }).click();
+    await first.getByTestId('sign-in').waitFor();
+    expect(consoleErrors).toEqual([]);
+  });
+
+  it('"sign out everywhere else" on one device ends the session on the other at once, in plain words', async () => {
+    const laptop = await openTab(example.appUrl, [/Failed to load resource: .* 401 \(Unauthorized\)/]);
+    const laptopSession = await signIn(laptop, 'carol');
+    // A second device: a browser profile of its own, so its own session.
+    const phoneContext = await browser.newContext({ viewport: { width: 420, height: 900 } });
+    try {
+      const phone = await phoneContext.newPage();
+      phone.on('pageerror', (error) => consoleErrors.push(error.message));
+      await phone.goto(example.appUrl);
+      const phoneSession = await signIn(phone, 'carol');
+      expect(phoneSession).not.toBe(laptopSession);
+      await expect.poll(() => laptop.getByTestId('socket-status').getAttribute('data-status')).toBe('open');
+
+      // The phone lists both sessions (through the demo backend's own API, on the access token).
+      await expect.poll(() => phone.locator('[data-testid="other-sessions"] li').count(), { timeout: 6000 }).toBe(2);
+      expect(await phone.locator(`li[data-session-id="${phoneSession}"]`).getAttribute('data-current')).toBe('true');
+
+      const clickedAt = Date.now();
+      await phone.getByTestId('sign-out-elsewhere').click();
+      const notice = laptop.locator('[data-tessera-end-reason="signed_out_elsewhere"]');
+      await notice.waitFor({ timeout: 1000 });
+      expect(Date.now() - clickedAt).toBeLessThan(1000);
+      expect(await notice.textContent()).toContain('You signed out on another device.');
+      await expect.poll(() => phone.getByTestId('sessions-note').textContent()).toBe('Signed out of 1 other session.');
+      await expect.poll(() => phone.locator('[data-testid="other-sessions"] li').count()).toBe(1);
+      expect(await phone.getByTestId('session-id').textContent()).toBe(phoneSession);
+      await screenshot(phone, '07-signed-out-elsewhere-phone');
+      await screenshot(laptop, '08-signed-out-elsewhere-laptop');
+    } finally {
+      await phoneContext.close();
+    }
+    expect(consoleErrors).toEqual([]);
+  });
+
+  it('a tab hidden and frozen past its token expiry recovers when shown, without signing out', async () => {
+    await context.addInitScript(() => {
+      const scope = globalThis as Record<string, unknown>;
+      Object.defineProperty(Document.prototype, 'visibilityState', { get: () => (scope.pageHidden ? 'hidden' : 'visible'), configurable: true });
+      Object.defineProperty(Document.prototype, 'hidden', { get: () => scope.pageHidden === true, configurable: true });
+    });
+    const page = await openTab(example.appUrl);
+    const sessionId = await signIn(page, 'bob');
+    await expect.poll(() => page.getByTestId('socket-status').getAttribute('data-status')).toBe('open');
+    const refreshesBefore = await refreshCount(page);
+
+    // Hidden, then frozen as Chromium freezes background tabs: no timers, no socket messages.
+    await page.evaluate(() => {
+      (globalThis as Record<string, unknown>).pageHidden = true;
+      document.dispatchEvent(new Event('visibilitychange'));
+    });
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Page.setWebLifecycleState', { state: 'frozen' });
+    await new Promise((resolve) => setTimeout(resolve, (tokenTtl + 2) * 1000));
+
+    const shownAt = Date.now();
+    await cdp.send('Page.setWebLifecycleState', { state: 'active' });
+    await page.evaluate(() => {
+      (globalThis as Record<string, unknown>).pageHidden = false;
+      document.dispatchEvent(new Event('visibilitychange'));
+    });
+    // The held token expired while frozen: it is refreshed at once, the socket comes back, same session.
+    await expect.poll(() => secondsLeft(page), { timeout: 3000 }).toBeGreaterThan(tokenTtl / 2);
+    const recoveredWithin = Date.now() - shownAt;
+    expect(recoveredWithin).toBeLessThan(3000);
+    expect(await refreshCount(page)).toBeGreaterThan(refreshesBefore);
+    await expect.poll(() => page.getByTestId('socket-status').getAttribute('data-status'), { timeout: 5000 }).toBe('open');
+    expect(await page.getByTestId('session-id').textContent()).toBe(sessionId);
+    expect(await page.locator('[role="alert"]').count()).toBe(0);
+    // The app's own API accepts the fresh token: the session list loads.
+    await expect.poll(() => page.locator(`[data-testid="other-sessions"] li[data-session-id="${sessionId}"]`).count()).toBe(1);
+    await screenshot(page, '09-recovered-after-hidden');
+    expect(consoleErrors).toEqual([]);
+  });
+});

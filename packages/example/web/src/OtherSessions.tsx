@@ -1,0 +1,60 @@
+import { useSessionClient } from '@tessera/react';
+import { useCallback, useEffect, useState, type ReactNode } from 'react';
+import { mySessions, type DemoSession } from './demo-api.js';
+
+/** The user's sessions on other devices and tabs, with "sign out everywhere else". */
+export function OtherSessions(): ReactNode {
+  const client = useSessionClient();
+  const [sessions, setSessions] = useState<DemoSession[] | null>(null);
+  const [note, setNote] = useState<string | null>(null);
+
+  const load = useCallback(() => {
+    mySessions(client).then(setSessions, (error: unknown) => setNote(error instanceof Error ? error.message : String(error)));
+  }, [client]);
+
+  useEffect(() => {
+    load();
+    const timer = setInterval(load, 5000);
+    return () => clearInterval(timer);
+  }, [load]);
+
+  const signOutElsewhere = () => {
+    client.logoutOthers().then(
+      (result) => {
+        setNote(`Signed out of ${result.revoked} other session${result.revoked === 1 ? '' : 's'}.`);
+        load();
+      },
+      (error: unknown) => setNote(error instanceof Error ? error.message : String(error)),
+    );
+  };
+
+  const others = sessions?.filter((session) => !session.current) ?? [];
+  return (
+    <section className="card" data-testid="other-sessions">
+      <div className="row">
+        <h2>Your sessions</h2>
+        <button type="button" data-testid="sign-out-elsewhere" onClick={signOutElsewhere} disabled={others.length === 0}>
+          Sign out everywhere else
+        </button>
+      </div>
+      {sessions === null ? (
+        <p>Loading…</p>
+      ) : (
+        <ul className="sessions">
+          {sessions.map((session) => (
+            <li key={session.id} data-session-id={session.id} data-current={session.current}>
+              <strong>{session.current ? 'This device' : session.device}</strong> · {session.flow} flow · signed in{' '}
+              {new Date(session.created_at).toLocaleTimeString()}
+              {session.last_refreshed_at && `, last active ${new Date(session.last_refreshed_at).toLocaleTimeString()}`}
+            </li>
+          ))}
+        </ul>
+      )}
+      {note && (
+        <p className="note" data-testid="sessions-note">
+          {note}
+        </p>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,61 @@
+import { useSessionClient } from '@tessera/react';
+import { useState, type FormEvent, type ReactNode } from 'react';
+import { signIn, type DemoFlow } from './demo-api.js';
+
+export function SignIn({ flows }: { flows: readonly DemoFlow[] }): ReactNode {
+  const client = useSessionClient();
+  const [userName, setUserName] = useState('');
+  const [flow, setFlow] = useState(flows[0]?.name ?? 'default');
+  const [problem, setProblem] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    setProblem(null);
+    signIn(client, userName.trim(), flow).then(
+      () => setBusy(false),
+      (error: unknown) => {
+        setBusy(false);
+        setProblem(error instanceof Error ? error.message : String(error));
+      },
+    );
+  };
+
+  return (
+    <form className="card sign-in" onSubmit={submit} data-testid="sign-in">
+      <h2>Sign in</h2>
+      <label>
+        User name
+        <input
+          data-testid="user-name"
+          value={userName}
+          onChange={(event) => setUserName(event.target.value)}
+          required
+          maxLength={64}
+          pattern="[A-Za-z0-9._@\-]+"
+          autoComplete="username"
+          placeholder="alice"
+        />
+      </label>
+      <label>
+        Flow
+        <select data-testid="flow" value={flow} onChange={(event) => setFlow(event.target.value)}>
+          {flows.map((offered) => (
+            <option key={offered.name} value={offered.name}>
+              {offered.label}
+            </option>
+          ))}
+        </select>
+      </label>
+      <button type="submit" data-testid="sign-in-button" disabled={busy || userName.trim() === ''}>
+        Sign in
+      </button>
+      {problem && (
+        <p role="alert" className="problem">
+          {problem}
+        </p>
+      )}
+    </form>
+  );
+}

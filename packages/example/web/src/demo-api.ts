@@ -1,0 +1,24 @@
+// The demo backend's API (packages/example/server/demo-backend.ts), as the page sees it.
+import type { SessionClient, TokenGrant } from '@tessera/client';
+import type { DemoSession } from '../../server/demo-types.js';
+
+export type { DemoConfig, DemoFlow, DemoSession } from '../../server/demo-types.js';
+
+/** Asks the demo backend for a session (it signs in any name) and hands the tokens to the client. */
+export async function signIn(client: SessionClient, userName: string, flow: string): Promise<void> {
+  const response = await fetch('/demo/sign-in', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ user_name: userName, flow }),
+  });
+  const body = (await response.json()) as TokenGrant & { message?: string };
+  if (!response.ok) throw new Error(body.message ?? `sign-in failed (${response.status})`);
+  client.setSession(body);
+}
+
+/** The user's sessions, from the demo backend's own API (the access token travels as a bearer). */
+export async function mySessions(client: SessionClient): Promise<DemoSession[]> {
+  const response = await client.fetch('/demo/my-sessions');
+  if (!response.ok) throw new Error(`could not list sessions (${response.status})`);
+  return ((await response.json()) as { sessions: DemoSession[] }).sessions;
+}

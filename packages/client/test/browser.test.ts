@@ -452,10 +452,14 @@ describe('the client in chromium', () => {
       expect(fromFirst).toHaveLength(1);
       expect(fromSecond).toEqual(fromFirst);
       expect((await call(`${server.url}/v1/session`, { token: fromFirst[0] })).status).toBe(200);
-      // Every refresh the worker made was told to both pages, once.
+      // Every refresh the worker made was told to both pages, once (the worker keeps refreshing each
+      // second: the newest may still be on its way to a page as this reads).
       for (const page of pages) {
         const events = (await page.evaluate(() => (globalThis as Record<string, unknown>).heard)) as string[];
-        expect(events.filter((event) => event.startsWith('refreshed:'))).toHaveLength(origin.count(refreshPath));
+        const told = events.filter((event) => event.startsWith('refreshed:'));
+        expect(new Set(told).size).toBe(told.length);
+        const made = origin.count(refreshPath);
+        expect(told.length === made || told.length === made - 1).toBe(true);
       }
     } finally {
       await context.close();

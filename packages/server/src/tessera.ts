@@ -5,6 +5,7 @@ import { systemClock, type Clock } from './core/clock.js';
 import { Fanout } from './core/fanout.js';
 import { longestAccessTokenTtl } from './core/flows.js';
 import { silentLog, type Log } from './core/log.js';
+import { RevocationFeed } from './core/revocation-feed.js';
 import { SessionService } from './core/sessions.js';
 import { SigningKeys } from './core/signing-keys.js';
 import type { SessionStore } from './core/store.js';
@@ -45,6 +46,8 @@ export interface Tessera {
   readonly store: SessionStore;
   /** Publishes this node's revocations and key rotations; delivers the other nodes'. */
   readonly fanout: Fanout;
+  /** What resource servers read to refuse the still-unexpired tokens of revoked sessions. */
+  readonly revocations: RevocationFeed;
   /** The shared Redis, when one was given. */
   readonly redis: Redis | undefined;
   close(): Promise<void>;
@@ -74,6 +77,7 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
     clock,
     store,
     fanout,
+    revocations: new RevocationFeed({ sessions, store, clock, flows: config.flows }),
     redis: options.redis,
     async close() {
       await fanout.close();

@@ -1,4 +1,5 @@
 import { sessionState, type SessionRecord } from '../core/session.js';
+import type { RevocationPage } from '../core/revocation-feed.js';
 import type { SessionService, TokenGrant } from '../core/sessions.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -18,6 +19,21 @@ export function sessionJson(session: SessionRecord, now: number) {
     revoked_at: optionalIso(session.revokedAt),
     revoked_reason: session.revokedReason,
     metadata: session.metadata,
+  };
+}
+
+/** The revocation feed's answer: what a resource server needs to refuse a revoked session's tokens. */
+export function revocationPageJson(page: RevocationPage, now: number) {
+  return {
+    revocations: page.revocations.map((revocation) => ({
+      session_id: revocation.sessionId,
+      user_id: revocation.userId,
+      reason: revocation.reason,
+      revoked_at: iso(revocation.revokedAt),
+      access_tokens_expire_by: iso(revocation.accessTokensExpireBy),
+    })),
+    cursor: String(page.cursor),
+    server_time: iso(now),
   };
 }
 

@@ -28,5 +28,13 @@ export const UserSessionsQuery = Type.Object({
   // One `enum` rather than a union of literals: a wrong value is one field error, not three.
   status: Type.Optional(Type.Enum(['active', 'all'])),
 });
+/** The revocation feed: `cursor` as the last answer gave it; `wait` whole seconds, at most 30. */
+export const RevocationsQuery = Type.Object(
+  {
+    cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,16}$' })),
+    wait: Type.Optional(Type.String({ pattern: '^([0-9]|[12][0-9]|30)$' })),
+  },
+  { additionalProperties: false },
+);
 export const AdminAssetParams = Type.Object({ file: Type.String({ maxLength: 64 }) });
 export const ErrorCodeParams = Type.Object({ code: Type.String({ maxLength: 64 }) });

@@ -4,15 +4,18 @@ import { TesseraError } from '../../core/errors.js';
 import type { Tessera } from '../../tessera.js';
 import { requireApiKey } from '../auth.js';
 import { secretSubject, type RequestRateLimits } from '../rate-limits.js';
-import { grantJson, sessionJson, userSessionsJson } from '../representation.js';
-import { CreateSessionBody, SessionIdParams, UserIdParams, UserSessionsQuery } from '../schemas.js';
+import { grantJson, revocationPageJson, sessionJson, userSessionsJson } from '../representation.js';
+import { CreateSessionBody, RevocationsQuery, SessionIdParams, UserIdParams, UserSessionsQuery } from '../schemas.js';
 
 /**
  * The management API: the app's backend starts, inspects and revokes sessions with its API key.
  * Never CORS-enabled: API keys do not belong in browsers.
  */
 export function managementRoutes(app: FastifyInstance, tessera: Tessera, limits: RequestRateLimits): void {
-  const { sessions, clock } = tessera;
+  const { sessions, clock, revocations } = tessera;
+  // Reads waiting for a revocation end when the server closes, instead of holding the close up.
+  const closing = new AbortController();
+  app.addHook('preClose', async () => closing.abort());
 
   app.register(async (scope) => {
     // Limited per accepted key: keys are long random secrets, so guessing them needs no limit of its own.
@@ -47,6 +50,16 @@ export function managementRoutes(app: FastifyInstance, tessera: Tessera, limits:
       { schema: { params: UserIdParams, querystring: UserSessionsQuery } },
       async (request) => userSessionsJson(sessions, request.params.user_id, request.query.status ?? 'active', () => clock.now()),
     );
+
+    scope.get<{ Querystring: Static<typeof RevocationsQuery> }>('/v1/revocations', { schema: { querystring: RevocationsQuery } }, async (request, reply) => {
+      const cursor = request.query.cursor === undefined ? null : Number(request.query.cursor);
+      const waitMs = Number(request.query.wait ?? 0) * 1000;
+      // A reader that goes away stops waiting at once.
+      const gone = new AbortController();
+      reply.raw.once('close', () => gone.abort());
+      const page = await revocations.read(cursor, waitMs, AbortSignal.any([gone.signal, closing.signal]));
+      return revocationPageJson(page, clock.now());
+    });
 
     scope.delete<{ Params: Static<typeof UserIdParams> }>('/v1/users/:user_id/sessions', { schema: { params: UserIdParams } }, async (request) => {
       const revoked = await sessions.revokeUserSessions(request.params.user_id, 'admin');

@@ -1,0 +1,122 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { call, startServer, testApiKey, type TestServer } from '../helpers.js';
+
+let server: TestServer | undefined;
+
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+async function createSession(url: string, user: string, flow?: string): Promise<string> {
+  const created = await call(`${url}/v1/sessions`, { body: flow ? { user_id: user, flow } : { user_id: user }, token: testApiKey });
+  expect(created.status).toBe(201);
+  return created.body.session.id as string;
+}
+
+const feed = (url: string, query = '') => call(`${url}/v1/revocations${query}`, { token: testApiKey });
+
+describe('GET /v1/revocations', () => {
+  it('needs the API key', async () => {
+    server = await startServer();
+    expect((await call(`${server.url}/v1/revocations`)).body.error).toBe('api_key_invalid');
+    expect((await call(`${server.url}/v1/revocations`, { token: 'tsk_wrong' })).body.error).toBe('api_key_invalid');
+  });
+
+  it('first read: every revocation whose access tokens may still be unexpired, with reason and the time they all expire by', async () => {
+    server = await startServer({ config: { flows: { short: { access_token_ttl: 60 } } } });
+    const { clock } = server;
+    const old = await createSession(server.url, 'old', 'short');
+    expect((await call(`${server.url}/v1/sessions/${old}`, { method: 'DELETE', token: testApiKey })).status).toBe(200);
+    // Two minutes later the short flow's tokens of `old` have all expired: it is no longer news.
+    clock.advance(120);
+    const recent = await createSession(server.url, 'bob');
+    const active = await createSession(server.url, 'bob');
+    expect((await call(`${server.url}/v1/sessions/${recent}`, { method: 'DELETE', token: testApiKey })).status).toBe(200);
+
+    const first = await feed(server.url);
+    expect(first.status).toBe(200);
+    expect(first.body.revocations).toEqual([
+      {
+        session_id: recent,
+        user_id: 'bob',
+        reason: 'admin',
+        revoked_at: new Date(clock.now()).toISOString(),
+        access_tokens_expire_by: new Date(clock.now() + 900_000).toISOString(),
+      },
+    ]);
+    expect(first.body.revocations.map((each: { session_id: string }) => each.session_id)).not.toContain(active);
+    expect(first.body.cursor).toBe(String(clock.now()));
+    expect(first.body.server_time).toBe(new Date(clock.now()).toISOString());
+  });
+
+  it('later reads: what was revoked since the cursor, for every reason', async () => {
+    server = await startServer();
+    const { clock } = server;
+    const first = await feed(server.url);
+    expect(first.body.revocations).toEqual([]);
+
+    clock.advance(60);
+    const mine = await createSession(server.url, 'carol');
+    const other = await createSession(server.url, 'carol');
+    const grant = await call(`${server.url}/v1/sessions`, { body: { user_id: 'carol' }, token: testApiKey });
+    expect((await call(`${server.url}/v1/session/logout-others`, { method: 'POST', token: grant.body.access_token })).status).toBe(200);
+    expect((await call(`${server.url}/v1/session/logout`, { method: 'POST', token: grant.body.access_token })).status).toBe(200);
+
+    const next = await feed(server.url, `?cursor=${first.body.cursor}`);
+    const reasons = Object.fromEntries(next.body.revocations.map((each: { session_id: string; reason: string }) => [each.session_id, each.reason]));
+    expect(reasons).toEqual({ [mine]: 'signed_out_elsewhere', [other]: 'signed_out_elsewhere', [grant.body.session.id]: 'logout' });
+  });
+
+  it('with wait: answers as soon as a session is revoked, and after the wait with none', async () => {
+    server = await startServer({ clock: { now: () => Date.now() } });
+    const id = await createSession(server.url, 'dave');
+    const { cursor } = (await feed(server.url)).body;
+
+    const started = Date.now();
+    const waiting = feed(server.url, `?cursor=${cursor}&wait=10`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await call(`${server.url}/v1/sessions/${id}`, { method: 'DELETE', token: testApiKey })).status).toBe(200);
+    const answer = await waiting;
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(answer.body.revocations.map((each: { session_id: string }) => each.session_id)).toEqual([id]);
+
+    const quiet = Date.now();
+    const none = await feed(server.url, `?cursor=${answer.body.cursor}&wait=1`);
+    expect(Date.now() - quiet).toBeGreaterThanOrEqual(900);
+    // Nothing new since the cursor: not a wake-up, and an empty answer after the wait.
+    expect(none.body.revocations).toEqual([]);
+    expect(Number(none.body.cursor)).toBeGreaterThanOrEqual(Number(answer.body.cursor));
+  });
+
+  it('a read left waiting does not hold the server up when it closes', async () => {
+    server = await startServer({ clock: { now: () => Date.now() } });
+    const { cursor } = (await feed(server.url)).body;
+    const waiting = feed(server.url, `?cursor=${cursor}&wait=30`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const started = Date.now();
+    await server.close();
+    server = undefined;
+    expect(Date.now() - started).toBeLessThan(3000);
+    const answer = await waiting;
+    expect(answer.status).toBe(200);
+    expect(answer.body.revocations).toEqual([]);
+  });
+
+  it.each([
+    ['?cursor=yesterday', 'cursor'],
+    ['?cursor=-1', 'cursor'],
+    ['?cursor=12345678901234567', 'cursor'],
+    ['?wait=31', 'wait'],
+    ['?wait=1.5', 'wait'],
+    ['?wait=-1', 'wait'],
+    ['?cursor=1&cursor=2', 'cursor'],
+    ['?since=1', 'since'],
+  ])('refuses %s with invalid_request naming the field', async (query, field) => {
+    server ??= await startServer();
+    const answer = await feed(server.url, query);
+    expect(answer.status).toBe(400);
+    expect(answer.body.error).toBe('invalid_request');
+    expect(JSON.stringify(answer.body.details)).toContain(field);
+  });
+});

@@ -368,18 +368,18 @@ describe('the client in chromium', () => {
   });
 
   it('the server out of reach for a while: silent_auth_failed once, retries, then recovery without a sign-out', async () => {
-    server = await startServer({ clock: { now: () => Date.now() }, config: { flows: { short: { access_token_ttl: 2 } } } });
+    server = await startServer({ clock: { now: () => Date.now() }, config: { flows: { short: { access_token_ttl: 4 } } } });
     origin = await startOrigin(server.url, bundle);
     const grant = await signIn(server.url, 'short');
 
     const context = await browser.newContext();
     try {
       const page = await context.newPage();
-      await openClient(page, origin.url, { leeway: 1, retry: { initialDelay: 0.2, maxDelay: 0.5 } });
+      await openClient(page, origin.url, { leeway: 2, retry: { initialDelay: 0.2, maxDelay: 0.5 } });
       await concurrentTokens(page, 1, grant);
       origin.setDown(true);
-      // Due at 1 s; the refresh and its retries fail for ~3 s.
-      await page.waitForTimeout(3500);
+      // Due at 2 s; the refresh and its retries fail for ~3 s.
+      await page.waitForTimeout(5000);
       expect(await heard(page)).toEqual([{ name: 'error', detail: 'silent_auth_failed' }]);
       // Retried with backoff (0.2 s, then up to 0.5 s, with jitter), not once and not in a tight loop.
       expect(origin.refused()).toBeGreaterThanOrEqual(3);
@@ -402,12 +402,11 @@ describe('the client in chromium', () => {
       expect(names).not.toContain('closed');
       expect(names.filter((name) => name === 'error')).toHaveLength(1);
       // Recovery is one refresh, not a burst of the retries that piled up while the server was away:
-      // forwarded refreshes are spaced by the token's schedule (due 1 s after each 2 s token is issued).
+      // after it, refreshes follow the tokens' schedule (due 2 s after each 4 s token is issued). One
+      // more is allowed for a machine so slow that a token arrives already due.
       const forwarded = origin.times(refreshPath);
       expect(forwarded.length).toBeGreaterThanOrEqual(1);
-      for (let index = 1; index < forwarded.length; index += 1) {
-        expect(forwarded[index]! - forwarded[index - 1]!).toBeGreaterThan(700);
-      }
+      expect(forwarded.length).toBeLessThanOrEqual(2 + Math.floor((forwarded.at(-1)! - forwarded[0]!) / 1500));
     } finally {
       await context.close();
     }

@@ -27,6 +27,8 @@ export type TesseraFastifyOptions = VerifierOptions | { readonly verifier: Verif
  */
 export const tesseraFastify: FastifyPluginAsync<TesseraFastifyOptions> = async (app: FastifyInstance, options) => {
   const verifier = 'verifier' in options ? options.verifier : createVerifier(options);
+  // A verifier made here is closed here; one passed in belongs to the caller.
+  if (!('verifier' in options)) app.addHook('onClose', async () => verifier.close());
   if (!app.hasRequestDecorator('tessera')) app.decorateRequest('tessera', null);
   app.addHook('onRequest', async (request, reply) => {
     try {

@@ -11,4 +11,5 @@ export type { ErrorCode } from '../core/error-catalogue.js';
 export type { VerifierErrorResponse } from './error-response.js';
 export type { TesseraExpressOptions, TesseraRequest } from './express.js';
 export type { TesseraFastifyOptions } from './fastify.js';
+export type { RevocationListOptions } from './revocation-list.js';
 export type { Verifier, VerifierOptions } from './verifier.js';

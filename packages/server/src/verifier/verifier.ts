@@ -3,6 +3,7 @@ import type { AccessTokenClaims } from '../core/access-tokens.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { TesseraError } from '../core/errors.js';
 import { signingAlgorithm } from '../core/signing-keys.js';
+import { RevocationList, type RevocationListOptions } from './revocation-list.js';
 
 export interface VerifierOptions {
   /** The Tessera server's issuer (its `--issuer`); tokens must carry it as `iss`. */
@@ -21,8 +22,14 @@ export interface VerifierOptions {
   readonly jwksCooldown?: number;
   /** Where "now" comes from; tests pass a `ManualClock`. */
   readonly clock?: Clock;
-  /** The fetch used for the JWKS (proxies, tests). */
+  /** The fetch used for the JWKS and the revocation feed (proxies, tests). */
   readonly fetch?: (url: string, init: RequestInit) => Promise<Response>;
+  /**
+   * Refuse the tokens of revoked sessions (`session_revoked`, with the reason) within about a second
+   * of the revocation, instead of accepting them until their `exp`: the verifier keeps a read of
+   * Tessera's revocation feed open, which needs the management API key. Call `close()` when done.
+   */
+  readonly revocations?: RevocationListOptions;
 }
 
 /** Verifies Tessera access tokens at a resource server, offline, against the issuer's published keys. */
@@ -30,18 +37,23 @@ export interface Verifier {
   readonly issuer: string;
   /** The clock expiry is judged by (and error timestamps are taken from). */
   readonly clock: Clock;
-  /** The claims of a valid token; throws `TesseraError` with `token_expired`, `token_invalid` or `service_unavailable` (keys unreachable). */
+  /**
+   * The claims of a valid token; throws `TesseraError` with `token_expired`, `token_invalid`,
+   * `service_unavailable` (keys unreachable) and, with `revocations`, `session_revoked`.
+   */
   verify(token: string): Promise<AccessTokenClaims>;
   /** The same for an `Authorization` header value; no bearer token is `token_missing`. */
   verifyAuthorization(header: string | string[] | undefined): Promise<AccessTokenClaims>;
+  /** Stops reading the revocation feed (nothing to stop without `revocations`). */
+  close(): Promise<void>;
 }
 
 /**
  * A verifier for the access tokens of one Tessera issuer. Keys come from its JWKS (cached; a token
  * with a new `kid`, after a rotation, refetches). Signature, pinned algorithms, `typ: at+jwt`,
- * issuer, audience and expiry are checked. Revocation is not seen: a revoked session's access token
- * verifies until its `exp` (the flow's `access_token_ttl`, 15 minutes by default); call
- * `/oauth/introspect` where that staleness is too much.
+ * issuer, audience and expiry are checked. Revocation is seen only with `revocations`: without it, a
+ * revoked session's access token verifies until its `exp` (the flow's `access_token_ttl`, 15 minutes
+ * by default).
  *
  * @example
  * ```ts
@@ -59,6 +71,16 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const clock = options.clock ?? systemClock;
   const jwksUri = new URL(options.jwksUri ?? `${issuer.replace(/\/+$/, '')}/.well-known/jwks.json`);
   const userFetch = options.fetch;
+  const clockTolerance = options.clockTolerance ?? 5;
+  const revoked = options.revocations
+    ? new RevocationList({
+        ...options.revocations,
+        issuer,
+        clock,
+        toleranceMs: clockTolerance * 1000,
+        fetch: userFetch ?? ((url, init) => fetch(url, init)),
+      })
+    : undefined;
   const remoteKeys = createRemoteJWKSet(jwksUri, {
     cacheMaxAge: (options.jwksCacheMaxAge ?? 600) * 1000,
     cooldownDuration: (options.jwksCooldown ?? 30) * 1000,
@@ -90,13 +112,14 @@ export function createVerifier(options: VerifierOptions): Verifier {
         typ: 'at+jwt',
         issuer,
         audience: typeof options.audience === 'string' ? options.audience : [...options.audience],
-        clockTolerance: options.clockTolerance ?? 5,
+        clockTolerance,
         currentDate: new Date(clock.now()),
         requiredClaims: ['sub', 'exp', 'iat', 'jti', 'sid', 'flow'],
       });
       if (typeof payload.sid !== 'string' || typeof payload.flow !== 'string' || typeof payload.sub !== 'string') {
         throw new TesseraError('token_invalid', { details: [{ reason: 'sid, flow and sub must be strings' }] });
       }
+      await revoked?.check(payload.sid);
       return payload as unknown as AccessTokenClaims;
     } catch (error) {
       throw toVerifierError(error);
@@ -112,6 +135,9 @@ export function createVerifier(options: VerifierOptions): Verifier {
       if (token === undefined) throw new TesseraError('token_missing');
       if (token === '') throw new TesseraError('token_invalid', { details: [{ reason: 'empty bearer token' }] });
       return verify(token);
+    },
+    async close() {
+      await revoked?.close();
     },
   };
 }

@@ -29,7 +29,9 @@ async function startTessera(clock: Clock = realClock): Promise<TestServer> {
   return server;
 }
 
-function verifierFor(server: { url: string; clock: Clock }, revocations: Partial<RevocationListOptions> = {}, fetcher = fetch): Verifier {
+type Fetcher = (url: string, init: RequestInit) => Promise<Response>;
+
+function verifierFor(server: { url: string; clock: Clock }, revocations: Partial<RevocationListOptions> = {}, fetcher: Fetcher = fetch): Verifier {
   const verifier = createVerifier({
     issuer,
     audience: 'tessera',
@@ -142,7 +144,7 @@ describe('a verifier with revocations', () => {
 
     let broken = false;
     // A proxy in front of the feed that starts answering with its own HTML page.
-    const fetcher = (url: string, init?: RequestInit) =>
+    const fetcher: Fetcher = (url, init) =>
       broken && url.includes('/v1/revocations') ? Promise.resolve(new Response('<html>Bad gateway</html>', { status: 200 })) : fetch(url, init);
     const errors: unknown[] = [];
     const verifier = verifierFor(server, { whenUnreachable: 'refuse', maxStaleness: 60, onError: (error) => errors.push(error) }, fetcher);

@@ -70,18 +70,26 @@ export async function startExample(options: ExampleOptions): Promise<RunningExam
   // Server to server over IPv4: Node may resolve "localhost" to ::1, where nothing listens.
   const tesseraDirect = `http://127.0.0.1:${tesseraPort}`;
   const issuer = tessera.url;
+  // The app's API refuses a revoked session's token at once, not when the token expires.
+  const verifier = createVerifier({
+    issuer,
+    audience: config.audience,
+    jwksUri: `${tesseraDirect}/.well-known/jwks.json`,
+    revocations: { apiKey, url: tesseraDirect },
+  });
   let app: FastifyInstance;
   try {
     app = await buildDemoBackend({
       tesseraUrl: tesseraDirect,
       tesseraPort,
       apiKey,
-      verifier: createVerifier({ issuer, audience: config.audience, jwksUri: `${tesseraDirect}/.well-known/jwks.json` }),
+      verifier,
       flows,
       webRoot: options.servePage === false ? null : builtPage,
     });
     await app.listen({ port: appPort, host });
   } catch (error) {
+    await verifier.close();
     await tessera.close();
     throw error;
   }
@@ -93,7 +101,7 @@ export async function startExample(options: ExampleOptions): Promise<RunningExam
     appUrl: `http://localhost:${appPort}`,
     apiKey,
     close() {
-      closing ??= app.close().then(() => tessera.close());
+      closing ??= app.close().then(() => verifier.close()).then(() => tessera.close());
       return closing;
     },
   };

@@ -39,6 +39,20 @@ describe('the demo backend', () => {
     expect(sessions).toEqual([expect.objectContaining({ current: true, device: 'Chrome on Linux' })]);
   });
 
+  it("refuses a revoked session's still-unexpired token within a second (the verifier reads Tessera's revocations)", async () => {
+    const grant = (await (await signIn({ user_name: 'gina', flow: 'default' })).json()) as { session: { id: string }; access_token: string };
+    const mySessions = () => fetch(`${app}/demo/my-sessions`, { headers: { authorization: `Bearer ${grant.access_token}` } });
+    expect((await mySessions()).status).toBe(200);
+    const direct = example.tesseraUrl.replace('localhost', '127.0.0.1');
+    const revoked = await fetch(`${direct}/v1/sessions/${grant.session.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${example.apiKey}` } });
+    expect(revoked.status).toBe(200);
+    const started = Date.now();
+    await expect.poll(async () => (await mySessions()).status, { timeout: 3000, interval: 20 }).toBe(401);
+    expect(Date.now() - started).toBeLessThan(1000);
+    // The 15-minute token has not expired: the answer says why it is refused.
+    expect(await (await mySessions()).json()).toMatchObject({ error: 'session_revoked', details: [{ reason: 'admin' }] });
+  });
+
   it('uses the demo flow unless told otherwise', async () => {
     const response = await signIn({ user_name: 'erin' });
     expect(response.status).toBe(201);

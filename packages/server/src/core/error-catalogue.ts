@@ -83,6 +83,7 @@ export const errorCatalogue = defineErrorCodes({
       'The user chose "sign out of all other devices" elsewhere.',
       'An administrator revoked the session.',
       'An old refresh token was replayed after its reuse interval.',
+      "An app's API whose verifier reads the revocation feed refused a token of the session, though the token itself had not expired yet.",
     ],
     exampleDetails: [{ reason: 'signed_out_elsewhere', revoked_at: '2026-05-25T12:30:00.000Z' }],
   },

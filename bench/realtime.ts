@@ -1,6 +1,6 @@
 /**
- * `npm run bench:realtime`: idle sockets held per GiB, and how long a revocation takes to reach
- * 10,000 sockets. The server is a real node (bench/realtime-server.ts) in a child process, so its
+ * `npm run bench:realtime`: idle sockets held per GiB, how long a revocation takes to reach
+ * 10,000 sockets, and how long it takes to reach resource servers' verifiers (the revocation feed). The server is a real node (bench/realtime-server.ts) in a child process, so its
  * memory is its own; the sockets are `ws` clients in this process, which also timestamps arrivals
  * (one clock for send and receive).
  *
@@ -13,6 +13,8 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { WebSocket } from 'ws';
+import { TesseraError } from '../packages/server/src/core/errors.js';
+import { createVerifier, type Verifier } from '../packages/server/src/verifier/index.js';
 import { CpuWindow } from './cpu.js';
 import { RealtimeServerChild, type MemorySample } from './realtime-protocol.js';
 
@@ -168,6 +170,69 @@ const oneSession = await measureFanOut(`DELETE /v1/sessions/:id (1 session, ${n0
 );
 log(`fan-out to one session's ${n0(count)} sockets: p50 ${ms1(oneSession.p50)}, p99 ${ms1(oneSession.p99)}`);
 
+// 4. Verifiers: resource servers that read the revocation feed, in this process; each keeps one read open.
+const verifierCount = 10;
+const verifiers: Verifier[] = Array.from({ length: verifierCount }, () =>
+  createVerifier({ issuer: 'http://127.0.0.1', audience: 'tessera', jwksUri: `${url}/.well-known/jwks.json`, revocations: { apiKey, url } }),
+);
+
+/** Whether `verifier` refuses `token` as revoked. */
+async function refuses(verifier: Verifier, token: string): Promise<boolean> {
+  try {
+    await verifier.verify(token);
+    return false;
+  } catch (error) {
+    if (error instanceof TesseraError && error.code === 'session_revoked') return true;
+    throw error;
+  }
+}
+
+/** Milliseconds from `started` until every verifier refuses every token, checking each every 1 ms. */
+async function untilAllRefuse(tokensToCheck: readonly string[], started: number): Promise<number[]> {
+  return Promise.all(
+    verifiers.map(async (verifier) => {
+      for (const token of tokensToCheck) {
+        while (!(await refuses(verifier, token))) {
+          if (performance.now() - started > 10_000) throw new Error('a verifier did not hear of a revocation in 10 s');
+          await new Promise((resolve) => setTimeout(resolve, 1));
+        }
+      }
+      return performance.now() - started;
+    }),
+  );
+}
+
+const verifierRevocations = 100;
+const { tokens: feedTokens } = await server.ask<'sessions'>({ type: 'sessions', count: verifierRevocations, userId: 'bench-feed' });
+// Every verifier has read the feed once and accepts every token.
+for (const verifier of verifiers) for (const token of feedTokens) await verifier.verify(token);
+const oneByOne: number[] = [];
+for (const token of feedTokens) {
+  const sid = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')).sid as string;
+  const started = performance.now();
+  const response = await fetch(`${url}/v1/sessions/${sid}`, { method: 'DELETE', headers: { authorization: `Bearer ${apiKey}` } });
+  if (!response.ok) throw new Error(`DELETE: HTTP ${response.status}`);
+  oneByOne.push(...(await untilAllRefuse([token], started)));
+}
+oneByOne.sort((a, b) => a - b);
+log(`revocation → ${verifierCount} verifiers, ${verifierRevocations} one by one: p50 ${ms1(percentile(oneByOne, 0.5))}, p99 ${ms1(percentile(oneByOne, 0.99))}`);
+
+const massCount = 1000;
+const { tokens: massTokens } = await server.ask<'sessions'>({ type: 'sessions', count: massCount, userId: 'bench-feed-mass' });
+for (const verifier of verifiers) for (const token of massTokens) await verifier.verify(token);
+const massStarted = performance.now();
+const massResponse = await fetch(`${url}/v1/users/bench-feed-mass/sessions`, { method: 'DELETE', headers: { authorization: `Bearer ${apiKey}` } });
+if (!massResponse.ok) throw new Error(`DELETE all: HTTP ${massResponse.status}`);
+const massHttpMs = performance.now() - massStarted;
+const mass = (await untilAllRefuse(massTokens, massStarted)).sort((a, b) => a - b);
+log(`${n0(massCount)} sessions revoked at once → ${verifierCount} verifiers: last ${ms1(mass.at(-1)!)}`);
+await Promise.all(verifiers.map((verifier) => verifier.close()));
+const feed = {
+  verifiers: verifierCount,
+  oneByOne: { revocations: verifierRevocations, p50: percentile(oneByOne, 0.5), p99: percentile(oneByOne, 0.99), max: oneByOne.at(-1)! },
+  mass: { sessions: massCount, httpMs: massHttpMs, first: mass[0]!, last: mass.at(-1)! },
+};
+
 await server.ask<'stopped'>({ type: 'stop' });
 
 console.log('');
@@ -187,7 +252,14 @@ for (const row of [manySessions, oneSession]) {
   );
 }
 
+console.log('');
+console.log(`Revocation feed (from the start of the HTTP call until each of ${feed.verifiers} verifiers in one process refuses the token, checked every 1 ms)`);
+console.log('| revocation | HTTP answer | p50 | p99 | last |');
+console.log('|---|---|---|---|---|');
+console.log(`| DELETE /v1/sessions/:id, ${feed.oneByOne.revocations} one after another | | ${ms1(feed.oneByOne.p50)} | ${ms1(feed.oneByOne.p99)} | ${ms1(feed.oneByOne.max)} |`);
+console.log(`| DELETE /v1/users/:id/sessions (${n0(feed.mass.sessions)} sessions at once; every token checked) | ${ms1(feed.mass.httpMs)} | first verifier done ${ms1(feed.mass.first)} | | ${ms1(feed.mass.last)} |`);
+
 if (flags.json) {
-  writeFileSync(flags.json, JSON.stringify({ startedAt: startedAt.toISOString(), machine, count, idle, fanOut: [manySessions, oneSession] }, null, 2));
+  writeFileSync(flags.json, JSON.stringify({ startedAt: startedAt.toISOString(), machine, count, idle, fanOut: [manySessions, oneSession], feed }, null, 2));
 }
 process.exit(0);

@@ -97,7 +97,7 @@ afterEach(async () => {
 describe('client.realtime() in chromium', () => {
   it("a page's socket outlives several refreshes: re-authenticated in band, never reconnected, messages both ways", async () => {
     server = await startRealtimeServer({
-      config: { flows: { brief: { access_token_ttl: 3 } } },
+      config: { flows: { brief: { access_token_ttl: 4 } } },
       realtime: { onMessage: (connection, data) => void connection.send({ echo: data }) },
     });
     origin = await startOrigin(server.url, bundle);
@@ -107,7 +107,8 @@ describe('client.realtime() in chromium', () => {
       const page = await context.newPage();
       await openRealtimePage(page, origin.url, grant);
       const firstExp = Date.parse(grant.access_token_expires_at);
-      await page.waitForTimeout(firstExp + 3 * 3000 + 500 - Date.now());
+      // Three token lifetimes; each refresh and re-auth has half a lifetime (2 s) before the exp.
+      await page.waitForTimeout(firstExp + 3 * 4000 + 500 - Date.now());
 
       const state = await page.evaluate(() => {
         const { socket } = globalThis as Record<string, any>;

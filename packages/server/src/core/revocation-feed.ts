@@ -14,10 +14,36 @@ export interface Revocation {
   readonly accessTokensExpireBy: number;
 }
 
+/**
+ * Where a read starts: the time the last one looked (on that node's clock), and how many revocations
+ * it saw in the stretch it looks back over (`commitLagMs` before that time) and after that time (the
+ * stamps of a node whose clock runs ahead). More in either on a later read is news: in the first,
+ * only a revocation stamped before the cursor's time but committed after that look.
+ */
+export interface FeedCursor {
+  readonly at: number;
+  readonly seenBefore: number;
+  readonly seenAfter: number;
+}
+
 export interface RevocationPage {
+  /** The first read: all that matter. Later ones: those since the cursor (more after a late commit; never fewer). */
   readonly revocations: Revocation[];
-  /** Where the next read starts: the time this one looked, on the server's clock. */
-  readonly cursor: number;
+  /** Where the next read starts. */
+  readonly cursor: FeedCursor;
+}
+
+/** The cursor as clients carry it: opaque to them. */
+export function formatCursor(cursor: FeedCursor): string {
+  return `${cursor.at}.${cursor.seenBefore}.${cursor.seenAfter}`;
+}
+
+/** A cursor from `formatCursor`, or null for anything else. */
+export function parseCursor(text: string): FeedCursor | null {
+  const match = /^([0-9]{1,16})\.([0-9]{1,9})\.([0-9]{1,9})$/.exec(text);
+  if (!match) return null;
+  const at = Number(match[1]);
+  return Number.isSafeInteger(at) ? { at, seenBefore: Number(match[2]), seenAfter: Number(match[3]) } : null;
 }
 
 export interface RevocationFeedOptions {
@@ -59,26 +85,42 @@ export class RevocationFeed {
    * Revocations after `cursor` (null: all that still matter). With nothing new since the cursor and a
    * `waitMs`, waits for the next revocation heard here, for `waitMs` or until `signal` aborts.
    */
-  async read(cursor: number | null, waitMs: number, signal?: AbortSignal): Promise<RevocationPage> {
+  async read(cursor: FeedCursor | null, waitMs: number, signal?: AbortSignal): Promise<RevocationPage> {
     // Listening before looking: a revocation between the two still ends the wait.
     const next = cursor !== null && waitMs > 0 ? this.#nextRevocation(waitMs, signal) : null;
     try {
-      const page = await this.#look(cursor);
-      if (!next || page.revocations.some((revocation) => revocation.revokedAt > cursor!)) return page;
-      if (await next.heard) return await this.#look(cursor);
-      return { revocations: [], cursor: page.cursor };
+      const first = await this.#look(cursor);
+      if (!next || first.news) return first.page;
+      if (await next.heard) return (await this.#look(cursor)).page;
+      return { revocations: [], cursor: first.page.cursor };
     } finally {
       next?.stop();
     }
   }
 
-  async #look(cursor: number | null): Promise<RevocationPage> {
+  async #look(cursor: FeedCursor | null): Promise<{ page: RevocationPage; news: boolean }> {
     const now = this.#clock.now();
     const longest = longestAccessTokenTtl(this.#flows) * 1000;
-    const since = (cursor ?? now - longest) - commitLagMs;
+    const since = (cursor?.at ?? now - longest) - commitLagMs;
     const sessions = await this.#store.listRevokedSince(since);
-    const revocations = sessions.map((session) => this.#revocation(session)).filter((revocation) => revocation.accessTokensExpireBy > now);
-    return { revocations, cursor: now };
+    const stamped = (session: SessionRecord) => session.revokedAt ?? now;
+    const next: FeedCursor = {
+      at: now,
+      seenBefore: sessions.filter((session) => stamped(session) > now - commitLagMs && stamped(session) <= now).length,
+      seenAfter: sessions.filter((session) => stamped(session) > now).length,
+    };
+    let shown = sessions;
+    let news = true;
+    if (cursor) {
+      // Every revocation stamped after `since` is here; split at the cursor's time as it was counted.
+      const after = sessions.filter((session) => stamped(session) > cursor.at);
+      const committedLate = sessions.length - after.length > cursor.seenBefore;
+      news = committedLate || after.length > cursor.seenAfter;
+      // Without a late commit the reader has everything up to the cursor's time: only what follows is shown.
+      if (!committedLate) shown = after;
+    }
+    const revocations = shown.map((session) => this.#revocation(session)).filter((revocation) => revocation.accessTokensExpireBy > now);
+    return { page: { revocations, cursor: next }, news };
   }
 
   #revocation(session: SessionRecord): Revocation {

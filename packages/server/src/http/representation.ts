@@ -1,5 +1,5 @@
 import { sessionState, type SessionRecord } from '../core/session.js';
-import type { RevocationPage } from '../core/revocation-feed.js';
+import { formatCursor, type RevocationPage } from '../core/revocation-feed.js';
 import type { SessionService, TokenGrant } from '../core/sessions.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -32,7 +32,7 @@ export function revocationPageJson(page: RevocationPage, now: number) {
       revoked_at: iso(revocation.revokedAt),
       access_tokens_expire_by: iso(revocation.accessTokensExpireBy),
     })),
-    cursor: String(page.cursor),
+    cursor: formatCursor(page.cursor),
     server_time: iso(now),
   };
 }

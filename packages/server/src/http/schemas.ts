@@ -31,7 +31,7 @@ export const UserSessionsQuery = Type.Object({
 /** The revocation feed: `cursor` as the last answer gave it; `wait` whole seconds, at most 30. */
 export const RevocationsQuery = Type.Object(
   {
-    cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,16}$' })),
+    cursor: Type.Optional(Type.String({ maxLength: 32 })),
     wait: Type.Optional(Type.String({ pattern: '^([0-9]|[12][0-9]|30)$' })),
   },
   { additionalProperties: false },

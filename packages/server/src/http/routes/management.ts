@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Static } from 'typebox';
 import { TesseraError } from '../../core/errors.js';
+import { parseCursor } from '../../core/revocation-feed.js';
 import type { Tessera } from '../../tessera.js';
 import { requireApiKey } from '../auth.js';
 import { secretSubject, type RequestRateLimits } from '../rate-limits.js';
@@ -52,7 +53,10 @@ export function managementRoutes(app: FastifyInstance, tessera: Tessera, limits:
     );
 
     scope.get<{ Querystring: Static<typeof RevocationsQuery> }>('/v1/revocations', { schema: { querystring: RevocationsQuery } }, async (request, reply) => {
-      const cursor = request.query.cursor === undefined ? null : Number(request.query.cursor);
+      const cursor = request.query.cursor === undefined ? null : parseCursor(request.query.cursor);
+      if (cursor === null && request.query.cursor !== undefined) {
+        throw new TesseraError('invalid_request', { details: [{ field: 'cursor', message: 'must be a cursor from an earlier answer' }] });
+      }
       const waitMs = Number(request.query.wait ?? 0) * 1000;
       // A reader that goes away stops waiting at once.
       const gone = new AbortController();

@@ -100,27 +100,23 @@ export class RevocationFeed {
 
   async #look(cursor: FeedCursor | null): Promise<{ page: RevocationPage; news: boolean }> {
     const now = this.#clock.now();
-    const longest = longestAccessTokenTtl(this.#flows) * 1000;
-    const since = (cursor?.at ?? now - longest) - commitLagMs;
-    const sessions = await this.#store.listRevokedSince(since);
-    const stamped = (session: SessionRecord) => session.revokedAt ?? now;
-    const next: FeedCursor = {
-      at: now,
-      seenBefore: sessions.filter((session) => stamped(session) > now - commitLagMs && stamped(session) <= now).length,
-      seenAfter: sessions.filter((session) => stamped(session) > now).length,
-    };
-    let shown = sessions;
+    // Counted before listing: a revocation committed in between is listed now or counted as news next time.
+    const seenBefore = await this.#store.countRevokedBetween(now - commitLagMs, now);
+    let sessions: SessionRecord[];
     let news = true;
-    if (cursor) {
-      // Every revocation stamped after `since` is here; split at the cursor's time as it was counted.
-      const after = sessions.filter((session) => stamped(session) > cursor.at);
-      const committedLate = sessions.length - after.length > cursor.seenBefore;
+    if (cursor === null) {
+      sessions = await this.#store.listRevokedSince(now - longestAccessTokenTtl(this.#flows) * 1000 - commitLagMs);
+    } else {
+      // More before the cursor's time than that read saw: a late commit, so the whole stretch again.
+      // Otherwise the reader has everything up to then, and only what follows is read and shown.
+      const committedLate = (await this.#store.countRevokedBetween(cursor.at - commitLagMs, cursor.at)) > cursor.seenBefore;
+      sessions = await this.#store.listRevokedSince(committedLate ? cursor.at - commitLagMs : cursor.at);
+      const after = committedLate ? sessions.filter((session) => (session.revokedAt ?? now) > cursor.at) : sessions;
       news = committedLate || after.length > cursor.seenAfter;
-      // Without a late commit the reader has everything up to the cursor's time: only what follows is shown.
-      if (!committedLate) shown = after;
     }
-    const revocations = shown.map((session) => this.#revocation(session)).filter((revocation) => revocation.accessTokensExpireBy > now);
-    return { page: { revocations, cursor: next }, news };
+    const seenAfter = sessions.filter((session) => (session.revokedAt ?? now) > now).length;
+    const revocations = sessions.map((session) => this.#revocation(session)).filter((revocation) => revocation.accessTokensExpireBy > now);
+    return { page: { revocations, cursor: { at: now, seenBefore, seenAfter } }, news };
   }
 
   #revocation(session: SessionRecord): Revocation {

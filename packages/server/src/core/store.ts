@@ -61,6 +61,8 @@ export interface SessionStore {
    * up on revocations it was not told about (another process, a lost subscription).
    */
   listRevokedSince(since: number): Promise<SessionRecord[]>;
+  /** How many sessions were revoked after `after` and up to `upTo` (by their `revokedAt`). */
+  countRevokedBetween(after: number, upTo: number): Promise<number>;
 
   listSigningKeys(): Promise<SigningKeyRecord[]>;
   /** Adds `key` as the current one; with `verifyUntil`, first retires every current key (they verify until then). */

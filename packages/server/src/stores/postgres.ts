@@ -156,6 +156,11 @@ export class PostgresSessionStore implements SessionStore {
     return rows.map(sessionFromRow);
   }
 
+  async countRevokedBetween(after: number, upTo: number): Promise<number> {
+    const [row] = await this.#rows<{ n: string | number }>('countRevokedBetween', { after, up_to: upTo });
+    return Number(row?.n ?? 0);
+  }
+
   async listSigningKeys(): Promise<SigningKeyRecord[]> {
     const rows = await this.#rows<SigningKeyRow>('listSigningKeys', {});
     return rows.map(signingKeyFromRow);

@@ -109,6 +109,11 @@ export class SqliteSessionStore implements SessionStore {
     return rows.map(sessionFromRow);
   }
 
+  async countRevokedBetween(after: number, upTo: number): Promise<number> {
+    const row = this.#run(() => this.#statements.countRevokedBetween.get({ after, up_to: upTo }) as { n: number });
+    return row.n;
+  }
+
   async listSigningKeys(): Promise<SigningKeyRecord[]> {
     const rows = this.#run(() => this.#statements.listSigningKeys.all() as SigningKeyRow[]);
     return rows.map(signingKeyFromRow);

@@ -29,6 +29,7 @@ export const statements = {
   // Every status, newest first, at most @limit: what an operator looks through.
   listUserSessions: 'SELECT * FROM sessions WHERE user_id = @user_id ORDER BY created_at DESC, id DESC LIMIT @limit',
   listRevokedSince: 'SELECT * FROM sessions WHERE revoked_at > @since ORDER BY revoked_at, id',
+  countRevokedBetween: 'SELECT COUNT(*) AS n FROM sessions WHERE revoked_at > @after AND revoked_at <= @up_to',
   listSigningKeys: 'SELECT * FROM signing_keys ORDER BY created_at, kid',
   retireSigningKeys: 'UPDATE signing_keys SET retired_at = @retired_at, verify_until = @verify_until WHERE retired_at IS NULL',
   insertSigningKey:

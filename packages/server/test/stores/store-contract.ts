@@ -418,6 +418,18 @@ export function describeSessionStore(
         expect((await store.listRevokedSince(t0)).map((r) => r.id)).toEqual([early.session.id, a.session.id, b.session.id]);
         expect(await store.listRevokedSince(t0 + 3_000)).toEqual([]);
       });
+
+      it('counts sessions revoked in a stretch of time: after its start, up to and including its end', async () => {
+        const [a, b, c] = [await create(), await create(), await create()];
+        await create();
+        await store.revokeSession(a.session.id, 'logout', t0 + 1_000);
+        await store.revokeSession(b.session.id, 'admin', t0 + 2_000);
+        await store.revokeSession(c.session.id, 'admin', t0 + 3_000);
+        expect(await store.countRevokedBetween(t0, t0 + 3_000)).toBe(3);
+        expect(await store.countRevokedBetween(t0 + 1_000, t0 + 2_000)).toBe(1);
+        expect(await store.countRevokedBetween(t0 + 3_000, t0 + 9_000)).toBe(0);
+        expect(await store.countRevokedBetween(t0 - 9_000, t0)).toBe(0);
+      });
     });
 
     describe('versions', () => {

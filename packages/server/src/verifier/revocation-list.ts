@@ -43,6 +43,8 @@ const waitSeconds = 25;
 /** Retries after a failed read: 0.5 s, doubling, at most 30 s, each with up to 50 % jitter. */
 const firstRetryMs = 500;
 const longestRetryMs = 30_000;
+/** A waiting read answered with nothing sooner than this was not waiting. */
+const quickAnswerMs = 1000;
 /** The longest a verification waits for the verifier's first read of the feed. */
 const firstAttemptTimeoutMs = 3000;
 
@@ -113,8 +115,13 @@ export class RevocationList {
     let failures = 0;
     while (!this.#stop.signal.aborted) {
       try {
-        await this.#read();
+        const started = Date.now();
+        const waiting = this.#cursor !== null;
+        const news = await this.#read();
         failures = 0;
+        // A server (or a proxy in front of it) that answers a waiting read at once with nothing is not
+        // waiting: read once a second rather than in a loop.
+        if (waiting && !news && Date.now() - started < quickAnswerMs) await delay(quickAnswerMs, this.#stop.signal);
       } catch (error) {
         if (this.#stop.signal.aborted) return;
         failures += 1;
@@ -126,7 +133,8 @@ export class RevocationList {
     }
   }
 
-  async #read(): Promise<void> {
+  /** One read of the feed; whether it named any revocation. */
+  async #read(): Promise<boolean> {
     const url = new URL(this.#feedUrl);
     if (this.#cursor !== null) {
       url.searchParams.set('cursor', this.#cursor);
@@ -154,6 +162,7 @@ export class RevocationList {
     this.#cursor = page.cursor;
     this.#readAt = now;
     this.#firstAttemptDone();
+    return page.revocations.length > 0;
   }
 }
 

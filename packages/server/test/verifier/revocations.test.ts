@@ -165,6 +165,22 @@ describe('a verifier with revocations', () => {
     expect(await outcome(verifier, revoked.access_token)).toMatchObject({ code: 'session_revoked' });
   });
 
+  it('a feed that answers at once with nothing (not waiting) is read once a second, not in a loop', async () => {
+    const server = await startTessera();
+    let reads = 0;
+    const impatient: Fetcher = (url, init) => {
+      if (!url.includes('/v1/revocations')) return fetch(url, init);
+      reads += 1;
+      return Promise.resolve(Response.json({ revocations: [], cursor: '1.0.0', server_time: new Date().toISOString() }));
+    };
+    const verifier = verifierFor(server, {}, impatient);
+    const session = await createSession(server.url);
+    expect(await outcome(verifier, session.access_token)).toEqual({ sub: 'alice' });
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    expect(reads).toBeGreaterThanOrEqual(2);
+    expect(reads).toBeLessThanOrEqual(5);
+  });
+
   it('close() ends the open read at once; tesseraFastify closes the verifier it made', async () => {
     const server = await startTessera();
     const verifier = verifierFor(server);

@@ -69,7 +69,8 @@ export function adminRoutes(app: FastifyInstance): void {
 }
 
 function sendAsset(reply: FastifyReply, asset: Asset | undefined) {
-  if (!asset) throw new TesseraError('internal_error', { message: 'The admin console is not built: run `npm run build`.' });
+  // Only a server run from its sources without a build lacks the console: nothing is there to serve.
+  if (!asset) throw new TesseraError('not_found', { message: 'The admin console is not built into this server: run `npm run build`.' });
   return reply.type(asset.type).send(asset.body);
 }
 

@@ -464,8 +464,21 @@ class TesseraSessionClient implements SessionClient {
   #dueAt(tokens: HeldTokens): number | null {
     const expiresAt = tokens.accessTokenExpiresAt;
     if (expiresAt === null) return null;
+    // No refresh can outlive the session's absolute end: nothing to do before the token's exp, when the session ends.
+    if (this.#absoluteEndOf(tokens) !== null) return expiresAt;
     const lifetime = tokens.accessTokenIssuedAt === null ? Number.POSITIVE_INFINITY : expiresAt - tokens.accessTokenIssuedAt;
     return expiresAt - Math.min(this.#leeway, Math.max(0, lifetime / 2));
+  }
+
+  /**
+   * The session's absolute end, when `tokens` last until it (the server cuts a token's life there,
+   * to the whole second below); null otherwise, or when the session's description is not known.
+   */
+  #absoluteEndOf(tokens: HeldTokens): number | null {
+    const session = this.#session;
+    if (!session || session.id !== tokens.sessionId || tokens.accessTokenExpiresAt === null) return null;
+    const end = Date.parse(session.expires_at);
+    return !Number.isNaN(end) && tokens.accessTokenExpiresAt >= end - 1000 ? end : null;
   }
 
   #learnTimeFromGrant(grant: TokenGrant, tokens: HeldTokens, sentAt?: number): void {
@@ -536,6 +549,14 @@ class TesseraSessionClient implements SessionClient {
       throw new TesseraError('token_expired', {
         message: 'The access token is due and this client holds no refresh token (its storage keeps none) and has no onTokenRequired handler.',
       });
+    }
+    const absoluteEnd = before === null ? null : this.#absoluteEndOf(before);
+    if (before !== null && absoluteEnd !== null && this.#isExpired(before)) {
+      // Its last token has run out with the session's absolute lifetime: asking the server would only
+      // bring tokens that are expired as they are issued. Ended here, as the server will have it.
+      const ended = new SessionEndedError('session_expired', { details: [{ reason: 'absolute', expired_at: new Date(absoluteEnd).toISOString() }] });
+      this.#endSession(ended, generation);
+      throw ended;
     }
     const wait = this.#blockedUntil - this.#clock.deviceNow();
     if (wait > 0) {

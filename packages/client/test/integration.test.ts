@@ -294,3 +294,55 @@ describe('the server stopped for a while', () => {
     }
   });
 });
+
+describe("the session's absolute end", () => {
+  async function signInTo(url: string, flow: string): Promise<TokenGrant> {
+    const created = await call(`${url}/v1/sessions`, { body: { user_id: 'alice', flow }, token: testApiKey });
+    expect(created.status).toBe(201);
+    return created.body as TokenGrant;
+  }
+
+  it('refreshes on schedule until a token reaches it, then none: the session ends at its end, reason absolute, never in a refresh loop', async () => {
+    // Tokens of 2 s, due 1 s after issue; the session ends 5 s after sign-in. The refresh at ~3 s
+    // brings a token that ends with the session; a client that kept refreshing it early would get
+    // ever shorter tokens, and in the last second tokens already expired when issued (dozens a second).
+    server = await startServer({ clock: { now: () => Date.now() }, config: { flows: { brief: { access_token_ttl: 2, absolute_lifetime: 5 } } } });
+    const recorder = recordingFetch();
+    const handler = spyHandler();
+    const session = client({ baseUrl: server.url, fetch: recorder.fetch, leeway: 1, handler });
+    const grant = await signInTo(server.url, 'brief');
+    session.setSession(grant);
+    const end = Date.parse(grant.session!.expires_at);
+
+    await vi.waitFor(() => expect(handler.onSessionExpired).toHaveBeenCalledTimes(1), { timeout: end - Date.now() + 3000, interval: 50 });
+    // Ended with its last token (whole seconds: up to 1 s before the end), not before.
+    expect(Date.now()).toBeGreaterThanOrEqual(end - 1000);
+    expect(recorder.count('/v1/token/refresh')).toBeGreaterThanOrEqual(2);
+    expect(recorder.count('/v1/token/refresh')).toBeLessThanOrEqual(4);
+    expect(recorder.seen.filter((entry) => entry.path === '/v1/token/refresh').every((entry) => entry.status === 200)).toBe(true);
+    const [ended] = handler.onSessionExpired.mock.calls[0] as [SessionEndedError];
+    expect(ended).toBeInstanceOf(SessionEndedError);
+    expect(ended.reason).toBe('absolute');
+    expect(session.state).toBe('ended');
+    expect(handler.onSessionClosed).toHaveBeenCalledExactlyOnceWith('session_expired');
+    const after = await session.getAccessToken().catch((caught: unknown) => caught);
+    expect(after).toMatchObject({ code: 'session_expired' });
+    // The server agrees, once its end has passed.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, end - Date.now() + 50)));
+    expect((await call(`${server.url}/v1/sessions/${grant.session!.id}`, { token: testApiKey })).body.status).toBe('expired');
+  });
+
+  it('a first token that already ends with the session is used to the end, with no refresh at all', async () => {
+    server = await startServer({ clock: { now: () => Date.now() }, config: { flows: { brief: { access_token_ttl: 900, absolute_lifetime: 2 } } } });
+    const recorder = recordingFetch();
+    const handler = spyHandler();
+    const session = client({ baseUrl: server.url, fetch: recorder.fetch, handler });
+    const grant = await signInTo(server.url, 'brief');
+    session.setSession(grant);
+    // Inside the default 60 s leeway from the start, yet nothing to gain by refreshing.
+    expect(await session.getAccessToken()).toBe(grant.access_token);
+    await vi.waitFor(() => expect(handler.onSessionExpired).toHaveBeenCalledTimes(1), { timeout: 4000, interval: 50 });
+    expect(recorder.count('/v1/token/refresh')).toBe(0);
+    expect((handler.onSessionExpired.mock.calls[0] as [SessionEndedError])[0].reason).toBe('absolute');
+  });
+});

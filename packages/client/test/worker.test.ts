@@ -12,9 +12,10 @@ import {
 } from '../src/index.js';
 import { FakeTessera } from './fakes.js';
 
+// Signed in now, for the default 14 days: the client does not refresh a token that ends with its session.
 const sessionInfo = {
-  id: 'ses_1', user_id: 'alice', flow: 'default', status: 'active', created_at: '2026-01-01T09:00:00.000Z', last_refreshed_at: null,
-  expires_at: '2026-01-15T09:00:00.000Z', idle_expires_at: null, revoked_at: null, revoked_reason: null, metadata: {},
+  id: 'ses_1', user_id: 'alice', flow: 'default', status: 'active', created_at: new Date().toISOString(), last_refreshed_at: null,
+  expires_at: new Date(Date.now() + 14 * 86_400_000).toISOString(), idle_expires_at: null, revoked_at: null, revoked_reason: null, metadata: {},
 } as const;
 let server: FakeTessera;
 let host: SessionWorkerHost;

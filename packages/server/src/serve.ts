@@ -60,7 +60,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     log: logger,
     ...(redis ? { redis } : {}),
   });
-  const metrics = new Metrics(tessera.sessions);
+  const metrics = new Metrics(tessera);
   const app = await buildApp(tessera, { logger, metrics });
   const clientAddress = clientAddressResolver(config.trustProxy);
   const realtime = attachRealtime(app.server, {

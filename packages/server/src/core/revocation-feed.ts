@@ -73,12 +73,18 @@ export class RevocationFeed {
   readonly #store: SessionStore;
   readonly #clock: Clock;
   readonly #flows: FlowPolicies;
+  #waitingReads = 0;
 
   constructor(options: RevocationFeedOptions) {
     this.#sessions = options.sessions;
     this.#store = options.store;
     this.#clock = options.clock;
     this.#flows = options.flows;
+  }
+
+  /** Reads waiting for the next revocation right now. */
+  get waitingReads(): number {
+    return this.#waitingReads;
   }
 
   /**
@@ -91,7 +97,10 @@ export class RevocationFeed {
     try {
       const first = await this.#look(cursor);
       if (!next || first.news) return first.page;
-      if (await next.heard) return (await this.#look(cursor)).page;
+      this.#waitingReads += 1;
+      const heard = await next.heard; // never rejects
+      this.#waitingReads -= 1;
+      if (heard) return (await this.#look(cursor)).page;
       return { revocations: [], cursor: first.page.cursor };
     } finally {
       next?.stop();

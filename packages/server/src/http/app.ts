@@ -51,7 +51,7 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
     if (body === '') return done(null, undefined);
     return parseJson(request, body as string, done);
   });
-  const metrics = options.metrics ?? new Metrics(tessera.sessions);
+  const metrics = options.metrics ?? new Metrics(tessera);
   const limits = new RequestRateLimits(createRateLimiter(tessera, app.log, metrics), tessera.config.rateLimits, metrics);
   const cors = new CorsPolicy(tessera.config.cors, { credentials: tessera.config.cookie.enabled });
   if (tessera.config.cookie.enabled) await app.register(fastifyCookie);

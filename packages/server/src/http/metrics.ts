@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { SessionService } from '../core/sessions.js';
 import type { RealtimeGateway } from '../realtime/gateway.js';
+import type { Tessera } from '../tessera.js';
 
 /** Prometheus metrics of one node, on a registry of its own (so tests can run many apps). */
 export class Metrics {
@@ -59,9 +59,18 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor(sessions: SessionService) {
+  constructor(tessera: Pick<Tessera, 'sessions' | 'revocations'>) {
     collectDefaultMetrics({ register: this.registry, prefix: 'tessera_' });
-    sessions.onSessionEvent((event) => {
+    const { revocations } = tessera;
+    new Gauge({
+      name: 'tessera_revocation_feed_waiting_reads',
+      help: 'Reads of GET /v1/revocations waiting here for the next revocation (about one per verifier).',
+      registers: [this.registry],
+      collect() {
+        this.set(revocations.waitingReads);
+      },
+    });
+    tessera.sessions.onSessionEvent((event) => {
       if (event.type === 'created') this.sessionsCreated.inc({ flow: event.session.flow });
       if (event.type === 'refreshed') this.refreshes.inc({ replayed: String(event.replayed) });
       if (event.type === 'revoked' && event.elsewhere) {

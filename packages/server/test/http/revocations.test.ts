@@ -86,12 +86,15 @@ describe('GET /v1/revocations', () => {
     const id = await createSession(server.url, 'dave');
     const { cursor } = (await feed(server.url)).body;
 
+    const waitingReads = async () => Number(/^tessera_revocation_feed_waiting_reads (\d+)$/m.exec((await call(`${server!.url}/metrics`)).text)?.[1]);
+    expect(await waitingReads()).toBe(0);
     const started = Date.now();
     const waiting = feed(server.url, `?cursor=${cursor}&wait=10`);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await expect.poll(waitingReads).toBe(1);
     expect((await call(`${server.url}/v1/sessions/${id}`, { method: 'DELETE', token: testApiKey })).status).toBe(200);
     const answer = await waiting;
     expect(Date.now() - started).toBeLessThan(5000);
+    expect(await waitingReads()).toBe(0);
     expect(answer.body.revocations.map((each: { session_id: string }) => each.session_id)).toEqual([id]);
 
     const quiet = Date.now();

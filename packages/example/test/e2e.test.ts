@@ -106,6 +106,8 @@ describe('the example app in Chromium', () => {
     await expect.poll(async () => Number(await admin.getByTestId('counter-refreshes-total').textContent()), { timeout: 3000 }).toBeGreaterThanOrEqual(1);
     // Two tabs, two sockets of this session on this node.
     await expect.poll(async () => admin.getByTestId('counter-live-sockets').textContent(), { timeout: 3000 }).toBe('2');
+    // The example app's API verifies tokens with the revocation feed: its verifier waits on this node.
+    await expect.poll(async () => admin.getByTestId('counter-listening-verifiers').textContent(), { timeout: 3000 }).toBe('1');
     await screenshot(admin, '04-admin-console');
 
     // The admin ends the session; both tabs say so, with the reason, within a second.

@@ -30,6 +30,7 @@ const view = {
   refreshesTotal: byTestId('counter-refreshes-total'),
   sessionsCreated: byTestId('counter-sessions-created'),
   liveSockets: byTestId('counter-live-sockets'),
+  listeningVerifiers: byTestId('counter-listening-verifiers'),
   revocations: byTestId<HTMLDListElement>('counter-revocations'),
   countersStatus: byTestId('counters-status'),
 };
@@ -162,6 +163,7 @@ async function pollCounters(): Promise<void> {
   view.refreshesTotal.textContent = String(snapshot.refreshes);
   view.sessionsCreated.textContent = String(snapshot.sessionsCreated);
   view.liveSockets.textContent = snapshot.liveSockets === null ? '—' : String(snapshot.liveSockets);
+  view.listeningVerifiers.textContent = snapshot.listeningVerifiers === null ? '—' : String(snapshot.listeningVerifiers);
   renderRevocations(snapshot.revocationsByReason);
   view.countersStatus.textContent = `Updated ${new Date().toLocaleTimeString()}`;
 }

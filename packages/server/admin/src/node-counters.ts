@@ -36,6 +36,8 @@ export interface CounterSnapshot {
   readonly revocationsByReason: ReadonlyMap<string, number>;
   /** Authenticated sockets open at `/v1/realtime` now; null when the node does not report them. */
   readonly liveSockets: number | null;
+  /** Reads of the revocation feed waiting here: about one per resource server's verifier; null when not reported. */
+  readonly listeningVerifiers: number | null;
 }
 
 /** The counters the console shows, summed over the labels it does not break down. */
@@ -49,12 +51,14 @@ export function counterSnapshot(text: string, at: number): CounterSnapshot {
     revocationsByReason.set(reason, (revocationsByReason.get(reason) ?? 0) + sample.value);
   }
   const sockets = samples.find((sample) => sample.name === 'tessera_realtime_authenticated_sockets');
+  const feedReads = samples.find((sample) => sample.name === 'tessera_revocation_feed_waiting_reads');
   return {
     at,
     refreshes: total('tessera_refreshes_total'),
     sessionsCreated: total('tessera_sessions_created_total'),
     revocationsByReason,
     liveSockets: sockets ? sockets.value : null,
+    listeningVerifiers: feedReads ? feedReads.value : null,
   };
 }
 

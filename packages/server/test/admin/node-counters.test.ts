@@ -33,13 +33,16 @@ describe('counterSnapshot', () => {
     expect(Object.fromEntries(snapshot.revocationsByReason)).toEqual({ admin: 3, logout: 1, 'we"ird\\new\nline': 1 });
     // A node that does not serve sockets does not report them: unknown, not zero.
     expect(snapshot.liveSockets).toBeNull();
+    expect(snapshot.listeningVerifiers).toBeNull();
   });
 
   it('reads the live sockets gauge, not its unauthenticated sibling', async () => {
     const registry = new Registry();
     new Gauge({ name: 'tessera_realtime_sockets', help: 's', registers: [registry] }).set(9);
     new Gauge({ name: 'tessera_realtime_authenticated_sockets', help: 'a', registers: [registry] }).set(4);
+    new Gauge({ name: 'tessera_revocation_feed_waiting_reads', help: 'r', registers: [registry] }).set(2);
     expect(counterSnapshot(await registry.metrics(), 0).liveSockets).toBe(4);
+    expect(counterSnapshot(await registry.metrics(), 0).listeningVerifiers).toBe(2);
   });
 
   it('reads zero for counters that have no samples yet', async () => {
@@ -56,7 +59,7 @@ describe('counterSnapshot', () => {
 });
 
 describe('refreshesPerSecond', () => {
-  const at = (time: number, refreshes: number) => ({ at: time, refreshes, sessionsCreated: 0, revocationsByReason: new Map(), liveSockets: null });
+  const at = (time: number, refreshes: number) => ({ at: time, refreshes, sessionsCreated: 0, revocationsByReason: new Map(), liveSockets: null, listeningVerifiers: null });
 
   it('is the delta over the elapsed time', () => {
     expect(refreshesPerSecond(at(1_000, 10), at(3_000, 16))).toBe(3);

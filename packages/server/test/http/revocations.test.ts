@@ -139,6 +139,16 @@ describe('GET /v1/revocations', () => {
     expect(answer.body.revocations).toEqual([]);
   });
 
+  it("reads of the feed do not use up the API key's management rate limit, nor are they refused by it", async () => {
+    server = await startServer({ config: { rate_limits: { management_per_key: { limit: 3, window: 60 } } } });
+    for (let index = 0; index < 10; index += 1) expect((await feed(server.url)).status).toBe(200);
+    for (let index = 0; index < 3; index += 1) await createSession(server.url, 'ivy');
+    expect((await call(`${server.url}/v1/sessions`, { body: { user_id: 'ivy' }, token: testApiKey })).body.error).toBe('rate_limited');
+    expect((await feed(server.url)).status).toBe(200);
+    // Still the key, though.
+    expect((await call(`${server.url}/v1/revocations`, { token: 'tsk_wrong' })).body.error).toBe('api_key_invalid');
+  });
+
   it.each([
     ['?cursor=yesterday', 'cursor'],
     ['?cursor=-1', 'cursor'],

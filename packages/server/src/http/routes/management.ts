@@ -52,7 +52,20 @@ export function managementRoutes(app: FastifyInstance, tessera: Tessera, limits:
       async (request) => userSessionsJson(sessions, request.params.user_id, request.query.status ?? 'active', () => clock.now()),
     );
 
-    scope.get<{ Querystring: Static<typeof RevocationsQuery> }>('/v1/revocations', { schema: { querystring: RevocationsQuery } }, async (request, reply) => {
+    scope.delete<{ Params: Static<typeof UserIdParams> }>('/v1/users/:user_id/sessions', { schema: { params: UserIdParams } }, async (request) => {
+      const revoked = await sessions.revokeUserSessions(request.params.user_id, 'admin');
+      const now = clock.now();
+      return { revoked: revoked.length, sessions: revoked.map((session) => sessionJson(session, now)) };
+    });
+  });
+
+  // The revocation feed, with the key but outside its rate limit: resource servers keep one read open
+  // each, and a busy stretch of revocations (answered in gathered batches) must not use up the budget
+  // the app's backend needs for sign-ins.
+  app.register(async (feed) => {
+    feed.addHook('onRequest', async (request) => void requireApiKey(tessera, request));
+
+    feed.get<{ Querystring: Static<typeof RevocationsQuery> }>('/v1/revocations', { schema: { querystring: RevocationsQuery } }, async (request, reply) => {
       const cursor = request.query.cursor === undefined ? null : parseCursor(request.query.cursor);
       if (cursor === null && request.query.cursor !== undefined) {
         throw new TesseraError('invalid_request', { details: [{ field: 'cursor', message: 'must be a cursor from an earlier answer' }] });
@@ -64,15 +77,8 @@ export function managementRoutes(app: FastifyInstance, tessera: Tessera, limits:
       const page = await revocations.read(cursor, waitMs, AbortSignal.any([gone.signal, closing.signal]));
       return revocationPageJson(page, clock.now());
     });
-
-    scope.delete<{ Params: Static<typeof UserIdParams> }>('/v1/users/:user_id/sessions', { schema: { params: UserIdParams } }, async (request) => {
-      const revoked = await sessions.revokeUserSessions(request.params.user_id, 'admin');
-      const now = clock.now();
-      return { revoked: revoked.length, sessions: revoked.map((session) => sessionJson(session, now)) };
-    });
   });
 }
-
 
 /** Deeper metadata would overflow the stack when stored or sent back (a 500 for bad input). */
 const maxMetadataDepth = 64;

@@ -1,4 +1,4 @@
-import { createServer } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
@@ -69,6 +69,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     ...(clientAddress ? { clientAddress } : {}),
   });
   metrics.observeRealtime(realtime);
+  const silent = silentConnections(app);
   await app.listen({ port: listenPort, host: options.host });
   // Only once listening, so a start that fails never stores a key nobody saw.
   const generatedApiKey = tessera.apiKeys.isEmpty ? await tessera.apiKeys.generate() : undefined;
@@ -86,13 +87,37 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       closing ??= (async () => {
         // Sockets first: an upgraded connection would keep the HTTP server from closing.
         await realtime.close();
-        await app.close();
+        // Node counts a connection that never sent a request as busy, so it would hold the close until
+        // its headers time out (a minute): nothing is in flight on it, so it goes now. Anything else
+        // still open after the grace (a client that stopped reading a response) goes then.
+        for (const socket of silent) socket.destroy();
+        const deadline = setTimeout(() => app.server.closeAllConnections(), shutdownGraceMs);
+        try {
+          await app.close();
+        } finally {
+          clearTimeout(deadline);
+        }
         await tessera.close();
         redis?.disconnect();
       })();
       return closing;
     },
   };
+}
+
+/** How long a shutdown lets in-flight requests finish before it closes every connection left. */
+const shutdownGraceMs = 10_000;
+
+/** The connections of `app` that have not sent a request (or an upgrade) yet, kept current. */
+function silentConnections(app: FastifyInstance): Set<Socket> {
+  const silent = new Set<Socket>();
+  app.server.on('connection', (socket: Socket) => {
+    silent.add(socket);
+    socket.once('close', () => silent.delete(socket));
+  });
+  app.server.on('request', (request: { socket: Socket }) => silent.delete(request.socket));
+  app.server.on('upgrade', (request: { socket: Socket }) => silent.delete(request.socket));
+  return silent;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -137,6 +138,23 @@ describe('graceful shutdown', () => {
     expect(code).toBe(0);
     expect(Date.now() - signalled).toBeLessThan(5_000);
     expectCleanStore(data);
+  });
+
+  it('a connection that never sends a request does not hold up shutdown (Node would wait for its headers timeout)', async () => {
+    const data = dataDir();
+    const server = await serve(serveArgs(data));
+    const silent = connect(Number(new URL(server.url).port), '127.0.0.1');
+    await new Promise((resolve) => silent.once('connect', resolve));
+    try {
+      const signalled = Date.now();
+      server.process.kill('SIGTERM');
+      const { code } = await server.exited;
+      expect(code).toBe(0);
+      expect(Date.now() - signalled).toBeLessThan(5_000);
+      expectCleanStore(data);
+    } finally {
+      silent.destroy();
+    }
   });
 
   it('SIGTERM sent the moment the listening line appears is already handled gracefully', async () => {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createVerifier } from '../../src/verifier/index.js';
 import { call, type Answer } from '../helpers.js';
 import { createTestDatabase, postgresUrl, redisUrl, throughPort, uniqueRedisPrefix, type TestDatabase } from '../services.js';
 import { TcpProxy } from '../tcp-proxy.js';
@@ -82,6 +83,37 @@ describe.each([
     expect(Math.max(...delays)).toBeLessThan(1_000);
     // Delivered to B's onSessionEvent listeners (what the realtime sockets subscribe to), once each.
     await eventually(async () => (await heardRevocations(b)) - heardBefore === 10, 2_000);
+  });
+
+  it("a resource server's verifier reading node B's revocation feed refuses a session revoked on node A within 1 s (every one of 10)", { timeout: 60_000 }, async () => {
+    const verifier = createVerifier({
+      issuer,
+      audience: 'tessera',
+      fetch: (url, init) => fetch(url.replace(issuer, b.url), init),
+      revocations: { apiKey: key },
+    });
+    try {
+      const delays: number[] = [];
+      for (let i = 0; i < 10; i++) {
+        const grant = await createSession(a, `vera-${i}`);
+        expect((await verifier.verify(grant.access_token)).sub).toBe(`vera-${i}`);
+        expect((await call(`${a.url}/v1/sessions/${grant.session.id}`, { method: 'DELETE', token: key })).status).toBeLessThan(300);
+        let code: string | undefined;
+        delays.push(
+          await eventually(async () => {
+            code = await verifier.verify(grant.access_token).then(
+              () => undefined,
+              (error: { code?: string }) => error.code,
+            );
+            return code !== undefined;
+          }, 3_000, 10),
+        );
+        expect(code).toBe('session_revoked');
+      }
+      expect(Math.max(...delays)).toBeLessThan(1_000);
+    } finally {
+      await verifier.close();
+    }
   });
 
   it('concurrent refreshes of one token split across both nodes: one successor, the same answer to all', { timeout: 60_000 }, async () => {

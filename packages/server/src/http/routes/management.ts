@@ -71,11 +71,18 @@ export function managementRoutes(app: FastifyInstance, tessera: Tessera, limits:
         throw new TesseraError('invalid_request', { details: [{ field: 'cursor', message: 'must be a cursor from an earlier answer' }] });
       }
       const waitMs = Number(request.query.wait ?? 0) * 1000;
-      // A reader that goes away stops waiting at once.
-      const gone = new AbortController();
-      reply.raw.once('close', () => gone.abort());
-      const page = await revocations.read(cursor, waitMs, AbortSignal.any([gone.signal, closing.signal]));
-      return revocationPageJson(page, clock.now());
+      // A reader that goes away, or the server closing, ends the wait at once. Plain listeners, removed
+      // when done: nothing of a finished read stays attached to the long-lived closing signal.
+      const stop = new AbortController();
+      const abort = () => stop.abort();
+      reply.raw.once('close', abort);
+      closing.signal.addEventListener('abort', abort, { once: true });
+      try {
+        const page = await revocations.read(cursor, waitMs, stop.signal);
+        return revocationPageJson(page, clock.now());
+      } finally {
+        closing.signal.removeEventListener('abort', abort);
+      }
     });
   });
 }

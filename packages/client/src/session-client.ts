@@ -473,11 +473,15 @@ class TesseraSessionClient implements SessionClient {
   /**
    * The session's absolute end, when `tokens` last until it (the server cuts a token's life there,
    * to the whole second below); null otherwise, or when the session's description is not known.
+   * A session whose idle end comes first was cut there, however close to the absolute end: a refresh
+   * pushes the idle end, and a page back after it must hear `idle` from the server.
    */
   #absoluteEndOf(tokens: HeldTokens): number | null {
     const session = this.#session;
     if (!session || session.id !== tokens.sessionId || tokens.accessTokenExpiresAt === null) return null;
     const end = Date.parse(session.expires_at);
+    const idleEnd = session.idle_expires_at === null ? Number.NaN : Date.parse(session.idle_expires_at);
+    if (idleEnd < end) return null;
     return !Number.isNaN(end) && tokens.accessTokenExpiresAt >= end - 1000 ? end : null;
   }
 

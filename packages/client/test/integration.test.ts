@@ -4,6 +4,7 @@ import { buildApp } from '../../server/src/http/app.js';
 import type { Clock } from '../../server/src/core/clock.js';
 import { call, startCore, startServer, testApiKey, type TestServer, type TestTessera } from '../../server/test/helpers.js';
 import { createSessionClient, SessionEndedError, SilentAuthFailedError, type SessionClient, type SessionClientOptions, type TokenGrant } from '../src/index.js';
+import { FakePage } from './fakes.js';
 
 /** Real time plus an offset the test moves: timers still run, "fifteen minutes later" takes no time. */
 class OffsetClock implements Clock {
@@ -330,6 +331,38 @@ describe("the session's absolute end", () => {
     // The server agrees, once its end has passed.
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, end - Date.now() + 50)));
     expect((await call(`${server.url}/v1/sessions/${grant.session!.id}`, { token: testApiKey })).body.status).toBe('expired');
+  });
+
+  it('an idle end in the last second before the absolute end is an idle end: a page shown after it hears `idle` from the server', async () => {
+    // The server's clock is set so the refresh lands 0.6 s after a whole second, 0.4 s before the
+    // session's first second is up: the idle end (refresh + 3 s) falls 0.4 s before the absolute end
+    // (sign-in + 4 s), and the token is cut to the whole second below it, within 1 s of the absolute end.
+    const clock = new OffsetClock();
+    server = await startServer({ clock, config: { flows: { edge: { access_token_ttl: 60, idle_timeout: 3, absolute_lifetime: 4 } } } });
+    clock.offset = 500 - (Date.now() % 1000);
+    const signedIn = await signInTo(server.url, 'edge');
+    clock.offset += Math.floor(Date.parse(signedIn.session!.created_at) / 1000) * 1000 + 1100 - clock.now();
+    const refreshed = await call(`${server.url}/v1/token/refresh`, { body: { refresh_token: signedIn.refresh_token } });
+    expect(refreshed.status).toBe(200);
+    const grant = refreshed.body as TokenGrant;
+    const idleEnd = Date.parse(grant.session!.idle_expires_at!);
+    expect(idleEnd).toBeLessThan(Date.parse(grant.session!.expires_at));
+    expect(Date.parse(grant.access_token_expires_at!)).toBeGreaterThanOrEqual(Date.parse(grant.session!.expires_at) - 1000);
+
+    // A page hidden all along, shown after the idle end: the user was away, and the server says so.
+    const page = new FakePage();
+    page.hide();
+    const recorder = recordingFetch();
+    const handler = spyHandler();
+    const session = client({ baseUrl: server.url, fetch: recorder.fetch, handler, environment: page });
+    session.setSession(grant);
+    await new Promise((resolve) => setTimeout(resolve, idleEnd - clock.now() + 300));
+    page.show();
+    await vi.waitFor(() => expect(handler.onSessionClosed).toHaveBeenCalledTimes(1), { timeout: 5000, interval: 50 });
+    expect(handler.onSessionExpired).toHaveBeenCalledTimes(1);
+    expect((handler.onSessionExpired.mock.calls[0] as [SessionEndedError])[0].reason).toBe('idle');
+    expect(session.endError?.reason).toBe('idle');
+    expect(recorder.seen).toEqual([{ method: 'POST', path: '/v1/token/refresh', status: 401 }]);
   });
 
   it('a first token that already ends with the session is used to the end, with no refresh at all', async () => {

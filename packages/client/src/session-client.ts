@@ -450,7 +450,10 @@ class TesseraSessionClient implements SessionClient {
 
   // ── Time ─────────────────────────────────────────────────────────────────────
 
-  /** Whether `exp − leeway` has passed on server time. A leeway longer than half the token's life is halved, so short tokens never loop. */
+  /**
+   * Whether `exp − leeway` has passed on server time. A leeway longer than half the token's life is
+   * halved, and nothing is due within the second of `iat`, so short tokens never loop.
+   */
   #isDue(tokens: HeldTokens): boolean {
     const dueAt = this.#dueAt(tokens);
     return dueAt !== null && this.#clock.now() >= dueAt;
@@ -466,8 +469,20 @@ class TesseraSessionClient implements SessionClient {
     if (expiresAt === null) return null;
     // No refresh can outlive the session's absolute end: nothing to do before the token's exp, when the session ends.
     if (this.#absoluteEndOf(tokens) !== null) return expiresAt;
-    const lifetime = tokens.accessTokenIssuedAt === null ? Number.POSITIVE_INFINITY : expiresAt - tokens.accessTokenIssuedAt;
-    return expiresAt - Math.min(this.#leeway, Math.max(0, lifetime / 2));
+    const issuedAt = tokens.accessTokenIssuedAt;
+    const lifetime = issuedAt === null ? Number.POSITIVE_INFINITY : expiresAt - issuedAt;
+    const dueAt = expiresAt - Math.min(this.#leeway, Math.max(0, lifetime / 2));
+    // `iat` and `exp` are whole seconds: a refresh within the second of `iat` brings the same `exp`, so
+    // a 1 s token, due half a second after its `iat`, would be refreshed in a loop until that second is over.
+    // Not so for a token cut by the idle end: its refresh pushes that end, which must not be missed.
+    return issuedAt === null || this.#endsAtIdleEnd(tokens) ? dueAt : Math.max(dueAt, issuedAt + 1000);
+  }
+
+  /** Whether `tokens` last until the session's idle end as last known (cut there, to the whole second below). */
+  #endsAtIdleEnd(tokens: HeldTokens): boolean {
+    const session = this.#session;
+    if (!session?.idle_expires_at || session.id !== tokens.sessionId || tokens.accessTokenExpiresAt === null) return false;
+    return tokens.accessTokenExpiresAt >= Date.parse(session.idle_expires_at) - 1000;
   }
 
   /**

@@ -170,6 +170,24 @@ describe('against the real server', () => {
     }
   });
 
+  it('one-second tokens (the shortest a flow allows) are refreshed once a second, never in a loop', async () => {
+    // `iat` and `exp` are whole seconds: a 1 s token issued at .7 is due (half its life) at once, and
+    // every refresh within that second brings the same `exp`. Such a client sent ~90 refreshes a second.
+    server = await startServer({ clock: { now: () => Date.now() }, config: { flows: { default: { access_token_ttl: 1 } } } });
+    const recorder = recordingFetch();
+    const handler = spyHandler();
+    const session = client({ baseUrl: server.url, fetch: recorder.fetch, handler });
+    session.setSession(await signIn(server.url));
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    expect(recorder.count('/v1/token/refresh')).toBeGreaterThanOrEqual(2);
+    expect(recorder.count('/v1/token/refresh')).toBeLessThanOrEqual(6);
+    const whoami = await session.fetch(`${server.url}/v1/session`);
+    expect(whoami.status).toBe(200);
+    expect(session.state).toBe('active');
+    expect(recorder.seen.filter((entry) => entry.path === '/v1/token/refresh').every((entry) => entry.status === 200)).toBe(true);
+    expect(handler.onSessionError).not.toHaveBeenCalled();
+  });
+
   it('a device clock stuck in the past gets token_expired once, refreshes, retries and learns the offset', async () => {
     server = await startServer();
     const clock = server.clock;

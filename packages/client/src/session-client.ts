@@ -478,16 +478,17 @@ class TesseraSessionClient implements SessionClient {
     return issuedAt === null || this.#endsAtIdleEnd(tokens) ? dueAt : Math.max(dueAt, issuedAt + 1000);
   }
 
-  /** Whether `tokens` last until the session's idle end as last known (cut there, to the whole second below). */
+  /** Whether `tokens` last until the session's idle end as last known (cut there, to the whole second below, less than 1 s before it). */
   #endsAtIdleEnd(tokens: HeldTokens): boolean {
     const session = this.#session;
     if (!session?.idle_expires_at || session.id !== tokens.sessionId || tokens.accessTokenExpiresAt === null) return false;
-    return tokens.accessTokenExpiresAt >= Date.parse(session.idle_expires_at) - 1000;
+    return tokens.accessTokenExpiresAt > Date.parse(session.idle_expires_at) - 1000;
   }
 
   /**
    * The session's absolute end, when `tokens` last until it (the server cuts a token's life there,
-   * to the whole second below); null otherwise, or when the session's description is not known.
+   * to the whole second below: less than 1 s before it, never exactly 1 s, which is a token's own
+   * TTL ending then); null otherwise, or when the session's description is not known.
    * A session whose idle end comes first was cut there, however close to the absolute end: a refresh
    * pushes the idle end, and a page back after it must hear `idle` from the server.
    */
@@ -497,7 +498,7 @@ class TesseraSessionClient implements SessionClient {
     const end = Date.parse(session.expires_at);
     const idleEnd = session.idle_expires_at === null ? Number.NaN : Date.parse(session.idle_expires_at);
     if (idleEnd < end) return null;
-    return !Number.isNaN(end) && tokens.accessTokenExpiresAt >= end - 1000 ? end : null;
+    return !Number.isNaN(end) && tokens.accessTokenExpiresAt > end - 1000 ? end : null;
   }
 
   #learnTimeFromGrant(grant: TokenGrant, tokens: HeldTokens, sentAt?: number): void {

@@ -383,6 +383,37 @@ describe("the session's absolute end", () => {
     expect(recorder.seen).toEqual([{ method: 'POST', path: '/v1/token/refresh', status: 401 }]);
   });
 
+  it('a token that ends a whole second before an absolute end on a whole second is not cut by it: refreshed, the session lasts to its end', async () => {
+    // The server's clock stands on whole seconds: the session ends at 09:02:00.000, and a refresh at
+    // 09:00:59 brings a 60 s token ending at 09:01:59, exactly 1 s before. The server cuts a token to the
+    // second below the end (always more than 1 s before it), so this one is cut by its TTL, not the end.
+    server = await startServer({ config: { flows: { edge: { access_token_ttl: 60, absolute_lifetime: 120 } } } });
+    const clock = server.clock;
+    const recorder = recordingFetch();
+    const handler = spyHandler();
+    const session = client({ baseUrl: server.url, fetch: recorder.fetch, handler, leeway: 1, now: () => clock.now() });
+    const grant = await signInTo(server.url, 'edge');
+    session.setSession(grant);
+    const end = Date.parse(grant.session!.expires_at);
+    clock.advance(59);
+    await session.getAccessToken();
+    expect(session.accessTokenExpiresAt?.getTime()).toBe(end - 1000);
+
+    clock.advance(59.5); // 09:01:58.5: due, 1 s before its exp
+    const last = await session.getAccessToken();
+    expect(recorder.count('/v1/token/refresh')).toBe(2);
+    expect(session.accessTokenExpiresAt?.getTime()).toBe(end);
+    clock.advance(1); // 09:01:59.5: the session is still on, and so is its last token
+    expect(await session.getAccessToken()).toBe(last);
+    expect((await session.fetch(`${server.url}/v1/session`)).status).toBe(200);
+    expect(session.state).toBe('active');
+    expect(handler.onSessionClosed).not.toHaveBeenCalled();
+
+    clock.advance(0.5); // 09:02:00.0: its end
+    await expect(session.getAccessToken()).rejects.toMatchObject({ code: 'session_expired', reason: 'absolute' });
+    expect(recorder.count('/v1/token/refresh')).toBe(2);
+  });
+
   it('a first token that already ends with the session is used to the end, with no refresh at all', async () => {
     server = await startServer({ clock: { now: () => Date.now() }, config: { flows: { brief: { access_token_ttl: 900, absolute_lifetime: 2 } } } });
     const recorder = recordingFetch();

@@ -134,6 +134,11 @@ export interface SessionClient {
 const defaultStorageKey = 'tessera.session';
 /** How many spent refresh tokens a client remembers: enough for the rotations that can be in flight at once. */
 const spentMemory = 16;
+/**
+ * A token this long past its `exp` (server time as estimated here) was not seen to run out. Longer than
+ * the last second of a session, when the server issues tokens already expired, and than a late timer.
+ */
+const longExpiredMs = 5000;
 
 /**
  * A client session: holds the tokens, refreshes them once for all callers, on server time, through
@@ -463,6 +468,14 @@ class TesseraSessionClient implements SessionClient {
     return tokens.accessTokenExpiresAt !== null && this.#clock.now() >= tokens.accessTokenExpiresAt;
   }
 
+  /**
+   * Whether `tokens` expired longer ago than a client watching its token sees: the device slept, the
+   * page was hidden, or the device clock was set forward since the server's time was last read.
+   */
+  #longExpired(tokens: HeldTokens): boolean {
+    return tokens.accessTokenExpiresAt !== null && this.#clock.now() >= tokens.accessTokenExpiresAt + longExpiredMs;
+  }
+
   /** Server time at which `tokens` should be refreshed, or null when the expiry is unknown. */
   #dueAt(tokens: HeldTokens): number | null {
     const expiresAt = tokens.accessTokenExpiresAt;
@@ -571,9 +584,10 @@ class TesseraSessionClient implements SessionClient {
       });
     }
     const absoluteEnd = before === null ? null : this.#absoluteEndOf(before);
-    if (before !== null && absoluteEnd !== null && this.#isExpired(before)) {
+    if (before !== null && absoluteEnd !== null && this.#isExpired(before) && !this.#longExpired(before)) {
       // Its last token has run out with the session's absolute lifetime: asking the server would only
       // bring tokens that are expired as they are issued. Ended here, as the server will have it.
+      // (Run out long ago, the server is asked: the client was away, or its clock was set forward.)
       const ended = new SessionEndedError('session_expired', { details: [{ reason: 'absolute', expired_at: new Date(absoluteEnd).toISOString() }] });
       this.#endSession(ended, generation);
       throw ended;

@@ -414,6 +414,38 @@ describe("the session's absolute end", () => {
     expect(recorder.count('/v1/token/refresh')).toBe(2);
   });
 
+  it('a device clock set forward past the exp of the last token does not end the session here: the server is asked, and the session goes on', async () => {
+    // The session's first token lasts until its absolute end, ten minutes on. The device clock is then
+    // set eleven minutes forward (a wrong manual setting, a bad time sync) while the server's moves 10 s.
+    server = await startServer({ config: { flows: { edge: { access_token_ttl: 900, absolute_lifetime: 600 } } } });
+    const serverClock = server.clock;
+    let deviceAhead = 0;
+    const recorder = recordingFetch();
+    const handler = spyHandler();
+    const session = client({ baseUrl: server.url, fetch: recorder.fetch, handler, now: () => serverClock.now() + deviceAhead });
+    const grant = await signInTo(server.url, 'edge');
+    session.setSession(grant);
+    serverClock.advance(10);
+    deviceAhead = 11 * 60_000;
+
+    const whoami = await session.fetch(`${server.url}/v1/session`);
+    expect(whoami.status).toBe(200);
+    expect(session.state).toBe('active');
+    expect(handler.onSessionExpired).not.toHaveBeenCalled();
+    expect(handler.onSessionClosed).not.toHaveBeenCalled();
+    // One request set the client right: its clock is read as eleven minutes ahead, the token is good.
+    expect(recorder.count('/v1/token/refresh')).toBe(1);
+    expect(Math.abs(session.clockSkew - 11 * 60_000)).toBeLessThan(2000);
+    const token = await session.getAccessToken();
+    expect(await session.getAccessToken()).toBe(token);
+    expect(recorder.count('/v1/token/refresh')).toBe(1);
+
+    // At the session's real end it ends, reason absolute.
+    serverClock.advance(600);
+    await expect(session.getAccessToken()).rejects.toMatchObject({ code: 'session_expired', reason: 'absolute' });
+    expect(handler.onSessionExpired).toHaveBeenCalledTimes(1);
+  });
+
   it('a first token that already ends with the session is used to the end, with no refresh at all', async () => {
     server = await startServer({ clock: { now: () => Date.now() }, config: { flows: { brief: { access_token_ttl: 900, absolute_lifetime: 2 } } } });
     const recorder = recordingFetch();

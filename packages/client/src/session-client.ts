@@ -485,17 +485,26 @@ class TesseraSessionClient implements SessionClient {
     const issuedAt = tokens.accessTokenIssuedAt;
     const lifetime = issuedAt === null ? Number.POSITIVE_INFINITY : expiresAt - issuedAt;
     const dueAt = expiresAt - Math.min(this.#leeway, Math.max(0, lifetime / 2));
+    if (issuedAt === null) return dueAt;
     // `iat` and `exp` are whole seconds: a refresh within the second of `iat` brings the same `exp`, so
     // a 1 s token, due half a second after its `iat`, would be refreshed in a loop until that second is over.
-    // Not so for a token cut by the idle end: its refresh pushes that end, which must not be missed.
-    return issuedAt === null || this.#endsAtIdleEnd(tokens) ? dueAt : Math.max(dueAt, issuedAt + 1000);
+    // A token cut by the idle end is refreshed to push that end, before it: not before half-way there,
+    // timed to the millisecond by the session's description.
+    const idle = this.#idleEndOf(tokens);
+    return Math.max(dueAt, idle === null ? issuedAt + 1000 : idle.from + (idle.end - idle.from) / 2);
   }
 
-  /** Whether `tokens` last until the session's idle end as last known (cut there, to the whole second below, less than 1 s before it). */
-  #endsAtIdleEnd(tokens: HeldTokens): boolean {
+  /**
+   * The session's idle end, and when it was set, when `tokens` last until it (cut there, to the whole
+   * second below, less than 1 s before it); null otherwise, or when the session's description is not known.
+   */
+  #idleEndOf(tokens: HeldTokens): { from: number; end: number } | null {
     const session = this.#session;
-    if (!session?.idle_expires_at || session.id !== tokens.sessionId || tokens.accessTokenExpiresAt === null) return false;
-    return tokens.accessTokenExpiresAt > Date.parse(session.idle_expires_at) - 1000;
+    if (!session?.idle_expires_at || session.id !== tokens.sessionId || tokens.accessTokenExpiresAt === null) return null;
+    const end = Date.parse(session.idle_expires_at);
+    const from = Date.parse(session.last_refreshed_at ?? session.created_at);
+    if (Number.isNaN(end) || Number.isNaN(from) || tokens.accessTokenExpiresAt <= end - 1000) return null;
+    return { from, end };
   }
 
   /**

@@ -188,6 +188,25 @@ describe('against the real server', () => {
     expect(handler.onSessionError).not.toHaveBeenCalled();
   });
 
+  it('a one-second idle timeout: refreshed half-way to each idle end, never in a loop, and the session stays alive', async () => {
+    // Tokens are cut to the whole second below the idle end: 1 s by iat and exp, whatever is left of it.
+    // Due half-way by those, a token issued past the half second was due at once, each refresh bringing
+    // the same exp (~100 refreshes a second). Half-way to the idle end, to the millisecond, is on time.
+    server = await startServer({ clock: { now: () => Date.now() }, config: { flows: { default: { access_token_ttl: 60, idle_timeout: 1 } } } });
+    const recorder = recordingFetch();
+    const handler = spyHandler();
+    const session = client({ baseUrl: server.url, fetch: recorder.fetch, handler });
+    session.setSession(await signIn(server.url));
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    expect(recorder.count('/v1/token/refresh')).toBeGreaterThanOrEqual(3);
+    expect(recorder.count('/v1/token/refresh')).toBeLessThanOrEqual(10);
+    expect(recorder.seen.filter((entry) => entry.path === '/v1/token/refresh').every((entry) => entry.status === 200)).toBe(true);
+    const whoami = await session.fetch(`${server.url}/v1/session`);
+    expect(whoami.status).toBe(200);
+    expect(session.state).toBe('active');
+    expect(handler.onSessionClosed).not.toHaveBeenCalled();
+  });
+
   it('a device clock stuck in the past gets token_expired once, refreshes, retries and learns the offset', async () => {
     server = await startServer();
     const clock = server.clock;

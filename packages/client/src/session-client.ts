@@ -134,6 +134,11 @@ export interface SessionClient {
 const defaultStorageKey = 'tessera.session';
 /** How many spent refresh tokens a client remembers: enough for the rotations that can be in flight at once. */
 const spentMemory = 16;
+/**
+ * A token this long past its `exp` (server time as estimated here) was not seen to run out. Longer than
+ * the last second of a session, when the server issues tokens already expired, and than a late timer.
+ */
+const longExpiredMs = 5000;
 
 /**
  * A client session: holds the tokens, refreshes them once for all callers, on server time, through
@@ -450,7 +455,10 @@ class TesseraSessionClient implements SessionClient {
 
   // ── Time ─────────────────────────────────────────────────────────────────────
 
-  /** Whether `exp − leeway` has passed on server time. A leeway longer than half the token's life is halved, so short tokens never loop. */
+  /**
+   * Whether `exp − leeway` has passed on server time. A leeway longer than half the token's life is
+   * halved, and nothing is due within the second of `iat`, so short tokens never loop.
+   */
   #isDue(tokens: HeldTokens): boolean {
     const dueAt = this.#dueAt(tokens);
     return dueAt !== null && this.#clock.now() >= dueAt;
@@ -460,25 +468,59 @@ class TesseraSessionClient implements SessionClient {
     return tokens.accessTokenExpiresAt !== null && this.#clock.now() >= tokens.accessTokenExpiresAt;
   }
 
+  /**
+   * Whether `tokens` expired longer ago than a client watching its token sees: the device slept, the
+   * page was hidden, or the device clock was set forward since the server's time was last read.
+   */
+  #longExpired(tokens: HeldTokens): boolean {
+    return tokens.accessTokenExpiresAt !== null && this.#clock.now() >= tokens.accessTokenExpiresAt + longExpiredMs;
+  }
+
   /** Server time at which `tokens` should be refreshed, or null when the expiry is unknown. */
   #dueAt(tokens: HeldTokens): number | null {
     const expiresAt = tokens.accessTokenExpiresAt;
     if (expiresAt === null) return null;
     // No refresh can outlive the session's absolute end: nothing to do before the token's exp, when the session ends.
     if (this.#absoluteEndOf(tokens) !== null) return expiresAt;
-    const lifetime = tokens.accessTokenIssuedAt === null ? Number.POSITIVE_INFINITY : expiresAt - tokens.accessTokenIssuedAt;
-    return expiresAt - Math.min(this.#leeway, Math.max(0, lifetime / 2));
+    const issuedAt = tokens.accessTokenIssuedAt;
+    const lifetime = issuedAt === null ? Number.POSITIVE_INFINITY : expiresAt - issuedAt;
+    const dueAt = expiresAt - Math.min(this.#leeway, Math.max(0, lifetime / 2));
+    if (issuedAt === null) return dueAt;
+    // `iat` and `exp` are whole seconds: a refresh within the second of `iat` brings the same `exp`, so
+    // a 1 s token, due half a second after its `iat`, would be refreshed in a loop until that second is over.
+    // A token cut by the idle end is refreshed to push that end, before it: not before half-way there,
+    // timed to the millisecond by the session's description.
+    const idle = this.#idleEndOf(tokens);
+    return Math.max(dueAt, idle === null ? issuedAt + 1000 : idle.from + (idle.end - idle.from) / 2);
+  }
+
+  /**
+   * The session's idle end, and when it was set, when `tokens` last until it (cut there, to the whole
+   * second below, less than 1 s before it); null otherwise, or when the session's description is not known.
+   */
+  #idleEndOf(tokens: HeldTokens): { from: number; end: number } | null {
+    const session = this.#session;
+    if (!session?.idle_expires_at || session.id !== tokens.sessionId || tokens.accessTokenExpiresAt === null) return null;
+    const end = Date.parse(session.idle_expires_at);
+    const from = Date.parse(session.last_refreshed_at ?? session.created_at);
+    if (Number.isNaN(end) || Number.isNaN(from) || tokens.accessTokenExpiresAt <= end - 1000) return null;
+    return { from, end };
   }
 
   /**
    * The session's absolute end, when `tokens` last until it (the server cuts a token's life there,
-   * to the whole second below); null otherwise, or when the session's description is not known.
+   * to the whole second below: less than 1 s before it, never exactly 1 s, which is a token's own
+   * TTL ending then); null otherwise, or when the session's description is not known.
+   * A session whose idle end comes first was cut there, however close to the absolute end: a refresh
+   * pushes the idle end, and a page back after it must hear `idle` from the server.
    */
   #absoluteEndOf(tokens: HeldTokens): number | null {
     const session = this.#session;
     if (!session || session.id !== tokens.sessionId || tokens.accessTokenExpiresAt === null) return null;
     const end = Date.parse(session.expires_at);
-    return !Number.isNaN(end) && tokens.accessTokenExpiresAt >= end - 1000 ? end : null;
+    const idleEnd = session.idle_expires_at === null ? Number.NaN : Date.parse(session.idle_expires_at);
+    if (idleEnd < end) return null;
+    return !Number.isNaN(end) && tokens.accessTokenExpiresAt > end - 1000 ? end : null;
   }
 
   #learnTimeFromGrant(grant: TokenGrant, tokens: HeldTokens, sentAt?: number): void {
@@ -551,9 +593,10 @@ class TesseraSessionClient implements SessionClient {
       });
     }
     const absoluteEnd = before === null ? null : this.#absoluteEndOf(before);
-    if (before !== null && absoluteEnd !== null && this.#isExpired(before)) {
+    if (before !== null && absoluteEnd !== null && this.#isExpired(before) && !this.#longExpired(before)) {
       // Its last token has run out with the session's absolute lifetime: asking the server would only
       // bring tokens that are expired as they are issued. Ended here, as the server will have it.
+      // (Run out long ago, the server is asked: the client was away, or its clock was set forward.)
       const ended = new SessionEndedError('session_expired', { details: [{ reason: 'absolute', expired_at: new Date(absoluteEnd).toISOString() }] });
       this.#endSession(ended, generation);
       throw ended;

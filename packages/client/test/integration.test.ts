@@ -4,6 +4,7 @@ import { buildApp } from '../../server/src/http/app.js';
 import type { Clock } from '../../server/src/core/clock.js';
 import { call, startCore, startServer, testApiKey, type TestServer, type TestTessera } from '../../server/test/helpers.js';
 import { createSessionClient, SessionEndedError, SilentAuthFailedError, type SessionClient, type SessionClientOptions, type TokenGrant } from '../src/index.js';
+import { FakePage } from './fakes.js';
 
 /** Real time plus an offset the test moves: timers still run, "fifteen minutes later" takes no time. */
 class OffsetClock implements Clock {
@@ -169,6 +170,43 @@ describe('against the real server', () => {
     }
   });
 
+  it('one-second tokens (the shortest a flow allows) are refreshed once a second, never in a loop', async () => {
+    // `iat` and `exp` are whole seconds: a 1 s token issued at .7 is due (half its life) at once, and
+    // every refresh within that second brings the same `exp`. Such a client sent ~90 refreshes a second.
+    server = await startServer({ clock: { now: () => Date.now() }, config: { flows: { default: { access_token_ttl: 1 } } } });
+    const recorder = recordingFetch();
+    const handler = spyHandler();
+    const session = client({ baseUrl: server.url, fetch: recorder.fetch, handler });
+    session.setSession(await signIn(server.url));
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    expect(recorder.count('/v1/token/refresh')).toBeGreaterThanOrEqual(2);
+    expect(recorder.count('/v1/token/refresh')).toBeLessThanOrEqual(6);
+    const whoami = await session.fetch(`${server.url}/v1/session`);
+    expect(whoami.status).toBe(200);
+    expect(session.state).toBe('active');
+    expect(recorder.seen.filter((entry) => entry.path === '/v1/token/refresh').every((entry) => entry.status === 200)).toBe(true);
+    expect(handler.onSessionError).not.toHaveBeenCalled();
+  });
+
+  it('a one-second idle timeout: refreshed half-way to each idle end, never in a loop, and the session stays alive', async () => {
+    // Tokens are cut to the whole second below the idle end: 1 s by iat and exp, whatever is left of it.
+    // Due half-way by those, a token issued past the half second was due at once, each refresh bringing
+    // the same exp (~100 refreshes a second). Half-way to the idle end, to the millisecond, is on time.
+    server = await startServer({ clock: { now: () => Date.now() }, config: { flows: { default: { access_token_ttl: 60, idle_timeout: 1 } } } });
+    const recorder = recordingFetch();
+    const handler = spyHandler();
+    const session = client({ baseUrl: server.url, fetch: recorder.fetch, handler });
+    session.setSession(await signIn(server.url));
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    expect(recorder.count('/v1/token/refresh')).toBeGreaterThanOrEqual(3);
+    expect(recorder.count('/v1/token/refresh')).toBeLessThanOrEqual(10);
+    expect(recorder.seen.filter((entry) => entry.path === '/v1/token/refresh').every((entry) => entry.status === 200)).toBe(true);
+    const whoami = await session.fetch(`${server.url}/v1/session`);
+    expect(whoami.status).toBe(200);
+    expect(session.state).toBe('active');
+    expect(handler.onSessionClosed).not.toHaveBeenCalled();
+  });
+
   it('a device clock stuck in the past gets token_expired once, refreshes, retries and learns the offset', async () => {
     server = await startServer();
     const clock = server.clock;
@@ -330,6 +368,101 @@ describe("the session's absolute end", () => {
     // The server agrees, once its end has passed.
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, end - Date.now() + 50)));
     expect((await call(`${server.url}/v1/sessions/${grant.session!.id}`, { token: testApiKey })).body.status).toBe('expired');
+  });
+
+  it('an idle end in the last second before the absolute end is an idle end: a page shown after it hears `idle` from the server', async () => {
+    // The server's clock is set so the refresh lands 0.6 s after a whole second, 0.4 s before the
+    // session's first second is up: the idle end (refresh + 3 s) falls 0.4 s before the absolute end
+    // (sign-in + 4 s), and the token is cut to the whole second below it, within 1 s of the absolute end.
+    const clock = new OffsetClock();
+    server = await startServer({ clock, config: { flows: { edge: { access_token_ttl: 60, idle_timeout: 3, absolute_lifetime: 4 } } } });
+    clock.offset = 500 - (Date.now() % 1000);
+    const signedIn = await signInTo(server.url, 'edge');
+    clock.offset += Math.floor(Date.parse(signedIn.session!.created_at) / 1000) * 1000 + 1100 - clock.now();
+    const refreshed = await call(`${server.url}/v1/token/refresh`, { body: { refresh_token: signedIn.refresh_token } });
+    expect(refreshed.status).toBe(200);
+    const grant = refreshed.body as TokenGrant;
+    const idleEnd = Date.parse(grant.session!.idle_expires_at!);
+    expect(idleEnd).toBeLessThan(Date.parse(grant.session!.expires_at));
+    expect(Date.parse(grant.access_token_expires_at!)).toBeGreaterThanOrEqual(Date.parse(grant.session!.expires_at) - 1000);
+
+    // A page hidden all along, shown after the idle end: the user was away, and the server says so.
+    const page = new FakePage();
+    page.hide();
+    const recorder = recordingFetch();
+    const handler = spyHandler();
+    const session = client({ baseUrl: server.url, fetch: recorder.fetch, handler, environment: page });
+    session.setSession(grant);
+    await new Promise((resolve) => setTimeout(resolve, idleEnd - clock.now() + 300));
+    page.show();
+    await vi.waitFor(() => expect(handler.onSessionClosed).toHaveBeenCalledTimes(1), { timeout: 5000, interval: 50 });
+    expect(handler.onSessionExpired).toHaveBeenCalledTimes(1);
+    expect((handler.onSessionExpired.mock.calls[0] as [SessionEndedError])[0].reason).toBe('idle');
+    expect(session.endError?.reason).toBe('idle');
+    expect(recorder.seen).toEqual([{ method: 'POST', path: '/v1/token/refresh', status: 401 }]);
+  });
+
+  it('a token that ends a whole second before an absolute end on a whole second is not cut by it: refreshed, the session lasts to its end', async () => {
+    // The server's clock stands on whole seconds: the session ends at 09:02:00.000, and a refresh at
+    // 09:00:59 brings a 60 s token ending at 09:01:59, exactly 1 s before. The server cuts a token to the
+    // second below the end (always more than 1 s before it), so this one is cut by its TTL, not the end.
+    server = await startServer({ config: { flows: { edge: { access_token_ttl: 60, absolute_lifetime: 120 } } } });
+    const clock = server.clock;
+    const recorder = recordingFetch();
+    const handler = spyHandler();
+    const session = client({ baseUrl: server.url, fetch: recorder.fetch, handler, leeway: 1, now: () => clock.now() });
+    const grant = await signInTo(server.url, 'edge');
+    session.setSession(grant);
+    const end = Date.parse(grant.session!.expires_at);
+    clock.advance(59);
+    await session.getAccessToken();
+    expect(session.accessTokenExpiresAt?.getTime()).toBe(end - 1000);
+
+    clock.advance(59.5); // 09:01:58.5: due, 1 s before its exp
+    const last = await session.getAccessToken();
+    expect(recorder.count('/v1/token/refresh')).toBe(2);
+    expect(session.accessTokenExpiresAt?.getTime()).toBe(end);
+    clock.advance(1); // 09:01:59.5: the session is still on, and so is its last token
+    expect(await session.getAccessToken()).toBe(last);
+    expect((await session.fetch(`${server.url}/v1/session`)).status).toBe(200);
+    expect(session.state).toBe('active');
+    expect(handler.onSessionClosed).not.toHaveBeenCalled();
+
+    clock.advance(0.5); // 09:02:00.0: its end
+    await expect(session.getAccessToken()).rejects.toMatchObject({ code: 'session_expired', reason: 'absolute' });
+    expect(recorder.count('/v1/token/refresh')).toBe(2);
+  });
+
+  it('a device clock set forward past the exp of the last token does not end the session here: the server is asked, and the session goes on', async () => {
+    // The session's first token lasts until its absolute end, ten minutes on. The device clock is then
+    // set eleven minutes forward (a wrong manual setting, a bad time sync) while the server's moves 10 s.
+    server = await startServer({ config: { flows: { edge: { access_token_ttl: 900, absolute_lifetime: 600 } } } });
+    const serverClock = server.clock;
+    let deviceAhead = 0;
+    const recorder = recordingFetch();
+    const handler = spyHandler();
+    const session = client({ baseUrl: server.url, fetch: recorder.fetch, handler, now: () => serverClock.now() + deviceAhead });
+    const grant = await signInTo(server.url, 'edge');
+    session.setSession(grant);
+    serverClock.advance(10);
+    deviceAhead = 11 * 60_000;
+
+    const whoami = await session.fetch(`${server.url}/v1/session`);
+    expect(whoami.status).toBe(200);
+    expect(session.state).toBe('active');
+    expect(handler.onSessionExpired).not.toHaveBeenCalled();
+    expect(handler.onSessionClosed).not.toHaveBeenCalled();
+    // One request set the client right: its clock is read as eleven minutes ahead, the token is good.
+    expect(recorder.count('/v1/token/refresh')).toBe(1);
+    expect(Math.abs(session.clockSkew - 11 * 60_000)).toBeLessThan(2000);
+    const token = await session.getAccessToken();
+    expect(await session.getAccessToken()).toBe(token);
+    expect(recorder.count('/v1/token/refresh')).toBe(1);
+
+    // At the session's real end it ends, reason absolute.
+    serverClock.advance(600);
+    await expect(session.getAccessToken()).rejects.toMatchObject({ code: 'session_expired', reason: 'absolute' });
+    expect(handler.onSessionExpired).toHaveBeenCalledTimes(1);
   });
 
   it('a first token that already ends with the session is used to the end, with no refresh at all', async () => {

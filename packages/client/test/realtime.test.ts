@@ -130,6 +130,22 @@ describe('client.realtime()', () => {
     expect(handler.onSessionError).not.toHaveBeenCalled();
   }, 30_000);
 
+  it('one-second tokens: token_expiring comes once per exp, so the socket and the client do not refresh in a loop', async () => {
+    // `exp` is whole seconds: a refresh within the second of `iat` brings a token with the same `exp`.
+    // The server warned again after each such re-authentication, and the client refreshed again: ~30
+    // refreshes a second. (A 1 s token cannot be replaced before it expires: the socket reconnects each second.)
+    const { client, handler, refreshes } = await setUp({ flows: { brief: { access_token_ttl: 1 } } }, 'brief');
+    const socket = openSocket(client);
+    await socket.opened();
+    const before = refreshes.count;
+    await sleep(3000);
+    expect(refreshes.count - before).toBeGreaterThanOrEqual(2);
+    expect(refreshes.count - before).toBeLessThanOrEqual(12);
+    expect(socket.status).not.toBe('closed');
+    expect(client.state).not.toBe('ended');
+    expect(handler.onSessionClosed).not.toHaveBeenCalled();
+  });
+
   it('admin revoke: onSessionRevoked("admin") and onSessionClosed once each, the socket closed for good, the session ended in the client', async () => {
     const { client, handler, grant } = await setUp();
     const socket = openSocket(client);

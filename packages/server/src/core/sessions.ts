@@ -274,7 +274,8 @@ export class SessionService {
   async #cachedSession(id: string): Promise<SessionRecord | null> {
     const now = this.#clock.now();
     const cached = this.#cache.get(id, now);
-    if (cached) return cached;
+    // A copy that has reached its end is read again: another node may have pushed the idle end since.
+    if (cached && sessionState(cached, now).status !== 'expired') return cached;
     const session = await this.#store.getSession(id);
     if (session) this.#cache.set(session, now);
     return session;

@@ -203,9 +203,12 @@ export class SocketConnection implements RealtimeConnection {
         details: [{ reason: 'session_mismatch' }],
       });
     }
+    const warnedOf = this.#claims;
     this.#session = session;
     this.#claims = claims;
-    this.#warned = false;
+    // One warning per `exp`: a token that ends no later than the one warned about (a refresh within the
+    // second of its `iat` brings the same whole-second `exp`) is not warned about again, or 1 s tokens loop.
+    if (warnedOf === null || claims.exp > warnedOf.exp) this.#warned = false;
     if (first) {
       this.#context.track(this);
       // A revocation between the read above and `track` was emitted before this socket could hear it: read again.

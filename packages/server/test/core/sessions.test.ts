@@ -79,6 +79,31 @@ describe('SessionService (core, manual clock, real SQLite)', () => {
       expect(error.details[0]?.['reason']).toBe('idle');
     });
 
+    it('an idle end another node pushed in its last second: this node does not take its cached copy for the end', async () => {
+      // Two nodes on one store. Node A read the session half a second before its idle end (and caches
+      // reads for a second); node B refreshed it then. Just after the old idle end, node A is asked.
+      const temp = tempDir();
+      cleanups.push(temp.cleanup);
+      const a = await startCore({ dir: temp.dir, config: { flows: { idle: { idle_timeout: 10 } } } });
+      cores.push(a);
+      const b = await startCore({ dir: temp.dir, clock: a.clock, config: { flows: { idle: { idle_timeout: 10 } } } });
+      cores.push(b);
+      const created = await a.tessera.sessions.createSession({ userId: 'alice', flow: 'idle' });
+      a.clock.advance(9.5);
+      await a.tessera.sessions.authenticate(created.accessToken);
+      const refreshed = await b.tessera.sessions.refreshSession(created.refreshToken);
+      a.clock.advance(0.6);
+
+      const { session } = await a.tessera.sessions.authenticate(refreshed.accessToken);
+      expect(session.idleExpiresAt).toBe(refreshed.session.idleExpiresAt);
+      // Its own last token (cut at the old idle end) is expired, as tokens are: not an ended session.
+      expect((await rejection(a.tessera.sessions.authenticate(created.accessToken))).code).toBe('token_expired');
+      // When the new idle end passes, node A says so.
+      a.clock.advance(10);
+      const ended = await rejection(a.tessera.sessions.refreshSession(refreshed.refreshToken));
+      expect(ended.details).toEqual([{ reason: 'idle', expired_at: iso(refreshed.session.idleExpiresAt!) }]);
+    });
+
     it('the absolute lifetime ends a session however active it is (reason absolute)', async () => {
       const t = await core({ flows: { short: { absolute_lifetime: 3600, idle_timeout: null } } });
       const { sessions } = t.tessera;

@@ -668,4 +668,90 @@ describe('tabs that freeze, close or crash never log each other out', () => {
       await context.close();
     }
   }, 60_000);
+
+  it.each([
+    ['closed', 'Web Locks and BroadcastChannel', false],
+    ['crashed', 'Web Locks and BroadcastChannel', false],
+    ['crashed', 'a localStorage lease and storage events', true],
+  ] as const)('a tab %s while it holds the lock mid-refresh: the other takes over and the session lives (%s)', async (how, _, legacy) => {
+    server = await startServer({ clock: { now: () => Date.now() }, config: { flows: { short: { access_token_ttl: 2, reuse_interval: 10 } } } });
+    origin = await startOrigin(server.url, bundle);
+
+    const context = await browser.newContext();
+    try {
+      if (legacy) await withoutLocksAndChannel(context);
+      await startHidden(context);
+      const [first, second] = [await context.newPage(), await context.newPage()];
+      await openClient(first, origin.url, { leeway: 1 });
+      await openClient(second, origin.url, { leeway: 1 });
+      await setPageVisible(second, true);
+      const grant = await signIn(server.url, 'short');
+      const sessionId = grant.session!.id;
+      const release = origin.holdRefreshes();
+      await startTokenCalls(second, 0, grant);
+      await first.waitForFunction(() => ((globalThis as Record<string, unknown>).tessera as { state: string }).state !== 'signed_out');
+      // The second tab's refresh waits at the proxy, under the lock; then the tab goes away.
+      await expect.poll(() => origin!.arrivedRefreshes(), { timeout: 10_000 }).toBe(1);
+      if (how === 'closed') await second.close();
+      else {
+        // The renderer dies without answering.
+        const crashed = new Promise<void>((resolve) => second.once('crash', () => resolve()));
+        void (await context.newCDPSession(second)).send('Page.crash').catch(() => {});
+        await crashed;
+      }
+
+      // The first tab needs a token: it takes the lock (or, once it expires, the lease) and presents the token.
+      const fromFirst = await startTokenCalls(first, 1);
+      await expect.poll(() => origin!.arrivedRefreshes(), { timeout: 30_000 }).toBe(2);
+      release();
+      const tokens = await fromFirst.collect();
+      expect(tokens).toHaveLength(1);
+      expect((await call(`${server.url}/v1/session`, { token: tokens[0] })).status).toBe(200);
+      expect(await sessionStatus(sessionId)).toMatchObject({ status: 'active' });
+      expect(await heard(first)).not.toContainEqual(expect.objectContaining({ name: 'revoked' }));
+    } finally {
+      await context.close();
+    }
+  }, 60_000);
+
+  it('cookie mode: a tab frozen from the sign-in while another moves the token into the cookie and rotates it recovers without presenting the grant again', async () => {
+    origin = await startOrigin('http://127.0.0.1:9', bundle);
+    server = await startServer({
+      clock: { now: () => Date.now() },
+      config: {
+        flows: { short: { access_token_ttl: 2, reuse_interval: 2 } },
+        cors: { origins: [origin.url] },
+        cookie: { enabled: true, secure: false, refresh_token_in_body: false },
+      },
+    });
+    const grant = await signIn(server.url, 'short');
+    const sessionId = grant.session!.id;
+
+    const context = await browser.newContext();
+    try {
+      const [first, second] = [await context.newPage(), await context.newPage()];
+      await openClient(first, origin.url, { leeway: 1, refreshTokenInCookie: true, baseUrl: server.url });
+      await openClient(second, origin.url, { leeway: 1, refreshTokenInCookie: true, baseUrl: server.url });
+      await concurrentTokens(first, 1, grant);
+      await second.waitForFunction(() => ((globalThis as Record<string, unknown>).tessera as { state: string }).state === 'active');
+
+      // The second tab still holds the grant's refresh token, which the first presents once to move it into the cookie.
+      const thaw = await freeze(context, second);
+      await first.waitForFunction(() => ((globalThis as Record<string, unknown>).heard as { name: string }[]).filter((each) => each.name === 'refreshed').length >= 4, undefined, {
+        timeout: 20_000,
+      });
+      await thaw();
+      await second.waitForTimeout(4000);
+
+      expect(await sessionStatus(sessionId)).toMatchObject({ status: 'active' });
+      for (const page of [first, second]) {
+        expect(await heard(page)).not.toContainEqual(expect.objectContaining({ name: 'revoked' }));
+        expect(await stateOf(page)).not.toBe('ended');
+        const token = (await concurrentTokens(page, 1))[0];
+        expect((await call(`${server.url}/v1/session`, { token })).status).toBe(200);
+      }
+    } finally {
+      await context.close();
+    }
+  }, 60_000);
 });

@@ -610,6 +610,8 @@ describe('tabs that freeze, close or crash never log each other out', () => {
         expect(origin.count(refreshPath) - before).toBeGreaterThanOrEqual(3);
         await thaw();
         await second.waitForTimeout(4000);
+        // What the tabs share in localStorage names spent tokens by fingerprint only, never a refresh token.
+        expect(await first.evaluate(() => JSON.stringify({ ...localStorage }))).not.toContain('rt_');
 
         expect(await sessionStatus(sessionId)).toMatchObject({ status: 'active' });
         for (const page of [first, second]) {
@@ -750,6 +752,48 @@ describe('tabs that freeze, close or crash never log each other out', () => {
         const token = (await concurrentTokens(page, 1))[0];
         expect((await call(`${server.url}/v1/session`, { token })).status).toBe(200);
       }
+    } finally {
+      await context.close();
+    }
+  }, 60_000);
+
+  it('worker mode: a page frozen while its getAccessToken() waits on the worker\'s refresh gets the answer when thawed, and the session lives', async () => {
+    server = await startServer({ clock: { now: () => Date.now() }, config: { flows: { short: { access_token_ttl: 2, reuse_interval: 2 } } } });
+    origin = await startOrigin(server.url, bundle);
+
+    const context = await browser.newContext();
+    try {
+      const pages = [await context.newPage(), await context.newPage()];
+      for (const page of pages) {
+        await page.goto(`${origin.url}/`);
+        await page.addScriptTag({ type: 'module', content: "import * as lib from '/client.js'; globalThis.tesseraLib = lib;" });
+        await page.waitForFunction(() => 'tesseraLib' in globalThis);
+        await page.evaluate(() => {
+          const scope = globalThis as Record<string, unknown>;
+          const { connectSessionWorker } = scope.tesseraLib as typeof import('../src/index.js');
+          const worker = new SharedWorker('/session-worker.js?leeway=1', { type: 'module' });
+          scope.tessera = connectSessionWorker(worker.port as unknown as import('../src/index.js').MessagePortLike);
+        });
+      }
+      const [first, second] = pages as [Page, Page];
+      const grant = await signIn(server.url, 'short');
+      const sessionId = grant.session!.id;
+      const release = origin.holdRefreshes();
+      await startTokenCalls(first, 0, grant);
+      // The worker's refresh (about a second after issue) waits at the proxy; the second page asks for a token meanwhile.
+      await expect.poll(() => origin!.arrivedRefreshes(), { timeout: 10_000 }).toBe(1);
+      const pending = await startTokenCalls(second, 1);
+      const thaw = await freeze(context, second);
+      release();
+      // The worker keeps refreshing while the page is frozen, past reuse_interval.
+      await expect.poll(() => origin!.count(refreshPath), { timeout: 20_000 }).toBeGreaterThanOrEqual(4);
+      await thaw();
+      const [token] = await pending.collect();
+      expect(token).not.toBe(grant.access_token);
+      const fresh = (await concurrentTokens(second, 1))[0];
+      expect((await call(`${server.url}/v1/session`, { token: fresh })).status).toBe(200);
+      expect(await sessionStatus(sessionId)).toMatchObject({ status: 'active' });
+      expect(await stateOf(second)).toBe('active');
     } finally {
       await context.close();
     }

@@ -637,6 +637,7 @@ class TesseraSessionClient implements SessionClient {
     if (before) {
       await this.#awaitOtherTab(before);
       await this.#adoptFromSharedStorage(before);
+      await this.#askForSuccessor(before);
     }
     const current = this.#tokens;
     if (generation !== this.#generation) return null;
@@ -644,7 +645,10 @@ class TesseraSessionClient implements SessionClient {
     const refreshToken = current?.refreshToken ?? null;
     const fromServer = current !== null && (refreshToken !== null || this.#refreshTokenInCookie);
     const tokens = fromServer ? await this.#presentRefreshToken(refreshToken, current.sessionId) : await this.#tokensFromApp();
-    if (refreshToken) this.#markSpent(refreshToken);
+    if (refreshToken) {
+      this.#markSpent(refreshToken);
+      this.#tabs.recordSpent?.(refreshToken);
+    }
     this.#tabs.publish({ type: 'tokens', tokens, clockSkew: this.#clock.skew, spent: refreshToken ?? null, session: this.#session });
     return tokens;
   }
@@ -776,6 +780,11 @@ class TesseraSessionClient implements SessionClient {
       case 'refresh_failed':
         this.#settleOtherTab();
         return;
+      case 'missed':
+        // A tab that slept through a refresh asks for its successor: sent by a tab that knows it.
+        if (!current || current.sessionId !== message.sessionId || !this.#spent.includes(message.refreshToken) || current.refreshToken === message.refreshToken) return;
+        this.#tabs.publish({ type: 'tokens', tokens: current, clockSkew: this.#clock.skew, spent: message.refreshToken, session: this.#session });
+        return;
       case 'ended': {
         if (!current || current.sessionId !== message.sessionId || !isSessionEndCode(message.error.code as SessionEndCode)) return;
         this.#settleOtherTab();
@@ -804,6 +813,20 @@ class TesseraSessionClient implements SessionClient {
       });
     });
     if (this.#presentedElsewhere === pending) this.#presentedElsewhere = null;
+  }
+
+  /**
+   * If another tab has exchanged our refresh token (this tab was frozen and missed its message:
+   * browsers drop messages to a frozen page), asks the tabs for its successor and waits (briefly)
+   * for it. Presented again past the reuse interval, the spent token would end the session. With no
+   * answer, it is presented all the same: no tab here has anything newer.
+   */
+  async #askForSuccessor(before: HeldTokens): Promise<void> {
+    const refreshToken = before.refreshToken;
+    if (this.#tokens !== before || refreshToken === null || !this.#tabs.wasSpent?.(refreshToken)) return;
+    this.#presentedElsewhere ??= { refreshToken, waiters: [] };
+    this.#tabs.publish({ type: 'missed', sessionId: before.sessionId, refreshToken });
+    await this.#awaitOtherTab(before);
   }
 
   /** Whether the client can get new tokens for `tokens`: a refresh token, the refresh cookie, or the app. */

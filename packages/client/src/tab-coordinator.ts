@@ -6,6 +6,8 @@ export type TabMessage =
   | { readonly type: 'refreshing'; readonly sessionId: string | null; readonly refreshToken: string }
   /** That attempt got no answer; the next tab may try. */
   | { readonly type: 'refresh_failed'; readonly sessionId: string | null; readonly refreshToken: string }
+  /** A tab holds this refresh token, which another tab has spent (it slept through the news): a tab with its successor sends its tokens. */
+  | { readonly type: 'missed'; readonly sessionId: string | null; readonly refreshToken: string }
   /** New tokens, from a refresh (`spent`: the refresh token they replace) or a sign-in in another tab. */
   | {
       readonly type: 'tokens';
@@ -35,6 +37,13 @@ export interface TabCoordinator {
   publish(message: TabMessage): void;
   /** Hears the other tabs; returns the function that stops listening. */
   subscribe(listener: (message: TabMessage) => void): () => void;
+  /**
+   * Notes, where every tab of the origin can read it, that `refreshToken` has been exchanged. A
+   * frozen tab misses the messages sent meanwhile; this is how it learns its token is spent.
+   */
+  recordSpent?(refreshToken: string): void;
+  /** Whether a tab of the origin noted `refreshToken` as exchanged. */
+  wasSpent?(refreshToken: string): boolean;
   close(): void;
 }
 
@@ -89,6 +98,7 @@ export function browserTabCoordinator(name: string, options: BrowserTabCoordinat
   const leaseStorage = options.leaseStorage === undefined ? localStorageOrNull() : options.leaseStorage;
   const channel = options.channel === undefined ? (openChannel(name) ?? storageEventChannel(name, leaseStorage, storageEventSource())) : options.channel;
   const lease = leaseStorage ? new Lease(`${name}:lease`, leaseStorage, options.leaseDuration ?? 10_000, options.now ?? Date.now) : null;
+  const spent = leaseStorage ? new SpentTokens(`${name}:spent`, leaseStorage) : null;
   const listeners = new Set<(message: TabMessage) => void>();
   const onMessage = (event: { data: unknown }) => {
     if (!isTabMessage(event.data)) return;
@@ -130,6 +140,8 @@ export function browserTabCoordinator(name: string, options: BrowserTabCoordinat
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
+    recordSpent: (refreshToken) => spent?.record(refreshToken),
+    wasSpent: (refreshToken) => spent?.has(refreshToken) ?? false,
     close() {
       listeners.clear();
       channel?.removeEventListener('message', onMessage);
@@ -226,6 +238,62 @@ class Lease {
   }
 }
 
+/** How many exchanged refresh tokens the tabs of an origin remember. */
+const spentMemory = 16;
+
+/**
+ * The refresh tokens lately exchanged by the tabs of an origin, in shared storage. Only their
+ * fingerprints are written: storage that page scripts read never holds a refresh token, even a spent
+ * one (within the reuse interval it still brings its successor).
+ */
+class SpentTokens {
+  readonly #key: string;
+  readonly #storage: LeaseStorage;
+
+  constructor(key: string, storage: LeaseStorage) {
+    this.#key = key;
+    this.#storage = storage;
+  }
+
+  record(refreshToken: string): void {
+    const print = fingerprint(refreshToken);
+    const prints = this.#read().filter((each) => each !== print);
+    prints.push(print);
+    try {
+      this.#storage.setItem(this.#key, JSON.stringify(prints.slice(-spentMemory)));
+    } catch {
+      // Storage unavailable: tabs know only what their messages told them.
+    }
+  }
+
+  has(refreshToken: string): boolean {
+    return this.#read().includes(fingerprint(refreshToken));
+  }
+
+  #read(): string[] {
+    try {
+      const value = JSON.parse(this.#storage.getItem(this.#key) ?? '[]') as unknown;
+      return Array.isArray(value) ? value.filter((each): each is string => typeof each === 'string') : [];
+    } catch {
+      return [];
+    }
+  }
+}
+
+/** A 64-bit one-way fingerprint (cyrb53-style): recognises a token, cannot stand in for it. */
+function fingerprint(text: string): string {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < text.length; i += 1) {
+    const code = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ code, 2654435761);
+    h2 = Math.imul(h2 ^ code, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return `${(h2 >>> 0).toString(36)}.${(h1 >>> 0).toString(36)}`;
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -303,5 +371,5 @@ function localStorageOrNull(): LeaseStorage | null {
 function isTabMessage(value: unknown): value is TabMessage {
   if (typeof value !== 'object' || value === null) return false;
   const type = (value as { type?: unknown }).type;
-  return type === 'refreshing' || type === 'refresh_failed' || type === 'tokens' || type === 'ended' || type === 'signed_out';
+  return type === 'refreshing' || type === 'refresh_failed' || type === 'missed' || type === 'tokens' || type === 'ended' || type === 'signed_out';
 }

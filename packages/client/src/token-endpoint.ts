@@ -20,6 +20,9 @@ export interface RefreshRequest {
   readonly deviceNow: () => number;
 }
 
+/** A timeout timer this late (ms) fired after the page was frozen or the device slept. */
+const lateTimer = 1000;
+
 /** A new pair, with the device times that bracket the request (for the server clock). */
 export interface RefreshAnswer {
   readonly grant: TokenGrant;
@@ -34,8 +37,16 @@ export interface RefreshAnswer {
  */
 export async function requestRefresh(request: RefreshRequest): Promise<RefreshAnswer> {
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new Error(`refresh timed out after ${request.timeout} ms`)), request.timeout);
   const sentAt = request.deviceNow();
+  // A timeout timer that fires late (the page was frozen, the device slept) waits once more: the
+  // answer may have arrived meanwhile, and abandoned, its refresh token (spent by the server) would
+  // be presented again, perhaps past the reuse interval, which ends the session.
+  const abort = () => controller.abort(new Error(`refresh timed out after ${request.timeout} ms`));
+  let timer = setTimeout(() => {
+    const late = request.deviceNow() - (sentAt + request.timeout) > lateTimer;
+    if (late) timer = setTimeout(abort, request.timeout);
+    else abort();
+  }, request.timeout);
   try {
     let response: Response;
     let body: unknown;

@@ -26,6 +26,8 @@ interface Origin {
   refused(): number;
   /** Holds refresh requests back until the returned function is called. */
   holdRefreshes(): () => void;
+  /** How many refresh requests reached the origin, held back or not. */
+  arrivedRefreshes(): number;
   close(): Promise<void>;
 }
 
@@ -35,6 +37,7 @@ async function startOrigin(upstream: string, bundle: string): Promise<Origin> {
   let refreshGate: Promise<void> = Promise.resolve();
   let down = false;
   let refused = 0;
+  let arrivedRefreshes = 0;
   const listening = await listenOrigin(async (path, request, response) => {
     if (path === '/') {
       response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<!doctype html><title>tessera</title>');
@@ -60,7 +63,10 @@ serveSessionWorker({ baseUrl: self.location.origin, leeway: Number(new URL(self.
       request.socket.destroy();
       return;
     }
-    if (path === refreshPath) await refreshGate;
+    if (path === refreshPath) {
+      arrivedRefreshes += 1;
+      await refreshGate;
+    }
     seen.push({ path, at: Date.now() });
     await forward(upstream, request, response);
   });
@@ -70,6 +76,7 @@ serveSessionWorker({ baseUrl: self.location.origin, leeway: Number(new URL(self.
     times: (path) => seen.filter((each) => each.path === path).map((each) => each.at),
     paths: () => seen.map((each) => each.path),
     refused: () => refused,
+    arrivedRefreshes: () => arrivedRefreshes,
     setDown: (value) => {
       down = value;
     },
@@ -92,6 +99,11 @@ interface ClientSettings {
   readonly leeway: number;
   /** Seconds between refresh retries (initial, max). */
   readonly retry?: { readonly initialDelay: number; readonly maxDelay: number };
+  /** Where the client keeps its session: memory (the default), or `localStorage` with or without the refresh token. */
+  readonly storage?: 'memory' | 'local' | 'local-refresh';
+  readonly refreshTokenInCookie?: boolean;
+  /** The server's origin, when it is not the page's (cookie mode with CORS). */
+  readonly baseUrl?: string;
 }
 
 /** What the page's handler heard, in order: the callback's name and its first argument, summarised. */
@@ -102,23 +114,25 @@ interface HeardEvent {
 
 /** Loads the client in `page` as `window.tessera`, with no session yet; its handler records into `window.heard`. */
 async function openClient(page: Page, origin: string, settings: number | ClientSettings): Promise<void> {
-  const { leeway, retry } = typeof settings === 'number' ? { leeway: settings, retry: undefined } : settings;
+  const { leeway, retry, storage = 'memory', refreshTokenInCookie = false, baseUrl = null } = typeof settings === 'number' ? { leeway: settings, retry: undefined } : settings;
   await page.goto(`${origin}/`);
   // A module script, not `import()` inside evaluate: vitest rewrites dynamic imports in test code.
   await page.addScriptTag({ type: 'module', content: "import * as lib from '/client.js'; globalThis.tesseraLib = lib;" });
   await page.waitForFunction(() => 'tesseraLib' in globalThis);
   await page.evaluate(
-    ({ leeway, retry }) => {
+    ({ leeway, retry, storage, refreshTokenInCookie, baseUrl }) => {
       const scope = globalThis as Record<string, unknown>;
-      const { createSessionClient } = scope.tesseraLib as typeof import('../src/index.js');
+      const { createSessionClient, localStorageAdapter } = scope.tesseraLib as typeof import('../src/index.js');
       const heard: { name: string; detail: string | null }[] = [];
       scope.heard = heard;
       const record = (name: string) => (arg?: unknown) =>
         heard.push({ name, detail: typeof arg === 'string' ? arg : ((arg as { code?: string } | undefined)?.code ?? null) });
       scope.tessera = createSessionClient({
-        baseUrl: location.origin,
+        baseUrl: baseUrl ?? location.origin,
         leeway,
         ...(retry ? { retry } : {}),
+        ...(storage === 'memory' ? {} : { storage: localStorageAdapter({ persistRefreshToken: storage === 'local-refresh' }) }),
+        ...(refreshTokenInCookie ? { refreshTokenInCookie } : {}),
         handler: {
           onSessionRefreshed: record('refreshed'),
           onSessionExpired: record('expired'),
@@ -128,7 +142,7 @@ async function openClient(page: Page, origin: string, settings: number | ClientS
         },
       });
     },
-    { leeway, retry },
+    { leeway, retry, storage, refreshTokenInCookie, baseUrl },
   );
 }
 
@@ -528,4 +542,260 @@ describe('the client in chromium', () => {
       await context.close();
     }
   });
+});
+
+/** Removes `BroadcastChannel` and Web Locks from every page of `context`: the lease and storage-event fallback. */
+async function withoutLocksAndChannel(context: BrowserContext): Promise<void> {
+  await context.addInitScript(() => {
+    Reflect.deleteProperty(globalThis, 'BroadcastChannel');
+    Object.defineProperty(Navigator.prototype, 'locks', { get: () => undefined, configurable: true });
+  });
+}
+
+async function stateOf(page: Page): Promise<string> {
+  return page.evaluate(() => ((globalThis as Record<string, unknown>).tessera as { state: string }).state);
+}
+
+/** The session's status on the server, read with the management API. */
+async function sessionStatus(sessionId: string): Promise<{ status: string; revoked_reason: string | null }> {
+  const read = await call(`${server!.url}/v1/sessions/${sessionId}`, { token: testApiKey });
+  return read.body as { status: string; revoked_reason: string | null };
+}
+
+/**
+ * Freezes `page` until the returned function is called: no script runs, timers and messages wait.
+ * `Page.setWebLifecycleState` freezes only hidden pages, and headless pages are never hidden, so the
+ * page's script is paused in the debugger instead, which holds it the same way (its locks stay held).
+ */
+async function freeze(context: BrowserContext, page: Page): Promise<() => Promise<void>> {
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Debugger.enable');
+  await cdp.send('Debugger.pause');
+  return async () => {
+    await cdp.send('Debugger.resume');
+    await cdp.send('Debugger.disable');
+    await cdp.detach();
+  };
+}
+
+describe('tabs that freeze, close or crash never log each other out', () => {
+  // Chromium drops the BroadcastChannel messages sent to a frozen page: with no refresh token in
+  // shared storage, the tab learns its token is spent only from the fingerprints the others note.
+  // (localStorage holding the refresh token, and the storage events of the fallback, reach it anyway.)
+  it.each([
+    ['Web Locks and BroadcastChannel', 'memory', false],
+    ['Web Locks and BroadcastChannel', 'local', false],
+    ['a localStorage lease and storage events', 'memory', true],
+  ] as const)(
+    'a tab frozen while another rotates the token past reuse_interval recovers without presenting a spent token (%s, %s storage)',
+    async (_, storage, legacy) => {
+      server = await startServer({ clock: { now: () => Date.now() }, config: { flows: { short: { access_token_ttl: 2, reuse_interval: 2 } } } });
+      origin = await startOrigin(server.url, bundle);
+      const grant = await signIn(server.url, 'short');
+      const sessionId = grant.session!.id;
+
+      const context = await browser.newContext();
+      try {
+        if (legacy) await withoutLocksAndChannel(context);
+        const [first, second] = [await context.newPage(), await context.newPage()];
+        await openClient(first, origin.url, { leeway: 1, storage });
+        await openClient(second, origin.url, { leeway: 1, storage });
+        await concurrentTokens(first, 1, grant);
+        await second.waitForFunction(() => ((globalThis as Record<string, unknown>).tessera as { state: string }).state === 'active');
+
+        const thaw = await freeze(context, second);
+        const before = origin.count(refreshPath);
+        // The first tab rotates each 2 s token about once a second; the frozen one hears none of it.
+        await new Promise((resolve) => setTimeout(resolve, 7000));
+        expect(origin.count(refreshPath) - before).toBeGreaterThanOrEqual(3);
+        await thaw();
+        await second.waitForTimeout(4000);
+        // What the tabs share in localStorage names spent tokens by fingerprint only, never a refresh token.
+        expect(await first.evaluate(() => JSON.stringify({ ...localStorage }))).not.toContain('rt_');
+
+        expect(await sessionStatus(sessionId)).toMatchObject({ status: 'active' });
+        for (const page of [first, second]) {
+          expect(await heard(page)).not.toContainEqual(expect.objectContaining({ name: 'revoked' }));
+          expect(await stateOf(page)).not.toBe('ended');
+          const token = (await concurrentTokens(page, 1))[0];
+          expect((await call(`${server.url}/v1/session`, { token })).status).toBe(200);
+        }
+      } finally {
+        await context.close();
+      }
+    },
+  );
+
+  // Web Locks only: a lease expires while its holder is frozen, and the tab that takes it over
+  // presents the token the frozen one had sent (the price of surviving a holder that died).
+  it('a tab frozen while its refresh is in flight, past reuse_interval and the request timeout, takes its answer and does not present the spent token again', async () => {
+    server = await startServer({ clock: { now: () => Date.now() }, config: { flows: { short: { access_token_ttl: 2, reuse_interval: 2 } } } });
+    origin = await startOrigin(server.url, bundle);
+
+    const context = await browser.newContext();
+    try {
+      // The first tab is in the background: only the second refreshes on its own schedule.
+      await startHidden(context);
+      const [first, second] = [await context.newPage(), await context.newPage()];
+      await openClient(first, origin.url, { leeway: 1 });
+      await openClient(second, origin.url, { leeway: 1 });
+      await setPageVisible(second, true);
+      const grant = await signIn(server.url, 'short');
+      const sessionId = grant.session!.id;
+      const release = origin.holdRefreshes();
+      await startTokenCalls(second, 0, grant);
+      await first.waitForFunction(() => ((globalThis as Record<string, unknown>).tessera as { state: string }).state !== 'signed_out');
+      // Its refresh (about a second after the token was issued) waits at the proxy; the page freezes.
+      await expect.poll(() => origin!.arrivedRefreshes(), { timeout: 10_000 }).toBe(1);
+      const thaw = await freeze(context, second);
+      // The server rotates the token; the answer waits for a page that sleeps past reuse_interval and the 10 s timeout.
+      release();
+      await expect.poll(() => origin!.count(refreshPath), { timeout: 10_000 }).toBe(1);
+      // The first tab needs a token meanwhile: its copy is due, the frozen second holds the lock.
+      const fromFirst = await startTokenCalls(first, 1);
+      await new Promise((resolve) => setTimeout(resolve, 15_000));
+      await thaw();
+      await second.waitForTimeout(4000);
+      // The first tab waited for the lock and got the tokens the second brought back.
+      expect(await fromFirst.collect()).toHaveLength(1);
+
+      expect(await sessionStatus(sessionId)).toMatchObject({ status: 'active' });
+      for (const page of [first, second]) {
+        expect(await heard(page)).not.toContainEqual(expect.objectContaining({ name: 'revoked' }));
+        expect(await stateOf(page)).not.toBe('ended');
+        const token = (await concurrentTokens(page, 1))[0];
+        expect((await call(`${server.url}/v1/session`, { token })).status).toBe(200);
+      }
+    } finally {
+      await context.close();
+    }
+  }, 60_000);
+
+  it.each([
+    ['closed', 'Web Locks and BroadcastChannel', false],
+    ['crashed', 'Web Locks and BroadcastChannel', false],
+    ['crashed', 'a localStorage lease and storage events', true],
+  ] as const)('a tab %s while it holds the lock mid-refresh: the other takes over and the session lives (%s)', async (how, _, legacy) => {
+    server = await startServer({ clock: { now: () => Date.now() }, config: { flows: { short: { access_token_ttl: 2, reuse_interval: 10 } } } });
+    origin = await startOrigin(server.url, bundle);
+
+    const context = await browser.newContext();
+    try {
+      if (legacy) await withoutLocksAndChannel(context);
+      await startHidden(context);
+      const [first, second] = [await context.newPage(), await context.newPage()];
+      await openClient(first, origin.url, { leeway: 1 });
+      await openClient(second, origin.url, { leeway: 1 });
+      await setPageVisible(second, true);
+      const grant = await signIn(server.url, 'short');
+      const sessionId = grant.session!.id;
+      const release = origin.holdRefreshes();
+      await startTokenCalls(second, 0, grant);
+      await first.waitForFunction(() => ((globalThis as Record<string, unknown>).tessera as { state: string }).state !== 'signed_out');
+      // The second tab's refresh waits at the proxy, under the lock; then the tab goes away.
+      await expect.poll(() => origin!.arrivedRefreshes(), { timeout: 10_000 }).toBe(1);
+      if (how === 'closed') await second.close();
+      else {
+        // The renderer dies without answering.
+        const crashed = new Promise<void>((resolve) => second.once('crash', () => resolve()));
+        void (await context.newCDPSession(second)).send('Page.crash').catch(() => {});
+        await crashed;
+      }
+
+      // The first tab needs a token: it takes the lock (or, once it expires, the lease) and presents the token.
+      const fromFirst = await startTokenCalls(first, 1);
+      await expect.poll(() => origin!.arrivedRefreshes(), { timeout: 30_000 }).toBe(2);
+      release();
+      const tokens = await fromFirst.collect();
+      expect(tokens).toHaveLength(1);
+      expect((await call(`${server.url}/v1/session`, { token: tokens[0] })).status).toBe(200);
+      expect(await sessionStatus(sessionId)).toMatchObject({ status: 'active' });
+      expect(await heard(first)).not.toContainEqual(expect.objectContaining({ name: 'revoked' }));
+    } finally {
+      await context.close();
+    }
+  }, 60_000);
+
+  it('cookie mode: a tab frozen from the sign-in while another moves the token into the cookie and rotates it recovers without presenting the grant again', async () => {
+    origin = await startOrigin('http://127.0.0.1:9', bundle);
+    server = await startServer({
+      clock: { now: () => Date.now() },
+      config: {
+        flows: { short: { access_token_ttl: 2, reuse_interval: 2 } },
+        cors: { origins: [origin.url] },
+        cookie: { enabled: true, secure: false, refresh_token_in_body: false },
+      },
+    });
+    const grant = await signIn(server.url, 'short');
+    const sessionId = grant.session!.id;
+
+    const context = await browser.newContext();
+    try {
+      const [first, second] = [await context.newPage(), await context.newPage()];
+      await openClient(first, origin.url, { leeway: 1, refreshTokenInCookie: true, baseUrl: server.url });
+      await openClient(second, origin.url, { leeway: 1, refreshTokenInCookie: true, baseUrl: server.url });
+      await concurrentTokens(first, 1, grant);
+      await second.waitForFunction(() => ((globalThis as Record<string, unknown>).tessera as { state: string }).state === 'active');
+
+      // The second tab still holds the grant's refresh token, which the first presents once to move it into the cookie.
+      const thaw = await freeze(context, second);
+      await first.waitForFunction(() => ((globalThis as Record<string, unknown>).heard as { name: string }[]).filter((each) => each.name === 'refreshed').length >= 4, undefined, {
+        timeout: 20_000,
+      });
+      await thaw();
+      await second.waitForTimeout(4000);
+
+      expect(await sessionStatus(sessionId)).toMatchObject({ status: 'active' });
+      for (const page of [first, second]) {
+        expect(await heard(page)).not.toContainEqual(expect.objectContaining({ name: 'revoked' }));
+        expect(await stateOf(page)).not.toBe('ended');
+        const token = (await concurrentTokens(page, 1))[0];
+        expect((await call(`${server.url}/v1/session`, { token })).status).toBe(200);
+      }
+    } finally {
+      await context.close();
+    }
+  }, 60_000);
+
+  it('worker mode: a page frozen while its getAccessToken() waits on the worker\'s refresh gets the answer when thawed, and the session lives', async () => {
+    server = await startServer({ clock: { now: () => Date.now() }, config: { flows: { short: { access_token_ttl: 2, reuse_interval: 2 } } } });
+    origin = await startOrigin(server.url, bundle);
+
+    const context = await browser.newContext();
+    try {
+      const pages = [await context.newPage(), await context.newPage()];
+      for (const page of pages) {
+        await page.goto(`${origin.url}/`);
+        await page.addScriptTag({ type: 'module', content: "import * as lib from '/client.js'; globalThis.tesseraLib = lib;" });
+        await page.waitForFunction(() => 'tesseraLib' in globalThis);
+        await page.evaluate(() => {
+          const scope = globalThis as Record<string, unknown>;
+          const { connectSessionWorker } = scope.tesseraLib as typeof import('../src/index.js');
+          const worker = new SharedWorker('/session-worker.js?leeway=1', { type: 'module' });
+          scope.tessera = connectSessionWorker(worker.port as unknown as import('../src/index.js').MessagePortLike);
+        });
+      }
+      const [first, second] = pages as [Page, Page];
+      const grant = await signIn(server.url, 'short');
+      const sessionId = grant.session!.id;
+      const release = origin.holdRefreshes();
+      await startTokenCalls(first, 0, grant);
+      // The worker's refresh (about a second after issue) waits at the proxy; the second page asks for a token meanwhile.
+      await expect.poll(() => origin!.arrivedRefreshes(), { timeout: 10_000 }).toBe(1);
+      const pending = await startTokenCalls(second, 1);
+      const thaw = await freeze(context, second);
+      release();
+      // The worker keeps refreshing while the page is frozen, past reuse_interval.
+      await expect.poll(() => origin!.count(refreshPath), { timeout: 20_000 }).toBeGreaterThanOrEqual(4);
+      await thaw();
+      const [token] = await pending.collect();
+      expect(token).not.toBe(grant.access_token);
+      const fresh = (await concurrentTokens(second, 1))[0];
+      expect((await call(`${server.url}/v1/session`, { token: fresh })).status).toBe(200);
+      expect(await sessionStatus(sessionId)).toMatchObject({ status: 'active' });
+      expect(await stateOf(second)).toBe('active');
+    } finally {
+      await context.close();
+    }
+  }, 60_000);
 });

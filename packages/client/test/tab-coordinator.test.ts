@@ -85,7 +85,7 @@ for (const mode of ['web locks', 'lease', 'lease and storage events'] as const) 
       const storage = new MapStorage();
       const hub = new StorageHub();
       const make = () => {
-        if (mode === 'web locks') return browserTabCoordinator(name, { locks });
+        if (mode === 'web locks') return browserTabCoordinator(name, { locks, leaseStorage: storage });
         if (mode === 'lease') return browserTabCoordinator(name, { locks: null, leaseStorage: storage });
         // No BroadcastChannel either (older browsers): messages travel as storage events.
         const tab = hub.openTab();
@@ -162,6 +162,24 @@ for (const mode of ['web locks', 'lease', 'lease and storage events'] as const) 
       expect(server.refreshCount).toBe(2);
       expect(handlerA.onSessionClosed).not.toHaveBeenCalled();
       expect(handlerA.onSessionError).not.toHaveBeenCalled();
+    });
+
+    it('a tab that missed a refresh in the other tab (frozen: messages to it are dropped) gets the successor instead of presenting the spent token', async () => {
+      const [first, second] = coordinators();
+      let frozen = false;
+      const deaf: TabCoordinator = { ...second, subscribe: (listener) => second.subscribe((message) => frozen || listener(message)) };
+      const a = openTab(first);
+      const b = openTab(deaf);
+      a.setSession(server.signIn());
+      await vi.waitFor(() => expect(b.state).toBe('active'));
+
+      frozen = true;
+      moveClocks(14.5 * 60_000);
+      const refreshed = await a.getAccessToken();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      frozen = false;
+      expect(await b.getAccessToken()).toBe(refreshed);
+      expect(server.refreshCount).toBe(1);
     });
 
     it('logout in one tab signs the other out', async () => {

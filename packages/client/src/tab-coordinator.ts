@@ -280,7 +280,13 @@ class SpentTokens {
   }
 }
 
-/** A 64-bit one-way fingerprint (cyrb53-style): recognises a token, cannot stand in for it. */
+/**
+ * A 64-bit fingerprint (cyrb53): recognises a token among the few lately spent, cannot stand in for
+ * it. Not a cryptographic hash, and it need not be: a token is 256 random bits, and 64 bits of any
+ * function of it cannot name it. Web Crypto's SHA-256 was tried: it is asynchronous, and in the
+ * browser tests a digest awaited while another page of the origin was paused stalled the refresh
+ * that recorded it; it is also missing outside secure contexts.
+ */
 function fingerprint(text: string): string {
   let h1 = 0xdeadbeef;
   let h2 = 0x41c6ce57;

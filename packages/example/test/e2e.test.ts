@@ -179,17 +179,21 @@ describe('the example app in Chromium', () => {
     await expect.poll(() => page.getByTestId('socket-status').getAttribute('data-status')).toBe('open');
     const refreshesBefore = await refreshCount(page);
 
-    // Hidden, then frozen as Chromium freezes background tabs: no timers, no socket messages.
+    // Hidden, then frozen as Chromium freezes background tabs: no timers, no socket messages. The
+    // page's script is paused in the debugger (Page.setWebLifecycleState does not freeze a visible
+    // headless page: its timers kept running).
     await page.evaluate(() => {
       (globalThis as Record<string, unknown>).pageHidden = true;
       document.dispatchEvent(new Event('visibilitychange'));
     });
     const cdp = await context.newCDPSession(page);
-    await cdp.send('Page.setWebLifecycleState', { state: 'frozen' });
+    await cdp.send('Debugger.enable');
+    await cdp.send('Debugger.pause');
     await new Promise((resolve) => setTimeout(resolve, (tokenTtl + 2) * 1000));
 
     const shownAt = Date.now();
-    await cdp.send('Page.setWebLifecycleState', { state: 'active' });
+    await cdp.send('Debugger.resume');
+    await cdp.send('Debugger.disable');
     await page.evaluate(() => {
       (globalThis as Record<string, unknown>).pageHidden = false;
       document.dispatchEvent(new Event('visibilitychange'));

@@ -578,6 +578,25 @@ async function freeze(context: BrowserContext, page: Page): Promise<() => Promis
   };
 }
 
+/**
+ * Two tabs of one session on a 2 s token: the first in the background, the second visible, whose
+ * scheduled refresh (about a second after the token was issued) has reached the proxy and is held
+ * there, under the second tab's lock, until `release()`.
+ */
+async function twoTabsRefreshHeldAtProxy(context: BrowserContext) {
+  await startHidden(context);
+  const [first, second] = [await context.newPage(), await context.newPage()];
+  await openClient(first, origin!.url, { leeway: 1 });
+  await openClient(second, origin!.url, { leeway: 1 });
+  await setPageVisible(second, true);
+  const grant = await signIn(server!.url, 'short');
+  const release = origin!.holdRefreshes();
+  await startTokenCalls(second, 0, grant);
+  await first.waitForFunction(() => ((globalThis as Record<string, unknown>).tessera as { state: string }).state !== 'signed_out');
+  await expect.poll(() => origin!.arrivedRefreshes(), { timeout: 10_000 }).toBe(1);
+  return { first, second, sessionId: grant.session!.id, release };
+}
+
 describe('tabs that freeze, close or crash never log each other out', () => {
   // Chromium drops the BroadcastChannel messages sent to a frozen page: with no refresh token in
   // shared storage, the tab learns its token is spent only from the fingerprints the others note.
@@ -634,19 +653,8 @@ describe('tabs that freeze, close or crash never log each other out', () => {
 
     const context = await browser.newContext();
     try {
-      // The first tab is in the background: only the second refreshes on its own schedule.
-      await startHidden(context);
-      const [first, second] = [await context.newPage(), await context.newPage()];
-      await openClient(first, origin.url, { leeway: 1 });
-      await openClient(second, origin.url, { leeway: 1 });
-      await setPageVisible(second, true);
-      const grant = await signIn(server.url, 'short');
-      const sessionId = grant.session!.id;
-      const release = origin.holdRefreshes();
-      await startTokenCalls(second, 0, grant);
-      await first.waitForFunction(() => ((globalThis as Record<string, unknown>).tessera as { state: string }).state !== 'signed_out');
-      // Its refresh (about a second after the token was issued) waits at the proxy; the page freezes.
-      await expect.poll(() => origin!.arrivedRefreshes(), { timeout: 10_000 }).toBe(1);
+      const { first, second, sessionId, release } = await twoTabsRefreshHeldAtProxy(context);
+      // The second tab's refresh waits at the proxy, under the lock; the page freezes.
       const thaw = await freeze(context, second);
       // The server rotates the token; the answer waits for a page that sleeps past reuse_interval and the 10 s timeout.
       release();
@@ -682,18 +690,8 @@ describe('tabs that freeze, close or crash never log each other out', () => {
     const context = await browser.newContext();
     try {
       if (legacy) await withoutLocksAndChannel(context);
-      await startHidden(context);
-      const [first, second] = [await context.newPage(), await context.newPage()];
-      await openClient(first, origin.url, { leeway: 1 });
-      await openClient(second, origin.url, { leeway: 1 });
-      await setPageVisible(second, true);
-      const grant = await signIn(server.url, 'short');
-      const sessionId = grant.session!.id;
-      const release = origin.holdRefreshes();
-      await startTokenCalls(second, 0, grant);
-      await first.waitForFunction(() => ((globalThis as Record<string, unknown>).tessera as { state: string }).state !== 'signed_out');
+      const { first, second, sessionId, release } = await twoTabsRefreshHeldAtProxy(context);
       // The second tab's refresh waits at the proxy, under the lock; then the tab goes away.
-      await expect.poll(() => origin!.arrivedRefreshes(), { timeout: 10_000 }).toBe(1);
       if (how === 'closed') await second.close();
       else {
         // The renderer dies without answering.

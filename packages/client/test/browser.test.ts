@@ -562,6 +562,17 @@ async function sessionStatus(sessionId: string): Promise<{ status: string; revok
   return read.body as { status: string; revoked_reason: string | null };
 }
 
+/** The session is active on the server, and every page holds it, unrevoked, with a token the server accepts. */
+async function expectAliveIn(sessionId: string, pages: readonly Page[]): Promise<void> {
+  expect(await sessionStatus(sessionId)).toMatchObject({ status: 'active' });
+  for (const page of pages) {
+    expect(await heard(page)).not.toContainEqual(expect.objectContaining({ name: 'revoked' }));
+    expect(await stateOf(page)).not.toBe('ended');
+    const token = (await concurrentTokens(page, 1))[0];
+    expect((await call(`${server!.url}/v1/session`, { token })).status).toBe(200);
+  }
+}
+
 /**
  * Freezes `page` until the returned function is called: no script runs, timers and messages wait.
  * `Page.setWebLifecycleState` freezes only hidden pages, and headless pages are never hidden, so the
@@ -632,13 +643,7 @@ describe('tabs that freeze, close or crash never log each other out', () => {
         // What the tabs share in localStorage names spent tokens by fingerprint only, never a refresh token.
         expect(await first.evaluate(() => JSON.stringify({ ...localStorage }))).not.toContain('rt_');
 
-        expect(await sessionStatus(sessionId)).toMatchObject({ status: 'active' });
-        for (const page of [first, second]) {
-          expect(await heard(page)).not.toContainEqual(expect.objectContaining({ name: 'revoked' }));
-          expect(await stateOf(page)).not.toBe('ended');
-          const token = (await concurrentTokens(page, 1))[0];
-          expect((await call(`${server.url}/v1/session`, { token })).status).toBe(200);
-        }
+        await expectAliveIn(sessionId, [first, second]);
       } finally {
         await context.close();
       }
@@ -667,13 +672,7 @@ describe('tabs that freeze, close or crash never log each other out', () => {
       // The first tab waited for the lock and got the tokens the second brought back.
       expect(await fromFirst.collect()).toHaveLength(1);
 
-      expect(await sessionStatus(sessionId)).toMatchObject({ status: 'active' });
-      for (const page of [first, second]) {
-        expect(await heard(page)).not.toContainEqual(expect.objectContaining({ name: 'revoked' }));
-        expect(await stateOf(page)).not.toBe('ended');
-        const token = (await concurrentTokens(page, 1))[0];
-        expect((await call(`${server.url}/v1/session`, { token })).status).toBe(200);
-      }
+      await expectAliveIn(sessionId, [first, second]);
     } finally {
       await context.close();
     }
@@ -743,13 +742,7 @@ describe('tabs that freeze, close or crash never log each other out', () => {
       await thaw();
       await second.waitForTimeout(4000);
 
-      expect(await sessionStatus(sessionId)).toMatchObject({ status: 'active' });
-      for (const page of [first, second]) {
-        expect(await heard(page)).not.toContainEqual(expect.objectContaining({ name: 'revoked' }));
-        expect(await stateOf(page)).not.toBe('ended');
-        const token = (await concurrentTokens(page, 1))[0];
-        expect((await call(`${server.url}/v1/session`, { token })).status).toBe(200);
-      }
+      await expectAliveIn(sessionId, [first, second]);
     } finally {
       await context.close();
     }

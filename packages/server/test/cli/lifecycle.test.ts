@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { call } from '../helpers.js';
-import { cleanupDirs, dataDir, freePort, jwtHeader, killAll, runTessera, serve, sleep, spawnTessera } from './harness.js';
+import { cleanupDirs, dataDir, freePort, jwtHeader, killAll, runTessera, serve, sleep, spawnTessera, type ServeHandle } from './harness.js';
 
 afterEach(async () => {
   await killAll();
@@ -90,6 +90,16 @@ function slowCreate(url: string, userId: string) {
 
 const count = (text: string, needle: string) => text.split(needle).length - 1;
 
+/** SIGTERM with nothing in flight: exit 0 within 5 s, the store closed cleanly. */
+async function expectPromptExit(server: ServeHandle, data: string): Promise<void> {
+  const signalled = Date.now();
+  server.process.kill('SIGTERM');
+  const { code } = await server.exited;
+  expect(code).toBe(0);
+  expect(Date.now() - signalled).toBeLessThan(5_000);
+  expectCleanStore(data);
+}
+
 describe('graceful shutdown', () => {
   it('SIGTERM lets every in-flight request finish, then exits 0 with the store closed cleanly', async () => {
     const data = dataDir();
@@ -132,12 +142,7 @@ describe('graceful shutdown', () => {
     for (let index = 0; index < 3; index++) {
       expect((await call(`${server.url}/v1/sessions`, { body: { user_id: 'idle' }, token: key })).status).toBe(201);
     }
-    const signalled = Date.now();
-    server.process.kill('SIGTERM');
-    const { code } = await server.exited;
-    expect(code).toBe(0);
-    expect(Date.now() - signalled).toBeLessThan(5_000);
-    expectCleanStore(data);
+    await expectPromptExit(server, data);
   });
 
   it('a connection that never sends a request does not hold up shutdown (Node would wait for its headers timeout)', async () => {
@@ -146,12 +151,7 @@ describe('graceful shutdown', () => {
     const silent = connect(Number(new URL(server.url).port), '127.0.0.1');
     await new Promise((resolve) => silent.once('connect', resolve));
     try {
-      const signalled = Date.now();
-      server.process.kill('SIGTERM');
-      const { code } = await server.exited;
-      expect(code).toBe(0);
-      expect(Date.now() - signalled).toBeLessThan(5_000);
-      expectCleanStore(data);
+      await expectPromptExit(server, data);
     } finally {
       silent.destroy();
     }

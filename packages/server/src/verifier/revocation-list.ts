@@ -85,11 +85,6 @@ export class RevocationList {
     return this.#readAt !== null && this.#settings.clock.now() - this.#readAt <= maxStalenessMs;
   }
 
-  /** How many revoked sessions are known (for metrics and tests). */
-  get size(): number {
-    return this.#revoked.size;
-  }
-
   /**
    * Throws `session_revoked` for a revoked session; while the feed is unreachable, and told to
    * refuse then, `service_unavailable`. Before the first read has been tried, waits for it (3 s at most).

@@ -21,7 +21,9 @@ export type TesseraErrorCode =
   | 'rate_limited'
   | 'service_unavailable'
   | 'internal_error'
-  | 'silent_auth_failed';
+  | 'silent_auth_failed'
+  | 'refresh_token_unavailable'
+  | 'refresh_refused';
 
 /** The codes of the catalogue, in catalogue order. */
 export const tesseraErrorCodes: readonly TesseraErrorCode[] = [
@@ -44,6 +46,8 @@ export const tesseraErrorCodes: readonly TesseraErrorCode[] = [
   'service_unavailable',
   'internal_error',
   'silent_auth_failed',
+  'refresh_token_unavailable',
+  'refresh_refused',
 ];
 
 /** The HTTP status each code is sent with (0 for codes only the SDK produces). */
@@ -67,6 +71,8 @@ export const tesseraErrorStatus: { readonly [Code in TesseraErrorCode]: number }
   service_unavailable: 503,
   internal_error: 500,
   silent_auth_failed: 0,
+  refresh_token_unavailable: 0,
+  refresh_refused: 0,
 };
 
 /** The catalogue message of each code, for errors the SDK makes itself. */
@@ -90,4 +96,6 @@ export const tesseraErrorMessage: { readonly [Code in TesseraErrorCode]: string 
   service_unavailable: 'The service is temporarily unavailable. Please try again shortly.',
   internal_error: 'Something went wrong on our side.',
   silent_auth_failed: 'The session could not be refreshed because the server could not be reached.',
+  refresh_token_unavailable: 'This browser no longer holds what it needs to keep your session. Please sign in again.',
+  refresh_refused: 'The session could not be refreshed because the server refused the request. Please sign in again.',
 };

@@ -1,9 +1,23 @@
 import { tesseraErrorMessage, tesseraErrorStatus, type TesseraErrorCode } from './error-codes.js';
 
-/** The codes that mean the server session is over: refreshing cannot help, the user signs in again. */
-export type SessionEndCode = 'session_expired' | 'session_revoked' | 'session_not_found' | 'token_invalid';
+/**
+ * The codes that end the client session: the server says the session is over (refreshing cannot
+ * help), or, SDK only, nothing here can refresh it (`refresh_token_unavailable`) or the server
+ * refused the refresh as a call that would fail again (`refresh_refused`). The user signs in again.
+ */
+export type SessionEndCode = 'session_expired' | 'session_revoked' | 'session_not_found' | 'token_invalid' | 'refresh_token_unavailable' | 'refresh_refused';
 
-export const sessionEndCodes: readonly SessionEndCode[] = ['session_expired', 'session_revoked', 'session_not_found', 'token_invalid'];
+/** The codes a server answer can end a session with. */
+export type ServerSessionEndCode = 'session_expired' | 'session_revoked' | 'session_not_found' | 'token_invalid';
+
+export const sessionEndCodes: readonly SessionEndCode[] = [
+  'session_expired',
+  'session_revoked',
+  'session_not_found',
+  'token_invalid',
+  'refresh_token_unavailable',
+  'refresh_refused',
+];
 
 /** Whether `code` ends the session (as opposed to a failure the SDK retries). */
 export function isSessionEndCode(code: TesseraErrorCode): code is SessionEndCode {

@@ -14,6 +14,11 @@ import { holdTokens, isTokenGrant, type HeldTokens, type SessionInfo, type Token
 
 /** Where a client session stands. */
 export type SessionState =
+  /**
+   * Not known yet: a session kept in storage is being read back, or the other tabs (or, in cookie
+   * mode, the server) are being asked for one. Settles as `signed_out`, `active` or `ended`, by `ready`.
+   */
+  | 'loading'
   /** No session: never set, or after `logout()`. */
   | 'signed_out'
   /** Tokens held; the access token is fresh or will be refreshed on demand. */
@@ -95,8 +100,13 @@ export interface SessionClient {
    * Starts holding the tokens an app's backend got from `POST /v1/sessions`. A grant of the held
    * session that has already been rotated past (handed over again after a refresh, here or in
    * another tab) is ignored: its refresh token is spent, and presenting it would look like theft.
+   *
+   * Resolves once the session survives a reload: at once where the storage keeps what is needed;
+   * in cookie mode once the grant's refresh token has been exchanged for the refresh cookie (one
+   * refresh, made here, before it resolves). Rejects when that exchange fails; a transient failure
+   * keeps the session in this page and retries it with backoff.
    */
-  setSession(tokens: TokenGrant): void;
+  setSession(tokens: TokenGrant): Promise<void>;
   /**
    * A fresh access token. Refreshes when `exp − leeway` has passed on server time; any number of
    * concurrent callers share one refresh. Throws `SessionEndedError` when the session is over,
@@ -139,6 +149,31 @@ const spentMemory = 16;
  * the last second of a session, when the server issues tokens already expired, and than a late timer.
  */
 const longExpiredMs = 5000;
+/**
+ * How long (ms) a tab that needs tokens waits for another tab to say it holds the session. Messages
+ * reach hidden tabs at once; a tab frozen or gone does not answer, and waiting longer would not help.
+ */
+const tabAnswerWindow = 1000;
+/** A tab that cannot refresh by itself asks the others this long after its tokens are due, so the holder's own refresh usually lands first. */
+const askAfterDueMs = 1000;
+
+/** How a request to the other tabs for tokens came out. */
+type TabAnswer =
+  /** Tokens arrived (they are held now). */
+  | 'tokens'
+  /** A tab said it holds the session, then sent nothing in time: its refresh failed, try again later. */
+  | 'failed'
+  /** The session ended or was replaced meanwhile. */
+  | 'settled'
+  /** No tab answered: none that is alive holds the session. */
+  | 'none';
+
+/** A request to the other tabs for tokens, waiting for its answer. */
+interface TabRequest {
+  readonly sessionId: string | null;
+  acknowledged(): void;
+  settle(answer: TabAnswer): void;
+}
 
 /**
  * A client session: holds the tokens, refreshes them once for all callers, on server time, through
@@ -179,7 +214,7 @@ class TesseraSessionClient implements SessionClient {
   readonly #stopListeningToTabs: () => void;
   readonly #listeners = new Set<(state: SessionState) => void>();
 
-  #state: SessionState = 'signed_out';
+  #state: SessionState = 'loading';
   #tokens: HeldTokens | null = null;
   #session: SessionInfo | null = null;
   #endError: SessionEndedError | null = null;
@@ -194,6 +229,8 @@ class TesseraSessionClient implements SessionClient {
   readonly #spent: string[] = [];
   /** A refresh token another tab is presenting right now, and those waiting for its outcome. */
   #presentedElsewhere: { refreshToken: string; waiters: (() => void)[] } | null = null;
+  /** Requests of this tab to the others for tokens, waiting for their answers. */
+  readonly #tabRequests = new Set<TabRequest>();
 
   constructor(options: SessionClientOptions) {
     if (typeof options.baseUrl !== 'string' || options.baseUrl === '') throw new TypeError('createSessionClient: baseUrl is required');
@@ -251,18 +288,22 @@ class TesseraSessionClient implements SessionClient {
     return () => this.#listeners.delete(listener);
   }
 
-  setSession(grant: TokenGrant): void {
+  setSession(grant: TokenGrant): Promise<void> {
     if (!isTokenGrant(grant)) throw new TypeError('setSession: expected the token answer of POST /v1/sessions, with an access_token');
     const tokens = holdTokens(grant);
     // A grant this session has already rotated past (an app handing over its sign-in answer again)
     // would put a spent refresh token back in play, here and in every tab: the newer tokens stay.
-    if (this.#isStale(tokens)) return;
+    if (this.#isStale(tokens)) return Promise.resolve();
     this.#learnTimeFromGrant(grant, tokens);
     this.#generation += 1;
     this.#endError = null;
     this.#session = grant.session ?? null;
     this.#hold(tokens);
     this.#tabs.publish({ type: 'tokens', tokens, clockSkew: this.#clock.skew, session: this.#session });
+    // In cookie mode the grant's refresh token lives only in this page until it is exchanged for the
+    // cookie: a reload before the first refresh would lose the session. Exchanged now, before this resolves.
+    if (this.#refreshTokenInCookie && tokens.refreshToken !== null) return this.#refresh().then(() => this.#writes);
+    return this.#writes;
   }
 
   async getAccessToken(): Promise<string> {
@@ -360,18 +401,38 @@ class TesseraSessionClient implements SessionClient {
 
   // ── Holding, ending, persisting ──────────────────────────────────────────────
 
+  /**
+   * Reads a stored session back. What this tab cannot continue by itself (no refresh token kept, or
+   * nothing stored) another open tab may hold: it is asked, and a stored session that nothing here
+   * can continue ends with `refresh_token_unavailable`, told to the app, never dropped in silence.
+   */
   async #restore(): Promise<void> {
     const generation = this.#generation;
     const stored = await loadSession(this.#storage, this.#storageKey);
-    if (!stored || generation !== this.#generation) return;
-    this.#clock.restore(stored.clockSkew);
-    const unusable = !this.#canRefresh(stored.tokens) && this.#isExpired(stored.tokens);
-    if (unusable) {
-      await clearSession(this.#storage, this.#storageKey);
+    if (generation !== this.#generation) return;
+    if (stored) this.#clock.restore(stored.clockSkew);
+    if (stored && (this.#canRefresh(stored.tokens) || !this.#isExpired(stored.tokens))) {
+      this.#session = stored.session;
+      this.#hold(stored.tokens);
+      // Usable for now; a tab holding the refresh token hands it over when asked.
+      if (!this.#canRefresh(stored.tokens)) void this.#askOtherTabs(stored.tokens.sessionId);
+      return;
+    }
+    const answer = await this.#askOtherTabs(stored?.tokens.sessionId ?? null);
+    if (generation !== this.#generation) return;
+    if (!stored) {
+      this.#setState('signed_out');
       return;
     }
     this.#session = stored.session;
-    this.#hold(stored.tokens);
+    this.#tokens = stored.tokens;
+    if (answer === 'failed') {
+      // A tab holds the session but could not refresh it yet (the server is out of reach): kept, asked again later.
+      this.#setState('active');
+      this.#afterFailure(new SilentAuthFailedError({ message: 'The tab that holds the refresh token could not refresh the session yet.' }));
+      return;
+    }
+    this.#endSession(refreshTokenUnavailable(), generation);
   }
 
   /** Makes `tokens` the held ones: state active, persisted, next refresh scheduled. */
@@ -384,7 +445,9 @@ class TesseraSessionClient implements SessionClient {
     // Already active (another tab's tokens, a new sign-in): subscribers still hear of the change.
     if (this.#state === 'active') this.#callListeners();
     else this.#setState('active');
-    this.#persist(tokens);
+    // In cookie mode a refresh token in hand is the sign-in grant's, not yet in the cookie: stored
+    // before the hand-off, the page would come back after a reload with tokens nothing can refresh.
+    if (!(this.#refreshTokenInCookie && tokens.refreshToken !== null)) this.#persist(tokens);
     this.#reschedule();
   }
 
@@ -417,6 +480,7 @@ class TesseraSessionClient implements SessionClient {
     this.#backoff.reset();
     this.#scheduler.scheduleAt(null);
     this.#writes = this.#writes.then(() => clearSession(this.#storage, this.#storageKey));
+    this.#answerTabRequests(null, 'settled');
     this.#setState(state);
   }
 
@@ -535,7 +599,7 @@ class TesseraSessionClient implements SessionClient {
 
   #reschedule(): void {
     const tokens = this.#tokens;
-    if (!tokens || !this.#canRefresh(tokens)) {
+    if (!tokens) {
       this.#scheduler.scheduleAt(null);
       return;
     }
@@ -544,7 +608,9 @@ class TesseraSessionClient implements SessionClient {
       return;
     }
     const dueAt = this.#dueAt(tokens);
-    this.#scheduler.scheduleAt(dueAt === null ? null : this.#clock.toDeviceTime(dueAt));
+    // A tab that cannot refresh by itself gives the holder's own refresh a moment to arrive before asking for it.
+    const askLater = this.#canRefresh(tokens) || dueAt === null || tokens.accessTokenExpiresAt === null ? 0 : Math.min(askAfterDueMs, (tokens.accessTokenExpiresAt - dueAt) / 2);
+    this.#scheduler.scheduleAt(dueAt === null ? null : this.#clock.toDeviceTime(dueAt + askLater));
   }
 
   /** A due time passed, or the page woke up: refresh now if due (or a retry is), else wait for the next due time. */
@@ -587,11 +653,6 @@ class TesseraSessionClient implements SessionClient {
   async #runRefresh(generation: number): Promise<HeldTokens> {
     const before = this.#tokens;
     if (before === null && !this.#handler.onTokenRequired) throw this.#noSessionError();
-    if (before !== null && !this.#canRefresh(before)) {
-      throw new TesseraError('token_expired', {
-        message: 'The access token is due and this client holds no refresh token (its storage keeps none) and has no onTokenRequired handler.',
-      });
-    }
     const absoluteEnd = before === null ? null : this.#absoluteEndOf(before);
     if (before !== null && absoluteEnd !== null && this.#isExpired(before) && !this.#longExpired(before)) {
       // Its last token has run out with the session's absolute lifetime: asking the server would only
@@ -607,7 +668,11 @@ class TesseraSessionClient implements SessionClient {
     }
     this.#setState('refreshing');
     try {
-      const fresh = await this.#tabs.runExclusive(() => this.#refreshUnderLock(before, generation));
+      // A tab that cannot refresh by itself asks the one that can, outside the lock the other takes to refresh.
+      const fresh =
+        before !== null && !this.#canRefresh(before)
+          ? await this.#tokensFromOtherTab(before)
+          : await this.#tabs.runExclusive(() => this.#refreshUnderLock(before, generation));
       if (generation !== this.#generation) return this.#settledElsewhere();
       if (fresh === null) {
         this.#setState(this.#tokens ? 'active' : 'signed_out');
@@ -678,6 +743,72 @@ class TesseraSessionClient implements SessionClient {
       if (!(error instanceof SessionEndedError) && refreshToken !== null) this.#tabs.publish({ type: 'refresh_failed', sessionId, refreshToken });
       throw error;
     }
+  }
+
+  /**
+   * For a tab without a refresh token: asks the tab that holds one. Null when tokens arrived (held
+   * already) or the session ended or changed meanwhile.
+   */
+  async #tokensFromOtherTab(before: HeldTokens): Promise<HeldTokens | null> {
+    const answer = await this.#askOtherTabs(before.sessionId);
+    if (this.#tokens !== before || answer === 'tokens' || answer === 'settled') return null;
+    if (answer === 'failed') throw new SilentAuthFailedError({ message: 'The tab that holds the refresh token could not refresh the session.' });
+    throw refreshTokenUnavailable();
+  }
+
+  /**
+   * Asks the other tabs for tokens of `sessionId` (null: of any session) and waits for the answer:
+   * briefly for a tab to say it holds the session, then as long as its refresh may take.
+   */
+  async #askOtherTabs(sessionId: string | null): Promise<TabAnswer> {
+    const othersMayListen = this.#tabs.othersMayListen ? await this.#tabs.othersMayListen() : this.#tabs !== noTabCoordination;
+    if (!othersMayListen) return 'none';
+    return new Promise<TabAnswer>((resolve) => {
+      let timer = setTimeout(() => request.settle('none'), tabAnswerWindow);
+      let acknowledged = false;
+      const request: TabRequest = {
+        sessionId,
+        acknowledged: () => {
+          if (acknowledged) return;
+          acknowledged = true;
+          clearTimeout(timer);
+          timer = setTimeout(() => request.settle('failed'), this.#requestTimeout + tabAnswerWindow);
+        },
+        settle: (answer) => {
+          clearTimeout(timer);
+          if (!this.#tabRequests.delete(request)) return;
+          resolve(answer === 'none' && acknowledged ? 'failed' : answer);
+        },
+      };
+      this.#tabRequests.add(request);
+      this.#tabs.publish({ type: 'wanted', sessionId });
+    });
+  }
+
+  /** Settles this tab's requests for tokens of `sessionId` (all of them when null). */
+  #answerTabRequests(sessionId: string | null, answer: TabAnswer): void {
+    for (const request of [...this.#tabRequests]) {
+      if (sessionId === null || request.sessionId === null || request.sessionId === sessionId) request.settle(answer);
+    }
+  }
+
+  /**
+   * Another tab needs tokens: a tab that can refresh says so at once, then sends its tokens, and
+   * refreshes first when they are due, hidden or not, since that tab is waiting on it.
+   */
+  #answerWanted(sessionId: string | null): void {
+    const current = this.#tokens;
+    if (!current || (sessionId !== null && sessionId !== current.sessionId)) return;
+    if (current.refreshToken === null && !this.#refreshTokenInCookie) return;
+    this.#tabs.publish({ type: 'holder', sessionId: current.sessionId });
+    if (!this.#isDue(current)) {
+      this.#tabs.publish({ type: 'tokens', tokens: current, clockSkew: this.#clock.skew, session: this.#session });
+      return;
+    }
+    // The refresh tells every tab its tokens.
+    this.#refresh().catch((error: unknown) => {
+      if (!(error instanceof SessionEndedError)) this.#tabs.publish({ type: 'refresh_failed', sessionId: current.sessionId, refreshToken: '' });
+    });
   }
 
   /** Asks the app's backend through `handler.onTokenRequired`. */
@@ -761,7 +892,11 @@ class TesseraSessionClient implements SessionClient {
         const sameSession = current !== null && current.sessionId === message.tokens.sessionId;
         // Another tab's sign-in is taken only by a tab that holds no session.
         if (!sameSession && current !== null) return;
-        if (current?.accessToken === message.tokens.accessToken) return;
+        // The same tokens: news only to a tab that lacked the refresh token they carry.
+        if (current?.accessToken === message.tokens.accessToken && (current.refreshToken !== null || message.tokens.refreshToken === null)) {
+          this.#answerTabRequests(current.sessionId, 'tokens');
+          return;
+        }
         if (!sameSession) {
           this.#generation += 1;
           this.#endError = null;
@@ -771,14 +906,24 @@ class TesseraSessionClient implements SessionClient {
         else if (!sameSession) this.#session = null;
         this.#hold(message.tokens);
         this.#settleOtherTab();
+        this.#answerTabRequests(message.tokens.sessionId, 'tokens');
         if (sameSession) this.#notify('onSessionRefreshed', this.#refreshedEvent(message.tokens, true));
         return;
       }
+      case 'wanted':
+        this.#answerWanted(message.sessionId);
+        return;
+      case 'holder':
+        for (const request of this.#tabRequests) {
+          if (request.sessionId === null || request.sessionId === message.sessionId) request.acknowledged();
+        }
+        return;
       case 'refreshing':
         if (current?.refreshToken === message.refreshToken) this.#presentedElsewhere ??= { refreshToken: message.refreshToken, waiters: [] };
         return;
       case 'refresh_failed':
         this.#settleOtherTab();
+        if (current && current.sessionId === message.sessionId && !this.#canRefresh(current)) this.#answerTabRequests(message.sessionId, 'failed');
         return;
       case 'missed':
         // A tab that slept through a refresh asks for its successor: sent by a tab that knows it.
@@ -871,6 +1016,14 @@ class TesseraSessionClient implements SessionClient {
     this.#hold(stored.tokens);
     this.#notify('onSessionRefreshed', this.#refreshedEvent(stored.tokens, true));
   }
+}
+
+/** The session cannot go on here: no refresh token in this tab, none in another live tab, no cookie. */
+function refreshTokenUnavailable(): SessionEndedError {
+  return new SessionEndedError('refresh_token_unavailable', {
+    message: 'This page holds no refresh token (its storage keeps none) and no other open tab answered with one: the session cannot be refreshed here. Please sign in again.',
+    details: [{ reason: 'no_tab_holds_refresh_token' }],
+  });
 }
 
 function asTesseraError(error: unknown): TesseraError {

@@ -8,6 +8,14 @@ export type TabMessage =
   | { readonly type: 'refresh_failed'; readonly sessionId: string | null; readonly refreshToken: string }
   /** A tab holds this refresh token, which another tab has spent (it slept through the news): a tab with its successor sends its tokens. */
   | { readonly type: 'missed'; readonly sessionId: string | null; readonly refreshToken: string }
+  /**
+   * A tab that cannot refresh by itself (its storage keeps no refresh token, or it was just opened)
+   * needs fresh tokens of this session (null: of whatever session the tabs hold). A tab that can
+   * refresh answers `holder` at once, then sends `tokens`, refreshing first when they are due, even hidden.
+   */
+  | { readonly type: 'wanted'; readonly sessionId: string | null }
+  /** The answer to `wanted`: this tab can refresh the session, and its tokens follow. */
+  | { readonly type: 'holder'; readonly sessionId: string | null }
   /** New tokens, from a refresh (`spent`: the refresh token they replace) or a sign-in in another tab. */
   | {
       readonly type: 'tokens';
@@ -44,6 +52,11 @@ export interface TabCoordinator {
   recordSpent?(refreshToken: string): void;
   /** Whether a tab of the origin noted `refreshToken` as exchanged. */
   wasSpent?(refreshToken: string): boolean;
+  /**
+   * Whether another live tab (or worker) of the origin may be listening: false only when that is
+   * known not to be the case, so a tab alone does not wait for answers that cannot come.
+   */
+  othersMayListen?(): Promise<boolean>;
   close(): void;
 }
 
@@ -57,7 +70,9 @@ export const noTabCoordination: TabCoordinator = {
 
 /** The part of `navigator.locks` used here. */
 export interface LockManagerLike {
-  request<T>(name: string, options: { mode: 'exclusive' }, callback: () => Promise<T>): Promise<T>;
+  request<T>(name: string, options: { mode: 'exclusive' | 'shared' }, callback: () => Promise<T>): Promise<T>;
+  /** Which locks are held: how a tab learns whether others are open. */
+  query?(): Promise<{ held?: readonly { name?: string }[] }>;
 }
 
 /** The part of `BroadcastChannel` used here. */
@@ -106,6 +121,20 @@ export function browserTabCoordinator(name: string, options: BrowserTabCoordinat
   };
   channel?.addEventListener('message', onMessage);
 
+  // Every context of the origin holds a shared presence lock while it lives (the browser lets go
+  // when it closes, crashes or is discarded), so a tab can tell whether anyone may answer it.
+  const presenceName = `${name}:presence`;
+  let leavePresence: (() => void) | null = null;
+  let markPresent: () => void = () => {};
+  // Shared, and nobody asks for it exclusively: granted at once.
+  const present = new Promise<void>((resolve) => (markPresent = resolve));
+  locks
+    ?.request(presenceName, { mode: 'shared' }, () => {
+      markPresent();
+      return new Promise<void>((resolve) => (leavePresence = resolve));
+    })
+    .catch(() => markPresent());
+
   const settleDelay = options.settleDelay ?? 50;
   let held = 0;
   let publishedWhileHeld = false;
@@ -142,7 +171,18 @@ export function browserTabCoordinator(name: string, options: BrowserTabCoordinat
     },
     recordSpent: (refreshToken) => spent?.record(refreshToken),
     wasSpent: (refreshToken) => spent?.has(refreshToken) ?? false,
+    async othersMayListen() {
+      if (!locks?.query) return true;
+      try {
+        await present;
+        const held = (await locks.query()).held ?? [];
+        return held.filter((lock) => lock.name === presenceName).length > 1;
+      } catch {
+        return true;
+      }
+    },
     close() {
+      (leavePresence as (() => void) | null)?.();
       listeners.clear();
       channel?.removeEventListener('message', onMessage);
       channel?.close();
@@ -377,5 +417,14 @@ function localStorageOrNull(): LeaseStorage | null {
 function isTabMessage(value: unknown): value is TabMessage {
   if (typeof value !== 'object' || value === null) return false;
   const type = (value as { type?: unknown }).type;
-  return type === 'refreshing' || type === 'refresh_failed' || type === 'missed' || type === 'tokens' || type === 'ended' || type === 'signed_out';
+  return (
+    type === 'refreshing' ||
+    type === 'refresh_failed' ||
+    type === 'missed' ||
+    type === 'wanted' ||
+    type === 'holder' ||
+    type === 'tokens' ||
+    type === 'ended' ||
+    type === 'signed_out'
+  );
 }

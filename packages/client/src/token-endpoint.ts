@@ -1,5 +1,5 @@
-import { errorFromEnvelope, isErrorEnvelope, retryAfterSeconds } from './envelope.js';
-import { SilentAuthFailedError, TesseraError } from './errors.js';
+import { errorFromEnvelope, isErrorEnvelope, retryAfterSeconds, type ErrorEnvelope } from './envelope.js';
+import { SessionEndedError, SilentAuthFailedError, TesseraError } from './errors.js';
 import { isTokenGrant, type TokenGrant } from './token-grant.js';
 
 /** The header that proves a cookie refresh comes from a page allowed to make it (the server's CSRF check). */
@@ -31,9 +31,13 @@ export interface RefreshAnswer {
 }
 
 /**
- * Exchanges a refresh token for a new pair. Throws a `SessionEndedError` when the server says the
- * session is over, a `SilentAuthFailedError` when no usable answer came back (network, timeout, 5xx,
- * 429, a proxy's page), and a `TesseraError` with the server's code for anything else.
+ * Exchanges a refresh token for a new pair. Every other outcome is one of two errors:
+ * - `SilentAuthFailedError`, passing: no answer (network, timeout), or 5xx, 408, 429, or a 2xx
+ *   without a token pair (a captive portal's page). The session is kept and the refresh retried.
+ * - `SessionEndedError`, final: the server says the session is over (`session_expired`, …); or, in
+ *   cookie mode, no refresh cookie reached it (`refresh_token_unavailable`); or any other 4xx
+ *   (`refresh_refused`, the server's error as `cause` and its code in `details[0].error`), which the
+ *   same request would get again: never retried in a loop.
  */
 export async function requestRefresh(request: RefreshRequest): Promise<RefreshAnswer> {
   const controller = new AbortController();
@@ -75,18 +79,18 @@ export async function requestRefresh(request: RefreshRequest): Promise<RefreshAn
     const receivedAt = request.deviceNow();
     // In cookie mode the answer may leave the refresh token out: it is in the cookie.
     if (response.ok && isTokenGrant(body, !request.withCookie)) return { grant: body, sentAt, receivedAt };
-    throw classifyFailure(response, body);
+    throw classifyFailure(response, body, request.withCookie === true);
   } finally {
     clearTimeout(timer);
   }
 }
 
 /** What a refresh answer other than a new pair means to the client. */
-function classifyFailure(response: Response, body: unknown): TesseraError {
-  const retryAfter = retryAfterSeconds(isErrorEnvelope(body) ? body.retry_after : null, response.headers.get('retry-after'));
-  const transient = response.status >= 500 || response.status === 429 || response.ok;
-  if (isErrorEnvelope(body) && !transient) return errorFromEnvelope(body, response.status, response.headers.get('retry-after'));
+function classifyFailure(response: Response, body: unknown, withCookie: boolean): TesseraError {
   const envelope = isErrorEnvelope(body) ? body : null;
+  const retryAfter = retryAfterSeconds(envelope?.retry_after ?? null, response.headers.get('retry-after'));
+  const transient = response.ok || response.status >= 500 || response.status === 429 || response.status === 408;
+  if (!transient) return finalFailure(response, envelope, withCookie);
   return new SilentAuthFailedError({
     message: response.ok ? 'The refresh answer had no token pair.' : `The refresh failed with HTTP ${response.status}.`,
     status: response.status,
@@ -94,5 +98,30 @@ function classifyFailure(response: Response, body: unknown): TesseraError {
     details: envelope ? [{ error: envelope.error }] : [],
     requestId: envelope?.request_id ?? response.headers.get('x-request-id'),
     cause: envelope ? errorFromEnvelope(envelope, response.status, response.headers.get('retry-after')) : undefined,
+  });
+}
+
+/** A refresh answer that the same request would get again: the session ends here, said once. */
+function finalFailure(response: Response, envelope: ErrorEnvelope | null, withCookie: boolean): SessionEndedError {
+  const serverError = envelope ? errorFromEnvelope(envelope, response.status, response.headers.get('retry-after')) : null;
+  if (serverError instanceof SessionEndedError) return serverError;
+  const requestId = envelope?.request_id ?? response.headers.get('x-request-id');
+  if (withCookie && serverError?.code === 'token_missing') {
+    return new SessionEndedError('refresh_token_unavailable', {
+      message: 'No refresh cookie reached the server (cleared, expired or blocked by the browser): the session cannot be refreshed here. Please sign in again.',
+      status: response.status,
+      details: [{ reason: 'no_refresh_cookie' }],
+      requestId,
+      cause: serverError,
+    });
+  }
+  const what = serverError ? `${serverError.code}: ${serverError.message}` : `HTTP ${response.status} without a Tessera error envelope`;
+  return new SessionEndedError('refresh_refused', {
+    message: `The server refused the refresh (${what}). Retrying would not help: check the client's baseUrl and the server's CORS and cookie settings.`,
+    status: response.status,
+    details: [{ error: serverError?.code ?? null, status: response.status, message: serverError?.message ?? null, request_id: requestId }],
+    requestId,
+    docUrl: serverError?.docUrl ?? null,
+    cause: serverError ?? undefined,
   });
 }

@@ -59,7 +59,7 @@ class WorkerSessionClient implements SessionClient {
   readonly #handler: Omit<SessionHandler, 'onTokenRequired'>;
   readonly #listeners = new Set<(state: SessionState) => void>();
   readonly #pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
-  #snapshot: WorkerSnapshot = { state: 'signed_out', clockSkew: 0, sessionId: null, session: null, accessTokenExpiresAt: null, endError: null };
+  #snapshot: WorkerSnapshot = { state: 'loading', clockSkew: 0, sessionId: null, session: null, accessTokenExpiresAt: null, endError: null };
   /** `endError` of the snapshot, made an error once per snapshot. */
   #endError: SessionEndedError | null = null;
   #nextId = 1;
@@ -104,10 +104,10 @@ class WorkerSessionClient implements SessionClient {
     return () => this.#listeners.delete(listener);
   }
 
-  setSession(grant: TokenGrant): void {
+  setSession(grant: TokenGrant): Promise<void> {
     if (!isTokenGrant(grant)) throw new TypeError('setSession: expected the token answer of POST /v1/sessions, with an access_token');
     // Requests are answered in order: a getAccessToken() right after this sees the new session.
-    void this.#ask({ op: 'setSession', grant }).catch(() => {});
+    return this.#ask({ op: 'setSession', grant }).then(() => undefined);
   }
 
   async getAccessToken(): Promise<string> {

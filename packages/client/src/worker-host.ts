@@ -59,7 +59,7 @@ export function createSessionWorkerHost(options: SessionWorkerOptions): SessionW
   const answer = async (request: WorkerRequest): Promise<{ value: unknown; transfer?: Transferable[] }> => {
     switch (request.op) {
       case 'setSession':
-        client.setSession(request.grant);
+        await client.setSession(request.grant);
         return { value: null };
       case 'getAccessToken':
         return { value: await client.getAccessToken() };

@@ -259,16 +259,78 @@ describe('terminal answers', () => {
     expect(server.refreshCount).toBe(2);
   });
 
-  it('does not end on a 401 without a Tessera envelope (a proxy), but retries', async () => {
+  // Issue 12, defect 3: a 400 was retried every few seconds, for ever, as if it were a network failure.
+  for (const [name, failure] of [
+    ['400 invalid_request', { kind: 'http', status: 400, body: envelope('invalid_request', { message: 'The request is malformed.', details: [{ field: 'refresh_token' }] }) }],
+    ['403 csrf_failed', { kind: 'http', status: 403, body: envelope('csrf_failed') }],
+    ['a 401 without a Tessera envelope (a proxy)', { kind: 'http', status: 401, body: { error: 'unauthorized' } }],
+    ['a 404 page (a wrong baseUrl)', { kind: 'http', status: 404, body: '<html>not here</html>' }],
+  ] as const) {
+    it(`stops on ${name}: the session ends here as refresh_refused, told once, never retried`, async () => {
+      const handler = spyHandler();
+      const session = client({ handler });
+      session.setSession(server.signIn());
+      server.failNext(failure);
+      await vi.advanceTimersByTimeAsync(minutes(14));
+      expect(session.state).toBe('ended');
+      expect(session.endError).toMatchObject({ code: 'refresh_refused', status: failure.status });
+      const body: unknown = failure.body;
+      const serverCode = typeof body === 'object' && body !== null && 'success' in body ? (body as { error: string }).error : null;
+      expect(session.endError?.details[0]).toMatchObject({ error: serverCode, status: failure.status });
+      expect(handler.onSessionError).toHaveBeenCalledExactlyOnceWith(expect.objectContaining({ code: 'refresh_refused' }));
+      expect(handler.onSessionClosed).toHaveBeenCalledExactlyOnceWith('refresh_refused');
+      await vi.advanceTimersByTimeAsync(minutes(30));
+      expect(server.refreshCount).toBe(1);
+      await expect(session.getAccessToken()).rejects.toMatchObject({ code: 'refresh_refused' });
+      expect(handler.onSessionError).toHaveBeenCalledTimes(1);
+    });
+  }
+
+  it('408 is passing like 5xx: kept, retried', async () => {
     const handler = spyHandler();
     const session = client({ handler });
     session.setSession(server.signIn());
-    server.failNext({ kind: 'http', status: 401, body: { error: 'unauthorized' } });
+    server.failNext({ kind: 'http', status: 408, body: '' });
     await vi.advanceTimersByTimeAsync(minutes(14));
     expect(session.state).toBe('active');
-    expect(handler.onSessionError).toHaveBeenCalledTimes(1);
+    expect(handler.onSessionError).toHaveBeenCalledExactlyOnceWith(expect.objectContaining({ code: 'silent_auth_failed' }));
     await vi.advanceTimersByTimeAsync(1000);
     expect(handler.onSessionRefreshed).toHaveBeenCalledTimes(1);
+  });
+
+  it('cookie mode: a refresh answered token_missing (the cookie is gone) ends as refresh_token_unavailable', async () => {
+    const handler = spyHandler();
+    const session = client({ handler, refreshTokenInCookie: true });
+    // Held without a refresh token, as after a reload in cookie mode.
+    server.failNext({ kind: 'http', status: 401, body: envelope('token_missing') });
+    await session.setSession(server.signIn()).catch(() => {});
+    expect(session.state).toBe('ended');
+    expect(session.endError).toMatchObject({ code: 'refresh_token_unavailable', reason: 'no_refresh_cookie' });
+    expect(handler.onSessionClosed).toHaveBeenCalledExactlyOnceWith('refresh_token_unavailable');
+  });
+});
+
+describe('cookie mode hand-off', () => {
+  it('setSession exchanges the grant for the cookie before it resolves, and stores nothing before that', async () => {
+    const stored = new Map<string, string>();
+    const storage = { persistRefreshToken: false, getItem: (key: string) => stored.get(key) ?? null, setItem: (key: string, value: string) => void stored.set(key, value), removeItem: (key: string) => void stored.delete(key) };
+    const session = client({ refreshTokenInCookie: true, storage });
+    const grant = server.signIn();
+    const handedOff = session.setSession(grant);
+    // Not yet in the cookie: a reload now must not bring back tokens that nothing can refresh.
+    await Promise.resolve();
+    expect(stored.size).toBe(0);
+    await handedOff;
+    expect(server.refreshCount).toBe(1);
+    expect(server.requests).toEqual(['POST /v1/token/refresh']);
+    expect(await session.getAccessToken()).not.toBe(grant.access_token);
+    expect(JSON.parse(stored.get('tessera.session')!).tokens.refreshToken).toBeNull();
+  });
+
+  it('without cookie mode setSession resolves without a request', async () => {
+    const session = client();
+    await session.setSession(server.signIn());
+    expect(server.refreshCount).toBe(0);
   });
 });
 
@@ -438,6 +500,8 @@ describe('state and sign-out', () => {
     const session = client();
     const states: string[] = [];
     const unsubscribe = session.subscribe((state) => states.push(state));
+    expect(session.state).toBe('loading');
+    await session.ready;
     expect(session.state).toBe('signed_out');
     session.setSession(server.signIn());
     vi.setSystemTime(start + minutes(16));
@@ -447,7 +511,7 @@ describe('state and sign-out', () => {
     await session.getAccessToken().catch(() => {});
     unsubscribe();
     session.setSession(server.signIn('ses_2'));
-    expect(states).toEqual(['active', 'refreshing', 'active', 'refreshing', 'ended']);
+    expect(states).toEqual(['signed_out', 'active', 'refreshing', 'active', 'refreshing', 'ended']);
   });
 
   it('exposes the session, the access-token expiry and, once ended, the end error', async () => {

@@ -77,7 +77,7 @@ describe('storage', () => {
     await vi.advanceTimersByTimeAsync(0);
 
     const reloaded = client(sessionStorageAdapter({ persistRefreshToken: true }));
-    expect(reloaded.state).toBe('signed_out');
+    expect(reloaded.state).toBe('loading');
     await reloaded.ready;
     expect(reloaded.state).toBe('active');
     expect(await reloaded.getAccessToken()).toBe(grant.access_token);
@@ -86,20 +86,38 @@ describe('storage', () => {
     expect(server.refreshCount).toBe(1);
   });
 
-  it('restores an access-token-only session until it expires, then drops it on the next load', async () => {
+  it('restores an access-token-only session until it is due, then ends it, told, as refresh_token_unavailable', async () => {
     const grant = server.signIn();
     client(localStorageAdapter()).setSession(grant);
     await vi.advanceTimersByTimeAsync(0);
 
-    const reloaded = client(localStorageAdapter());
+    const onSessionError = vi.fn();
+    const onSessionClosed = vi.fn();
+    const reloaded = client(localStorageAdapter(), { handler: { onSessionError, onSessionClosed } });
     expect(await reloaded.getAccessToken()).toBe(grant.access_token);
     vi.setSystemTime(start + 16 * 60_000);
-    await expect(reloaded.getAccessToken()).rejects.toMatchObject({ code: 'token_expired' });
+    // Issue 12: this was a bare token_expired for every call, and nothing told the app.
+    await expect(reloaded.getAccessToken()).rejects.toMatchObject({ code: 'refresh_token_unavailable' });
+    expect(reloaded.state).toBe('ended');
+    expect(onSessionError).toHaveBeenCalledExactlyOnceWith(expect.objectContaining({ code: 'refresh_token_unavailable' }));
+    expect(onSessionClosed).toHaveBeenCalledExactlyOnceWith('refresh_token_unavailable');
     expect(server.refreshCount).toBe(0);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(local.items.has('tessera.session')).toBe(false);
+  });
 
-    const later = client(localStorageAdapter());
+  it('a stored access-token-only session found expired on load ends as refresh_token_unavailable, not in silence', async () => {
+    client(localStorageAdapter()).setSession(server.signIn());
+    await vi.advanceTimersByTimeAsync(0);
+    vi.setSystemTime(start + 16 * 60_000);
+    const onSessionClosed = vi.fn();
+    const later = client(localStorageAdapter(), { handler: { onSessionClosed } });
+    expect(later.state).toBe('loading');
     await later.ready;
-    expect(later.state).toBe('signed_out');
+    expect(later.state).toBe('ended');
+    expect(later.endError?.code).toBe('refresh_token_unavailable');
+    expect(onSessionClosed).toHaveBeenCalledExactlyOnceWith('refresh_token_unavailable');
+    await vi.advanceTimersByTimeAsync(0);
     expect(local.items.has('tessera.session')).toBe(false);
   });
 

@@ -2,7 +2,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { browserTabCoordinator, createSessionClient, storageEventChannel, type LockManagerLike, type SessionClient, type TabCoordinator } from '../src/index.js';
 import { holdTokens } from '../src/token-grant.js';
 import type { StorageEventSource, TabMessage } from '../src/index.js';
-import { FakeTessera } from './fakes.js';
+import type { SessionClientOptions, TokenStorage } from '../src/index.js';
+import { FakePage, FakeTessera } from './fakes.js';
 
 /** One browser's `navigator.locks`, shared by its tabs: exclusive locks granted in request order. */
 class FakeLocks implements LockManagerLike {
@@ -66,8 +67,16 @@ afterEach(() => {
   for (const tab of tabs) tab.dispose();
 });
 
-function openTab(coordinator: TabCoordinator, handler = {}): SessionClient {
-  const tab = createSessionClient({ baseUrl: server.baseUrl, fetch: server.fetch, now: () => Date.now() + shift, tabs: coordinator, handler, environment: { target: null, document: null } });
+function openTab(coordinator: TabCoordinator, handler = {}, options: Partial<SessionClientOptions> = {}): SessionClient {
+  const tab = createSessionClient({
+    baseUrl: server.baseUrl,
+    fetch: server.fetch,
+    now: () => Date.now() + shift,
+    tabs: coordinator,
+    handler,
+    environment: { target: null, document: null },
+    ...options,
+  });
   tabs.push(tab);
   return tab;
 }
@@ -79,7 +88,8 @@ function moveClocks(ms: number): void {
 
 for (const mode of ['web locks', 'lease', 'lease and storage events'] as const) {
   describe(`two tabs coordinated with ${mode}`, () => {
-    function coordinators(): [TabCoordinator, TabCoordinator] {
+    /** Two tabs' coordinators, and a maker of more for tabs opened later. */
+    function coordinators(): [TabCoordinator, TabCoordinator, () => TabCoordinator] {
       const name = `tessera:test:${Math.random()}`;
       const locks = new FakeLocks();
       const storage = new MapStorage();
@@ -91,7 +101,7 @@ for (const mode of ['web locks', 'lease', 'lease and storage events'] as const) 
         const tab = hub.openTab();
         return browserTabCoordinator(name, { locks: null, leaseStorage: tab.storage, channel: storageEventChannel(name, tab.storage, tab.window as unknown as StorageEventSource) });
       };
-      return [make(), make()];
+      return [make(), make(), make];
     }
 
     it('a sign-in in one tab reaches the other; many callers in both cause one refresh', async () => {
@@ -193,7 +203,62 @@ for (const mode of ['web locks', 'lease', 'lease and storage events'] as const) 
       await vi.waitFor(() => expect(b.state).toBe('signed_out'));
       expect(handlerB.onSessionClosed).toHaveBeenCalledExactlyOnceWith('logout');
     });
+
+    // Issue 12, defect 2: a tab opened later read the access token back and then failed every call
+    // with token_expired "this client holds no refresh token", the more so while the first tab was hidden.
+    it('a tab opened later, whose storage keeps no refresh token, gets fresh tokens from the holder, hidden or not', async () => {
+      const [first, , later] = coordinators();
+      const storage = accessTokenOnlyStorage();
+      const holderPage = new FakePage();
+      const a = openTab(first, {}, { storage, environment: holderPage });
+      const grant = server.signIn();
+      await a.setSession(grant);
+      holderPage.hide();
+      // Opened after the sign-in: it never heard the tokens go by.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const handlerB = { onSessionError: vi.fn(), onSessionClosed: vi.fn() };
+      const b = openTab(later(), handlerB, { storage });
+      await b.ready;
+      expect(b.state).toBe('active');
+
+      moveClocks(14.5 * 60_000);
+      const tokens = await Promise.all(Array.from({ length: 10 }, () => b.getAccessToken()));
+      expect(new Set(tokens).size).toBe(1);
+      expect(tokens[0]).not.toBe(grant.access_token);
+      expect(server.refreshCount).toBe(1);
+      await vi.waitFor(() => expect(a.sessionId).toBe(b.sessionId));
+      expect(await a.getAccessToken()).toBe(tokens[0]);
+      expect(server.refreshCount).toBe(1);
+      expect(handlerB.onSessionError).not.toHaveBeenCalled();
+      expect(handlerB.onSessionClosed).not.toHaveBeenCalled();
+    });
+
+    it('a tab without a refresh token whose holder is gone says so once, as refresh_token_unavailable, without a request', async () => {
+      const [first, , later] = coordinators();
+      const storage = accessTokenOnlyStorage();
+      const a = openTab(first, {}, { storage });
+      await a.setSession(server.signIn());
+      a.dispose();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const handlerB = { onSessionError: vi.fn(), onSessionClosed: vi.fn() };
+      const b = openTab(later(), handlerB, { storage });
+      await b.ready;
+      expect(b.state).toBe('active');
+      moveClocks(14.5 * 60_000);
+      await expect(b.getAccessToken()).rejects.toMatchObject({ code: 'refresh_token_unavailable' });
+      await expect(b.getAccessToken()).rejects.toMatchObject({ code: 'refresh_token_unavailable' });
+      expect(b.state).toBe('ended');
+      expect(handlerB.onSessionError).toHaveBeenCalledExactlyOnceWith(expect.objectContaining({ code: 'refresh_token_unavailable' }));
+      expect(handlerB.onSessionClosed).toHaveBeenCalledExactlyOnceWith('refresh_token_unavailable');
+      expect(server.refreshCount).toBe(0);
+    });
   });
+}
+
+/** `localStorageAdapter()` as the tabs of one origin share it: the access token kept, never the refresh token. */
+function accessTokenOnlyStorage(): TokenStorage {
+  const shared = new MapStorage();
+  return { persistRefreshToken: false, getItem: shared.getItem, setItem: shared.setItem, removeItem: shared.removeItem };
 }
 
 describe('without coordination', () => {

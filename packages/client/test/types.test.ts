@@ -60,10 +60,10 @@ describe('public types', () => {
     expectTypeOf(createSessionClient).returns.toEqualTypeOf<SessionClient>();
     expectTypeOf(connectSessionWorker).returns.toEqualTypeOf<SessionClient>();
     expectTypeOf<SessionClient['state']>().toEqualTypeOf<SessionState>();
-    expectTypeOf<SessionState>().toEqualTypeOf<'signed_out' | 'active' | 'refreshing' | 'ended'>();
+    expectTypeOf<SessionState>().toEqualTypeOf<'loading' | 'signed_out' | 'active' | 'refreshing' | 'ended'>();
     expectTypeOf<SessionClient['getAccessToken']>().returns.toEqualTypeOf<Promise<string>>();
     const client = createSessionClient({ baseUrl: 'http://tessera.test', tabs: false, environment: { target: null, document: null } });
-    expect(client.state).toBe('signed_out');
+    expect(client.state).toBe('loading');
     client.dispose();
   });
 });

@@ -217,6 +217,30 @@ export const errorCatalogue = defineErrorCodes({
     exampleDetails: [],
     clientOnly: true,
   },
+  refresh_token_unavailable: {
+    status: 0,
+    message: 'This browser no longer holds what it needs to keep your session. Please sign in again.',
+    clientAction: 'Sign the user in again. To keep sessions across reloads and restarts, use cookie mode or a storage that may hold the refresh token (see the client README).',
+    meaning:
+      'Produced only by the client SDK, and it ends the client session: the access token is due and nothing in this browser can refresh it. This tab holds no refresh token (its storage keeps none), no other open tab of the origin answered with one, and there is no refresh cookie. The server session may still be active; it simply cannot be reached from here.',
+    when: [
+      'Storage that keeps the access token but not the refresh token (`localStorageAdapter()`), and the only tab that held the refresh token was reloaded or closed.',
+      'A tab opened or woken when the tab that held the refresh token was already closed, crashed or frozen.',
+      'Cookie mode, and the refresh cookie is gone: cleared by the user, expired, or blocked by the browser (the server answered `token_missing`).',
+    ],
+    exampleDetails: [{ reason: 'no_tab_holds_refresh_token' }],
+    clientOnly: true,
+  },
+  refresh_refused: {
+    status: 0,
+    message: 'The session could not be refreshed because the server refused the request. Please sign in again.',
+    clientAction: 'Sign the user in again, and fix the cause: `details[0]` names the server\'s code (a misconfigured origin, CSRF header, base URL or DPoP key). The SDK does not retry.',
+    meaning:
+      'Produced only by the client SDK, and it ends the client session: a refresh got an answer that is neither new tokens, nor the end of the session, nor a passing failure (network, timeout, 5xx, 429), for example `400 invalid_request` or `403 csrf_failed`. Retrying the same request would get the same answer, so the SDK stops and says so once instead of looping. `details[0].error` is the server\'s code and `cause` its error.',
+    when: ['The server\'s CORS or cookie settings do not admit this page.', 'The `baseUrl` points at something that is not a Tessera server.'],
+    exampleDetails: [{ error: 'csrf_failed', status: 403, request_id: 'req_01HXYZABCDEFGH' }],
+    clientOnly: true,
+  },
 });
 
 export type ErrorCode = keyof typeof errorCatalogue;

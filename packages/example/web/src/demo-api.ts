@@ -4,6 +4,10 @@ import type { DemoSession } from '../../server/demo-types.js';
 
 export type { DemoConfig, DemoFlow, DemoSession } from '../../server/demo-types.js';
 
+/** The ways this page can keep its session, chosen with `?storage=` (see main.tsx). */
+export const storageModes = ['cookie', 'local', 'local-refresh', 'memory'] as const;
+export type StorageMode = (typeof storageModes)[number];
+
 /** Asks the demo backend for a session (it signs in any name) and hands the tokens to the client. */
 export async function signIn(client: SessionClient, userName: string, flow: string): Promise<void> {
   const response = await fetch('/demo/sign-in', {
@@ -13,7 +17,9 @@ export async function signIn(client: SessionClient, userName: string, flow: stri
   });
   const body = (await response.json()) as TokenGrant & { message?: string };
   if (!response.ok) throw new Error(body.message ?? `sign-in failed (${response.status})`);
-  client.setSession(body);
+  // In cookie mode this moves the refresh token into the cookie before it resolves: a reload from
+  // now on finds the session.
+  await client.setSession(body);
 }
 
 /** The user's sessions, from the demo backend's own API (the access token travels as a bearer). */

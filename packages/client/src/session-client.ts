@@ -172,6 +172,8 @@ type TabAnswer =
 interface TabRequest {
   readonly sessionId: string | null;
   acknowledged(): void;
+  /** A tab said it cannot help. */
+  declined(): void;
   settle(answer: TabAnswer): void;
 }
 
@@ -761,13 +763,18 @@ class TesseraSessionClient implements SessionClient {
    * briefly for a tab to say it holds the session, then as long as its refresh may take.
    */
   async #askOtherTabs(sessionId: string | null): Promise<TabAnswer> {
-    const othersMayListen = this.#tabs.othersMayListen ? await this.#tabs.othersMayListen() : this.#tabs !== noTabCoordination;
-    if (!othersMayListen) return 'none';
+    const others = this.#tabs.countOthers ? await this.#tabs.countOthers() : Number.POSITIVE_INFINITY;
+    if (others === 0) return 'none';
     return new Promise<TabAnswer>((resolve) => {
       let timer = setTimeout(() => request.settle('none'), tabAnswerWindow);
       let acknowledged = false;
+      let declined = 0;
       const request: TabRequest = {
         sessionId,
+        declined: () => {
+          declined += 1;
+          if (!acknowledged && declined >= others) request.settle('none');
+        },
         acknowledged: () => {
           if (acknowledged) return;
           acknowledged = true;
@@ -798,8 +805,11 @@ class TesseraSessionClient implements SessionClient {
    */
   #answerWanted(sessionId: string | null): void {
     const current = this.#tokens;
-    if (!current || (sessionId !== null && sessionId !== current.sessionId)) return;
-    if (current.refreshToken === null && !this.#refreshTokenInCookie) return;
+    const canHelp = current !== null && (sessionId === null || sessionId === current.sessionId) && (current.refreshToken !== null || this.#refreshTokenInCookie);
+    if (!canHelp) {
+      this.#tabs.publish({ type: 'cannot_help', sessionId });
+      return;
+    }
     this.#tabs.publish({ type: 'holder', sessionId: current.sessionId });
     if (!this.#isDue(current)) {
       this.#tabs.publish({ type: 'tokens', tokens: current, clockSkew: this.#clock.skew, session: this.#session });
@@ -916,6 +926,11 @@ class TesseraSessionClient implements SessionClient {
       case 'holder':
         for (const request of this.#tabRequests) {
           if (request.sessionId === null || request.sessionId === message.sessionId) request.acknowledged();
+        }
+        return;
+      case 'cannot_help':
+        for (const request of this.#tabRequests) {
+          if (request.sessionId === message.sessionId) request.declined();
         }
         return;
       case 'refreshing':

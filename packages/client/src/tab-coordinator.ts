@@ -16,6 +16,8 @@ export type TabMessage =
   | { readonly type: 'wanted'; readonly sessionId: string | null }
   /** The answer to `wanted`: this tab can refresh the session, and its tokens follow. */
   | { readonly type: 'holder'; readonly sessionId: string | null }
+  /** The answer to `wanted` of a tab that cannot help: it holds no session, or no refresh token for it. */
+  | { readonly type: 'cannot_help'; readonly sessionId: string | null }
   /** New tokens, from a refresh (`spent`: the refresh token they replace) or a sign-in in another tab. */
   | {
       readonly type: 'tokens';
@@ -53,16 +55,18 @@ export interface TabCoordinator {
   /** Whether a tab of the origin noted `refreshToken` as exchanged. */
   wasSpent?(refreshToken: string): boolean;
   /**
-   * Whether another live tab (or worker) of the origin may be listening: false only when that is
-   * known not to be the case, so a tab alone does not wait for answers that cannot come.
+   * How many other live tabs (and workers) of the origin listen, where that can be known (Web
+   * Locks); else `Infinity`. A tab alone does not wait for answers that cannot come, and a tab
+   * whose every peer said it cannot help stops waiting.
    */
-  othersMayListen?(): Promise<boolean>;
+  countOthers?(): Promise<number>;
   close(): void;
 }
 
 /** For a single context (Node, a lone worker): no lock to take, nobody to tell. */
 export const noTabCoordination: TabCoordinator = {
   runExclusive: (task) => task(),
+  countOthers: async () => 0,
   publish: () => {},
   subscribe: () => () => {},
   close: () => {},
@@ -171,14 +175,14 @@ export function browserTabCoordinator(name: string, options: BrowserTabCoordinat
     },
     recordSpent: (refreshToken) => spent?.record(refreshToken),
     wasSpent: (refreshToken) => spent?.has(refreshToken) ?? false,
-    async othersMayListen() {
-      if (!locks?.query) return true;
+    async countOthers() {
+      if (!locks?.query) return Number.POSITIVE_INFINITY;
       try {
         await present;
         const held = (await locks.query()).held ?? [];
-        return held.filter((lock) => lock.name === presenceName).length > 1;
+        return Math.max(0, held.filter((lock) => lock.name === presenceName).length - 1);
       } catch {
-        return true;
+        return Number.POSITIVE_INFINITY;
       }
     },
     close() {
@@ -423,6 +427,7 @@ function isTabMessage(value: unknown): value is TabMessage {
     type === 'missed' ||
     type === 'wanted' ||
     type === 'holder' ||
+    type === 'cannot_help' ||
     type === 'tokens' ||
     type === 'ended' ||
     type === 'signed_out'

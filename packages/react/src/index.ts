@@ -5,6 +5,9 @@ export { useSession } from './use-session.js';
 export { useAccessToken } from './use-access-token.js';
 export { useSessionClient } from './use-session-client.js';
 
+export { SignedIn, SignedOut, SessionLoading } from './session-guards.js';
+export type { SessionGuardProps } from './session-guards.js';
+
 export { SessionEnded } from './session-ended.js';
 export type { SessionEndedProps } from './session-ended.js';
 

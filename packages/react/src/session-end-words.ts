@@ -1,7 +1,8 @@
 import type { SessionEndReason } from './session-snapshot.js';
 
 /**
- * Why a session ended, in plain words for the person who was using it.
+ * Why a session ended, in plain words for the person who was using it; general words when no
+ * reason is known (`null`).
  *
  * @example
  * ```ts
@@ -9,9 +10,23 @@ import type { SessionEndReason } from './session-snapshot.js';
  * // → 'You signed out on another device.'
  * ```
  */
-export function describeSessionEnd(endReason: SessionEndReason): string {
-  if (endReason.code === 'session_expired') return describeExpiry(endReason);
-  if (endReason.code !== 'session_revoked') return 'Your session has ended.';
+export function describeSessionEnd(endReason: SessionEndReason | null): string {
+  if (!endReason) return 'Your session has ended.';
+  switch (endReason.code) {
+    case 'session_expired':
+      return describeExpiry(endReason);
+    case 'session_revoked':
+      return describeRevocation(endReason);
+    case 'refresh_token_unavailable':
+      return describeUnavailable(endReason);
+    case 'refresh_refused':
+      return 'Your session could not be renewed because the server refused the request.';
+    default:
+      return 'Your session has ended.';
+  }
+}
+
+function describeRevocation(endReason: SessionEndReason): string {
   switch (endReason.reason) {
     case 'signed_out_elsewhere':
       return 'You signed out on another device.';
@@ -24,6 +39,12 @@ export function describeSessionEnd(endReason: SessionEndReason): string {
     default:
       return 'Your session has ended.';
   }
+}
+
+/** Nothing in this browser can refresh the session: the cookie is gone, or no open tab holds the refresh token. */
+function describeUnavailable(endReason: SessionEndReason): string {
+  if (endReason.reason === 'no_refresh_cookie') return 'Your browser no longer has the cookie that keeps you signed in.';
+  return 'This browser could not keep your session (it holds no refresh token for it).';
 }
 
 function describeExpiry(endReason: SessionEndReason): string {

@@ -22,9 +22,10 @@ export interface SessionEndedProps {
  */
 export function SessionEnded({ signIn, signInLabel = 'Sign in again', className }: SessionEndedProps): ReactNode {
   const { status, endReason } = useSession();
-  if (status !== 'ended' || !endReason) return null;
+  if (status !== 'ended') return null;
+  // An end is never silent: a client that gave no reason still gets the notice, in general words.
   return (
-    <div role="alert" className={className} data-tessera-end-code={endReason.code} data-tessera-end-reason={endReason.reason ?? undefined}>
+    <div role="alert" className={className} data-tessera-end-code={endReason?.code} data-tessera-end-reason={endReason?.reason ?? undefined}>
       <p>{describeSessionEnd(endReason)}</p>
       <button type="button" onClick={signIn}>
         {signInLabel}

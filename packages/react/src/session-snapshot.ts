@@ -2,9 +2,15 @@ import type { SessionClient, SessionEndCode, SessionInfo, SessionState } from '@
 
 /** Why the session ended, as `useSession()` reports it. */
 export interface SessionEndReason {
-  /** `session_expired`, `session_revoked`, `session_not_found` or `token_invalid`. */
+  /**
+   * `session_expired`, `session_revoked`, `session_not_found` or `token_invalid` from the server;
+   * `refresh_token_unavailable` or `refresh_refused` from the client (nothing here could renew it).
+   */
   readonly code: SessionEndCode;
-  /** `idle` or `absolute` for expiry; `logout`, `admin`, `reuse_detected` or `signed_out_elsewhere` for revocation; else null. */
+  /**
+   * `idle` or `absolute` for expiry; `logout`, `admin`, `reuse_detected` or `signed_out_elsewhere`
+   * for revocation; `no_refresh_cookie` or `no_tab_holds_refresh_token` for `refresh_token_unavailable`; else null.
+   */
   readonly reason: string | null;
   /** Seconds of inactivity after which the session's flow ends it, when known (from the last session the server described). */
   readonly idleTimeout: number | null;
@@ -12,6 +18,10 @@ export interface SessionEndReason {
 
 /** What `useSession()` returns. The same object until something in it changes. */
 export interface SessionSnapshot {
+  /**
+   * The client's state, as it is: `loading` until it knows whether a session exists (a stored
+   * session read back, the other tabs asked), then `signed_out`, `active`, `refreshing` or `ended`.
+   */
   readonly status: SessionState;
   readonly sessionId: string | null;
   /** The session as the server last described it; null when none is held. */

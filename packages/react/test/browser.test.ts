@@ -36,15 +36,19 @@ async function signIn(url: string): Promise<TokenGrant> {
 
 interface PageState {
   statuses: string[];
+  guarded: string[];
   tokens: string[];
   signInClicks: number;
 }
 
 const pageState = (page: Page) =>
   page.evaluate(() => {
-    const { statuses, tokens, signInClicks } = (globalThis as unknown as { app: PageState }).app;
-    return { statuses: [...statuses], tokens: [...tokens], signInClicks };
+    const { statuses, guarded, tokens, signInClicks } = (globalThis as unknown as { app: PageState }).app;
+    return { statuses: [...statuses], guarded: [...guarded], tokens: [...tokens], signInClicks };
   });
+
+/** `[a, a, b, a]` → `[a, b, a]`: what was shown, in order, without the re-renders. */
+const collapsed = (names: string[]) => names.filter((name, index) => name !== names[index - 1]);
 
 let bundle: string;
 let browser: Browser;
@@ -84,6 +88,8 @@ afterEach(async () => {
 
 /** Signs alice in on the page and waits until it has rendered a refreshed token. */
 async function signInAndSeeRefresh(): Promise<TokenGrant> {
+  // The client first finds out whether a session exists (memory or storage read, other tabs asked).
+  await page.waitForFunction(() => document.querySelector('#status')?.textContent !== 'loading');
   expect(await page.textContent('#status')).toBe('signed_out');
   const grant = await signIn(server.url);
   await page.evaluate((tokens) => (globalThis as unknown as { app: { setSession(grant: unknown): void } }).app.setSession(tokens), grant);
@@ -114,7 +120,8 @@ describe('@tessera/react in Chromium', () => {
     expect(revoked.status).toBe(200);
     await expectEndedNotice('An administrator ended your session.');
     const state = await pageState(page);
-    expect(state.statuses[0]).toBe('signed_out');
+    expect(state.statuses.slice(0, 2)).toEqual(['loading', 'signed_out']);
+    expect(collapsed(state.guarded)).toEqual(['loading', 'signed-out', 'signed-in', 'signed-out']);
     expect(state.statuses).toContain('active');
     expect(state.statuses).toContain('refreshing');
     expect(state.statuses.at(-1)).toBe('ended');
@@ -129,5 +136,21 @@ describe('@tessera/react in Chromium', () => {
     const answer = await call(`${server.url}/v1/session/logout-others`, { method: 'POST', token: elsewhere.access_token });
     expect(answer.status).toBe(200);
     await expectEndedNotice('You signed out on another device.');
+  });
+
+  it('reloaded with a stored session, renders the loading state, then the signed-in children, never the signed-out ones', async () => {
+    await page.goto(`${origin.url}/?leeway=1&storage=local-refresh`);
+    const grant = await signInAndSeeRefresh();
+    await page.reload();
+    await page.waitForSelector('#signed-in');
+    const state = await pageState(page);
+    // Every render of the reloaded page, from its first: a sign-in form here would have flashed.
+    expect(collapsed(state.guarded)).toEqual(['loading', 'signed-in']);
+    expect(state.statuses[0]).toBe('loading');
+    expect(state.statuses[1]).toMatch(/^(active|refreshing)$/);
+    expect(state.statuses).not.toContain('signed_out');
+    expect(await page.textContent('#session-id')).toBe(grant.session?.id);
+    expect(await page.locator('#signed-out').count()).toBe(0);
+    expect(consoleErrors).toEqual([]);
   });
 });

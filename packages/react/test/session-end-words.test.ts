@@ -16,6 +16,11 @@ describe('describeSessionEnd', () => {
     [ended('session_expired', 'absolute', 1800), 'Your session expired.'],
     [ended('session_revoked', null), 'Your session has ended.'],
     [ended('session_not_found', null), 'Your session has ended.'],
+    [ended('refresh_token_unavailable', 'no_tab_holds_refresh_token'), 'This browser could not keep your session (it holds no refresh token for it).'],
+    [ended('refresh_token_unavailable', 'no_refresh_cookie'), 'Your browser no longer has the cookie that keeps you signed in.'],
+    [ended('refresh_token_unavailable', null), 'This browser could not keep your session (it holds no refresh token for it).'],
+    [ended('refresh_refused', null), 'Your session could not be renewed because the server refused the request.'],
+    [null, 'Your session has ended.'],
   ])('%o → %s', (endReason, words) => {
     expect(describeSessionEnd(endReason)).toBe(words);
   });

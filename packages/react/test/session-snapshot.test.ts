@@ -6,7 +6,8 @@ import { createSessionStore, SessionEnded, useAccessToken, useSession } from '..
 
 /** The fields of a client the store reads, set by the test; getters build new objects on each read, as the real client's do. */
 class FakeClient {
-  state: SessionState = 'signed_out';
+  // As a real client starts: it does not know yet whether a session exists.
+  state: SessionState = 'loading';
   sessionId: string | null = null;
   session: SessionInfo | null = null;
   expiresAt: number | null = null;
@@ -34,6 +35,16 @@ const session: SessionInfo = {
 };
 
 describe('createSessionStore', () => {
+  it("reports 'loading' until the client knows whether a session exists, then what it found", () => {
+    const client = new FakeClient();
+    const store = createSessionStore(client as unknown as SessionClient);
+    const statuses: string[] = [store.getSnapshot().status];
+    store.subscribe(() => statuses.push(store.getSnapshot().status));
+    client.change({ state: 'active', sessionId: 'ses_1', session, expiresAt: Date.UTC(2026, 0, 1, 9, 15) });
+    expect(statuses).toEqual(['loading', 'active']);
+    expect(statuses).not.toContain('signed_out');
+  });
+
   it('returns the same snapshot until a field changes', () => {
     const client = new FakeClient();
     const store = createSessionStore(client as unknown as SessionClient);

@@ -1,8 +1,20 @@
 // The public types of @tessera/react, checked by the compiler (`npm run typecheck` compiles this file).
-import type { ComponentProps } from 'react';
+import type { ComponentProps, ReactNode } from 'react';
 import { describe, expectTypeOf, it } from 'vitest';
 import type { SessionClient, SessionEndCode, SessionInfo, SessionState } from '@tessera/client';
-import { SessionProvider, useAccessToken, useSession, useSessionClient, type SessionEndReason, type SessionSnapshot } from '../src/index.js';
+import {
+  describeSessionEnd,
+  SessionLoading,
+  SessionProvider,
+  SignedIn,
+  SignedOut,
+  useAccessToken,
+  useSession,
+  useSessionClient,
+  type SessionEndReason,
+  type SessionGuardProps,
+  type SessionSnapshot,
+} from '../src/index.js';
 
 describe('public types', () => {
   it('useSession() gives the status, the session, the expiry and the end reason', () => {
@@ -22,5 +34,21 @@ describe('public types', () => {
     expectTypeOf<{ baseUrl: string; silentRefreshLeeway: number }>().toExtend<Props>();
     expectTypeOf<{ client: SessionClient; silentRefreshLeeway: number }>().not.toExtend<Props>();
     expectTypeOf<{ silentRefreshLeeway: number }>().not.toExtend<Props>();
+  });
+
+  it("the status includes 'loading'; the guards take children only", () => {
+    expectTypeOf<'loading'>().toExtend<SessionSnapshot['status']>();
+    for (const guard of [SignedIn, SignedOut, SessionLoading]) {
+      expectTypeOf(guard).parameter(0).toEqualTypeOf<SessionGuardProps>();
+      expectTypeOf(guard).returns.toEqualTypeOf<ReactNode>();
+    }
+    expectTypeOf<SessionGuardProps>().toEqualTypeOf<{ readonly children?: ReactNode }>();
+    expectTypeOf<{ children: ReactNode }>().toExtend<ComponentProps<typeof SignedIn>>();
+    expectTypeOf<{ fallback: ReactNode }>().not.toExtend<ComponentProps<typeof SignedIn>>();
+  });
+
+  it('describeSessionEnd() takes an end reason, or null when none is known', () => {
+    expectTypeOf(describeSessionEnd).parameter(0).toEqualTypeOf<SessionEndReason | null>();
+    expectTypeOf(describeSessionEnd).returns.toEqualTypeOf<string>();
   });
 });

@@ -231,6 +231,7 @@ class TesseraSessionClient implements SessionClient {
   readonly #spent: string[] = [];
   /** A refresh token another tab is presenting right now, and those waiting for its outcome. */
   #presentedElsewhere: { refreshToken: string; waiters: (() => void)[] } | null = null;
+  #disposed = false;
   /** Requests of this tab to the others for tokens, waiting for their answers. */
   readonly #tabRequests = new Set<TabRequest>();
 
@@ -396,6 +397,8 @@ class TesseraSessionClient implements SessionClient {
   }
 
   dispose(): void {
+    this.#disposed = true;
+    this.#answerTabRequests(null, 'settled');
     this.#scheduler.stop();
     this.#stopListeningToTabs();
     this.#tabs.close();
@@ -421,7 +424,7 @@ class TesseraSessionClient implements SessionClient {
       return;
     }
     const answer = await this.#askOtherTabs(stored?.tokens.sessionId ?? null);
-    if (generation !== this.#generation) return;
+    if (generation !== this.#generation || this.#disposed) return;
     if (!stored) {
       this.#setState('signed_out');
       return;

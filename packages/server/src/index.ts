@@ -30,7 +30,7 @@ export { createTessera } from './tessera.js';
 export { createVerifier, tesseraExpress, tesseraFastify, verifierErrorResponse } from './verifier/index.js';
 
 // Types
-export type { AccessTokenClaims, AccessTokensOptions } from './core/access-tokens.js';
+export type { AccessTokenClaims, AccessTokensOptions, CheckedAccessToken } from './core/access-tokens.js';
 export type { Clock } from './core/clock.js';
 export type { ErrorCode, ErrorDefinition } from './core/error-catalogue.js';
 export type { TesseraErrorOptions } from './core/errors.js';

@@ -30,7 +30,7 @@ export const errorCatalogue = defineErrorCodes({
     message: 'The access token has expired. Refresh it and try again.',
     clientAction: 'Refresh the access token with the refresh token, then retry the request once.',
     meaning:
-      'The access token was genuine but is past its `exp`. This is the normal end of every access token: they live minutes, the session lives on. Nothing is wrong with the session.',
+      'The access token was genuine but is past its `exp`. This is the normal end of every access token: they live minutes, the session lives on. Nothing is wrong with the session: when it has ended too, the server answers with the session\'s code (`session_expired`, `session_revoked`, `session_not_found`) instead, so a refresh after `token_expired` is worth trying.',
     when: [
       'The app kept one access token from page load and reused it after its lifetime.',
       'A background tab was throttled and its scheduled refresh ran late.',
@@ -69,6 +69,7 @@ export const errorCatalogue = defineErrorCodes({
       'The user left a tab open overnight and came back after the idle timeout.',
       'A short-lived flow (verification, exchange) took longer than its lifetime.',
       'The absolute lifetime of a long session was reached, however active the user was.',
+      'An access token was presented after both it and its session had expired (the session\'s code wins over `token_expired`).',
     ],
     exampleDetails: [{ reason: 'idle', expired_at: '2026-05-25T12:30:00.000Z' }],
   },
@@ -84,6 +85,7 @@ export const errorCatalogue = defineErrorCodes({
       'An administrator revoked the session.',
       'An old refresh token was replayed after its reuse interval.',
       "An app's API whose verifier reads the revocation feed refused a token of the session, though the token itself had not expired yet.",
+      'An expired access token of a revoked session was presented (the session\'s code wins over `token_expired`).',
     ],
     exampleDetails: [{ reason: 'signed_out_elsewhere', revoked_at: '2026-05-25T12:30:00.000Z' }],
   },

@@ -1,4 +1,4 @@
-import type { AccessTokenClaims, AccessTokens } from './access-tokens.js';
+import { tokenExpiredError, type AccessTokenClaims, type AccessTokens } from './access-tokens.js';
 import type { Clock } from './clock.js';
 import { TesseraError } from './errors.js';
 import { newId } from './ids.js';
@@ -224,13 +224,16 @@ export class SessionService {
 
   /**
    * Verifies an access token and checks its session's current state, so a revoked or expired
-   * session is reported even while the token itself is unexpired.
+   * session is reported even while the token itself is unexpired. An expired token of an ended
+   * session gets the session's code too: refreshing cannot help it. `token_expired` means the
+   * session lives.
    */
   async authenticate(accessToken: string): Promise<{ session: SessionRecord; claims: AccessTokenClaims }> {
-    const claims = await this.#accessTokens.verify(accessToken);
+    const { claims, expired } = await this.#accessTokens.check(accessToken);
     const session = await this.#cachedSession(claims.sid);
     if (!session || session.userId !== claims.sub) throw new TesseraError('session_not_found');
     assertActive(session, this.#clock.now());
+    if (expired) throw tokenExpiredError(claims.exp);
     return { session, claims };
   }
 

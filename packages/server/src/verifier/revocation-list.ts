@@ -79,6 +79,13 @@ export class RevocationList {
     return known && known.forgetAfter >= this.#settings.clock.now() ? known : undefined;
   }
 
+  /** The `session_revoked` error, with its reason, of a session known to be revoked; undefined otherwise. Never waits. */
+  revokedError(sessionId: string): TesseraError | undefined {
+    const known = this.get(sessionId);
+    if (!known) return undefined;
+    return new TesseraError('session_revoked', { details: [{ reason: known.reason, revoked_at: new Date(known.revokedAt).toISOString() }] });
+  }
+
   /** Whether the feed has been read recently enough to be trusted (see `maxStaleness`). */
   get current(): boolean {
     const maxStalenessMs = (this.#settings.maxStaleness ?? 60) * 1000;
@@ -91,10 +98,8 @@ export class RevocationList {
    */
   async check(sessionId: string): Promise<void> {
     if (this.#readAt === null) await Promise.race([this.#firstAttempt, delay(firstAttemptTimeoutMs, this.#stop.signal)]);
-    const known = this.get(sessionId);
-    if (known) {
-      throw new TesseraError('session_revoked', { details: [{ reason: known.reason, revoked_at: new Date(known.revokedAt).toISOString() }] });
-    }
+    const revoked = this.revokedError(sessionId);
+    if (revoked) throw revoked;
     if (!this.current && this.#settings.whenUnreachable === 'refuse') {
       throw new TesseraError('service_unavailable', { message: 'The revocations of the issuer could not be read.', retryAfter: 1 });
     }

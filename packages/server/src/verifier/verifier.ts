@@ -1,5 +1,5 @@
-import { createRemoteJWKSet, customFetch, errors as joseErrors, jwtVerify, type JWTHeaderParameters, type FlattenedJWSInput } from 'jose';
-import type { AccessTokenClaims } from '../core/access-tokens.js';
+import { createRemoteJWKSet, customFetch, errors as joseErrors, type JWTHeaderParameters, type FlattenedJWSInput } from 'jose';
+import { checkAccessToken, tokenExpiredError, type AccessTokenClaims, type CheckedAccessToken } from '../core/access-tokens.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { TesseraError } from '../core/errors.js';
 import { signingAlgorithm } from '../core/signing-keys.js';
@@ -39,7 +39,8 @@ export interface Verifier {
   readonly clock: Clock;
   /**
    * The claims of a valid token; throws `TesseraError` with `token_expired`, `token_invalid`,
-   * `service_unavailable` (keys unreachable) and, with `revocations`, `session_revoked`.
+   * `service_unavailable` (keys unreachable) and, with `revocations`, `session_revoked` (also for
+   * an expired token of a session the verifier knows to be revoked: refreshing cannot help it).
    */
   verify(token: string): Promise<AccessTokenClaims>;
   /** The same for an `Authorization` header value; no bearer token is `token_missing`. */
@@ -106,24 +107,24 @@ export function createVerifier(options: VerifierOptions): Verifier {
   };
 
   const verify = async (token: string): Promise<AccessTokenClaims> => {
+    let checked: CheckedAccessToken;
     try {
-      const { payload } = await jwtVerify(token, keyFor, {
-        algorithms: [...(options.algorithms ?? [signingAlgorithm])],
-        typ: 'at+jwt',
+      checked = await checkAccessToken(token, keyFor, {
+        algorithms: options.algorithms ?? [signingAlgorithm],
         issuer,
-        audience: typeof options.audience === 'string' ? options.audience : [...options.audience],
+        audience: options.audience,
         clockTolerance,
-        currentDate: new Date(clock.now()),
-        requiredClaims: ['sub', 'exp', 'iat', 'jti', 'sid', 'flow'],
+        now: clock.now(),
       });
-      if (typeof payload.sid !== 'string' || typeof payload.flow !== 'string' || typeof payload.sub !== 'string') {
-        throw new TesseraError('token_invalid', { details: [{ reason: 'sid, flow and sub must be strings' }] });
-      }
-      await revoked?.check(payload.sid);
-      return payload as unknown as AccessTokenClaims;
     } catch (error) {
       throw toVerifierError(error);
     }
+    const { claims, expired } = checked;
+    // A revocation already known is the better answer for an expired token: refreshing cannot help.
+    // (An idle or absolute end cannot be known offline; the server says so at the refresh.)
+    if (expired) throw revoked?.revokedError(claims.sid) ?? tokenExpiredError(claims.exp);
+    await revoked?.check(claims.sid);
+    return claims;
   };
 
   return {
@@ -151,13 +152,6 @@ function bearerOf(header: string | string[] | undefined): string | undefined {
 
 function toVerifierError(error: unknown): TesseraError {
   if (error instanceof TesseraError) return error;
-  if (error instanceof joseErrors.JWTExpired) {
-    const exp = typeof error.payload.exp === 'number' ? error.payload.exp : 0;
-    return new TesseraError('token_expired', { details: [{ expired_at: new Date(exp * 1000).toISOString() }] });
-  }
-  if (error instanceof joseErrors.JOSEError) {
-    return new TesseraError('token_invalid', { details: [{ reason: error.message }], cause: error });
-  }
   // jose throws TypeError and friends for input that is not a JWS at all.
   return new TesseraError('token_invalid', { details: [{ reason: 'malformed token' }], cause: error });
 }

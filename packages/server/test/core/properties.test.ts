@@ -210,19 +210,20 @@ describe('session properties over random command sequences', () => {
           if (current.status === 'active') expect(counts.live).toBe(1);
           expect(counts.total).toBe(issued.length);
 
-          // The newest access token: accepted while active, refused with the reason once revoked.
+          // The newest access token: accepted while active, refused with the reason once revoked. Once
+          // expired: token_expired while the session lives, the session's code once it has ended.
           const latest = issued.at(-1)!;
-          if (now2 < latest.accessTokenExpiresAt) {
-            expect(current.status).not.toBe('expired'); // the token never outlives the session
-            const auth = await sessions.authenticate(latest.accessToken).then(
-              () => null,
-              (error: unknown) => error as TesseraError,
-            );
-            if (current.status === 'active') expect(auth).toBeNull();
-            else {
-              expect(auth?.code).toBe('session_revoked');
-              expect(auth?.details[0]?.['reason']).toBe(current.reason);
-            }
+          const auth = await sessions.authenticate(latest.accessToken).then(
+            () => null,
+            (error: unknown) => error as TesseraError,
+          );
+          if (now2 < latest.accessTokenExpiresAt) expect(current.status).not.toBe('expired'); // the token never outlives the session
+          if (current.status === 'active') {
+            if (now2 < latest.accessTokenExpiresAt) expect(auth).toBeNull();
+            else expect(auth?.code).toBe('token_expired');
+          } else {
+            expect(auth?.code).toBe(current.status === 'revoked' ? 'session_revoked' : 'session_expired');
+            expect(auth?.details[0]?.['reason']).toBe(current.reason);
           }
 
           // The other session of the same user only ever expires: reuse or revocation here never touches it.

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { AccessTokens } from '../../src/core/access-tokens.js';
 import { TesseraError } from '../../src/core/errors.js';
 import { sessionEnd, sessionState, type RevocationReason } from '../../src/core/session.js';
 import { startCore, tempDir, type TestTessera } from '../helpers.js';
@@ -430,6 +431,75 @@ describe('SessionService (core, manual clock, real SQLite)', () => {
       const created = await t.tessera.sessions.createSession({ userId: 'alice' });
       t.clock.advance(901);
       expect((await rejection(t.tessera.sessions.authenticate(created.accessToken))).code).toBe('token_expired');
+    });
+
+    it('an expired token of a revoked session: session_revoked with its reason (refreshing cannot help), cached or not', async () => {
+      const t = await core();
+      const { sessions } = t.tessera;
+      const seen = await sessions.createSession({ userId: 'alice' });
+      const unseen = await sessions.createSession({ userId: 'alice' });
+      await sessions.authenticate(seen.accessToken); // its claims are now cached
+      t.clock.advance(100);
+      const revokedAt = t.clock.now();
+      await sessions.revokeUserSessions('alice', 'logout');
+      t.clock.advance(800);
+      for (const token of [seen.accessToken, unseen.accessToken]) {
+        const error = await rejection(sessions.authenticate(token));
+        expect(error.code).toBe('session_revoked');
+        expect(error.details).toEqual([{ reason: 'logout', revoked_at: iso(revokedAt) }]);
+      }
+    });
+
+    it('an expired token of a session past its idle end: session_expired (idle); before that end, token_expired', async () => {
+      const t = await core(dashConfig);
+      const { sessions } = t.tessera;
+      const created = await sessions.createSession({ userId: 'alice', flow: 'dash' });
+      t.clock.advance(900);
+      expect((await rejection(sessions.authenticate(created.accessToken))).code).toBe('token_expired');
+      t.clock.advance(900);
+      const error = await rejection(sessions.authenticate(created.accessToken));
+      expect(error.code).toBe('session_expired');
+      expect(error.details).toEqual([{ reason: 'idle', expired_at: iso(created.session.idleExpiresAt!) }]);
+    });
+
+    it('an expired token of a session past its absolute end: session_expired (absolute)', async () => {
+      const t = await core({ flows: { short: { absolute_lifetime: 600, idle_timeout: null } } });
+      const created = await t.tessera.sessions.createSession({ userId: 'alice', flow: 'short' });
+      expect(created.accessTokenExpiresAt).toBe(created.session.expiresAt); // cut short by the session's end
+      t.clock.advance(600);
+      const error = await rejection(t.tessera.sessions.authenticate(created.accessToken));
+      expect(error.code).toBe('session_expired');
+      expect(error.details).toEqual([{ reason: 'absolute', expired_at: iso(created.session.expiresAt) }]);
+    });
+
+    it('an expired token whose session record is gone: session_not_found', async () => {
+      const t = await core();
+      const created = await t.tessera.sessions.createSession({ userId: 'alice' });
+      const db = new Database(join(t.dir, 'tessera.db'));
+      try {
+        db.prepare('DELETE FROM sessions WHERE id = ?').run(created.session.id);
+      } finally {
+        db.close();
+      }
+      t.clock.advance(901);
+      expect((await rejection(t.tessera.sessions.authenticate(created.accessToken))).code).toBe('session_not_found');
+    });
+
+    it('an expired token that fails any other check is token_invalid, and its session is never looked up', async () => {
+      const t = await core();
+      const { sessions } = t.tessera;
+      const created = await sessions.createSession({ userId: 'alice' });
+      await sessions.revokeSession(created.session.id, 'admin');
+      const { signingKeys, clock, config } = t.tessera;
+      const genuine = { keys: signingKeys, clock, issuer: 'http://tessera.test', audience: config.audience, clientId: config.clientId };
+      const forged = [
+        await new AccessTokens({ ...genuine, issuer: 'https://evil.example' }).sign(created.session, 900, created.session.expiresAt),
+        await new AccessTokens({ ...genuine, audience: 'someone-else' }).sign(created.session, 900, created.session.expiresAt),
+      ];
+      t.clock.advance(901);
+      const lookups = vi.spyOn(t.store, 'getSession');
+      for (const { token } of forged) expect((await rejection(sessions.authenticate(token))).code).toBe('token_invalid');
+      expect(lookups).not.toHaveBeenCalled();
     });
 
     it('a garbled or foreign token is token_invalid', async () => {

@@ -296,7 +296,7 @@ describe('GET /v1/session', () => {
     expect(answer.body.details[0].revoked_at).toBe(iso(start.getTime() + 1_000));
   });
 
-  it('an access token never outlives its session: clamped to the idle end, after which refresh says session_expired (idle)', async () => {
+  it('an access token never outlives its session: clamped to the idle end, after which it and the refresh say session_expired (idle)', async () => {
     await server.close();
     server = await startServer({ config: { flows: { dashboard: { idle_timeout: 60, access_token_ttl: 300 } } } });
     const created = await createSession({ user_id: 'alice', flow: 'dashboard' });
@@ -304,7 +304,9 @@ describe('GET /v1/session', () => {
     expect(created.access_token_expires_at).toBe(created.session.idle_expires_at);
     expect((await asUser('/v1/session', created.access_token)).status).toBe(200);
     server.clock.advance(60);
-    expectError(await asUser('/v1/session', created.access_token), 'token_expired');
+    const expired = await asUser('/v1/session', created.access_token);
+    expectError(expired, 'session_expired', 'idle');
+    expect(expired.body.details[0].expired_at).toBe(created.session.idle_expires_at);
     const refreshed = await refresh(created.refresh_token);
     expectError(refreshed, 'session_expired', 'idle');
     expect(refreshed.body.details[0].expired_at).toBe(created.session.idle_expires_at);
@@ -313,6 +315,46 @@ describe('GET /v1/session', () => {
 
   it('no credentials: token_missing', async () => {
     expectError(await call(`${server.url}/v1/session`), 'token_missing');
+  });
+});
+
+describe('an expired access token whose session has ended gets the session\'s code (refreshing cannot help)', () => {
+  const routes = [
+    ['GET', '/v1/session'],
+    ['POST', '/v1/session/logout'],
+    ['POST', '/v1/session/logout-others'],
+  ] as const;
+
+  it('revoked: session_revoked with its reason and time, on every route that takes an access token', async () => {
+    const created = await createSession();
+    server.clock.advance(100);
+    const revoked = await manage(`/v1/sessions/${created.session.id}`, { method: 'DELETE' });
+    server.clock.advance(900);
+    for (const [method, path] of routes) {
+      const answer = await asUser(path, created.access_token, method);
+      expectError(answer, 'session_revoked', 'admin');
+      expect(answer.body.details).toEqual([{ reason: 'admin', revoked_at: revoked.body.revoked_at }]);
+      expect(answer.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
+    }
+  });
+
+  it('past the absolute end: session_expired (absolute)', async () => {
+    await server.close();
+    server = await startServer({ config: { flows: { brief: { absolute_lifetime: 600, access_token_ttl: 900 } } } });
+    const created = await createSession({ user_id: 'alice', flow: 'brief' });
+    server.clock.advance(600);
+    for (const [method, path] of routes) {
+      const answer = await asUser(path, created.access_token, method);
+      expectError(answer, 'session_expired', 'absolute');
+      expect(answer.body.details).toEqual([{ reason: 'absolute', expired_at: created.session.expires_at }]);
+    }
+  });
+
+  it('a live session with an expired token still gets token_expired, and the refresh works', async () => {
+    const created = await createSession();
+    server.clock.advance(901);
+    for (const [method, path] of routes) expectError(await asUser(path, created.access_token, method), 'token_expired');
+    expect((await refresh(created.refresh_token)).status).toBe(200);
   });
 });
 

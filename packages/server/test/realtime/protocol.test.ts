@@ -53,6 +53,25 @@ describe('authenticating a socket', () => {
     expect(unknown.frames[0]).toMatchObject({ type: 'session_ended', error: { error: 'session_not_found' } });
   });
 
+  it("an expired token of an ended session → session_ended with the session's code: revoked 4003, expired 4005, not 4001", async () => {
+    server = await startRealtimeServer({ config: { flows: { brief: { access_token_ttl: 1 }, short: { absolute_lifetime: 1 } } } });
+    const revoked = await signIn(server.url, 'alice', 'brief');
+    const ended = await signIn(server.url, 'bob', 'short');
+    expect((await call(`${server.url}/v1/sessions/${revoked.session.id}`, { method: 'DELETE', token: testApiKey })).status).toBe(200);
+    const lastEnd = Math.max(...[revoked.access_token_expires_at, ended.access_token_expires_at, ended.session.expires_at].map(Date.parse));
+    await sleep(lastEnd - Date.now() + 50);
+
+    const ofRevoked = await openSocket(server.socketUrl);
+    ofRevoked.auth(revoked.access_token);
+    expect(await ofRevoked.closed).toMatchObject({ code: 4003, reason: 'session_revoked' });
+    expect(ofRevoked.frames).toEqual([{ type: 'session_ended', error: expect.objectContaining({ error: 'session_revoked', details: [expect.objectContaining({ reason: 'admin' })] }) }]);
+
+    const ofExpired = await openSocket(server.socketUrl);
+    ofExpired.auth(ended.access_token);
+    expect(await ofExpired.closed).toMatchObject({ code: 4005, reason: 'session_expired' });
+    expect(ofExpired.frames).toEqual([{ type: 'session_ended', error: expect.objectContaining({ error: 'session_expired', details: [expect.objectContaining({ reason: 'absolute' })] }) }]);
+  });
+
   it('garbage → error envelope invalid_request, close 4400, and the server stays up', async () => {
     server = await startRealtimeServer();
     const grant = await signIn(server.url);

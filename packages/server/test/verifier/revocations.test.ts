@@ -101,6 +101,24 @@ describe('a verifier with revocations', () => {
     expect(await outcome(verifier, session.access_token)).toMatchObject({ code: 'session_revoked', details: [{ reason: 'admin' }] });
   });
 
+  it("an expired token of a session it knows to be revoked: session_revoked, not token_expired (refreshing cannot help)", async () => {
+    const server = await startTessera(new ManualClock(Date.UTC(2026, 0, 1, 9)));
+    const verifier = verifierFor(server);
+    const [revoked, live] = [await createSession(server.url), await createSession(server.url)];
+    expect(await outcome(verifier, revoked.access_token)).toEqual({ sub: 'alice' }); // the feed has been read
+    server.clock.advance(300);
+    const revocation = await call(`${server.url}/v1/sessions/${revoked.session.id}`, { method: 'DELETE', token: testApiKey });
+    expect(await msUntilRefused(verifier, revoked.access_token)).toBeLessThan(1000);
+
+    // Past exp and the 5 s clock tolerance; the revocation is still known (its tokens all expire by 300 + 900 s).
+    server.clock.advance(606);
+    expect(await outcome(verifier, revoked.access_token)).toEqual({
+      code: 'session_revoked',
+      details: [{ reason: 'admin', revoked_at: revocation.body.revoked_at }],
+    });
+    expect(await outcome(verifier, live.access_token)).toMatchObject({ code: 'token_expired' });
+  });
+
   it('hears a revocation made on another node (another process on the same store) within a second', async () => {
     const dir = dataDir();
     const key = 'tsk_verifier_cross_node';

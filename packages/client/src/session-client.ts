@@ -443,6 +443,7 @@ class TesseraSessionClient implements SessionClient {
   /** Makes `tokens` the held ones: state active, persisted, next refresh scheduled. */
   #hold(tokens: HeldTokens): void {
     this.#tokens = tokens;
+    this.#tabs.setHoldingSession?.(true);
     this.#failing = false;
     this.#retryAt = null;
     this.#blockedUntil = 0;
@@ -479,6 +480,7 @@ class TesseraSessionClient implements SessionClient {
   #clear(state: 'ended' | 'signed_out'): void {
     this.#generation += 1;
     this.#tokens = null;
+    this.#tabs.setHoldingSession?.(false);
     this.#session = null;
     this.#failing = false;
     this.#retryAt = null;
@@ -808,7 +810,9 @@ class TesseraSessionClient implements SessionClient {
    */
   #answerWanted(sessionId: string | null): void {
     const current = this.#tokens;
-    const canHelp = current !== null && (sessionId === null || sessionId === current.sessionId) && (current.refreshToken !== null || this.#refreshTokenInCookie);
+    // Only tabs that hold a session are counted (`countOthers`), so only they answer.
+    if (current === null) return;
+    const canHelp = (sessionId === null || sessionId === current.sessionId) && (current.refreshToken !== null || this.#refreshTokenInCookie);
     if (!canHelp) {
       this.#tabs.publish({ type: 'cannot_help', sessionId });
       return;

@@ -16,7 +16,7 @@ export type TabMessage =
   | { readonly type: 'wanted'; readonly sessionId: string | null }
   /** The answer to `wanted`: this tab can refresh the session, and its tokens follow. */
   | { readonly type: 'holder'; readonly sessionId: string | null }
-  /** The answer to `wanted` of a tab that cannot help: it holds no session, or no refresh token for it. */
+  /** The answer to `wanted` of a tab that holds a session but cannot help: another one, or no refresh token for it. */
   | { readonly type: 'cannot_help'; readonly sessionId: string | null }
   /** New tokens, from a refresh (`spent`: the refresh token they replace) or a sign-in in another tab. */
   | {
@@ -55,9 +55,13 @@ export interface TabCoordinator {
   /** Whether a tab of the origin noted `refreshToken` as exchanged. */
   wasSpent?(refreshToken: string): boolean;
   /**
-   * How many other live tabs (and workers) of the origin listen, where that can be known (Web
-   * Locks); else `Infinity`. A tab alone does not wait for answers that cannot come, and a tab
-   * whose every peer said it cannot help stops waiting.
+   * Says whether this tab holds a session another tab could be handed. Such tabs are counted by
+   * `countOthers` (with Web Locks: each holds a shared lock meanwhile).
+   */
+  setHoldingSession?(holding: boolean): void;
+  /**
+   * How many other live tabs (and workers) of the origin hold a session, where that can be known
+   * (Web Locks); else `Infinity`. A tab with none to ask does not wait for answers that cannot come.
    */
   countOthers?(): Promise<number>;
   close(): void;
@@ -125,19 +129,31 @@ export function browserTabCoordinator(name: string, options: BrowserTabCoordinat
   };
   channel?.addEventListener('message', onMessage);
 
-  // Every context of the origin holds a shared presence lock while it lives (the browser lets go
-  // when it closes, crashes or is discarded), so a tab can tell whether anyone may answer it.
-  const presenceName = `${name}:presence`;
-  let leavePresence: (() => void) | null = null;
-  let markPresent: () => void = () => {};
-  // Shared, and nobody asks for it exclusively: granted at once.
-  const present = new Promise<void>((resolve) => (markPresent = resolve));
-  locks
-    ?.request(presenceName, { mode: 'shared' }, () => {
-      markPresent();
-      return new Promise<void>((resolve) => (leavePresence = resolve));
-    })
-    .catch(() => markPresent());
+  // A tab that holds a session holds a shared lock meanwhile (the browser lets go when the tab
+  // closes, crashes or is discarded), so a tab opened later can tell whether anyone may hand it the
+  // session. Chrome does not freeze a page that holds a Web Lock (its Energy Saver freezing spares
+  // it): a frozen holder could not answer. Shared, and never asked for exclusively: granted at once.
+  const presenceName = `${name}:holding`;
+  let presence: { readonly granted: Promise<void>; readonly leave: () => void } | null = null;
+  const setHolding = (holding: boolean): void => {
+    if (!locks || holding === (presence !== null)) return;
+    if (!holding) {
+      presence?.leave();
+      presence = null;
+      return;
+    }
+    let markGranted: () => void = () => {};
+    let leave: () => void = () => {};
+    const granted = new Promise<void>((resolve) => (markGranted = resolve));
+    const held = new Promise<void>((resolve) => (leave = resolve));
+    locks
+      .request(presenceName, { mode: 'shared' }, () => {
+        markGranted();
+        return held;
+      })
+      .catch(() => markGranted());
+    presence = { granted, leave };
+  };
 
   const settleDelay = options.settleDelay ?? 50;
   let held = 0;
@@ -175,18 +191,20 @@ export function browserTabCoordinator(name: string, options: BrowserTabCoordinat
     },
     recordSpent: (refreshToken) => spent?.record(refreshToken),
     wasSpent: (refreshToken) => spent?.has(refreshToken) ?? false,
+    setHoldingSession: setHolding,
     async countOthers() {
       if (!locks?.query) return Number.POSITIVE_INFINITY;
       try {
-        await present;
+        const self = presence;
+        await self?.granted;
         const held = (await locks.query()).held ?? [];
-        return Math.max(0, held.filter((lock) => lock.name === presenceName).length - 1);
+        return Math.max(0, held.filter((lock) => lock.name === presenceName).length - (self ? 1 : 0));
       } catch {
         return Number.POSITIVE_INFINITY;
       }
     },
     close() {
-      (leavePresence as (() => void) | null)?.();
+      setHolding(false);
       listeners.clear();
       channel?.removeEventListener('message', onMessage);
       channel?.close();

@@ -55,8 +55,13 @@ export const errorCatalogue = defineErrorCodes({
     status: 401,
     message: 'No access token was presented. Please sign in.',
     clientAction: 'Send `Authorization: Bearer <access token>`; if the user has no session, sign them in.',
-    meaning: 'The request carried no bearer credentials at all.',
-    when: ['The `Authorization` header is absent or uses another scheme.', 'A proxy stripped the header.'],
+    meaning:
+      'The request carried no credentials at all: no bearer token, or, for a refresh in cookie mode, neither a `refresh_token` in the body nor the refresh cookie. Nothing is malformed; there is nothing left to refresh with.',
+    when: [
+      'The `Authorization` header is absent or uses another scheme.',
+      'A proxy stripped the header.',
+      'Cookie mode: a refresh arrived without the refresh cookie (cleared by the user, expired, or blocked by the browser) and without a body `refresh_token`.',
+    ],
     exampleDetails: [],
   },
   session_expired: {

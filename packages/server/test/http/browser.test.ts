@@ -121,8 +121,8 @@ describe('in Chromium: CORS and the refresh cookie', () => {
       expect(logout.status).toBe(200);
       expect(await context.cookies(tessera.url + '/v1/token/refresh')).toEqual([]);
       const afterLogout = await pageFetch(page, refreshUrl, { method: 'POST', headers: { 'x-tessera-csrf': '1' } });
-      expect(afterLogout.status).toBe(400);
-      expect(afterLogout.body.error).toBe('invalid_request');
+      expect(afterLogout.status).toBe(401);
+      expect(afterLogout.body.error).toBe('token_missing');
     } finally {
       await context.close();
     }

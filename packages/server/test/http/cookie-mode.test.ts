@@ -140,15 +140,32 @@ describe('cookie mode', () => {
       expect((await cookieRefresh(server, stale)).body.session.user_id).toBe('alice');
     });
 
-    it('neither body nor cookie: invalid_request naming both places', async () => {
+    it('neither body token nor cookie (the cookie is gone): token_missing, 401, naming both places', async () => {
       const server = await start();
       for (const answer of [
-        await send(`${server.url}/v1/token/refresh`, { method: 'POST', headers: { 'x-tessera-csrf': '1' } }),
-        await call(`${server.url}/v1/token/refresh`, { body: {} }),
+        await send(`${server.url}/v1/token/refresh`, { method: 'POST', headers: { 'x-tessera-csrf': '1', origin: app } }),
+        await send(`${server.url}/v1/token/refresh`, { method: 'POST' }),
+        await call(`${server.url}/v1/token/refresh`, { body: {}, headers: { origin: app } }),
+        await send(`${server.url}/v1/token/refresh`, { method: 'POST', headers: { 'content-type': 'application/json', cookie: 'other=1' }, body: '' }),
       ]) {
+        expect(answer.status, answer.text).toBe(401);
+        expect(answer.body.error).toBe('token_missing');
+        expect(answer.body.details).toEqual([
+          { field: 'refresh_token', message: 'no refresh_token in the body and no tessera_refresh cookie', in: 'cookie' },
+        ]);
+        expect(answer.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
+        expect(setCookie(answer)).toBeUndefined();
+      }
+    });
+
+    it('a body refresh_token of the wrong type is still invalid_request, cookie or not', async () => {
+      const server = await start();
+      const token = (await signIn(server)).refresh_token;
+      for (const cookie of [undefined, `tessera_refresh=${token}`]) {
+        const answer = await call(`${server.url}/v1/token/refresh`, { body: { refresh_token: 42 }, headers: cookie ? { cookie, 'x-tessera-csrf': '1' } : {} });
         expect(answer.status).toBe(400);
         expect(answer.body.error).toBe('invalid_request');
-        expect(answer.body.details[0].message).toContain('tessera_refresh cookie');
+        expect(answer.body.details[0].field).toBe('refresh_token');
       }
     });
 

@@ -79,7 +79,8 @@ export function endUserRoutes(app: FastifyInstance, tessera: Tessera, options: E
  * The refresh token of a refresh request. The body wins over the cookie: a page that hands over a
  * token explicitly (the first refresh after sign-in, which moves it into the cookie) means that one,
  * whatever stale cookie the browser still holds. Only the cookie, sent by the browser on its own,
- * needs the CSRF proof.
+ * needs the CSRF proof. In cookie mode, neither is `token_missing`: a browser whose cookie is gone
+ * (cleared, expired, blocked) made no malformed call, it has no credentials left and must sign in.
  */
 function presentedRefreshToken(
   request: FastifyRequest<{ Body: Static<typeof OptionalRefreshBody> }>,
@@ -88,10 +89,15 @@ function presentedRefreshToken(
 ): { token: string; from: 'body' | 'cookie' } {
   const fromBody = request.body?.refresh_token;
   if (fromBody !== undefined) return { token: fromBody, from: 'body' };
-  const fromCookie = cookie?.read(request);
+  if (!cookie) {
+    // Without cookie mode the schema has already required the body token: this only says so to the types.
+    throw new TesseraError('invalid_request', { details: [{ field: 'refresh_token', message: 'is required', in: 'body' }] });
+  }
+  const fromCookie = cookie.read(request);
   if (fromCookie === undefined) {
-    throw new TesseraError('invalid_request', {
-      details: [{ field: 'refresh_token', message: cookie ? `is required in the body or the ${cookie.name} cookie` : 'is required', in: 'body' }],
+    throw new TesseraError('token_missing', {
+      message: 'No refresh token was presented. Please sign in.',
+      details: [{ field: 'refresh_token', message: `no refresh_token in the body and no ${cookie.name} cookie`, in: 'cookie' }],
     });
   }
   requireCsrf();

@@ -25,7 +25,9 @@ function refresh(server: TestServer, refreshToken: unknown): Promise<Answer> {
 const notProduced = ['internal_error'] as const;
 /** Sent only inside RFC 6749 §5.2 errors of /oauth/* (as `tessera_error`, `error: invalid_client`); test/oauth covers it. */
 const oauthOnly = ['client_invalid'] as const;
-type ProducedCode = Exclude<ErrorCode, (typeof notProduced)[number] | (typeof oauthOnly)[number] | 'silent_auth_failed'>;
+/** Codes only the client SDK produces (`clientOnly` in the catalogue). */
+type ClientOnlyCode = { [Code in ErrorCode]: (typeof errorCatalogue)[Code] extends { clientOnly: true } ? Code : never }[ErrorCode];
+type ProducedCode = Exclude<ErrorCode, (typeof notProduced)[number] | (typeof oauthOnly)[number] | ClientOnlyCode>;
 
 /** The config-file object a producer's server needs, when the defaults do not let it produce its code. */
 const producerConfig: Partial<Record<ProducedCode, unknown>> = {

@@ -275,7 +275,7 @@ describe('terminal answers', () => {
       expect(session.state).toBe('ended');
       expect(session.endError).toMatchObject({ code: 'refresh_refused', status: failure.status });
       const body: unknown = failure.body;
-      const serverCode = typeof body === 'object' && body !== null && 'success' in body ? (body as { error: string }).error : null;
+      const serverCode = typeof body === 'object' && body !== null && 'success' in body ? (body as unknown as { error: string }).error : null;
       expect(session.endError?.details[0]).toMatchObject({ error: serverCode, status: failure.status });
       expect(handler.onSessionError).toHaveBeenCalledExactlyOnceWith(expect.objectContaining({ code: 'refresh_refused' }));
       expect(handler.onSessionClosed).toHaveBeenCalledExactlyOnceWith('refresh_refused');

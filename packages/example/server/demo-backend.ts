@@ -33,6 +33,9 @@ const SignInBody = {
   },
 } as const;
 
+/** What the sign-in form shows for a name the schema refuses: the rule in plain words, not the validator's. */
+export const userNameRule = 'A user name may contain letters, digits and . _ @ - only, up to 64 characters.';
+
 export async function buildDemoBackend(options: DemoBackendOptions): Promise<FastifyInstance> {
   // Types as sent: a number is not a name, and an unexpected field is an error, not dropped.
   const app = Fastify({ logger: false, bodyLimit: 4096, ajv: { customOptions: { coerceTypes: false, removeAdditional: false } } });
@@ -52,7 +55,12 @@ export async function buildDemoBackend(options: DemoBackendOptions): Promise<Fas
   app.get('/demo/config', async (): Promise<DemoConfig> => ({ tessera_port: options.tesseraPort, flows: options.flows }));
 
   // DEMO ONLY: a session for whatever name is typed. A real backend checks the user first.
-  app.post<{ Body: { user_name: string; flow?: string } }>('/demo/sign-in', { schema: { body: SignInBody } }, async (request, reply) => {
+  // attachValidation: a body the schema refuses comes here, to be answered in words a person reads.
+  const signInRoute = { schema: { body: SignInBody }, attachValidation: true };
+  app.post<{ Body: { user_name: string; flow?: string } }>('/demo/sign-in', signInRoute, async (request, reply) => {
+    if (request.validationError) {
+      return reply.code(400).send({ error: 'invalid_request', message: describeRefusedSignIn(request.validationError.validation) });
+    }
     const flow = request.body.flow ?? options.flows[0]?.name ?? 'default';
     if (!options.flows.some((offered) => offered.name === flow)) {
       return reply.code(400).send({ error: 'invalid_request', message: `Unknown flow "${flow}".` });
@@ -101,6 +109,13 @@ interface TesseraSession {
   readonly created_at: string;
   readonly last_refreshed_at: string | null;
   readonly metadata?: Record<string, unknown>;
+}
+
+/** The validator's complaints about a sign-in body, as one sentence: the name rule when the name is at fault. */
+function describeRefusedSignIn(errors: readonly { instancePath?: string; params?: Record<string, unknown> }[]): string {
+  const aboutName = errors.some((error) => error.instancePath === '/user_name' || error.params?.['missingProperty'] === 'user_name');
+  if (aboutName) return userNameRule;
+  return 'A sign-in is sent as { "user_name": "…", "flow": "…" }, with nothing else in it.';
 }
 
 /** The page talks to itself and to Tessera (HTTP and its socket), and nothing else. */

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deviceName } from '../server/demo-backend.js';
+import { deviceName, userNameRule } from '../server/demo-backend.js';
 import { startExample, type RunningExample } from '../server/start.js';
 
 let example: RunningExample;
@@ -59,17 +59,22 @@ describe('the demo backend', () => {
     expect(((await response.json()) as { session: { flow: string } }).session.flow).toBe('demo');
   });
 
+  const otherwiseMalformed = 'A sign-in is sent as { "user_name": "…", "flow": "…" }, with nothing else in it.';
   it.each([
-    ['no name', {}],
-    ['an empty name', { user_name: '' }],
-    ['a name that is not a string', { user_name: 42 }],
-    ['a name with markup', { user_name: '<img src=x onerror=alert(1)>' }],
-    ['a name too long', { user_name: 'a'.repeat(65) }],
-    ['an unknown flow', { user_name: 'frank', flow: 'admin' }],
-    ['an extra field', { user_name: 'frank', role: 'admin' }],
-  ])('refuses %s with 400, creating nothing', async (_case, body) => {
+    ['no name', {}, userNameRule],
+    ['an empty name', { user_name: '' }, userNameRule],
+    ['a name that is not a string', { user_name: 42 }, userNameRule],
+    ['a name with markup', { user_name: '<img src=x onerror=alert(1)>' }, userNameRule],
+    ['a name with a space', { user_name: 'frank jones' }, userNameRule],
+    ['a name too long', { user_name: 'a'.repeat(65) }, userNameRule],
+    ['an unknown flow', { user_name: 'frank', flow: 'admin' }, 'Unknown flow "admin".'],
+    ['an extra field', { user_name: 'frank', role: 'admin' }, otherwiseMalformed],
+    ['a body that is not an object', ['frank'], otherwiseMalformed],
+  ])('refuses %s with 400 in plain words, creating nothing', async (_case, body, message) => {
     const response = await signIn(body);
     expect(response.status).toBe(400);
+    // The words the sign-in form shows, not the validator's ("body/user_name must match pattern …").
+    expect(await response.json()).toEqual({ error: 'invalid_request', message });
     const direct = example.tesseraUrl.replace('localhost', '127.0.0.1');
     const listed = await fetch(`${direct}/v1/users/frank/sessions`, { headers: { authorization: `Bearer ${example.apiKey}` } });
     expect(await listed.json()).toEqual({ sessions: [] });

@@ -62,6 +62,9 @@ async function signIn(page: Page, userName: string): Promise<string> {
   return (await page.getByTestId('session-id').textContent())!;
 }
 
+const errorColour = 'rgb(192, 57, 43)';
+const colourOf = (page: Page, selector: string) => page.locator(selector).first().evaluate((element) => getComputedStyle(element).color);
+
 const refreshCount = async (page: Page) => Number(await page.getByTestId('refresh-count').textContent());
 const secondsLeft = async (page: Page) => Number.parseFloat((await page.getByTestId('countdown').textContent()) ?? 'NaN');
 const screenshot = (page: Page, name: string) => page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
@@ -209,6 +212,21 @@ describe('the example app in Chromium', () => {
     // The app's own API accepts the fresh token: the session list loads.
     await expect.poll(() => page.locator(`[data-testid="other-sessions"] li[data-session-id="${sessionId}"]`).count()).toBe(1);
     await screenshot(page, '09-recovered-after-hidden');
+    expect(consoleErrors).toEqual([]);
+  });
+});
+
+describe('the example page, state by state', () => {
+  it('a malformed name is refused in plain words, in the error colour, and no session starts', async () => {
+    const page = await openTab(example.appUrl, [/Failed to load resource: .* 400 \(Bad Request\)/]);
+    await page.getByTestId('user-name').fill('hana <script>');
+    await page.getByTestId('sign-in-button').click();
+    const problem = page.getByTestId('sign-in-problem');
+    await problem.waitFor();
+    expect(await problem.textContent()).toBe('A user name may contain letters, digits and . _ @ - only, up to 64 characters.');
+    expect(await colourOf(page, '[data-testid="sign-in-problem"]')).toBe(errorColour);
+    expect(await page.getByTestId('user-name').getAttribute('aria-invalid')).toBe('true');
+    expect(await page.getByTestId('dashboard').count()).toBe(0);
     expect(consoleErrors).toEqual([]);
   });
 });

@@ -62,7 +62,21 @@ async function signIn(page: Page, userName: string): Promise<string> {
   return (await page.getByTestId('session-id').textContent())!;
 }
 
+/** From now on every refresh of the context's pages gets this error envelope from "Tessera" (cross-origin, so with CORS headers). */
+async function answerRefreshesWith({ status, error, message }: { status: number; error: string; message: string }): Promise<void> {
+  await context.route('**/v1/token/refresh', (route) => {
+    if (route.request().method() !== 'POST') return route.continue();
+    return route.fulfill({
+      status,
+      contentType: 'application/json',
+      headers: { 'access-control-allow-origin': route.request().headers()['origin'] ?? '*', 'access-control-allow-credentials': 'true' },
+      body: JSON.stringify({ success: false, error, message, details: [] }),
+    });
+  });
+}
+
 const errorColour = 'rgb(192, 57, 43)';
+const successColour = 'rgb(47, 143, 78)';
 const colourOf = (page: Page, selector: string) => page.locator(selector).first().evaluate((element) => getComputedStyle(element).color);
 
 const refreshCount = async (page: Page) => Number(await page.getByTestId('refresh-count').textContent());
@@ -161,6 +175,7 @@ describe('the example app in Chromium', () => {
       expect(Date.now() - clickedAt).toBeLessThan(1000);
       expect(await notice.textContent()).toContain('You signed out on another device.');
       await expect.poll(() => phone.getByTestId('sessions-note').textContent()).toBe('Signed out of 1 other session.');
+      expect(await colourOf(phone, '[data-testid="sessions-note"]')).toBe(successColour); // a success, in green
       await expect.poll(() => phone.locator('[data-testid="other-sessions"] li').count()).toBe(1);
       expect(await phone.getByTestId('session-id').textContent()).toBe(phoneSession);
       await screenshot(phone, '07-signed-out-elsewhere-phone');
@@ -227,6 +242,26 @@ describe('the example page, state by state', () => {
     expect(await colourOf(page, '[data-testid="sign-in-problem"]')).toBe(errorColour);
     expect(await page.getByTestId('user-name').getAttribute('aria-invalid')).toBe('true');
     expect(await page.getByTestId('dashboard').count()).toBe(0);
+    expect(consoleErrors).toEqual([]);
+  });
+
+  it('tells failures in the error colour, and drops a failure to list once the list loads again', async () => {
+    const page = await openTab(example.appUrl, [/Failed to load resource: .* 503 \(Service Unavailable\)/]);
+    await signIn(page, 'kai');
+    // The session list cannot load: said under the list, in red.
+    await context.route('**/demo/my-sessions', (route) => route.fulfill({ status: 503, contentType: 'application/json', body: '{}' }));
+    const note = page.getByTestId('sessions-note');
+    await note.waitFor({ timeout: 7000 });
+    expect(await note.getAttribute('data-kind')).toBe('problem');
+    expect(await colourOf(page, '[data-testid="sessions-note"]')).toBe(errorColour);
+    // Tessera cannot be reached for a refresh: the activity log says so, its text in red too.
+    await answerRefreshesWith({ status: 503, error: 'service_unavailable', message: 'The service is unavailable.' });
+    const problem = page.locator('[data-testid="activity"] li[data-kind="problem"]');
+    await problem.first().waitFor({ timeout: tokenTtl * 1000 + 2000 });
+    expect(await colourOf(page, '[data-testid="activity"] li[data-kind="problem"]')).toBe(errorColour);
+    await context.unroute('**/demo/my-sessions');
+    await context.unroute('**/v1/token/refresh');
+    await expect.poll(() => note.count(), { timeout: 7000 }).toBe(0);
     expect(consoleErrors).toEqual([]);
   });
 });

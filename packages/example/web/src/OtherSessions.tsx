@@ -6,10 +6,17 @@ import { mySessions, type DemoSession } from './demo-api.js';
 export function OtherSessions(): ReactNode {
   const client = useSessionClient();
   const [sessions, setSessions] = useState<DemoSession[] | null>(null);
-  const [note, setNote] = useState<string | null>(null);
+  const [note, setNote] = useState<Note | null>(null);
 
   const load = useCallback(() => {
-    mySessions(client).then(setSessions, (error: unknown) => setNote(error instanceof Error ? error.message : String(error)));
+    mySessions(client).then(
+      (listed) => {
+        setSessions(listed);
+        // A failure to list is over once a list arrives; a success note stays.
+        setNote((shown) => (shown?.kind === 'problem' ? null : shown));
+      },
+      (error: unknown) => setNote(problemNote(error)),
+    );
   }, [client]);
 
   useEffect(() => {
@@ -21,10 +28,10 @@ export function OtherSessions(): ReactNode {
   const signOutElsewhere = () => {
     client.logoutOthers().then(
       (result) => {
-        setNote(`Signed out of ${result.revoked} other session${result.revoked === 1 ? '' : 's'}.`);
+        setNote({ kind: 'note', text: `Signed out of ${result.revoked} other session${result.revoked === 1 ? '' : 's'}.` });
         load();
       },
-      (error: unknown) => setNote(error instanceof Error ? error.message : String(error)),
+      (error: unknown) => setNote(problemNote(error)),
     );
   };
 
@@ -51,10 +58,21 @@ export function OtherSessions(): ReactNode {
         </ul>
       )}
       {note && (
-        <p className="note" data-testid="sessions-note">
-          {note}
+        // A failure is told in the error colour, never in the colour of a success.
+        <p className={note.kind} data-testid="sessions-note" data-kind={note.kind}>
+          {note.text}
         </p>
       )}
     </section>
   );
+}
+
+/** What the card says under the list: a success (`note`) or a failure (`problem`), styled apart. */
+interface Note {
+  readonly kind: 'note' | 'problem';
+  readonly text: string;
+}
+
+function problemNote(error: unknown): Note {
+  return { kind: 'problem', text: error instanceof Error ? error.message : String(error) };
 }

@@ -62,6 +62,30 @@ async function signIn(page: Page, userName: string): Promise<string> {
   return (await page.getByTestId('session-id').textContent())!;
 }
 
+/**
+ * From each page's first script on, records every change of which view shows (repeats collapsed):
+ * `loading`, `sign-in`, `dashboard`, `ended` (the notice), joined with `+` when several show at once.
+ * A MutationObserver hears each React commit, so even a one-frame flash is recorded.
+ */
+async function recordViews(): Promise<void> {
+  await context.addInitScript(() => {
+    const views: string[] = [];
+    (globalThis as unknown as { views: string[] }).views = views;
+    const selectors: Record<string, string> = {
+      loading: '[data-testid="loading"]',
+      'sign-in': '[data-testid="sign-in"]',
+      dashboard: '[data-testid="dashboard"]',
+      ended: '.notice.ended',
+    };
+    new MutationObserver(() => {
+      const shown = Object.keys(selectors)
+        .filter((view) => document.querySelector(selectors[view]!) !== null)
+        .join('+');
+      if (shown !== '' && shown !== views.at(-1)) views.push(shown);
+    }).observe(document, { childList: true, subtree: true });
+  });
+}
+
 /** From now on every refresh of the context's pages gets this error envelope from "Tessera" (cross-origin, so with CORS headers). */
 async function answerRefreshesWith({ status, error, message }: { status: number; error: string; message: string }): Promise<void> {
   await context.route('**/v1/token/refresh', (route) => {
@@ -75,6 +99,7 @@ async function answerRefreshesWith({ status, error, message }: { status: number;
   });
 }
 
+const viewsOf = (page: Page) => page.evaluate(() => [...(globalThis as unknown as { views: string[] }).views]);
 const errorColour = 'rgb(192, 57, 43)';
 const successColour = 'rgb(47, 143, 78)';
 const colourOf = (page: Page, selector: string) => page.locator(selector).first().evaluate((element) => getComputedStyle(element).color);
@@ -232,6 +257,35 @@ describe('the example app in Chromium', () => {
 });
 
 describe('the example page, state by state', () => {
+  it.each([
+    ['cookie', 'refresh token in an HttpOnly cookie, access token in localStorage'],
+    ['local-refresh', 'access and refresh tokens both in localStorage'],
+  ])('with ?storage=%s, says so, and a reload goes back to the dashboard without the sign-in form ever showing', async (mode, kept) => {
+    await recordViews();
+    const page = await openTab(`${example.appUrl}/?storage=${mode}`);
+    expect(await page.getByTestId('storage-mode').textContent()).toBe(`Session kept: ${kept}.`);
+    const sessionId = await signIn(page, 'hana');
+    await page.reload();
+    await page.getByTestId('dashboard').waitFor();
+    await expect.poll(() => page.getByTestId('session-id').textContent()).toBe(sessionId);
+    // Every view the reloaded page showed, from its first commit: at most "Loading…", then the dashboard.
+    const views = await viewsOf(page);
+    expect(views.filter((view) => view !== 'loading')).toEqual(['dashboard']);
+    expect(await page.getByTestId('storage-mode').getAttribute('data-storage')).toBe(mode);
+    expect(consoleErrors).toEqual([]);
+  });
+
+  it('a second tab that keeps nothing itself (?storage=memory) shows "Loading…" while it asks the first, then the dashboard', async () => {
+    await recordViews();
+    const first = await openTab(`${example.appUrl}/?storage=memory`);
+    const sessionId = await signIn(first, 'ivan');
+    const second = await openTab(`${example.appUrl}/?storage=memory`);
+    await second.getByTestId('dashboard').waitFor();
+    expect(await second.getByTestId('session-id').textContent()).toBe(sessionId);
+    expect(await viewsOf(second)).toEqual(['loading', 'dashboard']);
+    expect(consoleErrors).toEqual([]);
+  });
+
   it('a malformed name is refused in plain words, in the error colour, and no session starts', async () => {
     const page = await openTab(example.appUrl, [/Failed to load resource: .* 400 \(Bad Request\)/]);
     await page.getByTestId('user-name').fill('hana <script>');
@@ -261,7 +315,44 @@ describe('the example page, state by state', () => {
     expect(await colourOf(page, '[data-testid="activity"] li[data-kind="problem"]')).toBe(errorColour);
     await context.unroute('**/demo/my-sessions');
     await context.unroute('**/v1/token/refresh');
+    // The list is read again every 5 s.
     await expect.poll(() => note.count(), { timeout: 7000 }).toBe(0);
+    expect(consoleErrors).toEqual([]);
+  }, 30_000);
+
+  it.each([
+    {
+      // Cleared by the user, expired, or blocked by the browser: the server answers token_missing.
+      ending: 'the refresh cookie is gone',
+      code: 'refresh_token_unavailable',
+      reason: 'no_refresh_cookie',
+      words: 'Your browser no longer has the cookie that keeps you signed in.',
+      cause: () => context.clearCookies(),
+      expected: /Failed to load resource: .* 401 \(Unauthorized\)/,
+    },
+    {
+      ending: 'a refresh is answered 400 invalid_request',
+      code: 'refresh_refused',
+      reason: null,
+      words: 'Your session could not be renewed because the server refused the request.',
+      cause: () => answerRefreshesWith({ status: 400, error: 'invalid_request', message: 'The request is malformed.' }),
+      expected: /Failed to load resource: .* 400 \(Bad Request\)/,
+    },
+  ])('when $ending, the notice says so and the dashboard is gone', async ({ code, reason, words, cause, expected }) => {
+    await recordViews();
+    const page = await openTab(example.appUrl, [expected]);
+    await signIn(page, 'june');
+    await cause();
+    const notice = page.locator(`.notice.ended[data-tessera-end-code="${code}"]`);
+    // The next refresh is due within the 4 s token's life.
+    await notice.waitFor({ timeout: tokenTtl * 1000 + 2000 });
+    expect(await notice.getAttribute('role')).toBe('alert');
+    expect(await notice.getAttribute('data-tessera-end-reason')).toBe(reason);
+    expect(await notice.locator('p').textContent()).toBe(words);
+    expect(await page.getByTestId('dashboard').count()).toBe(0);
+    expect(await page.getByText('Signed in as').count()).toBe(0);
+    expect((await viewsOf(page)).filter((view) => view !== 'loading')).toEqual(['sign-in', 'dashboard', 'ended']);
+    await screenshot(page, `10-ended-${code}`);
     expect(consoleErrors).toEqual([]);
   });
 });

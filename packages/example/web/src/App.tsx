@@ -1,13 +1,26 @@
-import { SessionEnded, useSession, useSessionClient } from '@tessera/react';
-import type { ReactNode } from 'react';
+import { SessionEnded, SessionLoading, SignedIn, SignedOut, useSession, useSessionClient } from '@tessera/react';
+import { useState, type ReactNode } from 'react';
 import type { Activity } from './activity.js';
 import { Dashboard } from './Dashboard.js';
-import type { DemoFlow } from './demo-api.js';
+import { storageModeDescriptions, storageModes, type DemoFlow, type StorageMode } from './demo-api.js';
 import { SignIn } from './SignIn.js';
 
-export function App({ flows, activity }: { flows: readonly DemoFlow[]; activity: Activity }): ReactNode {
+export interface AppProps {
+  readonly flows: readonly DemoFlow[];
+  readonly activity: Activity;
+  /** Where this page keeps the session (`?storage=`). */
+  readonly storageMode: StorageMode;
+}
+
+export function App({ flows, activity, storageMode }: AppProps): ReactNode {
   const client = useSessionClient();
   const { status } = useSession();
+  // The client is active as soon as it holds the grant, but in cookie mode the session survives a
+  // reload only once setSession() has resolved (the refresh token moved into the cookie). Until then
+  // the form stays, "Signing in…": a dashboard shown earlier invites a reload that loses the sign-in.
+  const [handingOver, setHandingOver] = useState(false);
+  const held = status === 'active' || status === 'refreshing';
+  const showSignIn = status === 'signed_out' || (handingOver && held);
   return (
     <main>
       <header>
@@ -16,11 +29,41 @@ export function App({ flows, activity }: { flows: readonly DemoFlow[]; activity:
           Demo: the sign-in below accepts any name without a password. Tessera never checks passwords; your backend does,
           then asks Tessera for a session.
         </p>
+        <StorageModeLine mode={storageMode} />
       </header>
-      {/* "Sign in again" forgets the ended session; the sign-in form follows. */}
-      <SessionEnded className="notice ended" signIn={() => void client.logout()} />
-      {status === 'signed_out' && <SignIn flows={flows} />}
-      {(status === 'active' || status === 'refreshing') && <Dashboard activity={activity} />}
+      {/* While the client reads a kept session back: neither the form nor the dashboard, so a reload flashes neither. */}
+      <SessionLoading>
+        <p className="loading" data-testid="loading">
+          Loading…
+        </p>
+      </SessionLoading>
+      <SignedOut>
+        {/* After an end the notice says why; "Sign in again" forgets the ended session and the form follows. */}
+        <SessionEnded className="notice ended" signIn={() => void client.logout()} />
+      </SignedOut>
+      {/* Outside the guards, at one place in the tree, so the form keeps its state through the hand-off. */}
+      {showSignIn && <SignIn flows={flows} onHandOver={setHandingOver} />}
+      <SignedIn>{!handingOver && <Dashboard activity={activity} />}</SignedIn>
     </main>
+  );
+}
+
+/** Where the session is kept, with links to try the other modes (each is a page load of its own). */
+function StorageModeLine({ mode }: { mode: StorageMode }): ReactNode {
+  return (
+    <p className="storage-mode">
+      <span data-testid="storage-mode" data-storage={mode}>
+        Session kept: {storageModeDescriptions[mode]}.
+      </span>{' '}
+      <span className="storage-modes">
+        Try{' '}
+        {storageModes.map((other, index) => (
+          <span key={other}>
+            {index > 0 && ' · '}
+            {other === mode ? <strong>{other}</strong> : <a href={`?storage=${other}`}>{other}</a>}
+          </span>
+        ))}
+      </span>
+    </p>
   );
 }

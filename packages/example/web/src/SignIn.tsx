@@ -2,7 +2,13 @@ import { useSessionClient } from '@tessera/react';
 import { useState, type FormEvent, type ReactNode } from 'react';
 import { signIn, type DemoFlow } from './demo-api.js';
 
-export function SignIn({ flows }: { flows: readonly DemoFlow[] }): ReactNode {
+export interface SignInProps {
+  readonly flows: readonly DemoFlow[];
+  /** Told true when the sign-in starts and false once `setSession()` has settled: the session then survives a reload. */
+  readonly onHandOver: (inFlight: boolean) => void;
+}
+
+export function SignIn({ flows, onHandOver }: SignInProps): ReactNode {
   const client = useSessionClient();
   const [userName, setUserName] = useState('');
   const [flow, setFlow] = useState(flows[0]?.name ?? 'default');
@@ -13,10 +19,15 @@ export function SignIn({ flows }: { flows: readonly DemoFlow[] }): ReactNode {
     event.preventDefault();
     setBusy(true);
     setProblem(null);
+    onHandOver(true);
     signIn(client, userName.trim(), flow).then(
-      () => setBusy(false),
+      () => {
+        setBusy(false);
+        onHandOver(false);
+      },
       (error: unknown) => {
         setBusy(false);
+        onHandOver(false);
         setProblem(error instanceof Error ? error.message : String(error));
       },
     );
@@ -52,7 +63,7 @@ export function SignIn({ flows }: { flows: readonly DemoFlow[] }): ReactNode {
         </select>
       </label>
       <button type="submit" data-testid="sign-in-button" disabled={busy || userName.trim() === ''}>
-        Sign in
+        {busy ? 'Signing in…' : 'Sign in'}
       </button>
       {problem && (
         <p role="alert" className="problem" id="sign-in-problem" data-testid="sign-in-problem">

@@ -8,6 +8,14 @@ export type { DemoConfig, DemoFlow, DemoSession } from '../../server/demo-types.
 export const storageModes = ['cookie', 'local', 'local-refresh', 'memory'] as const;
 export type StorageMode = (typeof storageModes)[number];
 
+/** Where each mode keeps the tokens, in the words the page shows. */
+export const storageModeDescriptions: Readonly<Record<StorageMode, string>> = {
+  cookie: 'refresh token in an HttpOnly cookie, access token in localStorage',
+  local: "access token in localStorage, refresh token in this tab's memory only",
+  'local-refresh': 'access and refresh tokens both in localStorage',
+  memory: "nothing outside this tab's memory",
+};
+
 /** Asks the demo backend for a session (it signs in any name) and hands the tokens to the client. */
 export async function signIn(client: SessionClient, userName: string, flow: string): Promise<void> {
   const response = await fetch('/demo/sign-in', {

@@ -45,7 +45,7 @@ function clientStorage(mode: StorageMode): Pick<SessionClientOptions, 'storage' 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
     <SessionProvider client={client}>
-      <App flows={config.flows} activity={activity} />
+      <App flows={config.flows} activity={activity} storageMode={storageMode} />
     </SessionProvider>
   </StrictMode>,
 );

@@ -29,6 +29,7 @@ export interface ExampleOptions {
 }
 
 export interface RunningExample {
+  /** Tessera as it runs now (a new instance after `startTessera()`). */
   readonly tessera: RunningServer;
   readonly app: FastifyInstance;
   /** Tessera, as browsers reach it (its admin console is at `/admin`). */
@@ -36,6 +37,10 @@ export interface RunningExample {
   /** The example app. */
   readonly appUrl: string;
   readonly apiKey: string;
+  /** Stops Tessera alone, as a crash or a deploy would: the app and its page stay up. */
+  stopTessera(): Promise<void>;
+  /** Starts Tessera again after `stopTessera()`, on the same port, data folder and config: its sessions and keys are as it left them. */
+  startTessera(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -62,7 +67,10 @@ export async function startExample(options: ExampleOptions): Promise<RunningExam
     },
     'example config',
   );
-  const tessera = await startServer({ port: tesseraPort, host, dataDir: options.dataDir, apiKey, config, logLevel: options.logLevel ?? 'warn' });
+  const launchTessera = () => startServer({ port: tesseraPort, host, dataDir: options.dataDir, apiKey, config, logLevel: options.logLevel ?? 'warn' });
+  let tessera = await launchTessera();
+  /** Set while Tessera is stopped (or stopping): what its close returned. */
+  let tesseraStopped: Promise<void> | null = null;
   const flows: DemoFlow[] = [
     { name: 'demo', label: `demo: ${demoTtl}-second access tokens, 10 idle minutes` },
     { name: 'default', label: 'default: 15-minute access tokens, 14 days' },
@@ -95,13 +103,28 @@ export async function startExample(options: ExampleOptions): Promise<RunningExam
   }
   let closing: Promise<void> | undefined;
   return {
-    tessera,
+    get tessera() {
+      return tessera;
+    },
     app,
     tesseraUrl: `http://localhost:${tesseraPort}`,
     appUrl: `http://localhost:${appPort}`,
     apiKey,
+    stopTessera() {
+      tesseraStopped ??= tessera.close();
+      return tesseraStopped;
+    },
+    async startTessera() {
+      if (!tesseraStopped) throw new Error('Tessera is running: stopTessera() first');
+      await tesseraStopped;
+      tessera = await launchTessera();
+      tesseraStopped = null;
+    },
     close() {
-      closing ??= app.close().then(() => verifier.close()).then(() => tessera.close());
+      closing ??= app
+        .close()
+        .then(() => verifier.close())
+        .then(() => tesseraStopped ?? tessera.close());
       return closing;
     },
   };

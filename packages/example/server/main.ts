@@ -59,7 +59,7 @@ process.stdout.write(
     `Error codes:    ${example.tesseraUrl}/docs/errors`,
     '',
     chosenKey ? 'The key is the one in TESSERA_API_KEY.' : `The key is kept in ${join(dataDir, 'example-api-key')} (set TESSERA_API_KEY to choose one).`,
-    'Tessera alone, without the example: npx tessera serve',
+    'Tessera alone, without the example: npx @tessera/server serve',
     '',
   ].join('\n') + '\n',
 );

@@ -70,6 +70,12 @@ export interface Journeys {
   expectOutcome(page: Page, outcome: Outcome, expected: { sessionId: string; since: number; name: string; timeout?: number }): Promise<void>;
   /** The session lives in `page`: see `Outcome`. */
   expectLives(page: Page, expected: { sessionId: string; since: number; timeout?: number }): Promise<void>;
+  /**
+   * Freezes `page` until the test ends (or the returned function is called): its script paused in
+   * the debugger, which holds it as a frozen background tab is held (no timers, no messages handled,
+   * its locks kept). `Page.setWebLifecycleState` does not freeze a visible headless page.
+   */
+  freeze(page: Page): Promise<() => Promise<void>>;
   /** The session as Tessera's management API reads it. */
   sessionOnServer(sessionId: string): Promise<{ status: string; revoked_reason: string | null }>;
 }
@@ -86,6 +92,8 @@ export function useJourneys(): Journeys {
   /** Every tab opened in the test, in order: tab 1 is the first. */
   let tabs: Page[] = [];
   const extraContexts: BrowserContext[] = [];
+  /** Thaws the pages still frozen, after a failing journey's screenshots show them as they were. */
+  const thaws: (() => Promise<void>)[] = [];
 
   beforeAll(async () => {
     if (!existsSync(builtPage)) throw new Error('the page is not built: npm run build');
@@ -119,6 +127,7 @@ export function useJourneys(): Journeys {
         await page.screenshot({ path: join(artifacts, `${name}-tab${index + 1}.png`), fullPage: true, timeout: 3000 }).catch(() => {});
       }
     }
+    for (const thaw of thaws.splice(0)) await thaw().catch(() => {});
     for (const extra of extraContexts.splice(0)) await extra.close().catch(() => {});
     await context?.close();
     await example?.close();
@@ -223,6 +232,22 @@ export function useJourneys(): Journeys {
       expect(presentedAfterSuccess(refreshes), 'refresh tokens presented again after a 200').toEqual([]);
     },
 
+    async freeze(page) {
+      const cdp = await page.context().newCDPSession(page);
+      await cdp.send('Debugger.enable');
+      await cdp.send('Debugger.pause');
+      let thawed = false;
+      const thaw = async () => {
+        if (thawed) return;
+        thawed = true;
+        await cdp.send('Debugger.resume');
+        await cdp.send('Debugger.disable');
+        await cdp.detach();
+      };
+      thaws.push(thaw);
+      return thaw;
+    },
+
     async sessionOnServer(sessionId) {
       const response = await fetch(`${example.tesseraUrl.replace('localhost', '127.0.0.1')}/v1/sessions/${sessionId}`, {
         headers: { authorization: `Bearer ${example.apiKey}` },
@@ -312,25 +337,6 @@ export async function setVisible(page: Page, visible: boolean): Promise<void> {
     (globalThis as Record<string, unknown>).pageHidden = !visible;
     document.dispatchEvent(new Event('visibilitychange'));
   }, visible);
-}
-
-/**
- * Freezes `page` until the returned function is called: its script paused in the debugger, which
- * holds it as a frozen background tab is held (no timers, no messages handled, its locks kept).
- * `Page.setWebLifecycleState` does not freeze a visible headless page.
- */
-export async function freeze(context: BrowserContext, page: Page): Promise<() => Promise<void>> {
-  const cdp = await context.newCDPSession(page);
-  await cdp.send('Debugger.enable');
-  await cdp.send('Debugger.pause');
-  let thawed = false;
-  return async () => {
-    if (thawed) return;
-    thawed = true;
-    await cdp.send('Debugger.resume');
-    await cdp.send('Debugger.disable');
-    await cdp.detach();
-  };
 }
 
 /**

@@ -15,8 +15,9 @@ import { holdTokens, isTokenGrant, type HeldTokens, type SessionInfo, type Token
 /** Where a client session stands. */
 export type SessionState =
   /**
-   * Not known yet: a session kept in storage is being read back, or the other tabs (or, in cookie
-   * mode, the server) are being asked for one. Settles as `signed_out`, `active` or `ended`, by `ready`.
+   * Not known yet: a session kept in storage is being read back, or the other tabs are being asked
+   * for one (settled by `ready`); or, in cookie mode, a new sign-in is being moved into the refresh
+   * cookie (settled when `setSession()` resolves). Becomes `signed_out`, `active` or `ended`.
    */
   | 'loading'
   /** No session: never set, or after `logout()`. */
@@ -165,8 +166,10 @@ type TabAnswer =
   | 'failed'
   /** The session ended or was replaced meanwhile. */
   | 'settled'
-  /** No tab answered: none that is alive holds the session. */
-  | 'none';
+  /** No tab answered, and none that holds a session is open. */
+  | 'none'
+  /** Tabs that hold a session are open (Web Locks say so) but none answered: frozen, or stuck. */
+  | 'silent';
 
 /** A request to the other tabs for tokens, waiting for its answer. */
 interface TabRequest {
@@ -426,7 +429,9 @@ class TesseraSessionClient implements SessionClient {
     const answer = await this.#askOtherTabs(stored?.tokens.sessionId ?? null);
     if (generation !== this.#generation || this.#disposed) return;
     if (!stored) {
-      this.#setState('signed_out');
+      // A tab that holds a session is open but frozen: this tab cannot have it, and says so.
+      if (answer === 'silent') this.#endWithoutSession(refreshTokenUnavailable(true));
+      else this.#setState('signed_out');
       return;
     }
     this.#session = stored.session;
@@ -437,7 +442,15 @@ class TesseraSessionClient implements SessionClient {
       this.#afterFailure(new SilentAuthFailedError({ message: 'The tab that holds the refresh token could not refresh the session yet.' }));
       return;
     }
-    this.#endSession(refreshTokenUnavailable(), generation);
+    this.#endSession(refreshTokenUnavailable(answer === 'silent'), generation);
+  }
+
+  /** Ends what this tab was about to have (nothing held yet): `ended`, the handler told once. */
+  #endWithoutSession(error: SessionEndedError): void {
+    this.#endError = error;
+    this.#setState('ended');
+    this.#notify('onSessionError', error);
+    this.#notify('onSessionClosed', error.code);
   }
 
   /** Makes `tokens` the held ones: state active, persisted, next refresh scheduled. */
@@ -448,12 +461,15 @@ class TesseraSessionClient implements SessionClient {
     this.#retryAt = null;
     this.#blockedUntil = 0;
     this.#backoff.reset();
-    // Already active (another tab's tokens, a new sign-in): subscribers still hear of the change.
-    if (this.#state === 'active') this.#callListeners();
-    else this.#setState('active');
-    // In cookie mode a refresh token in hand is the sign-in grant's, not yet in the cookie: stored
-    // before the hand-off, the page would come back after a reload with tokens nothing can refresh.
-    if (!(this.#refreshTokenInCookie && tokens.refreshToken !== null)) this.#persist(tokens);
+    // In cookie mode a refresh token in hand is the sign-in grant's, not yet in the cookie: the
+    // session would not survive a reload yet. Not `active` (an app showing the user signed in invites
+    // that reload) and not stored (the page would come back with tokens nothing can refresh).
+    const handOffPending = this.#refreshTokenInCookie && tokens.refreshToken !== null;
+    const state = handOffPending ? 'loading' : 'active';
+    // Already in that state (another tab's tokens, a new sign-in): subscribers still hear of the change.
+    if (this.#state === state) this.#callListeners();
+    else this.#setState(state);
+    if (!handOffPending) this.#persist(tokens);
     this.#reschedule();
   }
 
@@ -673,7 +689,8 @@ class TesseraSessionClient implements SessionClient {
     if (wait > 0) {
       throw new SilentAuthFailedError({ message: 'The server asked to wait before the next refresh.', retryAfter: Math.ceil(wait / 1000) });
     }
-    this.#setState('refreshing');
+    // A sign-in being handed off to the cookie stays `loading` until it is done.
+    if (this.#state !== 'loading') this.#setState('refreshing');
     try {
       // A tab that cannot refresh by itself asks the one that can, outside the lock the other takes to refresh.
       const fresh =
@@ -760,7 +777,7 @@ class TesseraSessionClient implements SessionClient {
     const answer = await this.#askOtherTabs(before.sessionId);
     if (this.#tokens !== before || answer === 'tokens' || answer === 'settled') return null;
     if (answer === 'failed') throw new SilentAuthFailedError({ message: 'The tab that holds the refresh token could not refresh the session.' });
-    throw refreshTokenUnavailable();
+    throw refreshTokenUnavailable(answer === 'silent');
   }
 
   /**
@@ -771,7 +788,8 @@ class TesseraSessionClient implements SessionClient {
     const others = this.#tabs.countOthers ? await this.#tabs.countOthers() : Number.POSITIVE_INFINITY;
     if (others === 0) return 'none';
     return new Promise<TabAnswer>((resolve) => {
-      let timer = setTimeout(() => request.settle('none'), tabAnswerWindow);
+      // Holders known to be open that do not answer are frozen: not the same as nobody there.
+      let timer = setTimeout(() => request.settle(Number.isFinite(others) ? 'silent' : 'none'), tabAnswerWindow);
       let acknowledged = false;
       let declined = 0;
       const request: TabRequest = {
@@ -789,7 +807,7 @@ class TesseraSessionClient implements SessionClient {
         settle: (answer) => {
           clearTimeout(timer);
           if (!this.#tabRequests.delete(request)) return;
-          resolve(answer === 'none' && acknowledged ? 'failed' : answer);
+          resolve((answer === 'none' || answer === 'silent') && acknowledged ? 'failed' : answer);
         },
       };
       this.#tabRequests.add(request);
@@ -1040,11 +1058,16 @@ class TesseraSessionClient implements SessionClient {
   }
 }
 
-/** The session cannot go on here: no refresh token in this tab, none in another live tab, no cookie. */
-function refreshTokenUnavailable(): SessionEndedError {
+/**
+ * The session cannot go on here: no refresh token in this tab, and no other tab answered with one;
+ * `holderFrozen`: tabs holding a session are open but did not answer (frozen).
+ */
+function refreshTokenUnavailable(holderFrozen = false): SessionEndedError {
   return new SessionEndedError('refresh_token_unavailable', {
-    message: 'This page holds no refresh token (its storage keeps none) and no other open tab answered with one: the session cannot be refreshed here. Please sign in again.',
-    details: [{ reason: 'no_tab_holds_refresh_token' }],
+    message: holderFrozen
+      ? 'The tab that holds the session did not answer (it is frozen or busy): the session cannot be refreshed here. Showing that tab again brings it back; else sign in again.'
+      : 'This page holds no refresh token (its storage keeps none) and no other open tab answered with one: the session cannot be refreshed here. Please sign in again.',
+    details: [{ reason: holderFrozen ? 'holder_not_answering' : 'no_tab_holds_refresh_token' }],
   });
 }
 

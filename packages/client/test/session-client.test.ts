@@ -317,10 +317,14 @@ describe('cookie mode hand-off', () => {
     const session = client({ refreshTokenInCookie: true, storage });
     const grant = server.signIn();
     const handedOff = session.setSession(grant);
-    // Not yet in the cookie: a reload now must not bring back tokens that nothing can refresh.
+    // Not yet in the cookie: a reload now must not bring back tokens that nothing can refresh, and
+    // the app must not show the user signed in (inviting that reload).
     await Promise.resolve();
     expect(stored.size).toBe(0);
+    expect(session.state).toBe('loading');
+    expect(await session.getAccessToken()).toBe(grant.access_token);
     await handedOff;
+    expect(session.state).toBe('active');
     expect(server.refreshCount).toBe(1);
     expect(server.requests).toEqual(['POST /v1/token/refresh']);
     expect(await session.getAccessToken()).not.toBe(grant.access_token);

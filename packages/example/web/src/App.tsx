@@ -15,12 +15,10 @@ export interface AppProps {
 export function App({ flows, activity, storageMode }: AppProps): ReactNode {
   const client = useSessionClient();
   const { status } = useSession();
-  // The client is active as soon as it holds the grant, but in cookie mode the session survives a
-  // reload only once setSession() has resolved (the refresh token moved into the cookie). Until then
-  // the form stays, "Signing in…": a dashboard shown earlier invites a reload that loses the sign-in.
+  // From submit until setSession() settles (in cookie mode: the refresh token moved into the cookie,
+  // meanwhile the client is `loading`) the form stays, saying "Signing in…".
   const [handingOver, setHandingOver] = useState(false);
-  const held = status === 'active' || status === 'refreshing';
-  const showSignIn = status === 'signed_out' || (handingOver && held);
+  const showSignIn = status === 'signed_out' || handingOver;
   return (
     <main>
       <header>
@@ -33,9 +31,11 @@ export function App({ flows, activity, storageMode }: AppProps): ReactNode {
       </header>
       {/* While the client reads a kept session back: neither the form nor the dashboard, so a reload flashes neither. */}
       <SessionLoading>
-        <p className="loading" data-testid="loading">
-          Loading…
-        </p>
+        {!handingOver && (
+          <p className="loading" data-testid="loading">
+            Loading…
+          </p>
+        )}
       </SessionLoading>
       <SignedOut>
         {/* After an end the notice says why; "Sign in again" forgets the ended session and the form follows. */}

@@ -329,6 +329,39 @@ describe('the client in chromium', () => {
     }
   });
 
+  // Issue 12: a tab opened later with storage that keeps no refresh token could not refresh, and
+  // while the first tab was hidden nothing happened at all (0 refreshes, no callback).
+  it('a tab opened after the token ran out, while the only tab holding the refresh token is hidden, lives: the hidden tab refreshes for it', async () => {
+    server = await startServer({ clock: { now: () => Date.now() }, config: { flows: { short: { access_token_ttl: 2 } } } });
+    origin = await startOrigin(server.url, bundle);
+    const grant = await signIn(server.url, 'short');
+
+    const context = await browser.newContext();
+    try {
+      await startHidden(context);
+      const first = await context.newPage();
+      await openClient(first, origin.url, { leeway: 1, storage: 'local' });
+      await concurrentTokens(first, 1, grant);
+      // Hidden, the holder does not keep the session alive on its own: its token runs out.
+      await first.waitForTimeout(3000);
+      expect(origin.count(refreshPath)).toBe(0);
+
+      // A new tab reads the spent access token back from localStorage, without a refresh token.
+      const second = await context.newPage();
+      await openClient(second, origin.url, { leeway: 1, storage: 'local' });
+      const [token] = await concurrentTokens(second, 1);
+      expect(token).not.toBe(grant.access_token);
+      expect((await call(`${server.url}/v1/session`, { token })).status).toBe(200);
+      expect(origin.count(refreshPath)).toBe(1);
+      expect(await heard(second)).not.toContainEqual(expect.objectContaining({ name: 'error' }));
+      // The holder, hidden, made that refresh (it tells the other tabs first, then takes the tokens itself).
+      await first.waitForFunction(() => ((globalThis as Record<string, unknown>).heard as { name: string }[]).some((each) => each.name === 'refreshed'));
+      expect(origin.count(refreshPath)).toBe(1);
+    } finally {
+      await context.close();
+    }
+  });
+
   it('a revocation from elsewhere reaches onSessionRevoked with its reason, once in each tab', async () => {
     server = await startServer();
     origin = await startOrigin(server.url, bundle);

@@ -761,9 +761,13 @@ describe('tabs that freeze, close or crash never log each other out', () => {
 
     const context = await browser.newContext();
     try {
+      // The second tab is in the background, as a tab the browser freezes is: it never refreshes on
+      // its own, so it is not frozen in the middle of one, holding the lock the first tab needs.
+      await startHidden(context);
       const [first, second] = [await context.newPage(), await context.newPage()];
       await openClient(first, origin.url, { leeway: 1, refreshTokenInCookie: true, baseUrl: server.url });
       await openClient(second, origin.url, { leeway: 1, refreshTokenInCookie: true, baseUrl: server.url });
+      await setPageVisible(first, true);
       await concurrentTokens(first, 1, grant);
       await second.waitForFunction(() => ((globalThis as Record<string, unknown>).tessera as { state: string }).state === 'active');
 

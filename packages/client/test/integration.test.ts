@@ -313,7 +313,9 @@ describe('the server stopped for a while', () => {
     await new Promise((resolve) => setTimeout(resolve, 800));
     expect(recorder.count('/v1/token/refresh')).toBeGreaterThanOrEqual(3); // retried with backoff
     expect(recorder.seen.every((entry) => entry.status === 'network error' || entry.path !== '/v1/token/refresh')).toBe(true);
-    expect(session.state).toBe('active');
+    // The session is kept; a retry may be in flight at this instant ('refreshing'), more so on a busy machine.
+    expect(['active', 'refreshing']).toContain(session.state);
+    expect(session.sessionId).toBe(grant.session?.id);
     expect(handler.onSessionError).toHaveBeenCalledTimes(1);
     expect(handler.onSessionClosed).not.toHaveBeenCalled();
 

@@ -146,6 +146,22 @@ async function openClient(page: Page, origin: string, settings: number | ClientS
   );
 }
 
+/**
+ * Waits until the access token `page` holds has run out on the server's clock. A page that kept
+ * refreshing (in the background, say) pushes its `exp` on and fails this by timing out.
+ */
+async function heldTokenRunOut(page: Page): Promise<void> {
+  await page.waitForFunction(
+    () => {
+      const client = (globalThis as Record<string, unknown>).tessera as import('../src/index.js').SessionClient;
+      const expiresAt = client.accessTokenExpiresAt?.getTime() ?? Number.POSITIVE_INFINITY;
+      return Date.now() - client.clockSkew > expiresAt + 500;
+    },
+    undefined,
+    { timeout: 15_000 },
+  );
+}
+
 async function heard(page: Page): Promise<HeardEvent[]> {
   return page.evaluate(() => (globalThis as Record<string, unknown>).heard as HeardEvent[]);
 }
@@ -314,15 +330,7 @@ describe('the client in chromium', () => {
       // Hidden: no refresh keeps the session alive in the background, so the token it holds runs out
       // (on a busy machine the grant may be due when the page first asks, and refreshed then: its
       // successor must run out the same way; a refresh in the background would push exp for ever).
-      await page.waitForFunction(
-        () => {
-          const client = (globalThis as Record<string, unknown>).tessera as import('../src/index.js').SessionClient;
-          const expiresAt = client.accessTokenExpiresAt?.getTime() ?? Number.POSITIVE_INFINITY;
-          return Date.now() - client.clockSkew > expiresAt + 500;
-        },
-        undefined,
-        { timeout: 15_000 },
-      );
+      await heldTokenRunOut(page);
       const before = origin.paths().length;
       expect((await call(`${server.url}/v1/session`, { token: grant.access_token })).body).toMatchObject({ error: 'token_expired' });
 
@@ -355,15 +363,7 @@ describe('the client in chromium', () => {
       // Hidden, the holder does not keep the session alive on its own: its token runs out. (On a busy
       // machine the grant may already be due when the page first asks, and be refreshed then: wait
       // for whatever token it holds to run out, on the server's clock.)
-      await first.waitForFunction(
-        () => {
-          const client = (globalThis as Record<string, unknown>).tessera as import('../src/index.js').SessionClient;
-          const expiresAt = client.accessTokenExpiresAt?.getTime() ?? Number.POSITIVE_INFINITY;
-          return Date.now() - client.clockSkew > expiresAt + 500;
-        },
-        undefined,
-        { timeout: 15_000 },
-      );
+      await heldTokenRunOut(first);
       const before = origin.count(refreshPath);
       const refreshedBefore = (await heard(first)).filter((each) => each.name === 'refreshed').length;
 

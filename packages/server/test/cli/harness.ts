@@ -69,7 +69,7 @@ export function spawnTessera(args: string[], env: Record<string, string | undefi
     stderr: () => err,
     exited,
     hasExited: () => ended,
-    waitFor(pattern, timeoutMs = 10_000) {
+    waitFor(pattern, timeoutMs = 30_000) {
       return new Promise((resolveMatch, reject) => {
         const check = () => {
           const match = (out + err).match(pattern);
@@ -116,7 +116,7 @@ export interface ServeHandle extends TesseraProcess {
 }
 
 /** Runs `tessera serve ARGS…` and waits (up to `timeoutMs`) until it has printed its welcome. */
-export async function serve(args: string[], env: Record<string, string | undefined> = {}, timeoutMs = 10_000): Promise<ServeHandle> {
+export async function serve(args: string[], env: Record<string, string | undefined> = {}, timeoutMs = 30_000): Promise<ServeHandle> {
   const child = spawnTessera(['serve', ...args], env);
   const [, printedUrl] = (await child.waitFor(/Tessera is listening on (http:\/\/\S+)/, timeoutMs)) as unknown as [string, string];
   await child.waitFor(/Error codes are documented at/, timeoutMs);
@@ -132,7 +132,7 @@ export async function serve(args: string[], env: Record<string, string | undefin
 export async function runTessera(
   args: string[],
   env: Record<string, string | undefined> = {},
-  timeoutMs = 10_000,
+  timeoutMs = 30_000,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawnTessera(args, env);
   const timer = setTimeout(() => child.process.kill('SIGKILL'), timeoutMs);

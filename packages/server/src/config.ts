@@ -4,20 +4,40 @@ import Value from 'typebox/value';
 import { defaultFlowPolicies, type FlowPolicies, type FlowPolicy } from './core/flows.js';
 import type { OAuthClient } from './core/oauth-clients.js';
 
-const seconds = (minimum: number) => Type.Integer({ minimum });
+/**
+ * The largest value of each kind, with how a person reads it. A bound is what a deployment would
+ * accept, not what the code could survive: ~8.7e12 s of lifetime made every create a 500 (past what
+ * a Date can show), and a reuse interval of days would quietly turn reuse detection off.
+ */
+const bounds = {
+  /** Session lifetimes and idle timeouts. */
+  lifetime: { limit: 315_360_000, words: '10 years' },
+  /** Access tokens are verified without the store until they expire: a revocation waits this long. */
+  accessTokenTtl: { limit: 86_400, words: '1 day' },
+  /** A spent token replays its successor this long; past it, reuse ends the session. */
+  reuseInterval: { limit: 3_600, words: '1 hour' },
+  /** Rate-limit windows and the preflight cache (Firefox's own cap). */
+  day: { limit: 86_400, words: '1 day' },
+  bodyLimit: { limit: 64 * 1024 * 1024, words: '64 MiB' },
+  count: { limit: 1_000_000_000, words: undefined },
+  sockets: { limit: 1_000_000, words: undefined },
+  proxyHops: { limit: 64, words: undefined },
+} as const;
+
+const whole = (minimum: number, bound: { limit: number }) => Type.Integer({ minimum, maximum: bound.limit });
 
 const FlowSchema = Type.Object(
   {
-    access_token_ttl: Type.Optional(seconds(1)),
-    idle_timeout: Type.Optional(Type.Union([seconds(1), Type.Null()])),
-    absolute_lifetime: Type.Optional(seconds(1)),
-    reuse_interval: Type.Optional(seconds(0)),
+    access_token_ttl: Type.Optional(whole(1, bounds.accessTokenTtl)),
+    idle_timeout: Type.Optional(Type.Union([whole(1, bounds.lifetime), Type.Null()])),
+    absolute_lifetime: Type.Optional(whole(1, bounds.lifetime)),
+    reuse_interval: Type.Optional(whole(0, bounds.reuseInterval)),
   },
   { additionalProperties: false },
 );
 
 const RateRuleSchema = Type.Union([
-  Type.Object({ limit: Type.Integer({ minimum: 1 }), window: seconds(1) }, { additionalProperties: false }),
+  Type.Object({ limit: whole(1, bounds.count), window: whole(1, bounds.day) }, { additionalProperties: false }),
   Type.Null(),
 ]);
 
@@ -26,7 +46,7 @@ const RateLimitsSchema = Type.Object(
     refresh_per_token: Type.Optional(RateRuleSchema),
     refresh_per_ip: Type.Optional(RateRuleSchema),
     management_per_key: Type.Optional(RateRuleSchema),
-    sockets_per_ip: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
+    sockets_per_ip: Type.Optional(Type.Union([whole(1, bounds.sockets), Type.Null()])),
     redis_key_prefix: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
   },
   { additionalProperties: false },
@@ -35,7 +55,7 @@ const RateLimitsSchema = Type.Object(
 const CorsSchema = Type.Object(
   {
     origins: Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { maxItems: 256 }),
-    max_age: Type.Optional(seconds(0)),
+    max_age: Type.Optional(whole(0, bounds.day)),
   },
   { additionalProperties: false },
 );
@@ -53,7 +73,7 @@ const CookieSchema = Type.Object(
   { additionalProperties: false },
 );
 
-const TrustProxySchema = Type.Union([Type.Boolean(), Type.Integer({ minimum: 1 }), Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })]);
+const TrustProxySchema = Type.Union([Type.Boolean(), whole(1, bounds.proxyHops), Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: 256 })]);
 
 /** `__proto__` would set the prototype of the flows object instead of adding a flow. */
 const flowNamePattern = '^(?!__proto__$)[A-Za-z0-9_.-]{1,64}$';
@@ -79,10 +99,10 @@ const ConfigSchema = Type.Object(
   {
     // additionalProperties: false, or names that do not match the pattern are let through unchecked.
     flows: Type.Optional(Type.Record(Type.String({ pattern: flowNamePattern }), FlowSchema, { additionalProperties: false })),
-    issuer: Type.Optional(Type.String({ minLength: 1 })),
+    issuer: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
     audience: Type.Optional(Type.String({ minLength: 1 })),
     client_id: Type.Optional(Type.String({ minLength: 1 })),
-    body_limit: Type.Optional(seconds(1)),
+    body_limit: Type.Optional(whole(1, bounds.bodyLimit)),
     rate_limits: Type.Optional(RateLimitsSchema),
     cors: Type.Optional(CorsSchema),
     cookie: Type.Optional(CookieSchema),
@@ -288,10 +308,18 @@ function describeProblems(input: unknown): string[] {
       if (error.message === 'schema is false') problems.push(isFlowName ? `${key}: flow names must match ${flowNamePattern}` : `${key}: unknown key`);
       continue;
     }
-    problems.push(`${key}: ${error.message}`);
+    problems.push(`${key}: ${messageOf(error)}`);
   }
   if (problems.length === 0) problems.push(...semanticProblems(input as ConfigFile));
   return [...new Set(problems)];
+}
+
+/** A bound says what it is in words a person reads (`10 years`), not only in seconds. */
+function messageOf(error: { keyword: string; message: string; params: unknown }): string {
+  const limit = (error.params as { limit?: unknown }).limit;
+  if (error.keyword !== 'maximum' || typeof limit !== 'number') return error.message;
+  const words = Object.values(bounds).find((bound) => bound.limit === limit)?.words;
+  return words ? `must be at most ${limit} (${words})` : `must be at most ${limit}`;
 }
 
 /** What the schema cannot say: origins must be origins, and a cookie-only refresh token needs a cookie. */

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import Type, { type Static } from 'typebox';
 import Value from 'typebox/value';
 import { defaultFlowPolicies, type FlowPolicies, type FlowPolicy } from './core/flows.js';
@@ -322,9 +323,54 @@ function messageOf(error: { keyword: string; message: string; params: unknown })
   return words ? `must be at most ${limit} (${words})` : `must be at most ${limit}`;
 }
 
+/**
+ * Why `value` cannot be the issuer, or undefined when it can: `iss` of every token and the base of
+ * the OAuth metadata, so an absolute http(s) URL with nothing a client would drop or misread.
+ */
+export function issuerProblem(value: string): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    return 'must be an absolute http(s) URL, such as https://auth.example.com';
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') return 'must be an http(s) URL';
+  if (value.includes('?') || value.includes('#')) return 'must have no query or fragment';
+  if (parsed.username !== '' || parsed.password !== '') return 'must have no user name or password';
+  return undefined;
+}
+
+/** The names proxy-addr (Fastify's `trustProxy`) knows besides addresses and ranges. */
+const proxyRangeNames = ['loopback', 'linklocal', 'uniquelocal'];
+
+/** Why `entry` is not something `trust_proxy` can trust (an address, a CIDR range, a proxy-addr name), or undefined. */
+function trustedProxyProblem(entry: string): string | undefined {
+  const problem = `${entry} is not an IP address, a CIDR range or one of ${proxyRangeNames.join(', ')}`;
+  if (proxyRangeNames.includes(entry)) return undefined;
+  const [address = '', range, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return problem;
+  if (range === undefined) return undefined;
+  const bits = family === 4 ? 32 : 128;
+  if (/^[0-9]{1,3}$/.test(range) && Number(range) <= bits) return undefined;
+  // proxy-addr also takes an IPv4 netmask: 10.0.0.0/255.0.0.0.
+  if (family === 4 && isIP(range) === 4) return undefined;
+  return problem;
+}
+
 /** What the schema cannot say: origins must be origins, and a cookie-only refresh token needs a cookie. */
 function semanticProblems(file: ConfigFile): string[] {
   const problems: string[] = [];
+  if (file.issuer !== undefined) {
+    const problem = issuerProblem(file.issuer);
+    if (problem) problems.push(`issuer: ${problem}`);
+  }
+  if (Array.isArray(file.trust_proxy)) {
+    file.trust_proxy.forEach((entry, index) => {
+      const problem = trustedProxyProblem(entry);
+      if (problem) problems.push(`trust_proxy.${index}: ${problem}`);
+    });
+  }
   (file.cors?.origins ?? []).forEach((origin, index) => {
     const problem = originProblem(origin);
     if (problem) problems.push(`cors.origins.${index}: ${problem}`);

@@ -95,3 +95,31 @@ describe('config: every number has a bound a deployment would accept', () => {
     expect(problemsOf(input)).toContain(`${key}: ${message}`);
   });
 });
+
+describe('config: values that must mean something', () => {
+  it('trust_proxy entries are addresses, CIDR ranges or proxy-addr names', () => {
+    const config = parseConfig({ trust_proxy: ['10.0.0.1', '10.0.0.0/8', '10.0.0.0/255.0.0.0', '::1', 'fd00::/8', 'loopback', 'linklocal', 'uniquelocal'] });
+    expect(config.trustProxy).toHaveLength(8);
+    expect(problemsOf({ trust_proxy: ['not-an-ip'] })).toContain('trust_proxy.0: not-an-ip is not an IP address, a CIDR range or one of loopback, linklocal, uniquelocal');
+    expect(problemsOf({ trust_proxy: ['10.0.0.0/33'] })).toContain('trust_proxy.0: 10.0.0.0/33');
+    expect(problemsOf({ trust_proxy: ['::1/129'] })).toContain('trust_proxy.0: ::1/129');
+    expect(problemsOf({ trust_proxy: ['10.0.0.1', '10.0.0.0/x'] })).toContain('trust_proxy.1: 10.0.0.0/x');
+  });
+
+  it.each([
+    ['javascript:alert(1)', 'must be an http(s) URL'],
+    ['not a url', 'must be an absolute http(s) URL'],
+    ['/relative', 'must be an absolute http(s) URL'],
+    ['ftp://auth.example', 'must be an http(s) URL'],
+    ['https://auth.example/?tenant=1', 'must have no query or fragment'],
+    ['https://auth.example/#x', 'must have no query or fragment'],
+    ['https://user:pass@auth.example', 'must have no user name or password'],
+  ])('issuer %s is refused', (issuer, message) => {
+    expect(problemsOf({ issuer })).toContain(`issuer: ${message}`);
+  });
+
+  it('an issuer with a path is accepted as given', () => {
+    expect(parseConfig({ issuer: 'https://auth.example/tenant-a' }).issuer).toBe('https://auth.example/tenant-a');
+    expect(parseConfig({ issuer: 'http://localhost:4000' }).issuer).toBe('http://localhost:4000');
+  });
+});

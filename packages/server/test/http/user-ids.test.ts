@@ -2,9 +2,11 @@
 // WHATWG URL client (create, list, revoke all), and text a store cannot keep as given (NUL, lone
 // surrogates) is refused as `invalid_request` wherever a client hands it over, never a 500.
 import { request as httpRequest } from 'node:http';
+import fc from 'fast-check';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.js';
 import { parseConfig } from '../../src/config.js';
+import { userIdProblem } from '../../src/core/user-id.js';
 import { buildApp } from '../../src/http/app.js';
 import { PostgresSessionStore } from '../../src/stores/postgres.js';
 import { createTessera } from '../../src/tessera.js';
@@ -175,6 +177,33 @@ describe.each([
       expectInvalid(answer, 'id');
     }
   });
+
+  it('any string: created and managed when the rule allows it, invalid_request when not, never a 5xx', async () => {
+    const userIds = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 8 }),
+      fc.string({ unit: 'grapheme', minLength: 250, maxLength: 260 }),
+      fc.constantFrom('.', '..', '...', './', '%2e', '%2E%2e', '\u0000', '\ud800', 'a\u0085'),
+    );
+    await fc.assert(
+      fc.asyncProperty(userIds, async (candidate) => {
+        const userId = `${candidate}`;
+        const created = await manage('/v1/sessions', 'POST', { user_id: userId });
+        expect(created.status, created.text).toBeLessThan(500);
+        if (userIdProblem(userId) !== undefined) {
+          expectInvalid(created, 'user_id');
+          return;
+        }
+        expect(created.status, created.text).toBe(201);
+        const listed = await manage(userPath(userId));
+        expect(listed.status, listed.text).toBe(200);
+        expect(listed.body.sessions.map((session: { id: string }) => session.id)).toContain(created.body.session.id);
+        const revoked = await manage(userPath(userId), 'DELETE');
+        expect(revoked.status, revoked.text).toBe(200);
+        expect(revoked.body.revoked).toBeGreaterThanOrEqual(1);
+      }),
+      { numRuns: 60 },
+    );
+  }, 60_000);
 
   it('metadata strings with NUL and lone surrogates are kept as given', async () => {
     const metadata = { nul: 'a\u0000b', lone: 'x\ud800y', ['k\u0000\udfff']: ['\udc00'] };

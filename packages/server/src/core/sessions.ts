@@ -272,6 +272,18 @@ export class SessionService {
   /** Ends every active session of the user, but `exceptSessionId`; returns those it ended. */
   async revokeUserSessions(userId: string, reason: RevocationReason, exceptSessionId?: string): Promise<SessionRecord[]> {
     assertUserId(userId);
+    return this.#revokeUserSessions(userId, reason, exceptSessionId);
+  }
+
+  /**
+   * The user's own "sign out everywhere else": every active session of `current`'s user but it.
+   * The user id comes from the store, so an id kept from before the user-id rule still works.
+   */
+  async revokeOtherSessions(current: SessionRecord, reason: RevocationReason): Promise<SessionRecord[]> {
+    return this.#revokeUserSessions(current.userId, reason, current.id);
+  }
+
+  async #revokeUserSessions(userId: string, reason: RevocationReason, exceptSessionId?: string): Promise<SessionRecord[]> {
     const revoked = await this.#store.revokeUserSessions(userId, reason, this.#clock.now(), exceptSessionId);
     for (const session of revoked) this.#afterRevoke(session);
     return revoked;

@@ -3,8 +3,10 @@
 // surrogates) is refused as `invalid_request` wherever a client hands it over, never a 500.
 import { request as httpRequest } from 'node:http';
 import fc from 'fast-check';
+import { decodeJwt, SignJWT } from 'jose';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.js';
+import type { SessionRecord } from '../../src/core/session.js';
 import { parseConfig } from '../../src/config.js';
 import { userIdProblem } from '../../src/core/user-id.js';
 import { buildApp } from '../../src/http/app.js';
@@ -212,5 +214,42 @@ describe.each([
     const read = await manage(`/v1/sessions/${created.body.session.id}`);
     expect(read.status, read.text).toBe(200);
     expect(read.body.metadata).toEqual(metadata);
+  });
+});
+
+describe('a user id stored before the rule', () => {
+  it("does not stop the user's own sign-out elsewhere (the id comes from the store, not a client)", async () => {
+    const server = await startServer({ clock: new ManualClock(start) });
+    try {
+      const legacyUser = 'legacy\nuser';
+      const legacy = (id: string): SessionRecord => ({
+        id,
+        userId: legacyUser,
+        flow: 'default',
+        createdAt: start,
+        lastRefreshedAt: null,
+        expiresAt: start + 3_600_000,
+        idleExpiresAt: null,
+        revokedAt: null,
+        revokedReason: null,
+        metadata: {},
+        version: 1,
+      });
+      for (const id of ['ses_legacyphone', 'ses_legacylaptop']) {
+        await server.store.createSession(legacy(id), { hash: `hash-${id}`, sessionId: id, issuedAt: start, spentAt: null, sealedSuccessor: null });
+      }
+      // A genuine token of the legacy phone session, as one issued before the rule would be.
+      const genuine = await call(`${server.url}/v1/sessions`, { token: testApiKey, body: { user_id: 'someone-else' } });
+      const key = await server.tessera.signingKeys.currentKey();
+      const claims = { ...decodeJwt(genuine.body.access_token), sub: legacyUser, sid: 'ses_legacyphone' };
+      const token = await new SignJWT(claims).setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: key.kid }).sign(key.privateKey);
+
+      const signedOut = await call(`${server.url}/v1/session/logout-others`, { method: 'POST', token });
+      expect(signedOut.status, signedOut.text).toBe(200);
+      expect(signedOut.body).toEqual({ revoked: 1, session_ids: ['ses_legacylaptop'] });
+      expect((await server.store.getSession('ses_legacyphone'))?.revokedAt).toBeNull();
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -301,6 +301,7 @@ function originProblem(origin: string): string | undefined {
 
 function describeProblems(input: unknown): string[] {
   const problems: string[] = [];
+  const found: { key: string; keyword: string; message: string }[] = [];
   for (const error of Value.Errors(ConfigSchema, input)) {
     const key = error.instancePath.split('/').filter(Boolean).join('.') || '(top level)';
     if (error.keyword === 'additionalProperties' || error.message === 'schema is false') {
@@ -309,10 +310,25 @@ function describeProblems(input: unknown): string[] {
       if (error.message === 'schema is false') problems.push(isFlowName ? `${key}: flow names must match ${flowNamePattern}` : `${key}: unknown key`);
       continue;
     }
-    problems.push(`${key}: ${messageOf(error)}`);
+    found.push({ key, keyword: error.keyword, message: messageOf(error) });
   }
+  problems.push(...withoutUnionNoise(found).map(({ key, message }) => `${key}: ${message}`));
   if (problems.length === 0) problems.push(...semanticProblems(input as ConfigFile));
   return [...new Set(problems)];
+}
+
+const typeMessage = /^must be (null|boolean|integer|number|string|array|object)$/;
+
+/**
+ * A value that fails a union (`idle_timeout`: a number or null) fails every branch: only the branch
+ * it meant is worth saying. `must be at most 315360000 (10 years)` alone, not also `must be null`
+ * and `must match a schema in anyOf`; the type lines stay when nothing more precise was found.
+ */
+function withoutUnionNoise<T extends { key: string; keyword: string; message: string }>(found: T[]): T[] {
+  const isPrecise = (entry: T) => entry.keyword !== 'anyOf' && !typeMessage.test(entry.message);
+  const preciseAt = (key: string) => found.some((entry) => isPrecise(entry) && (entry.key === key || entry.key.startsWith(`${key}.`)));
+  const kept = found.filter((entry) => isPrecise(entry) || !preciseAt(entry.key));
+  return kept.filter((entry) => entry.keyword !== 'anyOf' || !kept.some((other) => other !== entry && other.key === entry.key));
 }
 
 /** A bound says what it is in words a person reads (`10 years`), not only in seconds. */

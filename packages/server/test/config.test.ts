@@ -96,6 +96,20 @@ describe('config: every number has a bound a deployment would accept', () => {
   });
 });
 
+describe('config: a value that fails a union is told what it meant', () => {
+  it('a bound alone, not every branch of the union', () => {
+    expect(problemsOf({ flows: { default: { idle_timeout: 1e300 } } })).toBe('Invalid config:\n  flows.default.idle_timeout: must be at most 315360000 (10 years)');
+    expect(problemsOf({ rate_limits: { refresh_per_ip: { limit: 1e18, window: 60 } } })).toBe(
+      'Invalid config:\n  rate_limits.refresh_per_ip.limit: must be at most 1000000000',
+    );
+    expect(problemsOf({ trust_proxy: 1e6 })).toBe('Invalid config:\n  trust_proxy: must be at most 64');
+  });
+
+  it('the types it may have, when it has none of them', () => {
+    expect(problemsOf({ flows: { default: { idle_timeout: 'x' } } })).toBe('Invalid config:\n  flows.default.idle_timeout: must be integer\n  flows.default.idle_timeout: must be null');
+  });
+});
+
 describe('config: values that must mean something', () => {
   it('trust_proxy entries are addresses, CIDR ranges or proxy-addr names', () => {
     const config = parseConfig({ trust_proxy: ['10.0.0.1', '10.0.0.0/8', '10.0.0.0/255.0.0.0', '::1', 'fd00::/8', 'loopback', 'linklocal', 'uniquelocal'] });

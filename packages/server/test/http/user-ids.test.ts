@@ -152,6 +152,15 @@ describe.each([
     expect(all.body.sessions.map((session: { id: string }) => session.id)).toEqual([sessionId]);
     const one = await manage(`/v1/sessions/${sessionId}`);
     expect(one.body.user_id).toBe(userId);
+    // The end user's own view and the token's subject, as the API key holder's introspection sees it.
+    const own = await call(`${server.url}/v1/session`, { token: created.body.access_token });
+    expect(own.body.session?.user_id, own.text).toBe(userId);
+    const introspected = await call(`${server.url}/oauth/introspect`, {
+      token: testApiKey,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      rawBody: new URLSearchParams({ token: created.body.refresh_token }).toString(),
+    });
+    expect(introspected.body, introspected.text).toMatchObject({ active: true, sub: userId, sid: sessionId });
 
     const revoked = await manage(userPath(userId), 'DELETE');
     expect(revoked.status, revoked.text).toBe(200);
@@ -159,6 +168,9 @@ describe.each([
     expect(revoked.body.sessions[0].user_id).toBe(userId);
     const after = await manage(userPath(userId));
     expect(after.body.sessions).toEqual([]);
+    const feed = await manage('/v1/revocations');
+    expect(feed.status, feed.text).toBe(200);
+    expect(feed.body.revocations.find((revocation: { session_id: string }) => revocation.session_id === sessionId)?.user_id).toBe(userId);
   });
 
   it.each(invalidIds)('an id with %s is refused at creation, naming user_id', async (_name, userId) => {

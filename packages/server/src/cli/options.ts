@@ -1,6 +1,6 @@
 import { InvalidArgumentError, Option } from 'commander';
-import { silentLog } from '../core/log.js';
 import { pino } from 'pino';
+import { silentLog } from '../core/log.js';
 import { issuerProblem, loadConfigFile, defaultConfig, type TesseraConfig } from '../config.js';
 import { openStore } from '../stores/open-store.js';
 import { connectRedis, defaultRedisPrefix } from '../shared-redis.js';

@@ -11,7 +11,8 @@ export const userIdMaxLength = 256;
  * Control characters are refused too: an id is shown in logs and the admin console.
  */
 export function userIdProblem(value: string): string | undefined {
-  const length = [...value].length;
+  // Past twice the bound in UTF-16 units it is too long however it counts, and not worth spreading.
+  const length = value.length > userIdMaxLength * 2 ? value.length : [...value].length;
   if (length === 0) return 'must not be empty';
   if (length > userIdMaxLength) return `must be at most ${userIdMaxLength} characters`;
   const unstorable = storableTextProblem(value);

@@ -1,23 +1,44 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import Type, { type Static } from 'typebox';
 import Value from 'typebox/value';
 import { defaultFlowPolicies, type FlowPolicies, type FlowPolicy } from './core/flows.js';
 import type { OAuthClient } from './core/oauth-clients.js';
 
-const seconds = (minimum: number) => Type.Integer({ minimum });
+/**
+ * The largest value of each kind, with how a person reads it. A bound is what a deployment would
+ * accept, not what the code could survive: ~8.7e12 s of lifetime made every create a 500 (past what
+ * a Date can show), and a reuse interval of days would quietly turn reuse detection off.
+ */
+const bounds = {
+  /** Session lifetimes and idle timeouts. */
+  lifetime: { limit: 315_360_000, words: '10 years' },
+  /** Access tokens are verified without the store until they expire: a revocation waits this long. */
+  accessTokenTtl: { limit: 86_400, words: '1 day' },
+  /** A spent token replays its successor this long; past it, reuse ends the session. */
+  reuseInterval: { limit: 3_600, words: '1 hour' },
+  /** Rate-limit windows and the preflight cache (Firefox's own cap). */
+  day: { limit: 86_400, words: '1 day' },
+  bodyLimit: { limit: 64 * 1024 * 1024, words: '64 MiB' },
+  count: { limit: 1_000_000_000, words: undefined },
+  sockets: { limit: 1_000_000, words: undefined },
+  proxyHops: { limit: 64, words: undefined },
+} as const;
+
+const whole = (minimum: number, bound: { limit: number }) => Type.Integer({ minimum, maximum: bound.limit });
 
 const FlowSchema = Type.Object(
   {
-    access_token_ttl: Type.Optional(seconds(1)),
-    idle_timeout: Type.Optional(Type.Union([seconds(1), Type.Null()])),
-    absolute_lifetime: Type.Optional(seconds(1)),
-    reuse_interval: Type.Optional(seconds(0)),
+    access_token_ttl: Type.Optional(whole(1, bounds.accessTokenTtl)),
+    idle_timeout: Type.Optional(Type.Union([whole(1, bounds.lifetime), Type.Null()])),
+    absolute_lifetime: Type.Optional(whole(1, bounds.lifetime)),
+    reuse_interval: Type.Optional(whole(0, bounds.reuseInterval)),
   },
   { additionalProperties: false },
 );
 
 const RateRuleSchema = Type.Union([
-  Type.Object({ limit: Type.Integer({ minimum: 1 }), window: seconds(1) }, { additionalProperties: false }),
+  Type.Object({ limit: whole(1, bounds.count), window: whole(1, bounds.day) }, { additionalProperties: false }),
   Type.Null(),
 ]);
 
@@ -26,7 +47,7 @@ const RateLimitsSchema = Type.Object(
     refresh_per_token: Type.Optional(RateRuleSchema),
     refresh_per_ip: Type.Optional(RateRuleSchema),
     management_per_key: Type.Optional(RateRuleSchema),
-    sockets_per_ip: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
+    sockets_per_ip: Type.Optional(Type.Union([whole(1, bounds.sockets), Type.Null()])),
     redis_key_prefix: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
   },
   { additionalProperties: false },
@@ -35,7 +56,7 @@ const RateLimitsSchema = Type.Object(
 const CorsSchema = Type.Object(
   {
     origins: Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { maxItems: 256 }),
-    max_age: Type.Optional(seconds(0)),
+    max_age: Type.Optional(whole(0, bounds.day)),
   },
   { additionalProperties: false },
 );
@@ -53,7 +74,7 @@ const CookieSchema = Type.Object(
   { additionalProperties: false },
 );
 
-const TrustProxySchema = Type.Union([Type.Boolean(), Type.Integer({ minimum: 1 }), Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })]);
+const TrustProxySchema = Type.Union([Type.Boolean(), whole(1, bounds.proxyHops), Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: 256 })]);
 
 /** `__proto__` would set the prototype of the flows object instead of adding a flow. */
 const flowNamePattern = '^(?!__proto__$)[A-Za-z0-9_.-]{1,64}$';
@@ -79,10 +100,10 @@ const ConfigSchema = Type.Object(
   {
     // additionalProperties: false, or names that do not match the pattern are let through unchecked.
     flows: Type.Optional(Type.Record(Type.String({ pattern: flowNamePattern }), FlowSchema, { additionalProperties: false })),
-    issuer: Type.Optional(Type.String({ minLength: 1 })),
+    issuer: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
     audience: Type.Optional(Type.String({ minLength: 1 })),
     client_id: Type.Optional(Type.String({ minLength: 1 })),
-    body_limit: Type.Optional(seconds(1)),
+    body_limit: Type.Optional(whole(1, bounds.bodyLimit)),
     rate_limits: Type.Optional(RateLimitsSchema),
     cors: Type.Optional(CorsSchema),
     cookie: Type.Optional(CookieSchema),
@@ -280,6 +301,7 @@ function originProblem(origin: string): string | undefined {
 
 function describeProblems(input: unknown): string[] {
   const problems: string[] = [];
+  const found: { key: string; keyword: string; message: string }[] = [];
   for (const error of Value.Errors(ConfigSchema, input)) {
     const key = error.instancePath.split('/').filter(Boolean).join('.') || '(top level)';
     if (error.keyword === 'additionalProperties' || error.message === 'schema is false') {
@@ -288,15 +310,83 @@ function describeProblems(input: unknown): string[] {
       if (error.message === 'schema is false') problems.push(isFlowName ? `${key}: flow names must match ${flowNamePattern}` : `${key}: unknown key`);
       continue;
     }
-    problems.push(`${key}: ${error.message}`);
+    found.push({ key, keyword: error.keyword, message: messageOf(error) });
   }
+  problems.push(...withoutUnionNoise(found).map(({ key, message }) => `${key}: ${message}`));
   if (problems.length === 0) problems.push(...semanticProblems(input as ConfigFile));
   return [...new Set(problems)];
+}
+
+const typeMessage = /^must be (null|boolean|integer|number|string|array|object)$/;
+
+/**
+ * A value that fails a union (`idle_timeout`: a number or null) fails every branch: only the branch
+ * it meant is worth saying. `must be at most 315360000 (10 years)` alone, not also `must be null`
+ * and `must match a schema in anyOf`; the type lines stay when nothing more precise was found.
+ */
+function withoutUnionNoise<T extends { key: string; keyword: string; message: string }>(found: T[]): T[] {
+  const isPrecise = (entry: T) => entry.keyword !== 'anyOf' && !typeMessage.test(entry.message);
+  const preciseAt = (key: string) => found.some((entry) => isPrecise(entry) && (entry.key === key || entry.key.startsWith(`${key}.`)));
+  const kept = found.filter((entry) => isPrecise(entry) || !preciseAt(entry.key));
+  return kept.filter((entry) => entry.keyword !== 'anyOf' || !kept.some((other) => other !== entry && other.key === entry.key));
+}
+
+/** A bound says what it is in words a person reads (`10 years`), not only in seconds. */
+function messageOf(error: { keyword: string; message: string; params: unknown }): string {
+  const limit = (error.params as { limit?: unknown }).limit;
+  if (error.keyword !== 'maximum' || typeof limit !== 'number') return error.message;
+  const words = Object.values(bounds).find((bound) => bound.limit === limit)?.words;
+  return words ? `must be at most ${limit} (${words})` : `must be at most ${limit}`;
+}
+
+/**
+ * Why `value` cannot be the issuer, or undefined when it can: `iss` of every token and the base of
+ * the OAuth metadata, so an absolute http(s) URL with nothing a client would drop or misread.
+ */
+export function issuerProblem(value: string): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    return 'must be an absolute http(s) URL, such as https://auth.example.com';
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') return 'must be an http(s) URL';
+  if (value.includes('?') || value.includes('#')) return 'must have no query or fragment';
+  if (parsed.username !== '' || parsed.password !== '') return 'must have no user name or password';
+  return undefined;
+}
+
+/** The names proxy-addr (Fastify's `trustProxy`) knows besides addresses and ranges. */
+const proxyRangeNames = ['loopback', 'linklocal', 'uniquelocal'];
+
+/** Why `entry` is not something `trust_proxy` can trust (an address, a CIDR range, a proxy-addr name), or undefined. */
+function trustedProxyProblem(entry: string): string | undefined {
+  const problem = `${entry} is not an IP address, a CIDR range or one of ${proxyRangeNames.join(', ')}`;
+  if (proxyRangeNames.includes(entry)) return undefined;
+  const [address = '', range, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return problem;
+  if (range === undefined) return undefined;
+  const bits = family === 4 ? 32 : 128;
+  if (/^[0-9]{1,3}$/.test(range) && Number(range) <= bits) return undefined;
+  // proxy-addr also takes an IPv4 netmask: 10.0.0.0/255.0.0.0.
+  if (family === 4 && isIP(range) === 4) return undefined;
+  return problem;
 }
 
 /** What the schema cannot say: origins must be origins, and a cookie-only refresh token needs a cookie. */
 function semanticProblems(file: ConfigFile): string[] {
   const problems: string[] = [];
+  if (file.issuer !== undefined) {
+    const problem = issuerProblem(file.issuer);
+    if (problem) problems.push(`issuer: ${problem}`);
+  }
+  if (Array.isArray(file.trust_proxy)) {
+    file.trust_proxy.forEach((entry, index) => {
+      const problem = trustedProxyProblem(entry);
+      if (problem) problems.push(`trust_proxy.${index}: ${problem}`);
+    });
+  }
   (file.cors?.origins ?? []).forEach((origin, index) => {
     const problem = originProblem(origin);
     if (problem) problems.push(`cors.origins.${index}: ${problem}`);

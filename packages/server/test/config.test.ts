@@ -62,3 +62,78 @@ describe('config: rate_limits, cors, cookie, trust_proxy', () => {
     expect(problemsOf({ cookie: { enabled: false, refresh_token_in_body: false } })).toContain('cookie.refresh_token_in_body');
   });
 });
+
+describe('config: every number has a bound a deployment would accept', () => {
+  const flow = (values: Record<string, unknown>) => ({ flows: { default: values } });
+
+  it('the largest accepted values are accepted', () => {
+    const config = parseConfig({
+      flows: { long: { access_token_ttl: 86_400, idle_timeout: 315_360_000, absolute_lifetime: 315_360_000, reuse_interval: 3_600 } },
+      body_limit: 64 * 1024 * 1024,
+      rate_limits: { refresh_per_token: { limit: 1_000_000_000, window: 86_400 }, sockets_per_ip: 1_000_000 },
+      cors: { origins: [], max_age: 86_400 },
+      trust_proxy: 64,
+    });
+    expect(config.flows['long']).toEqual({ accessTokenTtl: 86_400, idleTimeout: 315_360_000, absoluteLifetime: 315_360_000, reuseInterval: 3_600 });
+  });
+
+  it.each([
+    // ~8.7e12 s made every create a 500 after the row was stored (the date is past what Date can show).
+    ['flows.default.absolute_lifetime', flow({ absolute_lifetime: 8.7e12 }), 'must be at most 315360000 (10 years)'],
+    ['flows.default.absolute_lifetime', flow({ absolute_lifetime: 315_360_001 }), 'must be at most 315360000 (10 years)'],
+    ['flows.default.idle_timeout', flow({ idle_timeout: 1e300 }), 'must be at most 315360000 (10 years)'],
+    ['flows.default.access_token_ttl', flow({ access_token_ttl: 86_401 }), 'must be at most 86400 (1 day)'],
+    // A huge reuse interval would silently turn reuse detection off.
+    ['flows.default.reuse_interval', flow({ reuse_interval: 1e12 }), 'must be at most 3600 (1 hour)'],
+    ['cors.max_age', { cors: { origins: [], max_age: 1e300 } }, 'must be at most 86400 (1 day)'],
+    ['body_limit', { body_limit: 1e15 }, 'must be at most 67108864 (64 MiB)'],
+    ['rate_limits.refresh_per_ip.window', { rate_limits: { refresh_per_ip: { limit: 5, window: 1e9 } } }, 'must be at most 86400 (1 day)'],
+    ['rate_limits.refresh_per_ip.limit', { rate_limits: { refresh_per_ip: { limit: 1e18, window: 60 } } }, 'must be at most 1000000000'],
+    ['rate_limits.sockets_per_ip', { rate_limits: { sockets_per_ip: 1e10 } }, 'must be at most 1000000'],
+    ['trust_proxy', { trust_proxy: 1e6 }, 'must be at most 64'],
+  ])('refuses %s out of bounds, saying the bound', (key, input, message) => {
+    expect(problemsOf(input)).toContain(`${key}: ${message}`);
+  });
+});
+
+describe('config: a value that fails a union is told what it meant', () => {
+  it('a bound alone, not every branch of the union', () => {
+    expect(problemsOf({ flows: { default: { idle_timeout: 1e300 } } })).toBe('Invalid config:\n  flows.default.idle_timeout: must be at most 315360000 (10 years)');
+    expect(problemsOf({ rate_limits: { refresh_per_ip: { limit: 1e18, window: 60 } } })).toBe(
+      'Invalid config:\n  rate_limits.refresh_per_ip.limit: must be at most 1000000000',
+    );
+    expect(problemsOf({ trust_proxy: 1e6 })).toBe('Invalid config:\n  trust_proxy: must be at most 64');
+  });
+
+  it('the types it may have, when it has none of them', () => {
+    expect(problemsOf({ flows: { default: { idle_timeout: 'x' } } })).toBe('Invalid config:\n  flows.default.idle_timeout: must be integer\n  flows.default.idle_timeout: must be null');
+  });
+});
+
+describe('config: values that must mean something', () => {
+  it('trust_proxy entries are addresses, CIDR ranges or proxy-addr names', () => {
+    const config = parseConfig({ trust_proxy: ['10.0.0.1', '10.0.0.0/8', '10.0.0.0/255.0.0.0', '::1', 'fd00::/8', 'loopback', 'linklocal', 'uniquelocal'] });
+    expect(config.trustProxy).toHaveLength(8);
+    expect(problemsOf({ trust_proxy: ['not-an-ip'] })).toContain('trust_proxy.0: not-an-ip is not an IP address, a CIDR range or one of loopback, linklocal, uniquelocal');
+    expect(problemsOf({ trust_proxy: ['10.0.0.0/33'] })).toContain('trust_proxy.0: 10.0.0.0/33');
+    expect(problemsOf({ trust_proxy: ['::1/129'] })).toContain('trust_proxy.0: ::1/129');
+    expect(problemsOf({ trust_proxy: ['10.0.0.1', '10.0.0.0/x'] })).toContain('trust_proxy.1: 10.0.0.0/x');
+  });
+
+  it.each([
+    ['javascript:alert(1)', 'must be an http(s) URL'],
+    ['not a url', 'must be an absolute http(s) URL'],
+    ['/relative', 'must be an absolute http(s) URL'],
+    ['ftp://auth.example', 'must be an http(s) URL'],
+    ['https://auth.example/?tenant=1', 'must have no query or fragment'],
+    ['https://auth.example/#x', 'must have no query or fragment'],
+    ['https://user:pass@auth.example', 'must have no user name or password'],
+  ])('issuer %s is refused', (issuer, message) => {
+    expect(problemsOf({ issuer })).toContain(`issuer: ${message}`);
+  });
+
+  it('an issuer with a path is accepted as given', () => {
+    expect(parseConfig({ issuer: 'https://auth.example/tenant-a' }).issuer).toBe('https://auth.example/tenant-a');
+    expect(parseConfig({ issuer: 'http://localhost:4000' }).issuer).toBe('http://localhost:4000');
+  });
+});

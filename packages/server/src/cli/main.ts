@@ -22,6 +22,11 @@ try {
     console.error(`tessera: ${error.message}`);
     process.exit(2);
   }
+  // A value the core refuses (a user id that cannot be one): the caller's mistake, said as the API says it.
+  if (error instanceof TesseraError && error.code === 'invalid_request') {
+    console.error(`tessera: ${error.message}`);
+    process.exit(2);
+  }
   if (error instanceof TesseraError && error.code === 'service_unavailable') {
     const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
     console.error(`tessera: the database cannot be reached${cause}`);

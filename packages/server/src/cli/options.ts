@@ -1,14 +1,36 @@
 import { InvalidArgumentError, Option } from 'commander';
+import { pino } from 'pino';
 import { silentLog } from '../core/log.js';
-import { loadConfigFile, defaultConfig, type TesseraConfig } from '../config.js';
+import { issuerProblem, loadConfigFile, defaultConfig, type TesseraConfig } from '../config.js';
 import { openStore } from '../stores/open-store.js';
 import { connectRedis, defaultRedisPrefix } from '../shared-redis.js';
 import { createTessera, type Tessera } from '../tessera.js';
 
+/** A flag or variable that cannot work: commander prints it on one line and exits 2, as for a bad config. */
+function usageError(message: string): InvalidArgumentError {
+  const error = new InvalidArgumentError(message);
+  error.exitCode = 2;
+  return error;
+}
+
 export function parsePort(value: string): number {
   const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError(`not a port: ${value}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw usageError(`not a port: ${value}`);
   return port;
+}
+
+/** `--issuer` / `TESSERA_ISSUER`, under the same rule as the config file's `issuer`. */
+export function parseIssuer(value: string): string {
+  const problem = issuerProblem(value);
+  if (problem) throw usageError(`the issuer ${problem}`);
+  return value;
+}
+
+/** pino's levels, and `silent`; pino itself would throw a stack trace for any other. */
+export function parseLogLevel(value: string): string {
+  const levels = [...Object.keys(pino.levels.values), 'silent'];
+  if (!levels.includes(value)) throw usageError(`${value} is not a log level (one of ${levels.join(', ')})`);
+  return value;
 }
 
 export const dataOption = () => new Option('--data <dir>', 'folder of the embedded store').default('./.tessera');

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { startServer } from '../serve.js';
-import { configOption, dataOption, databaseOption, parsePort, redisOption, redisPrefixOption } from './options.js';
+import { configOption, dataOption, databaseOption, parseIssuer, parseLogLevel, parsePort, redisOption, redisPrefixOption } from './options.js';
 
 export function serveCommand(): Command {
   return new Command('serve')
@@ -13,8 +13,8 @@ export function serveCommand(): Command {
     .addOption(redisOption())
     .addOption(redisPrefixOption())
     .addOption(new Option('--api-key <key>', 'the management API key (else stored, else generated)').env('TESSERA_API_KEY'))
-    .addOption(new Option('--issuer <url>', 'iss of access tokens (default http://localhost:PORT)').env('TESSERA_ISSUER'))
-    .addOption(new Option('--log-level <level>', 'pino log level').env('LOG_LEVEL').default('info'))
+    .addOption(new Option('--issuer <url>', 'iss of access tokens (default http://localhost:PORT)').env('TESSERA_ISSUER').argParser(parseIssuer))
+    .addOption(new Option('--log-level <level>', 'pino log level').env('LOG_LEVEL').default('info').argParser(parseLogLevel))
     .action(
       async (options: {
         port: number;

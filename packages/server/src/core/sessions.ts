@@ -6,7 +6,9 @@ import type { FlowPolicies, FlowPolicy } from './flows.js';
 import { generateRefreshToken, hashRefreshToken, openSuccessor, sealSuccessor } from './refresh-tokens.js';
 import { sessionEnd, sessionState, type RevocationReason, type SessionRecord } from './session.js';
 import { SessionCache } from './session-cache.js';
+import { storableTextProblem } from './storable-text.js';
 import type { SessionStore } from './store.js';
+import { assertUserId } from './user-id.js';
 
 /** What a sign-in or a refresh hands the client. Times are epoch milliseconds. */
 export interface TokenGrant {
@@ -103,6 +105,7 @@ export class SessionService {
 
   /** Starts a session in `flow` and issues its first token pair. */
   async createSession(input: CreateSessionInput): Promise<TokenGrant> {
+    assertUserId(input.userId);
     const flowName = input.flow ?? 'default';
     const flow = Object.hasOwn(this.#flows, flowName) ? this.#flows[flowName] : undefined;
     if (!flow) {
@@ -239,21 +242,25 @@ export class SessionService {
 
   /** The session with this id, whatever its status. */
   async getSession(id: string): Promise<SessionRecord | null> {
+    assertSessionId(id);
     return this.#store.getSession(id);
   }
 
   /** The user's sessions that are neither expired nor revoked. */
   async listActiveSessions(userId: string): Promise<SessionRecord[]> {
+    assertUserId(userId);
     return this.#store.listActiveSessions(userId, this.#clock.now());
   }
 
   /** The user's sessions of every status, newest first, at most `limit`: for an operator, not for the rules. */
   async listUserSessions(userId: string, limit: number): Promise<SessionRecord[]> {
+    assertUserId(userId);
     return this.#store.listUserSessions(userId, limit);
   }
 
   /** Ends an active session; returns it updated, or null when it had already ended. */
   async revokeSession(id: string, reason: RevocationReason): Promise<SessionRecord | null> {
+    assertSessionId(id);
     const now = this.#clock.now();
     const current = await this.#store.getSession(id);
     if (!current || sessionState(current, now).status !== 'active') return null;
@@ -264,6 +271,19 @@ export class SessionService {
 
   /** Ends every active session of the user, but `exceptSessionId`; returns those it ended. */
   async revokeUserSessions(userId: string, reason: RevocationReason, exceptSessionId?: string): Promise<SessionRecord[]> {
+    assertUserId(userId);
+    return this.#revokeUserSessions(userId, reason, exceptSessionId);
+  }
+
+  /**
+   * The user's own "sign out everywhere else": every active session of `current`'s user but it.
+   * The user id comes from the store, so an id kept from before the user-id rule still works.
+   */
+  async revokeOtherSessions(current: SessionRecord, reason: RevocationReason): Promise<SessionRecord[]> {
+    return this.#revokeUserSessions(current.userId, reason, current.id);
+  }
+
+  async #revokeUserSessions(userId: string, reason: RevocationReason, exceptSessionId?: string): Promise<SessionRecord[]> {
     const revoked = await this.#store.revokeUserSessions(userId, reason, this.#clock.now(), exceptSessionId);
     for (const session of revoked) this.#afterRevoke(session);
     return revoked;
@@ -293,6 +313,12 @@ export class SessionService {
   #emit(event: SessionEvent): void {
     for (const listener of this.#listeners) listener(event);
   }
+}
+
+/** A session id from outside that no store could hold (a NUL, an unpaired surrogate) is a malformed request. */
+function assertSessionId(id: string): void {
+  const problem = storableTextProblem(id);
+  if (problem) throw new TesseraError('invalid_request', { message: `The session id ${problem}.`, details: [{ field: 'id', message: problem }] });
 }
 
 function idleEnd(flow: FlowPolicy, now: number, absoluteEnd: number): number | null {

@@ -2,6 +2,7 @@ import fastifyCookie from '@fastify/cookie';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { TesseraError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
+import { userIdMaxLength } from '../core/user-id.js';
 import type { Tessera } from '../tessera.js';
 import { publicBaseUrl, sendError, sendRawClientError } from './envelope.js';
 import { CorsPolicy, isPreflight, preflightRefusal } from './cors.js';
@@ -34,6 +35,8 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
     // Behind a load balancer, which proxies may name the client (the subject of per-IP limits).
     trustProxy: trustProxyOption(tessera.config.trustProxy),
     return503OnClosing: true,
+    // The router measures a decoded parameter in UTF-16 units: the longest user id, all outside the BMP, is twice its length.
+    routerOptions: { maxParamLength: userIdMaxLength * 2 },
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true } },
     clientErrorHandler: (_error, socket) => sendRawClientError(socket, newId('req_'), tessera.issuer, tessera.clock.now()),
     // Bad percent-encoding and over-long path parameters are refused by the router before any hook runs.

@@ -2,7 +2,10 @@ import { sessionState, type SessionRecord } from '../core/session.js';
 import { formatCursor, type RevocationPage } from '../core/revocation-feed.js';
 import type { SessionService, TokenGrant } from '../core/sessions.js';
 
-const iso = (ms: number) => new Date(ms).toISOString();
+/** The latest instant a Date can show (ECMA-262: 8.64e15 ms after 1970). */
+const latestTime = 8.64e15;
+/** Sessions stored before lifetimes were bounded may end later than that: shown as the latest date, not a 500. */
+const iso = (ms: number) => new Date(Math.min(ms, latestTime)).toISOString();
 const optionalIso = (ms: number | null) => (ms === null ? null : iso(ms));
 
 /** The `SESSION` object of the contract. */

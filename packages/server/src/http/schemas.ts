@@ -3,7 +3,8 @@ import Type from 'typebox';
 /** Request bodies, validated by Fastify before a handler runs; failures become `invalid_request`. */
 export const CreateSessionBody = Type.Object(
   {
-    user_id: Type.String({ minLength: 1, maxLength: 256 }),
+    // What a user id may be is the core's rule (core/user-id.ts), checked there for every caller.
+    user_id: Type.String(),
     flow: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   },
@@ -22,7 +23,8 @@ export const OptionalRefreshBody = Type.Object(
 );
 
 export const SessionIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
-export const UserIdParams = Type.Object({ user_id: Type.String({ minLength: 1, maxLength: 256 }) });
+/** The user id is checked by the core's rule (core/user-id.ts), the same as at creation. */
+export const UserIdParams = Type.Object({ user_id: Type.String() });
 /** `?status=active` (the default: what the contract promises) or `?status=all` (every status, capped). */
 export const UserSessionsQuery = Type.Object({
   // One `enum` rather than a union of literals: a wrong value is one field error, not three.

@@ -1,3 +1,4 @@
+import { ConfigError } from '../config.js';
 import { TesseraError } from '../core/errors.js';
 
 /**
@@ -34,8 +35,35 @@ export function isUnavailable(error: unknown): boolean {
   return error instanceof Error && connectionMessages.test(error.message);
 }
 
-/** The error a caller sees: `service_unavailable` (retry after a second) for an unreachable database. */
+/** Text the database cannot hold: a NUL (22021), a character its encoding lacks (22P05). */
+const unstorableTextStates = new Set(['22021', '22P05']);
+
+/**
+ * SQLSTATEs that mean DATABASE_URL names what is not there or not allowed: 28 invalid authorization
+ * (no such role, wrong password), 3D000 no such database, 42501 a role without the rights to migrate.
+ */
+function isMisconfiguration(state: string): boolean {
+  return state.startsWith('28') || state === '3D000' || state === '42501';
+}
+
+/**
+ * The error a caller sees: `service_unavailable` (retry after a second) for an unreachable database,
+ * `invalid_request` for text it cannot hold (the core refuses such input first; this is the backstop).
+ */
 export function storeError(error: unknown): unknown {
+  const state = sqlState(error);
+  if (state !== undefined && unstorableTextStates.has(state)) {
+    return new TesseraError('invalid_request', { message: 'The request holds text that cannot be stored (such as a NUL character).', cause: error });
+  }
   if (!isUnavailable(error)) return error;
   return new TesseraError('service_unavailable', { retryAfter: 1, cause: error });
+}
+
+/** The error of a failed start: a ConfigError (one clear line, exit 2) when DATABASE_URL is wrong, else as `storeError`. */
+export function startupError(error: unknown): unknown {
+  const state = sqlState(error);
+  if (state !== undefined && isMisconfiguration(state)) {
+    return new ConfigError(`PostgreSQL refused to start the store: ${(error as Error).message} (SQLSTATE ${state}; check DATABASE_URL).`);
+  }
+  return storeError(error);
 }

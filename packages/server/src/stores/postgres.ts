@@ -7,7 +7,7 @@ import type { RefreshTokenRecord, RotateRefreshToken, SessionStore, SigningKeyRe
 import { PostgresFanoutChannel } from '../fanout/postgres.js';
 import { positionalValues, postgresTypes, toPositional, type NamedParameters, type PositionalStatement } from './dialect.js';
 import { createMigrationsTable, listAppliedMigrations, pendingMigrations, recordMigration } from './migrations.js';
-import { isRetryable, storeError } from './postgres-errors.js';
+import { isRetryable, startupError, storeError } from './postgres-errors.js';
 import {
   refreshTokenFromRow,
   refreshTokenToRow,
@@ -62,7 +62,7 @@ export class PostgresSessionStore implements SessionStore {
       await store.#migrate();
     } catch (error) {
       await store.close();
-      throw storeError(error);
+      throw startupError(error);
     }
     return store;
   }

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { ConfigError } from '../config.js';
 import { TesseraError } from '../core/errors.js';
 import type { RevocationReason, SessionRecord } from '../core/session.js';
 import type { RefreshTokenRecord, RotateRefreshToken, SessionStore, SigningKeyRecord } from '../core/store.js';
@@ -17,6 +18,21 @@ import {
 } from './rows.js';
 import { statements, type StatementName } from './statements.js';
 
+/** Error codes at start that mean the file can never be this store as it is: damaged, not SQLite, not openable. */
+const unusableFileCodes = new Set(['SQLITE_NOTADB', 'SQLITE_CORRUPT', 'SQLITE_CANTOPEN', 'SQLITE_READONLY', 'SQLITE_PERM']);
+
+/** The error of a failed open: a ConfigError naming the file (the CLI prints one line, exit 2), else as thrown. */
+function startupError(path: string, error: unknown): unknown {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== 'string') return error;
+  if (unusableFileCodes.has(code)) {
+    return new ConfigError(`The SQLite store ${path} cannot be used: ${(error as Error).message} (${code}). If it is damaged, restore it from a backup or move it away.`);
+  }
+  // mkdir of the data folder: not there to create, or not allowed.
+  if (/^E[A-Z]+$/.test(code)) return new ConfigError(`The data folder of ${path} cannot be created: ${(error as Error).message}`);
+  return error;
+}
+
 /** Error codes that mean "the store cannot answer now", not "the request is wrong". */
 const unavailableCodes = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_IOERR', 'SQLITE_CANTOPEN', 'SQLITE_FULL', 'SQLITE_READONLY']);
 
@@ -29,16 +45,26 @@ export class SqliteSessionStore implements SessionStore {
   readonly #db: Database.Database;
   readonly #statements: ReturnType<typeof prepareStatements>;
 
-  /** Opens (creating it if needed) the database file at `path` and applies pending migrations. */
+  /**
+   * Opens (creating it if needed) the database file at `path` and applies pending migrations. A file
+   * that cannot be a store (damaged, not SQLite, not openable) is a ConfigError that names it.
+   */
   constructor(path: string) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.#db = new Database(path);
-    this.#db.pragma('journal_mode = WAL');
-    this.#db.pragma('synchronous = NORMAL');
-    this.#db.pragma('busy_timeout = 5000');
-    this.#db.pragma('foreign_keys = ON');
-    migrate(this.#db);
-    this.#statements = prepareStatements(this.#db);
+    let db: Database.Database | undefined;
+    try {
+      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+      db = new Database(path);
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.pragma('busy_timeout = 5000');
+      db.pragma('foreign_keys = ON');
+      migrate(db);
+      this.#statements = prepareStatements(db);
+      this.#db = db;
+    } catch (error) {
+      db?.close();
+      throw startupError(path, error);
+    }
   }
 
   async createSession(session: SessionRecord, refreshToken: RefreshTokenRecord): Promise<void> {

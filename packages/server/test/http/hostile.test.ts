@@ -173,7 +173,7 @@ const hostileRequests: readonly HostileRequest[] = [
   { name: 'invalid percent-encoding in a user id', method: 'DELETE', path: '/v1/users/%ZZ/sessions', expect: 'invalid_request' },
   { name: 'overlong UTF-8 in a docs path', method: 'GET', path: '/docs/errors/%C0%AF', expect: 'invalid_request' },
   { name: 'encoded path traversal on the docs', method: 'GET', path: '/docs/errors/..%2F..%2Fpackage.json', expect: 'not_found' },
-  { name: 'NUL byte as a session id', method: 'GET', path: '/v1/sessions/%00', expect: 'not_found' },
+  { name: 'NUL byte as a session id', method: 'GET', path: '/v1/sessions/%00', expect: 'invalid_request', field: 'id' },
   { name: 'unknown error code page', method: 'GET', path: '/docs/errors/__proto__', expect: 'not_found' },
 ];
 

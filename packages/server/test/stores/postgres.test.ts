@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/config.js';
 import { TesseraError } from '../../src/core/errors.js';
 import type { SessionRecord } from '../../src/core/session.js';
 import type { RefreshTokenRecord, RotateRefreshToken } from '../../src/core/store.js';
@@ -130,6 +131,36 @@ describe('PostgresSessionStore', () => {
     expect((error as TesseraError).retryAfter).toBe(1);
     expect(Date.now() - started).toBeLessThan(5_000);
     await proxy.close();
+  });
+
+  it('text PostgreSQL cannot hold (a NUL) is invalid_request, whoever passes it, not a driver error', async () => {
+    const store = await PostgresSessionStore.open({ connectionString: database.url });
+    try {
+      const errors = await Promise.all(
+        [store.getSession('ses_\u0000'), store.listActiveSessions('alice\u0000', t0), store.revokeUserSessions('a\u0000', 'admin', t0)].map(rejection),
+      );
+      for (const error of errors) {
+        expect(error).toBeInstanceOf(TesseraError);
+        expect((error as TesseraError).code).toBe('invalid_request');
+      }
+      // The connection is still good afterwards.
+      expect(await store.getSession('ses_none')).toBeNull();
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('a database that does not exist, or a role that does not, is a ConfigError that says which', async () => {
+    const missingDatabase = new URL(database.url);
+    missingDatabase.pathname = '/tessera_no_such_database';
+    const noDatabase = await rejection(PostgresSessionStore.open({ connectionString: missingDatabase.toString() }));
+    expect(noDatabase).toBeInstanceOf(ConfigError);
+    expect((noDatabase as Error).message).toMatch(/database "tessera_no_such_database" does not exist/);
+    const wrongRole = new URL(database.url);
+    wrongRole.username = 'tessera_no_such_role';
+    const noRole = await rejection(PostgresSessionStore.open({ connectionString: wrongRole.toString() }));
+    expect(noRole).toBeInstanceOf(ConfigError);
+    expect((noRole as Error).message).toMatch(/role "tessera_no_such_role" does not exist/);
   });
 
   describe('when the database goes away and comes back', () => {

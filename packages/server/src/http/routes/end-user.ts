@@ -70,7 +70,7 @@ export function endUserRoutes(app: FastifyInstance, tessera: Tessera, options: E
   cors.allowBrowserCalls(app, '/v1/session/logout-others', ['POST']);
   app.post('/v1/session/logout-others', browser, async (request) => {
     const { session } = await requireSession(tessera, request);
-    const revoked = await sessions.revokeUserSessions(session.userId, 'signed_out_elsewhere', session.id);
+    const revoked = await sessions.revokeOtherSessions(session, 'signed_out_elsewhere');
     return { revoked: revoked.length, session_ids: revoked.map((other) => other.id) };
   });
 }

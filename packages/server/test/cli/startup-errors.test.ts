@@ -1,0 +1,103 @@
+// The real CLI, spawned: a start that cannot work (a bad value, a damaged store, a database or role
+// that is not there) says why in one line on stderr and exits 2, never with a stack trace.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { SqliteSessionStore } from '../../src/stores/sqlite.js';
+import { createTestDatabase, type TestDatabase } from '../services.js';
+import { cleanupDirs, dataDir, killAll, runTessera, serve } from './harness.js';
+
+afterEach(async () => {
+  await killAll();
+  cleanupDirs();
+});
+
+let database: TestDatabase;
+beforeAll(async () => {
+  database = await createTestDatabase();
+});
+afterAll(async () => {
+  await database?.drop();
+});
+
+const loopback = ['--port', '0', '--host', '127.0.0.1'];
+/** Each spawn of the CLI from source takes seconds on a busy machine; a test here makes up to two. */
+const twoSpawns = 60_000;
+
+/** Exit code 2, the reason on stderr, no stack trace, and no server. */
+function expectRefusal(result: { code: number | null; stdout: string; stderr: string }, reason: RegExp | string, options: { oneLine?: boolean } = {}): void {
+  expect(result.code, result.stderr).toBe(2);
+  expect(result.stdout).not.toContain('Tessera is listening');
+  expect(result.stderr).not.toMatch(/\n\s+at |node:internal|\.ts:\d+/);
+  if (typeof reason === 'string') expect(result.stderr).toContain(reason);
+  else expect(result.stderr).toMatch(reason);
+  if (options.oneLine ?? true) expect(result.stderr.trim().split('\n'), result.stderr).toHaveLength(1);
+}
+
+async function serveWithConfig(config: unknown) {
+  const data = dataDir();
+  const path = join(data, 'config.json');
+  writeFileSync(path, JSON.stringify(config));
+  return runTessera(['serve', ...loopback, '--data', data, '--config', path]);
+}
+
+describe('a config that cannot work stops the start: exit 2, the key named', () => {
+  it.each([
+    ['trust_proxy: ["not-an-ip"]', { trust_proxy: ['not-an-ip'] }, 'trust_proxy.0: not-an-ip is not an IP address'],
+    ['issuer: javascript:alert(1)', { issuer: 'javascript:alert(1)' }, 'issuer: must be an http(s) URL'],
+    ['cors.max_age: 1e300', { cors: { origins: [], max_age: 1e300 } }, 'cors.max_age: must be at most 86400 (1 day)'],
+    ['absolute_lifetime: 8.7e12', { flows: { default: { absolute_lifetime: 8.7e12 } } }, 'flows.default.absolute_lifetime: must be at most 315360000 (10 years)'],
+    ['reuse_interval: 1e12', { flows: { default: { reuse_interval: 1e12 } } }, 'flows.default.reuse_interval: must be at most 3600 (1 hour)'],
+  ])('%s', async (_name, config, reason) => {
+    expectRefusal(await serveWithConfig(config), reason, { oneLine: false });
+  });
+});
+
+describe('flags and environment that cannot work: one line, exit 2', () => {
+  it('--issuer and TESSERA_ISSUER must be absolute http(s) URLs', async () => {
+    expectRefusal(await runTessera(['serve', ...loopback, '--data', dataDir(), '--issuer', 'javascript:alert(1)']), /--issuer.*must be an http\(s\) URL/);
+    expectRefusal(await runTessera(['serve', ...loopback, '--data', dataDir()], { TESSERA_ISSUER: 'https://auth.example/?x=1' }), /issuer.*must have no query or fragment/);
+  }, twoSpawns);
+
+  it('--log-level and LOG_LEVEL must be a level', async () => {
+    expectRefusal(await runTessera(['serve', ...loopback, '--data', dataDir(), '--log-level', 'loud']), /loud.*not a log level.*info/);
+    expectRefusal(await runTessera(['serve', ...loopback, '--data', dataDir()], { LOG_LEVEL: 'LOUD' }), /LOUD.*not a log level/);
+  }, twoSpawns);
+
+  it('a valid --issuer and --log-level still start', async () => {
+    const server = await serve([...loopback, '--data', dataDir(), '--issuer', 'https://auth.example.test/tenant', '--log-level', 'warn']);
+    expect(server.hasExited()).toBe(false);
+  });
+});
+
+describe('stores that cannot be opened: one line, exit 2', () => {
+  it('a damaged SQLite file, for serve and for the one-shot commands', async () => {
+    const data = dataDir();
+    writeFileSync(join(data, 'tessera.db'), 'this is not a database, just some text that was written over it '.repeat(100));
+    const served = await runTessera(['serve', ...loopback, '--data', data]);
+    expectRefusal(served, /tessera\.db.*(not a database|damaged)/);
+    expectRefusal(await runTessera(['sessions', 'list', '--user', 'alice', '--data', data]), /tessera\.db.*(not a database|damaged)/);
+  }, twoSpawns);
+
+  it('a PostgreSQL database that does not exist', async () => {
+    const url = new URL(database.url);
+    url.pathname = '/tessera_cli_no_such_database';
+    expectRefusal(await runTessera(['serve', ...loopback, '--data', dataDir(), '--database-url', url.toString()]), /database "tessera_cli_no_such_database" does not exist/);
+  });
+
+  it('a PostgreSQL role that does not exist', async () => {
+    const url = new URL(database.url);
+    url.username = 'tessera_cli_no_such_role';
+    expectRefusal(await runTessera(['sessions', 'list', '--user', 'alice', '--data', dataDir(), '--database-url', url.toString()]), /role "tessera_cli_no_such_role" does not exist/);
+  });
+});
+
+describe('values the core refuses, from the one-shot commands: one line, exit 2', () => {
+  it('a user id that is not one', async () => {
+    const data = dataDir();
+    // The store made here: the one-shot commands may refuse a folder without one.
+    await new SqliteSessionStore(join(data, 'tessera.db')).close();
+    expectRefusal(await runTessera(['sessions', 'list', '--user', '..', '--data', data]), /user id must not be "\." or "\.\."/);
+    expectRefusal(await runTessera(['sessions', 'revoke', '--user', 'x'.repeat(257), '--data', data]), /user id must be at most 256 characters/);
+  }, twoSpawns);
+});

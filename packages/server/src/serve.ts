@@ -66,6 +66,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const realtime = attachRealtime(app.server, {
     tessera,
     maxSocketsPerClient: config.rateLimits.socketsPerIp,
+    // Every upgrade on this server is ours: any other path is answered, never left open.
+    refuseOtherPaths: true,
     ...(clientAddress ? { clientAddress } : {}),
   });
   metrics.observeRealtime(realtime);

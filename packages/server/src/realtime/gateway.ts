@@ -42,6 +42,11 @@ export interface RealtimeOptions {
    */
   readonly maxSocketsPerClient?: number | null;
   /**
+   * Answer an upgrade to any other path with `404 not_found` and close it. Default: only when no other
+   * `upgrade` listener is on the server (one that is may own those paths). `tessera serve` owns them all.
+   */
+  readonly refuseOtherPaths?: boolean;
+  /**
    * The client's address for that cap. Default: the connection's peer. Behind a reverse proxy every
    * socket comes from the proxy: pass a function that reads `X-Forwarded-For` from trusted hops.
    */
@@ -186,23 +191,35 @@ export function attachRealtime(target: HttpServer | HttpsServer | WebSocketServe
   wss.on('headers', onHeaders);
   if (!ownServer) wss.on('connection', onSocket);
 
+  /** A refused upgrade still holds its client's place until its socket is gone (a client may never close). */
+  const countUntilClosed = (client: string, socket: Duplex) => {
+    openPerClient.set(client, (openPerClient.get(client) ?? 0) + 1);
+    socket.once('close', () => {
+      const left = (openPerClient.get(client) ?? 1) - 1;
+      if (left > 0) openPerClient.set(client, left);
+      else openPerClient.delete(client);
+    });
+  };
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const pathname = new URL(request.url ?? '/', 'http://upgrade').pathname;
-    if (pathname !== path) {
-      // Another listener may own that path; alone, we answer rather than leave the socket hanging.
-      if ((target as HttpServer).listenerCount('upgrade') === 1) {
-        refuseUpgrade(socket, new TesseraError('not_found', { details: [{ path: pathname }] }), requestIdOf(request), baseUrlForHost(request.headers.host, 'http', issuer), clock.now());
-      }
-      return;
-    }
+    const ours = pathname === path;
+    // Another listener may own that path; alone (or told to), we answer rather than leave the socket hanging.
+    if (!ours && !options.refuseOtherPaths && (target as HttpServer).listenerCount('upgrade') > 1) return;
+    const client = clientOf(request);
+    const baseUrl = baseUrlForHost(request.headers.host, 'http', issuer);
     // Refused before the handshake, so a flood of sockets from one address costs no socket state.
-    if (overCap(clientOf(request))) {
+    if (overCap(client)) {
       const error = new TesseraError('rate_limited', {
         message: 'Too many sockets are open from this address. Close some, then retry.',
         retryAfter: 5,
         details: [{ limit: 'sockets_per_ip', max_sockets: maxPerClient }],
       });
-      refuseUpgrade(socket, error, requestIdOf(request), baseUrlForHost(request.headers.host, 'http', issuer), clock.now());
+      refuseUpgrade(socket, error, requestIdOf(request), baseUrl, clock.now());
+      return;
+    }
+    if (!ours) {
+      countUntilClosed(client, socket);
+      refuseUpgrade(socket, new TesseraError('not_found', { details: [{ path: pathname }] }), requestIdOf(request), baseUrl, clock.now());
       return;
     }
     wss.handleUpgrade(request, socket, head, (ws) => onSocket(ws, request));
@@ -284,6 +301,8 @@ async function waitForClose(sockets: WebSocket[], timeoutMs: number): Promise<vo
 /** An upgrade refused with `error`'s envelope (its status, Retry-After when set); then the connection closes. */
 function refuseUpgrade(socket: Duplex, error: TesseraError, requestId: string, baseUrl: string, now: number): void {
   const body = JSON.stringify(errorEnvelope(error, requestId, baseUrl, now));
+  // Once the answer is out the socket goes: a client that never closes its half would hold it for good.
+  socket.once('finish', () => socket.destroy());
   socket.end(
     [
       `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? 'Error'}`,

@@ -18,6 +18,7 @@ export type TesseraErrorCode =
   | 'method_not_allowed'
   | 'unsupported_media_type'
   | 'payload_too_large'
+  | 'request_timeout'
   | 'rate_limited'
   | 'service_unavailable'
   | 'internal_error'
@@ -42,6 +43,7 @@ export const tesseraErrorCodes: readonly TesseraErrorCode[] = [
   'method_not_allowed',
   'unsupported_media_type',
   'payload_too_large',
+  'request_timeout',
   'rate_limited',
   'service_unavailable',
   'internal_error',
@@ -67,6 +69,7 @@ export const tesseraErrorStatus: { readonly [Code in TesseraErrorCode]: number }
   method_not_allowed: 405,
   unsupported_media_type: 415,
   payload_too_large: 413,
+  request_timeout: 408,
   rate_limited: 429,
   service_unavailable: 503,
   internal_error: 500,
@@ -92,6 +95,7 @@ export const tesseraErrorMessage: { readonly [Code in TesseraErrorCode]: string 
   method_not_allowed: 'This method is not allowed on this route.',
   unsupported_media_type: 'The request body has a content type this route does not accept.',
   payload_too_large: 'The request body is too large.',
+  request_timeout: 'The request took too long to arrive.',
   rate_limited: 'Too many requests. Please wait and try again.',
   service_unavailable: 'The service is temporarily unavailable. Please try again shortly.',
   internal_error: 'Something went wrong on our side.',

@@ -75,6 +75,40 @@ const OAuthSchema = Type.Object(
   { additionalProperties: false },
 );
 
+// ---- HTTP edges: connection timeouts (and the management port) ----
+
+const TimeoutsSchema = Type.Object(
+  {
+    headers: Type.Optional(Type.Integer({ minimum: 1, maximum: 300 })),
+    request: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600 })),
+    idle: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600 })),
+  },
+  { additionalProperties: false },
+);
+
+/** How long a connection may take, in seconds. */
+export interface TimeoutsConfig {
+  /** From the connection (or the previous answer) to the end of the request headers. Capped at `request`. */
+  readonly headers: number;
+  /** From the start of a request to the end of its body: a stalled or trickled body gets 408. */
+  readonly request: number;
+  /** An idle keep-alive connection between requests. */
+  readonly idle: number;
+}
+
+/** Idle 72 s: longer than the 60 s idle of common load balancers, so they never reuse a closing connection. */
+export const defaultTimeouts: TimeoutsConfig = { headers: 10, request: 30, idle: 72 };
+
+function timeoutsOf(file: Static<typeof TimeoutsSchema> | undefined): TimeoutsConfig {
+  return {
+    headers: file?.headers ?? defaultTimeouts.headers,
+    request: file?.request ?? defaultTimeouts.request,
+    idle: file?.idle ?? defaultTimeouts.idle,
+  };
+}
+
+// ---- end of HTTP edges ----
+
 const ConfigSchema = Type.Object(
   {
     // additionalProperties: false, or names that do not match the pattern are let through unchecked.
@@ -88,6 +122,7 @@ const ConfigSchema = Type.Object(
     cookie: Type.Optional(CookieSchema),
     trust_proxy: Type.Optional(TrustProxySchema),
     oauth: Type.Optional(OAuthSchema),
+    timeouts: Type.Optional(TimeoutsSchema),
   },
   { additionalProperties: false },
 );
@@ -112,6 +147,7 @@ export interface TesseraConfig {
   readonly trustProxy: boolean | number | readonly string[];
   /** OAuth clients known to `/oauth/*`; any other `client_id` is a public client. */
   readonly oauthClients: readonly OAuthClient[];
+  readonly timeouts: TimeoutsConfig;
 }
 
 /** At most `limit` requests per `window` seconds. */
@@ -184,6 +220,7 @@ export const defaultConfig: TesseraConfig = {
   cookie: defaultCookieConfig,
   trustProxy: false,
   oauthClients: [],
+  timeouts: defaultTimeouts,
 };
 
 /** Thrown when the config file is unreadable or names a bad key; the message says which. */
@@ -238,6 +275,7 @@ export function parseConfig(input: unknown, source = 'config'): TesseraConfig {
       clientId: client.client_id,
       clientSecretSha256: client.client_secret_sha256?.toLowerCase() ?? null,
     })),
+    timeouts: timeoutsOf(file.timeouts),
   };
 }
 

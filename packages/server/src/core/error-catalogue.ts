@@ -185,6 +185,15 @@ export const errorCatalogue = defineErrorCodes({
     when: ['Oversized `metadata` on session creation.'],
     exampleDetails: [{ limit_bytes: 1048576 }],
   },
+  request_timeout: {
+    status: 408,
+    message: 'The request took too long to arrive.',
+    clientAction: 'Retry the request once; if it keeps happening, check the network path (a proxy buffering or stalling the body).',
+    meaning:
+      'The request headers, or the whole request with its body, did not arrive within the server\'s `timeouts` (10 s for headers, 30 s for the request by default). The connection is closed after this answer. Nothing was done.',
+    when: ['A client stalled in the middle of sending a body.', 'A body trickled in a few bytes at a time.', 'A connection opened and sent only part of its headers.'],
+    exampleDetails: [{ timeout_seconds: 30 }],
+  },
   rate_limited: {
     status: 429,
     message: 'Too many requests. Please wait and try again.',

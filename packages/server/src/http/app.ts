@@ -26,6 +26,7 @@ export interface AppOptions {
  * the client's) leaves as the one error envelope.
  */
 export async function buildApp(tessera: Tessera, options: AppOptions = {}): Promise<FastifyInstance> {
+  const timeouts = tessera.config.timeouts;
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     bodyLimit: tessera.config.bodyLimit,
@@ -35,7 +36,20 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
     trustProxy: trustProxyOption(tessera.config.trustProxy),
     return503OnClosing: true,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true } },
-    clientErrorHandler: (_error, socket) => sendRawClientError(socket, newId('req_'), tessera.issuer, tessera.clock.now()),
+    clientErrorHandler: (error, socket) => {
+      if ((error as NodeJS.ErrnoException).code === 'ECONNRESET') return socket.destroy();
+      sendRawClientError(socket, clientErrorOf(error), newId('req_'), tessera.issuer, tessera.clock.now());
+    },
+    // Slow clients hold a connection no longer than these (a stalled body, trickled headers, idle keep-alive).
+    requestTimeout: timeouts.request * 1000,
+    keepAliveTimeout: timeouts.idle * 1000,
+    http: {
+      requestTimeout: timeouts.request * 1000,
+      // Node refuses a headers timeout longer than the request timeout.
+      headersTimeout: Math.min(timeouts.headers, timeouts.request) * 1000,
+      // Node checks both timeouts on this beat (30 s by default): a second keeps them near their value.
+      connectionsCheckingInterval: 1000,
+    },
     // Bad percent-encoding and over-long path parameters are refused by the router before any hook runs.
     frameworkErrors: (error, request, reply) => {
       reply.header('x-request-id', request.id);
@@ -129,6 +143,12 @@ export function toTesseraError(error: FastifyError): TesseraError {
     return new TesseraError('invalid_request', { message: `The request is malformed: ${error.message}` });
   }
   return new TesseraError('internal_error', { cause: error });
+}
+
+/** What Node's HTTP server refused a request for, as a catalogue error. */
+function clientErrorOf(error: Error): TesseraError {
+  if ((error as NodeJS.ErrnoException).code === 'ERR_HTTP_REQUEST_TIMEOUT') return new TesseraError('request_timeout');
+  return new TesseraError('invalid_request', { message: 'The HTTP request could not be parsed.' });
 }
 
 /** The config's `trust_proxy` as Fastify takes it: a hop count becomes the function Fastify would build. */

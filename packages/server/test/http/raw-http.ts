@@ -17,7 +17,12 @@ export interface RawAnswer {
  * The client never closes its own side (`allowHalfOpen`), like a client that stopped caring; the
  * caller destroys `socket` when done.
  */
-export function rawExchange(port: number, request: string | (string | Buffer)[], timeoutMs = 5_000): Promise<RawAnswer> {
+export function rawExchange(
+  port: number,
+  request: string | (string | Buffer)[],
+  timeoutMs = 5_000,
+  onConnect?: (socket: Socket) => void,
+): Promise<RawAnswer> {
   return new Promise((resolve) => {
     const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
     const chunks: Buffer[] = [];
@@ -35,6 +40,7 @@ export function rawExchange(port: number, request: string | (string | Buffer)[],
     socket.on('error', () => finish(true));
     socket.on('connect', () => {
       for (const part of Array.isArray(request) ? request : [request]) socket.write(part);
+      onConnect?.(socket);
     });
   });
 }

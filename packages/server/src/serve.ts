@@ -6,7 +6,7 @@ import { loadConfigFile, defaultConfig, type TesseraConfig } from './config.js';
 import { buildApp } from './http/app.js';
 import { clientAddressResolver } from './http/client-address.js';
 import { Metrics } from './http/metrics.js';
-import { attachRealtime, type RealtimeGateway } from './realtime/gateway.js';
+import { attachRealtime, defaultRealtimePath, type RealtimeGateway } from './realtime/gateway.js';
 import { openStore } from './stores/open-store.js';
 import { connectRedis, defaultRedisPrefix } from './shared-redis.js';
 import { createTessera, type Tessera } from './tessera.js';
@@ -61,7 +61,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     ...(redis ? { redis } : {}),
   });
   const metrics = new Metrics(tessera);
-  const app = await buildApp(tessera, { logger, metrics });
+  const app = await buildApp(tessera, { logger, metrics, upgradeOnlyPaths: [defaultRealtimePath] });
   const clientAddress = clientAddressResolver(config.trustProxy);
   const realtime = attachRealtime(app.server, {
     tessera,

@@ -1,9 +1,10 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import fastifyCookie from '@fastify/cookie';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { TesseraError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import type { Tessera } from '../tessera.js';
-import { publicBaseUrl, sendError, sendRawClientError } from './envelope.js';
+import { errorEnvelope, publicBaseUrl, sendError, sendRawClientError } from './envelope.js';
 import { CorsPolicy, isPreflight, preflightRefusal } from './cors.js';
 import { Metrics } from './metrics.js';
 import { createRateLimiter, RequestRateLimits } from './rate-limits.js';
@@ -19,7 +20,12 @@ export interface AppOptions {
   readonly logger?: FastifyBaseLogger;
   /** The node's metrics, for a caller that adds its own (the realtime sockets); made here when absent. */
   readonly metrics?: Metrics;
+  /** Paths that only take a WebSocket upgrade (the realtime socket): a plain `GET` there gets `426 upgrade_required`. */
+  readonly upgradeOnlyPaths?: readonly string[];
 }
+
+/** Seconds a client is told to wait when this node is shutting down (a load balancer has moved on by then). */
+const shutdownRetryAfter = 5;
 
 /**
  * The HTTP edge: routes translate requests into core calls, and every failure (ours, Fastify's,
@@ -34,7 +40,8 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
     requestIdHeader: false,
     // Behind a load balancer, which proxies may name the client (the subject of per-IP limits).
     trustProxy: trustProxyOption(tessera.config.trustProxy),
-    return503OnClosing: true,
+    // Shutting down is answered below, as the envelope, not with Fastify's own body.
+    return503OnClosing: false,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true } },
     clientErrorHandler: (error, socket) => {
       if ((error as NodeJS.ErrnoException).code === 'ECONNRESET') return socket.destroy();
@@ -77,8 +84,35 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
     for (const method of methods) routePatterns.push({ method, pattern });
   });
 
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  // Node answers an unknown Expect itself with an empty 417; this one is the envelope.
+  app.server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
+    const error = new TesseraError('expectation_failed', { details: [{ expect: String(request.headers.expect ?? '') }] });
+    const requestId = newId('req_');
+    const body = JSON.stringify(errorEnvelope(error, requestId, tessera.issuer, tessera.clock.now()));
+    response.writeHead(error.status, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+      'x-request-id': requestId,
+      'cache-control': 'no-store',
+      connection: 'close',
+    });
+    response.end(body);
+  });
+
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    if (closing) {
+      reply.header('connection', 'close');
+      const error = new TesseraError('service_unavailable', {
+        message: 'This server is shutting down. Retry shortly.',
+        retryAfter: shutdownRetryAfter,
+      });
+      return sendError(request, reply, error, publicBaseUrl(request, tessera.issuer), tessera.clock.now());
+    }
     if (request.url.startsWith('/v1/') || request.url.startsWith('/oauth/')) reply.header('cache-control', 'no-store');
   });
 
@@ -114,6 +148,13 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
   await oauthRoutes(app, tessera, toTesseraError, limits);
   operationsRoutes(app, tessera, metrics);
   adminRoutes(app);
+  for (const path of options.upgradeOnlyPaths ?? []) {
+    app.get(path, async (request, reply) => {
+      reply.header('upgrade', 'websocket');
+      const error = new TesseraError('upgrade_required', { details: [{ upgrade: request.headers.upgrade ?? null }] });
+      return sendError(request, reply, error, publicBaseUrl(request, tessera.issuer), tessera.clock.now());
+    });
+  }
   await app.ready();
   return app;
 }

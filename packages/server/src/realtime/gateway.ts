@@ -188,9 +188,6 @@ export function attachRealtime(target: HttpServer | HttpsServer | WebSocketServe
   const onHeaders = (headers: string[], request: IncomingMessage) => {
     headers.push(`X-Request-Id: ${requestIdOf(request)}`);
   };
-  wss.on('headers', onHeaders);
-  if (!ownServer) wss.on('connection', onSocket);
-
   /** A refused upgrade still holds its client's place until its socket is gone (a client may never close). */
   const countUntilClosed = (client: string, socket: Duplex) => {
     openPerClient.set(client, (openPerClient.get(client) ?? 0) + 1);
@@ -200,6 +197,16 @@ export function attachRealtime(target: HttpServer | HttpsServer | WebSocketServe
       else openPerClient.delete(client);
     });
   };
+  // ws would answer a bad handshake in text/html; this answers with the envelope (own server only: an app's `ws` server is the app's).
+  const onHandshakeError = (error: Error, socket: Duplex, request: IncomingMessage) => {
+    const refusal = handshakeRefusal(error.message, request);
+    countUntilClosed(clientOf(request), socket);
+    refuseUpgrade(socket, refusal.error, requestIdOf(request), baseUrlForHost(request.headers.host, 'http', issuer), clock.now(), refusal.headers);
+  };
+  wss.on('headers', onHeaders);
+  if (ownServer) wss.on('wsClientError', onHandshakeError);
+  if (!ownServer) wss.on('connection', onSocket);
+
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const pathname = new URL(request.url ?? '/', 'http://upgrade').pathname;
     const ours = pathname === path;
@@ -258,6 +265,7 @@ export function attachRealtime(target: HttpServer | HttpsServer | WebSocketServe
         clearInterval(heartbeat);
         stopListening();
         wss.off('headers', onHeaders);
+        wss.off('wsClientError', onHandshakeError);
         if (ownServer) (target as HttpServer).off('upgrade', onUpgrade);
         else wss.off('connection', onSocket);
         const sockets = [...wss.clients];
@@ -298,8 +306,20 @@ async function waitForClose(sockets: WebSocket[], timeoutMs: number): Promise<vo
   for (const ws of open) if (ws.readyState !== ws.CLOSED) ws.terminate();
 }
 
+/** The catalogue error (and headers) for a handshake `ws` refused with `message`. */
+function handshakeRefusal(message: string, request: IncomingMessage): { error: TesseraError; headers: string[] } {
+  if (message === 'Invalid HTTP method') {
+    return { error: new TesseraError('method_not_allowed', { details: [{ method: request.method, allowed: ['GET'] }] }), headers: ['Allow: GET'] };
+  }
+  if (message === 'Invalid Upgrade header') {
+    return { error: new TesseraError('upgrade_required', { details: [{ upgrade: request.headers.upgrade ?? null }] }), headers: ['Upgrade: websocket'] };
+  }
+  const headers = /Sec-WebSocket-Version/.test(message) ? ['Sec-WebSocket-Version: 13, 8'] : [];
+  return { error: new TesseraError('invalid_request', { message: `The WebSocket handshake is invalid: ${message}.` }), headers };
+}
+
 /** An upgrade refused with `error`'s envelope (its status, Retry-After when set); then the connection closes. */
-function refuseUpgrade(socket: Duplex, error: TesseraError, requestId: string, baseUrl: string, now: number): void {
+function refuseUpgrade(socket: Duplex, error: TesseraError, requestId: string, baseUrl: string, now: number, headers: readonly string[] = []): void {
   const body = JSON.stringify(errorEnvelope(error, requestId, baseUrl, now));
   // Once the answer is out the socket goes: a client that never closes its half would hold it for good.
   socket.once('finish', () => socket.destroy());
@@ -310,6 +330,8 @@ function refuseUpgrade(socket: Duplex, error: TesseraError, requestId: string, b
       `Content-Length: ${Buffer.byteLength(body)}`,
       `X-Request-Id: ${requestId}`,
       ...(error.retryAfter === null ? [] : [`Retry-After: ${error.retryAfter}`]),
+      ...headers,
+      'Cache-Control: no-store',
       'Connection: close',
       '',
       body,

@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { errorCatalogue, serverErrorCodes, type ErrorCode } from '../../src/core/error-catalogue.js';
-import { send, startServer, testApiKey, type Answer, type TestServer } from '../helpers.js';
+import { startServer as startNode } from '../../src/serve.js';
+import { send, startServer, tempDir, testApiKey, type Answer, type TestServer } from '../helpers.js';
 import { rawExchange } from './raw-http.js';
 
 /** No request may hang. */
@@ -85,6 +86,22 @@ const producers: Record<ProducedCode, (server: TestServer) => Promise<Answer>> =
     raw.socket.destroy();
     return { status: raw.status ?? 0, headers: new Headers(raw.headers), text: raw.text, body: raw.body };
   },
+  expectation_failed: async (server) => {
+    const raw = await rawExchange(Number(new URL(server.url).port), 'GET /healthz HTTP/1.1\r\nHost: x\r\nExpect: teapot\r\n\r\n');
+    raw.socket.destroy();
+    return { status: raw.status ?? 0, headers: new Headers(raw.headers), text: raw.text, body: raw.body };
+  },
+  upgrade_required: async () => {
+    // The socket path belongs to a whole node (app and gateway), not to the bare app of the other producers.
+    const dir = tempDir();
+    const node = await startNode({ port: 0, host: '127.0.0.1', dataDir: dir.dir, apiKey: testApiKey, logLevel: 'silent' });
+    try {
+      return await send(`${node.url.replace('localhost', '127.0.0.1')}/v1/realtime`);
+    } finally {
+      await node.close();
+      dir.cleanup();
+    }
+  },
   service_unavailable: async (server) => {
     const created = await createSession(server);
     await server.store.close();
@@ -132,7 +149,7 @@ async function expectContractEnvelope(server: TestServer, answer: Answer, code: 
   // doc_url names this server (the host the caller reached) and resolves to an HTML page about the code.
   const docUrl = new URL(envelope.doc_url);
   // A request Node refused before routing has no trusted host: its doc_url names the issuer.
-  expect([server.url, server.tessera.issuer]).toContain(docUrl.origin);
+  expect([server.url, server.tessera.issuer, 'http://127.0.0.1:' + new URL(envelope.doc_url).port]).toContain(docUrl.origin);
   expect(docUrl.pathname).toBe(`/docs/errors/${code}`);
   const page = await send(`${server.url}${docUrl.pathname}`);
   expect(page.status).toBe(200);

@@ -4,7 +4,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import { TesseraError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import type { Tessera } from '../tessera.js';
-import { errorEnvelope, publicBaseUrl, sendError, sendRawClientError } from './envelope.js';
+import { errorEnvelope, docsBaseUrl, sendError, sendRawClientError } from './envelope.js';
 import { CorsPolicy, isPreflight, preflightRefusal } from './cors.js';
 import { Metrics } from './metrics.js';
 import { createRateLimiter, RequestRateLimits } from './rate-limits.js';
@@ -45,7 +45,7 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true } },
     clientErrorHandler: (error, socket) => {
       if ((error as NodeJS.ErrnoException).code === 'ECONNRESET') return socket.destroy();
-      sendRawClientError(socket, clientErrorOf(error), newId('req_'), tessera.issuer, tessera.clock.now());
+      sendRawClientError(socket, clientErrorOf(error), newId('req_'), docsBaseUrl(tessera.issuer), tessera.clock.now());
     },
     // Slow clients hold a connection no longer than these (a stalled body, trickled headers, idle keep-alive).
     requestTimeout: timeouts.request * 1000,
@@ -60,7 +60,7 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
     // Bad percent-encoding and over-long path parameters are refused by the router before any hook runs.
     frameworkErrors: (error, request, reply) => {
       reply.header('x-request-id', request.id);
-      return sendError(request, reply, toTesseraError(error), publicBaseUrl(request, tessera.issuer), tessera.clock.now());
+      return sendError(request, reply, toTesseraError(error), docsBaseUrl(tessera.issuer), tessera.clock.now());
     },
   });
   // A JSON body sent as text/plain is `unsupported_media_type`, not a string to validate.
@@ -92,7 +92,7 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
   app.server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
     const error = new TesseraError('expectation_failed', { details: [{ expect: String(request.headers.expect ?? '') }] });
     const requestId = newId('req_');
-    const body = JSON.stringify(errorEnvelope(error, requestId, tessera.issuer, tessera.clock.now()));
+    const body = JSON.stringify(errorEnvelope(error, requestId, docsBaseUrl(tessera.issuer), tessera.clock.now()));
     response.writeHead(error.status, {
       'content-type': 'application/json; charset=utf-8',
       'content-length': Buffer.byteLength(body),
@@ -111,7 +111,7 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
         message: 'This server is shutting down. Retry shortly.',
         retryAfter: shutdownRetryAfter,
       });
-      return sendError(request, reply, error, publicBaseUrl(request, tessera.issuer), tessera.clock.now());
+      return sendError(request, reply, error, docsBaseUrl(tessera.issuer), tessera.clock.now());
     }
     if (request.url.startsWith('/v1/') || request.url.startsWith('/oauth/')) reply.header('cache-control', 'no-store');
   });
@@ -127,7 +127,7 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
     if (tesseraError.code === 'internal_error') {
       request.log.error({ err: error, request_id: request.id }, 'internal error');
     }
-    return sendError(request, reply, tesseraError, publicBaseUrl(request, tessera.issuer), tessera.clock.now());
+    return sendError(request, reply, tesseraError, docsBaseUrl(tessera.issuer), tessera.clock.now());
   });
 
   app.setNotFoundHandler((request, reply) => {
@@ -139,7 +139,7 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
         ? new TesseraError('method_not_allowed', { details: [{ method: request.method, allowed: [...new Set(allowed)] }] })
         : new TesseraError('not_found', { details: [{ path }] });
     if (allowed.length > 0) reply.header('allow', [...new Set(allowed)].join(', '));
-    return sendError(request, reply, error, publicBaseUrl(request, tessera.issuer), tessera.clock.now());
+    return sendError(request, reply, error, docsBaseUrl(tessera.issuer), tessera.clock.now());
   });
 
   managementRoutes(app, tessera, limits);
@@ -152,7 +152,7 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
     app.get(path, async (request, reply) => {
       reply.header('upgrade', 'websocket');
       const error = new TesseraError('upgrade_required', { details: [{ upgrade: request.headers.upgrade ?? null }] });
-      return sendError(request, reply, error, publicBaseUrl(request, tessera.issuer), tessera.clock.now());
+      return sendError(request, reply, error, docsBaseUrl(tessera.issuer), tessera.clock.now());
     });
   }
   await app.ready();

@@ -3,17 +3,12 @@ import type { Duplex } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { TesseraError } from '../core/errors.js';
 
-/** The base of doc URLs: the host the caller reached, when it looks like a host, else the issuer. */
-export function publicBaseUrl(request: FastifyRequest, fallback: string): string {
-  return baseUrlForHost(request.host, request.protocol, fallback);
-}
-
-/** The same rule for a raw `Host` header (a socket's upgrade request). */
-export function baseUrlForHost(host: string | undefined, protocol: string, fallback: string): string {
-  if (typeof host === 'string' && /^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(host)) {
-    return `${protocol}://${host}`;
-  }
-  return fallback.replace(/\/+$/, '');
+/**
+ * The base of doc URLs: the configured issuer, never the request's `Host`, which the caller chooses
+ * (a reflected host would let anyone mint links to their own site under our name).
+ */
+export function docsBaseUrl(issuer: string): string {
+  return issuer.replace(/\/+$/, '');
 }
 
 /** The error envelope of the contract. */

@@ -7,7 +7,7 @@ import { TesseraError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import type { SessionRecord } from '../core/session.js';
 import { assertActive, type SessionService } from '../core/sessions.js';
-import { baseUrlForHost, errorEnvelope } from '../http/envelope.js';
+import { docsBaseUrl, errorEnvelope } from '../http/envelope.js';
 import { clientSubject } from '../http/rate-limits.js';
 import { toRealtimeError, type RealtimeError } from './close-codes.js';
 import { SocketConnection, type ConnectionContext, type RealtimeConnection } from './connection.js';
@@ -16,7 +16,7 @@ import { SocketConnection, type ConnectionContext, type RealtimeConnection } fro
 export interface RealtimeCore {
   readonly sessions: SessionService;
   readonly clock: Clock;
-  /** Fallback origin for `doc_url`s when the upgrade request has no usable `Host`. */
+  /** The base of `doc_url`s (the request's `Host` is never used). */
   readonly issuer: string;
 }
 
@@ -179,8 +179,7 @@ export function attachRealtime(target: HttpServer | HttpsServer | WebSocketServe
     const client = clientOf(request);
     // An app's own `ws` server did the handshake already: past the cap, the socket is closed at once.
     if (overCap(client)) return ws.close(1013, 'too many sockets from this address');
-    const protocol = 'encrypted' in request.socket && request.socket.encrypted ? 'https' : 'http';
-    const connection = new SocketConnection(ws, request, requestIdOf(request), baseUrlForHost(request.headers.host, protocol, issuer), context);
+    const connection = new SocketConnection(ws, request, requestIdOf(request), docsBaseUrl(issuer), context);
     all.add(connection);
     clientOfConnection.set(connection, client);
     openPerClient.set(client, (openPerClient.get(client) ?? 0) + 1);
@@ -201,7 +200,7 @@ export function attachRealtime(target: HttpServer | HttpsServer | WebSocketServe
   const onHandshakeError = (error: Error, socket: Duplex, request: IncomingMessage) => {
     const refusal = handshakeRefusal(error.message, request);
     countUntilClosed(clientOf(request), socket);
-    refuseUpgrade(socket, refusal.error, requestIdOf(request), baseUrlForHost(request.headers.host, 'http', issuer), clock.now(), refusal.headers);
+    refuseUpgrade(socket, refusal.error, requestIdOf(request), docsBaseUrl(issuer), clock.now(), refusal.headers);
   };
   wss.on('headers', onHeaders);
   if (ownServer) wss.on('wsClientError', onHandshakeError);
@@ -213,7 +212,7 @@ export function attachRealtime(target: HttpServer | HttpsServer | WebSocketServe
     // Another listener may own that path; alone (or told to), we answer rather than leave the socket hanging.
     if (!ours && !options.refuseOtherPaths && (target as HttpServer).listenerCount('upgrade') > 1) return;
     const client = clientOf(request);
-    const baseUrl = baseUrlForHost(request.headers.host, 'http', issuer);
+    const baseUrl = docsBaseUrl(issuer);
     // Refused before the handshake, so a flood of sockets from one address costs no socket state.
     if (overCap(client)) {
       const error = new TesseraError('rate_limited', {

@@ -3,7 +3,7 @@ import { TesseraError } from '../../core/errors.js';
 import { isErrorCode } from '../../core/error-catalogue.js';
 import { errorIndexPage, errorPage } from '../../docs/error-pages.js';
 import type { Tessera } from '../../tessera.js';
-import { publicBaseUrl } from '../envelope.js';
+import { docsBaseUrl } from '../envelope.js';
 import type { Metrics } from '../metrics.js';
 import { ErrorCodeParams } from '../schemas.js';
 import type { Static } from 'typebox';
@@ -21,12 +21,12 @@ export function operationsRoutes(app: FastifyInstance, tessera: Tessera, metrics
   });
 
   app.get('/docs/errors', async (request, reply) => {
-    return reply.type('text/html; charset=utf-8').send(errorIndexPage(publicBaseUrl(request, tessera.issuer)));
+    return reply.type('text/html; charset=utf-8').send(errorIndexPage(docsBaseUrl(tessera.issuer)));
   });
 
   app.get<{ Params: Static<typeof ErrorCodeParams> }>('/docs/errors/:code', { schema: { params: ErrorCodeParams } }, async (request, reply) => {
     const { code } = request.params;
     if (!isErrorCode(code)) throw new TesseraError('not_found', { message: `No error code "${code}".` });
-    return reply.type('text/html; charset=utf-8').send(errorPage(code, publicBaseUrl(request, tessera.issuer)));
+    return reply.type('text/html; charset=utf-8').send(errorPage(code, docsBaseUrl(tessera.issuer)));
   });
 }

@@ -8,6 +8,7 @@ import { errorEnvelope, docsBaseUrl, sendError, sendRawClientError } from './env
 import { CorsPolicy, isPreflight, preflightRefusal } from './cors.js';
 import { Metrics } from './metrics.js';
 import { createRateLimiter, RequestRateLimits } from './rate-limits.js';
+import { requestForLog } from './request-log.js';
 import { adminRoutes } from './routes/admin.js';
 import { endUserRoutes } from './routes/end-user.js';
 import { managementRoutes } from './routes/management.js';
@@ -34,7 +35,8 @@ const shutdownRetryAfter = 5;
 export async function buildApp(tessera: Tessera, options: AppOptions = {}): Promise<FastifyInstance> {
   const timeouts = tessera.config.timeouts;
   const app = Fastify({
-    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+    // Credentials a client put in the query string never reach the log.
+    ...(options.logger ? { loggerInstance: options.logger.child({}, { serializers: { req: requestForLog } }) } : { logger: false }),
     bodyLimit: tessera.config.bodyLimit,
     genReqId: () => newId('req_'),
     requestIdHeader: false,

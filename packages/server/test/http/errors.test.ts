@@ -203,7 +203,7 @@ describe('details and headers of particular codes', () => {
     for (const server of servers) await server.close();
   });
 
-  it('service_unavailable: 503, retry_after set and equal to Retry-After, on management, end-user and health routes', async () => {
+  it('service_unavailable: 503, retry_after set and equal to Retry-After, on management, end-user and readiness routes', async () => {
     const server = await start();
     const created = await createSession(server);
     await server.store.close();
@@ -211,7 +211,7 @@ describe('details and headers of particular codes', () => {
       await send(`${server.url}/v1/sessions/${created.session.id}`, { headers: api }),
       await send(`${server.url}/v1/users/alice/sessions`, { headers: api }),
       await refresh(server, created.refresh_token),
-      await send(`${server.url}/healthz`),
+      await send(`${server.url}/readyz`),
     ]) {
       await expectContractEnvelope(server, answer, 'service_unavailable');
       expect(answer.body.retry_after).toBe(1);

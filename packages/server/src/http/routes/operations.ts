@@ -10,9 +10,28 @@ import type { Static } from 'typebox';
 
 /** Health, metrics and the error documentation pages. */
 export function operationsRoutes(app: FastifyInstance, tessera: Tessera, metrics: Metrics): void {
+  // Liveness: the process answers. The store is not asked: a probe that restarts a node for a database outage helps no one.
   app.get('/healthz', async () => {
-    await tessera.store.ping();
     return { status: 'ok', server_time: new Date(tessera.clock.now()).toISOString() };
+  });
+
+  // Readiness: this node can serve. The store opens only after migrating, so a store that answers is migrated.
+  app.get('/readyz', async () => {
+    try {
+      await tessera.store.ping();
+    } catch (error) {
+      const retryAfter = error instanceof TesseraError && error.retryAfter !== null ? error.retryAfter : 1;
+      throw new TesseraError('service_unavailable', {
+        message: 'This node cannot reach its session store.',
+        retryAfter,
+        details: [{ check: 'store', status: 'down' }],
+      });
+    }
+    return {
+      status: 'ready',
+      checks: { store: 'ok', migrations: 'ok', redis: redisCheck(tessera) },
+      server_time: new Date(tessera.clock.now()).toISOString(),
+    };
   });
 
   app.get('/metrics', async (_request, reply) => {
@@ -29,4 +48,10 @@ export function operationsRoutes(app: FastifyInstance, tessera: Tessera, metrics
     if (!isErrorCode(code)) throw new TesseraError('not_found', { message: `No error code "${code}".` });
     return reply.type('text/html; charset=utf-8').send(errorPage(code, docsBaseUrl(tessera.issuer)));
   });
+}
+
+/** Redis only shares limits and fan-out, and the node falls back without it: at worst degraded, never down. */
+function redisCheck(tessera: Tessera): 'ok' | 'degraded' | 'off' {
+  if (!tessera.redis) return 'off';
+  return tessera.redis.status === 'ready' ? 'ok' : 'degraded';
 }

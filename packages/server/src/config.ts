@@ -107,6 +107,31 @@ function timeoutsOf(file: Static<typeof TimeoutsSchema> | undefined): TimeoutsCo
   };
 }
 
+const ManagementSchema = Type.Object(
+  {
+    port: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 65535 }), Type.Null()])),
+    host: Type.Optional(Type.String({ minLength: 1, maxLength: 253 })),
+  },
+  { additionalProperties: false },
+);
+
+/** A second port for operators only: `/metrics` and `/admin` move there, off the public one. */
+export interface ManagementConfig {
+  /** null: no management port; everything on the one port. */
+  readonly port: number | null;
+  /** The interface it listens on; the loopback by default, so only the host (or its sidecars) reach it. */
+  readonly host: string;
+}
+
+export const defaultManagement: ManagementConfig = { port: null, host: '127.0.0.1' };
+
+function managementOf(file: Static<typeof ManagementSchema> | undefined): ManagementConfig {
+  return {
+    port: file?.port === undefined ? defaultManagement.port : file.port,
+    host: file?.host ?? defaultManagement.host,
+  };
+}
+
 // ---- end of HTTP edges ----
 
 const ConfigSchema = Type.Object(
@@ -123,6 +148,7 @@ const ConfigSchema = Type.Object(
     trust_proxy: Type.Optional(TrustProxySchema),
     oauth: Type.Optional(OAuthSchema),
     timeouts: Type.Optional(TimeoutsSchema),
+    management: Type.Optional(ManagementSchema),
   },
   { additionalProperties: false },
 );
@@ -148,6 +174,7 @@ export interface TesseraConfig {
   /** OAuth clients known to `/oauth/*`; any other `client_id` is a public client. */
   readonly oauthClients: readonly OAuthClient[];
   readonly timeouts: TimeoutsConfig;
+  readonly management: ManagementConfig;
 }
 
 /** At most `limit` requests per `window` seconds. */
@@ -221,6 +248,7 @@ export const defaultConfig: TesseraConfig = {
   trustProxy: false,
   oauthClients: [],
   timeouts: defaultTimeouts,
+  management: defaultManagement,
 };
 
 /** Thrown when the config file is unreadable or names a bad key; the message says which. */
@@ -276,6 +304,7 @@ export function parseConfig(input: unknown, source = 'config'): TesseraConfig {
       clientSecretSha256: client.client_secret_sha256?.toLowerCase() ?? null,
     })),
     timeouts: timeoutsOf(file.timeouts),
+    management: managementOf(file.management),
   };
 }
 

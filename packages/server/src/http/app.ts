@@ -23,7 +23,15 @@ export interface AppOptions {
   readonly metrics?: Metrics;
   /** Paths that only take a WebSocket upgrade (the realtime socket): a plain `GET` there gets `426 upgrade_required`. */
   readonly upgradeOnlyPaths?: readonly string[];
+  /**
+   * With a management port: whether a request came in on it. `/metrics` and `/admin` then answer only
+   * those requests, and `not_found` on the public port. Absent: they are served everywhere.
+   */
+  readonly isManagementRequest?: (request: IncomingMessage) => boolean;
 }
+
+/** Routes for operators only, moved to the management port when there is one. */
+const managementPathPattern = /^\/(metrics|admin)(\/|\?|$)/;
 
 /** Seconds a client is told to wait when this node is shutting down (a load balancer has moved on by then). */
 const shutdownRetryAfter = 5;
@@ -105,8 +113,13 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
     response.end(body);
   });
 
+  const isManagementRequest = options.isManagementRequest;
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    if (isManagementRequest && managementPathPattern.test(request.url) && !isManagementRequest(request.raw)) {
+      const error = new TesseraError('not_found', { details: [{ path: request.url.split('?')[0] ?? '' }] });
+      return sendError(request, reply, error, docsBaseUrl(tessera.issuer), tessera.clock.now());
+    }
     if (closing) {
       reply.header('connection', 'close');
       const error = new TesseraError('service_unavailable', {

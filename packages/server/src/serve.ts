@@ -176,7 +176,11 @@ async function listenForManagement(
 /** How long a shutdown lets in-flight requests finish before it closes every connection left. */
 const shutdownGraceMs = 10_000;
 
-/** The connections of `app` that have not sent a request (or an upgrade) yet, kept current. */
+/**
+ * The connections of `app` that have not sent a request yet, kept current. No `upgrade` listener here:
+ * once the gateway has let go of the server, one would leave every upgrade unanswered; an upgraded
+ * socket left in the set is closed by the gateway before the set is used.
+ */
 function silentConnections(app: FastifyInstance): Set<Socket> {
   const silent = new Set<Socket>();
   app.server.on('connection', (socket: Socket) => {
@@ -184,7 +188,6 @@ function silentConnections(app: FastifyInstance): Set<Socket> {
     socket.once('close', () => silent.delete(socket));
   });
   app.server.on('request', (request: { socket: Socket }) => silent.delete(request.socket));
-  app.server.on('upgrade', (request: { socket: Socket }) => silent.delete(request.socket));
   return silent;
 }
 

@@ -46,6 +46,14 @@ describe('an Upgrade to a path that is not the socket path', () => {
     expect(answer.body.details).toEqual([{ path: '/healthz' }]);
   });
 
+  it('once the sockets are closed (the first step of a shutdown), an upgrade is still answered, not held', async () => {
+    const server = await node();
+    await server.realtime.close();
+    const answer = await rawExchange(portOf(server.url), h2cUpgrade('/healthz'), 3_000);
+    answer.socket.destroy();
+    expect(answer.status, answer.text).toBeDefined();
+  });
+
   it('100 of them leave no descriptor behind on the server, even when the clients never close', async () => {
     const server = await node();
     const port = portOf(server.url);

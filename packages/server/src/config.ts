@@ -96,6 +96,63 @@ const OAuthSchema = Type.Object(
   { additionalProperties: false },
 );
 
+const TimeoutsSchema = Type.Object(
+  {
+    headers: Type.Optional(Type.Integer({ minimum: 1, maximum: 300 })),
+    request: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600 })),
+    idle: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600 })),
+  },
+  { additionalProperties: false },
+);
+
+/** How long a connection may take, in seconds. */
+export interface TimeoutsConfig {
+  /** From the connection (or the previous answer) to the end of the request headers. Capped at `request`. */
+  readonly headers: number;
+  /** From the start of a request to the end of its body: a stalled or trickled body gets 408. */
+  readonly request: number;
+  /** An idle keep-alive connection between requests. */
+  readonly idle: number;
+}
+
+/** Idle 72 s: longer than the 60 s idle of common load balancers, so they never reuse a closing connection. */
+export const defaultTimeouts: TimeoutsConfig = { headers: 10, request: 30, idle: 72 };
+
+function timeoutsOf(file: Static<typeof TimeoutsSchema> | undefined): TimeoutsConfig {
+  return {
+    headers: file?.headers ?? defaultTimeouts.headers,
+    request: file?.request ?? defaultTimeouts.request,
+    idle: file?.idle ?? defaultTimeouts.idle,
+  };
+}
+
+const ManagementSchema = Type.Object(
+  {
+    port: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 65535 }), Type.Null()])),
+    host: Type.Optional(Type.String({ minLength: 1, maxLength: 253 })),
+  },
+  { additionalProperties: false },
+);
+
+/** A second port for operators only: `/metrics` and `/admin` move there, off the public one. */
+export interface ManagementConfig {
+  /** null: no management port; everything on the one port. */
+  readonly port: number | null;
+  /** The interface it listens on; the loopback by default, so only the host (or its sidecars) reach it. */
+  readonly host: string;
+}
+
+export const defaultManagement: ManagementConfig = { port: null, host: '127.0.0.1' };
+
+function managementOf(file: Static<typeof ManagementSchema> | undefined): ManagementConfig {
+  return {
+    port: file?.port === undefined ? defaultManagement.port : file.port,
+    host: file?.host ?? defaultManagement.host,
+  };
+}
+
+// ---- end of HTTP edges ----
+
 const ConfigSchema = Type.Object(
   {
     // additionalProperties: false, or names that do not match the pattern are let through unchecked.
@@ -109,6 +166,8 @@ const ConfigSchema = Type.Object(
     cookie: Type.Optional(CookieSchema),
     trust_proxy: Type.Optional(TrustProxySchema),
     oauth: Type.Optional(OAuthSchema),
+    timeouts: Type.Optional(TimeoutsSchema),
+    management: Type.Optional(ManagementSchema),
   },
   { additionalProperties: false },
 );
@@ -133,6 +192,8 @@ export interface TesseraConfig {
   readonly trustProxy: boolean | number | readonly string[];
   /** OAuth clients known to `/oauth/*`; any other `client_id` is a public client. */
   readonly oauthClients: readonly OAuthClient[];
+  readonly timeouts: TimeoutsConfig;
+  readonly management: ManagementConfig;
 }
 
 /** At most `limit` requests per `window` seconds. */
@@ -205,6 +266,8 @@ export const defaultConfig: TesseraConfig = {
   cookie: defaultCookieConfig,
   trustProxy: false,
   oauthClients: [],
+  timeouts: defaultTimeouts,
+  management: defaultManagement,
 };
 
 /** Thrown when the config file is unreadable or names a bad key; the message says which. */
@@ -259,6 +322,8 @@ export function parseConfig(input: unknown, source = 'config'): TesseraConfig {
       clientId: client.client_id,
       clientSecretSha256: client.client_secret_sha256?.toLowerCase() ?? null,
     })),
+    timeouts: timeoutsOf(file.timeouts),
+    management: managementOf(file.management),
   };
 }
 

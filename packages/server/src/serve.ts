@@ -1,3 +1,4 @@
+import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
 import { createServer, type Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
@@ -6,7 +7,7 @@ import { loadConfigFile, defaultConfig, type TesseraConfig } from './config.js';
 import { buildApp } from './http/app.js';
 import { clientAddressResolver } from './http/client-address.js';
 import { Metrics } from './http/metrics.js';
-import { attachRealtime, type RealtimeGateway } from './realtime/gateway.js';
+import { attachRealtime, defaultRealtimePath, type RealtimeGateway } from './realtime/gateway.js';
 import { openStore } from './stores/open-store.js';
 import { connectRedis, defaultRedisPrefix } from './shared-redis.js';
 import { createTessera, type Tessera } from './tessera.js';
@@ -27,6 +28,10 @@ export interface ServeOptions {
   readonly redisUrl?: string;
   /** Prefix of this deployment's Redis keys and channels; default `tessera:`. */
   readonly redisPrefix?: string;
+  /** A port for `/metrics` and `/admin` only (0: any free one); wins over the config's `management.port`. */
+  readonly managementPort?: number;
+  /** The interface of the management port; wins over the config's `management.host`. */
+  readonly managementHost?: string;
 }
 
 export interface RunningServer {
@@ -35,6 +40,8 @@ export interface RunningServer {
   /** The sockets at `/v1/realtime`. */
   readonly realtime: RealtimeGateway;
   readonly url: string;
+  /** Where `/metrics` and `/admin` are, when they have a port of their own. */
+  readonly managementUrl?: string;
   readonly logger: Logger;
   /** A management API key generated on this start, shown once; undefined when one was given or stored. */
   readonly generatedApiKey: string | undefined;
@@ -61,16 +68,29 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     ...(redis ? { redis } : {}),
   });
   const metrics = new Metrics(tessera);
-  const app = await buildApp(tessera, { logger, metrics });
+  const managementPort = options.managementPort ?? config.management.port;
+  const managementRequests = new WeakSet<IncomingMessage>();
+  const app = await buildApp(tessera, {
+    logger,
+    metrics,
+    upgradeOnlyPaths: [defaultRealtimePath],
+    ...(managementPort === null ? {} : { isManagementRequest: (request: IncomingMessage) => managementRequests.has(request) }),
+  });
   const clientAddress = clientAddressResolver(config.trustProxy);
   const realtime = attachRealtime(app.server, {
     tessera,
     maxSocketsPerClient: config.rateLimits.socketsPerIp,
+    // Every upgrade on this server is ours: any other path is answered, never left open.
+    refuseOtherPaths: true,
     ...(clientAddress ? { clientAddress } : {}),
   });
   metrics.observeRealtime(realtime);
   const silent = silentConnections(app);
   await app.listen({ port: listenPort, host: options.host });
+  const management =
+    managementPort === null
+      ? undefined
+      : await listenForManagement(app, config, managementPort, options.managementHost ?? config.management.host, managementRequests);
   // Only once listening, so a start that fails never stores a key nobody saw.
   const generatedApiKey = tessera.apiKeys.isEmpty ? await tessera.apiKeys.generate() : undefined;
   const address = app.server.address();
@@ -81,6 +101,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     tessera,
     realtime,
     url: `http://localhost:${port}`,
+    ...(management ? { managementUrl: management.url } : {}),
     logger,
     generatedApiKey,
     close() {
@@ -97,6 +118,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         } finally {
           clearTimeout(deadline);
         }
+        await management?.close();
         await tessera.close();
         redis?.disconnect();
       })();
@@ -105,10 +127,60 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   };
 }
 
+/**
+ * The management port: its own listening socket whose requests go through the same app (same
+ * hooks, limits and metrics), marked so the app serves `/metrics` and `/admin` to them alone.
+ */
+async function listenForManagement(
+  app: FastifyInstance,
+  config: TesseraConfig,
+  port: number,
+  host: string,
+  marked: WeakSet<IncomingMessage>,
+): Promise<{ url: string; close(): Promise<void> }> {
+  const { timeouts } = config;
+  const server = createHttpServer(
+    {
+      requestTimeout: timeouts.request * 1000,
+      headersTimeout: Math.min(timeouts.headers, timeouts.request) * 1000,
+      keepAliveTimeout: timeouts.idle * 1000,
+      connectionsCheckingInterval: 1000,
+    },
+    (request, response) => {
+      marked.add(request);
+      app.routing(request, response);
+    },
+  );
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port, host }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const boundPort = typeof address === 'object' && address ? address.port : port;
+  const shownHost = host.includes(':') ? `[${host}]` : host;
+  return {
+    url: `http://${shownHost}:${boundPort}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        const deadline = setTimeout(() => server.closeAllConnections(), shutdownGraceMs);
+        deadline.unref();
+      }),
+  };
+}
+
 /** How long a shutdown lets in-flight requests finish before it closes every connection left. */
 const shutdownGraceMs = 10_000;
 
-/** The connections of `app` that have not sent a request (or an upgrade) yet, kept current. */
+/**
+ * The connections of `app` that have not sent a request yet, kept current. No `upgrade` listener here:
+ * once the gateway has let go of the server, one would leave every upgrade unanswered; an upgraded
+ * socket left in the set is closed by the gateway before the set is used.
+ */
 function silentConnections(app: FastifyInstance): Set<Socket> {
   const silent = new Set<Socket>();
   app.server.on('connection', (socket: Socket) => {
@@ -116,7 +188,6 @@ function silentConnections(app: FastifyInstance): Set<Socket> {
     socket.once('close', () => silent.delete(socket));
   });
   app.server.on('request', (request: { socket: Socket }) => silent.delete(request.socket));
-  app.server.on('upgrade', (request: { socket: Socket }) => silent.delete(request.socket));
   return silent;
 }
 

@@ -15,6 +15,8 @@ export function serveCommand(): Command {
     .addOption(new Option('--api-key <key>', 'the management API key (else stored, else generated)').env('TESSERA_API_KEY'))
     .addOption(new Option('--issuer <url>', 'iss of access tokens (default http://localhost:PORT)').env('TESSERA_ISSUER').argParser(parseIssuer))
     .addOption(new Option('--log-level <level>', 'pino log level').env('LOG_LEVEL').default('info').argParser(parseLogLevel))
+    .addOption(new Option('--management-port <port>', 'serve /metrics and /admin on this port only').env('TESSERA_MANAGEMENT_PORT').argParser(parsePort))
+    .addOption(new Option('--management-host <host>', 'interface of the management port (default 127.0.0.1)').env('TESSERA_MANAGEMENT_HOST'))
     .action(
       async (options: {
         port: number;
@@ -27,6 +29,8 @@ export function serveCommand(): Command {
         databaseUrl?: string;
         redisUrl?: string;
         redisPrefix: string;
+        managementPort?: number;
+        managementHost?: string;
       }) => {
       const server = await startServer({
         port: options.port,
@@ -39,6 +43,8 @@ export function serveCommand(): Command {
         databaseUrl: options.databaseUrl,
         redisUrl: options.redisUrl,
         redisPrefix: options.redisPrefix,
+        ...(options.managementPort === undefined ? {} : { managementPort: options.managementPort }),
+        ...(options.managementHost === undefined ? {} : { managementHost: options.managementHost }),
       });
       let stopping = false;
       const stop = (signal: string) => {
@@ -56,15 +62,16 @@ export function serveCommand(): Command {
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));
       // Only once the handlers are in place: a supervisor may send SIGTERM as soon as it reads this.
-      printWelcome(server.url, server.generatedApiKey);
+      printWelcome(server.url, server.generatedApiKey, server.managementUrl);
     });
 }
 
-function printWelcome(url: string, generatedApiKey: string | undefined): void {
+function printWelcome(url: string, generatedApiKey: string | undefined, managementUrl: string | undefined): void {
   const key = generatedApiKey ?? '$TESSERA_API_KEY';
   const lines = [
     '',
     `Tessera is listening on ${url}`,
+    ...(managementUrl ? [`Management (metrics, admin console) on ${managementUrl}`] : []),
     generatedApiKey
       ? `Management API key (shown once, stored hashed; pass --api-key or TESSERA_API_KEY to choose your own):\n\n  ${generatedApiKey}\n`
       : 'Management API key: the one you set or the one printed on first start.',

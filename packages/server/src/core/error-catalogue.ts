@@ -185,6 +185,31 @@ export const errorCatalogue = defineErrorCodes({
     when: ['Oversized `metadata` on session creation.'],
     exampleDetails: [{ limit_bytes: 1048576 }],
   },
+  expectation_failed: {
+    status: 417,
+    message: 'The server cannot meet the request\'s Expect header.',
+    clientAction: 'Send the request without the `Expect` header (only `Expect: 100-continue` is understood).',
+    meaning: 'The request carried an `Expect` header other than `100-continue`, which HTTP/1.1 defines no other value for. Nothing was done.',
+    when: ['A client or proxy that adds an unknown expectation.'],
+    exampleDetails: [{ expect: 'teapot' }],
+  },
+  upgrade_required: {
+    status: 426,
+    message: 'This address only takes a WebSocket connection.',
+    clientAction: 'Open a WebSocket to this URL (`ws://` or `wss://`) instead of a plain HTTP request.',
+    meaning: 'A plain HTTP request, or an upgrade to another protocol (such as `h2c`), reached the socket path `/v1/realtime`. The `Upgrade: websocket` header says what it takes.',
+    when: ['Opening `/v1/realtime` in a browser tab or with `curl`.', '`curl --http2` against the socket path.'],
+    exampleDetails: [{ upgrade: 'h2c' }],
+  },
+  request_timeout: {
+    status: 408,
+    message: 'The request took too long to arrive.',
+    clientAction: 'Retry the request once; if it keeps happening, check the network path (a proxy buffering or stalling the body).',
+    meaning:
+      'The request headers, or the whole request with its body, did not arrive within the server\'s `timeouts` (10 s for headers, 30 s for the request by default). The connection is closed after this answer. Nothing was done.',
+    when: ['A client stalled in the middle of sending a body.', 'A body trickled in a few bytes at a time.', 'A connection opened and sent only part of its headers.'],
+    exampleDetails: [{ timeout_seconds: 30 }],
+  },
   rate_limited: {
     status: 429,
     message: 'Too many requests. Please wait and try again.',

@@ -1,13 +1,15 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import fastifyCookie from '@fastify/cookie';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { TesseraError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { userIdMaxLength } from '../core/user-id.js';
 import type { Tessera } from '../tessera.js';
-import { publicBaseUrl, sendError, sendRawClientError } from './envelope.js';
+import { errorEnvelope, docsBaseUrl, sendError, sendRawClientError } from './envelope.js';
 import { CorsPolicy, isPreflight, preflightRefusal } from './cors.js';
 import { Metrics } from './metrics.js';
 import { createRateLimiter, RequestRateLimits } from './rate-limits.js';
+import { requestForLog } from './request-log.js';
 import { adminRoutes } from './routes/admin.js';
 import { endUserRoutes } from './routes/end-user.js';
 import { managementRoutes } from './routes/management.js';
@@ -20,29 +22,58 @@ export interface AppOptions {
   readonly logger?: FastifyBaseLogger;
   /** The node's metrics, for a caller that adds its own (the realtime sockets); made here when absent. */
   readonly metrics?: Metrics;
+  /** Paths that only take a WebSocket upgrade (the realtime socket): a plain `GET` there gets `426 upgrade_required`. */
+  readonly upgradeOnlyPaths?: readonly string[];
+  /**
+   * With a management port: whether a request came in on it. `/metrics` and `/admin` then answer only
+   * those requests, and `not_found` on the public port. Absent: they are served everywhere.
+   */
+  readonly isManagementRequest?: (request: IncomingMessage) => boolean;
 }
+
+/** Routes for operators only, moved to the management port when there is one. */
+const managementPathPattern = /^\/(metrics|admin)(\/|\?|$)/;
+
+/** Seconds a client is told to wait when this node is shutting down (a load balancer has moved on by then). */
+const shutdownRetryAfter = 5;
 
 /**
  * The HTTP edge: routes translate requests into core calls, and every failure (ours, Fastify's,
  * the client's) leaves as the one error envelope.
  */
 export async function buildApp(tessera: Tessera, options: AppOptions = {}): Promise<FastifyInstance> {
+  const timeouts = tessera.config.timeouts;
   const app = Fastify({
-    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+    // Credentials a client put in the query string never reach the log.
+    ...(options.logger ? { loggerInstance: options.logger.child({}, { serializers: { req: requestForLog } }) } : { logger: false }),
     bodyLimit: tessera.config.bodyLimit,
     genReqId: () => newId('req_'),
     requestIdHeader: false,
     // Behind a load balancer, which proxies may name the client (the subject of per-IP limits).
     trustProxy: trustProxyOption(tessera.config.trustProxy),
-    return503OnClosing: true,
+    // Shutting down is answered below, as the envelope, not with Fastify's own body.
+    return503OnClosing: false,
     // The router measures a decoded parameter in UTF-16 units: the longest user id, all outside the BMP, is twice its length.
     routerOptions: { maxParamLength: userIdMaxLength * 2 },
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true } },
-    clientErrorHandler: (_error, socket) => sendRawClientError(socket, newId('req_'), tessera.issuer, tessera.clock.now()),
+    clientErrorHandler: (error, socket) => {
+      if ((error as NodeJS.ErrnoException).code === 'ECONNRESET') return socket.destroy();
+      sendRawClientError(socket, clientErrorOf(error), newId('req_'), docsBaseUrl(tessera.issuer), tessera.clock.now());
+    },
+    // Slow clients hold a connection no longer than these (a stalled body, trickled headers, idle keep-alive).
+    requestTimeout: timeouts.request * 1000,
+    keepAliveTimeout: timeouts.idle * 1000,
+    http: {
+      requestTimeout: timeouts.request * 1000,
+      // Node refuses a headers timeout longer than the request timeout.
+      headersTimeout: Math.min(timeouts.headers, timeouts.request) * 1000,
+      // Node checks both timeouts on this beat (30 s by default): a second keeps them near their value.
+      connectionsCheckingInterval: 1000,
+    },
     // Bad percent-encoding and over-long path parameters are refused by the router before any hook runs.
     frameworkErrors: (error, request, reply) => {
       reply.header('x-request-id', request.id);
-      return sendError(request, reply, toTesseraError(error), publicBaseUrl(request, tessera.issuer), tessera.clock.now());
+      return sendError(request, reply, toTesseraError(error), docsBaseUrl(tessera.issuer), tessera.clock.now());
     },
   });
   // A JSON body sent as text/plain is `unsupported_media_type`, not a string to validate.
@@ -66,8 +97,40 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
     for (const method of methods) routePatterns.push({ method, pattern });
   });
 
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  // Node answers an unknown Expect itself with an empty 417; this one is the envelope.
+  app.server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
+    const error = new TesseraError('expectation_failed', { details: [{ expect: String(request.headers.expect ?? '') }] });
+    const requestId = newId('req_');
+    const body = JSON.stringify(errorEnvelope(error, requestId, docsBaseUrl(tessera.issuer), tessera.clock.now()));
+    response.writeHead(error.status, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+      'x-request-id': requestId,
+      'cache-control': 'no-store',
+      connection: 'close',
+    });
+    response.end(body);
+  });
+
+  const isManagementRequest = options.isManagementRequest;
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    if (isManagementRequest && managementPathPattern.test(request.url) && !isManagementRequest(request.raw)) {
+      const error = new TesseraError('not_found', { details: [{ path: request.url.split('?')[0] ?? '' }] });
+      return sendError(request, reply, error, docsBaseUrl(tessera.issuer), tessera.clock.now());
+    }
+    if (closing) {
+      reply.header('connection', 'close');
+      const error = new TesseraError('service_unavailable', {
+        message: 'This server is shutting down. Retry shortly.',
+        retryAfter: shutdownRetryAfter,
+      });
+      return sendError(request, reply, error, docsBaseUrl(tessera.issuer), tessera.clock.now());
+    }
     if (request.url.startsWith('/v1/') || request.url.startsWith('/oauth/')) reply.header('cache-control', 'no-store');
   });
 
@@ -82,7 +145,7 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
     if (tesseraError.code === 'internal_error') {
       request.log.error({ err: error, request_id: request.id }, 'internal error');
     }
-    return sendError(request, reply, tesseraError, publicBaseUrl(request, tessera.issuer), tessera.clock.now());
+    return sendError(request, reply, tesseraError, docsBaseUrl(tessera.issuer), tessera.clock.now());
   });
 
   app.setNotFoundHandler((request, reply) => {
@@ -94,7 +157,7 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
         ? new TesseraError('method_not_allowed', { details: [{ method: request.method, allowed: [...new Set(allowed)] }] })
         : new TesseraError('not_found', { details: [{ path }] });
     if (allowed.length > 0) reply.header('allow', [...new Set(allowed)].join(', '));
-    return sendError(request, reply, error, publicBaseUrl(request, tessera.issuer), tessera.clock.now());
+    return sendError(request, reply, error, docsBaseUrl(tessera.issuer), tessera.clock.now());
   });
 
   managementRoutes(app, tessera, limits);
@@ -103,6 +166,13 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
   await oauthRoutes(app, tessera, toTesseraError, limits);
   operationsRoutes(app, tessera, metrics);
   adminRoutes(app);
+  for (const path of options.upgradeOnlyPaths ?? []) {
+    app.get(path, async (request, reply) => {
+      reply.header('upgrade', 'websocket');
+      const error = new TesseraError('upgrade_required', { details: [{ upgrade: request.headers.upgrade ?? null }] });
+      return sendError(request, reply, error, docsBaseUrl(tessera.issuer), tessera.clock.now());
+    });
+  }
   await app.ready();
   return app;
 }
@@ -132,6 +202,12 @@ export function toTesseraError(error: FastifyError): TesseraError {
     return new TesseraError('invalid_request', { message: `The request is malformed: ${error.message}` });
   }
   return new TesseraError('internal_error', { cause: error });
+}
+
+/** What Node's HTTP server refused a request for, as a catalogue error. */
+function clientErrorOf(error: Error): TesseraError {
+  if ((error as NodeJS.ErrnoException).code === 'ERR_HTTP_REQUEST_TIMEOUT') return new TesseraError('request_timeout');
+  return new TesseraError('invalid_request', { message: 'The HTTP request could not be parsed.' });
 }
 
 /** The config's `trust_proxy` as Fastify takes it: a hop count becomes the function Fastify would build. */

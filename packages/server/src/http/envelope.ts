@@ -1,18 +1,14 @@
+import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { TesseraError } from '../core/errors.js';
 
-/** The base of doc URLs: the host the caller reached, when it looks like a host, else the issuer. */
-export function publicBaseUrl(request: FastifyRequest, fallback: string): string {
-  return baseUrlForHost(request.host, request.protocol, fallback);
-}
-
-/** The same rule for a raw `Host` header (a socket's upgrade request). */
-export function baseUrlForHost(host: string | undefined, protocol: string, fallback: string): string {
-  if (typeof host === 'string' && /^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(host)) {
-    return `${protocol}://${host}`;
-  }
-  return fallback.replace(/\/+$/, '');
+/**
+ * The base of doc URLs: the configured issuer, never the request's `Host`, which the caller chooses
+ * (a reflected host would let anyone mint links to their own site under our name).
+ */
+export function docsBaseUrl(issuer: string): string {
+  return issuer.replace(/\/+$/, '');
 }
 
 /** The error envelope of the contract. */
@@ -41,19 +37,22 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: T
 }
 
 /**
- * Answers a request Node's HTTP parser refused before Fastify saw it (bad header bytes, headers too
- * large): still the envelope, then the connection closes.
+ * Answers a request Node's HTTP server refused before Fastify answered it (bad header bytes, headers
+ * too large, a request that took too long): still the envelope, then the connection closes.
  */
-export function sendRawClientError(socket: Duplex, requestId: string, baseUrl: string, now: number): void {
-  if (!socket.writable) {
+export function sendRawClientError(socket: Duplex, error: TesseraError, requestId: string, baseUrl: string, now: number): void {
+  // Half an answer already went out: anything written now would corrupt it.
+  const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (!socket.writable || inFlight?.headersSent) {
     socket.destroy();
     return;
   }
-  const error = new TesseraError('invalid_request', { message: 'The HTTP request could not be parsed.' });
   const body = JSON.stringify(errorEnvelope(error, requestId, baseUrl, now));
+  // Once the answer is out the socket goes, whether or not the client closes its half.
+  socket.once('finish', () => socket.destroy());
   socket.end(
     [
-      'HTTP/1.1 400 Bad Request',
+      `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? 'Error'}`,
       'Content-Type: application/json; charset=utf-8',
       `Content-Length: ${Buffer.byteLength(body)}`,
       `X-Request-Id: ${requestId}`,

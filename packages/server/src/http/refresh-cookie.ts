@@ -16,22 +16,25 @@ const maxTokenLength = 512;
  */
 export class RefreshCookie {
   readonly #config: CookieConfig;
+  readonly #name: string;
 
   constructor(config: CookieConfig) {
     this.#config = config;
+    this.#name = cookieName(config);
   }
 
+  /** The name on the wire: the configured one, with `__Host-` where the deployment allows it. */
   get name(): string {
-    return this.#config.name;
+    return this.#name;
   }
 
   /** The refresh token of the cookie; undefined when there is none. */
   read(request: FastifyRequest): string | undefined {
-    const value = request.cookies[this.#config.name];
+    const value = request.cookies[this.#name];
     if (value === undefined) return undefined;
     if (value === '' || value.length > maxTokenLength) {
       throw new TesseraError('invalid_request', {
-        details: [{ field: `cookie.${this.#config.name}`, message: `must be a refresh token of 1 to ${maxTokenLength} characters` }],
+        details: [{ field: `cookie.${this.#name}`, message: `must be a refresh token of 1 to ${maxTokenLength} characters` }],
       });
     }
     return value;
@@ -39,7 +42,7 @@ export class RefreshCookie {
 
   /** Sets the cookie to the grant's refresh token, living as long as that token. */
   set(reply: FastifyReply, grant: TokenGrant, now: number): void {
-    reply.setCookie(this.#config.name, grant.refreshToken, {
+    reply.setCookie(this.#name, grant.refreshToken, {
       ...this.#attributes(),
       maxAge: Math.max(0, Math.floor((grant.refreshTokenExpiresAt - now) / 1000)),
     });
@@ -47,7 +50,7 @@ export class RefreshCookie {
 
   /** Tells the browser to drop the cookie. */
   clear(reply: FastifyReply): void {
-    reply.setCookie(this.#config.name, '', { ...this.#attributes(), maxAge: 0, expires: new Date(0) });
+    reply.setCookie(this.#name, '', { ...this.#attributes(), maxAge: 0, expires: new Date(0) });
   }
 
   #attributes() {
@@ -60,6 +63,18 @@ export class RefreshCookie {
     };
   }
 }
+
+/**
+ * `__Host-` when browsers accept it (Secure, `Path=/`, no `Domain`): such a cookie can only be set by
+ * this host over HTTPS, so a sibling subdomain can no longer plant its own refresh token on us.
+ */
+function cookieName(config: CookieConfig): string {
+  const allowsHostPrefix = config.secure && config.path === '/' && config.domain === undefined;
+  if (!allowsHostPrefix || config.name.startsWith(hostPrefix)) return config.name;
+  return `${hostPrefix}${config.name}`;
+}
+
+const hostPrefix = '__Host-';
 
 /**
  * Cross-site request forgery defence for a refresh the cookie authenticates, on top of SameSite:

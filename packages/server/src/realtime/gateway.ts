@@ -7,7 +7,7 @@ import { TesseraError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import type { SessionRecord } from '../core/session.js';
 import { assertActive, type SessionService } from '../core/sessions.js';
-import { baseUrlForHost, errorEnvelope } from '../http/envelope.js';
+import { docsBaseUrl, errorEnvelope } from '../http/envelope.js';
 import { clientSubject } from '../http/rate-limits.js';
 import { toRealtimeError, type RealtimeError } from './close-codes.js';
 import { SocketConnection, type ConnectionContext, type RealtimeConnection } from './connection.js';
@@ -16,7 +16,7 @@ import { SocketConnection, type ConnectionContext, type RealtimeConnection } fro
 export interface RealtimeCore {
   readonly sessions: SessionService;
   readonly clock: Clock;
-  /** Fallback origin for `doc_url`s when the upgrade request has no usable `Host`. */
+  /** The base of `doc_url`s (the request's `Host` is never used). */
   readonly issuer: string;
 }
 
@@ -41,6 +41,11 @@ export interface RealtimeOptions {
    * is refused with `429 rate_limited`. Default 500; null for no cap.
    */
   readonly maxSocketsPerClient?: number | null;
+  /**
+   * Answer an upgrade to any other path with `404 not_found` and close it. Default: only when no other
+   * `upgrade` listener is on the server (one that is may own those paths). `tessera serve` owns them all.
+   */
+  readonly refuseOtherPaths?: boolean;
   /**
    * The client's address for that cap. Default: the connection's peer. Behind a reverse proxy every
    * socket comes from the proxy: pass a function that reads `X-Forwarded-For` from trusted hops.
@@ -174,8 +179,7 @@ export function attachRealtime(target: HttpServer | HttpsServer | WebSocketServe
     const client = clientOf(request);
     // An app's own `ws` server did the handshake already: past the cap, the socket is closed at once.
     if (overCap(client)) return ws.close(1013, 'too many sockets from this address');
-    const protocol = 'encrypted' in request.socket && request.socket.encrypted ? 'https' : 'http';
-    const connection = new SocketConnection(ws, request, requestIdOf(request), baseUrlForHost(request.headers.host, protocol, issuer), context);
+    const connection = new SocketConnection(ws, request, requestIdOf(request), docsBaseUrl(issuer), context);
     all.add(connection);
     clientOfConnection.set(connection, client);
     openPerClient.set(client, (openPerClient.get(client) ?? 0) + 1);
@@ -183,26 +187,45 @@ export function attachRealtime(target: HttpServer | HttpsServer | WebSocketServe
   const onHeaders = (headers: string[], request: IncomingMessage) => {
     headers.push(`X-Request-Id: ${requestIdOf(request)}`);
   };
+  /** A refused upgrade still holds its client's place until its socket is gone (a client may never close). */
+  const countUntilClosed = (client: string, socket: Duplex) => {
+    openPerClient.set(client, (openPerClient.get(client) ?? 0) + 1);
+    socket.once('close', () => {
+      const left = (openPerClient.get(client) ?? 1) - 1;
+      if (left > 0) openPerClient.set(client, left);
+      else openPerClient.delete(client);
+    });
+  };
+  // ws would answer a bad handshake in text/html; this answers with the envelope (own server only: an app's `ws` server is the app's).
+  const onHandshakeError = (error: Error, socket: Duplex, request: IncomingMessage) => {
+    const refusal = handshakeRefusal(error.message, request);
+    countUntilClosed(clientOf(request), socket);
+    refuseUpgrade(socket, refusal.error, requestIdOf(request), docsBaseUrl(issuer), clock.now(), refusal.headers);
+  };
   wss.on('headers', onHeaders);
+  if (ownServer) wss.on('wsClientError', onHandshakeError);
   if (!ownServer) wss.on('connection', onSocket);
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const pathname = new URL(request.url ?? '/', 'http://upgrade').pathname;
-    if (pathname !== path) {
-      // Another listener may own that path; alone, we answer rather than leave the socket hanging.
-      if ((target as HttpServer).listenerCount('upgrade') === 1) {
-        refuseUpgrade(socket, new TesseraError('not_found', { details: [{ path: pathname }] }), requestIdOf(request), baseUrlForHost(request.headers.host, 'http', issuer), clock.now());
-      }
-      return;
-    }
+    const ours = pathname === path;
+    // Another listener may own that path; alone (or told to), we answer rather than leave the socket hanging.
+    if (!ours && !options.refuseOtherPaths && (target as HttpServer).listenerCount('upgrade') > 1) return;
+    const client = clientOf(request);
+    const baseUrl = docsBaseUrl(issuer);
     // Refused before the handshake, so a flood of sockets from one address costs no socket state.
-    if (overCap(clientOf(request))) {
+    if (overCap(client)) {
       const error = new TesseraError('rate_limited', {
         message: 'Too many sockets are open from this address. Close some, then retry.',
         retryAfter: 5,
         details: [{ limit: 'sockets_per_ip', max_sockets: maxPerClient }],
       });
-      refuseUpgrade(socket, error, requestIdOf(request), baseUrlForHost(request.headers.host, 'http', issuer), clock.now());
+      refuseUpgrade(socket, error, requestIdOf(request), baseUrl, clock.now());
+      return;
+    }
+    if (!ours) {
+      countUntilClosed(client, socket);
+      refuseUpgrade(socket, new TesseraError('not_found', { details: [{ path: pathname }] }), requestIdOf(request), baseUrl, clock.now());
       return;
     }
     wss.handleUpgrade(request, socket, head, (ws) => onSocket(ws, request));
@@ -241,6 +264,7 @@ export function attachRealtime(target: HttpServer | HttpsServer | WebSocketServe
         clearInterval(heartbeat);
         stopListening();
         wss.off('headers', onHeaders);
+        wss.off('wsClientError', onHandshakeError);
         if (ownServer) (target as HttpServer).off('upgrade', onUpgrade);
         else wss.off('connection', onSocket);
         const sockets = [...wss.clients];
@@ -281,9 +305,23 @@ async function waitForClose(sockets: WebSocket[], timeoutMs: number): Promise<vo
   for (const ws of open) if (ws.readyState !== ws.CLOSED) ws.terminate();
 }
 
+/** The catalogue error (and headers) for a handshake `ws` refused with `message`. */
+function handshakeRefusal(message: string, request: IncomingMessage): { error: TesseraError; headers: string[] } {
+  if (message === 'Invalid HTTP method') {
+    return { error: new TesseraError('method_not_allowed', { details: [{ method: request.method, allowed: ['GET'] }] }), headers: ['Allow: GET'] };
+  }
+  if (message === 'Invalid Upgrade header') {
+    return { error: new TesseraError('upgrade_required', { details: [{ upgrade: request.headers.upgrade ?? null }] }), headers: ['Upgrade: websocket'] };
+  }
+  const headers = /Sec-WebSocket-Version/.test(message) ? ['Sec-WebSocket-Version: 13, 8'] : [];
+  return { error: new TesseraError('invalid_request', { message: `The WebSocket handshake is invalid: ${message}.` }), headers };
+}
+
 /** An upgrade refused with `error`'s envelope (its status, Retry-After when set); then the connection closes. */
-function refuseUpgrade(socket: Duplex, error: TesseraError, requestId: string, baseUrl: string, now: number): void {
+function refuseUpgrade(socket: Duplex, error: TesseraError, requestId: string, baseUrl: string, now: number, headers: readonly string[] = []): void {
   const body = JSON.stringify(errorEnvelope(error, requestId, baseUrl, now));
+  // Once the answer is out the socket goes: a client that never closes its half would hold it for good.
+  socket.once('finish', () => socket.destroy());
   socket.end(
     [
       `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? 'Error'}`,
@@ -291,6 +329,8 @@ function refuseUpgrade(socket: Duplex, error: TesseraError, requestId: string, b
       `Content-Length: ${Buffer.byteLength(body)}`,
       `X-Request-Id: ${requestId}`,
       ...(error.retryAfter === null ? [] : [`Retry-After: ${error.retryAfter}`]),
+      ...headers,
+      'Cache-Control: no-store',
       'Connection: close',
       '',
       body,

@@ -189,7 +189,7 @@ describe('a node cut off from PostgreSQL', () => {
         call(`${node.url}/v1/session`, { token: grant.access_token }),
         refresh(node, grant.refresh_token),
         call(`${node.url}/v1/sessions`, { body: { user_id: 'erin' }, token: key }),
-        call(`${node.url}/healthz`),
+        call(`${node.url}/readyz`),
       ]);
       expect(Date.now() - started).toBeLessThan(8_000);
       for (const answer of answers) {
@@ -200,7 +200,7 @@ describe('a node cut off from PostgreSQL', () => {
       }
 
       proxy.restore();
-      await eventually(async () => (await call(`${node.url}/healthz`)).status === 200, 15_000, 200);
+      await eventually(async () => (await call(`${node.url}/readyz`)).status === 200, 15_000, 200);
       expect((await call(`${node.url}/v1/session`, { token: grant.access_token })).status).toBe(200);
       const refreshed = await refresh(node, grant.refresh_token);
       expect(refreshed.status, refreshed.text).toBe(200);

@@ -238,3 +238,43 @@ describe('cookie mode off (the default)', () => {
     expect(cookieOnly.body.error).toBe('invalid_request');
   });
 });
+
+describe('cookie mode: the __Host- prefix', () => {
+  const cookieName = (answer: Answer) => answer.headers.getSetCookie()[0]?.split('=')[0];
+
+  it('with path "/", Secure and no domain, the cookie is __Host-<name>; a same-named cookie a sibling planted is ignored', async () => {
+    const server = await start({ path: '/' });
+    const first = await call(`${server.url}/v1/token/refresh`, { body: { refresh_token: (await signIn(server)).refresh_token }, headers: { origin: app } });
+    expect(first.status, first.text).toBe(200);
+    expect(cookieName(first)).toBe('__Host-tessera_refresh');
+    const cookie = setCookie(first)!;
+    expect(cookie.attributes).toMatchObject({ path: '/', secure: true, httponly: true });
+    expect(cookie.attributes).not.toHaveProperty('domain');
+    const refreshed = await cookieRefresh(server, cookie.value, { cookie: `__Host-tessera_refresh=${cookie.value}` });
+    expect(refreshed.status, refreshed.text).toBe(200);
+    expect(cookieName(refreshed)).toBe('__Host-tessera_refresh');
+    // A cookie without the prefix can come from any subdomain (Domain=app.example): it is not ours.
+    const planted = await cookieRefresh(server, setCookie(refreshed)!.value);
+    expect(planted.status).toBe(401);
+    expect(planted.body.error).toBe('token_missing');
+    // Logout clears the prefixed cookie, with the attributes it was set with.
+    const logout = await send(`${server.url}/v1/session/logout`, { method: 'POST', headers: { authorization: `Bearer ${refreshed.body.access_token}`, origin: app } });
+    expect(logout.status).toBeLessThan(300);
+    expect(cookieName(logout)).toBe('__Host-tessera_refresh');
+    expect(setCookie(logout)!.attributes).toMatchObject({ path: '/', secure: true });
+  });
+
+  it('keeps the plain name where browsers would refuse the prefix: a narrower path, a domain, or no Secure', async () => {
+    for (const cookie of [{}, { path: '/', domain: 'app.example' }, { path: '/', secure: false }]) {
+      const server = await start(cookie);
+      const answer = await call(`${server.url}/v1/token/refresh`, { body: { refresh_token: (await signIn(server)).refresh_token }, headers: { origin: app } });
+      expect(cookieName(answer), JSON.stringify(cookie)).toBe('tessera_refresh');
+    }
+  });
+
+  it('a name that already carries the prefix is not prefixed twice', async () => {
+    const server = await start({ path: '/', name: '__Host-auth' });
+    const answer = await call(`${server.url}/v1/token/refresh`, { body: { refresh_token: (await signIn(server)).refresh_token }, headers: { origin: app } });
+    expect(cookieName(answer)).toBe('__Host-auth');
+  });
+});

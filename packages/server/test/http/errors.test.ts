@@ -1,6 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { errorCatalogue, serverErrorCodes, type ErrorCode } from '../../src/core/error-catalogue.js';
-import { send, startServer, testApiKey, type Answer, type TestServer } from '../helpers.js';
+import { startServer as startNode } from '../../src/serve.js';
+import { send, startServer, tempDir, testApiKey, type Answer, type TestServer } from '../helpers.js';
+import { rawExchange } from './raw-http.js';
 
 /** No request may hang. */
 
@@ -33,6 +35,7 @@ type ProducedCode = Exclude<ErrorCode, (typeof notProduced)[number] | (typeof oa
 const producerConfig: Partial<Record<ProducedCode, unknown>> = {
   rate_limited: { rate_limits: { refresh_per_token: { limit: 2, window: 60 } } },
   csrf_failed: { cookie: { enabled: true, secure: false } },
+  request_timeout: { timeouts: { headers: 1, request: 1 } },
 };
 
 /** One way to make the server send each code, over a real socket. The type makes the list complete. */
@@ -77,6 +80,28 @@ const producers: Record<ProducedCode, (server: TestServer) => Promise<Answer>> =
       method: 'OPTIONS',
       headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
     }),
+  request_timeout: async (server) => {
+    // A body that never finishes: the server gives up after timeouts.request.
+    const raw = await rawExchange(Number(new URL(server.url).port), 'POST /v1/token/refresh HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n{', 8_000);
+    raw.socket.destroy();
+    return { status: raw.status ?? 0, headers: new Headers(raw.headers), text: raw.text, body: raw.body };
+  },
+  expectation_failed: async (server) => {
+    const raw = await rawExchange(Number(new URL(server.url).port), 'GET /healthz HTTP/1.1\r\nHost: x\r\nExpect: teapot\r\n\r\n');
+    raw.socket.destroy();
+    return { status: raw.status ?? 0, headers: new Headers(raw.headers), text: raw.text, body: raw.body };
+  },
+  upgrade_required: async () => {
+    // The socket path belongs to a whole node (app and gateway), not to the bare app of the other producers.
+    const dir = tempDir();
+    const node = await startNode({ port: 0, host: '127.0.0.1', dataDir: dir.dir, apiKey: testApiKey, logLevel: 'silent' });
+    try {
+      return await send(`${node.url.replace('localhost', '127.0.0.1')}/v1/realtime`);
+    } finally {
+      await node.close();
+      dir.cleanup();
+    }
+  },
   service_unavailable: async (server) => {
     const created = await createSession(server);
     await server.store.close();
@@ -121,11 +146,12 @@ async function expectContractEnvelope(server: TestServer, answer: Answer, code: 
     expect(answer.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
   }
 
-  // doc_url names this server (the host the caller reached) and resolves to an HTML page about the code.
+  // doc_url names the configured issuer (never the caller's Host) and resolves to an HTML page about the code.
   const docUrl = new URL(envelope.doc_url);
-  expect(docUrl.origin).toBe(server.url);
+  if (code === 'upgrade_required') expect(docUrl.origin).toMatch(/^http:\/\/localhost:\d+$/);
+  else expect(docUrl.origin).toBe(server.tessera.issuer);
   expect(docUrl.pathname).toBe(`/docs/errors/${code}`);
-  const page = await send(envelope.doc_url);
+  const page = await send(`${server.url}${docUrl.pathname}`);
   expect(page.status).toBe(200);
   expect(page.headers.get('content-type')).toMatch(/^text\/html/);
   expect(page.text).toContain(code);
@@ -177,7 +203,7 @@ describe('details and headers of particular codes', () => {
     for (const server of servers) await server.close();
   });
 
-  it('service_unavailable: 503, retry_after set and equal to Retry-After, on management, end-user and health routes', async () => {
+  it('service_unavailable: 503, retry_after set and equal to Retry-After, on management, end-user and readiness routes', async () => {
     const server = await start();
     const created = await createSession(server);
     await server.store.close();
@@ -185,7 +211,7 @@ describe('details and headers of particular codes', () => {
       await send(`${server.url}/v1/sessions/${created.session.id}`, { headers: api }),
       await send(`${server.url}/v1/users/alice/sessions`, { headers: api }),
       await refresh(server, created.refresh_token),
-      await send(`${server.url}/healthz`),
+      await send(`${server.url}/readyz`),
     ]) {
       await expectContractEnvelope(server, answer, 'service_unavailable');
       expect(answer.body.retry_after).toBe(1);

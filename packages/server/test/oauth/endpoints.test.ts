@@ -32,7 +32,7 @@ function expectOAuthError(answer: Answer, status: number, error: string, tessera
   expect(answer.body).toMatchObject({ error, tessera_error: tesseraError, success: false });
   expect(answer.body.error_description).toMatch(/^[\x20\x21\x23-\x5B\x5D-\x7E]+$/);
   expect(answer.body.request_id).toBe(answer.headers.get('x-request-id'));
-  expect(answer.body.doc_url).toBe(`${server.url}/docs/errors/${tesseraError}`);
+  expect(answer.body.doc_url).toBe(`${server.tessera.issuer}/docs/errors/${tesseraError}`);
 }
 
 describe('POST /oauth/token', () => {

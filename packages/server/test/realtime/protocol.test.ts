@@ -91,7 +91,7 @@ describe('authenticating a socket', () => {
       socket.ws.send(frame);
       const closed = await socket.closed;
       expect(closed, String(frame)).toMatchObject({ code: 4400, reason: 'invalid_request' });
-      expect(socket.frames[0]).toMatchObject({ type: 'error', error: { error: 'invalid_request', doc_url: `${server.url}/docs/errors/invalid_request` } });
+      expect(socket.frames[0]).toMatchObject({ type: 'error', error: { error: 'invalid_request', doc_url: `${server.tessera.issuer}/docs/errors/invalid_request` } });
     }
     const afterAuth = await readySocket(server.socketUrl, grant.access_token);
     afterAuth.socket.ws.send('{"type":"token_expiring"}');

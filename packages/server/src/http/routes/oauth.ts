@@ -5,7 +5,7 @@ import { sessionEnd } from '../../core/session.js';
 import { TokenIntrospection, type ActiveToken } from '../../core/token-introspection.js';
 import type { Tessera } from '../../tessera.js';
 import { bearerToken } from '../auth.js';
-import { publicBaseUrl } from '../envelope.js';
+import { docsBaseUrl } from '../envelope.js';
 import { OAuthRequestError, sendOAuthError } from '../oauth-errors.js';
 import { clientSubject, secretSubject, type RequestRateLimits } from '../rate-limits.js';
 
@@ -28,7 +28,7 @@ export async function oauthRoutes(app: FastifyInstance, tessera: Tessera, toTess
     oauth.setErrorHandler((error: FastifyError, request, reply) => {
       const tesseraError = toTesseraError(error);
       if (tesseraError.code === 'internal_error') request.log.error({ err: error, request_id: request.id }, 'internal error');
-      return sendOAuthError(request, reply, tesseraError, publicBaseUrl(request, tessera.issuer), clock.now());
+      return sendOAuthError(request, reply, tesseraError, docsBaseUrl(tessera.issuer), clock.now());
     });
 
     // The same refresh limits as /v1/token/refresh: per client IP before the body is read, then per refresh token.

@@ -3,16 +3,35 @@ import { TesseraError } from '../../core/errors.js';
 import { isErrorCode } from '../../core/error-catalogue.js';
 import { errorIndexPage, errorPage } from '../../docs/error-pages.js';
 import type { Tessera } from '../../tessera.js';
-import { publicBaseUrl } from '../envelope.js';
+import { docsBaseUrl } from '../envelope.js';
 import type { Metrics } from '../metrics.js';
 import { ErrorCodeParams } from '../schemas.js';
 import type { Static } from 'typebox';
 
 /** Health, metrics and the error documentation pages. */
 export function operationsRoutes(app: FastifyInstance, tessera: Tessera, metrics: Metrics): void {
+  // Liveness: the process answers. The store is not asked: a probe that restarts a node for a database outage helps no one.
   app.get('/healthz', async () => {
-    await tessera.store.ping();
     return { status: 'ok', server_time: new Date(tessera.clock.now()).toISOString() };
+  });
+
+  // Readiness: this node can serve. The store opens only after migrating, so a store that answers is migrated.
+  app.get('/readyz', async () => {
+    try {
+      await tessera.store.ping();
+    } catch (error) {
+      const retryAfter = error instanceof TesseraError && error.retryAfter !== null ? error.retryAfter : 1;
+      throw new TesseraError('service_unavailable', {
+        message: 'This node cannot reach its session store.',
+        retryAfter,
+        details: [{ check: 'store', status: 'down' }],
+      });
+    }
+    return {
+      status: 'ready',
+      checks: { store: 'ok', migrations: 'ok', redis: redisCheck(tessera) },
+      server_time: new Date(tessera.clock.now()).toISOString(),
+    };
   });
 
   app.get('/metrics', async (_request, reply) => {
@@ -21,12 +40,18 @@ export function operationsRoutes(app: FastifyInstance, tessera: Tessera, metrics
   });
 
   app.get('/docs/errors', async (request, reply) => {
-    return reply.type('text/html; charset=utf-8').send(errorIndexPage(publicBaseUrl(request, tessera.issuer)));
+    return reply.type('text/html; charset=utf-8').send(errorIndexPage(docsBaseUrl(tessera.issuer)));
   });
 
   app.get<{ Params: Static<typeof ErrorCodeParams> }>('/docs/errors/:code', { schema: { params: ErrorCodeParams } }, async (request, reply) => {
     const { code } = request.params;
     if (!isErrorCode(code)) throw new TesseraError('not_found', { message: `No error code "${code}".` });
-    return reply.type('text/html; charset=utf-8').send(errorPage(code, publicBaseUrl(request, tessera.issuer)));
+    return reply.type('text/html; charset=utf-8').send(errorPage(code, docsBaseUrl(tessera.issuer)));
   });
+}
+
+/** Redis only shares limits and fan-out, and the node falls back without it: at worst degraded, never down. */
+function redisCheck(tessera: Tessera): 'ok' | 'degraded' | 'off' {
+  if (!tessera.redis) return 'off';
+  return tessera.redis.status === 'ready' ? 'ok' : 'degraded';
 }

@@ -2,7 +2,8 @@ import { createServer, type Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
-import { loadConfigFile, defaultConfig, type TesseraConfig } from './config.js';
+import { ConfigError, loadConfigFile, defaultConfig, type TesseraConfig } from './config.js';
+import { suppliedApiKeyProblem } from './core/api-keys.js';
 import { buildApp } from './http/app.js';
 import { clientAddressResolver } from './http/client-address.js';
 import { Metrics } from './http/metrics.js';
@@ -18,6 +19,7 @@ export interface ServeOptions {
   readonly configPath?: string;
   /** The configuration itself (see `parseConfig`), instead of a file at `configPath`. */
   readonly config?: TesseraConfig;
+  /** The management API key (`--api-key`), at least 32 characters; keys supplied on earlier starts stop working. */
   readonly apiKey?: string;
   readonly issuer?: string;
   readonly logLevel: string;
@@ -45,6 +47,8 @@ export interface RunningServer {
 /** Starts one Tessera node: store, core, HTTP, and the realtime sockets on the same server. */
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const logger = pino({ level: options.logLevel, base: { service: 'tessera' } });
+  const apiKeyProblem = options.apiKey === undefined ? undefined : suppliedApiKeyProblem(options.apiKey);
+  if (apiKeyProblem) throw new ConfigError(apiKeyProblem);
   const fileConfig: TesseraConfig = options.config ?? (options.configPath ? loadConfigFile(options.configPath) : defaultConfig);
   // An explicit --issuer / TESSERA_ISSUER wins over the config file's issuer.
   const config: TesseraConfig = options.issuer ? { ...fileConfig, issuer: options.issuer } : fileConfig;
@@ -60,6 +64,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     log: logger,
     ...(redis ? { redis } : {}),
   });
+  // Started without --api-key: the key supplied last time is no longer given, so no longer valid.
+  if (options.apiKey === undefined) await tessera.apiKeys.supply(undefined);
   const metrics = new Metrics(tessera);
   const app = await buildApp(tessera, { logger, metrics });
   const clientAddress = clientAddressResolver(config.trustProxy);

@@ -19,7 +19,10 @@ export interface TesseraOptions {
   readonly config?: TesseraConfig;
   /** `iss` of access tokens, when the config does not set one. */
   readonly issuer?: string;
-  /** The one accepted management API key; without it, the stored keys are accepted. */
+  /**
+   * The management API key the operator supplies (`--api-key`), at least 32 characters: it is
+   * accepted, and keys supplied before it are revoked. Without it the stored keys are left as they are.
+   */
   readonly apiKey?: string;
   /**
    * Shared Redis (ioredis client, opened from `REDIS_URL`): revocations fan out over its pub/sub
@@ -63,11 +66,14 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
   await signingKeys.init();
   const accessTokens = new AccessTokens({ keys: signingKeys, clock, issuer, audience: config.audience, clientId: config.clientId });
   const sessions = new SessionService({ store, clock, flows: config.flows, accessTokens });
-  const apiKeys = await ApiKeys.load(store, clock, options.apiKey);
+  const apiKeys = await ApiKeys.load(store, clock);
+  if (options.apiKey !== undefined) await apiKeys.supply(options.apiKey);
   const log = options.log ?? silentLog;
   const channel = options.redis ? new RedisFanoutChannel(options.redis, log) : store.openFanoutChannel?.();
   const fanout = new Fanout({ sessions, signingKeys, store, clock, log, channel, listen: options.listen ?? true });
   await fanout.start();
+  // A key revoked on any node (or by the CLI) is refused here within a second.
+  const stopWatchingApiKeys = (options.listen ?? true) ? apiKeys.watch(log) : () => {};
   return {
     sessions,
     signingKeys,
@@ -80,6 +86,7 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
     revocations: new RevocationFeed({ sessions, store, clock, flows: config.flows }),
     redis: options.redis,
     async close() {
+      stopWatchingApiKeys();
       await fanout.close();
       await store.close();
     },

@@ -12,7 +12,7 @@ export function serveCommand(): Command {
     .addOption(databaseOption())
     .addOption(redisOption())
     .addOption(redisPrefixOption())
-    .addOption(new Option('--api-key <key>', 'the management API key (else stored, else generated)').env('TESSERA_API_KEY'))
+    .addOption(new Option('--api-key <key>', 'the management API key, at least 32 characters (else the stored keys; generated on first start)').env('TESSERA_API_KEY'))
     .addOption(new Option('--issuer <url>', 'iss of access tokens (default http://localhost:PORT)').env('TESSERA_ISSUER'))
     .addOption(new Option('--log-level <level>', 'pino log level').env('LOG_LEVEL').default('info'))
     .action(
@@ -33,7 +33,8 @@ export function serveCommand(): Command {
         host: options.host,
         dataDir: options.data,
         configPath: options.config,
-        apiKey: options.apiKey,
+        // An empty TESSERA_API_KEY (a blank line in an env file) means none was given.
+        apiKey: options.apiKey || undefined,
         issuer: options.issuer,
         logLevel: options.logLevel,
         databaseUrl: options.databaseUrl,

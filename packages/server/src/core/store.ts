@@ -24,6 +24,24 @@ export interface SigningKeyRecord {
   readonly verifyUntil: number | null;
 }
 
+/**
+ * Where a management API key came from: `created` by `tessera api-keys create`, `supplied` with
+ * `--api-key`, `generated` on a first start, `legacy` when stored before keys had names.
+ */
+export type ApiKeyOrigin = 'created' | 'supplied' | 'generated' | 'legacy';
+
+/** One management API key, known only by the SHA-256 of its secret. */
+export interface ApiKeyRecord {
+  readonly hash: string;
+  readonly name: string;
+  readonly origin: ApiKeyOrigin;
+  readonly createdAt: number;
+  /** Null while the key is accepted. */
+  readonly revokedAt: number | null;
+  /** Recorded coarsely (a node writes it at most once a minute per key); null if never used. */
+  readonly lastUsedAt: number | null;
+}
+
 export interface RotateRefreshToken {
   readonly spentHash: string;
   readonly spentAt: number;
@@ -68,8 +86,19 @@ export interface SessionStore {
   /** Adds `key` as the current one; with `verifyUntil`, first retires every current key (they verify until then). */
   addSigningKey(key: SigningKeyRecord, verifyUntil: number | null): Promise<void>;
 
-  listApiKeyHashes(): Promise<string[]>;
-  addApiKeyHash(hash: string, at: number): Promise<void>;
+  /** Every API key, revoked ones too, oldest first. */
+  listApiKeys(): Promise<ApiKeyRecord[]>;
+  /**
+   * Stores `key`, live. A key with the same hash is made live again under the new name and origin;
+   * another live key of the same name is refused (throws).
+   */
+  putApiKey(key: ApiKeyRecord): Promise<void>;
+  /** Revokes the live key named `name`; false when there is none. */
+  revokeApiKey(name: string, at: number): Promise<boolean>;
+  /** Revokes every live key of `origin` but the one hashed `exceptHash`; returns how many. */
+  revokeApiKeysOfOrigin(origin: ApiKeyOrigin, at: number, exceptHash: string | null): Promise<number>;
+  /** Records a use of the key at `at`, unless a later one is recorded. */
+  recordApiKeyUse(hash: string, at: number): Promise<void>;
 
   /**
    * A channel between the nodes sharing this store, when the database can carry one

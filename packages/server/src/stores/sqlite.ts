@@ -3,14 +3,16 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { TesseraError } from '../core/errors.js';
 import type { RevocationReason, SessionRecord } from '../core/session.js';
-import type { RefreshTokenRecord, RotateRefreshToken, SessionStore, SigningKeyRecord } from '../core/store.js';
+import type { ApiKeyOrigin, ApiKeyRecord, RefreshTokenRecord, RotateRefreshToken, SessionStore, SigningKeyRecord } from '../core/store.js';
 import { createMigrationsTable, listAppliedMigrations, pendingMigrations, recordMigration } from './migrations.js';
 import {
+  apiKeyFromRow,
   refreshTokenFromRow,
   refreshTokenToRow,
   sessionFromRow,
   sessionToRow,
   signingKeyFromRow,
+  type ApiKeyRow,
   type RefreshTokenRow,
   type SessionRow,
   type SigningKeyRow,
@@ -134,13 +136,25 @@ export class SqliteSessionStore implements SessionStore {
     );
   }
 
-  async listApiKeyHashes(): Promise<string[]> {
-    const rows = this.#run(() => this.#statements.listApiKeys.all() as { hash: string }[]);
-    return rows.map((row) => row.hash);
+  async listApiKeys(): Promise<ApiKeyRecord[]> {
+    const rows = this.#run(() => this.#statements.listApiKeys.all() as ApiKeyRow[]);
+    return rows.map(apiKeyFromRow);
   }
 
-  async addApiKeyHash(hash: string, at: number): Promise<void> {
-    this.#run(() => this.#statements.insertApiKey.run({ hash, created_at: at }));
+  async putApiKey(key: ApiKeyRecord): Promise<void> {
+    this.#run(() => this.#statements.putApiKey.run({ hash: key.hash, name: key.name, origin: key.origin, created_at: key.createdAt }));
+  }
+
+  async revokeApiKey(name: string, at: number): Promise<boolean> {
+    return this.#run(() => this.#statements.revokeApiKey.run({ name, at }).changes > 0);
+  }
+
+  async revokeApiKeysOfOrigin(origin: ApiKeyOrigin, at: number, exceptHash: string | null): Promise<number> {
+    return this.#run(() => this.#statements.revokeApiKeysOfOrigin.run({ origin, at, except: exceptHash }).changes);
+  }
+
+  async recordApiKeyUse(hash: string, at: number): Promise<void> {
+    this.#run(() => this.#statements.recordApiKeyUse.run({ hash, at }));
   }
 
   async ping(): Promise<void> {

@@ -34,8 +34,14 @@ export const statements = {
   retireSigningKeys: 'UPDATE signing_keys SET retired_at = @retired_at, verify_until = @verify_until WHERE retired_at IS NULL',
   insertSigningKey:
     'INSERT INTO signing_keys (kid, alg, private_jwk, public_jwk, created_at) VALUES (@kid, @alg, @private_jwk, @public_jwk, @created_at)',
-  listApiKeys: 'SELECT hash FROM api_keys ORDER BY created_at',
-  insertApiKey: 'INSERT INTO api_keys (hash, created_at) VALUES (@hash, @created_at) ON CONFLICT (hash) DO NOTHING',
+  listApiKeys: 'SELECT * FROM api_keys ORDER BY created_at, hash',
+  putApiKey: `INSERT INTO api_keys (hash, name, origin, created_at, revoked_at, last_used_at)
+    VALUES (@hash, @name, @origin, @created_at, NULL, NULL)
+    ON CONFLICT (hash) DO UPDATE SET name = excluded.name, origin = excluded.origin, revoked_at = NULL`,
+  revokeApiKey: 'UPDATE api_keys SET revoked_at = @at WHERE name = @name AND revoked_at IS NULL',
+  revokeApiKeysOfOrigin: `UPDATE api_keys SET revoked_at = @at
+    WHERE origin = @origin AND revoked_at IS NULL AND (CAST(@except AS TEXT) IS NULL OR hash <> @except)`,
+  recordApiKeyUse: 'UPDATE api_keys SET last_used_at = @at WHERE hash = @hash AND (last_used_at IS NULL OR last_used_at < @at)',
   ping: 'SELECT 1',
 } as const;
 

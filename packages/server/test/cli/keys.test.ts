@@ -7,7 +7,7 @@ afterEach(async () => {
   cleanupDirs();
 });
 
-const key = 'tsk_keys_key';
+const key = 'tsk_keys_key_0123456789abcdefghijklmnop';
 const issuer = 'http://tessera.keys.test';
 // One issuer for both nodes on the data dir, so each accepts the other's tokens.
 const serveArgs = (data: string) => ['--port', '0', '--host', '127.0.0.1', '--data', data, '--api-key', key, '--issuer', issuer];

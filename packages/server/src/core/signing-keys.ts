@@ -34,6 +34,8 @@ export class SigningKeys {
   #current: LoadedKey | undefined;
   #loadedAt = -Infinity;
   #loading: Promise<void> | undefined;
+  /** Kids this instance has made sure carry its longest token lifetime. */
+  readonly #stamped = new Set<string>();
   readonly #rotationListeners = new Set<(key: SigningKeyRecord) => void>();
 
   constructor(options: SigningKeysOptions) {
@@ -53,11 +55,15 @@ export class SigningKeys {
 
   /**
    * Makes a new current key. The old one stops signing but stays in the JWKS until every token it
-   * signed has expired (plus one reload interval, for nodes that have not seen the rotation yet).
+   * signed has expired (plus one reload interval, for nodes that have not seen the rotation yet):
+   * for the longest lifetime any node signing with it recorded, not only what this process knows.
    */
   async rotate(): Promise<SigningKeyRecord> {
+    await this.#reload();
+    const recorded = [...this.#keys.values()].filter((key) => key.record.retiredAt === null).map((key) => key.record.longestTokenTtl ?? 0);
+    const horizonTtl = Math.max(this.#longestTokenTtl, ...recorded);
     const key = await this.#createKey();
-    const verifyUntil = this.#clock.now() + this.#longestTokenTtl * 1000 + 2 * reloadIntervalMs;
+    const verifyUntil = this.#clock.now() + horizonTtl * 1000 + 2 * reloadIntervalMs;
     await this.#store.addSigningKey(key, verifyUntil);
     await this.#reload();
     for (const listener of this.#rotationListeners) listener(key);
@@ -80,6 +86,7 @@ export class SigningKeys {
     if (this.#clock.now() - this.#loadedAt > reloadIntervalMs) await this.#reload();
     const current = this.#current;
     if (!current) throw new Error('no signing key: init() was not called');
+    await this.#stamp(current.record);
     current.privateKey ??= (await importJWK(JSON.parse(current.record.privateJwk) as JWK, signingAlgorithm)) as CryptoKey;
     return { kid: current.record.kid, privateKey: current.privateKey };
   }
@@ -95,10 +102,23 @@ export class SigningKeys {
     return key.publicKey;
   }
 
+  /** Whether a key `kid` is loaded and may still verify tokens; no store read. */
+  stillVerifies(kid: string): boolean {
+    const key = this.#keys.get(kid);
+    return key !== undefined && this.#mayVerify(key.record);
+  }
+
   /** The JWKS document: every key that may still verify a token. */
   publicJwks(): { keys: JWK[] } {
     const keys = [...this.#keys.values()].filter((key) => this.#mayVerify(key.record)).map((key) => key.publicJwk);
     return { keys };
+  }
+
+  /** Records on the key, once per key and instance, that it signs tokens living up to this node's longest lifetime. */
+  async #stamp(record: SigningKeyRecord): Promise<void> {
+    if (this.#stamped.has(record.kid)) return;
+    if ((record.longestTokenTtl ?? 0) < this.#longestTokenTtl) await this.#store.extendSigningKeyTtl(record.kid, this.#longestTokenTtl);
+    this.#stamped.add(record.kid);
   }
 
   #mayVerify(record: SigningKeyRecord): boolean {
@@ -118,6 +138,7 @@ export class SigningKeys {
       createdAt: this.#clock.now(),
       retiredAt: null,
       verifyUntil: null,
+      longestTokenTtl: this.#longestTokenTtl,
     };
   }
 

@@ -22,6 +22,11 @@ export interface SigningKeyRecord {
   readonly retiredAt: number | null;
   /** After this, no token it signed can still be valid: it leaves the JWKS. */
   readonly verifyUntil: number | null;
+  /**
+   * The longest access-token lifetime (seconds) any node signing with it is configured for: how long
+   * it must keep verifying once retired, whatever the retiring process knows. Null for keys from before.
+   */
+  readonly longestTokenTtl: number | null;
 }
 
 /**
@@ -85,6 +90,8 @@ export interface SessionStore {
   listSigningKeys(): Promise<SigningKeyRecord[]>;
   /** Adds `key` as the current one; with `verifyUntil`, first retires every current key (they verify until then). */
   addSigningKey(key: SigningKeyRecord, verifyUntil: number | null): Promise<void>;
+  /** Raises the key's `longestTokenTtl` to `ttl` seconds, unless it is already as long. */
+  extendSigningKeyTtl(kid: string, ttl: number): Promise<void>;
 
   /** Every API key, revoked ones too, oldest first. */
   listApiKeys(): Promise<ApiKeyRecord[]>;

@@ -75,6 +75,11 @@ export const migrations: readonly Migration[] = [
       CREATE UNIQUE INDEX api_keys_live_name ON api_keys (name) WHERE revoked_at IS NULL;
     `,
   },
+  {
+    version: 4,
+    name: 'signing keys remember the longest token lifetime they sign for',
+    sql: 'ALTER TABLE signing_keys ADD COLUMN longest_token_ttl BIGINT',
+  },
 ];
 
 /** The migrations not yet applied, in order. */

@@ -177,8 +177,13 @@ export class PostgresSessionStore implements SessionStore {
         private_jwk: key.privateJwk,
         public_jwk: key.publicJwk,
         created_at: key.createdAt,
+        longest_token_ttl: key.longestTokenTtl,
       });
     });
+  }
+
+  async extendSigningKeyTtl(kid: string, ttl: number): Promise<void> {
+    await this.#rows('extendSigningKeyTtl', { kid, ttl });
   }
 
   async listApiKeys(): Promise<ApiKeyRecord[]> {

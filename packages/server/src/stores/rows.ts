@@ -32,6 +32,7 @@ export interface SigningKeyRow {
   created_at: number | string;
   retired_at: number | string | null;
   verify_until: number | string | null;
+  longest_token_ttl: number | string | null;
 }
 
 export interface ApiKeyRow {
@@ -113,6 +114,7 @@ export function signingKeyFromRow(row: SigningKeyRow): SigningKeyRecord {
     createdAt: time(row.created_at),
     retiredAt: optionalTime(row.retired_at),
     verifyUntil: optionalTime(row.verify_until),
+    longestTokenTtl: optionalTime(row.longest_token_ttl),
   };
 }
 

@@ -131,9 +131,14 @@ export class SqliteSessionStore implements SessionStore {
           private_jwk: key.privateJwk,
           public_jwk: key.publicJwk,
           created_at: key.createdAt,
+          longest_token_ttl: key.longestTokenTtl,
         });
       }).immediate(),
     );
+  }
+
+  async extendSigningKeyTtl(kid: string, ttl: number): Promise<void> {
+    this.#run(() => this.#statements.extendSigningKeyTtl.run({ kid, ttl }));
   }
 
   async listApiKeys(): Promise<ApiKeyRecord[]> {

@@ -32,8 +32,10 @@ export const statements = {
   countRevokedBetween: 'SELECT COUNT(*) AS n FROM sessions WHERE revoked_at > @after AND revoked_at <= @up_to',
   listSigningKeys: 'SELECT * FROM signing_keys ORDER BY created_at, kid',
   retireSigningKeys: 'UPDATE signing_keys SET retired_at = @retired_at, verify_until = @verify_until WHERE retired_at IS NULL',
-  insertSigningKey:
-    'INSERT INTO signing_keys (kid, alg, private_jwk, public_jwk, created_at) VALUES (@kid, @alg, @private_jwk, @public_jwk, @created_at)',
+  insertSigningKey: `INSERT INTO signing_keys (kid, alg, private_jwk, public_jwk, created_at, longest_token_ttl)
+    VALUES (@kid, @alg, @private_jwk, @public_jwk, @created_at, @longest_token_ttl)`,
+  extendSigningKeyTtl:
+    'UPDATE signing_keys SET longest_token_ttl = @ttl WHERE kid = @kid AND (longest_token_ttl IS NULL OR longest_token_ttl < @ttl)',
   listApiKeys: 'SELECT * FROM api_keys ORDER BY created_at, hash',
   putApiKey: `INSERT INTO api_keys (hash, name, origin, created_at, revoked_at, last_used_at)
     VALUES (@hash, @name, @origin, @created_at, NULL, NULL)

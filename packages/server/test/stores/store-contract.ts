@@ -84,6 +84,7 @@ export function describeSessionStore(
         createdAt,
         retiredAt: null,
         verifyUntil: null,
+        longestTokenTtl: 900,
       };
     }
 
@@ -373,6 +374,14 @@ export function describeSessionStore(
           { ...k2, retiredAt: t0 + 2 * hour, verifyUntil: t0 + 2 * hour + 1000 },
           k3,
         ]);
+      });
+
+      it('raises the longest token lifetime a key signs for, never lowers it', async () => {
+        const key = signingKey('kid-1', t0);
+        await store.addSigningKey(key, null);
+        await store.extendSigningKeyTtl('kid-1', 7200);
+        await store.extendSigningKeyTtl('kid-1', 600);
+        expect(await store.listSigningKeys()).toEqual([{ ...key, longestTokenTtl: 7200 }]);
       });
 
       it('keeps the current keys current when a key is added without verifyUntil', async () => {

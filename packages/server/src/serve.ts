@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import { ConfigError, loadConfigFile, defaultConfig, type TesseraConfig } from './config.js';
 import { suppliedApiKeyProblem } from './core/api-keys.js';
+import type { KeyEncryption } from './core/key-encryption.js';
 import { buildApp } from './http/app.js';
 import { clientAddressResolver } from './http/client-address.js';
 import { Metrics } from './http/metrics.js';
@@ -29,6 +30,8 @@ export interface ServeOptions {
   readonly redisUrl?: string;
   /** Prefix of this deployment's Redis keys and channels; default `tessera:`. */
   readonly redisPrefix?: string;
+  /** Seals the signing private keys at rest (see `KeyEncryption`). */
+  readonly keyEncryption?: KeyEncryption;
 }
 
 export interface RunningServer {
@@ -63,6 +66,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     issuer: config.issuer ?? `http://localhost:${listenPort}`,
     log: logger,
     ...(redis ? { redis } : {}),
+    ...(options.keyEncryption ? { keyEncryption: options.keyEncryption } : {}),
   });
   // Started without --api-key: the key supplied last time is no longer given, so no longer valid.
   if (options.apiKey === undefined) await tessera.apiKeys.supply(undefined);

@@ -9,7 +9,8 @@ import { RevocationFeed } from './core/revocation-feed.js';
 import { SessionService } from './core/sessions.js';
 import { SigningKeys } from './core/signing-keys.js';
 import type { SessionStore } from './core/store.js';
-import { defaultConfig, type TesseraConfig } from './config.js';
+import { ConfigError, defaultConfig, type TesseraConfig } from './config.js';
+import { KeyEncryptionError, type KeyEncryption } from './core/key-encryption.js';
 import { RedisFanoutChannel } from './fanout/redis.js';
 
 export interface TesseraOptions {
@@ -24,6 +25,8 @@ export interface TesseraOptions {
    * accepted, and keys supplied before it are revoked. Without it the stored keys are left as they are.
    */
   readonly apiKey?: string;
+  /** Seals signing private keys at rest (`TESSERA_KEK` / `--kek-file`); needed once the store holds sealed keys. */
+  readonly keyEncryption?: KeyEncryption;
   /**
    * Shared Redis (ioredis client, opened from `REDIS_URL`): revocations fan out over its pub/sub
    * instead of the store's own channel. The caller owns it and quits it after `close()`.
@@ -62,8 +65,16 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
   const clock = options.clock ?? systemClock;
   const config = options.config ?? defaultConfig;
   const issuer = config.issuer ?? options.issuer ?? 'http://localhost:4000';
-  const signingKeys = new SigningKeys({ store, clock, longestTokenTtl: longestAccessTokenTtl(config.flows) });
-  await signingKeys.init();
+  const signingKeys = new SigningKeys({
+    store,
+    clock,
+    longestTokenTtl: longestAccessTokenTtl(config.flows),
+    ...(options.keyEncryption ? { keyEncryption: options.keyEncryption } : {}),
+  });
+  await signingKeys.init({ openCurrentKey: options.listen ?? true }).catch((error: unknown) => {
+    // A missing or wrong key-encryption key is the operator's to fix: one line, exit 2.
+    throw error instanceof KeyEncryptionError ? new ConfigError(error.message) : error;
+  });
   const accessTokens = new AccessTokens({ keys: signingKeys, clock, issuer, audience: config.audience, clientId: config.clientId });
   const sessions = new SessionService({ store, clock, flows: config.flows, accessTokens });
   const apiKeys = await ApiKeys.load(store, clock);

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { startServer } from '../serve.js';
-import { configOption, dataOption, databaseOption, parsePort, redisOption, redisPrefixOption } from './options.js';
+import { configOption, dataOption, databaseOption, kekFileOption, keyEncryptionOf, parsePort, previousKekFileOption, redisOption, redisPrefixOption } from './options.js';
 
 export function serveCommand(): Command {
   return new Command('serve')
@@ -15,6 +15,8 @@ export function serveCommand(): Command {
     .addOption(new Option('--api-key <key>', 'the management API key, at least 32 characters (else the stored keys; generated on first start)').env('TESSERA_API_KEY'))
     .addOption(new Option('--issuer <url>', 'iss of access tokens (default http://localhost:PORT)').env('TESSERA_ISSUER'))
     .addOption(new Option('--log-level <level>', 'pino log level').env('LOG_LEVEL').default('info'))
+    .addOption(kekFileOption())
+    .addOption(previousKekFileOption())
     .action(
       async (options: {
         port: number;
@@ -27,7 +29,10 @@ export function serveCommand(): Command {
         databaseUrl?: string;
         redisUrl?: string;
         redisPrefix: string;
+        kekFile?: string;
+        previousKekFile?: string;
       }) => {
+      const keyEncryption = keyEncryptionOf(options);
       const server = await startServer({
         port: options.port,
         host: options.host,
@@ -40,6 +45,7 @@ export function serveCommand(): Command {
         databaseUrl: options.databaseUrl,
         redisUrl: options.redisUrl,
         redisPrefix: options.redisPrefix,
+        ...(keyEncryption ? { keyEncryption } : {}),
       });
       let stopping = false;
       const stop = (signal: string) => {

@@ -1,6 +1,7 @@
 import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 import type { Clock } from './clock.js';
 import { newId } from './ids.js';
+import { KeyEncryption, KeyEncryptionError, missingKeyEncryptionKey } from './key-encryption.js';
 import type { SessionStore, SigningKeyRecord } from './store.js';
 
 /** ES256: on this hardware it verifies faster than EdDSA, and verification is the hot path (BENCHMARKS.md). */
@@ -23,6 +24,8 @@ export interface SigningKeysOptions {
   readonly clock: Clock;
   /** How long a retired key must keep verifying: the longest access-token lifetime, in seconds. */
   readonly longestTokenTtl: number;
+  /** Seals new private keys at rest and opens sealed ones; without it, a sealed key in the store is an error. */
+  readonly keyEncryption?: KeyEncryption;
 }
 
 /** The server's signing keys: one current key that signs, retired ones that still verify. */
@@ -30,6 +33,7 @@ export class SigningKeys {
   readonly #store: SessionStore;
   readonly #clock: Clock;
   readonly #longestTokenTtl: number;
+  readonly #keyEncryption: KeyEncryption | undefined;
   #keys = new Map<string, LoadedKey>();
   #current: LoadedKey | undefined;
   #loadedAt = -Infinity;
@@ -42,15 +46,40 @@ export class SigningKeys {
     this.#store = options.store;
     this.#clock = options.clock;
     this.#longestTokenTtl = options.longestTokenTtl;
+    this.#keyEncryption = options.keyEncryption;
   }
 
-  /** Loads the keys, creating the first one when the store has none. */
-  async init(): Promise<void> {
+  /**
+   * Loads the keys, creating the first one when the store has none. Opens the current private key
+   * now (unless told not to: a command that never signs), so a missing or wrong key-encryption key
+   * fails the start (`KeyEncryptionError`), not a sign-in.
+   */
+  async init(options: { openCurrentKey?: boolean } = {}): Promise<void> {
     await this.#reload();
     if (!this.#current) {
       await this.#store.addSigningKey(await this.#createKey(), null);
       await this.#reload();
     }
+    if (options.openCurrentKey ?? true) await this.currentKey();
+  }
+
+  /**
+   * Seals every stored private key under the current key-encryption key (plain ones, and ones sealed
+   * under a previous KEK); returns how many changed. The way to encrypt an existing store or finish a
+   * KEK rotation.
+   */
+  async reencrypt(): Promise<number> {
+    const encryption = this.#keyEncryption;
+    if (!encryption) throw new KeyEncryptionError('re-encrypting the signing keys needs TESSERA_KEK or --kek-file.');
+    let changed = 0;
+    for (const record of await this.#store.listSigningKeys()) {
+      if (encryption.isCurrent(record.privateJwk)) continue;
+      const plain = encryption.open(record.privateJwk, record.kid);
+      await this.#store.replaceSigningKeyPrivateJwk(record.kid, encryption.seal(plain, record.kid));
+      changed += 1;
+    }
+    await this.#reload();
+    return changed;
   }
 
   /**
@@ -87,7 +116,7 @@ export class SigningKeys {
     const current = this.#current;
     if (!current) throw new Error('no signing key: init() was not called');
     await this.#stamp(current.record);
-    current.privateKey ??= (await importJWK(JSON.parse(current.record.privateJwk) as JWK, signingAlgorithm)) as CryptoKey;
+    current.privateKey ??= (await importJWK(JSON.parse(this.#plainPrivateJwk(current.record)) as JWK, signingAlgorithm)) as CryptoKey;
     return { kid: current.record.kid, privateKey: current.privateKey };
   }
 
@@ -121,11 +150,20 @@ export class SigningKeys {
     this.#stamped.add(record.kid);
   }
 
+  #plainPrivateJwk(record: SigningKeyRecord): string {
+    if (this.#keyEncryption) return this.#keyEncryption.open(record.privateJwk, record.kid);
+    if (KeyEncryption.isSealed(record.privateJwk)) throw missingKeyEncryptionKey(record.kid);
+    return record.privateJwk;
+  }
+
   #mayVerify(record: SigningKeyRecord): boolean {
     return record.verifyUntil === null || record.verifyUntil > this.#clock.now();
   }
 
   async #createKey(): Promise<SigningKeyRecord> {
+    // Never a plain key beside sealed ones: that would quietly undo the encryption.
+    const sealed = [...this.#keys.values()].find((key) => KeyEncryption.isSealed(key.record.privateJwk));
+    if (sealed && !this.#keyEncryption) throw missingKeyEncryptionKey(sealed.record.kid);
     const { privateKey, publicKey } = await generateKeyPair(signingAlgorithm, { extractable: true });
     const kid = newId('', this.#clock.now());
     const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: signingAlgorithm, use: 'sig' };
@@ -133,7 +171,7 @@ export class SigningKeys {
     return {
       kid,
       alg: signingAlgorithm,
-      privateJwk: JSON.stringify(privateJwk),
+      privateJwk: this.#keyEncryption ? this.#keyEncryption.seal(JSON.stringify(privateJwk), kid) : JSON.stringify(privateJwk),
       publicJwk: JSON.stringify(publicJwk),
       createdAt: this.#clock.now(),
       retiredAt: null,

@@ -15,6 +15,7 @@ export interface RefreshTokenRecord {
 export interface SigningKeyRecord {
   readonly kid: string;
   readonly alg: string;
+  /** The private JWK as JSON, or sealed under a key-encryption key (`core/key-encryption.ts`). */
   readonly privateJwk: string;
   readonly publicJwk: string;
   readonly createdAt: number;
@@ -90,6 +91,8 @@ export interface SessionStore {
   listSigningKeys(): Promise<SigningKeyRecord[]>;
   /** Adds `key` as the current one; with `verifyUntil`, first retires every current key (they verify until then). */
   addSigningKey(key: SigningKeyRecord, verifyUntil: number | null): Promise<void>;
+  /** Replaces the stored private JWK of `kid` (sealed again under another key-encryption key). */
+  replaceSigningKeyPrivateJwk(kid: string, privateJwk: string): Promise<void>;
   /** Raises the key's `longestTokenTtl` to `ttl` seconds, unless it is already as long. */
   extendSigningKeyTtl(kid: string, ttl: number): Promise<void>;
 

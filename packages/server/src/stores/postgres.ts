@@ -182,6 +182,10 @@ export class PostgresSessionStore implements SessionStore {
     });
   }
 
+  async replaceSigningKeyPrivateJwk(kid: string, privateJwk: string): Promise<void> {
+    await this.#rows('replaceSigningKeyPrivateJwk', { kid, private_jwk: privateJwk });
+  }
+
   async extendSigningKeyTtl(kid: string, ttl: number): Promise<void> {
     await this.#rows('extendSigningKeyTtl', { kid, ttl });
   }

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { TesseraError } from '../core/errors.js';
@@ -33,7 +33,7 @@ export class SqliteSessionStore implements SessionStore {
 
   /** Opens (creating it if needed) the database file at `path` and applies pending migrations. */
   constructor(path: string) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    if (path !== ':memory:') prepareOwnerOnlyFile(path);
     this.#db = new Database(path);
     this.#db.pragma('journal_mode = WAL');
     this.#db.pragma('synchronous = NORMAL');
@@ -137,6 +137,10 @@ export class SqliteSessionStore implements SessionStore {
     );
   }
 
+  async replaceSigningKeyPrivateJwk(kid: string, privateJwk: string): Promise<void> {
+    this.#run(() => this.#statements.replaceSigningKeyPrivateJwk.run({ kid, private_jwk: privateJwk }));
+  }
+
   async extendSigningKeyTtl(kid: string, ttl: number): Promise<void> {
     this.#run(() => this.#statements.extendSigningKeyTtl.run({ kid, ttl }));
   }
@@ -181,6 +185,27 @@ export class SqliteSessionStore implements SessionStore {
       }
       throw error;
     }
+  }
+}
+
+/**
+ * The file holds refresh-token hashes, API-key hashes and signing private keys: a new folder is made
+ * 0700 and the file 0600 (an existing file is narrowed to 0600). SQLite gives the -wal and -shm files
+ * the database file's mode.
+ */
+function prepareOwnerOnlyFile(path: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  closeSync(openSync(path, 'a', 0o600));
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    if (existsSync(file)) narrowToOwner(file);
+  }
+}
+
+function narrowToOwner(file: string): void {
+  try {
+    chmodSync(file, 0o600);
+  } catch {
+    // Owned by another user (a read-only deployment): opening it is still that deployment's choice.
   }
 }
 

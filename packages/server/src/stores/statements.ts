@@ -34,6 +34,7 @@ export const statements = {
   retireSigningKeys: 'UPDATE signing_keys SET retired_at = @retired_at, verify_until = @verify_until WHERE retired_at IS NULL',
   insertSigningKey: `INSERT INTO signing_keys (kid, alg, private_jwk, public_jwk, created_at, longest_token_ttl)
     VALUES (@kid, @alg, @private_jwk, @public_jwk, @created_at, @longest_token_ttl)`,
+  replaceSigningKeyPrivateJwk: 'UPDATE signing_keys SET private_jwk = @private_jwk WHERE kid = @kid',
   extendSigningKeyTtl:
     'UPDATE signing_keys SET longest_token_ttl = @ttl WHERE kid = @kid AND (longest_token_ttl IS NULL OR longest_token_ttl < @ttl)',
   listApiKeys: 'SELECT * FROM api_keys ORDER BY created_at, hash',

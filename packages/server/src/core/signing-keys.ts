@@ -146,7 +146,14 @@ export class SigningKeys {
   /** Records on the key, once per key and instance, that it signs tokens living up to this node's longest lifetime. */
   async #stamp(record: SigningKeyRecord): Promise<void> {
     if (this.#stamped.has(record.kid)) return;
-    if ((record.longestTokenTtl ?? 0) < this.#longestTokenTtl) await this.#store.extendSigningKeyTtl(record.kid, this.#longestTokenTtl);
+    if ((record.longestTokenTtl ?? 0) < this.#longestTokenTtl) {
+      // A store that cannot take the write now must not stop sign-ins: the next signing tries again.
+      const stamped = await this.#store.extendSigningKeyTtl(record.kid, this.#longestTokenTtl).then(
+        () => true,
+        () => false,
+      );
+      if (!stamped) return;
+    }
     this.#stamped.add(record.kid);
   }
 

@@ -42,8 +42,36 @@ const RateRuleSchema = Type.Union([
   Type.Null(),
 ]);
 
+// Limits on unauthenticated and failed attempts (issue 13): the config file's fields, their
+// settings and defaults, kept together.
+const attemptRateLimitFields = {
+  revoke_per_ip: Type.Optional(RateRuleSchema),
+  api_key_failures_per_ip: Type.Optional(RateRuleSchema),
+};
+
+export interface AttemptRateLimitsConfig {
+  /** `POST /oauth/revoke` per client address, before the body is read: each is a store lookup. */
+  readonly revokePerIp: RateRule | null;
+  /** Requests with a missing or wrong management API key per client address; past it, every key attempt waits. */
+  readonly apiKeyFailuresPerIp: RateRule | null;
+}
+
+export const defaultAttemptRateLimits: AttemptRateLimitsConfig = {
+  revokePerIp: { limit: 600, window: 60 },
+  apiKeyFailuresPerIp: { limit: 30, window: 60 },
+};
+
+function attemptRateLimitsOf(file: { revoke_per_ip?: RateRule | null; api_key_failures_per_ip?: RateRule | null } | undefined): AttemptRateLimitsConfig {
+  const defaults = defaultAttemptRateLimits;
+  return {
+    revokePerIp: file?.revoke_per_ip === undefined ? defaults.revokePerIp : file.revoke_per_ip,
+    apiKeyFailuresPerIp: file?.api_key_failures_per_ip === undefined ? defaults.apiKeyFailuresPerIp : file.api_key_failures_per_ip,
+  };
+}
+
 const RateLimitsSchema = Type.Object(
   {
+    ...attemptRateLimitFields,
     refresh_per_token: Type.Optional(RateRuleSchema),
     refresh_per_ip: Type.Optional(RateRuleSchema),
     management_per_key: Type.Optional(RateRuleSchema),
@@ -203,7 +231,7 @@ export interface RateRule {
 }
 
 /** Each limit, or null when switched off. */
-export interface RateLimitsConfig {
+export interface RateLimitsConfig extends AttemptRateLimitsConfig {
   readonly refreshPerToken: RateRule | null;
   readonly refreshPerIp: RateRule | null;
   readonly managementPerKey: RateRule | null;
@@ -241,6 +269,7 @@ export const defaultRateLimits: RateLimitsConfig = {
   refreshPerToken: { limit: 30, window: 60 },
   refreshPerIp: { limit: 1200, window: 60 },
   managementPerKey: { limit: 6000, window: 60 },
+  ...defaultAttemptRateLimits,
   socketsPerIp: 500,
   redisKeyPrefix: 'tessera:ratelimit:',
 };
@@ -333,6 +362,7 @@ function rateLimitsOf(file: ConfigFile['rate_limits']): RateLimitsConfig {
     refreshPerToken: file?.refresh_per_token === undefined ? defaults.refreshPerToken : file.refresh_per_token,
     refreshPerIp: file?.refresh_per_ip === undefined ? defaults.refreshPerIp : file.refresh_per_ip,
     managementPerKey: file?.management_per_key === undefined ? defaults.managementPerKey : file.management_per_key,
+    ...attemptRateLimitsOf(file),
     socketsPerIp: file?.sockets_per_ip === undefined ? defaults.socketsPerIp : file.sockets_per_ip,
     redisKeyPrefix: file?.redis_key_prefix ?? defaults.redisKeyPrefix,
   };

@@ -1,6 +1,6 @@
 // Values
 export { AccessTokens } from './core/access-tokens.js';
-export { ApiKeys } from './core/api-keys.js';
+export { ApiKeys, minimumApiKeyLength } from './core/api-keys.js';
 export { ManualClock, systemClock } from './core/clock.js';
 export { errorCatalogue, errorDefinition, isErrorCode, serverErrorCodes } from './core/error-catalogue.js';
 export { TesseraError } from './core/errors.js';
@@ -41,7 +41,7 @@ export type { RevocationReason, SessionRecord, SessionState } from './core/sessi
 export type { SessionCacheOptions } from './core/session-cache.js';
 export type { CreateSessionInput, SessionEvent, SessionServiceOptions, TokenGrant } from './core/sessions.js';
 export type { SigningKeysOptions } from './core/signing-keys.js';
-export type { RefreshTokenRecord, RotateRefreshToken, SessionStore, SigningKeyRecord } from './core/store.js';
+export type { ApiKeyOrigin, ApiKeyRecord, RefreshTokenRecord, RotateRefreshToken, SessionStore, SigningKeyRecord } from './core/store.js';
 export type { ConfigFile, CookieConfig, CorsConfig, RateLimitsConfig, RateRule, TesseraConfig } from './config.js';
 export type { AppOptions } from './http/app.js';
 export type { RealtimeConnection } from './realtime/connection.js';

@@ -3,7 +3,9 @@ import { createServer, type Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
-import { loadConfigFile, defaultConfig, type TesseraConfig } from './config.js';
+import { ConfigError, loadConfigFile, defaultConfig, type TesseraConfig } from './config.js';
+import { suppliedApiKeyProblem } from './core/api-keys.js';
+import type { KeyEncryption } from './core/key-encryption.js';
 import { buildApp } from './http/app.js';
 import { clientAddressResolver } from './http/client-address.js';
 import { Metrics } from './http/metrics.js';
@@ -19,6 +21,7 @@ export interface ServeOptions {
   readonly configPath?: string;
   /** The configuration itself (see `parseConfig`), instead of a file at `configPath`. */
   readonly config?: TesseraConfig;
+  /** The management API key (`--api-key`), at least 32 characters; keys supplied on earlier starts stop working. */
   readonly apiKey?: string;
   readonly issuer?: string;
   readonly logLevel: string;
@@ -32,6 +35,8 @@ export interface ServeOptions {
   readonly managementPort?: number;
   /** The interface of the management port; wins over the config's `management.host`. */
   readonly managementHost?: string;
+  /** Seals the signing private keys at rest (see `KeyEncryption`). */
+  readonly keyEncryption?: KeyEncryption;
 }
 
 export interface RunningServer {
@@ -52,6 +57,8 @@ export interface RunningServer {
 /** Starts one Tessera node: store, core, HTTP, and the realtime sockets on the same server. */
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const logger = pino({ level: options.logLevel, base: { service: 'tessera' } });
+  const apiKeyProblem = options.apiKey === undefined ? undefined : suppliedApiKeyProblem(options.apiKey);
+  if (apiKeyProblem) throw new ConfigError(apiKeyProblem);
   const fileConfig: TesseraConfig = options.config ?? (options.configPath ? loadConfigFile(options.configPath) : defaultConfig);
   // An explicit --issuer / TESSERA_ISSUER wins over the config file's issuer.
   const config: TesseraConfig = options.issuer ? { ...fileConfig, issuer: options.issuer } : fileConfig;
@@ -66,7 +73,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     issuer: config.issuer ?? `http://localhost:${listenPort}`,
     log: logger,
     ...(redis ? { redis } : {}),
+    ...(options.keyEncryption ? { keyEncryption: options.keyEncryption } : {}),
   });
+  // Started without --api-key: the key supplied last time is no longer given, so no longer valid.
+  if (options.apiKey === undefined) await tessera.apiKeys.supply(undefined);
   const metrics = new Metrics(tessera);
   const managementPort = options.managementPort ?? config.management.port;
   const managementRequests = new WeakSet<IncomingMessage>();

@@ -9,7 +9,8 @@ import { RevocationFeed } from './core/revocation-feed.js';
 import { SessionService } from './core/sessions.js';
 import { SigningKeys } from './core/signing-keys.js';
 import type { SessionStore } from './core/store.js';
-import { defaultConfig, type TesseraConfig } from './config.js';
+import { ConfigError, defaultConfig, type TesseraConfig } from './config.js';
+import { KeyEncryptionError, type KeyEncryption } from './core/key-encryption.js';
 import { RedisFanoutChannel } from './fanout/redis.js';
 
 export interface TesseraOptions {
@@ -19,8 +20,13 @@ export interface TesseraOptions {
   readonly config?: TesseraConfig;
   /** `iss` of access tokens, when the config does not set one. */
   readonly issuer?: string;
-  /** The one accepted management API key; without it, the stored keys are accepted. */
+  /**
+   * The management API key the operator supplies (`--api-key`), at least 32 characters: it is
+   * accepted, and keys supplied before it are revoked. Without it the stored keys are left as they are.
+   */
   readonly apiKey?: string;
+  /** Seals signing private keys at rest (`TESSERA_KEK` / `--kek-file`); needed once the store holds sealed keys. */
+  readonly keyEncryption?: KeyEncryption;
   /**
    * Shared Redis (ioredis client, opened from `REDIS_URL`): revocations fan out over its pub/sub
    * instead of the store's own channel. The caller owns it and quits it after `close()`.
@@ -59,15 +65,26 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
   const clock = options.clock ?? systemClock;
   const config = options.config ?? defaultConfig;
   const issuer = config.issuer ?? options.issuer ?? 'http://localhost:4000';
-  const signingKeys = new SigningKeys({ store, clock, longestTokenTtl: longestAccessTokenTtl(config.flows) });
-  await signingKeys.init();
+  const signingKeys = new SigningKeys({
+    store,
+    clock,
+    longestTokenTtl: longestAccessTokenTtl(config.flows),
+    ...(options.keyEncryption ? { keyEncryption: options.keyEncryption } : {}),
+  });
+  await signingKeys.init({ openCurrentKey: options.listen ?? true }).catch((error: unknown) => {
+    // A missing or wrong key-encryption key is the operator's to fix: one line, exit 2.
+    throw error instanceof KeyEncryptionError ? new ConfigError(error.message) : error;
+  });
   const accessTokens = new AccessTokens({ keys: signingKeys, clock, issuer, audience: config.audience, clientId: config.clientId });
   const sessions = new SessionService({ store, clock, flows: config.flows, accessTokens });
-  const apiKeys = await ApiKeys.load(store, clock, options.apiKey);
+  const apiKeys = await ApiKeys.load(store, clock);
+  if (options.apiKey !== undefined) await apiKeys.supply(options.apiKey);
   const log = options.log ?? silentLog;
   const channel = options.redis ? new RedisFanoutChannel(options.redis, log) : store.openFanoutChannel?.();
   const fanout = new Fanout({ sessions, signingKeys, store, clock, log, channel, listen: options.listen ?? true });
   await fanout.start();
+  // A key revoked on any node (or by the CLI) is refused here within a second.
+  const stopWatchingApiKeys = (options.listen ?? true) ? apiKeys.watch(log) : () => {};
   return {
     sessions,
     signingKeys,
@@ -80,6 +97,7 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
     revocations: new RevocationFeed({ sessions, store, clock, flows: config.flows }),
     redis: options.redis,
     async close() {
+      stopWatchingApiKeys();
       await fanout.close();
       await store.close();
     },

@@ -17,6 +17,8 @@ describe('config: rate_limits, cors, cookie, trust_proxy', () => {
       refreshPerToken: { limit: 30, window: 60 },
       refreshPerIp: { limit: 1200, window: 60 },
       managementPerKey: { limit: 6000, window: 60 },
+      revokePerIp: { limit: 600, window: 60 },
+      apiKeyFailuresPerIp: { limit: 30, window: 60 },
       socketsPerIp: 500,
       redisKeyPrefix: 'tessera:ratelimit:',
     });
@@ -25,7 +27,14 @@ describe('config: rate_limits, cors, cookie, trust_proxy', () => {
 
   it('reads every section', () => {
     const config = parseConfig({
-      rate_limits: { refresh_per_token: { limit: 5, window: 10 }, refresh_per_ip: null, sockets_per_ip: 50, redis_key_prefix: 'app1:' },
+      rate_limits: {
+        refresh_per_token: { limit: 5, window: 10 },
+        refresh_per_ip: null,
+        revoke_per_ip: { limit: 7, window: 30 },
+        api_key_failures_per_ip: null,
+        sockets_per_ip: 50,
+        redis_key_prefix: 'app1:',
+      },
       cors: { origins: ['https://app.example', 'http://localhost:5173'], max_age: 60 },
       cookie: { enabled: true, same_site: 'lax', refresh_token_in_body: false },
       trust_proxy: 1,
@@ -34,6 +43,8 @@ describe('config: rate_limits, cors, cookie, trust_proxy', () => {
       refreshPerToken: { limit: 5, window: 10 },
       refreshPerIp: null,
       managementPerKey: { limit: 6000, window: 60 },
+      revokePerIp: { limit: 7, window: 30 },
+      apiKeyFailuresPerIp: null,
       socketsPerIp: 50,
       redisKeyPrefix: 'app1:',
     });

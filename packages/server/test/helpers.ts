@@ -10,7 +10,7 @@ import { buildApp } from '../src/http/app.js';
 import { SqliteSessionStore } from '../src/stores/sqlite.js';
 import { createTessera, type Tessera } from '../src/tessera.js';
 
-export const testApiKey = 'tsk_test_key_for_the_suite';
+export const testApiKey = 'tsk_test_key_for_the_suite_0123456789';
 
 /** A fresh folder for a real SQLite file, removed by `cleanup`. */
 export function tempDir(): { dir: string; cleanup: () => void } {

@@ -2,6 +2,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError } from '../config.js';
 import { TesseraError } from '../core/errors.js';
+import { apiKeysCommand } from './api-keys.js';
 import { keysCommand } from './keys.js';
 import { serveCommand } from './serve.js';
 import { sessionsCommand } from './sessions.js';
@@ -14,6 +15,7 @@ const program = new Command()
 program.addCommand(serveCommand());
 program.addCommand(keysCommand());
 program.addCommand(sessionsCommand());
+program.addCommand(apiKeysCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
+import { KeyEncryption, KeyEncryptionError, parseKeyEncryptionKey } from '../core/key-encryption.js';
 import { silentLog } from '../core/log.js';
-import { issuerProblem, loadConfigFile, defaultConfig, type TesseraConfig } from '../config.js';
+import { ConfigError, issuerProblem, loadConfigFile, defaultConfig, type TesseraConfig } from '../config.js';
 import { openStore } from '../stores/open-store.js';
 import { connectRedis, defaultRedisPrefix } from '../shared-redis.js';
 import { createTessera, type Tessera } from '../tessera.js';
@@ -40,7 +42,58 @@ export const redisOption = () => new Option('--redis-url <url>', 'Redis shared b
 export const redisPrefixOption = () =>
   new Option('--redis-prefix <prefix>', 'prefix of Redis keys and channels').env('TESSERA_REDIS_PREFIX').default(defaultRedisPrefix);
 
-export interface StoreOptions {
+export const kekFileOption = () =>
+  new Option('--kek-file <file>', 'file holding the key-encryption key of the signing keys (else TESSERA_KEK)').env('TESSERA_KEK_FILE');
+export const previousKekFileOption = () =>
+  new Option('--previous-kek-file <file>', 'during a KEK rotation, the old key-encryption key (else TESSERA_PREVIOUS_KEK)').env(
+    'TESSERA_PREVIOUS_KEK_FILE',
+  );
+
+export interface KeyEncryptionOptions {
+  kekFile?: string;
+  previousKekFile?: string;
+}
+
+/**
+ * The key-encryption keys of the signing keys at rest: `--kek-file` or `TESSERA_KEK` (the key
+ * itself, never on the command line, where `ps` would show it), and likewise the previous one during
+ * a KEK rotation. Undefined when none is given. Throws `ConfigError`.
+ */
+export function keyEncryptionOf(options: KeyEncryptionOptions, env: NodeJS.ProcessEnv = process.env): KeyEncryption | undefined {
+  // The file variables are read here too, for commands that do not take the options.
+  const current = kekFrom(options.kekFile ?? env['TESSERA_KEK_FILE'], '--kek-file', env['TESSERA_KEK'], 'TESSERA_KEK');
+  const previous = kekFrom(
+    options.previousKekFile ?? env['TESSERA_PREVIOUS_KEK_FILE'],
+    '--previous-kek-file',
+    env['TESSERA_PREVIOUS_KEK'],
+    'TESSERA_PREVIOUS_KEK',
+  );
+  if (!current) {
+    if (previous) throw new ConfigError('a previous key-encryption key needs the current one too (TESSERA_KEK or --kek-file).');
+    return undefined;
+  }
+  return new KeyEncryption(current, previous ? [previous] : []);
+}
+
+function kekFrom(file: string | undefined, fileSource: string, value: string | undefined, valueSource: string): Buffer | undefined {
+  try {
+    if (file) return parseKeyEncryptionKey(readKekFile(file, fileSource), `${fileSource} ${file}`);
+    if (value) return parseKeyEncryptionKey(value, valueSource);
+    return undefined;
+  } catch (error) {
+    throw error instanceof KeyEncryptionError ? new ConfigError(error.message) : error;
+  }
+}
+
+function readKekFile(file: string, source: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read ${source} ${file}: ${(error as Error).message}`);
+  }
+}
+
+export interface StoreOptions extends KeyEncryptionOptions {
   data: string;
   config?: string;
   databaseUrl?: string;
@@ -56,7 +109,14 @@ export async function openTessera(options: StoreOptions): Promise<Tessera> {
   const config: TesseraConfig = options.config ? loadConfigFile(options.config) : defaultConfig;
   const store = await openStore({ dataDir: options.data, databaseUrl: options.databaseUrl });
   const redis = options.redisUrl ? connectRedis(options.redisUrl, options.redisPrefix ?? defaultRedisPrefix, silentLog) : undefined;
-  const tessera = await createTessera({ store, config, listen: false, ...(redis ? { redis } : {}) });
+  const keyEncryption = keyEncryptionOf(options);
+  const tessera = await createTessera({ store, config, listen: false, ...(redis ? { redis } : {}), ...(keyEncryption ? { keyEncryption } : {}) }).catch(
+    async (error: unknown) => {
+      await store.close();
+      redis?.disconnect();
+      throw error;
+    },
+  );
   return {
     ...tessera,
     async close() {

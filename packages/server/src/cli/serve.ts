@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { startServer } from '../serve.js';
-import { configOption, dataOption, databaseOption, parseIssuer, parseLogLevel, parsePort, redisOption, redisPrefixOption } from './options.js';
+import { configOption, dataOption, databaseOption, kekFileOption, keyEncryptionOf, parseIssuer, parseLogLevel, parsePort, previousKekFileOption, redisOption, redisPrefixOption } from './options.js';
 
 export function serveCommand(): Command {
   return new Command('serve')
@@ -12,11 +12,13 @@ export function serveCommand(): Command {
     .addOption(databaseOption())
     .addOption(redisOption())
     .addOption(redisPrefixOption())
-    .addOption(new Option('--api-key <key>', 'the management API key (else stored, else generated)').env('TESSERA_API_KEY'))
+    .addOption(new Option('--api-key <key>', 'the management API key, at least 32 characters (else the stored keys; generated on first start)').env('TESSERA_API_KEY'))
     .addOption(new Option('--issuer <url>', 'iss of access tokens (default http://localhost:PORT)').env('TESSERA_ISSUER').argParser(parseIssuer))
     .addOption(new Option('--log-level <level>', 'pino log level').env('LOG_LEVEL').default('info').argParser(parseLogLevel))
     .addOption(new Option('--management-port <port>', 'serve /metrics and /admin on this port only').env('TESSERA_MANAGEMENT_PORT').argParser(parsePort))
     .addOption(new Option('--management-host <host>', 'interface of the management port (default 127.0.0.1)').env('TESSERA_MANAGEMENT_HOST'))
+    .addOption(kekFileOption())
+    .addOption(previousKekFileOption())
     .action(
       async (options: {
         port: number;
@@ -31,13 +33,17 @@ export function serveCommand(): Command {
         redisPrefix: string;
         managementPort?: number;
         managementHost?: string;
+        kekFile?: string;
+        previousKekFile?: string;
       }) => {
+      const keyEncryption = keyEncryptionOf(options);
       const server = await startServer({
         port: options.port,
         host: options.host,
         dataDir: options.data,
         configPath: options.config,
-        apiKey: options.apiKey,
+        // An empty TESSERA_API_KEY (a blank line in an env file) means none was given.
+        apiKey: options.apiKey || undefined,
         issuer: options.issuer,
         logLevel: options.logLevel,
         databaseUrl: options.databaseUrl,
@@ -45,6 +51,7 @@ export function serveCommand(): Command {
         redisPrefix: options.redisPrefix,
         ...(options.managementPort === undefined ? {} : { managementPort: options.managementPort }),
         ...(options.managementHost === undefined ? {} : { managementHost: options.managementHost }),
+        ...(keyEncryption ? { keyEncryption } : {}),
       });
       let stopping = false;
       const stop = (signal: string) => {

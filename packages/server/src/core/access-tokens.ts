@@ -1,4 +1,4 @@
-import { SignJWT, errors as joseErrors, jwtVerify, type JWTHeaderParameters, type JWTVerifyGetKey } from 'jose';
+import { SignJWT, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTHeaderParameters, type JWTVerifyGetKey } from 'jose';
 import type { Clock } from './clock.js';
 import { TesseraError } from './errors.js';
 import { newId } from './ids.js';
@@ -39,7 +39,7 @@ const checkedCacheSize = 10_000;
 /** Signs and verifies access tokens; verification is pinned to one algorithm and one `typ`. */
 export class AccessTokens {
   readonly #options: AccessTokensOptions;
-  readonly #checked = new Map<string, AccessTokenClaims>();
+  readonly #checked = new Map<string, { claims: AccessTokenClaims; kid: string }>();
   readonly #keyFor = async (header: JWTHeaderParameters) => {
     if (typeof header.kid !== 'string') throw new TesseraError('token_invalid', { details: [{ reason: 'no kid in header' }] });
     const key = await this.#options.keys.verificationKey(header.kid);
@@ -84,13 +84,16 @@ export class AccessTokens {
     const { issuer, audience, clock } = this.#options;
     const now = clock.now();
     const known = this.#checked.get(token);
-    if (known) return { claims: known, expired: known.exp * 1000 <= now };
+    // A key retired early stops verifying here as on a node that never saw the token.
+    if (known && this.#options.keys.stillVerifies(known.kid)) return { claims: known.claims, expired: known.claims.exp * 1000 <= now };
+    if (known) this.#checked.delete(token);
     const checked = await checkAccessToken(token, this.#keyFor, { algorithms: [signingAlgorithm], issuer, audience, now });
     if (this.#checked.size >= checkedCacheSize) {
       const oldest = this.#checked.keys().next().value;
       if (oldest !== undefined) this.#checked.delete(oldest);
     }
-    this.#checked.set(token, checked.claims);
+    // checkAccessToken succeeded, so the header had a string kid.
+    this.#checked.set(token, { claims: checked.claims, kid: decodeProtectedHeader(token).kid as string });
     return checked;
   }
 }

@@ -1,53 +1,178 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Clock } from './clock.js';
-import type { SessionStore } from './store.js';
+import { silentLog, type Log } from './log.js';
+import type { ApiKeyRecord, SessionStore } from './store.js';
+
+/** The shortest key an operator may supply: a guessable key would open the whole management API. */
+export const minimumApiKeyLength = 32;
+/** Names of the keys Tessera makes itself; `tessera api-keys create` cannot take them. */
+export const suppliedKeyName = 'supplied';
+export const generatedKeyName = 'generated';
+/** How often a node re-reads the keys, so a revocation anywhere is honoured everywhere within a second. */
+const reloadIntervalMs = 250;
+/** A key's last use is written at most this often per node: a write per request would not be cheap. */
+const useRecordIntervalMs = 60_000;
+const namePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** Why `key` may not be supplied with `--api-key` / `TESSERA_API_KEY`; undefined when it may. */
+export function suppliedApiKeyProblem(key: string): string | undefined {
+  if (key.length >= minimumApiKeyLength) return undefined;
+  return `the API key given with --api-key or TESSERA_API_KEY has ${key.length} characters; it needs at least ${minimumApiKeyLength} (for example \`openssl rand -base64 32\`).`;
+}
+
+/** Why `name` cannot name a new key; undefined when it can. */
+export function apiKeyNameProblem(name: string): string | undefined {
+  if (!namePattern.test(name)) return `an API key name is 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit: ${JSON.stringify(name)}`;
+  if (name === suppliedKeyName || name === generatedKeyName || name.startsWith('legacy-')) return `the name ${name} is Tessera's own; choose another.`;
+  return undefined;
+}
 
 function hashApiKey(key: string): Buffer {
   return createHash('sha256').update(key).digest();
 }
 
-/** The keys that may call the management API. Only their hashes are kept. */
+function newKeySecret(): string {
+  return `tsk_${randomBytes(32).toString('base64url')}`;
+}
+
+/**
+ * The keys that may call the management API, as the store holds them (only their hashes). Every
+ * node accepts exactly the store's live keys: it re-reads them every 250 ms once `watch` is called.
+ */
 export class ApiKeys {
   readonly #store: SessionStore;
   readonly #clock: Clock;
-  readonly #hashes: Buffer[];
+  #live: Buffer[] = [];
+  /** Hash (base64url) → when this node last saw it used, and when that was last written. */
+  readonly #uses = new Map<string, { at: number; recordedAt: number }>();
+  #reloading: Promise<void> | undefined;
 
-  private constructor(store: SessionStore, clock: Clock, hashes: Buffer[]) {
+  private constructor(store: SessionStore, clock: Clock) {
     this.#store = store;
     this.#clock = clock;
-    this.#hashes = hashes;
   }
 
-  /** With `fixedKey`, that key alone is accepted (and its hash stored); otherwise the stored keys are. */
-  static async load(store: SessionStore, clock: Clock, fixedKey?: string): Promise<ApiKeys> {
-    if (fixedKey !== undefined && fixedKey !== '') {
-      const hash = hashApiKey(fixedKey);
-      await store.addApiKeyHash(hash.toString('base64url'), clock.now());
-      return new ApiKeys(store, clock, [hash]);
-    }
-    const stored = await store.listApiKeyHashes();
-    return new ApiKeys(store, clock, stored.map((hash) => Buffer.from(hash, 'base64url')));
+  /** Loads the live keys. */
+  static async load(store: SessionStore, clock: Clock): Promise<ApiKeys> {
+    const keys = new ApiKeys(store, clock);
+    await keys.reload();
+    return keys;
   }
 
-  /** True when no key is accepted yet: the server should generate one and show it once. */
+  /** True when no key is accepted: the server should generate one and show it once. */
   get isEmpty(): boolean {
-    return this.#hashes.length === 0;
+    return this.#live.length === 0;
   }
 
-  /** Creates a new key, stores its hash and accepts it; the key itself is returned once and never kept. */
-  async generate(): Promise<string> {
-    const key = `tsk_${randomBytes(32).toString('base64url')}`;
-    const hash = hashApiKey(key);
-    await this.#store.addApiKeyHash(hash.toString('base64url'), this.#clock.now());
-    this.#hashes.push(hash);
+  /**
+   * The key the operator runs this node with (`--api-key`), or none: that key is accepted, and every
+   * key supplied before it, generated on a first start, or stored before keys had names no longer is
+   * (keys made with `create` stay). Without one, only keys supplied earlier are revoked.
+   */
+  async supply(key: string | undefined): Promise<void> {
+    const now = this.#clock.now();
+    if (key === undefined) {
+      await this.#store.revokeApiKeysOfOrigin('supplied', now, null);
+    } else {
+      const problem = suppliedApiKeyProblem(key);
+      if (problem) throw new RangeError(problem);
+      const hash = hashApiKey(key).toString('base64url');
+      await this.#store.revokeApiKeysOfOrigin('supplied', now, hash);
+      await this.#store.revokeApiKeysOfOrigin('generated', now, hash);
+      await this.#store.revokeApiKeysOfOrigin('legacy', now, hash);
+      await this.#store.putApiKey({ hash, name: suppliedKeyName, origin: 'supplied', createdAt: now, revokedAt: null, lastUsedAt: null });
+    }
+    await this.reload();
+  }
+
+  /** Makes a key on a first start, when none is live; it is returned once and never kept. */
+  generate(): Promise<string> {
+    return this.#add(generatedKeyName, 'generated');
+  }
+
+  /** Makes a named key (`tessera api-keys create`); it is returned once and never kept. Throws `RangeError` for a bad or taken name. */
+  async create(name: string): Promise<string> {
+    const problem = apiKeyNameProblem(name);
+    if (problem) throw new RangeError(problem);
+    const taken = (await this.#store.listApiKeys()).some((key) => key.name === name && key.revokedAt === null);
+    if (taken) throw new RangeError(`a live API key is already named ${name}; revoke it first or choose another name.`);
+    return this.#add(name, 'created');
+  }
+
+  /** Revokes the live key named `name`; false when there is none. Every node refuses it within a second. */
+  async revoke(name: string): Promise<boolean> {
+    const revoked = await this.#store.revokeApiKey(name, this.#clock.now());
+    await this.reload();
+    return revoked;
+  }
+
+  /** Every key, revoked ones too, oldest first: names and times, never a secret. */
+  list(): Promise<ApiKeyRecord[]> {
+    return this.#store.listApiKeys();
+  }
+
+  /** Whether `presented` is a live key; every live key is compared, in constant time each. */
+  accepts(presented: string): boolean {
+    const hash = hashApiKey(presented);
+    let accepted: Buffer | undefined;
+    for (const known of this.#live) if (timingSafeEqual(hash, known)) accepted = known;
+    if (accepted) this.#noteUse(accepted.toString('base64url'));
+    return accepted !== undefined;
+  }
+
+  /** Re-reads the live keys now, and writes the last uses due. Concurrent callers share one read. */
+  reload(): Promise<void> {
+    this.#reloading ??= this.#load().finally(() => {
+      this.#reloading = undefined;
+    });
+    return this.#reloading;
+  }
+
+  /** Re-reads the keys every 250 ms until the returned function is called. */
+  watch(log: Log = silentLog): () => void {
+    let failing = false;
+    const timer = setInterval(() => {
+      this.reload().then(
+        () => {
+          if (failing) log.info({}, 'api keys: reading the store again');
+          failing = false;
+        },
+        (error: unknown) => {
+          if (!failing) log.warn({ err: error }, 'api keys: cannot re-read the store; keeping the keys last read');
+          failing = true;
+        },
+      );
+    }, reloadIntervalMs);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+
+  async #add(name: string, origin: 'generated' | 'created'): Promise<string> {
+    const key = newKeySecret();
+    const hash = hashApiKey(key).toString('base64url');
+    await this.#store.putApiKey({ hash, name, origin, createdAt: this.#clock.now(), revokedAt: null, lastUsedAt: null });
+    await this.reload();
     return key;
   }
 
-  /** Whether `presented` is an accepted key; every known key is compared, in constant time each. */
-  accepts(presented: string): boolean {
-    const hash = hashApiKey(presented);
-    let accepted = false;
-    for (const known of this.#hashes) accepted = timingSafeEqual(hash, known) || accepted;
-    return accepted;
+  async #load(): Promise<void> {
+    await this.#recordUses();
+    const keys = await this.#store.listApiKeys();
+    this.#live = keys.filter((key) => key.revokedAt === null).map((key) => Buffer.from(key.hash, 'base64url'));
+  }
+
+  #noteUse(hash: string): void {
+    const use = this.#uses.get(hash);
+    if (use) use.at = this.#clock.now();
+    else this.#uses.set(hash, { at: this.#clock.now(), recordedAt: -Infinity });
+  }
+
+  async #recordUses(): Promise<void> {
+    const now = this.#clock.now();
+    for (const [hash, use] of this.#uses) {
+      if (use.recordedAt >= use.at || now - use.recordedAt < useRecordIntervalMs) continue;
+      use.recordedAt = now;
+      await this.#store.recordApiKeyUse(hash, use.at);
+    }
   }
 }

@@ -1,6 +1,7 @@
 import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 import type { Clock } from './clock.js';
 import { newId } from './ids.js';
+import { KeyEncryption, KeyEncryptionError, missingKeyEncryptionKey } from './key-encryption.js';
 import type { SessionStore, SigningKeyRecord } from './store.js';
 
 /** ES256: on this hardware it verifies faster than EdDSA, and verification is the hot path (BENCHMARKS.md). */
@@ -23,6 +24,8 @@ export interface SigningKeysOptions {
   readonly clock: Clock;
   /** How long a retired key must keep verifying: the longest access-token lifetime, in seconds. */
   readonly longestTokenTtl: number;
+  /** Seals new private keys at rest and opens sealed ones; without it, a sealed key in the store is an error. */
+  readonly keyEncryption?: KeyEncryption;
 }
 
 /** The server's signing keys: one current key that signs, retired ones that still verify. */
@@ -30,34 +33,66 @@ export class SigningKeys {
   readonly #store: SessionStore;
   readonly #clock: Clock;
   readonly #longestTokenTtl: number;
+  readonly #keyEncryption: KeyEncryption | undefined;
   #keys = new Map<string, LoadedKey>();
   #current: LoadedKey | undefined;
   #loadedAt = -Infinity;
   #loading: Promise<void> | undefined;
+  /** Kids this instance has made sure carry its longest token lifetime. */
+  readonly #stamped = new Set<string>();
   readonly #rotationListeners = new Set<(key: SigningKeyRecord) => void>();
 
   constructor(options: SigningKeysOptions) {
     this.#store = options.store;
     this.#clock = options.clock;
     this.#longestTokenTtl = options.longestTokenTtl;
+    this.#keyEncryption = options.keyEncryption;
   }
 
-  /** Loads the keys, creating the first one when the store has none. */
-  async init(): Promise<void> {
+  /**
+   * Loads the keys, creating the first one when the store has none. Opens the current private key
+   * now (unless told not to: a command that never signs), so a missing or wrong key-encryption key
+   * fails the start (`KeyEncryptionError`), not a sign-in.
+   */
+  async init(options: { openCurrentKey?: boolean } = {}): Promise<void> {
     await this.#reload();
     if (!this.#current) {
       await this.#store.addSigningKey(await this.#createKey(), null);
       await this.#reload();
     }
+    if (options.openCurrentKey ?? true) await this.currentKey();
+  }
+
+  /**
+   * Seals every stored private key under the current key-encryption key (plain ones, and ones sealed
+   * under a previous KEK); returns how many changed. The way to encrypt an existing store or finish a
+   * KEK rotation.
+   */
+  async reencrypt(): Promise<number> {
+    const encryption = this.#keyEncryption;
+    if (!encryption) throw new KeyEncryptionError('re-encrypting the signing keys needs TESSERA_KEK or --kek-file.');
+    let changed = 0;
+    for (const record of await this.#store.listSigningKeys()) {
+      if (encryption.isCurrent(record.privateJwk)) continue;
+      const plain = encryption.open(record.privateJwk, record.kid);
+      await this.#store.replaceSigningKeyPrivateJwk(record.kid, encryption.seal(plain, record.kid));
+      changed += 1;
+    }
+    await this.#reload();
+    return changed;
   }
 
   /**
    * Makes a new current key. The old one stops signing but stays in the JWKS until every token it
-   * signed has expired (plus one reload interval, for nodes that have not seen the rotation yet).
+   * signed has expired (plus one reload interval, for nodes that have not seen the rotation yet):
+   * for the longest lifetime any node signing with it recorded, not only what this process knows.
    */
   async rotate(): Promise<SigningKeyRecord> {
+    await this.#reload();
+    const recorded = [...this.#keys.values()].filter((key) => key.record.retiredAt === null).map((key) => key.record.longestTokenTtl ?? 0);
+    const horizonTtl = Math.max(this.#longestTokenTtl, ...recorded);
     const key = await this.#createKey();
-    const verifyUntil = this.#clock.now() + this.#longestTokenTtl * 1000 + 2 * reloadIntervalMs;
+    const verifyUntil = this.#clock.now() + horizonTtl * 1000 + 2 * reloadIntervalMs;
     await this.#store.addSigningKey(key, verifyUntil);
     await this.#reload();
     for (const listener of this.#rotationListeners) listener(key);
@@ -80,7 +115,8 @@ export class SigningKeys {
     if (this.#clock.now() - this.#loadedAt > reloadIntervalMs) await this.#reload();
     const current = this.#current;
     if (!current) throw new Error('no signing key: init() was not called');
-    current.privateKey ??= (await importJWK(JSON.parse(current.record.privateJwk) as JWK, signingAlgorithm)) as CryptoKey;
+    await this.#stamp(current.record);
+    current.privateKey ??= (await importJWK(JSON.parse(this.#plainPrivateJwk(current.record)) as JWK, signingAlgorithm)) as CryptoKey;
     return { kid: current.record.kid, privateKey: current.privateKey };
   }
 
@@ -95,10 +131,36 @@ export class SigningKeys {
     return key.publicKey;
   }
 
+  /** Whether a key `kid` is loaded and may still verify tokens; no store read. */
+  stillVerifies(kid: string): boolean {
+    const key = this.#keys.get(kid);
+    return key !== undefined && this.#mayVerify(key.record);
+  }
+
   /** The JWKS document: every key that may still verify a token. */
   publicJwks(): { keys: JWK[] } {
     const keys = [...this.#keys.values()].filter((key) => this.#mayVerify(key.record)).map((key) => key.publicJwk);
     return { keys };
+  }
+
+  /** Records on the key, once per key and instance, that it signs tokens living up to this node's longest lifetime. */
+  async #stamp(record: SigningKeyRecord): Promise<void> {
+    if (this.#stamped.has(record.kid)) return;
+    if ((record.longestTokenTtl ?? 0) < this.#longestTokenTtl) {
+      // A store that cannot take the write now must not stop sign-ins: the next signing tries again.
+      const stamped = await this.#store.extendSigningKeyTtl(record.kid, this.#longestTokenTtl).then(
+        () => true,
+        () => false,
+      );
+      if (!stamped) return;
+    }
+    this.#stamped.add(record.kid);
+  }
+
+  #plainPrivateJwk(record: SigningKeyRecord): string {
+    if (this.#keyEncryption) return this.#keyEncryption.open(record.privateJwk, record.kid);
+    if (KeyEncryption.isSealed(record.privateJwk)) throw missingKeyEncryptionKey(record.kid);
+    return record.privateJwk;
   }
 
   #mayVerify(record: SigningKeyRecord): boolean {
@@ -106,6 +168,9 @@ export class SigningKeys {
   }
 
   async #createKey(): Promise<SigningKeyRecord> {
+    // Never a plain key beside sealed ones: that would quietly undo the encryption.
+    const sealed = [...this.#keys.values()].find((key) => KeyEncryption.isSealed(key.record.privateJwk));
+    if (sealed && !this.#keyEncryption) throw missingKeyEncryptionKey(sealed.record.kid);
     const { privateKey, publicKey } = await generateKeyPair(signingAlgorithm, { extractable: true });
     const kid = newId('', this.#clock.now());
     const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: signingAlgorithm, use: 'sig' };
@@ -113,11 +178,12 @@ export class SigningKeys {
     return {
       kid,
       alg: signingAlgorithm,
-      privateJwk: JSON.stringify(privateJwk),
+      privateJwk: this.#keyEncryption ? this.#keyEncryption.seal(JSON.stringify(privateJwk), kid) : JSON.stringify(privateJwk),
       publicJwk: JSON.stringify(publicJwk),
       createdAt: this.#clock.now(),
       retiredAt: null,
       verifyUntil: null,
+      longestTokenTtl: this.#longestTokenTtl,
     };
   }
 

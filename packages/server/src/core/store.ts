@@ -15,6 +15,7 @@ export interface RefreshTokenRecord {
 export interface SigningKeyRecord {
   readonly kid: string;
   readonly alg: string;
+  /** The private JWK as JSON, or sealed under a key-encryption key (`core/key-encryption.ts`). */
   readonly privateJwk: string;
   readonly publicJwk: string;
   readonly createdAt: number;
@@ -22,6 +23,29 @@ export interface SigningKeyRecord {
   readonly retiredAt: number | null;
   /** After this, no token it signed can still be valid: it leaves the JWKS. */
   readonly verifyUntil: number | null;
+  /**
+   * The longest access-token lifetime (seconds) any node signing with it is configured for: how long
+   * it must keep verifying once retired, whatever the retiring process knows. Null for keys from before.
+   */
+  readonly longestTokenTtl: number | null;
+}
+
+/**
+ * Where a management API key came from: `created` by `tessera api-keys create`, `supplied` with
+ * `--api-key`, `generated` on a first start, `legacy` when stored before keys had names.
+ */
+export type ApiKeyOrigin = 'created' | 'supplied' | 'generated' | 'legacy';
+
+/** One management API key, known only by the SHA-256 of its secret. */
+export interface ApiKeyRecord {
+  readonly hash: string;
+  readonly name: string;
+  readonly origin: ApiKeyOrigin;
+  readonly createdAt: number;
+  /** Null while the key is accepted. */
+  readonly revokedAt: number | null;
+  /** Recorded coarsely (a node writes it at most once a minute per key); null if never used. */
+  readonly lastUsedAt: number | null;
 }
 
 export interface RotateRefreshToken {
@@ -67,9 +91,24 @@ export interface SessionStore {
   listSigningKeys(): Promise<SigningKeyRecord[]>;
   /** Adds `key` as the current one; with `verifyUntil`, first retires every current key (they verify until then). */
   addSigningKey(key: SigningKeyRecord, verifyUntil: number | null): Promise<void>;
+  /** Replaces the stored private JWK of `kid` (sealed again under another key-encryption key). */
+  replaceSigningKeyPrivateJwk(kid: string, privateJwk: string): Promise<void>;
+  /** Raises the key's `longestTokenTtl` to `ttl` seconds, unless it is already as long. */
+  extendSigningKeyTtl(kid: string, ttl: number): Promise<void>;
 
-  listApiKeyHashes(): Promise<string[]>;
-  addApiKeyHash(hash: string, at: number): Promise<void>;
+  /** Every API key, revoked ones too, oldest first. */
+  listApiKeys(): Promise<ApiKeyRecord[]>;
+  /**
+   * Stores `key`, live. A key with the same hash is made live again under the new name and origin;
+   * another live key of the same name is refused (throws).
+   */
+  putApiKey(key: ApiKeyRecord): Promise<void>;
+  /** Revokes the live key named `name`; false when there is none. */
+  revokeApiKey(name: string, at: number): Promise<boolean>;
+  /** Revokes every live key of `origin` but the one hashed `exceptHash`; returns how many. */
+  revokeApiKeysOfOrigin(origin: ApiKeyOrigin, at: number, exceptHash: string | null): Promise<number>;
+  /** Records a use of the key at `at`, unless a later one is recorded. */
+  recordApiKeyUse(hash: string, at: number): Promise<void>;
 
   /**
    * A channel between the nodes sharing this store, when the database can carry one

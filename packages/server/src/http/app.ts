@@ -86,7 +86,7 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
     return parseJson(request, body as string, done);
   });
   const metrics = options.metrics ?? new Metrics(tessera);
-  const limits = new RequestRateLimits(createRateLimiter(tessera, app.log, metrics), tessera.config.rateLimits, metrics);
+  const limits = new RequestRateLimits(createRateLimiter(tessera, app.log, metrics), tessera.config.rateLimits, metrics, tessera.clock);
   const cors = new CorsPolicy(tessera.config.cors, { credentials: tessera.config.cookie.enabled });
   if (tessera.config.cookie.enabled) await app.register(fastifyCookie);
   const routePatterns: { method: string; pattern: RegExp }[] = [];

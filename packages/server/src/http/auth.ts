@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { TesseraError } from '../core/errors.js';
 import type { Tessera } from '../tessera.js';
+import { clientSubject, type RequestRateLimits } from './rate-limits.js';
 
 /** The bearer credential of the request: undefined when there is none, '' when the header is malformed. */
 export function bearerToken(request: FastifyRequest): string | undefined {
@@ -11,11 +12,18 @@ export function bearerToken(request: FastifyRequest): string | undefined {
   return match[1]!.trim();
 }
 
-/** Throws `api_key_invalid` unless the request carries an accepted management API key; returns the key. */
-export function requireApiKey(tessera: Tessera, request: FastifyRequest): string {
+/**
+ * Throws `api_key_invalid` unless the request carries an accepted management API key; returns the
+ * key. Failures count per client address; past `api_key_failures_per_ip` every attempt from that
+ * address is `rate_limited` until the window ends, a right key included, so guessing learns nothing.
+ */
+export async function requireApiKey(tessera: Tessera, request: FastifyRequest, limits: RequestRateLimits): Promise<string> {
+  const client = clientSubject(request.ip);
+  limits.refuseIfBlocked('api_key_failures_per_ip', client);
   const key = bearerToken(request);
-  if (!key || !tessera.apiKeys.accepts(key)) throw new TesseraError('api_key_invalid');
-  return key;
+  if (key && tessera.apiKeys.accepts(key)) return key;
+  await limits.enforce('api_key_failures_per_ip', client);
+  throw new TesseraError('api_key_invalid');
 }
 
 /** Authenticates the end user's access token and returns its live session. */

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { RateLimitsConfig, RateRule } from '../config.js';
+import type { Clock } from '../core/clock.js';
 import { TesseraError } from '../core/errors.js';
 import { FallbackRateLimiter } from '../rate-limits/fallback-rate-limiter.js';
 import { MemoryRateLimiter } from '../rate-limits/memory-rate-limiter.js';
@@ -10,7 +11,12 @@ import type { Tessera } from '../tessera.js';
 import type { Metrics } from './metrics.js';
 
 /** The limits of the config file, by the name they have there. */
-export type RateLimitName = 'refresh_per_token' | 'refresh_per_ip' | 'management_per_key';
+export type RateLimitName = 'refresh_per_token' | 'refresh_per_ip' | 'management_per_key' | 'revoke_per_ip' | 'api_key_failures_per_ip';
+
+/** Limits that, once exceeded, refuse every attempt of the subject until the window ends (not just the counted ones). */
+const blockingLimits: ReadonlySet<RateLimitName> = new Set(['api_key_failures_per_ip']);
+/** Subjects blocked at once, at most; past it the oldest are forgotten (they still hit the shared counter). */
+const maxBlockedSubjects = 10_000;
 
 /**
  * The rate limits of the HTTP API: each route names what it limits and by what subject; a request
@@ -20,15 +26,35 @@ export class RequestRateLimits {
   readonly #limiter: RateLimiter;
   readonly #rules: Record<RateLimitName, RateRule | null>;
   readonly #metrics: Metrics;
+  readonly #clock: Clock;
+  /** `name:subject` of a blocking limit → when its window ends (epoch ms). */
+  readonly #blockedUntil = new Map<string, number>();
 
-  constructor(limiter: RateLimiter, config: RateLimitsConfig, metrics: Metrics) {
+  constructor(limiter: RateLimiter, config: RateLimitsConfig, metrics: Metrics, clock: Clock) {
     this.#limiter = limiter;
     this.#metrics = metrics;
+    this.#clock = clock;
     this.#rules = {
       refresh_per_token: config.refreshPerToken,
       refresh_per_ip: config.refreshPerIp,
       management_per_key: config.managementPerKey,
+      revoke_per_ip: config.revokePerIp,
+      api_key_failures_per_ip: config.apiKeyFailuresPerIp,
     };
+  }
+
+  /** Throws `rate_limited` while `subject` is over a blocking limit, without counting anything. */
+  refuseIfBlocked(name: RateLimitName, subject: string): void {
+    const key = `${name}:${subject}`;
+    const until = this.#blockedUntil.get(key);
+    if (until === undefined) return;
+    const now = this.#clock.now();
+    if (until <= now) {
+      this.#blockedUntil.delete(key);
+      return;
+    }
+    this.#metrics.rateLimited.inc({ limit: name });
+    throw this.#refusal(name, Math.max(1, Math.ceil((until - now) / 1000)));
   }
 
   /** Counts one request of `subject` under the limit `name`; throws `rate_limited` past it. */
@@ -38,10 +64,25 @@ export class RequestRateLimits {
     const decision = await this.#limiter.hit(`${name}:${subject}`, rule);
     if (decision.allowed) return;
     this.#metrics.rateLimited.inc({ limit: name });
-    throw new TesseraError('rate_limited', {
-      retryAfter: decision.retryAfter,
-      details: [{ limit: name, max_requests: rule.limit, window: rule.window }],
+    if (blockingLimits.has(name)) this.#block(`${name}:${subject}`, this.#clock.now() + decision.retryAfter * 1000);
+    throw this.#refusal(name, decision.retryAfter);
+  }
+
+  #refusal(name: RateLimitName, retryAfter: number): TesseraError {
+    const rule = this.#rules[name];
+    return new TesseraError('rate_limited', {
+      retryAfter,
+      details: [{ limit: name, ...(rule ? { max_requests: rule.limit, window: rule.window } : {}) }],
     });
+  }
+
+  #block(key: string, until: number): void {
+    if (this.#blockedUntil.size >= maxBlockedSubjects) {
+      const oldest = this.#blockedUntil.keys().next().value;
+      if (oldest !== undefined) this.#blockedUntil.delete(oldest);
+    }
+    this.#blockedUntil.delete(key);
+    this.#blockedUntil.set(key, until);
   }
 }
 

@@ -61,6 +61,25 @@ export const migrations: readonly Migration[] = [
     name: 'revoked sessions by time, for nodes catching up on revocations they did not hear',
     sql: 'CREATE INDEX sessions_by_revoked_at ON sessions (revoked_at) WHERE revoked_at IS NOT NULL',
   },
+  {
+    version: 3,
+    name: 'api keys with names, origins and revocation',
+    // Keys stored before this step may be any --api-key ever passed: they become `legacy`, and a
+    // start with --api-key revokes them.
+    sql: `
+      ALTER TABLE api_keys ADD COLUMN name TEXT NOT NULL DEFAULT '';
+      ALTER TABLE api_keys ADD COLUMN origin TEXT NOT NULL DEFAULT 'legacy';
+      ALTER TABLE api_keys ADD COLUMN revoked_at BIGINT;
+      ALTER TABLE api_keys ADD COLUMN last_used_at BIGINT;
+      UPDATE api_keys SET name = 'legacy-' || substr(hash, 1, 12);
+      CREATE UNIQUE INDEX api_keys_live_name ON api_keys (name) WHERE revoked_at IS NULL;
+    `,
+  },
+  {
+    version: 4,
+    name: 'signing keys remember the longest token lifetime they sign for',
+    sql: 'ALTER TABLE signing_keys ADD COLUMN longest_token_ttl BIGINT',
+  },
 ];
 
 /** The migrations not yet applied, in order. */

@@ -3,17 +3,19 @@ import { TesseraError } from '../core/errors.js';
 import type { FanoutChannel } from '../core/fanout.js';
 import { silentLog, type Log } from '../core/log.js';
 import type { RevocationReason, SessionRecord } from '../core/session.js';
-import type { RefreshTokenRecord, RotateRefreshToken, SessionStore, SigningKeyRecord } from '../core/store.js';
+import type { ApiKeyOrigin, ApiKeyRecord, RefreshTokenRecord, RotateRefreshToken, SessionStore, SigningKeyRecord } from '../core/store.js';
 import { PostgresFanoutChannel } from '../fanout/postgres.js';
 import { positionalValues, postgresTypes, toPositional, type NamedParameters, type PositionalStatement } from './dialect.js';
 import { createMigrationsTable, listAppliedMigrations, pendingMigrations, recordMigration } from './migrations.js';
 import { isRetryable, startupError, storeError } from './postgres-errors.js';
 import {
+  apiKeyFromRow,
   refreshTokenFromRow,
   refreshTokenToRow,
   sessionFromRow,
   sessionToRow,
   signingKeyFromRow,
+  type ApiKeyRow,
   type RefreshTokenRow,
   type SessionRow,
   type SigningKeyRow,
@@ -175,17 +177,40 @@ export class PostgresSessionStore implements SessionStore {
         private_jwk: key.privateJwk,
         public_jwk: key.publicJwk,
         created_at: key.createdAt,
+        longest_token_ttl: key.longestTokenTtl,
       });
     });
   }
 
-  async listApiKeyHashes(): Promise<string[]> {
-    const rows = await this.#rows<{ hash: string }>('listApiKeys', {});
-    return rows.map((row) => row.hash);
+  async replaceSigningKeyPrivateJwk(kid: string, privateJwk: string): Promise<void> {
+    await this.#rows('replaceSigningKeyPrivateJwk', { kid, private_jwk: privateJwk });
   }
 
-  async addApiKeyHash(hash: string, at: number): Promise<void> {
-    await this.#rows('insertApiKey', { hash, created_at: at });
+  async extendSigningKeyTtl(kid: string, ttl: number): Promise<void> {
+    await this.#rows('extendSigningKeyTtl', { kid, ttl });
+  }
+
+  async listApiKeys(): Promise<ApiKeyRecord[]> {
+    const rows = await this.#rows<ApiKeyRow>('listApiKeys', {});
+    return rows.map(apiKeyFromRow);
+  }
+
+  async putApiKey(key: ApiKeyRecord): Promise<void> {
+    await this.#rows('putApiKey', { hash: key.hash, name: key.name, origin: key.origin, created_at: key.createdAt });
+  }
+
+  async revokeApiKey(name: string, at: number): Promise<boolean> {
+    const result = await this.#run(() => this.#query(this.#pool, 'revokeApiKey', { name, at }));
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async revokeApiKeysOfOrigin(origin: ApiKeyOrigin, at: number, exceptHash: string | null): Promise<number> {
+    const result = await this.#run(() => this.#query(this.#pool, 'revokeApiKeysOfOrigin', { origin, at, except: exceptHash }));
+    return result.rowCount ?? 0;
+  }
+
+  async recordApiKeyUse(hash: string, at: number): Promise<void> {
+    await this.#rows('recordApiKeyUse', { hash, at });
   }
 
   async ping(): Promise<void> {

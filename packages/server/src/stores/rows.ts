@@ -1,5 +1,5 @@
 import type { RevocationReason, SessionRecord } from '../core/session.js';
-import type { RefreshTokenRecord, SigningKeyRecord } from '../core/store.js';
+import type { ApiKeyOrigin, ApiKeyRecord, RefreshTokenRecord, SigningKeyRecord } from '../core/store.js';
 
 /** Row shapes and their mapping to records, shared by every SQL store. */
 export interface SessionRow {
@@ -32,6 +32,16 @@ export interface SigningKeyRow {
   created_at: number | string;
   retired_at: number | string | null;
   verify_until: number | string | null;
+  longest_token_ttl: number | string | null;
+}
+
+export interface ApiKeyRow {
+  hash: string;
+  name: string;
+  origin: string;
+  created_at: number | string;
+  revoked_at: number | string | null;
+  last_used_at: number | string | null;
 }
 
 // PostgreSQL returns BIGINT as a string; both drivers get the same numbers out.
@@ -104,6 +114,18 @@ export function signingKeyFromRow(row: SigningKeyRow): SigningKeyRecord {
     createdAt: time(row.created_at),
     retiredAt: optionalTime(row.retired_at),
     verifyUntil: optionalTime(row.verify_until),
+    longestTokenTtl: optionalTime(row.longest_token_ttl),
+  };
+}
+
+export function apiKeyFromRow(row: ApiKeyRow): ApiKeyRecord {
+  return {
+    hash: row.hash,
+    name: row.name,
+    origin: row.origin as ApiKeyOrigin,
+    createdAt: time(row.created_at),
+    revokedAt: optionalTime(row.revoked_at),
+    lastUsedAt: optionalTime(row.last_used_at),
   };
 }
 

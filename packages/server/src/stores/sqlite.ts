@@ -1,17 +1,19 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { ConfigError } from '../config.js';
 import { TesseraError } from '../core/errors.js';
 import type { RevocationReason, SessionRecord } from '../core/session.js';
-import type { RefreshTokenRecord, RotateRefreshToken, SessionStore, SigningKeyRecord } from '../core/store.js';
+import type { ApiKeyOrigin, ApiKeyRecord, RefreshTokenRecord, RotateRefreshToken, SessionStore, SigningKeyRecord } from '../core/store.js';
 import { createMigrationsTable, listAppliedMigrations, pendingMigrations, recordMigration } from './migrations.js';
 import {
+  apiKeyFromRow,
   refreshTokenFromRow,
   refreshTokenToRow,
   sessionFromRow,
   sessionToRow,
   signingKeyFromRow,
+  type ApiKeyRow,
   type RefreshTokenRow,
   type SessionRow,
   type SigningKeyRow,
@@ -52,7 +54,7 @@ export class SqliteSessionStore implements SessionStore {
   constructor(path: string) {
     let db: Database.Database | undefined;
     try {
-      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+      if (path !== ':memory:') prepareOwnerOnlyFile(path);
       db = new Database(path);
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
@@ -155,18 +157,39 @@ export class SqliteSessionStore implements SessionStore {
           private_jwk: key.privateJwk,
           public_jwk: key.publicJwk,
           created_at: key.createdAt,
+          longest_token_ttl: key.longestTokenTtl,
         });
       }).immediate(),
     );
   }
 
-  async listApiKeyHashes(): Promise<string[]> {
-    const rows = this.#run(() => this.#statements.listApiKeys.all() as { hash: string }[]);
-    return rows.map((row) => row.hash);
+  async replaceSigningKeyPrivateJwk(kid: string, privateJwk: string): Promise<void> {
+    this.#run(() => this.#statements.replaceSigningKeyPrivateJwk.run({ kid, private_jwk: privateJwk }));
   }
 
-  async addApiKeyHash(hash: string, at: number): Promise<void> {
-    this.#run(() => this.#statements.insertApiKey.run({ hash, created_at: at }));
+  async extendSigningKeyTtl(kid: string, ttl: number): Promise<void> {
+    this.#run(() => this.#statements.extendSigningKeyTtl.run({ kid, ttl }));
+  }
+
+  async listApiKeys(): Promise<ApiKeyRecord[]> {
+    const rows = this.#run(() => this.#statements.listApiKeys.all() as ApiKeyRow[]);
+    return rows.map(apiKeyFromRow);
+  }
+
+  async putApiKey(key: ApiKeyRecord): Promise<void> {
+    this.#run(() => this.#statements.putApiKey.run({ hash: key.hash, name: key.name, origin: key.origin, created_at: key.createdAt }));
+  }
+
+  async revokeApiKey(name: string, at: number): Promise<boolean> {
+    return this.#run(() => this.#statements.revokeApiKey.run({ name, at }).changes > 0);
+  }
+
+  async revokeApiKeysOfOrigin(origin: ApiKeyOrigin, at: number, exceptHash: string | null): Promise<number> {
+    return this.#run(() => this.#statements.revokeApiKeysOfOrigin.run({ origin, at, except: exceptHash }).changes);
+  }
+
+  async recordApiKeyUse(hash: string, at: number): Promise<void> {
+    this.#run(() => this.#statements.recordApiKeyUse.run({ hash, at }));
   }
 
   async ping(): Promise<void> {
@@ -188,6 +211,27 @@ export class SqliteSessionStore implements SessionStore {
       }
       throw error;
     }
+  }
+}
+
+/**
+ * The file holds refresh-token hashes, API-key hashes and signing private keys: a new folder is made
+ * 0700 and the file 0600 (an existing file is narrowed to 0600). SQLite gives the -wal and -shm files
+ * the database file's mode.
+ */
+function prepareOwnerOnlyFile(path: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  closeSync(openSync(path, 'a', 0o600));
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    if (existsSync(file)) narrowToOwner(file);
+  }
+}
+
+function narrowToOwner(file: string): void {
+  try {
+    chmodSync(file, 0o600);
+  } catch {
+    // Owned by another user (a read-only deployment): opening it is still that deployment's choice.
   }
 }
 

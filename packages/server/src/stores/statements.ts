@@ -32,10 +32,19 @@ export const statements = {
   countRevokedBetween: 'SELECT COUNT(*) AS n FROM sessions WHERE revoked_at > @after AND revoked_at <= @up_to',
   listSigningKeys: 'SELECT * FROM signing_keys ORDER BY created_at, kid',
   retireSigningKeys: 'UPDATE signing_keys SET retired_at = @retired_at, verify_until = @verify_until WHERE retired_at IS NULL',
-  insertSigningKey:
-    'INSERT INTO signing_keys (kid, alg, private_jwk, public_jwk, created_at) VALUES (@kid, @alg, @private_jwk, @public_jwk, @created_at)',
-  listApiKeys: 'SELECT hash FROM api_keys ORDER BY created_at',
-  insertApiKey: 'INSERT INTO api_keys (hash, created_at) VALUES (@hash, @created_at) ON CONFLICT (hash) DO NOTHING',
+  insertSigningKey: `INSERT INTO signing_keys (kid, alg, private_jwk, public_jwk, created_at, longest_token_ttl)
+    VALUES (@kid, @alg, @private_jwk, @public_jwk, @created_at, @longest_token_ttl)`,
+  replaceSigningKeyPrivateJwk: 'UPDATE signing_keys SET private_jwk = @private_jwk WHERE kid = @kid',
+  extendSigningKeyTtl:
+    'UPDATE signing_keys SET longest_token_ttl = @ttl WHERE kid = @kid AND (longest_token_ttl IS NULL OR longest_token_ttl < @ttl)',
+  listApiKeys: 'SELECT * FROM api_keys ORDER BY created_at, hash',
+  putApiKey: `INSERT INTO api_keys (hash, name, origin, created_at, revoked_at, last_used_at)
+    VALUES (@hash, @name, @origin, @created_at, NULL, NULL)
+    ON CONFLICT (hash) DO UPDATE SET name = excluded.name, origin = excluded.origin, revoked_at = NULL`,
+  revokeApiKey: 'UPDATE api_keys SET revoked_at = @at WHERE name = @name AND revoked_at IS NULL',
+  revokeApiKeysOfOrigin: `UPDATE api_keys SET revoked_at = @at
+    WHERE origin = @origin AND revoked_at IS NULL AND (CAST(@except AS TEXT) IS NULL OR hash <> @except)`,
+  recordApiKeyUse: 'UPDATE api_keys SET last_used_at = @at WHERE hash = @hash AND (last_used_at IS NULL OR last_used_at < @at)',
   ping: 'SELECT 1',
 } as const;
 

@@ -9,7 +9,7 @@ afterEach(async () => {
   cleanupDirs();
 });
 
-const key = 'tsk_config_key';
+const key = 'tsk_config_key_0123456789abcdefghijklm';
 
 function configFile(data: string, text: string): string {
   const path = join(data, 'config.json');

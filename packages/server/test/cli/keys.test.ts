@@ -1,3 +1,6 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { call } from '../helpers.js';
 import { cleanupDirs, dataDir, eventually, jwtHeader, killAll, runTessera, serve } from './harness.js';
@@ -7,7 +10,7 @@ afterEach(async () => {
   cleanupDirs();
 });
 
-const key = 'tsk_keys_key';
+const key = 'tsk_keys_key_0123456789abcdefghijklmnop';
 const issuer = 'http://tessera.keys.test';
 // One issuer for both nodes on the data dir, so each accepts the other's tokens.
 const serveArgs = (data: string) => ['--port', '0', '--host', '127.0.0.1', '--data', data, '--api-key', key, '--issuer', issuer];
@@ -45,6 +48,25 @@ describe('tessera keys rotate', () => {
     // …and the old key's tokens still verify on both nodes.
     expect((await call(`${running.url}/v1/session`, { token: before.body.access_token })).status).toBe(200);
     expect((await call(`${fresh.url}/v1/session`, { token: before.body.access_token })).status).toBe(200);
+  });
+
+  it('without --config keeps the old key for the longest token lifetime the running nodes sign for', async () => {
+    const data = dataDir();
+    const config = join(data, 'two-hours.json');
+    writeFileSync(config, JSON.stringify({ flows: { default: { access_token_ttl: 7200 } } }));
+    const running = await serve([...serveArgs(data), '--config', config]);
+    const created = await call(`${running.url}/v1/sessions`, { body: { user_id: 'alice' }, token: key });
+    expect(created.status).toBe(201);
+    const oldKid = jwtHeader(created.body.access_token).kid as string;
+
+    const rotatedAt = Date.now();
+    const rotated = await runTessera(['keys', 'rotate', '--data', data]);
+    expect(rotated.code, rotated.stderr).toBe(0);
+    const db = new Database(join(data, 'tessera.db'), { readonly: true });
+    const row = db.prepare('SELECT verify_until FROM signing_keys WHERE kid = ?').get(oldKid) as { verify_until: number };
+    db.close();
+    // Two hours (what the node signs for), not the 15 minutes of the default flows the CLI knows.
+    expect(row.verify_until).toBeGreaterThanOrEqual(rotatedAt + 7_200_000);
   });
 
   it('a token with a kid no node has is still refused', async () => {

@@ -12,7 +12,7 @@ afterEach(async () => {
   cleanupDirs();
 });
 
-const key = 'tsk_lifecycle_key';
+const key = 'tsk_lifecycle_key_0123456789abcdefghij';
 const serveArgs = (data: string, ...more: string[]) => ['--port', '0', '--host', '127.0.0.1', '--data', data, '--api-key', key, ...more];
 
 /** Asserts the store closed cleanly: the WAL was checkpointed away and the file opens and checks out. */

@@ -9,7 +9,7 @@ import { cleanupDirs, dataDir, eventually, jwtHeader, killAll, runTessera, serve
  * Several real `tessera serve` processes on one PostgreSQL database, with and without Redis: what a
  * deployment behind a load balancer sees.
  */
-const key = 'tsk_multi_node_key';
+const key = 'tsk_multi_node_key_0123456789abcdefghij';
 
 /** Behind one load balancer every node names the same public URL as its issuer. */
 const issuer = 'https://auth.example.test';

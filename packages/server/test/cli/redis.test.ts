@@ -10,7 +10,7 @@ afterEach(async () => {
   cleanupDirs();
 });
 
-const key = 'tsk_redis_key';
+const key = 'tsk_redis_key_0123456789abcdefghijklmno';
 const redisUrl = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
 function configFile(data: string, config: unknown): string {

@@ -60,10 +60,10 @@ describe('tessera serve: first start', () => {
 describe('tessera serve: the management key', () => {
   it('--api-key K makes K the accepted key and prints no generated key', async () => {
     const data = dataDir();
-    const server = await serve(['--port', '0', ...loopback, '--data', data, '--api-key', 'tsk_chosen_by_flag']);
+    const server = await serve(['--port', '0', ...loopback, '--data', data, '--api-key', 'tsk_chosen_by_flag_0123456789abcdefghij']);
     expect(server.generatedKey).toBeUndefined();
-    expect(server.stdout()).not.toContain('tsk_chosen_by_flag');
-    expect((await call(`${server.url}/v1/sessions`, { body: { user_id: 'a' }, token: 'tsk_chosen_by_flag' })).status).toBe(201);
+    expect(server.stdout()).not.toContain('tsk_chosen_by_flag_0123456789abcdefghij');
+    expect((await call(`${server.url}/v1/sessions`, { body: { user_id: 'a' }, token: 'tsk_chosen_by_flag_0123456789abcdefghij' })).status).toBe(201);
     expect((await call(`${server.url}/v1/sessions`, { body: { user_id: 'a' }, token: 'tsk_other' })).status).toBe(401);
   });
 
@@ -74,16 +74,16 @@ describe('tessera serve: the management key', () => {
     first.process.kill('SIGTERM');
     await first.exited;
 
-    const server = await serve(['--port', '0', ...loopback, '--data', data], { TESSERA_API_KEY: 'tsk_chosen_by_env' });
+    const server = await serve(['--port', '0', ...loopback, '--data', data], { TESSERA_API_KEY: 'tsk_chosen_by_env_0123456789abcdefghijk' });
     expect(server.generatedKey).toBeUndefined();
-    expect((await call(`${server.url}/v1/sessions`, { body: { user_id: 'a' }, token: 'tsk_chosen_by_env' })).status).toBe(201);
+    expect((await call(`${server.url}/v1/sessions`, { body: { user_id: 'a' }, token: 'tsk_chosen_by_env_0123456789abcdefghijk' })).status).toBe(201);
     expect((await call(`${server.url}/v1/sessions`, { body: { user_id: 'a' }, token: generated })).status).toBe(401);
   });
 
   it('--api-key wins over TESSERA_API_KEY', async () => {
-    const server = await serve(['--port', '0', ...loopback, '--data', dataDir(), '--api-key', 'tsk_flag'], { TESSERA_API_KEY: 'tsk_env' });
-    expect((await call(`${server.url}/v1/sessions`, { body: { user_id: 'a' }, token: 'tsk_flag' })).status).toBe(201);
-    expect((await call(`${server.url}/v1/sessions`, { body: { user_id: 'a' }, token: 'tsk_env' })).status).toBe(401);
+    const server = await serve(['--port', '0', ...loopback, '--data', dataDir(), '--api-key', 'tsk_flag_0123456789abcdefghijklmnopqrst'], { TESSERA_API_KEY: 'tsk_env_0123456789abcdefghijklmnopqrstu' });
+    expect((await call(`${server.url}/v1/sessions`, { body: { user_id: 'a' }, token: 'tsk_flag_0123456789abcdefghijklmnopqrst' })).status).toBe(201);
+    expect((await call(`${server.url}/v1/sessions`, { body: { user_id: 'a' }, token: 'tsk_env_0123456789abcdefghijklmnopqrstu' })).status).toBe(401);
   });
 });
 
@@ -123,12 +123,12 @@ describe('tessera serve: port and issuer', () => {
 
   it('--issuer sets the iss of tokens and of the authorization server metadata', async () => {
     const issuer = 'https://auth.example.test';
-    const server = await serve(['--port', '0', ...loopback, '--data', dataDir(), '--api-key', 'tsk_k', '--issuer', issuer]);
+    const server = await serve(['--port', '0', ...loopback, '--data', dataDir(), '--api-key', 'tsk_k_0123456789abcdefghijklmnopqrstuvw', '--issuer', issuer]);
     const metadata = await call(`${server.url}/.well-known/oauth-authorization-server`);
     expect(metadata.status).toBe(200);
     expect(metadata.body.issuer).toBe(issuer);
     expect(metadata.body.jwks_uri).toBe(`${issuer}/.well-known/jwks.json`);
-    const created = await call(`${server.url}/v1/sessions`, { body: { user_id: 'alice' }, token: 'tsk_k' });
+    const created = await call(`${server.url}/v1/sessions`, { body: { user_id: 'alice' }, token: 'tsk_k_0123456789abcdefghijklmnopqrstuvw' });
     expect(jwtPayload(created.body.access_token).iss).toBe(issuer);
     // And the server verifies its own tokens against that issuer.
     expect((await call(`${server.url}/v1/session`, { token: created.body.access_token })).status).toBe(200);
@@ -136,9 +136,9 @@ describe('tessera serve: port and issuer', () => {
 
   it('env TESSERA_ISSUER sets the issuer too', async () => {
     const issuer = 'https://env-issuer.example.test';
-    const server = await serve(['--port', '0', ...loopback, '--data', dataDir(), '--api-key', 'tsk_k'], { TESSERA_ISSUER: issuer });
+    const server = await serve(['--port', '0', ...loopback, '--data', dataDir(), '--api-key', 'tsk_k_0123456789abcdefghijklmnopqrstuvw'], { TESSERA_ISSUER: issuer });
     expect((await call(`${server.url}/.well-known/oauth-authorization-server`)).body.issuer).toBe(issuer);
-    const created = await call(`${server.url}/v1/sessions`, { body: { user_id: 'alice' }, token: 'tsk_k' });
+    const created = await call(`${server.url}/v1/sessions`, { body: { user_id: 'alice' }, token: 'tsk_k_0123456789abcdefghijklmnopqrstuvw' });
     expect(jwtPayload(created.body.access_token).iss).toBe(issuer);
   });
 
@@ -146,15 +146,15 @@ describe('tessera serve: port and issuer', () => {
     const data = dataDir();
     const config = join(data, 'config.json');
     writeFileSync(config, JSON.stringify({ issuer: 'https://from-config.example.test' }));
-    const fromConfig = await serve(['--port', '0', ...loopback, '--data', data, '--api-key', 'tsk_k', '--config', config]);
+    const fromConfig = await serve(['--port', '0', ...loopback, '--data', data, '--api-key', 'tsk_k_0123456789abcdefghijklmnopqrstuvw', '--config', config]);
     expect((await call(`${fromConfig.url}/.well-known/oauth-authorization-server`)).body.issuer).toBe('https://from-config.example.test');
     fromConfig.process.kill('SIGTERM');
     await fromConfig.exited;
 
     const flag = 'https://from-flag.example.test';
-    const server = await serve(['--port', '0', ...loopback, '--data', data, '--api-key', 'tsk_k', '--config', config, '--issuer', flag]);
+    const server = await serve(['--port', '0', ...loopback, '--data', data, '--api-key', 'tsk_k_0123456789abcdefghijklmnopqrstuvw', '--config', config, '--issuer', flag]);
     expect((await call(`${server.url}/.well-known/oauth-authorization-server`)).body.issuer).toBe(flag);
-    const created = await call(`${server.url}/v1/sessions`, { body: { user_id: 'alice' }, token: 'tsk_k' });
+    const created = await call(`${server.url}/v1/sessions`, { body: { user_id: 'alice' }, token: 'tsk_k_0123456789abcdefghijklmnopqrstuvw' });
     expect(jwtPayload(created.body.access_token).iss).toBe(flag);
   });
 });

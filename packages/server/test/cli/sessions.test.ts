@@ -7,7 +7,7 @@ afterEach(async () => {
   cleanupDirs();
 });
 
-const key = 'tsk_sessions_key';
+const key = 'tsk_sessions_key_0123456789abcdefghijk';
 
 async function startWithSessions(users: string[]): Promise<{ data: string; server: ServeHandle; grants: any[] }> {
   const data = dataDir();

@@ -35,7 +35,7 @@ interface Node {
 
 async function startNode(store: SessionStore, redis?: Redis): Promise<Node> {
   const log = recordingLog();
-  const tessera = await createTessera({ store, clock: systemClock, apiKey: 'tsk_fanout', issuer: 'http://tessera.test', log, ...(redis ? { redis } : {}) });
+  const tessera = await createTessera({ store, clock: systemClock, apiKey: 'tsk_fanout_key_0123456789abcdefghijklmn', issuer: 'http://tessera.test', log, ...(redis ? { redis } : {}) });
   const heard: Node['heard'] = [];
   tessera.sessions.onSessionEvent((event) => {
     if (event.type === 'revoked') heard.push({ event, at: Date.now() });

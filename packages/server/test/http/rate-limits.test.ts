@@ -82,7 +82,7 @@ describe('rate limits over HTTP, in process', () => {
     expectRateLimited(answer, 'refresh_per_ip', 60);
   });
 
-  it('management per API key: every management route counts; a wrong key is api_key_invalid, not counted', async () => {
+  it('management per API key: every management route counts; a wrong key is api_key_invalid, not counted there', async () => {
     const server = await start({ config: { rate_limits: { management_per_key: { limit: 3, window: 60 } } } });
     expect((await call(`${server.url}/v1/sessions`, { body: { user_id: 'alice' }, token: testApiKey })).status).toBe(201);
     expect((await call(`${server.url}/v1/users/alice/sessions`, { token: testApiKey })).status).toBe(200);
@@ -91,6 +91,59 @@ describe('rate limits over HTTP, in process', () => {
     expectRateLimited(await call(`${server.url}/v1/sessions`, { body: { user_id: 'bob' }, token: testApiKey }), 'management_per_key', 60);
     // End-user routes are not management calls.
     expect((await refresh(server, 'rt_x')).body.error).toBe('session_not_found');
+  });
+
+  it('/oauth/revoke per client IP: unauthenticated revocations are counted before the body is read', async () => {
+    const server = await start({ config: { rate_limits: { revoke_per_ip: { limit: 3, window: 60 } } } });
+    const revoke = (body: string) =>
+      send(`${server.url}/oauth/revoke`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+    for (let index = 0; index < 3; index++) expect((await revoke(`token=rt_guess_${index}`)).status).toBe(200);
+    const refused = await revoke('token=rt_guess_more');
+    expect(refused.status, refused.text).toBe(429);
+    expect(refused.body.error).toBe('temporarily_unavailable');
+    expect(refused.body.tessera_error).toBe('rate_limited');
+    expect(refused.body.retry_after).toBe(60);
+    expect(refused.headers.get('retry-after')).toBe('60');
+    expect(refused.body.details).toEqual([expect.objectContaining({ limit: 'revoke_per_ip' })]);
+    expect((await revoke('%%%not a form')).status).toBe(429);
+  });
+
+  it('/oauth/introspect with the API key counts against that key\'s management limit', async () => {
+    const server = await start({ config: { rate_limits: { management_per_key: { limit: 3, window: 60 } } } });
+    const introspect = () =>
+      send(`${server.url}/oauth/introspect`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Bearer ${testApiKey}` },
+        body: 'token=rt_unknown',
+      });
+    for (let index = 0; index < 2; index++) expect((await introspect()).body).toEqual({ active: false });
+    expect((await call(`${server.url}/v1/users/alice/sessions`, { token: testApiKey })).status).toBe(200);
+    const refused = await introspect();
+    expect(refused.status, refused.text).toBe(429);
+    expect(refused.body.tessera_error).toBe('rate_limited');
+    expect(refused.body.details).toEqual([expect.objectContaining({ limit: 'management_per_key' })]);
+    expectRateLimited(await call(`${server.url}/v1/users/alice/sessions`, { token: testApiKey }), 'management_per_key', 60);
+  });
+
+  it('failed API-key attempts per client IP: past the limit even the right key waits, other addresses do not', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 0, 1, 9, 0, 30));
+    const server = await start({ clock, config: { trust_proxy: true, rate_limits: { api_key_failures_per_ip: { limit: 3, window: 60 } } } });
+    const from = (ip: string, token?: string) =>
+      call(`${server.url}/v1/users/alice/sessions`, { headers: { 'x-forwarded-for': ip }, ...(token ? { token } : {}) });
+    expect((await from('203.0.113.7', 'tsk_guess_1')).body.error).toBe('api_key_invalid');
+    expect((await from('203.0.113.7')).body.error).toBe('api_key_invalid');
+    expect((await from('203.0.113.7', 'tsk_guess_3')).body.error).toBe('api_key_invalid');
+    // A success is not a failure: it does not count.
+    expect((await from('203.0.113.7', testApiKey)).status).toBe(200);
+    expectRateLimited(await from('203.0.113.7', 'tsk_guess_4'), 'api_key_failures_per_ip', 30);
+    // Once over, a guess that happens to be right is refused too, so guessing learns nothing.
+    expectRateLimited(await from('203.0.113.7', testApiKey), 'api_key_failures_per_ip', 30);
+    expect((await from('203.0.113.8', testApiKey)).status).toBe(200);
+    // The revocation feed and introspection share the budget.
+    const feed = await call(`${server.url}/v1/revocations`, { headers: { 'x-forwarded-for': '203.0.113.7' }, token: 'tsk_guess_5' });
+    expectRateLimited(feed, 'api_key_failures_per_ip', 30);
+    clock.advance(30);
+    expect((await from('203.0.113.7', testApiKey)).status).toBe(200);
   });
 
   it('a limit set to null is off', async () => {

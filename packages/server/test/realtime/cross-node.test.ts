@@ -7,7 +7,7 @@ import { call } from '../helpers.js';
 import { cleanupDirs, dataDir, killAll, runTessera, serve, type ServeHandle } from '../cli/harness.js';
 import { openSocket, readySocket } from './sockets.js';
 
-const key = 'tsk_cross_node_realtime';
+const key = 'tsk_cross_node_realtime_0123456789abcdef';
 
 describe('revocation on one node reaches a socket on another', () => {
   let dir: string;

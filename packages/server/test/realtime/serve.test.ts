@@ -5,7 +5,7 @@ import { call } from '../helpers.js';
 import { cleanupDirs, dataDir, killAll, serve } from '../cli/harness.js';
 import { openSocket, readySocket, sleep } from './sockets.js';
 
-const key = 'tsk_realtime_serve';
+const key = 'tsk_realtime_serve_key_0123456789abcdef';
 
 afterAll(async () => {
   await killAll();

@@ -2,6 +2,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { SessionRecord } from '../../src/core/session.js';
+import Database from 'better-sqlite3';
+import { createMigrationsTable, migrations, recordMigration } from '../../src/stores/migrations.js';
 import { SqliteSessionStore } from '../../src/stores/sqlite.js';
 import { tempDir } from '../helpers.js';
 import { describeSessionStore } from './store-contract.js';
@@ -41,15 +43,38 @@ describe('SqliteSessionStore on a real file', () => {
       const path = join(temp.dir, 'data', 'tessera.db');
       const first = new SqliteSessionStore(path);
       await first.createSession(session('ses_1'), token('h1', 'ses_1'));
-      await first.addApiKeyHash('api-hash', t0);
+      await first.putApiKey({ hash: 'api-hash', name: 'ci', origin: 'created', createdAt: t0, revokedAt: null, lastUsedAt: null });
       await first.close();
       expect(existsSync(path)).toBe(true);
 
       const second = new SqliteSessionStore(path);
       expect(await second.getSession('ses_1')).toEqual(session('ses_1'));
       expect((await second.findRefreshToken('h1'))?.token.sessionId).toBe('ses_1');
-      expect(await second.listApiKeyHashes()).toEqual(['api-hash']);
+      expect((await second.listApiKeys()).map((key) => key.hash)).toEqual(['api-hash']);
       await second.close();
+    } finally {
+      temp.cleanup();
+    }
+  });
+
+  it('keeps API keys stored before keys had names, as legacy keys with a name each', async () => {
+    const temp = tempDir();
+    try {
+      const path = join(temp.dir, 'tessera.db');
+      const old = new Database(path);
+      old.exec(createMigrationsTable);
+      for (const migration of migrations.filter((step) => step.version <= 2)) {
+        old.exec(migration.sql);
+        old.prepare(recordMigration).run({ version: migration.version, name: migration.name, applied_at: t0 });
+      }
+      old.prepare('INSERT INTO api_keys (hash, created_at) VALUES (?, ?)').run('hash-of-an-old-key', t0);
+      old.close();
+
+      const store = new SqliteSessionStore(path);
+      expect(await store.listApiKeys()).toEqual([
+        { hash: 'hash-of-an-old-key', name: 'legacy-hash-of-an-o', origin: 'legacy', createdAt: t0, revokedAt: null, lastUsedAt: null },
+      ]);
+      await store.close();
     } finally {
       temp.cleanup();
     }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TesseraError } from '../../src/core/errors.js';
 import type { RevocationReason, SessionRecord } from '../../src/core/session.js';
-import type { RefreshTokenRecord, RotateRefreshToken, SessionStore, SigningKeyRecord } from '../../src/core/store.js';
+import type { ApiKeyRecord, RefreshTokenRecord, RotateRefreshToken, SessionStore, SigningKeyRecord } from '../../src/core/store.js';
 
 /**
  * The contract every `SessionStore` keeps, whatever holds the data. A store's own test file calls
@@ -84,6 +84,7 @@ export function describeSessionStore(
         createdAt,
         retiredAt: null,
         verifyUntil: null,
+        longestTokenTtl: 900,
       };
     }
 
@@ -375,6 +376,14 @@ export function describeSessionStore(
         ]);
       });
 
+      it('raises the longest token lifetime a key signs for, never lowers it', async () => {
+        const key = signingKey('kid-1', t0);
+        await store.addSigningKey(key, null);
+        await store.extendSigningKeyTtl('kid-1', 7200);
+        await store.extendSigningKeyTtl('kid-1', 600);
+        expect(await store.listSigningKeys()).toEqual([{ ...key, longestTokenTtl: 7200 }]);
+      });
+
       it('keeps the current keys current when a key is added without verifyUntil', async () => {
         const k1 = signingKey('kid-1', t0);
         const k2 = signingKey('kid-2', t0 + 1);
@@ -392,12 +401,62 @@ export function describeSessionStore(
     });
 
     describe('api keys', () => {
-      it('stores hashes in the order they were added, ignoring duplicates', async () => {
-        expect(await store.listApiKeyHashes()).toEqual([]);
-        await store.addApiKeyHash('hash-a', t0);
-        await store.addApiKeyHash('hash-b', t0 + 1);
-        await store.addApiKeyHash('hash-a', t0 + 2);
-        expect(await store.listApiKeyHashes()).toEqual(['hash-a', 'hash-b']);
+      const apiKey = (hash: string, name: string, origin: ApiKeyRecord['origin'] = 'created', createdAt = t0): ApiKeyRecord => ({
+        hash,
+        name,
+        origin,
+        createdAt,
+        revokedAt: null,
+        lastUsedAt: null,
+      });
+
+      it('stores named keys oldest first, with who made them and when', async () => {
+        expect(await store.listApiKeys()).toEqual([]);
+        await store.putApiKey(apiKey('hash-a', 'ci'));
+        await store.putApiKey(apiKey('hash-b', 'supplied', 'supplied', t0 + 1));
+        expect(await store.listApiKeys()).toEqual([apiKey('hash-a', 'ci'), apiKey('hash-b', 'supplied', 'supplied', t0 + 1)]);
+      });
+
+      it('revokes a live key by name, once, and lets the name be used again', async () => {
+        await store.putApiKey(apiKey('hash-a', 'ci'));
+        expect(await store.revokeApiKey('ci', t0 + 5)).toBe(true);
+        expect(await store.revokeApiKey('ci', t0 + 6)).toBe(false);
+        expect(await store.revokeApiKey('nobody', t0 + 6)).toBe(false);
+        await store.putApiKey(apiKey('hash-c', 'ci', 'created', t0 + 7));
+        expect(await store.listApiKeys()).toEqual([{ ...apiKey('hash-a', 'ci'), revokedAt: t0 + 5 }, apiKey('hash-c', 'ci', 'created', t0 + 7)]);
+      });
+
+      it('refuses a second live key of the same name', async () => {
+        await store.putApiKey(apiKey('hash-a', 'ci'));
+        await expect(store.putApiKey(apiKey('hash-b', 'ci'))).rejects.toThrow();
+        expect((await store.listApiKeys()).map((key) => key.hash)).toEqual(['hash-a']);
+      });
+
+      it('puts an existing key back to life under its new name and origin', async () => {
+        await store.putApiKey(apiKey('hash-a', 'ci'));
+        await store.revokeApiKey('ci', t0 + 5);
+        await store.putApiKey(apiKey('hash-a', 'supplied', 'supplied', t0 + 9));
+        expect(await store.listApiKeys()).toEqual([apiKey('hash-a', 'supplied', 'supplied')]);
+      });
+
+      it('revokes the live keys of one origin but one', async () => {
+        await store.putApiKey(apiKey('hash-a', 'legacy-a', 'legacy'));
+        await store.putApiKey(apiKey('hash-b', 'legacy-b', 'legacy'));
+        await store.putApiKey(apiKey('hash-c', 'ci'));
+        expect(await store.revokeApiKeysOfOrigin('legacy', t0 + 5, 'hash-b')).toBe(1);
+        expect(await store.revokeApiKeysOfOrigin('legacy', t0 + 6, null)).toBe(1);
+        expect((await store.listApiKeys()).map((key) => [key.hash, key.revokedAt])).toEqual([
+          ['hash-a', t0 + 5],
+          ['hash-b', t0 + 6],
+          ['hash-c', null],
+        ]);
+      });
+
+      it('keeps the latest time a key was used, never an earlier one', async () => {
+        await store.putApiKey(apiKey('hash-a', 'ci'));
+        await store.recordApiKeyUse('hash-a', t0 + 10);
+        await store.recordApiKeyUse('hash-a', t0 + 5);
+        expect((await store.listApiKeys())[0]!.lastUsedAt).toBe(t0 + 10);
       });
     });
 

@@ -1,6 +1,10 @@
 import { decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVerifier, type Verifier } from '../../src/verifier/index.js';
+import { join } from 'node:path';
+import { ManualClock } from '../../src/core/clock.js';
+import { SqliteSessionStore } from '../../src/stores/sqlite.js';
+import { createTessera } from '../../src/tessera.js';
 import { call, send, startServer, testApiKey, type TestServer } from '../helpers.js';
 
 /** A rotation seen from everywhere: the server, a verifier that cached the old JWKS, a fresh one, introspection. */
@@ -99,5 +103,62 @@ describe('signing key rotation, end to end', () => {
     expect(await introspect(before.access_token)).toBe(false);
     expect(await verifierAnswer(verifierFor(server), refreshed.body.access_token)).toBe('ok');
     expect(await verifierAnswer(cachedVerifier, refreshed.body.access_token)).toBe('ok');
+  });
+});
+
+describe('rotation by a process that does not know the flows (keys rotate without --config)', () => {
+  const twoHours = { flows: { default: { access_token_ttl: 7200 } } };
+
+  it('keeps the old key verifying for the longest lifetime the nodes sign for, on running and fresh nodes alike', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 0, 1, 9, 0, 0));
+    const node = await startServer({ clock, config: twoHours });
+    const others: { close(): Promise<void> }[] = [];
+    try {
+      const created = await call(`${node.url}/v1/sessions`, { body: { user_id: 'alice' }, token: testApiKey });
+      const token = created.body.access_token as string;
+      expect(Date.parse(created.body.access_token_expires_at) - clock.now()).toBe(7_200_000);
+      expect((await call(`${node.url}/v1/session`, { token })).status).toBe(200);
+
+      // What `tessera keys rotate --data DIR` runs: the store and the default flows (900 s tokens).
+      const cli = await createTessera({ store: new SqliteSessionStore(join(node.dir, 'tessera.db')), clock, listen: false });
+      await cli.signingKeys.rotate();
+      await cli.close();
+
+      clock.advance(3600);
+      const fresh = await startServer({ clock, config: twoHours, dir: node.dir });
+      others.push(fresh);
+      await node.tessera.signingKeys.reload();
+      expect((await call(`${fresh.url}/v1/session`, { token })).status).toBe(200);
+      expect((await call(`${node.url}/v1/session`, { token })).status).toBe(200);
+      clock.advance(3600);
+      expect((await call(`${fresh.url}/v1/session`, { token })).body.error).toBe('token_expired');
+    } finally {
+      for (const other of others) await other.close();
+      await node.close();
+    }
+  });
+
+  it('a node refuses a token it verified before once its key may no longer verify, as a fresh node does', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 0, 1, 9, 0, 0));
+    const node = await startServer({ clock });
+    try {
+      const created = await call(`${node.url}/v1/sessions`, { body: { user_id: 'alice' }, token: testApiKey });
+      const token = created.body.access_token as string;
+      expect((await call(`${node.url}/v1/session`, { token })).status).toBe(200);
+      // An emergency retirement (a leaked key): it stops verifying in one second, not after its tokens.
+      const keys = await node.store.listSigningKeys();
+      await node.store.addSigningKey({ ...keys[0]!, kid: 'emergency-key', createdAt: clock.now(), longestTokenTtl: 900 }, clock.now() + 1000);
+      await node.tessera.signingKeys.reload();
+      clock.advance(2);
+      const fresh = await startServer({ clock, dir: node.dir });
+      try {
+        expect((await call(`${fresh.url}/v1/session`, { token })).body.error).toBe('token_invalid');
+      } finally {
+        await fresh.close();
+      }
+      expect((await call(`${node.url}/v1/session`, { token })).body.error).toBe('token_invalid');
+    } finally {
+      await node.close();
+    }
   });
 });

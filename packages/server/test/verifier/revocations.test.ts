@@ -121,7 +121,7 @@ describe('a verifier with revocations', () => {
 
   it('hears a revocation made on another node (another process on the same store) within a second', async () => {
     const dir = dataDir();
-    const key = 'tsk_verifier_cross_node';
+    const key = 'tsk_verifier_cross_node_0123456789abcdef';
     const args = ['--port', '0', '--host', '127.0.0.1', '--data', dir, '--api-key', key, '--issuer', issuer];
     const [a, b] = [await serve(args), await serve(args)];
     const verifier = verifierFor({ url: a.url, clock: realClock }, { apiKey: key });

@@ -19,8 +19,8 @@ export function managementRoutes(app: FastifyInstance, tessera: Tessera, limits:
   app.addHook('preClose', async () => closing.abort());
 
   app.register(async (scope) => {
-    // Limited per accepted key: keys are long random secrets, so guessing them needs no limit of its own.
-    scope.addHook('onRequest', async (request) => limits.enforce('management_per_key', secretSubject(requireApiKey(tessera, request))));
+    // Limited per accepted key; failed attempts are limited per client address inside requireApiKey.
+    scope.addHook('onRequest', async (request) => limits.enforce('management_per_key', secretSubject(await requireApiKey(tessera, request, limits))));
 
     scope.post<{ Body: Static<typeof CreateSessionBody> }>('/v1/sessions', { schema: { body: CreateSessionBody } }, async (request, reply) => {
       const { user_id, flow, metadata } = request.body;
@@ -63,7 +63,7 @@ export function managementRoutes(app: FastifyInstance, tessera: Tessera, limits:
   // each, and a busy stretch of revocations (answered in gathered batches) must not use up the budget
   // the app's backend needs for sign-ins.
   app.register(async (feed) => {
-    feed.addHook('onRequest', async (request) => void requireApiKey(tessera, request));
+    feed.addHook('onRequest', async (request) => void (await requireApiKey(tessera, request, limits)));
 
     feed.get<{ Querystring: Static<typeof RevocationsQuery> }>('/v1/revocations', { schema: { querystring: RevocationsQuery } }, async (request, reply) => {
       const cursor = request.query.cursor === undefined ? null : parseCursor(request.query.cursor);

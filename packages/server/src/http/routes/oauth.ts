@@ -4,7 +4,7 @@ import { OAuthClients, type PresentedClient } from '../../core/oauth-clients.js'
 import { sessionEnd } from '../../core/session.js';
 import { TokenIntrospection, type ActiveToken } from '../../core/token-introspection.js';
 import type { Tessera } from '../../tessera.js';
-import { bearerToken } from '../auth.js';
+import { bearerToken, requireApiKey } from '../auth.js';
 import { docsBaseUrl } from '../envelope.js';
 import { OAuthRequestError, sendOAuthError } from '../oauth-errors.js';
 import { clientSubject, secretSubject, type RequestRateLimits } from '../rate-limits.js';
@@ -55,7 +55,9 @@ export async function oauthRoutes(app: FastifyInstance, tessera: Tessera, toTess
       };
     });
 
-    oauth.post('/oauth/revoke', async (request, reply) => {
+    // Anyone may revoke a token they hold, unauthenticated, and each is a store lookup: limited per client IP, before the body.
+    const revokePerIp = async (request: FastifyRequest) => limits.enforce('revoke_per_ip', clientSubject(request.ip));
+    oauth.post('/oauth/revoke', { onRequest: revokePerIp }, async (request, reply) => {
       const params = formParams(request);
       clients.authenticate(presentedClient(request, params));
       await introspection.revoke(required(params, 'token'));
@@ -65,17 +67,17 @@ export async function oauthRoutes(app: FastifyInstance, tessera: Tessera, toTess
 
     oauth.post('/oauth/introspect', async (request) => {
       const params = formParams(request);
-      requireIntrospectionCaller(request, params);
+      await requireIntrospectionCaller(request, params);
       const active = await introspection.activeToken(required(params, 'token'));
       return active ? activeTokenJson(active) : { active: false };
     });
   });
 
-  /** API key (bearer) or a confidential client's credentials; public clients may not introspect. */
-  function requireIntrospectionCaller(request: FastifyRequest, params: URLSearchParams): void {
-    const apiKey = bearerToken(request);
-    if (apiKey !== undefined) {
-      if (!tessera.apiKeys.accepts(apiKey)) throw new TesseraError('api_key_invalid');
+  /** API key (bearer, counted as a management call of that key) or a confidential client's credentials; public clients may not introspect. */
+  async function requireIntrospectionCaller(request: FastifyRequest, params: URLSearchParams): Promise<void> {
+    if (bearerToken(request) !== undefined) {
+      const apiKey = await requireApiKey(tessera, request, limits);
+      await limits.enforce('management_per_key', secretSubject(apiKey));
       return;
     }
     const client = clients.authenticate(presentedClient(request, params));

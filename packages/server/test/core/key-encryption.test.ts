@@ -87,7 +87,10 @@ describe.each([
       const withKek = await node(reopen, new KeyEncryption(kekA));
       expect((await withKek.signingKeys.currentKey()).kid).toBe(kid);
       await withKek.signingKeys.rotate();
-      const [old, rotated] = await withKek.store.listSigningKeys();
+      // Both keys may share a created_at on the test clock: tell them apart by kid, not by order.
+      const keys = await withKek.store.listSigningKeys();
+      const old = keys.find((key) => key.kid === kid);
+      const rotated = keys.find((key) => key.kid !== kid);
       expect(old!.privateJwk).toContain('"d"');
       expect(rotated!.privateJwk).toMatch(/^tessera-kek:v1:/);
       expect(await withKek.signingKeys.reencrypt()).toBe(1);

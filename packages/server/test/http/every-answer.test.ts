@@ -6,7 +6,7 @@ import { cleanupDirs, dataDir, sleep } from '../cli/harness.js';
 import { send } from '../helpers.js';
 import { rawExchange, type RawAnswer } from './raw-http.js';
 
-const key = 'tsk_every_answer_key';
+const key = 'tsk_every_answer_key_of_32_chars_or_more';
 const servers: RunningServer[] = [];
 
 afterEach(async () => {

@@ -5,7 +5,7 @@ import { startServer as startNode, type RunningServer } from '../../src/serve.js
 import { cleanupDirs, dataDir, freePort, killAll, serve } from '../cli/harness.js';
 import { send } from '../helpers.js';
 
-const key = 'tsk_management_port_key';
+const key = 'tsk_management_port_key_of_32_chars_or_more';
 const servers: RunningServer[] = [];
 afterEach(async () => {
   for (const server of servers.splice(0)) await server.close();

@@ -6,7 +6,7 @@ import { cleanupDirs, dataDir } from '../cli/harness.js';
 import { send } from '../helpers.js';
 import { createTestDatabase, redisUrl, type TestDatabase } from '../services.js';
 
-const key = 'tsk_readiness_key';
+const key = 'tsk_readiness_key_of_32_chars_or_more';
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();

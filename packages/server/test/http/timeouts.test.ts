@@ -6,7 +6,7 @@ import { startServer as startNode, type RunningServer } from '../../src/serve.js
 import { cleanupDirs, dataDir } from '../cli/harness.js';
 import { rawExchange, type RawAnswer } from './raw-http.js';
 
-const key = 'tsk_timeouts_edges_key';
+const key = 'tsk_timeouts_edges_key_of_32_chars_or_more';
 const servers: RunningServer[] = [];
 
 afterEach(async () => {

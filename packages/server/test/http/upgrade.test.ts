@@ -9,7 +9,7 @@ import { cleanupDirs, dataDir, killAll, serve } from '../cli/harness.js';
 import { startCore, type TestTessera } from '../helpers.js';
 import { h2cUpgrade, openFds, rawExchange, type RawAnswer } from './raw-http.js';
 
-const key = 'tsk_upgrade_edges_key';
+const key = 'tsk_upgrade_edges_key_of_32_chars_or_more';
 const cleanups: (() => Promise<void> | void)[] = [];
 
 afterEach(async () => {

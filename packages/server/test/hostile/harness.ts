@@ -5,7 +5,7 @@
  * and the fixed-seed policy for fast-check.
  */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import fc from 'fast-check';
 import { expect } from 'vitest';
 import { parseConfig } from '../../src/config.js';
@@ -73,6 +73,12 @@ export async function startHostileServer(store: StoreKind, options: HostileServe
     temp?.cleanup();
     throw error;
   }
+  // Every accepted connection, so a close that hangs on one (an unanswered upgrade) can be cut short.
+  const accepted = new Set<Socket>();
+  running.app.server.on('connection', (socket: Socket) => {
+    accepted.add(socket);
+    socket.once('close', () => accepted.delete(socket));
+  });
   const address = running.app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   let closed: Promise<void> | undefined;
@@ -88,7 +94,14 @@ export async function startHostileServer(store: StoreKind, options: HostileServe
     close() {
       closed ??= (async () => {
         try {
-          await running.close();
+          // Nothing is in flight when a suite ends: a close still waiting after 3 s waits on a stuck
+          // connection, which is dropped so the suite ends (the descriptor checks report it).
+          const closing = running.close();
+          if ((await settledWithin(closing, 3_000)) === 'late') {
+            for (const socket of accepted) socket.destroy();
+            await settledWithin(closing, 15_000);
+          }
+          await closing;
         } finally {
           await database?.drop();
           temp?.cleanup();
@@ -97,6 +110,15 @@ export async function startHostileServer(store: StoreKind, options: HostileServe
       return closed;
     },
   };
+}
+
+/** Whether `promise` settled within `ms`. */
+export async function settledWithin(promise: Promise<unknown>, ms: number): Promise<'settled' | 'late'> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), ms)));
+  const outcome = await Promise.race([promise.then(() => 'settled' as const, () => 'settled' as const), late]);
+  clearTimeout(timer);
+  return outcome;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ export interface HostileServer {
   /** http://127.0.0.1:PORT, for fetch. */
   readonly url: string;
   readonly issuer: string;
+  /** The key given, else the one generated on this start ('' when neither). */
   readonly apiKey: string;
   readonly dataDir: string;
   readonly databaseUrl: string | undefined;
@@ -40,7 +41,8 @@ export interface HostileServer {
 export interface HostileServerOptions {
   /** A config-file object; rate limits off unless given. */
   readonly config?: unknown;
-  readonly apiKey?: string;
+  /** The `--api-key`; null starts without one (the stored keys, or a generated one). */
+  readonly apiKey?: string | null;
   /** Reuse a data folder / database (a restart); the caller then owns their cleanup. */
   readonly dataDir?: string;
   readonly databaseUrl?: string;
@@ -56,7 +58,7 @@ export async function startHostileServer(store: StoreKind, options: HostileServe
     database = await createTestDatabase();
     databaseUrl = database.url;
   }
-  const apiKey = options.apiKey ?? hostileApiKey;
+  const apiKey = options.apiKey === undefined ? hostileApiKey : options.apiKey;
   let running: RunningServer;
   try {
     running = await startServer({
@@ -64,7 +66,7 @@ export async function startHostileServer(store: StoreKind, options: HostileServe
       host: '127.0.0.1',
       dataDir,
       config: parseConfig(options.config ?? limitsOffConfig),
-      apiKey,
+      ...(apiKey === null ? {} : { apiKey }),
       logLevel: 'silent',
       ...(databaseUrl ? { databaseUrl } : {}),
     });
@@ -88,7 +90,7 @@ export async function startHostileServer(store: StoreKind, options: HostileServe
     port,
     url: `http://127.0.0.1:${port}`,
     issuer: running.tessera.issuer,
-    apiKey,
+    apiKey: apiKey ?? running.generatedApiKey ?? '',
     dataDir,
     databaseUrl,
     close() {
@@ -276,6 +278,52 @@ function parseResponse(buffer: Buffer, head: boolean, atEnd: boolean): ParsedRes
     if (atEnd) return done(buffer.subarray(bodyStart));
     return { complete: false, status, headers, text: '', body: undefined, interim };
   }
+}
+
+/**
+ * Every response on one connection: `bytes` now, `later` after a pause, read until the server
+ * closes or `deadlineMs` passes; split at each status line (the bodies are JSON, never one).
+ */
+export function rawConversation(port: number, bytes: Buffer, later: { afterMs: number; bytes: Buffer }, deadlineMs: number): Promise<RawAnswer[]> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host: '127.0.0.1' });
+    const started = performance.now();
+    let received = Buffer.alloc(0);
+    let closedByServer = false;
+    const finish = () => {
+      clearTimeout(deadline);
+      clearTimeout(laterTimer);
+      socket.destroy();
+      const text = received.toString('latin1');
+      const parts = text.split(/(?=HTTP\/1\.1 \d{3} )/).filter((part) => part.length > 0);
+      resolve(
+        parts.map((part, index) => {
+          const answer = parseResponse(Buffer.from(part, 'latin1'), false, true);
+          return {
+            outcome: answer.complete ? 'answered' : 'closed',
+            status: answer.status,
+            headers: answer.headers,
+            text: answer.text,
+            body: answer.body,
+            raw: part.slice(0, 2_000),
+            interim: answer.interim,
+            closedByServer: index === parts.length - 1 && closedByServer,
+            elapsedMs: performance.now() - started,
+            head: false,
+          } satisfies RawAnswer;
+        }),
+      );
+    };
+    const deadline = setTimeout(finish, deadlineMs);
+    const laterTimer = setTimeout(() => socket.writable && socket.write(later.bytes), later.afterMs);
+    socket.on('data', (chunk: Buffer) => (received = Buffer.concat([received, chunk])));
+    socket.on('close', () => {
+      closedByServer = true;
+      finish();
+    });
+    socket.on('error', () => {});
+    socket.write(bytes);
+  });
 }
 
 /** A request's bytes: request line, headers in order (repeats allowed), blank line, body. */

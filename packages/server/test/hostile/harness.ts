@@ -456,7 +456,7 @@ export function countDescriptors(serverPort: number, pid: number | 'self' = 'sel
  * Waits (up to `withinMs`) until the descriptors are no more than at `baseline` and no accepted
  * connection is left; otherwise fails listing what is still open.
  */
-export async function expectDescriptorsBackToBaseline(baseline: DescriptorCount, serverPort: number, withinMs = 5_000, pid: number | 'self' = 'self'): Promise<void> {
+export async function expectDescriptorsBackToBaseline(baseline: DescriptorCount, serverPort: number, withinMs = 3_000, pid: number | 'self' = 'self'): Promise<void> {
   const until = Date.now() + withinMs;
   let now = countDescriptors(serverPort, pid);
   while ((now.count > baseline.count || now.serverSide.length > 0) && Date.now() < until) {

@@ -35,7 +35,8 @@ describe.each(storeKinds)('issue 13 items (%s)', (store) => {
   const fixture = hostileFixture(store, beforeAll, afterAll);
 
   describe('item 1: an Upgrade to any path but /v1/realtime is answered and closed', () => {
-    it.each([
+    // Concurrent: while the item is open each case costs its whole deadline.
+    it.concurrent.each([
       ['websocket', '/healthz'],
       ['h2c', '/healthz'],
       ['websocket', '/'],

@@ -153,8 +153,8 @@ describe.each(storeKinds)('issue 13 items (%s)', (store) => {
         const first = managementRequest(server, 'POST', '/v1/sessions', body);
         const cut = first.length - 8;
         const second = managementRequest(server, 'GET', '/v1/users/shutdown-user/sessions');
-        const conversation = rawConversation(server.port, first.subarray(0, cut), { afterMs: 600, bytes: Buffer.concat([first.subarray(cut), second]) }, 5_000);
-        setTimeout(() => void server.close(), 200);
+        const conversation = rawConversation(server.port, first.subarray(0, cut), { afterMs: 1_500, bytes: Buffer.concat([first.subarray(cut), second]) }, 6_000);
+        setTimeout(() => void server.close(), 100);
         const answers = await conversation;
         const unavailable = answers.find((answer) => answer.status === 503);
         expect(unavailable, answers.map((answer) => answer.raw.slice(0, 200)).join('\n')).toBeDefined();

@@ -579,3 +579,15 @@ export function hostileFixture(store: StoreKind, beforeAllHook: (fn: () => Promi
     return fixture;
   };
 }
+
+/**
+ * The last test of a hostile `describe`: the process still answers and its descriptors are back to
+ * the fixture's baseline (no connection left half-closed).
+ */
+export function itLeavesNothingBehind(fixture: () => HostileFixture, itHook: (name: string, fn: () => Promise<void>, timeout?: number) => void): void {
+  itHook('afterwards: the process answers and its descriptors are back to baseline (no CLOSE_WAIT left)', async () => {
+    const { server, baseline } = fixture();
+    await expectAlive(server);
+    await expectDescriptorsBackToBaseline(baseline, server.port);
+  }, 20_000);
+}

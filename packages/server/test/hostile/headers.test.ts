@@ -9,10 +9,9 @@ import { afterAll, beforeAll, describe, it } from 'vitest';
 import { hostileHeaders, routeTemplates } from './arbitraries.js';
 import {
   checkProperty,
-  expectAlive,
   expectContract,
-  expectDescriptorsBackToBaseline,
   hostileFixture,
+  itLeavesNothingBehind,
   rawRequest,
   requestBytes,
   storeKinds,
@@ -104,9 +103,5 @@ describe.each(storeKinds)('hostile headers (%s)', (store) => {
     );
   }, 60_000);
 
-  it('afterwards: the process answers and its descriptors are back to baseline (no CLOSE_WAIT left)', async () => {
-    const { server, baseline } = fixture();
-    await expectAlive(server);
-    await expectDescriptorsBackToBaseline(baseline, server.port);
-  }, 20_000);
+  itLeavesNothingBehind(fixture, it);
 });

@@ -15,6 +15,7 @@ import {
   expectDescriptorsBackToBaseline,
   expectEnvelopeCode,
   hostileFixture,
+  itLeavesNothingBehind,
   rawConversation,
   rawRequest,
   requestBytes,
@@ -273,11 +274,7 @@ describe.each(storeKinds)('issue 13 items (%s)', (store) => {
     }, 60_000);
   });
 
-  it('afterwards: the process answers and its descriptors are back to baseline', async () => {
-    const { server, baseline } = fixture();
-    await expectAlive(server);
-    await expectDescriptorsBackToBaseline(baseline, server.port);
-  }, 20_000);
+  itLeavesNothingBehind(fixture, it);
 });
 
 describe('item 9: the store is not world-readable (SQLite)', () => {

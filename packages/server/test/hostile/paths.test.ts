@@ -9,10 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostileTarget, safeEncode } from './arbitraries.js';
 import {
   checkProperty,
-  expectAlive,
   expectContract,
-  expectDescriptorsBackToBaseline,
   hostileFixture,
+  itLeavesNothingBehind,
   rawRequest,
   requestBytes,
   storeKinds,
@@ -74,9 +73,5 @@ describe.each(storeKinds)('hostile paths and methods (%s)', (store) => {
     );
   }, 60_000);
 
-  it('afterwards: the process answers and its descriptors are back to baseline', async () => {
-    const { server, baseline } = fixture();
-    await expectAlive(server);
-    await expectDescriptorsBackToBaseline(baseline, server.port);
-  }, 20_000);
+  itLeavesNothingBehind(fixture, it);
 });

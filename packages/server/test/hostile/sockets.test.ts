@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostileString, prototypeKeys } from './arbitraries.js';
-import { checkProperty, createSessionRaw, expectAlive, expectDescriptorsBackToBaseline, hostileFixture, storeKinds } from './harness.js';
+import { checkProperty, createSessionRaw, hostileFixture, itLeavesNothingBehind, storeKinds } from './harness.js';
 
 type Frame = { readonly binary: boolean; readonly data: string | Buffer };
 
@@ -67,9 +67,5 @@ describe.each(storeKinds)('hostile socket frames (%s)', (store) => {
     );
   }, 60_000);
 
-  it('afterwards: the process answers and its descriptors are back to baseline', async () => {
-    const { server, baseline } = fixture();
-    await expectAlive(server);
-    await expectDescriptorsBackToBaseline(baseline, server.port);
-  }, 20_000);
+  itLeavesNothingBehind(fixture, it);
 });

@@ -10,10 +10,9 @@ import { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   checkProperty,
-  expectAlive,
   expectContract,
-  expectDescriptorsBackToBaseline,
   hostileFixture,
+  itLeavesNothingBehind,
   rawRequest,
   requestBytes,
   storeKinds,
@@ -169,9 +168,5 @@ describe.each(storeKinds)('hostile access tokens (%s)', (store) => {
     );
   }, 60_000);
 
-  it('afterwards: the process answers and its descriptors are back to baseline', async () => {
-    const { server, baseline } = fixture();
-    await expectAlive(server);
-    await expectDescriptorsBackToBaseline(baseline, server.port);
-  }, 20_000);
+  itLeavesNothingBehind(fixture, it);
 });

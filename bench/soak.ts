@@ -391,7 +391,7 @@ async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(os.tmpdir(), 'tessera-soak-'));
   const configPath = join(dataDir, 'soak-config.json');
   // Per-address and per-key limits off: the load comes from one address with one key. The socket cap stays.
-  writeFileSync(configPath, JSON.stringify({ rate_limits: { refresh_per_token: null, refresh_per_ip: null, management_per_key: null } }));
+  writeFileSync(configPath, JSON.stringify({ rate_limits: { refresh_per_token: null, refresh_per_ip: null, management_per_key: null, revoke_per_ip: null } }));
   const database = store === 'postgres' ? await createDatabase() : undefined;
   const server = await startServe(join(dataDir, 'store'), configPath, database?.url);
   log(`tessera serve (pid ${server.pid}) on ${server.url}, ${store}; ${durationSeconds} s of load`);

@@ -525,16 +525,22 @@ describe('the client in chromium', () => {
       expect(refreshes).toBeLessThanOrEqual(6);
       const [fromFirst, fromSecond] = await Promise.all([concurrentTokens(first, 20), concurrentTokens(second, 20)]);
       expect(fromFirst).toHaveLength(1);
-      expect(fromSecond).toEqual(fromFirst);
-      expect((await call(`${server.url}/v1/session`, { token: fromFirst[0] })).status).toBe(200);
+      expect(fromSecond).toHaveLength(1);
+      // The worker refreshes about once a second, so one may land between the two pages' reads: the
+      // pages may hold consecutive tokens, but both are live tokens of the one session.
+      const checked = await Promise.all([fromFirst[0], fromSecond[0]].map((token) => call(`${server!.url}/v1/session`, { token })));
+      expect(checked.map((answer) => answer.status)).toEqual([200, 200]);
+      expect(checked.map((answer) => answer.body.session.id)).toEqual([grant.session!.id, grant.session!.id]);
       // Every refresh the worker made was told to both pages, once (the worker keeps refreshing each
       // second: the newest may still be on its way to a page as this reads).
       for (const page of pages) {
+        const madeBefore = origin.count(refreshPath);
         const events = (await page.evaluate(() => (globalThis as Record<string, unknown>).heard)) as string[];
+        const madeAfter = origin.count(refreshPath);
         const told = events.filter((event) => event.startsWith('refreshed:'));
         expect(new Set(told).size).toBe(told.length);
-        const made = origin.count(refreshPath);
-        expect(told.length === made || told.length === made - 1).toBe(true);
+        expect(told.length).toBeGreaterThanOrEqual(madeBefore - 1);
+        expect(told.length).toBeLessThanOrEqual(madeAfter);
       }
     } finally {
       await context.close();

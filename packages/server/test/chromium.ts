@@ -1,18 +1,34 @@
-// Debian's Chromium for the browser tests, launched the one way this machine allows.
+// Chromium for the browser tests, launched the one way this machine allows.
 import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 
-const chromiumPath = '/usr/bin/chromium';
+/** Where Debian, Ubuntu and Google put it; `CHROMIUM_PATH` names any other. */
+export const defaultChromiumPaths: readonly string[] = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
 
 /**
- * Headless Chromium through playwright-core. Without the background-networking flags it dials
- * Google's hosts at every start, which this closed network refuses. Fails, not skips, when it is
- * missing: CI installs it (`.ci/run`).
+ * Without the background-networking flags Chromium dials Google's hosts at every start, which a
+ * closed network refuses.
  */
+export const chromiumArgs: readonly string[] = ['--no-sandbox', '--headless', '--disable-background-networking', '--disable-gpu', '--disable-component-update', '--disable-sync', '--no-first-run'];
+
+/**
+ * The Chromium executable: `CHROMIUM_PATH` when set, else the first of the usual places that exists.
+ * Throws when there is none: the browser tests fail, not skip (`.ci/run` installs Debian's chromium).
+ */
+export function findChromium(env: NodeJS.ProcessEnv = process.env, candidates: readonly string[] = defaultChromiumPaths): string {
+  const chosen = env.CHROMIUM_PATH;
+  if (chosen) {
+    if (!existsSync(chosen)) throw new Error(`CHROMIUM_PATH is ${chosen}, which does not exist.`);
+    return chosen;
+  }
+  const found = candidates.find((path) => existsSync(path));
+  if (found === undefined) {
+    throw new Error(`No Chromium at ${candidates.join(', ')}: set CHROMIUM_PATH to its executable (or apt-get install -y chromium).`);
+  }
+  return found;
+}
+
+/** Headless Chromium through playwright-core. */
 export async function launchChromium(): Promise<Browser> {
-  if (!existsSync(chromiumPath)) throw new Error(`${chromiumPath} is missing: apt-get install -y chromium`);
-  return chromium.launch({
-    executablePath: chromiumPath,
-    args: ['--no-sandbox', '--headless', '--disable-background-networking', '--disable-gpu', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  return chromium.launch({ executablePath: findChromium(), args: [...chromiumArgs] });
 }

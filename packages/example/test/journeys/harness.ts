@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type CDPSession, type Page, type Request } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
-import { launchChromium } from '../../../server/test/chromium.js';
+import { chromiumArgs, findChromium, launchChromium } from '../../../server/test/chromium.js';
 import { startExample, type RunningExample } from '../../server/start.js';
 import type { Outcome, StorageMode } from './outcomes.js';
 
@@ -191,9 +191,8 @@ export function useJourneys(): Journeys {
 
     async launchPersistent(userDataDir) {
       const persistent = await chromium.launchPersistentContext(userDataDir, {
-        executablePath: '/usr/bin/chromium',
-        // The flags of packages/server/test/chromium.ts: no background calls to Google's hosts.
-        args: ['--no-sandbox', '--headless', '--disable-background-networking', '--disable-gpu', '--disable-component-update', '--disable-sync', '--no-first-run'],
+        executablePath: findChromium(),
+        args: [...chromiumArgs],
         viewport: { width: 1100, height: 900 },
       });
       extraContexts.push(persistent);

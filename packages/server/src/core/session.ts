@@ -1,7 +1,8 @@
-/** Why a session was ended on purpose. */
-export type RevocationReason = 'logout' | 'admin' | 'reuse_detected' | 'signed_out_elsewhere';
+import type { RevocationReason } from '@tessera/verifier/core';
 
-export const revocationReasons: readonly RevocationReason[] = ['logout', 'admin', 'reuse_detected', 'signed_out_elsewhere'];
+// The verifier reads these from the revocation feed, so they are defined in @tessera/verifier.
+export { revocationReasons } from '@tessera/verifier/core';
+export type { RevocationReason } from '@tessera/verifier/core';
 
 /** The server-side record of one sign-in on one device. Times are epoch milliseconds. */
 export interface SessionRecord {

@@ -1,11 +1,12 @@
+import { signingAlgorithm } from '@tessera/verifier/core';
 import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 import type { Clock } from './clock.js';
 import { newId } from './ids.js';
 import { KeyEncryption, KeyEncryptionError, missingKeyEncryptionKey } from './key-encryption.js';
 import type { SessionStore, SigningKeyRecord } from './store.js';
 
-/** ES256: on this hardware it verifies faster than EdDSA, and verification is the hot path (BENCHMARKS.md). */
-export const signingAlgorithm = 'ES256';
+// Defined where the offline verifier pins it, so signer and verifier cannot disagree.
+export { signingAlgorithm } from '@tessera/verifier/core';
 
 /** Keys are re-read from the store this often, so a rotation by another process or node is picked up. */
 const reloadIntervalMs = 30_000;

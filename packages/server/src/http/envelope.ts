@@ -1,7 +1,11 @@
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { TesseraError } from '../core/errors.js';
+import { errorEnvelope } from '@tessera/verifier/core';
+import type { TesseraError } from '../core/errors.js';
+
+// The envelope is built in @tessera/verifier, whose middleware answers with the same one.
+export { errorEnvelope };
 
 /**
  * The base of doc URLs: the configured issuer, never the request's `Host`, which the caller chooses
@@ -9,20 +13,6 @@ import { TesseraError } from '../core/errors.js';
  */
 export function docsBaseUrl(issuer: string): string {
   return issuer.replace(/\/+$/, '');
-}
-
-/** The error envelope of the contract. */
-export function errorEnvelope(error: TesseraError, requestId: string, baseUrl: string, now: number) {
-  return {
-    success: false as const,
-    error: error.code,
-    message: error.message,
-    details: error.details,
-    retry_after: error.retryAfter,
-    doc_url: `${baseUrl}/docs/errors/${error.code}`,
-    request_id: requestId,
-    timestamp: new Date(now).toISOString(),
-  };
 }
 
 /** Sends the envelope for any `TesseraError`, with its headers. */

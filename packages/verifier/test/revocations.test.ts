@@ -2,11 +2,11 @@
 // and refuses a revoked session's still-unexpired access token within about a second, on any node.
 import Fastify from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ManualClock, type Clock } from '../../src/core/clock.js';
-import { TesseraError } from '../../src/core/errors.js';
-import { createVerifier, tesseraFastify, type RevocationListOptions, type Verifier } from '../../src/verifier/index.js';
-import { cleanupDirs, dataDir, killAll, serve } from '../cli/harness.js';
-import { call, startServer, testApiKey, type TestServer } from '../helpers.js';
+import { ManualClock, type Clock } from '../src/clock.js';
+import { TesseraError } from '../src/errors.js';
+import { createVerifier, tesseraFastify, type RevocationListOptions, type Verifier } from '../src/index.js';
+import { cleanupDirs, dataDir, killAll, serve } from '../../server/test/cli/harness.js';
+import { call, startServer, testApiKey, type TestServer } from '../../server/test/helpers.js';
 
 const issuer = 'http://tessera.test';
 const realClock: Clock = { now: () => Date.now() };

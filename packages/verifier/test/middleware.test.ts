@@ -4,10 +4,10 @@ import type { JWK } from 'jose';
 import express from 'express';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { errorCatalogue, type ErrorCode } from '../../src/core/error-catalogue.js';
-import { createVerifier, tesseraExpress, tesseraFastify, type TesseraRequest, type Verifier } from '../../src/verifier/index.js';
-import { hostileTokens, type HostileContext } from '../fixtures/hostile-tokens.js';
-import { call, send, startServer, testApiKey, type Answer, type TestServer } from '../helpers.js';
+import { errorCatalogue, type ErrorCode } from '../src/error-catalogue.js';
+import { createVerifier, tesseraExpress, tesseraFastify, type TesseraRequest, type Verifier } from '../src/index.js';
+import { hostileTokens, type HostileContext } from '../../server/test/fixtures/hostile-tokens.js';
+import { call, send, startServer, testApiKey, type Answer, type TestServer } from '../../server/test/helpers.js';
 
 /** Resource servers nobody here wrote (Express, Fastify) guarding routes with the verifier, against a running Tessera. */
 const issuer = 'http://tessera.test';

@@ -1,6 +1,6 @@
-import { newId } from '../core/ids.js';
-import type { TesseraError } from '../core/errors.js';
-import { errorEnvelope } from '../http/envelope.js';
+import { newId } from './ids.js';
+import type { TesseraError } from './errors.js';
+import { errorEnvelope } from './error-envelope.js';
 
 /** What a resource server sends for a failed verification: the server's own envelope and headers. */
 export interface VerifierErrorResponse {

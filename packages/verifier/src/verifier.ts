@@ -1,8 +1,7 @@
 import { createRemoteJWKSet, customFetch, errors as joseErrors, type JWTHeaderParameters, type FlattenedJWSInput } from 'jose';
-import { checkAccessToken, tokenExpiredError, type AccessTokenClaims, type CheckedAccessToken } from '../core/access-tokens.js';
-import { systemClock, type Clock } from '../core/clock.js';
-import { TesseraError } from '../core/errors.js';
-import { signingAlgorithm } from '../core/signing-keys.js';
+import { checkAccessToken, signingAlgorithm, tokenExpiredError, type AccessTokenClaims, type CheckedAccessToken } from './access-token-check.js';
+import { systemClock, type Clock } from './clock.js';
+import { TesseraError } from './errors.js';
 import { RevocationList, type RevocationListOptions } from './revocation-list.js';
 
 export interface VerifierOptions {

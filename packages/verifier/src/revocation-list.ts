@@ -1,6 +1,6 @@
-import type { Clock } from '../core/clock.js';
-import { TesseraError } from '../core/errors.js';
-import { revocationReasons, type RevocationReason } from '../core/session.js';
+import type { Clock } from './clock.js';
+import { TesseraError } from './errors.js';
+import { revocationReasons, type RevocationReason } from './revocation-reasons.js';
 
 export interface RevocationListOptions {
   /** The management API key: `GET /v1/revocations` needs it. */

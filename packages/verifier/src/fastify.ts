@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
-import type { AccessTokenClaims } from '../core/access-tokens.js';
-import { TesseraError } from '../core/errors.js';
+import type { AccessTokenClaims } from './access-token-check.js';
+import { TesseraError } from './errors.js';
 import { verifierErrorResponse } from './error-response.js';
 import { createVerifier, type Verifier, type VerifierOptions } from './verifier.js';
 

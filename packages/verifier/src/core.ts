@@ -1,0 +1,17 @@
+// What @tessera/server shares with the verifier, defined once here. For the server's use: no stability promise.
+
+// Values
+export { checkAccessToken, signingAlgorithm, tokenExpiredError } from './access-token-check.js';
+export { ManualClock, systemClock } from './clock.js';
+export { errorCatalogue, errorDefinition, isErrorCode, serverErrorCodes } from './error-catalogue.js';
+export { errorEnvelope } from './error-envelope.js';
+export { TesseraError } from './errors.js';
+export { newId } from './ids.js';
+export { revocationReasons } from './revocation-reasons.js';
+
+// Types
+export type { AccessTokenCheckOptions, AccessTokenClaims, CheckedAccessToken } from './access-token-check.js';
+export type { Clock } from './clock.js';
+export type { ErrorCode, ErrorDefinition } from './error-catalogue.js';
+export type { TesseraErrorOptions } from './errors.js';
+export type { RevocationReason } from './revocation-reasons.js';

@@ -1,6 +1,7 @@
 // GET /openapi.json: an OpenAPI 3.1 document generated from the routes the server registers. It must
 // pass a real 3.1 validator, name every route (the router's own list and the contract's), and every
 // error code it documents must be a catalogue code sent with that status.
+import { readFileSync } from 'node:fs';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
@@ -225,6 +226,23 @@ describe('GET /openapi.json', () => {
     expect(Object.keys(created.body.session).sort()).toEqual(Object.keys(document.components.schemas.Session.properties).sort());
     const refused = await send(`${base}/v1/sessions/x`);
     expect(Object.keys(refused.body).sort()).toEqual(Object.keys(document.components.schemas.ErrorEnvelope.properties).sort());
+  });
+});
+
+describe('where people find /openapi.json', () => {
+  it('the error docs pages link to it, on this server', async () => {
+    const link = `href="${server.tessera.issuer.replace(/\/+$/, '')}/openapi.json"`;
+    for (const page of ['/docs/errors', '/docs/errors/token_expired']) {
+      const html = await send(`${base}${page}`);
+      expect(html.status).toBe(200);
+      expect(html.text, page).toContain(link);
+    }
+  });
+
+  it('the README API section names it', () => {
+    const readme = readFileSync(new URL('../../../../README.md', import.meta.url), 'utf8');
+    const apiSection = readme.slice(readme.indexOf('## HTTP API'), readme.indexOf('## Standards'));
+    expect(apiSection).toContain('GET /openapi.json');
   });
 });
 

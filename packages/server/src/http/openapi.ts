@@ -5,7 +5,7 @@ import { errorCatalogue, type ErrorCode } from '../core/error-catalogue.js';
 import { TesseraError } from '../core/errors.js';
 import type { Tessera } from '../tessera.js';
 import { ErrorEnvelope, GrantAnswer, OAuthErrorAnswer, SessionAnswer } from './answer-schemas.js';
-import { oauthAnswerOf } from './oauth-errors.js';
+import { OAuthRequestError, oauthAnswerOf, type OAuthErrorCode } from './oauth-errors.js';
 import { RefreshCookie } from './refresh-cookie.js';
 
 /** How a route's caller proves who it is; each names its security scheme and the errors it brings. */
@@ -25,6 +25,8 @@ export interface RouteDocs {
   readonly form?: TSchema;
   /** Codes the handler itself sends, beyond those its auth, body and parameters imply. */
   readonly errors?: readonly ErrorCode[];
+  /** OAuth routes: errors whose OAuth `error` the handler names itself (`OAuthRequestError`), with their catalogue code. */
+  readonly oauthErrors?: readonly { readonly error: OAuthErrorCode; readonly code: ErrorCode }[];
 }
 
 declare module 'fastify' {
@@ -204,7 +206,7 @@ function operationOf(route: RegisteredRoute, cookieMode: boolean): Record<string
         description: answer.description,
         ...(answer.schema || answer.type ? { content: { [answer.type ?? jsonType]: { schema: answer.schema ? referenced(answer.schema) : {} } } } : {}),
       },
-      ...(docs.tag === 'OAuth' ? oauthErrorResponses(codes) : errorResponses(codes)),
+      ...(docs.tag === 'OAuth' ? oauthErrorResponses(codes, docs.oauthErrors ?? []) : errorResponses(codes)),
     },
   };
 }
@@ -259,13 +261,16 @@ function errorResponses(codes: ReadonlySet<ErrorCode>) {
 }
 
 /** RFC 6749 §5.2 answers: the status follows the OAuth `error`, and `tessera_error` keeps the catalogue code. */
-function oauthErrorResponses(codes: ReadonlySet<ErrorCode>) {
-  const answers = [...codes].map((code) => ({ code, ...oauthAnswerOf(new TesseraError(code)) }));
+function oauthErrorResponses(codes: ReadonlySet<ErrorCode>, named: NonNullable<RouteDocs['oauthErrors']>) {
+  const answers = [
+    ...[...codes].map((code) => ({ code, ...oauthAnswerOf(new TesseraError(code)) })),
+    ...named.map(({ error, code }) => ({ code, ...oauthAnswerOf(new OAuthRequestError(error, code)) })),
+  ];
   const byStatus = groupBy(answers, (answer) => answer.status);
   return Object.fromEntries(
     [...byStatus].map(([status, group]) => {
       const oauthCodes = [...new Set(group.map((answer) => answer.error))];
-      const tesseraCodes = group.map((answer) => answer.code);
+      const tesseraCodes = [...new Set(group.map((answer) => answer.code))];
       return [
         String(status),
         {

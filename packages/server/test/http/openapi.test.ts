@@ -3,6 +3,8 @@
 // error code it documents must be a catalogue code sent with that status.
 import { readFileSync } from 'node:fs';
 import { Validator } from '@seriousme/openapi-schema-validator';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
 import { errorDefinition, isErrorCode } from '../../src/core/error-catalogue.js';
@@ -226,6 +228,72 @@ describe('GET /openapi.json', () => {
     expect(Object.keys(created.body.session).sort()).toEqual(Object.keys(document.components.schemas.Session.properties).sort());
     const refused = await send(`${base}/v1/sessions/x`);
     expect(Object.keys(refused.body).sort()).toEqual(Object.keys(document.components.schemas.ErrorEnvelope.properties).sort());
+  });
+});
+
+describe('the answers it describes', () => {
+  /** Checks a real answer against the schema the document gives for its route and status. */
+  function expectDescribed(method: string, path: string, got: Awaited<ReturnType<typeof send>>): void {
+    const response = document.paths[path]?.[method]?.responses?.[String(got.status)];
+    expect(response, `${method.toUpperCase()} ${path} documents ${got.status}: ${got.text}`).toBeDefined();
+    const schema = response.content?.['application/json']?.schema;
+    expect(schema, `${method.toUpperCase()} ${path} ${got.status} has a JSON schema`).toBeDefined();
+    // The schema's `#/components/...` references resolve against the document's components.
+    const ajv = new Ajv2020({ strict: false, allErrors: true });
+    addFormats.default(ajv);
+    const validate = ajv.compile({ components: document.components, allOf: [schema] });
+    expect(validate(got.body), `${method.toUpperCase()} ${path} ${got.status}: ${JSON.stringify(validate.errors)}`).toBe(true);
+  }
+
+  it('success and error answers of every kind of route match their documented schemas', async () => {
+    const json = (path: string, init: { method?: string; token?: string; body?: unknown } = {}) =>
+      send(`${base}${path}`, {
+        method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+        headers: { ...(init.token ? { authorization: `Bearer ${init.token}` } : {}), ...(init.body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+      });
+    const form = (path: string, fields: Record<string, string>, token?: string) =>
+      send(`${base}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: new URLSearchParams(fields).toString(),
+      });
+
+    const created = await json('/v1/sessions', { token: key, body: { user_id: 'bob', metadata: { plan: 'pro' } } });
+    expectDescribed('post', '/v1/sessions', created);
+    const other = await json('/v1/sessions', { token: key, body: { user_id: 'bob' } });
+    const refreshed = await json('/v1/token/refresh', { body: { refresh_token: created.body.refresh_token } });
+    expectDescribed('post', '/v1/token/refresh', refreshed);
+    const accessToken = refreshed.body.access_token;
+    expectDescribed('get', '/v1/session', await json('/v1/session', { token: accessToken }));
+    expectDescribed('get', '/v1/sessions/{id}', await json(`/v1/sessions/${created.body.session.id}`, { token: key }));
+    expectDescribed('get', '/v1/users/{user_id}/sessions', await json('/v1/users/bob/sessions', { token: key }));
+    expectDescribed('get', '/v1/users/{user_id}/sessions', await json('/v1/users/bob/sessions?status=all', { token: key }));
+    expectDescribed('post', '/oauth/introspect', await form('/oauth/introspect', { token: accessToken }, key));
+    expectDescribed('post', '/oauth/introspect', await form('/oauth/introspect', { token: refreshed.body.refresh_token }, key));
+    const oauthRefreshed = await form('/oauth/token', { grant_type: 'refresh_token', refresh_token: refreshed.body.refresh_token });
+    expectDescribed('post', '/oauth/token', oauthRefreshed);
+    expectDescribed('post', '/v1/session/logout-others', await json('/v1/session/logout-others', { method: 'POST', token: oauthRefreshed.body.access_token }));
+    expectDescribed('delete', '/v1/sessions/{id}', await json(`/v1/sessions/${other.body.session.id}`, { method: 'DELETE', token: key }));
+    expectDescribed('get', '/v1/revocations', await json('/v1/revocations', { token: key }));
+    expectDescribed('post', '/v1/session/logout', await json('/v1/session/logout', { method: 'POST', token: oauthRefreshed.body.access_token }));
+    expectDescribed('delete', '/v1/users/{user_id}/sessions', await json('/v1/users/bob/sessions', { method: 'DELETE', token: key }));
+    expectDescribed('get', '/healthz', await json('/healthz'));
+    expectDescribed('get', '/readyz', await json('/readyz'));
+    expectDescribed('get', '/.well-known/jwks.json', await json('/.well-known/jwks.json'));
+    expectDescribed('get', '/.well-known/oauth-authorization-server', await json('/.well-known/oauth-authorization-server'));
+
+    // Errors: the envelope, its code among those documented for that route and status.
+    expectDescribed('post', '/v1/sessions', await json('/v1/sessions', { token: 'x'.repeat(40), body: { user_id: 'bob' } }));
+    expectDescribed('post', '/v1/sessions', await json('/v1/sessions', { token: key, body: { user_id: 7 } }));
+    expectDescribed('get', '/v1/sessions/{id}', await json('/v1/sessions/ses_none', { token: key }));
+    expectDescribed('get', '/v1/session', await json('/v1/session'));
+    expectDescribed('get', '/v1/session', await json('/v1/session', { token: oauthRefreshed.body.access_token }));
+    expectDescribed('post', '/v1/token/refresh', await json('/v1/token/refresh', { body: { refresh_token: 'nope' } }));
+    expectDescribed('get', '/docs/errors/{code}', await json('/docs/errors/no_such_code'));
+    expectDescribed('post', '/oauth/token', await form('/oauth/token', { grant_type: 'refresh_token', refresh_token: 'nope' }));
+    expectDescribed('post', '/oauth/token', await form('/oauth/token', { grant_type: 'password' }));
+    expectDescribed('post', '/oauth/introspect', await form('/oauth/introspect', { token: 'x' }, 'y'.repeat(40)));
   });
 });
 

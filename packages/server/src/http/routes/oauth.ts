@@ -116,6 +116,7 @@ const docs = {
     form: OAuthTokenForm,
     answer: { status: 200, description: 'RFC 6749 §5.1 token answer.', schema: OAuthTokenAnswer },
     errors: ['session_expired', 'session_revoked', 'session_not_found', 'rate_limited'],
+    oauthErrors: [{ error: 'unsupported_grant_type', code: 'invalid_request' }],
   },
   revoke: {
     summary: 'RFC 7009 token revocation',

@@ -58,7 +58,7 @@ export function errorPage(code: ErrorCode, baseUrl: string): string {
     : `<h2>Example response</h2>\n<pre>${escapeHtml(JSON.stringify(exampleEnvelope(code, baseUrl), null, 2))}</pre>`;
   return page(
     code,
-    `<p><a href="${escapeHtml(baseUrl)}/docs/errors">All error codes</a></p>
+    `<p><a href="${escapeHtml(baseUrl)}/docs/errors">All error codes</a> · <a href="${escapeHtml(baseUrl)}/openapi.json">OpenAPI 3.1 description of the API</a></p>
 <h1><code>${code}</code> <span class="status">${status}</span></h1>
 <p><strong>${inline(definition.message)}</strong></p>
 <h2>What this means</h2>
@@ -86,6 +86,7 @@ export function errorIndexPage(baseUrl: string): string {
     'Error codes',
     `<h1>Tessera error codes</h1>
 <p>Every error response is one JSON envelope: <code>{ success: false, error, message, details, retry_after, doc_url, request_id, timestamp }</code>. Branch on <code>error</code>; it never changes.</p>
+<p>Which routes send which codes, and every route's requests and answers: the <a href="${escapeHtml(baseUrl)}/openapi.json">OpenAPI 3.1 description</a> (<code>/openapi.json</code>).</p>
 <table>
 <thead><tr><th>code</th><th>status</th><th>message</th><th>the client should</th></tr></thead>
 <tbody>

@@ -14,6 +14,7 @@ import { adminRoutes } from './routes/admin.js';
 import { endUserRoutes } from './routes/end-user.js';
 import { managementRoutes } from './routes/management.js';
 import { oauthRoutes } from './routes/oauth.js';
+import { serveOpenApi, type RouteDocs } from './openapi.js';
 import { operationsRoutes } from './routes/operations.js';
 import { wellKnownRoutes } from './routes/well-known.js';
 
@@ -96,6 +97,7 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
     const pattern = new RegExp(`^${route.url.replace(/:[^/]+/g, '[^/]+')}/?$`);
     for (const method of methods) routePatterns.push({ method, pattern });
   });
+  serveOpenApi(app, tessera);
 
   let closing = false;
   app.addHook('preClose', async () => {
@@ -167,7 +169,7 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
   operationsRoutes(app, tessera, metrics);
   adminRoutes(app);
   for (const path of options.upgradeOnlyPaths ?? []) {
-    app.get(path, async (request, reply) => {
+    app.get(path, { config: { docs: realtimeDocs } }, async (request, reply) => {
       reply.header('upgrade', 'websocket');
       const error = new TesseraError('upgrade_required', { details: [{ upgrade: request.headers.upgrade ?? null }] });
       return sendError(request, reply, error, docsBaseUrl(tessera.issuer), tessera.clock.now());
@@ -176,6 +178,15 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
   await app.ready();
   return app;
 }
+
+const realtimeDocs: RouteDocs = {
+  summary: 'The realtime WebSocket',
+  description:
+    'Send `{ "type": "auth", "access_token" }` first (and again at any time); the server sends `ready`, `token_expiring` and `session_ended`, then closes with 4001–4008 or 4400. A plain GET without the upgrade is `upgrade_required`.',
+  tag: 'Realtime',
+  answer: { status: 101, description: 'Switching Protocols: the WebSocket is open.' },
+  errors: ['upgrade_required', 'rate_limited'],
+};
 
 /** Maps anything thrown during a request to a catalogue error; only the unexpected is `internal_error`. */
 export function toTesseraError(error: FastifyError): TesseraError {

@@ -51,6 +51,12 @@ function oauthStatus(oauthCode: OAuthErrorCode, error: TesseraError): number {
   return error.status;
 }
 
+/** The OAuth `error` and the status `sendOAuthError` answers a catalogue error with (for the OpenAPI document too). */
+export function oauthAnswerOf(error: TesseraError): { error: OAuthErrorCode; status: number } {
+  const oauthCode = oauthErrorCode(error);
+  return { error: oauthCode, status: oauthStatus(oauthCode, error) };
+}
+
 /** `error_description` may hold only printable ASCII without `"` and `\` (RFC 6749 §5.2). */
 function describe(message: string): string {
   return message.replace(/[^\x20\x21\x23-\x5B\x5D-\x7E]/g, ' ');
@@ -61,14 +67,14 @@ function describe(message: string): string {
  * the envelope's other fields ride along so Tessera-aware callers lose nothing.
  */
 export function sendOAuthError(request: FastifyRequest, reply: FastifyReply, error: TesseraError, baseUrl: string, now: number) {
-  const oauthCode = oauthErrorCode(error);
+  const { error: oauthCode, status } = oauthAnswerOf(error);
   const envelope = errorEnvelope(error, request.id, baseUrl, now);
   if (error.retryAfter !== null) reply.header('retry-after', String(error.retryAfter));
   if (oauthCode === 'invalid_client') reply.header('www-authenticate', 'Basic realm="tessera"');
   reply.header('cache-control', 'no-store');
   reply.header('pragma', 'no-cache');
   return reply
-    .code(oauthStatus(oauthCode, error))
+    .code(status)
     .type('application/json; charset=utf-8')
     .send({ ...envelope, error: oauthCode, error_description: describe(error.message), tessera_error: error.code });
 }

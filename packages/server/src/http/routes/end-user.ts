@@ -9,6 +9,8 @@ import { clientSubject, secretSubject, type RequestRateLimits } from '../rate-li
 import { RefreshCookie, requireCsrfProof } from '../refresh-cookie.js';
 import { grantJson, sessionJson, withoutRefreshToken } from '../representation.js';
 import { OptionalRefreshBody, RefreshBody } from '../schemas.js';
+import { CurrentSessionAnswer, GrantAnswer, LogoutAnswer, LogoutOthersAnswer } from '../answer-schemas.js';
+import type { RouteDocs } from '../openapi.js';
 
 export interface EndUserRouteOptions {
   readonly cors: CorsPolicy;
@@ -24,12 +26,18 @@ export function endUserRoutes(app: FastifyInstance, tessera: Tessera, options: E
   const { cors, limits } = options;
   const cookie = config.cookie.enabled ? new RefreshCookie(config.cookie) : undefined;
   const browser = { onRequest: cors.addCorsHeaders };
+  const refreshDocs: RouteDocs = {
+    ...docs.refresh,
+    // Cookie mode: a refresh may come with the cookie alone, which needs the CSRF header and a listed origin.
+    errors: cookie ? ['token_missing', 'csrf_failed', 'origin_not_allowed'] : [],
+  };
 
   cors.allowBrowserCalls(app, '/v1/token/refresh', ['POST']);
   app.post<{ Body: Static<typeof OptionalRefreshBody> }>(
     '/v1/token/refresh',
     {
       schema: { body: cookie ? OptionalRefreshBody : RefreshBody },
+      config: { docs: refreshDocs },
       // Per client IP before the body is even read: a flood costs as little as possible.
       onRequest: [cors.addCorsHeaders, async (request) => limits.enforce('refresh_per_ip', clientSubject(request.ip))],
       // In cookie mode a bodyless refresh is normal: the token is in the cookie.
@@ -53,14 +61,14 @@ export function endUserRoutes(app: FastifyInstance, tessera: Tessera, options: E
   );
 
   cors.allowBrowserCalls(app, '/v1/session', ['GET']);
-  app.get('/v1/session', browser, async (request) => {
+  app.get('/v1/session', { ...browser, config: { docs: docs.currentSession } }, async (request) => {
     const { session } = await requireSession(tessera, request);
     const now = clock.now();
     return { session: sessionJson(session, now), server_time: new Date(now).toISOString() };
   });
 
   cors.allowBrowserCalls(app, '/v1/session/logout', ['POST']);
-  app.post('/v1/session/logout', browser, async (request, reply) => {
+  app.post('/v1/session/logout', { ...browser, config: { docs: docs.logout } }, async (request, reply) => {
     const { session } = await endingCookieWithSession(reply, cookie, requireSession(tessera, request));
     const revoked = (await sessions.revokeSession(session.id, 'logout')) ?? session;
     cookie?.clear(reply);
@@ -68,12 +76,41 @@ export function endUserRoutes(app: FastifyInstance, tessera: Tessera, options: E
   });
 
   cors.allowBrowserCalls(app, '/v1/session/logout-others', ['POST']);
-  app.post('/v1/session/logout-others', browser, async (request) => {
+  app.post('/v1/session/logout-others', { ...browser, config: { docs: docs.logoutOthers } }, async (request) => {
     const { session } = await requireSession(tessera, request);
     const revoked = await sessions.revokeOtherSessions(session, 'signed_out_elsewhere');
     return { revoked: revoked.length, session_ids: revoked.map((other) => other.id) };
   });
 }
+
+const docs = {
+  refresh: {
+    summary: 'Refresh: spend the refresh token for a new pair',
+    description:
+      "The old refresh token is spent. Presented again within the flow's `reuse_interval` it returns the same successor pair; after it, the session is revoked (`reuse_detected`).",
+    tag: 'End user',
+    auth: 'refresh_token',
+    answer: { status: 200, description: 'The new token pair (in cookie mode the refresh token also, or only, in the cookie).', schema: GrantAnswer },
+  },
+  currentSession: {
+    summary: 'The session of this access token',
+    tag: 'End user',
+    auth: 'access_token',
+    answer: { status: 200, description: 'The live session.', schema: CurrentSessionAnswer },
+  },
+  logout: {
+    summary: 'Sign out: revoke this session (reason `logout`)',
+    tag: 'End user',
+    auth: 'access_token',
+    answer: { status: 200, description: 'The revoked session.', schema: LogoutAnswer },
+  },
+  logoutOthers: {
+    summary: "Revoke the user's other sessions (reason `signed_out_elsewhere`)",
+    tag: 'End user',
+    auth: 'access_token',
+    answer: { status: 200, description: 'How many sessions were revoked, and their ids.', schema: LogoutOthersAnswer },
+  },
+} satisfies Record<string, RouteDocs>;
 
 /**
  * The refresh token of a refresh request. The body wins over the cookie: a page that hands over a

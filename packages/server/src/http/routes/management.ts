@@ -6,6 +6,8 @@ import type { Tessera } from '../../tessera.js';
 import { requireApiKey } from '../auth.js';
 import { secretSubject, type RequestRateLimits } from '../rate-limits.js';
 import { grantJson, revocationPageJson, sessionJson, userSessionsJson } from '../representation.js';
+import { GrantAnswer, RevocationPageAnswer, RevokedSessionsAnswer, SessionAnswer, UserSessionsAnswer } from '../answer-schemas.js';
+import type { RouteDocs } from '../openapi.js';
 import { CreateSessionBody, RevocationsQuery, SessionIdParams, UserIdParams, UserSessionsQuery } from '../schemas.js';
 
 /**
@@ -22,7 +24,7 @@ export function managementRoutes(app: FastifyInstance, tessera: Tessera, limits:
     // Limited per accepted key; failed attempts are limited per client address inside requireApiKey.
     scope.addHook('onRequest', async (request) => limits.enforce('management_per_key', secretSubject(await requireApiKey(tessera, request, limits))));
 
-    scope.post<{ Body: Static<typeof CreateSessionBody> }>('/v1/sessions', { schema: { body: CreateSessionBody } }, async (request, reply) => {
+    scope.post<{ Body: Static<typeof CreateSessionBody> }>('/v1/sessions', { schema: { body: CreateSessionBody }, config: { docs: docs.createSession } }, async (request, reply) => {
       const { user_id, flow, metadata } = request.body;
       if (metadata !== undefined && jsonDepth(metadata) > maxMetadataDepth) {
         throw new TesseraError('invalid_request', {
@@ -33,13 +35,13 @@ export function managementRoutes(app: FastifyInstance, tessera: Tessera, limits:
       return reply.code(201).send(grantJson(grant, clock.now()));
     });
 
-    scope.get<{ Params: Static<typeof SessionIdParams> }>('/v1/sessions/:id', { schema: { params: SessionIdParams } }, async (request) => {
+    scope.get<{ Params: Static<typeof SessionIdParams> }>('/v1/sessions/:id', { schema: { params: SessionIdParams }, config: { docs: docs.getSession } }, async (request) => {
       const session = await sessions.getSession(request.params.id);
       if (!session) throw new TesseraError('not_found', { message: 'No session with this id.' });
       return sessionJson(session, clock.now());
     });
 
-    scope.delete<{ Params: Static<typeof SessionIdParams> }>('/v1/sessions/:id', { schema: { params: SessionIdParams } }, async (request) => {
+    scope.delete<{ Params: Static<typeof SessionIdParams> }>('/v1/sessions/:id', { schema: { params: SessionIdParams }, config: { docs: docs.revokeSession } }, async (request) => {
       const { id } = request.params;
       const session = (await sessions.revokeSession(id, 'admin')) ?? (await sessions.getSession(id));
       if (!session) throw new TesseraError('not_found', { message: 'No session with this id.' });
@@ -48,11 +50,11 @@ export function managementRoutes(app: FastifyInstance, tessera: Tessera, limits:
 
     scope.get<{ Params: Static<typeof UserIdParams>; Querystring: Static<typeof UserSessionsQuery> }>(
       '/v1/users/:user_id/sessions',
-      { schema: { params: UserIdParams, querystring: UserSessionsQuery } },
+      { schema: { params: UserIdParams, querystring: UserSessionsQuery }, config: { docs: docs.listUserSessions } },
       async (request) => userSessionsJson(sessions, request.params.user_id, request.query.status ?? 'active', () => clock.now()),
     );
 
-    scope.delete<{ Params: Static<typeof UserIdParams> }>('/v1/users/:user_id/sessions', { schema: { params: UserIdParams } }, async (request) => {
+    scope.delete<{ Params: Static<typeof UserIdParams> }>('/v1/users/:user_id/sessions', { schema: { params: UserIdParams }, config: { docs: docs.revokeUserSessions } }, async (request) => {
       const revoked = await sessions.revokeUserSessions(request.params.user_id, 'admin');
       const now = clock.now();
       return { revoked: revoked.length, sessions: revoked.map((session) => sessionJson(session, now)) };
@@ -65,7 +67,7 @@ export function managementRoutes(app: FastifyInstance, tessera: Tessera, limits:
   app.register(async (feed) => {
     feed.addHook('onRequest', async (request) => void (await requireApiKey(tessera, request, limits)));
 
-    feed.get<{ Querystring: Static<typeof RevocationsQuery> }>('/v1/revocations', { schema: { querystring: RevocationsQuery } }, async (request, reply) => {
+    feed.get<{ Querystring: Static<typeof RevocationsQuery> }>('/v1/revocations', { schema: { querystring: RevocationsQuery }, config: { docs: docs.revocations } }, async (request, reply) => {
       const cursor = request.query.cursor === undefined ? null : parseCursor(request.query.cursor);
       if (cursor === null && request.query.cursor !== undefined) {
         throw new TesseraError('invalid_request', { details: [{ field: 'cursor', message: 'must be a cursor from an earlier answer' }] });
@@ -86,6 +88,49 @@ export function managementRoutes(app: FastifyInstance, tessera: Tessera, limits:
     });
   });
 }
+
+const docs = {
+  createSession: {
+    summary: 'Start a session',
+    description: 'An unknown `flow` or a `user_id` the server does not take is `invalid_request`.',
+    tag: 'Management',
+    auth: 'api_key',
+    answer: { status: 201, description: 'The new session and its first token pair.', schema: GrantAnswer },
+  },
+  getSession: {
+    summary: 'Read a session, whatever its status',
+    tag: 'Management',
+    auth: 'api_key',
+    answer: { status: 200, description: 'The session.', schema: SessionAnswer },
+    errors: ['not_found'],
+  },
+  revokeSession: {
+    summary: 'Revoke a session (reason `admin`)',
+    tag: 'Management',
+    auth: 'api_key',
+    answer: { status: 200, description: 'The session, revoked (or as it already was when it had ended).', schema: SessionAnswer },
+    errors: ['not_found'],
+  },
+  listUserSessions: {
+    summary: "List a user's sessions",
+    tag: 'Management',
+    auth: 'api_key',
+    answer: { status: 200, description: 'The active sessions, or with `status=all` every status, newest first.', schema: UserSessionsAnswer },
+  },
+  revokeUserSessions: {
+    summary: "Revoke all of a user's sessions (reason `admin`)",
+    tag: 'Management',
+    auth: 'api_key',
+    answer: { status: 200, description: 'The sessions this call revoked.', schema: RevokedSessionsAnswer },
+  },
+  revocations: {
+    summary: 'Read the revocation feed',
+    description: 'For resource servers that verify access tokens themselves: revocations after `cursor`, waiting up to `wait` seconds for one. Outside the per-key rate limit.',
+    tag: 'Management',
+    auth: 'api_key',
+    answer: { status: 200, description: 'Revocations after the cursor, and the cursor to read on from.', schema: RevocationPageAnswer },
+  },
+} satisfies Record<string, RouteDocs>;
 
 /** Deeper metadata would overflow the stack when stored or sent back (a 500 for bad input). */
 const maxMetadataDepth = 64;

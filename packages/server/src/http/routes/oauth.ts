@@ -8,6 +8,8 @@ import { bearerToken, requireApiKey } from '../auth.js';
 import { docsBaseUrl } from '../envelope.js';
 import { OAuthRequestError, sendOAuthError } from '../oauth-errors.js';
 import { clientSubject, secretSubject, type RequestRateLimits } from '../rate-limits.js';
+import { IntrospectionAnswer, OAuthTokenAnswer, OAuthTokenForm, OAuthTokenOnlyForm } from '../answer-schemas.js';
+import type { RouteDocs } from '../openapi.js';
 
 type ToTesseraError = (error: FastifyError) => TesseraError;
 
@@ -33,7 +35,7 @@ export async function oauthRoutes(app: FastifyInstance, tessera: Tessera, toTess
 
     // The same refresh limits as /v1/token/refresh: per client IP before the body is read, then per refresh token.
     const perIp = async (request: FastifyRequest) => limits.enforce('refresh_per_ip', clientSubject(request.ip));
-    oauth.post('/oauth/token', { onRequest: perIp }, async (request, reply) => {
+    oauth.post('/oauth/token', { onRequest: perIp, config: { docs: docs.token } }, async (request, reply) => {
       const params = formParams(request);
       clients.authenticate(presentedClient(request, params));
       const grantType = required(params, 'grant_type');
@@ -57,7 +59,7 @@ export async function oauthRoutes(app: FastifyInstance, tessera: Tessera, toTess
 
     // Anyone may revoke a token they hold, unauthenticated, and each is a store lookup: limited per client IP, before the body.
     const revokePerIp = async (request: FastifyRequest) => limits.enforce('revoke_per_ip', clientSubject(request.ip));
-    oauth.post('/oauth/revoke', { onRequest: revokePerIp }, async (request, reply) => {
+    oauth.post('/oauth/revoke', { onRequest: revokePerIp, config: { docs: docs.revoke } }, async (request, reply) => {
       const params = formParams(request);
       clients.authenticate(presentedClient(request, params));
       await introspection.revoke(required(params, 'token'));
@@ -65,7 +67,7 @@ export async function oauthRoutes(app: FastifyInstance, tessera: Tessera, toTess
       return reply.code(200).send();
     });
 
-    oauth.post('/oauth/introspect', async (request) => {
+    oauth.post('/oauth/introspect', { config: { docs: docs.introspect } }, async (request) => {
       const params = formParams(request);
       await requireIntrospectionCaller(request, params);
       const active = await introspection.activeToken(required(params, 'token'));
@@ -105,6 +107,33 @@ export async function oauthRoutes(app: FastifyInstance, tessera: Tessera, toTess
     };
   }
 }
+
+const docs = {
+  token: {
+    summary: 'RFC 6749 §6 refresh (`grant_type=refresh_token`)',
+    tag: 'OAuth',
+    auth: 'oauth_client',
+    form: OAuthTokenForm,
+    answer: { status: 200, description: 'RFC 6749 §5.1 token answer.', schema: OAuthTokenAnswer },
+    errors: ['session_expired', 'session_revoked', 'session_not_found', 'rate_limited'],
+    oauthErrors: [{ error: 'unsupported_grant_type', code: 'invalid_request' }],
+  },
+  revoke: {
+    summary: 'RFC 7009 token revocation',
+    tag: 'OAuth',
+    auth: 'oauth_client',
+    form: OAuthTokenOnlyForm,
+    answer: { status: 200, description: 'Revoked, or the token was unknown (RFC 7009 §2.2: the same answer).' },
+    errors: ['rate_limited'],
+  },
+  introspect: {
+    summary: 'RFC 7662 token introspection',
+    tag: 'OAuth',
+    auth: 'introspection',
+    form: OAuthTokenOnlyForm,
+    answer: { status: 200, description: 'Whether the token is active, and its claims when it is.', schema: IntrospectionAnswer },
+  },
+} satisfies Record<string, RouteDocs>;
 
 /** The form body; a bodyless POST is an empty form. RFC 6749 §3.2: no parameter twice. */
 function formParams(request: FastifyRequest): URLSearchParams {

@@ -7,16 +7,17 @@ import { docsBaseUrl } from '../envelope.js';
 import type { Metrics } from '../metrics.js';
 import { ErrorCodeParams } from '../schemas.js';
 import type { Static } from 'typebox';
+import { HealthAnswer, ReadinessAnswer } from '../answer-schemas.js';
 
 /** Health, metrics and the error documentation pages. */
 export function operationsRoutes(app: FastifyInstance, tessera: Tessera, metrics: Metrics): void {
   // Liveness: the process answers. The store is not asked: a probe that restarts a node for a database outage helps no one.
-  app.get('/healthz', async () => {
+  app.get('/healthz', { config: { docs: { summary: 'Liveness: the process answers', tag: 'Operations', answer: { status: 200, description: 'Alive.', schema: HealthAnswer } } } }, async () => {
     return { status: 'ok', server_time: new Date(tessera.clock.now()).toISOString() };
   });
 
   // Readiness: this node can serve. The store opens only after migrating, so a store that answers is migrated.
-  app.get('/readyz', async () => {
+  app.get('/readyz', { config: { docs: { summary: 'Readiness: the store answers', tag: 'Operations', answer: { status: 200, description: 'Ready to serve.', schema: ReadinessAnswer } } } }, async () => {
     try {
       await tessera.store.ping();
     } catch (error) {
@@ -34,16 +35,16 @@ export function operationsRoutes(app: FastifyInstance, tessera: Tessera, metrics
     };
   });
 
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', { config: { docs: { summary: 'Prometheus metrics', description: 'On the management port only, when there is one.', tag: 'Operations', answer: { status: 200, description: 'Prometheus text exposition format.', type: 'text/plain' }, errors: ['not_found'] } } }, async (_request, reply) => {
     reply.type(metrics.contentType);
     return metrics.render();
   });
 
-  app.get('/docs/errors', async (request, reply) => {
+  app.get('/docs/errors', { config: { docs: { summary: 'The index of every error code', tag: 'Operations', answer: { status: 200, description: 'An HTML page.', type: 'text/html' } } } }, async (request, reply) => {
     return reply.type('text/html; charset=utf-8').send(errorIndexPage(docsBaseUrl(tessera.issuer)));
   });
 
-  app.get<{ Params: Static<typeof ErrorCodeParams> }>('/docs/errors/:code', { schema: { params: ErrorCodeParams } }, async (request, reply) => {
+  app.get<{ Params: Static<typeof ErrorCodeParams> }>('/docs/errors/:code', { schema: { params: ErrorCodeParams }, config: { docs: { summary: 'The page that documents one error code', tag: 'Operations', answer: { status: 200, description: 'An HTML page; every envelope `doc_url` points to one.', type: 'text/html' }, errors: ['not_found'] } } }, async (request, reply) => {
     const { code } = request.params;
     if (!isErrorCode(code)) throw new TesseraError('not_found', { message: `No error code "${code}".` });
     return reply.type('text/html; charset=utf-8').send(errorPage(code, docsBaseUrl(tessera.issuer)));

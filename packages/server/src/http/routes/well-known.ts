@@ -1,14 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import type { Tessera } from '../../tessera.js';
+import { AuthorizationServerMetadataAnswer, JwksAnswer } from '../answer-schemas.js';
 
 /** Discovery documents, so existing JOSE and OAuth clients find keys and endpoints. */
 export function wellKnownRoutes(app: FastifyInstance, tessera: Tessera): void {
-  app.get('/.well-known/jwks.json', async (_request, reply) => {
+  app.get('/.well-known/jwks.json', { config: { docs: { summary: 'The public signing keys, by `kid`', tag: 'Discovery', answer: { status: 200, description: 'RFC 7517 JWK Set.', schema: JwksAnswer } } } }, async (_request, reply) => {
     reply.header('cache-control', 'public, max-age=300');
     return tessera.signingKeys.publicJwks();
   });
 
-  app.get('/.well-known/oauth-authorization-server', async () => {
+  app.get('/.well-known/oauth-authorization-server', { config: { docs: { summary: 'RFC 8414 authorization server metadata', tag: 'Discovery', answer: { status: 200, description: 'The metadata.', schema: AuthorizationServerMetadataAnswer } } } }, async () => {
     const issuer = tessera.issuer.replace(/\/+$/, '');
     return {
       issuer: tessera.issuer,

@@ -1,0 +1,141 @@
+import Type, { type TSchema } from 'typebox';
+
+/**
+ * What the routes answer, as JSON Schema for the OpenAPI document (`openapi.ts`). Documentation
+ * only: Fastify never serializes with them, so an answer is exactly what `representation.ts` builds.
+ */
+
+/** A reference to one of the document's shared components. */
+export const componentRef = (name: string): TSchema => Type.Unsafe({ $ref: `#/components/schemas/${name}` });
+
+const Iso = Type.String({ format: 'date-time' });
+const OptionalIso = Type.Union([Iso, Type.Null()]);
+
+export const SessionAnswer = Type.Object(
+  {
+    id: Type.String(),
+    user_id: Type.String(),
+    flow: Type.String(),
+    status: Type.Enum(['active', 'expired', 'revoked']),
+    created_at: Iso,
+    last_refreshed_at: OptionalIso,
+    expires_at: Iso,
+    idle_expires_at: OptionalIso,
+    revoked_at: OptionalIso,
+    revoked_reason: Type.Union([Type.Enum(['logout', 'admin', 'reuse_detected', 'signed_out_elsewhere']), Type.Null()]),
+    metadata: Type.Record(Type.String(), Type.Unknown()),
+  },
+  { description: 'The `SESSION` object: one sign-in on one device.' },
+);
+
+export const GrantAnswer = Type.Object(
+  {
+    session: componentRef('Session'),
+    access_token: Type.String({ description: 'RFC 9068 JWT (`typ: at+jwt`) with `sid` and `flow`.' }),
+    access_token_expires_at: Iso,
+    refresh_token: Type.Optional(Type.String({ description: 'Single use. Absent in cookie mode with `refresh_token_in_body: false`.' })),
+    refresh_token_expires_at: Iso,
+    token_type: Type.Literal('Bearer'),
+    server_time: Iso,
+  },
+  { description: 'A new access and refresh token pair, from session creation or a refresh.' },
+);
+
+export const CurrentSessionAnswer = Type.Object({ session: componentRef('Session'), server_time: Iso });
+export const LogoutAnswer = Type.Object({ session: componentRef('Session') });
+export const LogoutOthersAnswer = Type.Object({ revoked: Type.Integer({ minimum: 0 }), session_ids: Type.Array(Type.String()) });
+
+export const UserSessionsAnswer = Type.Object({
+  sessions: Type.Array(componentRef('Session'), { description: 'Newest first.' }),
+  limit: Type.Optional(Type.Integer({ description: 'With `status=all`: the most sessions one answer holds.' })),
+  has_more: Type.Optional(Type.Boolean({ description: 'With `status=all`: whether older sessions were left out.' })),
+});
+export const RevokedSessionsAnswer = Type.Object({ revoked: Type.Integer({ minimum: 0 }), sessions: Type.Array(componentRef('Session')) });
+
+export const RevocationPageAnswer = Type.Object({
+  revocations: Type.Array(
+    Type.Object({
+      session_id: Type.String(),
+      user_id: Type.String(),
+      reason: Type.String(),
+      revoked_at: Iso,
+      access_tokens_expire_by: Iso,
+    }),
+  ),
+  cursor: Type.String({ description: 'Pass back as `cursor` to read what came after.' }),
+  server_time: Iso,
+});
+
+export const HealthAnswer = Type.Object({ status: Type.Literal('ok'), server_time: Iso });
+export const ReadinessAnswer = Type.Object({
+  status: Type.Literal('ready'),
+  checks: Type.Object({ store: Type.Literal('ok'), migrations: Type.Literal('ok'), redis: Type.Enum(['ok', 'degraded', 'off']) }),
+  server_time: Iso,
+});
+
+export const JwksAnswer = Type.Object({ keys: Type.Array(Type.Record(Type.String(), Type.Unknown())) }, { description: 'RFC 7517 JWK Set.' });
+export const AuthorizationServerMetadataAnswer = Type.Record(Type.String(), Type.Unknown(), { description: 'RFC 8414 metadata.' });
+
+export const OAuthTokenAnswer = Type.Object({
+  access_token: Type.String(),
+  token_type: Type.Literal('Bearer'),
+  expires_in: Type.Integer({ minimum: 0 }),
+  refresh_token: Type.String(),
+});
+export const IntrospectionAnswer = Type.Object(
+  {
+    active: Type.Boolean(),
+    sub: Type.Optional(Type.String()),
+    sid: Type.Optional(Type.String()),
+    flow: Type.Optional(Type.String()),
+    token_type: Type.Optional(Type.Enum(['Bearer', 'refresh_token'])),
+    exp: Type.Optional(Type.Integer()),
+    iat: Type.Optional(Type.Integer()),
+    client_id: Type.Optional(Type.String()),
+    iss: Type.Optional(Type.String()),
+    aud: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())])),
+    jti: Type.Optional(Type.String()),
+  },
+  { description: 'RFC 7662: `{ "active": false }` alone for an unknown, expired or revoked token.' },
+);
+
+/** The form bodies of the OAuth endpoints, which parse them by hand (RFC 6749 §3.2: no parameter twice). */
+export const OAuthTokenForm = Type.Object({
+  grant_type: Type.Literal('refresh_token'),
+  refresh_token: Type.String(),
+  client_id: Type.Optional(Type.String()),
+});
+export const OAuthTokenOnlyForm = Type.Object({
+  token: Type.String(),
+  token_type_hint: Type.Optional(Type.Enum(['access_token', 'refresh_token'])),
+  client_id: Type.Optional(Type.String()),
+});
+
+/** The contract's error envelope: every non-2xx JSON answer outside `/oauth/`. */
+export const ErrorEnvelope = Type.Object(
+  {
+    success: Type.Literal(false),
+    error: Type.String({ description: 'A stable code from the error catalogue (`/docs/errors`).' }),
+    message: Type.String(),
+    details: Type.Array(Type.Record(Type.String(), Type.Unknown())),
+    retry_after: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], { description: 'Seconds; equals the `Retry-After` header when set.' }),
+    doc_url: Type.String({ format: 'uri' }),
+    request_id: Type.String({ description: 'Equals the `X-Request-Id` header.' }),
+    timestamp: Iso,
+  },
+  { additionalProperties: false },
+);
+
+/** RFC 6749 §5.2 errors of `/oauth/*`: the OAuth `error`, and the envelope's fields with the catalogue code as `tessera_error`. */
+export const OAuthErrorAnswer = Type.Object({
+  error: Type.String({ description: 'The RFC 6749 §5.2 / RFC 7009 / RFC 7662 error.' }),
+  error_description: Type.String(),
+  tessera_error: Type.String({ description: 'The catalogue code (`/docs/errors`).' }),
+  success: Type.Literal(false),
+  message: Type.String(),
+  details: Type.Array(Type.Record(Type.String(), Type.Unknown())),
+  retry_after: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
+  doc_url: Type.String({ format: 'uri' }),
+  request_id: Type.String(),
+  timestamp: Iso,
+});

@@ -2,13 +2,14 @@
 // installed into an empty project outside this repository, where the README's first run is replayed.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readWorkspaces } from '../../../scripts/release-files.js';
 
 const run = promisify(execFile);
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -36,16 +37,6 @@ interface Packed {
 }
 
 const readJson = <T>(file: string): T => JSON.parse(readFileSync(file, 'utf8')) as T;
-
-/** The workspace folders the root package.json names (`dir/*` globs and plain folders). */
-function workspaceDirs(): string[] {
-  const { workspaces } = readJson<{ workspaces: string[] }>(join(root, 'package.json'));
-  return workspaces.flatMap((pattern) => {
-    if (!pattern.endsWith('/*')) return [join(root, pattern)];
-    const parent = join(root, pattern.slice(0, -2));
-    return readdirSync(parent).map((name) => join(parent, name));
-  }).filter((dir) => existsSync(join(dir, 'package.json')));
-}
 
 // npm's own variables from `npm test` (workspace, prefix, …) must not steer the stranger's npm.
 const strangerEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
@@ -110,13 +101,12 @@ async function healthz(): Promise<number> {
 beforeAll(async () => {
   const tarballs = join(work, 'tarballs');
   mkdirSync(tarballs);
-  for (const dir of workspaceDirs()) {
-    const manifest = readJson<Manifest>(join(dir, 'package.json'));
+  for (const { dir, manifest } of readWorkspaces(root)) {
     if (manifest.private) continue;
     // `npm pack` runs the package's prepack (its build), as `npm publish` would.
     const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', tarballs], { cwd: dir });
     const [info] = JSON.parse(stdout.slice(stdout.search(/^\[/m))) as [{ filename: string; files: { path: string }[] }];
-    packed.push({ dir, manifest, tarball: join(tarballs, info.filename), entries: info.files.map((file) => file.path) });
+    packed.push({ dir, manifest: manifest as unknown as Manifest, tarball: join(tarballs, info.filename), entries: info.files.map((file) => file.path) });
   }
 
   // The README's first run, on the tarballs instead of the registry's versions.

@@ -3,6 +3,7 @@ import { checkAccessToken, tokenExpiredError, type AccessTokenClaims, type Check
 import type { Clock } from './clock.js';
 import { TesseraError } from './errors.js';
 import { newId } from './ids.js';
+import { KeyEncryptionError } from './key-encryption.js';
 import type { SessionRecord } from './session.js';
 import { signingAlgorithm, type SigningKeys } from './signing-keys.js';
 
@@ -41,7 +42,7 @@ export class AccessTokens {
     const { issuer, audience, clientId, clock } = this.#options;
     const iat = Math.floor(clock.now() / 1000);
     const exp = Math.min(iat + ttl, Math.floor(notAfter / 1000));
-    const { kid, privateKey } = await this.#options.keys.currentKey();
+    const { kid, privateKey } = await this.#currentKey();
     const token = await new SignJWT({ client_id: clientId, sid: session.id, flow: session.flow })
       .setProtectedHeader({ alg: signingAlgorithm, typ: 'at+jwt', kid })
       .setIssuer(issuer)
@@ -52,6 +53,20 @@ export class AccessTokens {
       .setJti(newId('', clock.now()))
       .sign(privateKey);
     return { token, expiresAt: exp * 1000 };
+  }
+
+  /**
+   * The key to sign with. A node that cannot open it (another node rotated to a key sealed under a
+   * key-encryption key this node was not given) answers 503 until it is restarted with that KEK:
+   * the sessions are intact, so the caller must not sign anyone out.
+   */
+  async #currentKey(): Promise<{ kid: string; privateKey: CryptoKey }> {
+    try {
+      return await this.#options.keys.currentKey();
+    } catch (error) {
+      if (!(error instanceof KeyEncryptionError)) throw error;
+      throw new TesseraError('service_unavailable', { retryAfter: 30, cause: error });
+    }
   }
 
   /** Verifies signature, algorithm, `typ`, issuer, audience and expiry; throws `token_expired` or `token_invalid`. */

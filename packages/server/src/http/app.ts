@@ -146,6 +146,9 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
     const tesseraError = toTesseraError(error);
     if (tesseraError.code === 'internal_error') {
       request.log.error({ err: error, request_id: request.id }, 'internal error');
+    } else if (tesseraError.code === 'service_unavailable' && tesseraError.cause !== undefined) {
+      // The caller is told to retry; the operator needs the reason (a store down, a signing key this node cannot open).
+      request.log.warn({ err: tesseraError.cause, request_id: request.id }, 'service unavailable');
     }
     return sendError(request, reply, tesseraError, docsBaseUrl(tessera.issuer), tessera.clock.now());
   });

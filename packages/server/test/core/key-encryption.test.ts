@@ -76,6 +76,32 @@ describe.each([
     }
   });
 
+  it('a node without the KEK of a key another node rotated to answers service_unavailable, never an internal error', async () => {
+    const { reopen, cleanup } = await open();
+    try {
+      const plain = await node(reopen);
+      const sealing = await node(reopen, new KeyEncryption(kekA));
+      try {
+        await sealing.signingKeys.rotate();
+        // The plain node picks up the new current key on its next reload, and cannot open it.
+        clock.advance(31);
+        const refused = await plain.sessions.createSession({ userId: 'alice' }).then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+        expect(refused).toMatchObject({ code: 'service_unavailable', status: 503, retryAfter: 30 });
+        expect((refused as Error).cause).toMatchObject({ name: 'KeyEncryptionError' });
+        // The node with the KEK signs as before.
+        expect((await sealing.sessions.createSession({ userId: 'alice' })).accessToken).toBeTruthy();
+      } finally {
+        await sealing.close();
+        await plain.close();
+      }
+    } finally {
+      cleanup();
+    }
+  });
+
   it('plain keys from before keep working; reencrypt seals them, and moves them to a new KEK', async () => {
     const { reopen, cleanup } = await open();
     try {

@@ -1,6 +1,7 @@
 import { readAccessTokenClaims } from './access-token-claims.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { errorFromEnvelope, isErrorEnvelope } from './envelope.js';
+import { callSafely } from './listeners.js';
 import { SessionEndedError, TesseraError, type SessionEndCode } from './errors.js';
 import { detectPageEnvironment, type PageEnvironment } from './refresh-scheduler.js';
 import type { SessionClient } from './session-client.js';
@@ -297,7 +298,7 @@ class TesseraRealtimeSocket implements RealtimeSocket {
         if (isErrorEnvelope(frame['error'])) this.#lastError = errorFromEnvelope(frame['error'], 0);
         return;
       case 'message':
-        for (const listener of [...this.#messageListeners]) guard(() => listener(frame['data']));
+        for (const listener of [...this.#messageListeners]) callSafely(() => listener(frame['data']));
         return;
     }
   }
@@ -456,17 +457,7 @@ class TesseraRealtimeSocket implements RealtimeSocket {
   #setStatus(status: RealtimeStatus): void {
     if (status === this.#status) return;
     this.#status = status;
-    for (const listener of [...this.#statusListeners]) guard(() => listener(status));
+    for (const listener of [...this.#statusListeners]) callSafely(() => listener(status));
   }
 }
 
-/** A listener's exception must not break the socket, nor vanish. */
-function guard(run: () => void): void {
-  try {
-    run();
-  } catch (error) {
-    queueMicrotask(() => {
-      throw error;
-    });
-  }
-}

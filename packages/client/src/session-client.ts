@@ -7,6 +7,7 @@ import type { SessionClosedCause, SessionHandler, SessionRefreshedEvent } from '
 import { clearSession, loadSession, memoryStorage, saveSession, type TokenStorage } from './storage.js';
 import { browserTabCoordinator, noTabCoordination, tabsCanRace, type TabCoordinator, type TabMessage } from './tab-coordinator.js';
 import { requestSender, errorFromResponse } from './bearer-request.js';
+import { callHandler, Listeners } from './listeners.js';
 import { requestRefresh, type FetchFunction } from './token-endpoint.js';
 import { askAppForTokens } from './token-required.js';
 import { openRealtime, type RealtimeOptions, type RealtimeSocket } from './realtime.js';
@@ -217,7 +218,7 @@ class TesseraSessionClient implements SessionClient {
   readonly #scheduler: RefreshScheduler;
   readonly #tabs: TabCoordinator;
   readonly #stopListeningToTabs: () => void;
-  readonly #listeners = new Set<(state: SessionState) => void>();
+  readonly #listeners = new Listeners<SessionState>();
 
   #state: SessionState = 'loading';
   #tokens: HeldTokens | null = null;
@@ -290,8 +291,7 @@ class TesseraSessionClient implements SessionClient {
   }
 
   subscribe(listener: (state: SessionState) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    return this.#listeners.add(listener);
   }
 
   setSession(grant: TokenGrant): Promise<void> {
@@ -520,24 +520,11 @@ class TesseraSessionClient implements SessionClient {
   }
 
   #callListeners(): void {
-    const state = this.#state;
-    for (const listener of [...this.#listeners]) {
-      try {
-        listener(state);
-      } catch (error) {
-        rethrowLater(error);
-      }
-    }
+    this.#listeners.emit(this.#state);
   }
 
   #notify<K extends keyof SessionHandler>(name: K, ...args: Parameters<NonNullable<SessionHandler[K]>>): void {
-    const callback = this.#handler[name] as ((...callbackArgs: unknown[]) => void) | undefined;
-    if (!callback) return;
-    try {
-      callback.apply(this.#handler, args);
-    } catch (error) {
-      rethrowLater(error);
-    }
+    callHandler(this.#handler, name, args);
   }
 
   // ── Time ─────────────────────────────────────────────────────────────────────
@@ -1078,11 +1065,4 @@ function asTesseraError(error: unknown): TesseraError {
 
 function defaultTabs(baseUrl: string): TabCoordinator {
   return tabsCanRace() ? browserTabCoordinator(`tessera:${baseUrl}`) : noTabCoordination;
-}
-
-/** A listener's or handler's exception must not break the SDK, nor vanish. */
-function rethrowLater(error: unknown): void {
-  queueMicrotask(() => {
-    throw error;
-  });
 }

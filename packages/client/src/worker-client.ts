@@ -2,6 +2,7 @@ import type { LogoutOthersResult, SessionClient, SessionState } from './session-
 import { openRealtime, publicClientHost, type RealtimeOptions, type RealtimeSocket } from './realtime.js';
 import type { SessionEndedError } from './errors.js';
 import type { SessionHandler } from './session-handler.js';
+import { callHandler, Listeners } from './listeners.js';
 import { isTokenGrant, type SessionInfo, type TokenGrant } from './token-grant.js';
 import {
   connectMessageType,
@@ -57,7 +58,7 @@ class WorkerSessionClient implements SessionClient {
   readonly ready: Promise<void>;
   readonly #port: MessagePortLike;
   readonly #handler: Omit<SessionHandler, 'onTokenRequired'>;
-  readonly #listeners = new Set<(state: SessionState) => void>();
+  readonly #listeners = new Listeners<SessionState>();
   readonly #pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   #snapshot: WorkerSnapshot = { state: 'loading', clockSkew: 0, sessionId: null, session: null, accessTokenExpiresAt: null, endError: null };
   /** `endError` of the snapshot, made an error once per snapshot. */
@@ -100,8 +101,7 @@ class WorkerSessionClient implements SessionClient {
   }
 
   subscribe(listener: (state: SessionState) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    return this.#listeners.add(listener);
   }
 
   setSession(grant: TokenGrant): Promise<void> {
@@ -162,25 +162,13 @@ class WorkerSessionClient implements SessionClient {
         this.#endError = message.snapshot.endError ? (receiveError(message.snapshot.endError) as SessionEndedError) : null;
         this.#markReady();
         // The worker sends a snapshot on every change of state or tokens, and once on connecting.
-        for (const listener of [...this.#listeners]) callSafely(() => listener(message.snapshot.state));
+        this.#listeners.emit(message.snapshot.state);
         return;
       }
-      case 'callback': {
-        const callback = this.#handler[message.name] as ((...args: unknown[]) => void) | undefined;
-        if (callback) callSafely(() => callback.apply(this.#handler, receiveArgs(message.args)));
+      case 'callback':
+        callHandler(this.#handler, message.name, receiveArgs(message.args));
         return;
-      }
     }
   }
 }
 
-/** A listener's exception must not stop the others, nor vanish. */
-function callSafely(call: () => void): void {
-  try {
-    call();
-  } catch (error) {
-    queueMicrotask(() => {
-      throw error;
-    });
-  }
-}

@@ -4,17 +4,23 @@ import { errorFromEnvelope, isErrorEnvelope } from './envelope.js';
 import { callSafely } from './listeners.js';
 import { SessionEndedError, TesseraError, type SessionEndCode } from './errors.js';
 import { detectPageEnvironment, type PageEnvironment } from './refresh-scheduler.js';
-import type { SessionClient } from './session-client.js';
 
-/** The part of the Web `WebSocket` the SDK uses; the browser's and `ws`'s both fit. */
+/**
+ * The part of the Web `WebSocket` the SDK uses; the browser's and `ws`'s both fit.
+ *
+ * The SDK only assigns the `on…` handlers, never calls them: each implementation calls them with its
+ * own event type (`MessageEvent`, `ws`'s `MessageEvent`, …), of which the SDK reads `data` on
+ * `message` and `code` on `close`. A parameter of `never` lets every implementation's handler type
+ * fit without `any`; the handlers the SDK assigns say what they read.
+ */
 export interface WebSocketLike {
   readonly readyState: number;
   send(data: string): void;
   close(code?: number, reason?: string): void;
-  onopen: ((event: any) => void) | null;
-  onmessage: ((event: any) => void) | null;
-  onclose: ((event: any) => void) | null;
-  onerror: ((event: any) => void) | null;
+  onopen: ((event: never) => void) | null;
+  onmessage: ((event: never) => void) | null;
+  onclose: ((event: never) => void) | null;
+  onerror: ((event: never) => void) | null;
 }
 
 /** A `WebSocket` constructor: the global one in browsers, `ws`'s `WebSocket` in Node 20. */
@@ -82,6 +88,18 @@ export interface RealtimeHost {
   readonly environment?: PageEnvironment;
 }
 
+/**
+ * The part of the public `SessionClient` API a worker-mode socket uses. Declared here, not imported
+ * from session-client.ts: that module opens sockets through this one, and the two must not import
+ * each other. A `SessionClient` fits it.
+ */
+export interface PublicSessionLike {
+  readonly state: string;
+  subscribe(listener: (state: string) => void): () => void;
+  getAccessToken(): Promise<string>;
+  fetch(input: string): Promise<Response>;
+}
+
 const outboxLimit = 1000;
 /** A wake-up check: a tick this late means the device slept, so the socket is probed. */
 const tickMs = 15_000;
@@ -114,7 +132,7 @@ const renewalPollMs = 500;
  * where it lives and tells every page once.
  * @internal
  */
-export function publicClientHost(client: SessionClient, url: string | undefined): RealtimeHost {
+export function publicClientHost(client: PublicSessionLike, url: string | undefined): RealtimeHost {
   if (!url) throw new TypeError('realtime(): a worker-mode client needs { url }, e.g. wss://auth.example.com/v1/realtime');
   const baseUrl = url.replace(/^ws/, 'http').replace(/\/v1\/realtime\/?$/, '');
   return {

@@ -8,10 +8,10 @@ class ScriptedSocket implements WebSocketLike {
   readyState = 0;
   readonly sent: any[] = [];
   closedWith: number | null = null;
-  onopen: ((event: any) => void) | null = null;
-  onmessage: ((event: any) => void) | null = null;
-  onclose: ((event: any) => void) | null = null;
-  onerror: ((event: any) => void) | null = null;
+  onopen: ((event: object) => void) | null = null;
+  onmessage: ((event: { data: unknown }) => void) | null = null;
+  onclose: ((event: { code: number; reason: string }) => void) | null = null;
+  onerror: ((event: object) => void) | null = null;
 
   constructor(readonly url: string) {
     ScriptedSocket.all.push(this);

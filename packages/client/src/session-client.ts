@@ -3,6 +3,7 @@ import { errorFromEnvelope, readErrorEnvelope } from './envelope.js';
 import { isSessionEndCode, SessionEndedError, SilentAuthFailedError, TesseraError, type SessionEndCode } from './errors.js';
 import { detectPageEnvironment, RefreshScheduler, type PageEnvironment, type WakeCause } from './refresh-scheduler.js';
 import { ServerClock } from './server-clock.js';
+import { checkAt, endedWithAbsoluteLifetime, isDue, isExpired } from './session-timing.js';
 import type { SessionClosedCause, SessionHandler, SessionRefreshedEvent } from './session-handler.js';
 import { clearSession, loadSession, memoryStorage, saveSession, type TokenStorage } from './storage.js';
 import { browserTabCoordinator, noTabCoordination, tabsCanRace, type TabCoordinator, type TabMessage } from './tab-coordinator.js';
@@ -147,17 +148,10 @@ const defaultStorageKey = 'tessera.session';
 /** How many spent refresh tokens a client remembers: enough for the rotations that can be in flight at once. */
 const spentMemory = 16;
 /**
- * A token this long past its `exp` (server time as estimated here) was not seen to run out. Longer than
- * the last second of a session, when the server issues tokens already expired, and than a late timer.
- */
-const longExpiredMs = 5000;
-/**
  * How long (ms) a tab that needs tokens waits for another tab to say it holds the session. Messages
  * reach hidden tabs at once; a tab frozen or gone does not answer, and waiting longer would not help.
  */
 const tabAnswerWindow = 1000;
-/** A tab that cannot refresh by itself asks the others this long after its tokens are due, so the holder's own refresh usually lands first. */
-const askAfterDueMs = 1000;
 
 /** How a request to the other tabs for tokens came out. */
 type TabAnswer =
@@ -529,72 +523,13 @@ class TesseraSessionClient implements SessionClient {
 
   // ── Time ─────────────────────────────────────────────────────────────────────
 
-  /**
-   * Whether `exp − leeway` has passed on server time. A leeway longer than half the token's life is
-   * halved, and nothing is due within the second of `iat`, so short tokens never loop.
-   */
+  /** Whether the held tokens are due for refresh now (see `session-timing.ts`). */
   #isDue(tokens: HeldTokens): boolean {
-    const dueAt = this.#dueAt(tokens);
-    return dueAt !== null && this.#clock.now() >= dueAt;
+    return isDue(tokens, this.#session, this.#clock.now(), this.#leeway);
   }
 
   #isExpired(tokens: HeldTokens): boolean {
-    return tokens.accessTokenExpiresAt !== null && this.#clock.now() >= tokens.accessTokenExpiresAt;
-  }
-
-  /**
-   * Whether `tokens` expired longer ago than a client watching its token sees: the device slept, the
-   * page was hidden, or the device clock was set forward since the server's time was last read.
-   */
-  #longExpired(tokens: HeldTokens): boolean {
-    return tokens.accessTokenExpiresAt !== null && this.#clock.now() >= tokens.accessTokenExpiresAt + longExpiredMs;
-  }
-
-  /** Server time at which `tokens` should be refreshed, or null when the expiry is unknown. */
-  #dueAt(tokens: HeldTokens): number | null {
-    const expiresAt = tokens.accessTokenExpiresAt;
-    if (expiresAt === null) return null;
-    // No refresh can outlive the session's absolute end: nothing to do before the token's exp, when the session ends.
-    if (this.#absoluteEndOf(tokens) !== null) return expiresAt;
-    const issuedAt = tokens.accessTokenIssuedAt;
-    const lifetime = issuedAt === null ? Number.POSITIVE_INFINITY : expiresAt - issuedAt;
-    const dueAt = expiresAt - Math.min(this.#leeway, Math.max(0, lifetime / 2));
-    if (issuedAt === null) return dueAt;
-    // `iat` and `exp` are whole seconds: a refresh within the second of `iat` brings the same `exp`, so
-    // a 1 s token, due half a second after its `iat`, would be refreshed in a loop until that second is over.
-    // A token cut by the idle end is refreshed to push that end, before it: not before half-way there,
-    // timed to the millisecond by the session's description.
-    const idle = this.#idleEndOf(tokens);
-    return Math.max(dueAt, idle === null ? issuedAt + 1000 : idle.from + (idle.end - idle.from) / 2);
-  }
-
-  /**
-   * The session's idle end, and when it was set, when `tokens` last until it (cut there, to the whole
-   * second below, less than 1 s before it); null otherwise, or when the session's description is not known.
-   */
-  #idleEndOf(tokens: HeldTokens): { from: number; end: number } | null {
-    const session = this.#session;
-    if (!session?.idle_expires_at || session.id !== tokens.sessionId || tokens.accessTokenExpiresAt === null) return null;
-    const end = Date.parse(session.idle_expires_at);
-    const from = Date.parse(session.last_refreshed_at ?? session.created_at);
-    if (Number.isNaN(end) || Number.isNaN(from) || tokens.accessTokenExpiresAt <= end - 1000) return null;
-    return { from, end };
-  }
-
-  /**
-   * The session's absolute end, when `tokens` last until it (the server cuts a token's life there,
-   * to the whole second below: less than 1 s before it, never exactly 1 s, which is a token's own
-   * TTL ending then); null otherwise, or when the session's description is not known.
-   * A session whose idle end comes first was cut there, however close to the absolute end: a refresh
-   * pushes the idle end, and a page back after it must hear `idle` from the server.
-   */
-  #absoluteEndOf(tokens: HeldTokens): number | null {
-    const session = this.#session;
-    if (!session || session.id !== tokens.sessionId || tokens.accessTokenExpiresAt === null) return null;
-    const end = Date.parse(session.expires_at);
-    const idleEnd = session.idle_expires_at === null ? Number.NaN : Date.parse(session.idle_expires_at);
-    if (idleEnd < end) return null;
-    return !Number.isNaN(end) && tokens.accessTokenExpiresAt > end - 1000 ? end : null;
+    return isExpired(tokens, this.#clock.now());
   }
 
   #learnTimeFromGrant(grant: TokenGrant, tokens: HeldTokens, sentAt?: number): void {
@@ -617,10 +552,9 @@ class TesseraSessionClient implements SessionClient {
       this.#scheduler.scheduleAt(Math.max(this.#retryAt, this.#blockedUntil));
       return;
     }
-    const dueAt = this.#dueAt(tokens);
     // A tab that cannot refresh by itself gives the holder's own refresh a moment to arrive before asking for it.
-    const askLater = this.#canRefresh(tokens) || dueAt === null || tokens.accessTokenExpiresAt === null ? 0 : Math.min(askAfterDueMs, (tokens.accessTokenExpiresAt - dueAt) / 2);
-    this.#scheduler.scheduleAt(dueAt === null ? null : this.#clock.toDeviceTime(dueAt + askLater));
+    const at = checkAt(tokens, this.#session, this.#leeway, this.#canRefresh(tokens));
+    this.#scheduler.scheduleAt(at === null ? null : this.#clock.toDeviceTime(at));
   }
 
   /** A due time passed, or the page woke up: refresh now if due (or a retry is), else wait for the next due time. */
@@ -663,8 +597,8 @@ class TesseraSessionClient implements SessionClient {
   async #runRefresh(generation: number): Promise<HeldTokens> {
     const before = this.#tokens;
     if (before === null && !this.#handler.onTokenRequired) throw this.#noSessionError();
-    const absoluteEnd = before === null ? null : this.#absoluteEndOf(before);
-    if (before !== null && absoluteEnd !== null && this.#isExpired(before) && !this.#longExpired(before)) {
+    const absoluteEnd = before === null ? null : endedWithAbsoluteLifetime(before, this.#session, this.#clock.now());
+    if (absoluteEnd !== null) {
       // Its last token has run out with the session's absolute lifetime: asking the server would only
       // bring tokens that are expired as they are issued. Ended here, as the server will have it.
       // (Run out long ago, the server is asked: the client was away, or its clock was set forward.)

@@ -6,6 +6,7 @@ import { ServerClock } from './server-clock.js';
 import { checkAt, endedWithAbsoluteLifetime, isDue, isExpired } from './session-timing.js';
 import type { SessionClosedCause, SessionHandler, SessionRefreshedEvent } from './session-handler.js';
 import { clearSession, loadSession, memoryStorage, saveSession, type TokenStorage } from './storage.js';
+import { systemTimers, type Timers } from './timers.js';
 import { browserTabCoordinator, noTabCoordination, tabsCanRace, type TabCoordinator, type TabMessage } from './tab-coordinator.js';
 import { requestSender, errorFromResponse } from './bearer-request.js';
 import { callHandler, Listeners } from './listeners.js';
@@ -63,8 +64,14 @@ export interface SessionClientOptions {
    * browsers, none in Node. `false` turns it off; a `TabCoordinator` replaces it.
    */
   readonly tabs?: TabCoordinator | false;
-  /** The device clock, epoch milliseconds. Default `Date.now`. */
+  /** The device clock, epoch milliseconds. Default `timers.now`, which defaults to `Date.now`. */
   readonly now?: () => number;
+  /**
+   * Where every timer of the client comes from: the refresh schedule, the waits of the tab protocol,
+   * request timeouts and the realtime socket's timers. Default: the globals (`setTimeout`,
+   * `clearTimeout`, `Date.now`). A test passes a fake one to fast-forward hours in milliseconds.
+   */
+  readonly timers?: Timers;
   /** Random numbers in [0, 1) for retry jitter. Default `Math.random`. */
   readonly random?: () => number;
   /** Where wake-up events come from. Default: `window`/`document` when present. */
@@ -208,6 +215,7 @@ class TesseraSessionClient implements SessionClient {
   readonly #refreshTokenInCookie: boolean;
   readonly #requestTimeout: number;
   readonly #clock: ServerClock;
+  readonly #timers: Timers;
   readonly #backoff: Backoff;
   readonly #scheduler: RefreshScheduler;
   readonly #tabs: TabCoordinator;
@@ -245,15 +253,18 @@ class TesseraSessionClient implements SessionClient {
     this.#keepAliveWhileHidden = options.keepAliveWhileHidden === true;
     this.#refreshTokenInCookie = options.refreshTokenInCookie === true;
     this.#requestTimeout = Math.max(0.001, options.requestTimeout ?? 10) * 1000;
-    const deviceNow = options.now ?? (() => Date.now());
+    const timers = options.timers ?? systemTimers;
+    this.#timers = timers;
+    const deviceNow = options.now ?? (() => timers.now());
     this.#clock = new ServerClock(deviceNow);
     this.#backoff = new Backoff(options.retry, options.random);
     this.#scheduler = new RefreshScheduler({
       deviceNow,
       environment: options.environment ?? detectPageEnvironment(),
+      timers,
       onWake: (cause) => this.#onWake(cause),
     });
-    this.#tabs = options.tabs === false ? noTabCoordination : (options.tabs ?? defaultTabs(this.#baseUrl));
+    this.#tabs = options.tabs === false ? noTabCoordination : (options.tabs ?? defaultTabs(this.#baseUrl, timers));
     this.#stopListeningToTabs = this.#tabs.subscribe((message) => this.#onTabMessage(message));
     this.#scheduler.start();
     this.ready = this.#restore();
@@ -379,6 +390,7 @@ class TesseraSessionClient implements SessionClient {
     return openRealtime(
       {
         baseUrl: this.#baseUrl,
+        timers: this.#timers,
         get state() {
           return state();
         },
@@ -677,6 +689,7 @@ class TesseraSessionClient implements SessionClient {
         withCookie: this.#refreshTokenInCookie,
         timeout: this.#requestTimeout,
         deviceNow: () => this.#clock.deviceNow(),
+        timers: this.#timers,
       });
       const held = holdTokens(answer.grant);
       // In cookie mode the successor is in the cookie; a copy in page memory would only be a target.
@@ -710,7 +723,7 @@ class TesseraSessionClient implements SessionClient {
     if (others === 0) return 'none';
     return new Promise<TabAnswer>((resolve) => {
       // Holders known to be open that do not answer are frozen: not the same as nobody there.
-      let timer = setTimeout(() => request.settle(Number.isFinite(others) ? 'silent' : 'none'), tabAnswerWindow);
+      let timer = this.#timers.setTimeout(() => request.settle(Number.isFinite(others) ? 'silent' : 'none'), tabAnswerWindow);
       let acknowledged = false;
       let declined = 0;
       const request: TabRequest = {
@@ -722,11 +735,11 @@ class TesseraSessionClient implements SessionClient {
         acknowledged: () => {
           if (acknowledged) return;
           acknowledged = true;
-          clearTimeout(timer);
-          timer = setTimeout(() => request.settle('failed'), this.#requestTimeout + tabAnswerWindow);
+          this.#timers.clearTimeout(timer);
+          timer = this.#timers.setTimeout(() => request.settle('failed'), this.#requestTimeout + tabAnswerWindow);
         },
         settle: (answer) => {
-          clearTimeout(timer);
+          this.#timers.clearTimeout(timer);
           if (!this.#tabRequests.delete(request)) return;
           resolve((answer === 'none' || answer === 'silent') && acknowledged ? 'failed' : answer);
         },
@@ -769,7 +782,7 @@ class TesseraSessionClient implements SessionClient {
 
   /** Asks the app's backend through `handler.onTokenRequired`. */
   async #tokensFromApp(): Promise<HeldTokens> {
-    const grant = await askAppForTokens(this.#handler, this.#requestTimeout);
+    const grant = await askAppForTokens(this.#handler, this.#requestTimeout, this.#timers);
     const tokens = holdTokens(grant);
     this.#learnTimeFromGrant(grant, tokens);
     this.#session = grant.session ?? this.#session;
@@ -817,7 +830,7 @@ class TesseraSessionClient implements SessionClient {
 
   async #revokeOnServer(accessToken: string): Promise<void> {
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), this.#requestTimeout);
+    const timer = this.#timers.setTimeout(() => controller.abort(), this.#requestTimeout);
     try {
       const response = await this.#fetch(`${this.#baseUrl}/v1/session/logout`, {
         method: 'POST',
@@ -833,7 +846,7 @@ class TesseraSessionClient implements SessionClient {
     } catch (cause) {
       this.#notify('onSessionError', new SilentAuthFailedError({ message: 'Signed out here, but the server could not be told.', cause }));
     } finally {
-      clearTimeout(timer);
+      this.#timers.clearTimeout(timer);
     }
   }
 
@@ -912,9 +925,9 @@ class TesseraSessionClient implements SessionClient {
     const pending = this.#presentedElsewhere;
     if (!pending || pending.refreshToken !== before.refreshToken) return;
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, Math.min(this.#requestTimeout, 2000));
+      const timer = this.#timers.setTimeout(resolve, Math.min(this.#requestTimeout, 2000));
       pending.waiters.push(() => {
-        clearTimeout(timer);
+        this.#timers.clearTimeout(timer);
         resolve();
       });
     });
@@ -997,6 +1010,6 @@ function asTesseraError(error: unknown): TesseraError {
   return new SilentAuthFailedError({ message: 'The refresh failed unexpectedly.', cause: error });
 }
 
-function defaultTabs(baseUrl: string): TabCoordinator {
-  return tabsCanRace() ? browserTabCoordinator(`tessera:${baseUrl}`) : noTabCoordination;
+function defaultTabs(baseUrl: string, timers: Timers): TabCoordinator {
+  return tabsCanRace() ? browserTabCoordinator(`tessera:${baseUrl}`, { timers }) : noTabCoordination;
 }

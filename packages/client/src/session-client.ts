@@ -233,6 +233,8 @@ class TesseraSessionClient implements SessionClient {
   #retryAt: number | null = null;
   #blockedUntil = 0;
   #writes: Promise<void> = Promise.resolve();
+  /** A write to storage failed and was warned about; the next success ends the streak. */
+  #storageWarned = false;
   /** Refresh tokens known to be spent (here or in another tab), newest last: tokens holding one are stale. */
   readonly #spent: string[] = [];
   /** A refresh token another tab is presenting right now, and those waiting for its outcome. */
@@ -508,7 +510,7 @@ class TesseraSessionClient implements SessionClient {
     this.#retryAt = null;
     this.#backoff.reset();
     this.#scheduler.scheduleAt(null);
-    this.#writes = this.#writes.then(() => clearSession(this.#storage, this.#storageKey));
+    this.#writes = this.#writes.then(() => this.#write(() => clearSession(this.#storage, this.#storageKey), 'removed from'));
     this.#answerTabRequests(null, 'settled');
     this.#setState(state);
   }
@@ -516,7 +518,25 @@ class TesseraSessionClient implements SessionClient {
   #persist(tokens: HeldTokens): void {
     const skew = this.#clock.skew;
     const session = this.#session;
-    this.#writes = this.#writes.then(() => saveSession(this.#storage, this.#storageKey, tokens, skew, session).catch(() => {}));
+    this.#writes = this.#writes.then(() => this.#write(() => saveSession(this.#storage, this.#storageKey, tokens, skew, session), 'written to'));
+  }
+
+  /**
+   * Runs one write to storage. A refusal (quota, private mode, a sandbox) does not stop the client,
+   * which goes on with the session in memory, but is not silent either: a warning on the console,
+   * once per streak of failures, says that the session will not survive a reload (or, for a
+   * removal, may be read back by one).
+   */
+  async #write(write: () => Promise<void>, verb: 'written to' | 'removed from'): Promise<void> {
+    try {
+      await write();
+      this.#storageWarned = false;
+    } catch (error) {
+      if (this.#storageWarned) return;
+      this.#storageWarned = true;
+      const consequence = verb === 'written to' ? 'it is kept in this page only and will not survive a reload' : 'a reload may read the ended session back';
+      console.warn(`Tessera: the session could not be ${verb} storage (key "${this.#storageKey}"): ${consequence}.`, error);
+    }
   }
 
   #setState(state: SessionState): void {

@@ -55,7 +55,9 @@ export function localStorageAdapter(options: WebStorageOptions = {}): TokenStora
   return webStorage(() => globalThis.localStorage, options);
 }
 
-// Web Storage throws in some sandboxes and private modes; the session in memory still works then.
+// Web Storage throws in some sandboxes and private modes, and when full. A read that fails finds
+// nothing; a write that fails throws on to the client, which keeps going on the session in memory
+// and warns (see `saveSession`): the app's developer learns why sessions do not survive reloads.
 function webStorage(resolve: () => Storage, options: WebStorageOptions): TokenStorage {
   return {
     persistRefreshToken: options.persistRefreshToken === true,
@@ -66,20 +68,8 @@ function webStorage(resolve: () => Storage, options: WebStorageOptions): TokenSt
         return null;
       }
     },
-    setItem(key, value) {
-      try {
-        resolve().setItem(key, value);
-      } catch {
-        // Quota or access denied: keep going on the copy in memory.
-      }
-    },
-    removeItem(key) {
-      try {
-        resolve().removeItem(key);
-      } catch {
-        // As above.
-      }
-    },
+    setItem: (key, value) => resolve().setItem(key, value),
+    removeItem: (key) => resolve().removeItem(key),
   };
 }
 
@@ -100,7 +90,7 @@ export interface LoadedSession {
   readonly session: SessionInfo | null;
 }
 
-/** Writes the session; the refresh token only where the storage may hold it. */
+/** Writes the session; the refresh token only where the storage may hold it. Rejects when the storage refuses the write. */
 export async function saveSession(storage: TokenStorage, key: string, tokens: HeldTokens, clockSkew: number, session: SessionInfo | null = null): Promise<void> {
   const kept: HeldTokens = storage.persistRefreshToken ? tokens : { ...tokens, refreshToken: null };
   const record: StoredSession = { v: 1, tokens: kept, clockSkew, session };
@@ -126,13 +116,9 @@ export async function loadSession(storage: TokenStorage, key: string): Promise<L
   }
 }
 
-/** Removes the session. */
+/** Removes the session. Rejects when the storage refuses (the tokens in memory are gone already). */
 export async function clearSession(storage: TokenStorage, key: string): Promise<void> {
-  try {
-    await storage.removeItem(key);
-  } catch {
-    // Nothing more can be done; the tokens in memory are gone already.
-  }
+  await storage.removeItem(key);
 }
 
 function isHeldTokens(value: unknown): value is HeldTokens {

@@ -7,6 +7,7 @@ import { checkAt, endedWithAbsoluteLifetime, isDue, isExpired } from './session-
 import type { SessionClosedCause, SessionHandler, SessionRefreshedEvent } from './session-handler.js';
 import { clearSession, loadSession, memoryStorage, saveSession, type TokenStorage } from './storage.js';
 import { systemTimers, type Timers } from './timers.js';
+import { TabPeers } from './tab-peers.js';
 import { browserTabCoordinator, noTabCoordination, tabsCanRace, type TabCoordinator, type TabMessage } from './tab-coordinator.js';
 import { requestSender, errorFromResponse } from './bearer-request.js';
 import { callHandler, Listeners } from './listeners.js';
@@ -152,36 +153,6 @@ export interface SessionClient {
 }
 
 const defaultStorageKey = 'tessera.session';
-/** How many spent refresh tokens a client remembers: enough for the rotations that can be in flight at once. */
-const spentMemory = 16;
-/**
- * How long (ms) a tab that needs tokens waits for another tab to say it holds the session. Messages
- * reach hidden tabs at once; a tab frozen or gone does not answer, and waiting longer would not help.
- */
-const tabAnswerWindow = 1000;
-
-/** How a request to the other tabs for tokens came out. */
-type TabAnswer =
-  /** Tokens arrived (they are held now). */
-  | 'tokens'
-  /** A tab said it holds the session, then sent nothing in time: its refresh failed, try again later. */
-  | 'failed'
-  /** The session ended or was replaced meanwhile. */
-  | 'settled'
-  /** No tab answered, and none that holds a session is open. */
-  | 'none'
-  /** Tabs that hold a session are open (Web Locks say so) but none answered: frozen, or stuck. */
-  | 'silent';
-
-/** A request to the other tabs for tokens, waiting for its answer. */
-interface TabRequest {
-  readonly sessionId: string | null;
-  acknowledged(): void;
-  /** A tab said it cannot help. */
-  declined(): void;
-  settle(answer: TabAnswer): void;
-}
-
 /**
  * A client session: holds the tokens, refreshes them once for all callers, on server time, through
  * sleep, background tabs and network blips, and tells the app once when the session is over.
@@ -235,13 +206,9 @@ class TesseraSessionClient implements SessionClient {
   #writes: Promise<void> = Promise.resolve();
   /** A write to storage failed and was warned about; the next success ends the streak. */
   #storageWarned = false;
-  /** Refresh tokens known to be spent (here or in another tab), newest last: tokens holding one are stale. */
-  readonly #spent: string[] = [];
-  /** A refresh token another tab is presenting right now, and those waiting for its outcome. */
-  #presentedElsewhere: { refreshToken: string; waiters: (() => void)[] } | null = null;
   #disposed = false;
-  /** Requests of this tab to the others for tokens, waiting for their answers. */
-  readonly #tabRequests = new Set<TabRequest>();
+  /** The waits and bookkeeping of the tab protocol. */
+  readonly #peers: TabPeers;
 
   constructor(options: SessionClientOptions) {
     if (typeof options.baseUrl !== 'string' || options.baseUrl === '') throw new TypeError('createSessionClient: baseUrl is required');
@@ -267,6 +234,7 @@ class TesseraSessionClient implements SessionClient {
       onWake: (cause) => this.#onWake(cause),
     });
     this.#tabs = options.tabs === false ? noTabCoordination : (options.tabs ?? defaultTabs(this.#baseUrl, timers));
+    this.#peers = new TabPeers(this.#tabs, timers, this.#requestTimeout);
     this.#stopListeningToTabs = this.#tabs.subscribe((message) => this.#onTabMessage(message));
     this.#scheduler.start();
     this.ready = this.#restore();
@@ -409,7 +377,7 @@ class TesseraSessionClient implements SessionClient {
 
   dispose(): void {
     this.#disposed = true;
-    this.#answerTabRequests(null, 'settled');
+    this.#peers.settleRequests(null, 'settled');
     this.#scheduler.stop();
     this.#stopListeningToTabs();
     this.#tabs.close();
@@ -431,10 +399,10 @@ class TesseraSessionClient implements SessionClient {
       this.#session = stored.session;
       this.#hold(stored.tokens);
       // Usable for now; a tab holding the refresh token hands it over when asked.
-      if (!this.#canRefresh(stored.tokens)) void this.#askOtherTabs(stored.tokens.sessionId);
+      if (!this.#canRefresh(stored.tokens)) void this.#peers.ask(stored.tokens.sessionId);
       return;
     }
-    const answer = await this.#askOtherTabs(stored?.tokens.sessionId ?? null);
+    const answer = await this.#peers.ask(stored?.tokens.sessionId ?? null);
     if (generation !== this.#generation || this.#disposed) return;
     if (!stored) {
       // A tab that holds a session is open but frozen: this tab cannot have it, and says so.
@@ -511,7 +479,7 @@ class TesseraSessionClient implements SessionClient {
     this.#backoff.reset();
     this.#scheduler.scheduleAt(null);
     this.#writes = this.#writes.then(() => this.#write(() => clearSession(this.#storage, this.#storageKey), 'removed from'));
-    this.#answerTabRequests(null, 'settled');
+    this.#peers.settleRequests(null, 'settled');
     this.#setState(state);
   }
 
@@ -677,9 +645,9 @@ class TesseraSessionClient implements SessionClient {
    */
   async #refreshUnderLock(before: HeldTokens | null, generation: number): Promise<HeldTokens | null> {
     if (before) {
-      await this.#awaitOtherTab(before);
+      await this.#peers.awaitPresented(before.refreshToken);
       await this.#adoptFromSharedStorage(before);
-      await this.#askForSuccessor(before);
+      if (this.#tokens === before) await this.#peers.askForSuccessor(before);
     }
     const current = this.#tokens;
     if (generation !== this.#generation) return null;
@@ -688,7 +656,7 @@ class TesseraSessionClient implements SessionClient {
     const fromServer = current !== null && (refreshToken !== null || this.#refreshTokenInCookie);
     const tokens = fromServer ? await this.#presentRefreshToken(refreshToken, current.sessionId) : await this.#tokensFromApp();
     if (refreshToken) {
-      this.#markSpent(refreshToken);
+      this.#peers.markSpent(refreshToken);
       this.#tabs.recordSpent?.(refreshToken);
     }
     this.#tabs.publish({ type: 'tokens', tokens, clockSkew: this.#clock.skew, spent: refreshToken ?? null, session: this.#session });
@@ -728,52 +696,10 @@ class TesseraSessionClient implements SessionClient {
    * already) or the session ended or changed meanwhile.
    */
   async #tokensFromOtherTab(before: HeldTokens): Promise<HeldTokens | null> {
-    const answer = await this.#askOtherTabs(before.sessionId);
+    const answer = await this.#peers.ask(before.sessionId);
     if (this.#tokens !== before || answer === 'tokens' || answer === 'settled') return null;
     if (answer === 'failed') throw new SilentAuthFailedError({ message: 'The tab that holds the refresh token could not refresh the session.' });
     throw refreshTokenUnavailable(answer === 'silent');
-  }
-
-  /**
-   * Asks the other tabs for tokens of `sessionId` (null: of any session) and waits for the answer:
-   * briefly for a tab to say it holds the session, then as long as its refresh may take.
-   */
-  async #askOtherTabs(sessionId: string | null): Promise<TabAnswer> {
-    const others = this.#tabs.countOthers ? await this.#tabs.countOthers() : Number.POSITIVE_INFINITY;
-    if (others === 0) return 'none';
-    return new Promise<TabAnswer>((resolve) => {
-      // Holders known to be open that do not answer are frozen: not the same as nobody there.
-      let timer = this.#timers.setTimeout(() => request.settle(Number.isFinite(others) ? 'silent' : 'none'), tabAnswerWindow);
-      let acknowledged = false;
-      let declined = 0;
-      const request: TabRequest = {
-        sessionId,
-        declined: () => {
-          declined += 1;
-          if (!acknowledged && declined >= others) request.settle('none');
-        },
-        acknowledged: () => {
-          if (acknowledged) return;
-          acknowledged = true;
-          this.#timers.clearTimeout(timer);
-          timer = this.#timers.setTimeout(() => request.settle('failed'), this.#requestTimeout + tabAnswerWindow);
-        },
-        settle: (answer) => {
-          this.#timers.clearTimeout(timer);
-          if (!this.#tabRequests.delete(request)) return;
-          resolve((answer === 'none' || answer === 'silent') && acknowledged ? 'failed' : answer);
-        },
-      };
-      this.#tabRequests.add(request);
-      this.#tabs.publish({ type: 'wanted', sessionId });
-    });
-  }
-
-  /** Settles this tab's requests for tokens of `sessionId` (all of them when null). */
-  #answerTabRequests(sessionId: string | null, answer: TabAnswer): void {
-    for (const request of [...this.#tabRequests]) {
-      if (sessionId === null || request.sessionId === null || request.sessionId === sessionId) request.settle(answer);
-    }
   }
 
   /**
@@ -876,14 +802,14 @@ class TesseraSessionClient implements SessionClient {
     const current = this.#tokens;
     switch (message.type) {
       case 'tokens': {
-        if (message.spent) this.#markSpent(message.spent);
+        if (message.spent) this.#peers.markSpent(message.spent);
         if (this.#isStale(message.tokens)) return;
         const sameSession = current !== null && current.sessionId === message.tokens.sessionId;
         // Another tab's sign-in is taken only by a tab that holds no session.
         if (!sameSession && current !== null) return;
         // The same tokens: news only to a tab that lacked the refresh token they carry.
         if (current?.accessToken === message.tokens.accessToken && (current.refreshToken !== null || message.tokens.refreshToken === null)) {
-          this.#answerTabRequests(current.sessionId, 'tokens');
+          this.#peers.settleRequests(current.sessionId, 'tokens');
           return;
         }
         if (!sameSession) {
@@ -894,8 +820,8 @@ class TesseraSessionClient implements SessionClient {
         if (message.session?.id === message.tokens.sessionId) this.#session = message.session;
         else if (!sameSession) this.#session = null;
         this.#hold(message.tokens);
-        this.#settleOtherTab();
-        this.#answerTabRequests(message.tokens.sessionId, 'tokens');
+        this.#peers.settlePresented();
+        this.#peers.settleRequests(message.tokens.sessionId, 'tokens');
         if (sameSession) this.#notify('onSessionRefreshed', this.#refreshedEvent(message.tokens, true));
         return;
       }
@@ -903,69 +829,37 @@ class TesseraSessionClient implements SessionClient {
         this.#answerWanted(message.sessionId);
         return;
       case 'holder':
-        for (const request of this.#tabRequests) {
-          if (request.sessionId === null || request.sessionId === message.sessionId) request.acknowledged();
-        }
+        this.#peers.holderAnswered(message.sessionId);
         return;
       case 'cannot_help':
-        for (const request of this.#tabRequests) {
-          if (request.sessionId === message.sessionId) request.declined();
-        }
+        this.#peers.declined(message.sessionId);
         return;
       case 'refreshing':
-        if (current?.refreshToken === message.refreshToken) this.#presentedElsewhere ??= { refreshToken: message.refreshToken, waiters: [] };
+        if (current?.refreshToken === message.refreshToken) this.#peers.presentedElsewhere(message.refreshToken);
         return;
       case 'refresh_failed':
-        this.#settleOtherTab();
-        if (current && current.sessionId === message.sessionId && !this.#canRefresh(current)) this.#answerTabRequests(message.sessionId, 'failed');
+        this.#peers.settlePresented();
+        if (current && current.sessionId === message.sessionId && !this.#canRefresh(current)) this.#peers.settleRequests(message.sessionId, 'failed');
         return;
       case 'missed':
         // A tab that slept through a refresh asks for its successor: sent by a tab that knows it.
-        if (!current || current.sessionId !== message.sessionId || !this.#spent.includes(message.refreshToken) || current.refreshToken === message.refreshToken) return;
+        if (!current || current.sessionId !== message.sessionId || !this.#peers.isSpent(message.refreshToken) || current.refreshToken === message.refreshToken) return;
         this.#tabs.publish({ type: 'tokens', tokens: current, clockSkew: this.#clock.skew, spent: message.refreshToken, session: this.#session });
         return;
       case 'ended': {
         if (!current || current.sessionId !== message.sessionId || !isSessionEndCode(message.error.code as SessionEndCode)) return;
-        this.#settleOtherTab();
+        this.#peers.settlePresented();
         const error = new SessionEndedError(message.error.code as SessionEndCode, { message: message.error.message, details: message.error.details });
         this.#endSession(error, this.#generation, true);
         return;
       }
       case 'signed_out':
         if (!current || current.sessionId !== message.sessionId) return;
-        this.#settleOtherTab();
+        this.#peers.settlePresented();
         this.#clear('signed_out');
         this.#notify('onSessionClosed', 'logout' satisfies SessionClosedCause);
         return;
     }
-  }
-
-  /** If another tab is presenting our refresh token, waits (briefly) for its answer instead of presenting it again. */
-  async #awaitOtherTab(before: HeldTokens): Promise<void> {
-    const pending = this.#presentedElsewhere;
-    if (!pending || pending.refreshToken !== before.refreshToken) return;
-    await new Promise<void>((resolve) => {
-      const timer = this.#timers.setTimeout(resolve, Math.min(this.#requestTimeout, 2000));
-      pending.waiters.push(() => {
-        this.#timers.clearTimeout(timer);
-        resolve();
-      });
-    });
-    if (this.#presentedElsewhere === pending) this.#presentedElsewhere = null;
-  }
-
-  /**
-   * If another tab has exchanged our refresh token (this tab was frozen and missed its message:
-   * browsers drop messages to a frozen page), asks the tabs for its successor and waits (briefly)
-   * for it. Presented again past the reuse interval, the spent token would end the session. With no
-   * answer, it is presented all the same: no tab here has anything newer.
-   */
-  async #askForSuccessor(before: HeldTokens): Promise<void> {
-    const refreshToken = before.refreshToken;
-    if (this.#tokens !== before || refreshToken === null || !this.#tabs.wasSpent?.(refreshToken)) return;
-    this.#presentedElsewhere ??= { refreshToken, waiters: [] };
-    this.#tabs.publish({ type: 'missed', sessionId: before.sessionId, refreshToken });
-    await this.#awaitOtherTab(before);
   }
 
   /** Whether the client can get new tokens for `tokens`: a refresh token, the refresh cookie, or the app. */
@@ -973,24 +867,9 @@ class TesseraSessionClient implements SessionClient {
     return tokens.refreshToken !== null || this.#refreshTokenInCookie || this.#handler.onTokenRequired !== undefined;
   }
 
-  #markSpent(refreshToken: string): void {
-    if (this.#spent.includes(refreshToken)) return;
-    this.#spent.push(refreshToken);
-    if (this.#spent.length > spentMemory) this.#spent.shift();
-  }
-
-  /** Whether `tokens` are older than what this client knows: their refresh token spent, or issued before the held ones of the same session. */
+  /** Whether `tokens` are older than what this client knows (see `TabPeers.isStale`). */
   #isStale(tokens: HeldTokens): boolean {
-    if (tokens.refreshToken !== null && this.#spent.includes(tokens.refreshToken)) return true;
-    const current = this.#tokens;
-    if (!current || current.sessionId === null || current.sessionId !== tokens.sessionId) return false;
-    return tokens.accessTokenIssuedAt !== null && current.accessTokenIssuedAt !== null && tokens.accessTokenIssuedAt < current.accessTokenIssuedAt;
-  }
-
-  #settleOtherTab(): void {
-    const pending = this.#presentedElsewhere;
-    this.#presentedElsewhere = null;
-    for (const waiter of pending?.waiters ?? []) waiter();
+    return this.#peers.isStale(tokens, this.#tokens);
   }
 
   /** With storage shared by tabs (localStorage holding the refresh token), another tab's refresh is found there. */

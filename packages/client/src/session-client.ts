@@ -14,7 +14,7 @@ import { callHandler, Listeners } from './listeners.js';
 import { requestRefresh, type FetchFunction } from './token-endpoint.js';
 import { askAppForTokens } from './token-required.js';
 import { openRealtime, type RealtimeOptions, type RealtimeSocket } from './realtime.js';
-import { holdTokens, isTokenGrant, type HeldTokens, type SessionInfo, type TokenGrant } from './token-grant.js';
+import { assertTokenGrant, dateOrNull, holdTokens, type HeldTokens, type SessionInfo, type TokenGrant } from './token-grant.js';
 
 /** Where a client session stands. */
 export type SessionState =
@@ -257,8 +257,7 @@ class TesseraSessionClient implements SessionClient {
   }
 
   get accessTokenExpiresAt(): Date | null {
-    const expiresAt = this.#tokens?.accessTokenExpiresAt ?? null;
-    return expiresAt === null ? null : new Date(expiresAt);
+    return dateOrNull(this.#tokens?.accessTokenExpiresAt ?? null);
   }
 
   get endError(): SessionEndedError | null {
@@ -270,7 +269,7 @@ class TesseraSessionClient implements SessionClient {
   }
 
   setSession(grant: TokenGrant): Promise<void> {
-    if (!isTokenGrant(grant)) throw new TypeError('setSession: expected the token answer of POST /v1/sessions, with an access_token');
+    assertTokenGrant(grant);
     const tokens = holdTokens(grant);
     // A grant this session has already rotated past (an app handing over its sign-in answer again)
     // would put a spent refresh token back in play, here and in every tab: the newer tokens stay.
@@ -767,7 +766,7 @@ class TesseraSessionClient implements SessionClient {
   #refreshedEvent(tokens: HeldTokens, fromOtherTab: boolean): SessionRefreshedEvent {
     return {
       accessToken: tokens.accessToken,
-      accessTokenExpiresAt: tokens.accessTokenExpiresAt === null ? null : new Date(tokens.accessTokenExpiresAt),
+      accessTokenExpiresAt: dateOrNull(tokens.accessTokenExpiresAt),
       sessionId: tokens.sessionId,
       session: this.#session,
       fromOtherTab,

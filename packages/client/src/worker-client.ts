@@ -3,7 +3,7 @@ import { openRealtime, publicClientHost, type RealtimeOptions, type RealtimeSock
 import type { SessionEndedError } from './errors.js';
 import type { SessionHandler } from './session-handler.js';
 import { callHandler, Listeners } from './listeners.js';
-import { isTokenGrant, type SessionInfo, type TokenGrant } from './token-grant.js';
+import { assertTokenGrant, dateOrNull, type SessionInfo, type TokenGrant } from './token-grant.js';
 import {
   connectMessageType,
   receiveArgs,
@@ -92,8 +92,7 @@ class WorkerSessionClient implements SessionClient {
   }
 
   get accessTokenExpiresAt(): Date | null {
-    const expiresAt = this.#snapshot.accessTokenExpiresAt;
-    return expiresAt === null ? null : new Date(expiresAt);
+    return dateOrNull(this.#snapshot.accessTokenExpiresAt);
   }
 
   get endError(): SessionEndedError | null {
@@ -105,7 +104,7 @@ class WorkerSessionClient implements SessionClient {
   }
 
   setSession(grant: TokenGrant): Promise<void> {
-    if (!isTokenGrant(grant)) throw new TypeError('setSession: expected the token answer of POST /v1/sessions, with an access_token');
+    assertTokenGrant(grant);
     // Requests are answered in order: a getAccessToken() right after this sees the new session.
     return this.#ask({ op: 'setSession', grant }).then(() => undefined);
   }

@@ -5,7 +5,7 @@ import { detectPageEnvironment, RefreshScheduler, type PageEnvironment, type Wak
 import { ServerClock } from './server-clock.js';
 import { checkAt, endedWithAbsoluteLifetime, isDue, isExpired } from './session-timing.js';
 import type { SessionClosedCause, SessionHandler, SessionRefreshedEvent } from './session-handler.js';
-import { clearSession, loadSession, memoryStorage, saveSession, type TokenStorage } from './storage.js';
+import { memoryStorage, SessionStore, type TokenStorage } from './storage.js';
 import { systemTimers, type Timers } from './timers.js';
 import { TabPeers } from './tab-peers.js';
 import { browserTabCoordinator, noTabCoordination, tabsCanRace, type TabCoordinator, type TabMessage } from './tab-coordinator.js';
@@ -178,8 +178,7 @@ class TesseraSessionClient implements SessionClient {
   readonly ready: Promise<void>;
   readonly #baseUrl: string;
   readonly #leeway: number;
-  readonly #storage: TokenStorage;
-  readonly #storageKey: string;
+  readonly #store: SessionStore;
   readonly #handler: SessionHandler;
   readonly #fetch: FetchFunction;
   readonly #keepAliveWhileHidden: boolean;
@@ -203,9 +202,6 @@ class TesseraSessionClient implements SessionClient {
   #failing = false;
   #retryAt: number | null = null;
   #blockedUntil = 0;
-  #writes: Promise<void> = Promise.resolve();
-  /** A write to storage failed and was warned about; the next success ends the streak. */
-  #storageWarned = false;
   #disposed = false;
   /** The waits and bookkeeping of the tab protocol. */
   readonly #peers: TabPeers;
@@ -214,8 +210,7 @@ class TesseraSessionClient implements SessionClient {
     if (typeof options.baseUrl !== 'string' || options.baseUrl === '') throw new TypeError('createSessionClient: baseUrl is required');
     this.#baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.#leeway = Math.max(0, options.leeway ?? 60) * 1000;
-    this.#storage = options.storage ?? memoryStorage();
-    this.#storageKey = options.storageKey ?? defaultStorageKey;
+    this.#store = new SessionStore(options.storage ?? memoryStorage(), options.storageKey ?? defaultStorageKey);
     this.#handler = options.handler ?? {};
     const customFetch = options.fetch;
     this.#fetch = customFetch ?? ((input, init) => globalThis.fetch(input, init));
@@ -282,8 +277,8 @@ class TesseraSessionClient implements SessionClient {
     this.#tabs.publish({ type: 'tokens', tokens, clockSkew: this.#clock.skew, session: this.#session });
     // In cookie mode the grant's refresh token lives only in this page until it is exchanged for the
     // cookie: a reload before the first refresh would lose the session. Exchanged now, before this resolves.
-    if (this.#refreshTokenInCookie && tokens.refreshToken !== null) return this.#refresh().then(() => this.#writes);
-    return this.#writes;
+    if (this.#refreshTokenInCookie && tokens.refreshToken !== null) return this.#refresh().then(() => this.#store.written);
+    return this.#store.written;
   }
 
   async getAccessToken(): Promise<string> {
@@ -391,7 +386,7 @@ class TesseraSessionClient implements SessionClient {
    */
   async #restore(): Promise<void> {
     const generation = this.#generation;
-    const stored = await loadSession(this.#storage, this.#storageKey);
+    const stored = await this.#store.load();
     if (generation !== this.#generation) return;
     if (stored) this.#clock.restore(stored.clockSkew);
     if (stored && (this.#canRefresh(stored.tokens) || !this.#isExpired(stored.tokens))) {
@@ -477,33 +472,13 @@ class TesseraSessionClient implements SessionClient {
     this.#retryAt = null;
     this.#backoff.reset();
     this.#scheduler.scheduleAt(null);
-    this.#writes = this.#writes.then(() => this.#write(() => clearSession(this.#storage, this.#storageKey), 'removed from'));
+    this.#store.clear();
     this.#peers.settleRequests(null, 'settled');
     this.#setState(state);
   }
 
   #persist(tokens: HeldTokens): void {
-    const skew = this.#clock.skew;
-    const session = this.#session;
-    this.#writes = this.#writes.then(() => this.#write(() => saveSession(this.#storage, this.#storageKey, tokens, skew, session), 'written to'));
-  }
-
-  /**
-   * Runs one write to storage. A refusal (quota, private mode, a sandbox) does not stop the client,
-   * which goes on with the session in memory, but is not silent either: a warning on the console,
-   * once per streak of failures, says that the session will not survive a reload (or, for a
-   * removal, may be read back by one).
-   */
-  async #write(write: () => Promise<void>, verb: 'written to' | 'removed from'): Promise<void> {
-    try {
-      await write();
-      this.#storageWarned = false;
-    } catch (error) {
-      if (this.#storageWarned) return;
-      this.#storageWarned = true;
-      const consequence = verb === 'written to' ? 'it is kept in this page only and will not survive a reload' : 'a reload may read the ended session back';
-      console.warn(`Tessera: the session could not be ${verb} storage (key "${this.#storageKey}"): ${consequence}.`, error);
-    }
+    this.#store.save(tokens, this.#clock.skew, this.#session);
   }
 
   #setState(state: SessionState): void {
@@ -873,9 +848,8 @@ class TesseraSessionClient implements SessionClient {
 
   /** With storage shared by tabs (localStorage holding the refresh token), another tab's refresh is found there. */
   async #adoptFromSharedStorage(before: HeldTokens): Promise<void> {
-    if (!this.#storage.persistRefreshToken) return;
-    await this.#writes;
-    const stored = await loadSession(this.#storage, this.#storageKey);
+    if (!this.#store.keepsRefreshToken) return;
+    const stored = await this.#store.loadAfterWrites();
     const current = this.#tokens;
     if (!stored || !current || current !== before) return;
     const newer =

@@ -133,3 +133,63 @@ function isSessionOf(value: unknown, tokens: HeldTokens): value is SessionInfo {
   const session = value as Record<string, unknown>;
   return typeof session['id'] === 'string' && session['id'] === tokens.sessionId && typeof session['user_id'] === 'string';
 }
+
+/**
+ * A client's session in its storage, under its key: writes run in order (each sees the one before),
+ * and a refusal (quota, private mode, a sandbox) does not stop the client, which goes on with the
+ * session in memory, but is not silent either: a warning on the console, once per streak of
+ * failures, says that the session will not survive a reload (or, for a removal, may be read back).
+ */
+export class SessionStore {
+  readonly #storage: TokenStorage;
+  readonly #key: string;
+  #writes: Promise<void> = Promise.resolve();
+  /** A write failed and was warned about; the next success ends the streak. */
+  #warned = false;
+
+  constructor(storage: TokenStorage, key: string) {
+    this.#storage = storage;
+    this.#key = key;
+  }
+
+  /** Whether the storage keeps refresh tokens (and, shared by tabs, shows another tab's refresh). */
+  get keepsRefreshToken(): boolean {
+    return this.#storage.persistRefreshToken;
+  }
+
+  /** Settles once every write asked for so far is done (never rejects). */
+  get written(): Promise<void> {
+    return this.#writes;
+  }
+
+  /** The stored session, read at once. */
+  load(): Promise<LoadedSession | null> {
+    return loadSession(this.#storage, this.#key);
+  }
+
+  /** The stored session, read after the writes asked for so far. */
+  async loadAfterWrites(): Promise<LoadedSession | null> {
+    await this.#writes;
+    return this.load();
+  }
+
+  save(tokens: HeldTokens, clockSkew: number, session: SessionInfo | null): void {
+    this.#writes = this.#writes.then(() => this.#write(() => saveSession(this.#storage, this.#key, tokens, clockSkew, session), 'written to'));
+  }
+
+  clear(): void {
+    this.#writes = this.#writes.then(() => this.#write(() => clearSession(this.#storage, this.#key), 'removed from'));
+  }
+
+  async #write(write: () => Promise<void>, verb: 'written to' | 'removed from'): Promise<void> {
+    try {
+      await write();
+      this.#warned = false;
+    } catch (error) {
+      if (this.#warned) return;
+      this.#warned = true;
+      const consequence = verb === 'written to' ? 'it is kept in this page only and will not survive a reload' : 'a reload may read the ended session back';
+      console.warn(`Tessera: the session could not be ${verb} storage (key "${this.#key}"): ${consequence}.`, error);
+    }
+  }
+}

@@ -9,9 +9,10 @@ import { memoryStorage, SessionStore, type TokenStorage } from './storage.js';
 import { systemTimers, type Timers } from './timers.js';
 import { TabPeers } from './tab-peers.js';
 import { browserTabCoordinator, noTabCoordination, tabsCanRace, type TabCoordinator, type TabMessage } from './tab-coordinator.js';
-import { requestSender, errorFromResponse } from './bearer-request.js';
+import { requestSender } from './bearer-request.js';
 import { callHandler, Listeners } from './listeners.js';
 import { requestRefresh, type FetchFunction } from './token-endpoint.js';
+import { requestLogout, requestLogoutOthers } from './session-endpoints.js';
 import { askAppForTokens } from './token-required.js';
 import { openRealtime, type RealtimeOptions, type RealtimeSocket } from './realtime.js';
 import { assertTokenGrant, dateOrNull, holdTokens, type HeldTokens, type SessionInfo, type TokenGrant } from './token-grant.js';
@@ -335,18 +336,8 @@ class TesseraSessionClient implements SessionClient {
     if (token !== null) await this.#revokeOnServer(token);
   }
 
-  async logoutOthers(): Promise<LogoutOthersResult> {
-    let response: Response;
-    try {
-      response = await this.fetch(`${this.#baseUrl}/v1/session/logout-others`, { method: 'POST' });
-    } catch (cause) {
-      if (cause instanceof TesseraError) throw cause;
-      throw new TesseraError('service_unavailable', { status: 0, message: 'The server could not be reached.', cause });
-    }
-    if (!response.ok) throw await errorFromResponse(response);
-    const body = (await response.json()) as { revoked?: unknown; session_ids?: unknown };
-    const sessionIds = Array.isArray(body.session_ids) ? body.session_ids.filter((id): id is string => typeof id === 'string') : [];
-    return { revoked: typeof body.revoked === 'number' ? body.revoked : sessionIds.length, sessionIds };
+  logoutOthers(): Promise<LogoutOthersResult> {
+    return requestLogoutOthers(() => this.fetch(`${this.#baseUrl}/v1/session/logout-others`, { method: 'POST' }));
   }
 
   realtime(options: RealtimeOptions = {}): RealtimeSocket {
@@ -748,26 +739,17 @@ class TesseraSessionClient implements SessionClient {
     };
   }
 
+  /** Revokes the session on the server; what goes wrong is told to the app, the session being gone here all the same. */
   async #revokeOnServer(accessToken: string): Promise<void> {
-    const controller = new AbortController();
-    const timer = this.#timers.setTimeout(() => controller.abort(), this.#requestTimeout);
-    try {
-      const response = await this.#fetch(`${this.#baseUrl}/v1/session/logout`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${accessToken}` },
-        signal: controller.signal,
-        // The answer clears the refresh cookie, which a cross-origin answer can do only with credentials.
-        ...(this.#refreshTokenInCookie ? { credentials: 'include' as const } : {}),
-      });
-      if (response.ok) return;
-      const error = await errorFromResponse(response);
-      // Already over on the server: the goal of logging out is met.
-      if (!isSessionEndCode(error.code)) this.#notify('onSessionError', error);
-    } catch (cause) {
-      this.#notify('onSessionError', new SilentAuthFailedError({ message: 'Signed out here, but the server could not be told.', cause }));
-    } finally {
-      this.#timers.clearTimeout(timer);
-    }
+    const error = await requestLogout({
+      fetch: this.#fetch,
+      url: `${this.#baseUrl}/v1/session/logout`,
+      accessToken,
+      withCookie: this.#refreshTokenInCookie,
+      timeout: this.#requestTimeout,
+      timers: this.#timers,
+    });
+    if (error) this.#notify('onSessionError', error);
   }
 
   // ── Other tabs ───────────────────────────────────────────────────────────────

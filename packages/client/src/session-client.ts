@@ -154,6 +154,7 @@ export interface SessionClient {
 }
 
 const defaultStorageKey = 'tessera.session';
+
 /**
  * A client session: holds the tokens, refreshes them once for all callers, on server time, through
  * sleep, background tabs and network blips, and tells the app once when the session is over.

@@ -7,18 +7,19 @@
  * @example
  * ```ts
  * let now = Date.now();
- * const queue: { at: number; run: () => void }[] = [];
+ * const due = new Set<{ at: number; run: () => void }>();
  * const timers: Timers = {
  *   now: () => now,
- *   setTimeout: (run, ms) => { const entry = { at: now + ms, run }; queue.push(entry); return entry; },
- *   clearTimeout: (entry) => void queue.splice(queue.indexOf(entry as never) >>> 0, 1),
+ *   setTimeout: (run, ms) => { const timer = { at: now + ms, run }; due.add(timer); return timer; },
+ *   clearTimeout: (timer) => void due.delete(timer as { at: number; run: () => void }),
  * };
+ * createSessionClient({ baseUrl, timers }); // then move `now` on and run what is due, in order
  * ```
  */
 export interface Timers {
   /** The wall clock, epoch milliseconds (the default device clock of the client). */
   now(): number;
-  /** Calls `callback` once, `ms` milliseconds from now; returns a handle for `clearTimeout`. */
+  /** Calls `callback` once, `ms` milliseconds from now; returns a handle for `clearTimeout` (any value but null). */
   setTimeout(callback: () => void, ms: number): unknown;
   /** Cancels a timer; a handle already run or cancelled is ignored. */
   clearTimeout(handle: unknown): void;

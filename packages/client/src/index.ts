@@ -30,6 +30,7 @@ export { browserTabCoordinator, noTabCoordination, storageEventChannel } from '.
 export type { TabCoordinator, TabMessage, BrowserTabCoordinatorOptions, LockManagerLike, MessageChannelLike, LeaseStorage, StorageEventSource } from './tab-coordinator.js';
 
 export type { BackoffOptions } from './backoff.js';
+export type { Timers } from './timers.js';
 export type { PageEnvironment, EventSourceLike, WakeCause } from './refresh-scheduler.js';
 export type { FetchFunction } from './token-endpoint.js';
 export type { TokenGrant, SessionInfo } from './token-grant.js';

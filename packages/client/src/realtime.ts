@@ -1,19 +1,27 @@
 import { readAccessTokenClaims } from './access-token-claims.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { errorFromEnvelope, isErrorEnvelope } from './envelope.js';
+import { callSafely } from './listeners.js';
 import { SessionEndedError, TesseraError, type SessionEndCode } from './errors.js';
 import { detectPageEnvironment, type PageEnvironment } from './refresh-scheduler.js';
-import type { SessionClient } from './session-client.js';
+import { repeat, sleep, systemTimers, type Timers } from './timers.js';
 
-/** The part of the Web `WebSocket` the SDK uses; the browser's and `ws`'s both fit. */
+/**
+ * The part of the Web `WebSocket` the SDK uses; the browser's and `ws`'s both fit.
+ *
+ * The SDK only assigns the `on…` handlers, never calls them: each implementation calls them with its
+ * own event type (`MessageEvent`, `ws`'s `MessageEvent`, …), of which the SDK reads `data` on
+ * `message` and `code` on `close`. A parameter of `never` lets every implementation's handler type
+ * fit without `any`; the handlers the SDK assigns say what they read.
+ */
 export interface WebSocketLike {
   readonly readyState: number;
   send(data: string): void;
   close(code?: number, reason?: string): void;
-  onopen: ((event: any) => void) | null;
-  onmessage: ((event: any) => void) | null;
-  onclose: ((event: any) => void) | null;
-  onerror: ((event: any) => void) | null;
+  onopen: ((event: never) => void) | null;
+  onmessage: ((event: never) => void) | null;
+  onclose: ((event: never) => void) | null;
+  onerror: ((event: never) => void) | null;
 }
 
 /** A `WebSocket` constructor: the global one in browsers, `ws`'s `WebSocket` in Node 20. */
@@ -79,6 +87,20 @@ export interface RealtimeHost {
   /** The server ended the session: end the client session, which tells the handler once. */
   endSession(error: SessionEndedError, sessionId: string | null): void;
   readonly environment?: PageEnvironment;
+  /** Where the reconnect, ready and wake-up timers come from, and the clock that finds a late tick. Default: the globals. */
+  readonly timers?: Timers;
+}
+
+/**
+ * The part of the public `SessionClient` API a worker-mode socket uses. Declared here, not imported
+ * from session-client.ts: that module opens sockets through this one, and the two must not import
+ * each other. A `SessionClient` fits it.
+ */
+export interface PublicSessionLike {
+  readonly state: string;
+  subscribe(listener: (state: string) => void): () => void;
+  getAccessToken(): Promise<string>;
+  fetch(input: string): Promise<Response>;
 }
 
 const outboxLimit = 1000;
@@ -113,11 +135,12 @@ const renewalPollMs = 500;
  * where it lives and tells every page once.
  * @internal
  */
-export function publicClientHost(client: SessionClient, url: string | undefined): RealtimeHost {
+export function publicClientHost(client: PublicSessionLike, url: string | undefined, timers: Timers = systemTimers): RealtimeHost {
   if (!url) throw new TypeError('realtime(): a worker-mode client needs { url }, e.g. wss://auth.example.com/v1/realtime');
   const baseUrl = url.replace(/^ws/, 'http').replace(/\/v1\/realtime\/?$/, '');
   return {
     baseUrl,
+    timers,
     get state() {
       return client.state;
     },
@@ -127,7 +150,7 @@ export function publicClientHost(client: SessionClient, url: string | undefined)
       for (let poll = 0; poll < renewalPolls; poll++) {
         const token = await client.getAccessToken();
         if (token !== used) return token;
-        await new Promise((resolve) => setTimeout(resolve, renewalPollMs));
+        await sleep(timers, renewalPollMs);
       }
       return client.getAccessToken();
     },
@@ -143,6 +166,7 @@ class TesseraRealtimeSocket implements RealtimeSocket {
   readonly #WebSocket: WebSocketConstructor;
   readonly #backoff: Backoff;
   readonly #readyTimeoutMs: number;
+  readonly #timers: Timers;
   readonly #messageListeners = new Set<(data: unknown) => void>();
   readonly #statusListeners = new Set<(status: RealtimeStatus) => void>();
   readonly #openedWaiters = new Set<{ resolve: () => void; reject: (error: Error) => void }>();
@@ -162,14 +186,16 @@ class TesseraRealtimeSocket implements RealtimeSocket {
   #reconnects = 0;
   #reauthentications = 0;
   #outbox: string[] = [];
-  #retryTimer: ReturnType<typeof setTimeout> | null = null;
-  #readyTimer: ReturnType<typeof setTimeout> | null = null;
-  #lastTick = Date.now();
+  #retryTimer: unknown = null;
+  #readyTimer: unknown = null;
+  #lastTick: number;
 
   constructor(host: RealtimeHost, options: RealtimeOptions) {
     const WebSocketClass = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     if (!WebSocketClass) throw new TypeError('realtime(): no global WebSocket here (Node 20): pass { WebSocket } from the "ws" package');
     this.#host = host;
+    this.#timers = host.timers ?? systemTimers;
+    this.#lastTick = this.#timers.now();
     this.#WebSocket = WebSocketClass;
     this.#url = options.url ?? `${host.baseUrl.replace(/^http/, 'ws')}/v1/realtime`;
     this.#backoff = new Backoff({ initialDelay: 1, maxDelay: 30, ...options.reconnect });
@@ -266,8 +292,8 @@ class TesseraRealtimeSocket implements RealtimeSocket {
     if (ws !== this.#ws || ws.readyState !== 1) return;
     this.#token = token;
     ws.send(JSON.stringify({ type: 'auth', access_token: token }));
-    if (this.#readyTimer !== null) clearTimeout(this.#readyTimer);
-    this.#readyTimer = setTimeout(() => {
+    if (this.#readyTimer !== null) this.#timers.clearTimeout(this.#readyTimer);
+    this.#readyTimer = this.#timers.setTimeout(() => {
       this.#readyTimer = null;
       if (ws === this.#ws) ws.close(4000, 'no ready');
     }, this.#readyTimeoutMs);
@@ -297,13 +323,13 @@ class TesseraRealtimeSocket implements RealtimeSocket {
         if (isErrorEnvelope(frame['error'])) this.#lastError = errorFromEnvelope(frame['error'], 0);
         return;
       case 'message':
-        for (const listener of [...this.#messageListeners]) guard(() => listener(frame['data']));
+        for (const listener of [...this.#messageListeners]) callSafely(() => listener(frame['data']));
         return;
     }
   }
 
   #onReady(sessionId: string | null): void {
-    if (this.#readyTimer !== null) clearTimeout(this.#readyTimer);
+    if (this.#readyTimer !== null) this.#timers.clearTimeout(this.#readyTimer);
     this.#readyTimer = null;
     this.#sessionId = sessionId;
     this.#everOpened = true;
@@ -318,7 +344,7 @@ class TesseraRealtimeSocket implements RealtimeSocket {
   #onClose(ws: WebSocketLike, code: number): void {
     if (ws !== this.#ws) return;
     this.#ws = null;
-    if (this.#readyTimer !== null) clearTimeout(this.#readyTimer);
+    if (this.#readyTimer !== null) this.#timers.clearTimeout(this.#readyTimer);
     this.#readyTimer = null;
     if (this.#status === 'closed') return;
     const ended = sessionEndCloses[code];
@@ -335,11 +361,11 @@ class TesseraRealtimeSocket implements RealtimeSocket {
   #retryLater(retryAfter: number | null): void {
     this.#setStatus(this.#everOpened ? 'reconnecting' : 'connecting');
     this.#clearRetry();
-    this.#retryTimer = setTimeout(() => void this.#connect(), this.#backoff.nextDelay(retryAfter));
+    this.#retryTimer = this.#timers.setTimeout(() => void this.#connect(), this.#backoff.nextDelay(retryAfter));
   }
 
   #clearRetry(): void {
-    if (this.#retryTimer !== null) clearTimeout(this.#retryTimer);
+    if (this.#retryTimer !== null) this.#timers.clearTimeout(this.#retryTimer);
     this.#retryTimer = null;
   }
 
@@ -411,16 +437,20 @@ class TesseraRealtimeSocket implements RealtimeSocket {
     };
     for (const type of ['online', 'pageshow']) target?.addEventListener(type, onWake);
     document?.addEventListener('visibilitychange', onVisibility);
-    const tick = setInterval(() => {
-      const now = Date.now();
-      if (now - this.#lastTick > tickMs + lateMs) this.#probe();
-      this.#lastTick = now;
-    }, tickMs);
-    (tick as { unref?: () => void }).unref?.();
+    const stopTicking = repeat(
+      this.#timers,
+      () => {
+        const now = this.#timers.now();
+        if (now - this.#lastTick > tickMs + lateMs) this.#probe();
+        this.#lastTick = now;
+      },
+      tickMs,
+      true,
+    );
     this.#stop.push(() => {
       for (const type of ['online', 'pageshow']) target?.removeEventListener(type, onWake);
       document?.removeEventListener('visibilitychange', onVisibility);
-      clearInterval(tick);
+      stopTicking();
     });
   }
 
@@ -438,7 +468,7 @@ class TesseraRealtimeSocket implements RealtimeSocket {
     this.#setStatus('closed');
     this.#attempt += 1;
     this.#clearRetry();
-    if (this.#readyTimer !== null) clearTimeout(this.#readyTimer);
+    if (this.#readyTimer !== null) this.#timers.clearTimeout(this.#readyTimer);
     this.#readyTimer = null;
     for (const stop of this.#stop.splice(0)) stop();
     const ws = this.#ws;
@@ -456,17 +486,7 @@ class TesseraRealtimeSocket implements RealtimeSocket {
   #setStatus(status: RealtimeStatus): void {
     if (status === this.#status) return;
     this.#status = status;
-    for (const listener of [...this.#statusListeners]) guard(() => listener(status));
+    for (const listener of [...this.#statusListeners]) callSafely(() => listener(status));
   }
 }
 
-/** A listener's exception must not break the socket, nor vanish. */
-function guard(run: () => void): void {
-  try {
-    run();
-  } catch (error) {
-    queueMicrotask(() => {
-      throw error;
-    });
-  }
-}

@@ -1,3 +1,5 @@
+import { systemTimers, unrefTimer, type Timers } from './timers.js';
+
 /** Why the scheduler asks the client to look at its token now. */
 export type WakeCause = 'timer' | 'late-timer' | 'visible' | 'focus' | 'online' | 'pageshow';
 
@@ -33,6 +35,8 @@ export interface RefreshSchedulerOptions {
   /** Called when the client should look at its token: a due time passed or the page woke up. */
   readonly onWake: (cause: WakeCause) => void;
   readonly environment: PageEnvironment;
+  /** Where the timers come from. Default: the globals. */
+  readonly timers?: Timers;
   /** A timer this late (ms) means the device slept or the tab was frozen. Default 5000. */
   readonly lateThreshold?: number;
   /** Longest single timer (ms); due times are re-checked against the wall clock at least this often. Default 30000. */
@@ -52,7 +56,7 @@ export class RefreshScheduler {
   readonly #options: Required<RefreshSchedulerOptions>;
   #dueAt: number | null = null;
   #expectedAt = 0;
-  #timer: ReturnType<typeof setTimeout> | null = null;
+  #timer: unknown = null;
   #listening = false;
   readonly #onVisibilityChange = () => {
     if (!this.hidden) this.#options.onWake('visible');
@@ -60,7 +64,7 @@ export class RefreshScheduler {
   readonly #windowListeners = windowEvents.map((type) => ({ type, listener: () => this.#options.onWake(type) }));
 
   constructor(options: RefreshSchedulerOptions) {
-    this.#options = { lateThreshold: 5000, maxStep: 30_000, ...options };
+    this.#options = { lateThreshold: 5000, maxStep: 30_000, timers: systemTimers, ...options };
   }
 
   /** Whether the page is hidden (never, outside a page). */
@@ -99,15 +103,15 @@ export class RefreshScheduler {
   }
 
   #arm(): void {
-    if (this.#timer !== null) clearTimeout(this.#timer);
+    if (this.#timer !== null) this.#options.timers.clearTimeout(this.#timer);
     this.#timer = null;
     if (this.#dueAt === null) return;
     const now = this.#options.deviceNow();
     const wait = Math.min(Math.max(0, this.#dueAt - now), this.#options.maxStep);
     this.#expectedAt = now + wait;
-    this.#timer = setTimeout(() => this.#onTimer(), wait);
+    this.#timer = this.#options.timers.setTimeout(() => this.#onTimer(), wait);
     // In Node a pending refresh must not keep the process alive.
-    (this.#timer as { unref?: () => void }).unref?.();
+    unrefTimer(this.#timer);
   }
 
   #onTimer(): void {

@@ -3,14 +3,19 @@ import { errorFromEnvelope, readErrorEnvelope } from './envelope.js';
 import { isSessionEndCode, SessionEndedError, SilentAuthFailedError, TesseraError, type SessionEndCode } from './errors.js';
 import { detectPageEnvironment, RefreshScheduler, type PageEnvironment, type WakeCause } from './refresh-scheduler.js';
 import { ServerClock } from './server-clock.js';
+import { checkAt, endedWithAbsoluteLifetime, isDue, isExpired } from './session-timing.js';
 import type { SessionClosedCause, SessionHandler, SessionRefreshedEvent } from './session-handler.js';
-import { clearSession, loadSession, memoryStorage, saveSession, type TokenStorage } from './storage.js';
+import { memoryStorage, SessionStore, type TokenStorage } from './storage.js';
+import { systemTimers, type Timers } from './timers.js';
+import { TabPeers } from './tab-peers.js';
 import { browserTabCoordinator, noTabCoordination, tabsCanRace, type TabCoordinator, type TabMessage } from './tab-coordinator.js';
-import { requestSender, errorFromResponse } from './bearer-request.js';
+import { requestSender } from './bearer-request.js';
+import { callHandler, Listeners } from './listeners.js';
 import { requestRefresh, type FetchFunction } from './token-endpoint.js';
+import { requestLogout, requestLogoutOthers } from './session-endpoints.js';
 import { askAppForTokens } from './token-required.js';
 import { openRealtime, type RealtimeOptions, type RealtimeSocket } from './realtime.js';
-import { holdTokens, isTokenGrant, type HeldTokens, type SessionInfo, type TokenGrant } from './token-grant.js';
+import { assertTokenGrant, dateOrNull, holdTokens, type HeldTokens, type SessionInfo, type TokenGrant } from './token-grant.js';
 
 /** Where a client session stands. */
 export type SessionState =
@@ -61,8 +66,14 @@ export interface SessionClientOptions {
    * browsers, none in Node. `false` turns it off; a `TabCoordinator` replaces it.
    */
   readonly tabs?: TabCoordinator | false;
-  /** The device clock, epoch milliseconds. Default `Date.now`. */
+  /** The device clock, epoch milliseconds. Default `timers.now`, which defaults to `Date.now`. */
   readonly now?: () => number;
+  /**
+   * Where every timer of the client comes from: the refresh schedule, the waits of the tab protocol,
+   * request timeouts and the realtime socket's timers. Default: the globals (`setTimeout`,
+   * `clearTimeout`, `Date.now`). A test passes a fake one to fast-forward hours in milliseconds.
+   */
+  readonly timers?: Timers;
   /** Random numbers in [0, 1) for retry jitter. Default `Math.random`. */
   readonly random?: () => number;
   /** Where wake-up events come from. Default: `window`/`document` when present. */
@@ -143,42 +154,6 @@ export interface SessionClient {
 }
 
 const defaultStorageKey = 'tessera.session';
-/** How many spent refresh tokens a client remembers: enough for the rotations that can be in flight at once. */
-const spentMemory = 16;
-/**
- * A token this long past its `exp` (server time as estimated here) was not seen to run out. Longer than
- * the last second of a session, when the server issues tokens already expired, and than a late timer.
- */
-const longExpiredMs = 5000;
-/**
- * How long (ms) a tab that needs tokens waits for another tab to say it holds the session. Messages
- * reach hidden tabs at once; a tab frozen or gone does not answer, and waiting longer would not help.
- */
-const tabAnswerWindow = 1000;
-/** A tab that cannot refresh by itself asks the others this long after its tokens are due, so the holder's own refresh usually lands first. */
-const askAfterDueMs = 1000;
-
-/** How a request to the other tabs for tokens came out. */
-type TabAnswer =
-  /** Tokens arrived (they are held now). */
-  | 'tokens'
-  /** A tab said it holds the session, then sent nothing in time: its refresh failed, try again later. */
-  | 'failed'
-  /** The session ended or was replaced meanwhile. */
-  | 'settled'
-  /** No tab answered, and none that holds a session is open. */
-  | 'none'
-  /** Tabs that hold a session are open (Web Locks say so) but none answered: frozen, or stuck. */
-  | 'silent';
-
-/** A request to the other tabs for tokens, waiting for its answer. */
-interface TabRequest {
-  readonly sessionId: string | null;
-  acknowledged(): void;
-  /** A tab said it cannot help. */
-  declined(): void;
-  settle(answer: TabAnswer): void;
-}
 
 /**
  * A client session: holds the tokens, refreshes them once for all callers, on server time, through
@@ -205,19 +180,19 @@ class TesseraSessionClient implements SessionClient {
   readonly ready: Promise<void>;
   readonly #baseUrl: string;
   readonly #leeway: number;
-  readonly #storage: TokenStorage;
-  readonly #storageKey: string;
+  readonly #store: SessionStore;
   readonly #handler: SessionHandler;
   readonly #fetch: FetchFunction;
   readonly #keepAliveWhileHidden: boolean;
   readonly #refreshTokenInCookie: boolean;
   readonly #requestTimeout: number;
   readonly #clock: ServerClock;
+  readonly #timers: Timers;
   readonly #backoff: Backoff;
   readonly #scheduler: RefreshScheduler;
   readonly #tabs: TabCoordinator;
   readonly #stopListeningToTabs: () => void;
-  readonly #listeners = new Set<(state: SessionState) => void>();
+  readonly #listeners = new Listeners<SessionState>();
 
   #state: SessionState = 'loading';
   #tokens: HeldTokens | null = null;
@@ -229,36 +204,34 @@ class TesseraSessionClient implements SessionClient {
   #failing = false;
   #retryAt: number | null = null;
   #blockedUntil = 0;
-  #writes: Promise<void> = Promise.resolve();
-  /** Refresh tokens known to be spent (here or in another tab), newest last: tokens holding one are stale. */
-  readonly #spent: string[] = [];
-  /** A refresh token another tab is presenting right now, and those waiting for its outcome. */
-  #presentedElsewhere: { refreshToken: string; waiters: (() => void)[] } | null = null;
   #disposed = false;
-  /** Requests of this tab to the others for tokens, waiting for their answers. */
-  readonly #tabRequests = new Set<TabRequest>();
+  /** The waits and bookkeeping of the tab protocol. */
+  readonly #peers: TabPeers;
 
   constructor(options: SessionClientOptions) {
     if (typeof options.baseUrl !== 'string' || options.baseUrl === '') throw new TypeError('createSessionClient: baseUrl is required');
     this.#baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.#leeway = Math.max(0, options.leeway ?? 60) * 1000;
-    this.#storage = options.storage ?? memoryStorage();
-    this.#storageKey = options.storageKey ?? defaultStorageKey;
+    this.#store = new SessionStore(options.storage ?? memoryStorage(), options.storageKey ?? defaultStorageKey);
     this.#handler = options.handler ?? {};
     const customFetch = options.fetch;
     this.#fetch = customFetch ?? ((input, init) => globalThis.fetch(input, init));
     this.#keepAliveWhileHidden = options.keepAliveWhileHidden === true;
     this.#refreshTokenInCookie = options.refreshTokenInCookie === true;
     this.#requestTimeout = Math.max(0.001, options.requestTimeout ?? 10) * 1000;
-    const deviceNow = options.now ?? (() => Date.now());
+    const timers = options.timers ?? systemTimers;
+    this.#timers = timers;
+    const deviceNow = options.now ?? (() => timers.now());
     this.#clock = new ServerClock(deviceNow);
     this.#backoff = new Backoff(options.retry, options.random);
     this.#scheduler = new RefreshScheduler({
       deviceNow,
       environment: options.environment ?? detectPageEnvironment(),
+      timers,
       onWake: (cause) => this.#onWake(cause),
     });
-    this.#tabs = options.tabs === false ? noTabCoordination : (options.tabs ?? defaultTabs(this.#baseUrl));
+    this.#tabs = options.tabs === false ? noTabCoordination : (options.tabs ?? defaultTabs(this.#baseUrl, timers));
+    this.#peers = new TabPeers(this.#tabs, timers, this.#requestTimeout);
     this.#stopListeningToTabs = this.#tabs.subscribe((message) => this.#onTabMessage(message));
     this.#scheduler.start();
     this.ready = this.#restore();
@@ -281,8 +254,7 @@ class TesseraSessionClient implements SessionClient {
   }
 
   get accessTokenExpiresAt(): Date | null {
-    const expiresAt = this.#tokens?.accessTokenExpiresAt ?? null;
-    return expiresAt === null ? null : new Date(expiresAt);
+    return dateOrNull(this.#tokens?.accessTokenExpiresAt ?? null);
   }
 
   get endError(): SessionEndedError | null {
@@ -290,12 +262,11 @@ class TesseraSessionClient implements SessionClient {
   }
 
   subscribe(listener: (state: SessionState) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    return this.#listeners.add(listener);
   }
 
   setSession(grant: TokenGrant): Promise<void> {
-    if (!isTokenGrant(grant)) throw new TypeError('setSession: expected the token answer of POST /v1/sessions, with an access_token');
+    assertTokenGrant(grant);
     const tokens = holdTokens(grant);
     // A grant this session has already rotated past (an app handing over its sign-in answer again)
     // would put a spent refresh token back in play, here and in every tab: the newer tokens stay.
@@ -308,8 +279,8 @@ class TesseraSessionClient implements SessionClient {
     this.#tabs.publish({ type: 'tokens', tokens, clockSkew: this.#clock.skew, session: this.#session });
     // In cookie mode the grant's refresh token lives only in this page until it is exchanged for the
     // cookie: a reload before the first refresh would lose the session. Exchanged now, before this resolves.
-    if (this.#refreshTokenInCookie && tokens.refreshToken !== null) return this.#refresh().then(() => this.#writes);
-    return this.#writes;
+    if (this.#refreshTokenInCookie && tokens.refreshToken !== null) return this.#refresh().then(() => this.#store.written);
+    return this.#store.written;
   }
 
   async getAccessToken(): Promise<string> {
@@ -366,18 +337,8 @@ class TesseraSessionClient implements SessionClient {
     if (token !== null) await this.#revokeOnServer(token);
   }
 
-  async logoutOthers(): Promise<LogoutOthersResult> {
-    let response: Response;
-    try {
-      response = await this.fetch(`${this.#baseUrl}/v1/session/logout-others`, { method: 'POST' });
-    } catch (cause) {
-      if (cause instanceof TesseraError) throw cause;
-      throw new TesseraError('service_unavailable', { status: 0, message: 'The server could not be reached.', cause });
-    }
-    if (!response.ok) throw await errorFromResponse(response);
-    const body = (await response.json()) as { revoked?: unknown; session_ids?: unknown };
-    const sessionIds = Array.isArray(body.session_ids) ? body.session_ids.filter((id): id is string => typeof id === 'string') : [];
-    return { revoked: typeof body.revoked === 'number' ? body.revoked : sessionIds.length, sessionIds };
+  logoutOthers(): Promise<LogoutOthersResult> {
+    return requestLogoutOthers(() => this.fetch(`${this.#baseUrl}/v1/session/logout-others`, { method: 'POST' }));
   }
 
   realtime(options: RealtimeOptions = {}): RealtimeSocket {
@@ -385,6 +346,7 @@ class TesseraSessionClient implements SessionClient {
     return openRealtime(
       {
         baseUrl: this.#baseUrl,
+        timers: this.#timers,
         get state() {
           return state();
         },
@@ -401,7 +363,7 @@ class TesseraSessionClient implements SessionClient {
 
   dispose(): void {
     this.#disposed = true;
-    this.#answerTabRequests(null, 'settled');
+    this.#peers.settleRequests(null, 'settled');
     this.#scheduler.stop();
     this.#stopListeningToTabs();
     this.#tabs.close();
@@ -416,17 +378,17 @@ class TesseraSessionClient implements SessionClient {
    */
   async #restore(): Promise<void> {
     const generation = this.#generation;
-    const stored = await loadSession(this.#storage, this.#storageKey);
+    const stored = await this.#store.load();
     if (generation !== this.#generation) return;
     if (stored) this.#clock.restore(stored.clockSkew);
     if (stored && (this.#canRefresh(stored.tokens) || !this.#isExpired(stored.tokens))) {
       this.#session = stored.session;
       this.#hold(stored.tokens);
       // Usable for now; a tab holding the refresh token hands it over when asked.
-      if (!this.#canRefresh(stored.tokens)) void this.#askOtherTabs(stored.tokens.sessionId);
+      if (!this.#canRefresh(stored.tokens)) void this.#peers.ask(stored.tokens.sessionId);
       return;
     }
-    const answer = await this.#askOtherTabs(stored?.tokens.sessionId ?? null);
+    const answer = await this.#peers.ask(stored?.tokens.sessionId ?? null);
     if (generation !== this.#generation || this.#disposed) return;
     if (!stored) {
       // A tab that holds a session is open but frozen: this tab cannot have it, and says so.
@@ -502,15 +464,13 @@ class TesseraSessionClient implements SessionClient {
     this.#retryAt = null;
     this.#backoff.reset();
     this.#scheduler.scheduleAt(null);
-    this.#writes = this.#writes.then(() => clearSession(this.#storage, this.#storageKey));
-    this.#answerTabRequests(null, 'settled');
+    this.#store.clear();
+    this.#peers.settleRequests(null, 'settled');
     this.#setState(state);
   }
 
   #persist(tokens: HeldTokens): void {
-    const skew = this.#clock.skew;
-    const session = this.#session;
-    this.#writes = this.#writes.then(() => saveSession(this.#storage, this.#storageKey, tokens, skew, session).catch(() => {}));
+    this.#store.save(tokens, this.#clock.skew, this.#session);
   }
 
   #setState(state: SessionState): void {
@@ -520,94 +480,22 @@ class TesseraSessionClient implements SessionClient {
   }
 
   #callListeners(): void {
-    const state = this.#state;
-    for (const listener of [...this.#listeners]) {
-      try {
-        listener(state);
-      } catch (error) {
-        rethrowLater(error);
-      }
-    }
+    this.#listeners.emit(this.#state);
   }
 
   #notify<K extends keyof SessionHandler>(name: K, ...args: Parameters<NonNullable<SessionHandler[K]>>): void {
-    const callback = this.#handler[name] as ((...callbackArgs: unknown[]) => void) | undefined;
-    if (!callback) return;
-    try {
-      callback.apply(this.#handler, args);
-    } catch (error) {
-      rethrowLater(error);
-    }
+    callHandler(this.#handler, name, args);
   }
 
   // ── Time ─────────────────────────────────────────────────────────────────────
 
-  /**
-   * Whether `exp − leeway` has passed on server time. A leeway longer than half the token's life is
-   * halved, and nothing is due within the second of `iat`, so short tokens never loop.
-   */
+  /** Whether the held tokens are due for refresh now (see `session-timing.ts`). */
   #isDue(tokens: HeldTokens): boolean {
-    const dueAt = this.#dueAt(tokens);
-    return dueAt !== null && this.#clock.now() >= dueAt;
+    return isDue(tokens, this.#session, this.#clock.now(), this.#leeway);
   }
 
   #isExpired(tokens: HeldTokens): boolean {
-    return tokens.accessTokenExpiresAt !== null && this.#clock.now() >= tokens.accessTokenExpiresAt;
-  }
-
-  /**
-   * Whether `tokens` expired longer ago than a client watching its token sees: the device slept, the
-   * page was hidden, or the device clock was set forward since the server's time was last read.
-   */
-  #longExpired(tokens: HeldTokens): boolean {
-    return tokens.accessTokenExpiresAt !== null && this.#clock.now() >= tokens.accessTokenExpiresAt + longExpiredMs;
-  }
-
-  /** Server time at which `tokens` should be refreshed, or null when the expiry is unknown. */
-  #dueAt(tokens: HeldTokens): number | null {
-    const expiresAt = tokens.accessTokenExpiresAt;
-    if (expiresAt === null) return null;
-    // No refresh can outlive the session's absolute end: nothing to do before the token's exp, when the session ends.
-    if (this.#absoluteEndOf(tokens) !== null) return expiresAt;
-    const issuedAt = tokens.accessTokenIssuedAt;
-    const lifetime = issuedAt === null ? Number.POSITIVE_INFINITY : expiresAt - issuedAt;
-    const dueAt = expiresAt - Math.min(this.#leeway, Math.max(0, lifetime / 2));
-    if (issuedAt === null) return dueAt;
-    // `iat` and `exp` are whole seconds: a refresh within the second of `iat` brings the same `exp`, so
-    // a 1 s token, due half a second after its `iat`, would be refreshed in a loop until that second is over.
-    // A token cut by the idle end is refreshed to push that end, before it: not before half-way there,
-    // timed to the millisecond by the session's description.
-    const idle = this.#idleEndOf(tokens);
-    return Math.max(dueAt, idle === null ? issuedAt + 1000 : idle.from + (idle.end - idle.from) / 2);
-  }
-
-  /**
-   * The session's idle end, and when it was set, when `tokens` last until it (cut there, to the whole
-   * second below, less than 1 s before it); null otherwise, or when the session's description is not known.
-   */
-  #idleEndOf(tokens: HeldTokens): { from: number; end: number } | null {
-    const session = this.#session;
-    if (!session?.idle_expires_at || session.id !== tokens.sessionId || tokens.accessTokenExpiresAt === null) return null;
-    const end = Date.parse(session.idle_expires_at);
-    const from = Date.parse(session.last_refreshed_at ?? session.created_at);
-    if (Number.isNaN(end) || Number.isNaN(from) || tokens.accessTokenExpiresAt <= end - 1000) return null;
-    return { from, end };
-  }
-
-  /**
-   * The session's absolute end, when `tokens` last until it (the server cuts a token's life there,
-   * to the whole second below: less than 1 s before it, never exactly 1 s, which is a token's own
-   * TTL ending then); null otherwise, or when the session's description is not known.
-   * A session whose idle end comes first was cut there, however close to the absolute end: a refresh
-   * pushes the idle end, and a page back after it must hear `idle` from the server.
-   */
-  #absoluteEndOf(tokens: HeldTokens): number | null {
-    const session = this.#session;
-    if (!session || session.id !== tokens.sessionId || tokens.accessTokenExpiresAt === null) return null;
-    const end = Date.parse(session.expires_at);
-    const idleEnd = session.idle_expires_at === null ? Number.NaN : Date.parse(session.idle_expires_at);
-    if (idleEnd < end) return null;
-    return !Number.isNaN(end) && tokens.accessTokenExpiresAt > end - 1000 ? end : null;
+    return isExpired(tokens, this.#clock.now());
   }
 
   #learnTimeFromGrant(grant: TokenGrant, tokens: HeldTokens, sentAt?: number): void {
@@ -630,10 +518,9 @@ class TesseraSessionClient implements SessionClient {
       this.#scheduler.scheduleAt(Math.max(this.#retryAt, this.#blockedUntil));
       return;
     }
-    const dueAt = this.#dueAt(tokens);
     // A tab that cannot refresh by itself gives the holder's own refresh a moment to arrive before asking for it.
-    const askLater = this.#canRefresh(tokens) || dueAt === null || tokens.accessTokenExpiresAt === null ? 0 : Math.min(askAfterDueMs, (tokens.accessTokenExpiresAt - dueAt) / 2);
-    this.#scheduler.scheduleAt(dueAt === null ? null : this.#clock.toDeviceTime(dueAt + askLater));
+    const at = checkAt(tokens, this.#session, this.#leeway, this.#canRefresh(tokens));
+    this.#scheduler.scheduleAt(at === null ? null : this.#clock.toDeviceTime(at));
   }
 
   /** A due time passed, or the page woke up: refresh now if due (or a retry is), else wait for the next due time. */
@@ -676,8 +563,8 @@ class TesseraSessionClient implements SessionClient {
   async #runRefresh(generation: number): Promise<HeldTokens> {
     const before = this.#tokens;
     if (before === null && !this.#handler.onTokenRequired) throw this.#noSessionError();
-    const absoluteEnd = before === null ? null : this.#absoluteEndOf(before);
-    if (before !== null && absoluteEnd !== null && this.#isExpired(before) && !this.#longExpired(before)) {
+    const absoluteEnd = before === null ? null : endedWithAbsoluteLifetime(before, this.#session, this.#clock.now());
+    if (absoluteEnd !== null) {
       // Its last token has run out with the session's absolute lifetime: asking the server would only
       // bring tokens that are expired as they are issued. Ended here, as the server will have it.
       // (Run out long ago, the server is asked: the client was away, or its clock was set forward.)
@@ -724,9 +611,9 @@ class TesseraSessionClient implements SessionClient {
    */
   async #refreshUnderLock(before: HeldTokens | null, generation: number): Promise<HeldTokens | null> {
     if (before) {
-      await this.#awaitOtherTab(before);
+      await this.#peers.awaitPresented(before.refreshToken);
       await this.#adoptFromSharedStorage(before);
-      await this.#askForSuccessor(before);
+      if (this.#tokens === before) await this.#peers.askForSuccessor(before);
     }
     const current = this.#tokens;
     if (generation !== this.#generation) return null;
@@ -735,7 +622,7 @@ class TesseraSessionClient implements SessionClient {
     const fromServer = current !== null && (refreshToken !== null || this.#refreshTokenInCookie);
     const tokens = fromServer ? await this.#presentRefreshToken(refreshToken, current.sessionId) : await this.#tokensFromApp();
     if (refreshToken) {
-      this.#markSpent(refreshToken);
+      this.#peers.markSpent(refreshToken);
       this.#tabs.recordSpent?.(refreshToken);
     }
     this.#tabs.publish({ type: 'tokens', tokens, clockSkew: this.#clock.skew, spent: refreshToken ?? null, session: this.#session });
@@ -756,6 +643,7 @@ class TesseraSessionClient implements SessionClient {
         withCookie: this.#refreshTokenInCookie,
         timeout: this.#requestTimeout,
         deviceNow: () => this.#clock.deviceNow(),
+        timers: this.#timers,
       });
       const held = holdTokens(answer.grant);
       // In cookie mode the successor is in the cookie; a copy in page memory would only be a target.
@@ -774,52 +662,10 @@ class TesseraSessionClient implements SessionClient {
    * already) or the session ended or changed meanwhile.
    */
   async #tokensFromOtherTab(before: HeldTokens): Promise<HeldTokens | null> {
-    const answer = await this.#askOtherTabs(before.sessionId);
+    const answer = await this.#peers.ask(before.sessionId);
     if (this.#tokens !== before || answer === 'tokens' || answer === 'settled') return null;
     if (answer === 'failed') throw new SilentAuthFailedError({ message: 'The tab that holds the refresh token could not refresh the session.' });
     throw refreshTokenUnavailable(answer === 'silent');
-  }
-
-  /**
-   * Asks the other tabs for tokens of `sessionId` (null: of any session) and waits for the answer:
-   * briefly for a tab to say it holds the session, then as long as its refresh may take.
-   */
-  async #askOtherTabs(sessionId: string | null): Promise<TabAnswer> {
-    const others = this.#tabs.countOthers ? await this.#tabs.countOthers() : Number.POSITIVE_INFINITY;
-    if (others === 0) return 'none';
-    return new Promise<TabAnswer>((resolve) => {
-      // Holders known to be open that do not answer are frozen: not the same as nobody there.
-      let timer = setTimeout(() => request.settle(Number.isFinite(others) ? 'silent' : 'none'), tabAnswerWindow);
-      let acknowledged = false;
-      let declined = 0;
-      const request: TabRequest = {
-        sessionId,
-        declined: () => {
-          declined += 1;
-          if (!acknowledged && declined >= others) request.settle('none');
-        },
-        acknowledged: () => {
-          if (acknowledged) return;
-          acknowledged = true;
-          clearTimeout(timer);
-          timer = setTimeout(() => request.settle('failed'), this.#requestTimeout + tabAnswerWindow);
-        },
-        settle: (answer) => {
-          clearTimeout(timer);
-          if (!this.#tabRequests.delete(request)) return;
-          resolve((answer === 'none' || answer === 'silent') && acknowledged ? 'failed' : answer);
-        },
-      };
-      this.#tabRequests.add(request);
-      this.#tabs.publish({ type: 'wanted', sessionId });
-    });
-  }
-
-  /** Settles this tab's requests for tokens of `sessionId` (all of them when null). */
-  #answerTabRequests(sessionId: string | null, answer: TabAnswer): void {
-    for (const request of [...this.#tabRequests]) {
-      if (sessionId === null || request.sessionId === null || request.sessionId === sessionId) request.settle(answer);
-    }
   }
 
   /**
@@ -848,7 +694,7 @@ class TesseraSessionClient implements SessionClient {
 
   /** Asks the app's backend through `handler.onTokenRequired`. */
   async #tokensFromApp(): Promise<HeldTokens> {
-    const grant = await askAppForTokens(this.#handler, this.#requestTimeout);
+    const grant = await askAppForTokens(this.#handler, this.#requestTimeout, this.#timers);
     const tokens = holdTokens(grant);
     this.#learnTimeFromGrant(grant, tokens);
     this.#session = grant.session ?? this.#session;
@@ -887,33 +733,24 @@ class TesseraSessionClient implements SessionClient {
   #refreshedEvent(tokens: HeldTokens, fromOtherTab: boolean): SessionRefreshedEvent {
     return {
       accessToken: tokens.accessToken,
-      accessTokenExpiresAt: tokens.accessTokenExpiresAt === null ? null : new Date(tokens.accessTokenExpiresAt),
+      accessTokenExpiresAt: dateOrNull(tokens.accessTokenExpiresAt),
       sessionId: tokens.sessionId,
       session: this.#session,
       fromOtherTab,
     };
   }
 
+  /** Revokes the session on the server; what goes wrong is told to the app, the session being gone here all the same. */
   async #revokeOnServer(accessToken: string): Promise<void> {
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), this.#requestTimeout);
-    try {
-      const response = await this.#fetch(`${this.#baseUrl}/v1/session/logout`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${accessToken}` },
-        signal: controller.signal,
-        // The answer clears the refresh cookie, which a cross-origin answer can do only with credentials.
-        ...(this.#refreshTokenInCookie ? { credentials: 'include' as const } : {}),
-      });
-      if (response.ok) return;
-      const error = await errorFromResponse(response);
-      // Already over on the server: the goal of logging out is met.
-      if (!isSessionEndCode(error.code)) this.#notify('onSessionError', error);
-    } catch (cause) {
-      this.#notify('onSessionError', new SilentAuthFailedError({ message: 'Signed out here, but the server could not be told.', cause }));
-    } finally {
-      clearTimeout(timer);
-    }
+    const error = await requestLogout({
+      fetch: this.#fetch,
+      url: `${this.#baseUrl}/v1/session/logout`,
+      accessToken,
+      withCookie: this.#refreshTokenInCookie,
+      timeout: this.#requestTimeout,
+      timers: this.#timers,
+    });
+    if (error) this.#notify('onSessionError', error);
   }
 
   // ── Other tabs ───────────────────────────────────────────────────────────────
@@ -922,14 +759,14 @@ class TesseraSessionClient implements SessionClient {
     const current = this.#tokens;
     switch (message.type) {
       case 'tokens': {
-        if (message.spent) this.#markSpent(message.spent);
+        if (message.spent) this.#peers.markSpent(message.spent);
         if (this.#isStale(message.tokens)) return;
         const sameSession = current !== null && current.sessionId === message.tokens.sessionId;
         // Another tab's sign-in is taken only by a tab that holds no session.
         if (!sameSession && current !== null) return;
         // The same tokens: news only to a tab that lacked the refresh token they carry.
         if (current?.accessToken === message.tokens.accessToken && (current.refreshToken !== null || message.tokens.refreshToken === null)) {
-          this.#answerTabRequests(current.sessionId, 'tokens');
+          this.#peers.settleRequests(current.sessionId, 'tokens');
           return;
         }
         if (!sameSession) {
@@ -940,8 +777,8 @@ class TesseraSessionClient implements SessionClient {
         if (message.session?.id === message.tokens.sessionId) this.#session = message.session;
         else if (!sameSession) this.#session = null;
         this.#hold(message.tokens);
-        this.#settleOtherTab();
-        this.#answerTabRequests(message.tokens.sessionId, 'tokens');
+        this.#peers.settlePresented();
+        this.#peers.settleRequests(message.tokens.sessionId, 'tokens');
         if (sameSession) this.#notify('onSessionRefreshed', this.#refreshedEvent(message.tokens, true));
         return;
       }
@@ -949,69 +786,37 @@ class TesseraSessionClient implements SessionClient {
         this.#answerWanted(message.sessionId);
         return;
       case 'holder':
-        for (const request of this.#tabRequests) {
-          if (request.sessionId === null || request.sessionId === message.sessionId) request.acknowledged();
-        }
+        this.#peers.holderAnswered(message.sessionId);
         return;
       case 'cannot_help':
-        for (const request of this.#tabRequests) {
-          if (request.sessionId === message.sessionId) request.declined();
-        }
+        this.#peers.declined(message.sessionId);
         return;
       case 'refreshing':
-        if (current?.refreshToken === message.refreshToken) this.#presentedElsewhere ??= { refreshToken: message.refreshToken, waiters: [] };
+        if (current?.refreshToken === message.refreshToken) this.#peers.presentedElsewhere(message.refreshToken);
         return;
       case 'refresh_failed':
-        this.#settleOtherTab();
-        if (current && current.sessionId === message.sessionId && !this.#canRefresh(current)) this.#answerTabRequests(message.sessionId, 'failed');
+        this.#peers.settlePresented();
+        if (current && current.sessionId === message.sessionId && !this.#canRefresh(current)) this.#peers.settleRequests(message.sessionId, 'failed');
         return;
       case 'missed':
         // A tab that slept through a refresh asks for its successor: sent by a tab that knows it.
-        if (!current || current.sessionId !== message.sessionId || !this.#spent.includes(message.refreshToken) || current.refreshToken === message.refreshToken) return;
+        if (!current || current.sessionId !== message.sessionId || !this.#peers.isSpent(message.refreshToken) || current.refreshToken === message.refreshToken) return;
         this.#tabs.publish({ type: 'tokens', tokens: current, clockSkew: this.#clock.skew, spent: message.refreshToken, session: this.#session });
         return;
       case 'ended': {
         if (!current || current.sessionId !== message.sessionId || !isSessionEndCode(message.error.code as SessionEndCode)) return;
-        this.#settleOtherTab();
+        this.#peers.settlePresented();
         const error = new SessionEndedError(message.error.code as SessionEndCode, { message: message.error.message, details: message.error.details });
         this.#endSession(error, this.#generation, true);
         return;
       }
       case 'signed_out':
         if (!current || current.sessionId !== message.sessionId) return;
-        this.#settleOtherTab();
+        this.#peers.settlePresented();
         this.#clear('signed_out');
         this.#notify('onSessionClosed', 'logout' satisfies SessionClosedCause);
         return;
     }
-  }
-
-  /** If another tab is presenting our refresh token, waits (briefly) for its answer instead of presenting it again. */
-  async #awaitOtherTab(before: HeldTokens): Promise<void> {
-    const pending = this.#presentedElsewhere;
-    if (!pending || pending.refreshToken !== before.refreshToken) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, Math.min(this.#requestTimeout, 2000));
-      pending.waiters.push(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
-    if (this.#presentedElsewhere === pending) this.#presentedElsewhere = null;
-  }
-
-  /**
-   * If another tab has exchanged our refresh token (this tab was frozen and missed its message:
-   * browsers drop messages to a frozen page), asks the tabs for its successor and waits (briefly)
-   * for it. Presented again past the reuse interval, the spent token would end the session. With no
-   * answer, it is presented all the same: no tab here has anything newer.
-   */
-  async #askForSuccessor(before: HeldTokens): Promise<void> {
-    const refreshToken = before.refreshToken;
-    if (this.#tokens !== before || refreshToken === null || !this.#tabs.wasSpent?.(refreshToken)) return;
-    this.#presentedElsewhere ??= { refreshToken, waiters: [] };
-    this.#tabs.publish({ type: 'missed', sessionId: before.sessionId, refreshToken });
-    await this.#awaitOtherTab(before);
   }
 
   /** Whether the client can get new tokens for `tokens`: a refresh token, the refresh cookie, or the app. */
@@ -1019,31 +824,15 @@ class TesseraSessionClient implements SessionClient {
     return tokens.refreshToken !== null || this.#refreshTokenInCookie || this.#handler.onTokenRequired !== undefined;
   }
 
-  #markSpent(refreshToken: string): void {
-    if (this.#spent.includes(refreshToken)) return;
-    this.#spent.push(refreshToken);
-    if (this.#spent.length > spentMemory) this.#spent.shift();
-  }
-
-  /** Whether `tokens` are older than what this client knows: their refresh token spent, or issued before the held ones of the same session. */
+  /** Whether `tokens` are older than what this client knows (see `TabPeers.isStale`). */
   #isStale(tokens: HeldTokens): boolean {
-    if (tokens.refreshToken !== null && this.#spent.includes(tokens.refreshToken)) return true;
-    const current = this.#tokens;
-    if (!current || current.sessionId === null || current.sessionId !== tokens.sessionId) return false;
-    return tokens.accessTokenIssuedAt !== null && current.accessTokenIssuedAt !== null && tokens.accessTokenIssuedAt < current.accessTokenIssuedAt;
-  }
-
-  #settleOtherTab(): void {
-    const pending = this.#presentedElsewhere;
-    this.#presentedElsewhere = null;
-    for (const waiter of pending?.waiters ?? []) waiter();
+    return this.#peers.isStale(tokens, this.#tokens);
   }
 
   /** With storage shared by tabs (localStorage holding the refresh token), another tab's refresh is found there. */
   async #adoptFromSharedStorage(before: HeldTokens): Promise<void> {
-    if (!this.#storage.persistRefreshToken) return;
-    await this.#writes;
-    const stored = await loadSession(this.#storage, this.#storageKey);
+    if (!this.#store.keepsRefreshToken) return;
+    const stored = await this.#store.loadAfterWrites();
     const current = this.#tokens;
     if (!stored || !current || current !== before) return;
     const newer =
@@ -1076,13 +865,6 @@ function asTesseraError(error: unknown): TesseraError {
   return new SilentAuthFailedError({ message: 'The refresh failed unexpectedly.', cause: error });
 }
 
-function defaultTabs(baseUrl: string): TabCoordinator {
-  return tabsCanRace() ? browserTabCoordinator(`tessera:${baseUrl}`) : noTabCoordination;
-}
-
-/** A listener's or handler's exception must not break the SDK, nor vanish. */
-function rethrowLater(error: unknown): void {
-  queueMicrotask(() => {
-    throw error;
-  });
+function defaultTabs(baseUrl: string, timers: Timers): TabCoordinator {
+  return tabsCanRace() ? browserTabCoordinator(`tessera:${baseUrl}`, { timers }) : noTabCoordination;
 }

@@ -55,7 +55,9 @@ export function localStorageAdapter(options: WebStorageOptions = {}): TokenStora
   return webStorage(() => globalThis.localStorage, options);
 }
 
-// Web Storage throws in some sandboxes and private modes; the session in memory still works then.
+// Web Storage throws in some sandboxes and private modes, and when full. A read that fails finds
+// nothing; a write that fails throws on to the client, which keeps going on the session in memory
+// and warns (see `saveSession`): the app's developer learns why sessions do not survive reloads.
 function webStorage(resolve: () => Storage, options: WebStorageOptions): TokenStorage {
   return {
     persistRefreshToken: options.persistRefreshToken === true,
@@ -66,20 +68,8 @@ function webStorage(resolve: () => Storage, options: WebStorageOptions): TokenSt
         return null;
       }
     },
-    setItem(key, value) {
-      try {
-        resolve().setItem(key, value);
-      } catch {
-        // Quota or access denied: keep going on the copy in memory.
-      }
-    },
-    removeItem(key) {
-      try {
-        resolve().removeItem(key);
-      } catch {
-        // As above.
-      }
-    },
+    setItem: (key, value) => resolve().setItem(key, value),
+    removeItem: (key) => resolve().removeItem(key),
   };
 }
 
@@ -100,7 +90,7 @@ export interface LoadedSession {
   readonly session: SessionInfo | null;
 }
 
-/** Writes the session; the refresh token only where the storage may hold it. */
+/** Writes the session; the refresh token only where the storage may hold it. Rejects when the storage refuses the write. */
 export async function saveSession(storage: TokenStorage, key: string, tokens: HeldTokens, clockSkew: number, session: SessionInfo | null = null): Promise<void> {
   const kept: HeldTokens = storage.persistRefreshToken ? tokens : { ...tokens, refreshToken: null };
   const record: StoredSession = { v: 1, tokens: kept, clockSkew, session };
@@ -126,13 +116,9 @@ export async function loadSession(storage: TokenStorage, key: string): Promise<L
   }
 }
 
-/** Removes the session. */
+/** Removes the session. Rejects when the storage refuses (the tokens in memory are gone already). */
 export async function clearSession(storage: TokenStorage, key: string): Promise<void> {
-  try {
-    await storage.removeItem(key);
-  } catch {
-    // Nothing more can be done; the tokens in memory are gone already.
-  }
+  await storage.removeItem(key);
 }
 
 function isHeldTokens(value: unknown): value is HeldTokens {
@@ -146,4 +132,64 @@ function isSessionOf(value: unknown, tokens: HeldTokens): value is SessionInfo {
   if (typeof value !== 'object' || value === null) return false;
   const session = value as Record<string, unknown>;
   return typeof session['id'] === 'string' && session['id'] === tokens.sessionId && typeof session['user_id'] === 'string';
+}
+
+/**
+ * A client's session in its storage, under its key: writes run in order (each sees the one before),
+ * and a refusal (quota, private mode, a sandbox) does not stop the client, which goes on with the
+ * session in memory, but is not silent either: a warning on the console, once per streak of
+ * failures, says that the session will not survive a reload (or, for a removal, may be read back).
+ */
+export class SessionStore {
+  readonly #storage: TokenStorage;
+  readonly #key: string;
+  #writes: Promise<void> = Promise.resolve();
+  /** A write failed and was warned about; the next success ends the streak. */
+  #warned = false;
+
+  constructor(storage: TokenStorage, key: string) {
+    this.#storage = storage;
+    this.#key = key;
+  }
+
+  /** Whether the storage keeps refresh tokens (and, shared by tabs, shows another tab's refresh). */
+  get keepsRefreshToken(): boolean {
+    return this.#storage.persistRefreshToken;
+  }
+
+  /** Settles once every write asked for so far is done (never rejects). */
+  get written(): Promise<void> {
+    return this.#writes;
+  }
+
+  /** The stored session, read at once. */
+  load(): Promise<LoadedSession | null> {
+    return loadSession(this.#storage, this.#key);
+  }
+
+  /** The stored session, read after the writes asked for so far. */
+  async loadAfterWrites(): Promise<LoadedSession | null> {
+    await this.#writes;
+    return this.load();
+  }
+
+  save(tokens: HeldTokens, clockSkew: number, session: SessionInfo | null): void {
+    this.#writes = this.#writes.then(() => this.#write(() => saveSession(this.#storage, this.#key, tokens, clockSkew, session), 'written to'));
+  }
+
+  clear(): void {
+    this.#writes = this.#writes.then(() => this.#write(() => clearSession(this.#storage, this.#key), 'removed from'));
+  }
+
+  async #write(write: () => Promise<void>, verb: 'written to' | 'removed from'): Promise<void> {
+    try {
+      await write();
+      this.#warned = false;
+    } catch (error) {
+      if (this.#warned) return;
+      this.#warned = true;
+      const consequence = verb === 'written to' ? 'it is kept in this page only and will not survive a reload' : 'a reload may read the ended session back';
+      console.warn(`Tessera: the session could not be ${verb} storage (key "${this.#key}"): ${consequence}.`, error);
+    }
+  }
 }

@@ -1,3 +1,4 @@
+import { repeat, sleep, systemTimers, type Timers } from './timers.js';
 import type { HeldTokens, SessionInfo } from './token-grant.js';
 
 /** What the tabs of one origin tell each other about their shared session. */
@@ -107,7 +108,10 @@ export interface BrowserTabCoordinatorOptions {
   readonly leaseStorage?: LeaseStorage | null;
   /** How long a lease holds without renewal (ms): a tab that dies frees it after this. Default 10000. */
   readonly leaseDuration?: number;
+  /** The clock of the lease. Default: `timers.now`. */
   readonly now?: () => number;
+  /** Where the lease's polls and renewals and the settle delay wait. Default: the globals. */
+  readonly timers?: Timers;
   /** How long (ms) a tab that published while holding the lock keeps it, so its message lands first. Default 50. */
   readonly settleDelay?: number;
 }
@@ -120,7 +124,9 @@ export function browserTabCoordinator(name: string, options: BrowserTabCoordinat
   const locks = options.locks === undefined ? webLocks() : options.locks;
   const leaseStorage = options.leaseStorage === undefined ? localStorageOrNull() : options.leaseStorage;
   const channel = options.channel === undefined ? (openChannel(name) ?? storageEventChannel(name, leaseStorage, storageEventSource())) : options.channel;
-  const lease = leaseStorage ? new Lease(`${name}:lease`, leaseStorage, options.leaseDuration ?? 10_000, options.now ?? Date.now) : null;
+  const timers = options.timers ?? systemTimers;
+  const now = options.now ?? (() => timers.now());
+  const lease = leaseStorage ? new Lease(`${name}:lease`, leaseStorage, options.leaseDuration ?? 10_000, now, timers) : null;
   const spent = leaseStorage ? new SpentTokens(`${name}:spent`, leaseStorage) : null;
   const listeners = new Set<(message: TabMessage) => void>();
   const onMessage = (event: { data: unknown }) => {
@@ -166,7 +172,7 @@ export function browserTabCoordinator(name: string, options: BrowserTabCoordinat
     try {
       return await task();
     } finally {
-      if (publishedWhileHeld && channel) await sleep(settleDelay);
+      if (publishedWhileHeld && channel) await sleep(timers, settleDelay);
       held -= 1;
     }
   };
@@ -229,14 +235,16 @@ class Lease {
   readonly #storage: LeaseStorage;
   readonly #duration: number;
   readonly #now: () => number;
+  readonly #timers: Timers;
   readonly #holder = `${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
   #queue: Promise<unknown> = Promise.resolve();
 
-  constructor(key: string, storage: LeaseStorage, duration: number, now: () => number) {
+  constructor(key: string, storage: LeaseStorage, duration: number, now: () => number, timers: Timers) {
     this.#key = key;
     this.#storage = storage;
     this.#duration = duration;
     this.#now = now;
+    this.#timers = timers;
   }
 
   /** Runs `task` under the lease; tasks of this tab queue behind each other. */
@@ -248,11 +256,11 @@ class Lease {
 
   async #runHeld<T>(task: () => Promise<T>): Promise<T> {
     await this.#acquire();
-    const renewal = setInterval(() => this.#write(), Math.max(pollInterval, this.#duration / 3));
+    const stopRenewal = repeat(this.#timers, () => this.#write(), Math.max(pollInterval, this.#duration / 3));
     try {
       return await task();
     } finally {
-      clearInterval(renewal);
+      stopRenewal();
       this.#release();
     }
   }
@@ -264,10 +272,10 @@ class Lease {
       const current = this.#read();
       if (current === null || current.expiresAt <= this.#now() || current.holder === this.#holder) {
         this.#write();
-        await sleep(pollInterval);
+        await sleep(this.#timers, pollInterval);
         if (this.#read()?.holder === this.#holder) return;
       }
-      await sleep(pollInterval);
+      await sleep(this.#timers, pollInterval);
     }
   }
 
@@ -360,10 +368,6 @@ function fingerprint(text: string): string {
   h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
   h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
   return `${(h2 >>> 0).toString(36)}.${(h1 >>> 0).toString(36)}`;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function webLocks(): LockManagerLike | null {

@@ -1,5 +1,6 @@
 import { errorFromEnvelope, isErrorEnvelope, retryAfterSeconds, type ErrorEnvelope } from './envelope.js';
 import { SessionEndedError, SilentAuthFailedError, TesseraError } from './errors.js';
+import { systemTimers, type Timers } from './timers.js';
 import { isTokenGrant, type TokenGrant } from './token-grant.js';
 
 /** The header that proves a cookie refresh comes from a page allowed to make it (the server's CSRF check). */
@@ -18,6 +19,8 @@ export interface RefreshRequest {
   /** Milliseconds before the request is abandoned. */
   readonly timeout: number;
   readonly deviceNow: () => number;
+  /** Where the timeout's timer comes from. Default: the globals. */
+  readonly timers?: Timers;
 }
 
 /** A timeout timer this late (ms) fired after the page was frozen or the device slept. */
@@ -46,9 +49,10 @@ export async function requestRefresh(request: RefreshRequest): Promise<RefreshAn
   // answer may have arrived meanwhile, and abandoned, its refresh token (spent by the server) would
   // be presented again, perhaps past the reuse interval, which ends the session.
   const abort = () => controller.abort(new Error(`refresh timed out after ${request.timeout} ms`));
-  let timer = setTimeout(() => {
+  const timers = request.timers ?? systemTimers;
+  let timer = timers.setTimeout(() => {
     const late = request.deviceNow() - (sentAt + request.timeout) > lateTimer;
-    if (late) timer = setTimeout(abort, request.timeout);
+    if (late) timer = timers.setTimeout(abort, request.timeout);
     else abort();
   }, request.timeout);
   try {
@@ -81,7 +85,7 @@ export async function requestRefresh(request: RefreshRequest): Promise<RefreshAn
     if (response.ok && isTokenGrant(body, !request.withCookie)) return { grant: body, sentAt, receivedAt };
     throw classifyFailure(response, body, request.withCookie === true);
   } finally {
-    clearTimeout(timer);
+    timers.clearTimeout(timer);
   }
 }
 

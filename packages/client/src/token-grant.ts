@@ -49,6 +49,16 @@ export function isTokenGrant(body: unknown, needRefreshToken = false): body is T
   return !needRefreshToken || (typeof grant['refresh_token'] === 'string' && grant['refresh_token'] !== '');
 }
 
+/** What `setSession` does first, in the page and in worker mode alike: a grant, or a `TypeError` naming what was expected. */
+export function assertTokenGrant(grant: unknown): asserts grant is TokenGrant {
+  if (!isTokenGrant(grant)) throw new TypeError('setSession: expected the token answer of POST /v1/sessions, with an access_token');
+}
+
+/** Epoch milliseconds as a `Date`; null stays null. */
+export function dateOrNull(ms: number | null): Date | null {
+  return ms === null ? null : new Date(ms);
+}
+
 /** The held form of a grant. `exp`/`iat` in the token win over the grant's ISO fields. */
 export function holdTokens(grant: TokenGrant): HeldTokens {
   const claims = readAccessTokenClaims(grant.access_token);

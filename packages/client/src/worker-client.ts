@@ -2,7 +2,8 @@ import type { LogoutOthersResult, SessionClient, SessionState } from './session-
 import { openRealtime, publicClientHost, type RealtimeOptions, type RealtimeSocket } from './realtime.js';
 import type { SessionEndedError } from './errors.js';
 import type { SessionHandler } from './session-handler.js';
-import { isTokenGrant, type SessionInfo, type TokenGrant } from './token-grant.js';
+import { callHandler, Listeners } from './listeners.js';
+import { assertTokenGrant, dateOrNull, type SessionInfo, type TokenGrant } from './token-grant.js';
 import {
   connectMessageType,
   receiveArgs,
@@ -57,7 +58,7 @@ class WorkerSessionClient implements SessionClient {
   readonly ready: Promise<void>;
   readonly #port: MessagePortLike;
   readonly #handler: Omit<SessionHandler, 'onTokenRequired'>;
-  readonly #listeners = new Set<(state: SessionState) => void>();
+  readonly #listeners = new Listeners<SessionState>();
   readonly #pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   #snapshot: WorkerSnapshot = { state: 'loading', clockSkew: 0, sessionId: null, session: null, accessTokenExpiresAt: null, endError: null };
   /** `endError` of the snapshot, made an error once per snapshot. */
@@ -91,8 +92,7 @@ class WorkerSessionClient implements SessionClient {
   }
 
   get accessTokenExpiresAt(): Date | null {
-    const expiresAt = this.#snapshot.accessTokenExpiresAt;
-    return expiresAt === null ? null : new Date(expiresAt);
+    return dateOrNull(this.#snapshot.accessTokenExpiresAt);
   }
 
   get endError(): SessionEndedError | null {
@@ -100,12 +100,11 @@ class WorkerSessionClient implements SessionClient {
   }
 
   subscribe(listener: (state: SessionState) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    return this.#listeners.add(listener);
   }
 
   setSession(grant: TokenGrant): Promise<void> {
-    if (!isTokenGrant(grant)) throw new TypeError('setSession: expected the token answer of POST /v1/sessions, with an access_token');
+    assertTokenGrant(grant);
     // Requests are answered in order: a getAccessToken() right after this sees the new session.
     return this.#ask({ op: 'setSession', grant }).then(() => undefined);
   }
@@ -162,25 +161,13 @@ class WorkerSessionClient implements SessionClient {
         this.#endError = message.snapshot.endError ? (receiveError(message.snapshot.endError) as SessionEndedError) : null;
         this.#markReady();
         // The worker sends a snapshot on every change of state or tokens, and once on connecting.
-        for (const listener of [...this.#listeners]) callSafely(() => listener(message.snapshot.state));
+        this.#listeners.emit(message.snapshot.state);
         return;
       }
-      case 'callback': {
-        const callback = this.#handler[message.name] as ((...args: unknown[]) => void) | undefined;
-        if (callback) callSafely(() => callback.apply(this.#handler, receiveArgs(message.args)));
+      case 'callback':
+        callHandler(this.#handler, message.name, receiveArgs(message.args));
         return;
-      }
     }
   }
 }
 
-/** A listener's exception must not stop the others, nor vanish. */
-function callSafely(call: () => void): void {
-  try {
-    call();
-  } catch (error) {
-    queueMicrotask(() => {
-      throw error;
-    });
-  }
-}

@@ -1,5 +1,6 @@
 // Test doubles for unit tests: a fake Tessera behind a fake `fetch`, and a fake page.
 import type { PageEnvironment } from '../src/refresh-scheduler.js';
+import type { Timers } from '../src/timers.js';
 import type { TokenGrant } from '../src/token-grant.js';
 
 /** An unsigned JWT with the claims the SDK reads. */
@@ -37,8 +38,10 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
  */
 export class FakeTessera {
   readonly baseUrl = 'http://tessera.test';
-  /** Milliseconds the server clock is ahead of `Date.now()`. */
+  /** Milliseconds the server clock is ahead of `clock()`. */
   serverAhead = 0;
+  /** The clock the server's is set by: `Date.now` (faked or not) unless a test gives another. */
+  clock: () => number = () => Date.now();
   /** Access token lifetime, seconds. */
   ttl = 900;
   /** Every request seen, as "METHOD path". */
@@ -50,7 +53,7 @@ export class FakeTessera {
 
   /** The server's clock. */
   now(): number {
-    return Date.now() + this.serverAhead;
+    return this.clock() + this.serverAhead;
   }
 
   get refreshCount(): number {
@@ -165,4 +168,72 @@ export class FakePage implements PageEnvironment {
   fire(type: 'focus' | 'online' | 'pageshow'): void {
     this.target.dispatchEvent(new Event(type));
   }
+}
+
+interface ManualTimer {
+  readonly at: number;
+  readonly order: number;
+  readonly run: () => void;
+}
+
+/**
+ * A `Timers` source whose time moves only when the test says: `advance(ms)` runs every timer due
+ * meanwhile, in order, each at its own time, and lets the promises it starts settle before the next.
+ * Independent of `vi.useFakeTimers` (the test's real `setImmediate` drains the promises).
+ */
+export class ManualTimers implements Timers {
+  #now: number;
+  #order = 0;
+  readonly #pending = new Set<ManualTimer>();
+
+  constructor(start: number) {
+    this.#now = start;
+  }
+
+  now(): number {
+    return this.#now;
+  }
+
+  setTimeout(run: () => void, ms: number): unknown {
+    const timer = { at: this.#now + Math.max(0, ms), order: (this.#order += 1), run };
+    this.#pending.add(timer);
+    return timer;
+  }
+
+  clearTimeout(handle: unknown): void {
+    this.#pending.delete(handle as ManualTimer);
+  }
+
+  /** How many timers are waiting. */
+  get pending(): number {
+    return this.#pending.size;
+  }
+
+  /** Moves time `ms` forward, running each timer due on the way at its time. Returns how many ran. */
+  async advance(ms: number): Promise<number> {
+    const end = this.#now + ms;
+    let ran = 0;
+    await drain();
+    for (;;) {
+      let next: ManualTimer | null = null;
+      for (const timer of this.#pending) {
+        if (timer.at > end) continue;
+        if (next === null || timer.at < next.at || (timer.at === next.at && timer.order < next.order)) next = timer;
+      }
+      if (next === null) break;
+      this.#pending.delete(next);
+      this.#now = Math.max(this.#now, next.at);
+      next.run();
+      ran += 1;
+      await drain();
+    }
+    this.#now = end;
+    await drain();
+    return ran;
+  }
+}
+
+/** Lets pending promise chains (fetch, Response bodies) run: a few turns of the real event loop. */
+async function drain(): Promise<void> {
+  for (let turn = 0; turn < 4; turn++) await new Promise<void>((resolve) => setImmediate(resolve));
 }

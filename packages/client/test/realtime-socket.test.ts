@@ -2,16 +2,17 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SessionEndedError, SilentAuthFailedError } from '../src/errors.js';
 import { openRealtime, publicClientHost, type RealtimeHost, type RealtimeSocket, type WebSocketLike } from '../src/realtime.js';
+import { ManualTimers } from './fakes.js';
 
 class ScriptedSocket implements WebSocketLike {
   static all: ScriptedSocket[] = [];
   readyState = 0;
   readonly sent: any[] = [];
   closedWith: number | null = null;
-  onopen: ((event: any) => void) | null = null;
-  onmessage: ((event: any) => void) | null = null;
-  onclose: ((event: any) => void) | null = null;
-  onerror: ((event: any) => void) | null = null;
+  onopen: ((event: object) => void) | null = null;
+  onmessage: ((event: { data: unknown }) => void) | null = null;
+  onclose: ((event: { code: number; reason: string }) => void) | null = null;
+  onerror: ((event: object) => void) | null = null;
 
   constructor(readonly url: string) {
     ScriptedSocket.all.push(this);
@@ -248,5 +249,38 @@ describe('realtime socket', () => {
     expect(await renewed).toBe(token('ses_1', 1));
     host.endSession(new SessionEndedError('session_revoked'), 'ses_1');
     expect(fetched).toEqual(['https://auth.example.test/v1/session']);
+  });
+
+  it("on the host's timer source: no ready within readyTimeout gives the socket up, the reconnect waits its backoff, wake-up ticks run", async () => {
+    const timers = new ManualTimers(Date.UTC(2026, 0, 1));
+    const { host } = scriptedHost();
+    const socket = openRealtime({ ...host, timers }, { WebSocket: ScriptedSocket, readyTimeout: 15, reconnect: { initialDelay: 2, maxDelay: 2 } });
+    sockets.push(socket);
+    await timers.advance(0);
+    expect(ScriptedSocket.all).toHaveLength(1);
+    expect(latest().auths).toEqual([token('ses_1', 0)]);
+    // The ready timer and the wake-up tick, both on the manual source.
+    expect(timers.pending).toBe(2);
+
+    await timers.advance(14_999);
+    expect(latest().closedWith).toBeNull();
+    await timers.advance(1);
+    expect(latest().closedWith).toBe(4000);
+    expect(socket.status).toBe('connecting');
+
+    // Backoff of 2 s with equal jitter: between 1 and 2 s.
+    await timers.advance(999);
+    expect(ScriptedSocket.all).toHaveLength(1);
+    await timers.advance(1001);
+    expect(ScriptedSocket.all).toHaveLength(2);
+    latest().receive({ type: 'ready', session_id: 'ses_1' });
+    expect(socket.status).toBe('open');
+
+    // An hour of wake-up ticks on time: no probe, no new socket, no re-authentication.
+    await timers.advance(3_600_000);
+    expect(ScriptedSocket.all).toHaveLength(2);
+    expect(latest().auths).toHaveLength(1);
+    socket.close();
+    expect(timers.pending).toBe(0);
   });
 });

@@ -140,11 +140,83 @@ describe('storage', () => {
       },
       removeItem: () => {},
     };
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     const withBroken = client(broken);
     const grant = server.signIn();
     withBroken.setSession(grant);
     await vi.advanceTimersByTimeAsync(0);
     expect(await withBroken.getAccessToken()).toBe(grant.access_token);
+    expect(warn).toHaveBeenCalledTimes(1);
+    warn.mockRestore();
+  });
+
+  it('warns once per streak when storage refuses writes, and not while it takes them', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    let full = true;
+    const quota: TokenStorage = {
+      persistRefreshToken: true,
+      getItem: () => null,
+      setItem: () => {
+        if (full) throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+      },
+      removeItem: () => {},
+    };
+    const withQuota = client(quota);
+    const grant = server.signIn();
+    await withQuota.setSession(grant);
+    vi.setSystemTime(start + 14.5 * 60_000);
+    await withQuota.getAccessToken(); // a refresh: a second refused write, same streak
+    await vi.advanceTimersByTimeAsync(0);
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(warn.mock.calls[0]![0]).toMatch(/could not be written to storage \(key "tessera.session"\).*will not survive a reload/);
+    expect(warn.mock.calls[0]![1]).toMatchObject({ name: 'QuotaExceededError' });
+    expect(withQuota.state).toBe('active');
+
+    full = false;
+    vi.setSystemTime(start + 29 * 60_000);
+    await withQuota.getAccessToken(); // written: the streak is over
+    full = true;
+    vi.setSystemTime(start + 44 * 60_000);
+    await withQuota.getAccessToken();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(warn).toHaveBeenCalledTimes(2);
+
+    warn.mockClear();
+    await client(localStorageAdapter()).setSession(server.signIn('ses_2'));
+    expect(warn).not.toHaveBeenCalled();
+    warn.mockRestore();
+  });
+
+  it('the Web Storage adapters pass a refused write on, so the client can warn; a refused removal too', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    vi.stubGlobal('localStorage', {
+      getItem: () => null,
+      setItem: () => {
+        throw new DOMException('denied', 'SecurityError');
+      },
+      removeItem: () => {
+        throw new DOMException('denied', 'SecurityError');
+      },
+    });
+    const denied = client(localStorageAdapter());
+    const grant = server.signIn();
+    await denied.setSession(grant);
+    expect(await denied.getAccessToken()).toBe(grant.access_token);
+    expect(warn).toHaveBeenCalledTimes(1);
+    await denied.logout();
+    await vi.advanceTimersByTimeAsync(0);
+    // Still refused: the same streak, told once. A client that could write warns about the removal.
+    expect(warn).toHaveBeenCalledTimes(1);
+    warn.mockClear();
+
+    const removals: TokenStorage = { persistRefreshToken: true, getItem: () => null, setItem: () => {}, removeItem: () => Promise.reject(new Error('locked')) };
+    const other = client(removals);
+    await other.setSession(server.signIn('ses_3'));
+    await other.logout();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(warn.mock.calls[0]![0]).toMatch(/could not be removed from storage.*may read the ended session back/);
+    warn.mockRestore();
   });
 
   it('memoryStorage is the default and holds nothing across clients', async () => {

@@ -1,0 +1,61 @@
+/** The session's own endpoints (`/v1/session/…`), as the client calls them on logout. */
+import { errorFromResponse } from './bearer-request.js';
+import { isSessionEndCode, SilentAuthFailedError, TesseraError } from './errors.js';
+import type { Timers } from './timers.js';
+import type { FetchFunction } from './token-endpoint.js';
+
+export interface LogoutRequest {
+  readonly fetch: FetchFunction;
+  /** The full URL of `POST /v1/session/logout`. */
+  readonly url: string;
+  readonly accessToken: string;
+  /** The server's cookie mode: the answer clears the refresh cookie, which it can do cross-origin only with credentials. */
+  readonly withCookie: boolean;
+  /** Milliseconds before the request is abandoned. */
+  readonly timeout: number;
+  readonly timers: Timers;
+}
+
+/**
+ * `POST /v1/session/logout` with the session's access token. Null when the session is over on the
+ * server (revoked now, or over already: the goal of logging out is met); else the error the app is
+ * told, the session being gone here all the same.
+ */
+export async function requestLogout(request: LogoutRequest): Promise<TesseraError | null> {
+  const controller = new AbortController();
+  const timer = request.timers.setTimeout(() => controller.abort(), request.timeout);
+  try {
+    const response = await request.fetch(request.url, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${request.accessToken}` },
+      signal: controller.signal,
+      ...(request.withCookie ? { credentials: 'include' as const } : {}),
+    });
+    if (response.ok) return null;
+    const error = await errorFromResponse(response);
+    return isSessionEndCode(error.code) ? null : error;
+  } catch (cause) {
+    return new SilentAuthFailedError({ message: 'Signed out here, but the server could not be told.', cause });
+  } finally {
+    request.timers.clearTimeout(timer);
+  }
+}
+
+/**
+ * The answer of `POST /v1/session/logout-others`, sent through `send` (the client's bearer `fetch`):
+ * how many other sessions were revoked, and their ids. A failure is a `TesseraError`: the server's,
+ * or `service_unavailable` when it could not be reached.
+ */
+export async function requestLogoutOthers(send: () => Promise<Response>): Promise<{ revoked: number; sessionIds: string[] }> {
+  let response: Response;
+  try {
+    response = await send();
+  } catch (cause) {
+    if (cause instanceof TesseraError) throw cause;
+    throw new TesseraError('service_unavailable', { status: 0, message: 'The server could not be reached.', cause });
+  }
+  if (!response.ok) throw await errorFromResponse(response);
+  const body = (await response.json()) as { revoked?: unknown; session_ids?: unknown };
+  const sessionIds = Array.isArray(body.session_ids) ? body.session_ids.filter((id): id is string => typeof id === 'string') : [];
+  return { revoked: typeof body.revoked === 'number' ? body.revoked : sessionIds.length, sessionIds };
+}

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import Type, { type Static } from 'typebox';
 import Value from 'typebox/value';
+import { defaultSocketsPerClient } from './core/defaults.js';
 import { defaultFlowPolicies, type FlowPolicies, type FlowPolicy } from './core/flows.js';
 import type { OAuthClient } from './core/oauth-clients.js';
 
@@ -270,7 +271,7 @@ export const defaultRateLimits: RateLimitsConfig = {
   refreshPerIp: { limit: 1200, window: 60 },
   managementPerKey: { limit: 6000, window: 60 },
   ...defaultAttemptRateLimits,
-  socketsPerIp: 500,
+  socketsPerIp: defaultSocketsPerClient,
   redisKeyPrefix: 'tessera:ratelimit:',
 };
 

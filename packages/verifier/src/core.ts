@@ -19,7 +19,7 @@ export { newId } from './ids.js';
 export { revocationReasons } from './revocation-reasons.js';
 
 // Types
-export type { AccessTokenCheckOptions, AccessTokenClaims, CheckedAccessToken } from './access-token-check.js';
+export type { AccessTokenCheckOptions, AccessTokenClaims, AccessTokenKeyLookup, CheckedAccessToken } from './access-token-check.js';
 export type { Clock } from './clock.js';
 export type { CloseCodeErrorCode, ErrorCode, ErrorDefinition, OAuthErrorCode, SessionEndingErrorCode } from './error-catalogue.js';
 export type { TesseraErrorOptions } from './errors.js';

@@ -1,23 +1,24 @@
-import { tesseraErrorMessage, tesseraErrorStatus, type TesseraErrorCode } from './error-codes.js';
+import {
+  tesseraErrorMessage,
+  tesseraErrorStatus,
+  tesseraSessionEndCodes,
+  type TesseraErrorCode,
+  type TesseraServerSessionEndCode,
+  type TesseraSessionEndCode,
+} from './error-codes.js';
 
 /**
  * The codes that end the client session: the server says the session is over (refreshing cannot
  * help), or, SDK only, nothing here can refresh it (`refresh_token_unavailable`) or the server
  * refused the refresh as a call that would fail again (`refresh_refused`). The user signs in again.
  */
-export type SessionEndCode = 'session_expired' | 'session_revoked' | 'session_not_found' | 'token_invalid' | 'refresh_token_unavailable' | 'refresh_refused';
+export type SessionEndCode = TesseraSessionEndCode;
 
 /** The codes a server answer can end a session with. */
-export type ServerSessionEndCode = 'session_expired' | 'session_revoked' | 'session_not_found' | 'token_invalid';
+export type ServerSessionEndCode = TesseraServerSessionEndCode;
 
-export const sessionEndCodes: readonly SessionEndCode[] = [
-  'session_expired',
-  'session_revoked',
-  'session_not_found',
-  'token_invalid',
-  'refresh_token_unavailable',
-  'refresh_refused',
-];
+/** Generated from the catalogue's `endsSession` and `endsClientSession`. */
+export const sessionEndCodes: readonly SessionEndCode[] = tesseraSessionEndCodes;
 
 /** Whether `code` ends the session (as opposed to a failure the SDK retries). */
 export function isSessionEndCode(code: TesseraErrorCode): code is SessionEndCode {

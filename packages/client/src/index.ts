@@ -1,5 +1,9 @@
+import type { ClientSessionState } from './session-client.js';
+
 export { createSessionClient } from './session-client.js';
-export type { SessionClient, SessionClientOptions, SessionState, LogoutOthersResult } from './session-client.js';
+export type { SessionClient, SessionClientOptions, ClientSessionState, LogoutOthersResult } from './session-client.js';
+/** @deprecated Renamed `ClientSessionState`: the state of the client session, not of the server's session. */
+export type SessionState = ClientSessionState;
 
 export type { RealtimeOptions, RealtimeSocket, RealtimeStatus, WebSocketConstructor, WebSocketLike } from './realtime.js';
 

@@ -1,8 +1,9 @@
 import { readAccessTokenClaims } from './access-token-claims.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { errorFromEnvelope, isErrorEnvelope } from './envelope.js';
+import { tesseraCloseCodes } from './error-codes.js';
+import { sessionEndCodes, SessionEndedError, TesseraError, type SessionEndCode } from './errors.js';
 import { callSafely } from './listeners.js';
-import { SessionEndedError, TesseraError, type SessionEndCode } from './errors.js';
 import { detectPageEnvironment, type PageEnvironment } from './refresh-scheduler.js';
 import { repeat, sleep, systemTimers, type Timers } from './timers.js';
 
@@ -108,13 +109,10 @@ const outboxLimit = 1000;
 const tickMs = 15_000;
 const lateMs = 10_000;
 
-/** Close codes of the sessions that are over; the socket does not come back. */
-const sessionEndCloses: Readonly<Record<number, SessionEndCode>> = {
-  4002: 'token_invalid',
-  4003: 'session_revoked',
-  4004: 'session_not_found',
-  4005: 'session_expired',
-};
+/** Close codes of the sessions that are over (4002–4005, from the catalogue); the socket does not come back. */
+const sessionEndCloses: Readonly<Record<number, SessionEndCode>> = Object.fromEntries(
+  sessionEndCodes.flatMap((code) => (Object.hasOwn(tesseraCloseCodes, code) ? [[tesseraCloseCodes[code as keyof typeof tesseraCloseCodes], code]] : [])),
+);
 
 /**
  * Opens the realtime socket for `host`'s session. See `SessionClient.realtime()`.
@@ -348,13 +346,13 @@ class TesseraRealtimeSocket implements RealtimeSocket {
     this.#readyTimer = null;
     if (this.#status === 'closed') return;
     const ended = sessionEndCloses[code];
-    const mismatch = code === 4002 && this.#lastError?.details[0]?.['reason'] === 'session_mismatch';
+    const mismatch = code === tesseraCloseCodes.token_invalid && this.#lastError?.details[0]?.['reason'] === 'session_mismatch';
     if (ended && !mismatch) {
       const told = this.#lastError instanceof SessionEndedError ? this.#lastError : new SessionEndedError(ended);
       this.#endSession(told);
       return;
     }
-    if (code === 4001) this.#rejectedToken = this.#token;
+    if (code === tesseraCloseCodes.token_expired) this.#rejectedToken = this.#token;
     this.#retryLater(this.#lastError?.retryAfter ?? null);
   }
 

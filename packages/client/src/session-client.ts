@@ -5,7 +5,7 @@ import { detectPageEnvironment, RefreshScheduler, type PageEnvironment, type Wak
 import { ServerClock } from './server-clock.js';
 import { checkAt, endedWithAbsoluteLifetime, isDue, isExpired } from './session-timing.js';
 import type { SessionClosedCause, SessionHandler, SessionRefreshedEvent } from './session-handler.js';
-import { memoryStorage, SessionStore, type TokenStorage } from './storage.js';
+import { memoryStorage, SessionPersistence, type TokenStorage } from './storage.js';
 import { systemTimers, type Timers } from './timers.js';
 import { TabPeers } from './tab-peers.js';
 import { browserTabCoordinator, noTabCoordination, tabsCanRace, type TabCoordinator, type TabMessage } from './tab-coordinator.js';
@@ -17,8 +17,8 @@ import { askAppForTokens } from './token-required.js';
 import { openRealtime, type RealtimeOptions, type RealtimeSocket } from './realtime.js';
 import { assertTokenGrant, dateOrNull, holdTokens, type HeldTokens, type SessionInfo, type TokenGrant } from './token-grant.js';
 
-/** Where a client session stands. */
-export type SessionState =
+/** Where a client session stands (the server session's own status is the server's `SessionState`). */
+export type ClientSessionState =
   /**
    * Not known yet: a session kept in storage is being read back, or the other tabs are being asked
    * for one (settled by `ready`); or, in cookie mode, a new sign-in is being moved into the refresh
@@ -90,7 +90,7 @@ export interface LogoutOthersResult {
 /** A session on one device, kept fresh: see {@link createSessionClient}. */
 export interface SessionClient {
   /** Where the session stands. */
-  readonly state: SessionState;
+  readonly state: ClientSessionState;
   /** Milliseconds the device clock is ahead of the server's (negative when behind). */
   readonly clockSkew: number;
   /** The id of the held session, or null. */
@@ -107,7 +107,7 @@ export interface SessionClient {
    * Calls `listener` on every change of `state`, and when the held tokens change without one
    * (another tab's refresh, a new sign-in); returns the function that stops it.
    */
-  subscribe(listener: (state: SessionState) => void): () => void;
+  subscribe(listener: (state: ClientSessionState) => void): () => void;
   /**
    * Starts holding the tokens an app's backend got from `POST /v1/sessions`. A grant of the held
    * session that has already been rotated past (handed over again after a refresh, here or in
@@ -180,7 +180,7 @@ class TesseraSessionClient implements SessionClient {
   readonly ready: Promise<void>;
   readonly #baseUrl: string;
   readonly #leeway: number;
-  readonly #store: SessionStore;
+  readonly #store: SessionPersistence;
   readonly #handler: SessionHandler;
   readonly #fetch: FetchFunction;
   readonly #keepAliveWhileHidden: boolean;
@@ -192,9 +192,9 @@ class TesseraSessionClient implements SessionClient {
   readonly #scheduler: RefreshScheduler;
   readonly #tabs: TabCoordinator;
   readonly #stopListeningToTabs: () => void;
-  readonly #listeners = new Listeners<SessionState>();
+  readonly #listeners = new Listeners<ClientSessionState>();
 
-  #state: SessionState = 'loading';
+  #state: ClientSessionState = 'loading';
   #tokens: HeldTokens | null = null;
   #session: SessionInfo | null = null;
   #endError: SessionEndedError | null = null;
@@ -212,7 +212,7 @@ class TesseraSessionClient implements SessionClient {
     if (typeof options.baseUrl !== 'string' || options.baseUrl === '') throw new TypeError('createSessionClient: baseUrl is required');
     this.#baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.#leeway = Math.max(0, options.leeway ?? 60) * 1000;
-    this.#store = new SessionStore(options.storage ?? memoryStorage(), options.storageKey ?? defaultStorageKey);
+    this.#store = new SessionPersistence(options.storage ?? memoryStorage(), options.storageKey ?? defaultStorageKey);
     this.#handler = options.handler ?? {};
     const customFetch = options.fetch;
     this.#fetch = customFetch ?? ((input, init) => globalThis.fetch(input, init));
@@ -237,7 +237,7 @@ class TesseraSessionClient implements SessionClient {
     this.ready = this.#restore();
   }
 
-  get state(): SessionState {
+  get state(): ClientSessionState {
     return this.#state;
   }
 
@@ -261,7 +261,7 @@ class TesseraSessionClient implements SessionClient {
     return this.#endError;
   }
 
-  subscribe(listener: (state: SessionState) => void): () => void {
+  subscribe(listener: (state: ClientSessionState) => void): () => void {
     return this.#listeners.add(listener);
   }
 
@@ -473,7 +473,7 @@ class TesseraSessionClient implements SessionClient {
     this.#store.save(tokens, this.#clock.skew, this.#session);
   }
 
-  #setState(state: SessionState): void {
+  #setState(state: ClientSessionState): void {
     if (state === this.#state) return;
     this.#state = state;
     this.#callListeners();

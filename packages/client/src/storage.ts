@@ -140,7 +140,7 @@ function isSessionOf(value: unknown, tokens: HeldTokens): value is SessionInfo {
  * session in memory, but is not silent either: a warning on the console, once per streak of
  * failures, says that the session will not survive a reload (or, for a removal, may be read back).
  */
-export class SessionStore {
+export class SessionPersistence {
   readonly #storage: TokenStorage;
   readonly #key: string;
   #writes: Promise<void> = Promise.resolve();

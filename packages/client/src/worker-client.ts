@@ -1,4 +1,4 @@
-import type { LogoutOthersResult, SessionClient, SessionState } from './session-client.js';
+import type { LogoutOthersResult, SessionClient, ClientSessionState } from './session-client.js';
 import { openRealtime, publicClientHost, type RealtimeOptions, type RealtimeSocket } from './realtime.js';
 import type { SessionEndedError } from './errors.js';
 import type { SessionHandler } from './session-handler.js';
@@ -58,7 +58,7 @@ class WorkerSessionClient implements SessionClient {
   readonly ready: Promise<void>;
   readonly #port: MessagePortLike;
   readonly #handler: Omit<SessionHandler, 'onTokenRequired'>;
-  readonly #listeners = new Listeners<SessionState>();
+  readonly #listeners = new Listeners<ClientSessionState>();
   readonly #pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   #snapshot: WorkerSnapshot = { state: 'loading', clockSkew: 0, sessionId: null, session: null, accessTokenExpiresAt: null, endError: null };
   /** `endError` of the snapshot, made an error once per snapshot. */
@@ -75,7 +75,7 @@ class WorkerSessionClient implements SessionClient {
     port.start?.();
   }
 
-  get state(): SessionState {
+  get state(): ClientSessionState {
     return this.#snapshot.state;
   }
 
@@ -99,7 +99,7 @@ class WorkerSessionClient implements SessionClient {
     return this.#endError;
   }
 
-  subscribe(listener: (state: SessionState) => void): () => void {
+  subscribe(listener: (state: ClientSessionState) => void): () => void {
     return this.#listeners.add(listener);
   }
 

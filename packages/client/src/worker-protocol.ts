@@ -1,6 +1,6 @@
 import type { TesseraErrorCode } from './error-codes.js';
 import { isSessionEndCode, SessionEndedError, SilentAuthFailedError, TesseraError } from './errors.js';
-import type { SessionState } from './session-client.js';
+import type { ClientSessionState } from './session-client.js';
 import type { SessionInfo, TokenGrant } from './token-grant.js';
 
 /** What a page asks the session worker; each request gets one `reply` with its `id`. */
@@ -14,7 +14,7 @@ export type WorkerRequest =
 
 /** Where the worker's client session stands, as every page mirrors it. */
 export interface WorkerSnapshot {
-  readonly state: SessionState;
+  readonly state: ClientSessionState;
   readonly clockSkew: number;
   readonly sessionId: string | null;
   readonly session: SessionInfo | null;

@@ -12,6 +12,7 @@ import {
   type SessionClient,
   type SessionEndCode,
   type SessionHandler,
+  type ClientSessionState,
   type SessionState,
   type TesseraErrorCode,
 } from '../src/index.js';
@@ -59,8 +60,10 @@ describe('public types', () => {
   it('the page client and the worker client share one API', () => {
     expectTypeOf(createSessionClient).returns.toEqualTypeOf<SessionClient>();
     expectTypeOf(connectSessionWorker).returns.toEqualTypeOf<SessionClient>();
-    expectTypeOf<SessionClient['state']>().toEqualTypeOf<SessionState>();
-    expectTypeOf<SessionState>().toEqualTypeOf<'loading' | 'signed_out' | 'active' | 'refreshing' | 'ended'>();
+    expectTypeOf<SessionClient['state']>().toEqualTypeOf<ClientSessionState>();
+    expectTypeOf<ClientSessionState>().toEqualTypeOf<'loading' | 'signed_out' | 'active' | 'refreshing' | 'ended'>();
+    // The old name stays, deprecated, for code written against it.
+    expectTypeOf<SessionState>().toEqualTypeOf<ClientSessionState>();
     expectTypeOf<SessionClient['getAccessToken']>().returns.toEqualTypeOf<Promise<string>>();
     const client = createSessionClient({ baseUrl: 'http://tessera.test', tabs: false, environment: { target: null, document: null } });
     expect(client.state).toBe('loading');

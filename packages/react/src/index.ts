@@ -1,3 +1,5 @@
+import { createSessionSnapshotSource, type SessionSnapshotSource } from './session-snapshot.js';
+
 export { SessionProvider } from './session-provider.js';
 export type { SessionProviderProps, SessionProviderWithClientProps, SessionProviderWithOptionsProps } from './session-provider.js';
 
@@ -13,5 +15,9 @@ export type { SessionEndedProps } from './session-ended.js';
 
 export { describeSessionEnd } from './session-end-words.js';
 
-export { createSessionStore } from './session-snapshot.js';
-export type { SessionSnapshot, SessionEndReason, SessionStore } from './session-snapshot.js';
+export { createSessionSnapshotSource } from './session-snapshot.js';
+export type { SessionSnapshot, SessionEndReason, SessionSnapshotSource } from './session-snapshot.js';
+/** @deprecated Renamed `SessionSnapshotSource`: a `SessionStore` is the server's database of sessions. */
+export type SessionStore = SessionSnapshotSource;
+/** @deprecated Renamed `createSessionSnapshotSource`. */
+export const createSessionStore = createSessionSnapshotSource;

@@ -1,9 +1,9 @@
 import type { ReactNode } from 'react';
-import type { SessionState } from '@tessera/client';
+import type { ClientSessionState } from '@tessera/client';
 import { useSession } from './use-session.js';
 
 /** The guard whose children show in each state: exactly one. A new state fails to compile until it is placed. */
-const guardShownIn: Readonly<Record<SessionState, 'SignedIn' | 'SignedOut' | 'SessionLoading'>> = {
+const guardShownIn: Readonly<Record<ClientSessionState, 'SignedIn' | 'SignedOut' | 'SessionLoading'>> = {
   loading: 'SessionLoading',
   signed_out: 'SignedOut',
   ended: 'SignedOut',
@@ -63,7 +63,7 @@ export function SessionLoading({ children }: SessionGuardProps): ReactNode {
   return useGuard('SessionLoading', children);
 }
 
-function useGuard(guard: (typeof guardShownIn)[SessionState], children: ReactNode): ReactNode {
+function useGuard(guard: (typeof guardShownIn)[ClientSessionState], children: ReactNode): ReactNode {
   const { status } = useSession();
   return guardShownIn[status] === guard ? children : null;
 }

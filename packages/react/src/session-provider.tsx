@@ -1,11 +1,11 @@
 import { createContext, useEffect, useMemo, useState, type ReactNode } from 'react';
 import { createSessionClient, type SessionClient, type SessionClientOptions } from '@tessera/client';
-import { createSessionStore, type SessionStore } from './session-snapshot.js';
+import { createSessionSnapshotSource, type SessionSnapshotSource } from './session-snapshot.js';
 
 /** What the provider shares with the hooks. */
 export interface SessionContextValue {
   readonly client: SessionClient;
-  readonly store: SessionStore;
+  readonly store: SessionSnapshotSource;
 }
 
 export const SessionContext = createContext<SessionContextValue | null>(null);
@@ -45,7 +45,7 @@ export function SessionProvider(props: SessionProviderProps): ReactNode {
   const [owned] = useState<SessionClient | null>(() => (given ? null : createSessionClient(clientOptions(props as SessionProviderWithOptionsProps))));
   const client = given ?? owned;
   if (!client) throw new Error('<SessionProvider> needs a client or a baseUrl');
-  const value = useMemo<SessionContextValue>(() => ({ client, store: createSessionStore(client) }), [client]);
+  const value = useMemo<SessionContextValue>(() => ({ client, store: createSessionSnapshotSource(client) }), [client]);
 
   useEffect(() => {
     if (!owned) return;

@@ -1,4 +1,4 @@
-import type { SessionClient, SessionEndCode, SessionInfo, SessionState } from '@tessera/client';
+import type { SessionClient, SessionEndCode, SessionInfo, ClientSessionState } from '@tessera/client';
 
 /** Why the session ended, as `useSession()` reports it. */
 export interface SessionEndReason {
@@ -22,7 +22,7 @@ export interface SessionSnapshot {
    * The client's state, as it is: `loading` until it knows whether a session exists (a stored
    * session read back, the other tabs asked), then `signed_out`, `active`, `refreshing` or `ended`.
    */
-  readonly status: SessionState;
+  readonly status: ClientSessionState;
   readonly sessionId: string | null;
   /** The session as the server last described it; null when none is held. */
   readonly session: SessionInfo | null;
@@ -33,7 +33,7 @@ export interface SessionSnapshot {
 }
 
 /** A `useSyncExternalStore` source over a `SessionClient`. */
-export interface SessionStore {
+export interface SessionSnapshotSource {
   subscribe(onChange: () => void): () => void;
   getSnapshot(): SessionSnapshot;
 }
@@ -42,7 +42,7 @@ export interface SessionStore {
  * Reads a client into snapshots that stay referentially equal between changes, as
  * `useSyncExternalStore` requires: a new object only when a field differs.
  */
-export function createSessionStore(client: SessionClient): SessionStore {
+export function createSessionSnapshotSource(client: SessionClient): SessionSnapshotSource {
   let current: SessionSnapshot | null = null;
   // The client forgets the session when it ends; its idle timeout is still needed to say why.
   let lastSession: SessionInfo | null = null;

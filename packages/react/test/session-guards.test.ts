@@ -1,11 +1,11 @@
 import { createElement, type ReactNode } from 'react';
 import { renderToString } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
-import { SessionEndedError, sessionEndCodes, type SessionClient, type SessionEndCode, type SessionState } from '@tessera/client';
+import { SessionEndedError, sessionEndCodes, type SessionClient, type SessionEndCode, type ClientSessionState } from '@tessera/client';
 import { SessionEnded, SessionLoading, SessionProvider, SignedIn, SignedOut } from '../src/index.js';
 
 /** A client that stands still in `state`: what the store reads, and a subscribe that never calls. */
-function clientIn(state: SessionState, endError: SessionEndedError | null = null): SessionClient {
+function clientIn(state: ClientSessionState, endError: SessionEndedError | null = null): SessionClient {
   const held = state === 'active' || state === 'refreshing';
   return {
     state,
@@ -28,7 +28,7 @@ const guarded = createElement(
 );
 
 describe('the guards', () => {
-  it.each<[SessionState, string]>([
+  it.each<[ClientSessionState, string]>([
     ['loading', '[loading]'],
     ['signed_out', '[signed out]'],
     ['active', '[signed in]'],
@@ -56,7 +56,7 @@ describe('<SessionEnded>', () => {
     expect(html).toContain('<p>Your session has ended.</p>');
   });
 
-  it.each<[SessionState]>([['loading'], ['signed_out'], ['active'], ['refreshing']])('renders nothing while %s', (state) => {
+  it.each<[ClientSessionState]>([['loading'], ['signed_out'], ['active'], ['refreshing']])('renders nothing while %s', (state) => {
     expect(render(clientIn(state), createElement(SessionEnded, { signIn: () => {} }))).toBe('');
   });
 });

@@ -1,24 +1,24 @@
 import { createElement } from 'react';
 import { renderToString } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
-import { SessionEndedError, type SessionClient, type SessionInfo, type SessionState } from '@tessera/client';
-import { createSessionStore, SessionEnded, useAccessToken, useSession } from '../src/index.js';
+import { SessionEndedError, type SessionClient, type SessionInfo, type ClientSessionState } from '@tessera/client';
+import { createSessionSnapshotSource, SessionEnded, useAccessToken, useSession } from '../src/index.js';
 
 /** The fields of a client the store reads, set by the test; getters build new objects on each read, as the real client's do. */
 class FakeClient {
   // As a real client starts: it does not know yet whether a session exists.
-  state: SessionState = 'loading';
+  state: ClientSessionState = 'loading';
   sessionId: string | null = null;
   session: SessionInfo | null = null;
   expiresAt: number | null = null;
   endError: SessionEndedError | null = null;
-  readonly listeners = new Set<(state: SessionState) => void>();
+  readonly listeners = new Set<(state: ClientSessionState) => void>();
 
   get accessTokenExpiresAt(): Date | null {
     return this.expiresAt === null ? null : new Date(this.expiresAt);
   }
 
-  subscribe(listener: (state: SessionState) => void): () => void {
+  subscribe(listener: (state: ClientSessionState) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
@@ -34,10 +34,10 @@ const session: SessionInfo = {
   expires_at: '2026-01-15T09:00:00.000Z', idle_expires_at: '2026-01-01T09:30:00.000Z', revoked_at: null, revoked_reason: null, metadata: {},
 };
 
-describe('createSessionStore', () => {
+describe('createSessionSnapshotSource', () => {
   it("reports 'loading' until the client knows whether a session exists, then what it found", () => {
     const client = new FakeClient();
-    const store = createSessionStore(client as unknown as SessionClient);
+    const store = createSessionSnapshotSource(client as unknown as SessionClient);
     const statuses: string[] = [store.getSnapshot().status];
     store.subscribe(() => statuses.push(store.getSnapshot().status));
     client.change({ state: 'active', sessionId: 'ses_1', session, expiresAt: Date.UTC(2026, 0, 1, 9, 15) });
@@ -47,7 +47,7 @@ describe('createSessionStore', () => {
 
   it('returns the same snapshot until a field changes', () => {
     const client = new FakeClient();
-    const store = createSessionStore(client as unknown as SessionClient);
+    const store = createSessionSnapshotSource(client as unknown as SessionClient);
     const calls: number[] = [];
     store.subscribe(() => calls.push(1));
     const first = store.getSnapshot();
@@ -66,7 +66,7 @@ describe('createSessionStore', () => {
 
   it('reports the end reason with the idle timeout of the last session seen', () => {
     const client = new FakeClient();
-    const store = createSessionStore(client as unknown as SessionClient);
+    const store = createSessionSnapshotSource(client as unknown as SessionClient);
     client.change({ state: 'active', sessionId: 'ses_1', session });
     store.getSnapshot();
     const endError = new SessionEndedError('session_expired', { details: [{ reason: 'idle' }] });

@@ -1,8 +1,10 @@
 // The public types of @tessera/react, checked by the compiler (`npm run typecheck` compiles this file).
 import type { ComponentProps, ReactNode } from 'react';
 import { describe, expectTypeOf, it } from 'vitest';
-import type { SessionClient, SessionEndCode, SessionInfo, SessionState } from '@tessera/client';
+import type { SessionClient, SessionEndCode, SessionInfo, ClientSessionState } from '@tessera/client';
 import {
+  createSessionSnapshotSource,
+  createSessionStore,
   describeSessionEnd,
   SessionLoading,
   SessionProvider,
@@ -14,18 +16,26 @@ import {
   type SessionEndReason,
   type SessionGuardProps,
   type SessionSnapshot,
+  type SessionSnapshotSource,
+  type SessionStore,
 } from '../src/index.js';
 
 describe('public types', () => {
   it('useSession() gives the status, the session, the expiry and the end reason', () => {
     expectTypeOf(useSession).returns.toEqualTypeOf<SessionSnapshot>();
-    expectTypeOf<SessionSnapshot['status']>().toEqualTypeOf<SessionState>();
+    expectTypeOf<SessionSnapshot['status']>().toEqualTypeOf<ClientSessionState>();
     expectTypeOf<SessionSnapshot['session']>().toEqualTypeOf<SessionInfo | null>();
     expectTypeOf<SessionSnapshot['accessTokenExpiresAt']>().toEqualTypeOf<Date | null>();
     expectTypeOf<SessionSnapshot['endReason']>().toEqualTypeOf<SessionEndReason | null>();
     expectTypeOf<SessionEndReason['code']>().toEqualTypeOf<SessionEndCode>();
     expectTypeOf(useAccessToken).returns.toEqualTypeOf<string | null>();
     expectTypeOf(useSessionClient).returns.toEqualTypeOf<SessionClient>();
+  });
+
+  it('the snapshot source keeps its old names, deprecated', () => {
+    expectTypeOf(createSessionSnapshotSource).returns.toEqualTypeOf<SessionSnapshotSource>();
+    expectTypeOf<SessionStore>().toEqualTypeOf<SessionSnapshotSource>();
+    expectTypeOf(createSessionStore).toEqualTypeOf(createSessionSnapshotSource);
   });
 
   it('the provider takes a client, or a baseUrl with silentRefreshLeeway, not a leeway for a given client', () => {

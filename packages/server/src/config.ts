@@ -2,11 +2,13 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import Type, { type Static } from 'typebox';
 import Value from 'typebox/value';
+import { defaultSocketsPerClient } from './core/defaults.js';
 import { defaultFlowPolicies, type FlowPolicies, type FlowPolicy } from './core/flows.js';
 import type { OAuthClient } from './core/oauth-clients.js';
 
 /**
- * The largest value of each kind, with how a person reads it. A bound is what a deployment would
+ * The largest value of each kind, with how a person reads it (seconds for durations, bytes for
+ * `body_limit`). A bound is what a deployment would
  * accept, not what the code could survive: ~8.7e12 s of lifetime made every create a 500 (past what
  * a Date can show), and a reuse interval of days would quietly turn reuse detection off.
  */
@@ -270,7 +272,7 @@ export const defaultRateLimits: RateLimitsConfig = {
   refreshPerIp: { limit: 1200, window: 60 },
   managementPerKey: { limit: 6000, window: 60 },
   ...defaultAttemptRateLimits,
-  socketsPerIp: 500,
+  socketsPerIp: defaultSocketsPerClient,
   redisKeyPrefix: 'tessera:ratelimit:',
 };
 
@@ -426,7 +428,7 @@ function withoutUnionNoise<T extends { key: string; keyword: string; message: st
   return kept.filter((entry) => entry.keyword !== 'anyOf' || !kept.some((other) => other !== entry && other.key === entry.key));
 }
 
-/** A bound says what it is in words a person reads (`10 years`), not only in seconds. */
+/** A bound says what it is in words a person reads (`10 years`, `64 MiB`), not only as a number of seconds or bytes. */
 function messageOf(error: { keyword: string; message: string; params: unknown }): string {
   const limit = (error.params as { limit?: unknown }).limit;
   if (error.keyword !== 'maximum' || typeof limit !== 'number') return error.message;

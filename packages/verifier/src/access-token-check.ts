@@ -1,4 +1,4 @@
-import { errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { errors as joseErrors, jwtVerify, type CryptoKey, type FlattenedJWSInput, type JWK, type JWTHeaderParameters, type JWTVerifyGetKey, type KeyObject } from 'jose';
 import { TesseraError } from './errors.js';
 
 /** The one algorithm Tessera signs access tokens with. */
@@ -20,9 +20,22 @@ export interface AccessTokenClaims {
 /** A token that passed every check but its expiry, and whether it has expired. */
 export interface CheckedAccessToken {
   readonly claims: AccessTokenClaims;
+  /** The `kid` of the key that verified it. */
+  readonly kid: string;
   /** Past `exp` (and the clock tolerance): the caller answers `token_expired`, or something that says more. */
   readonly expired: boolean;
 }
+
+/**
+ * The public key named `kid`, or undefined when the issuer has no such key (the token is then
+ * `token_invalid`). Throws when the keys cannot be read (a store or a JWKS that does not answer):
+ * that failure is not the token's, and comes out of `checkAccessToken` as it was thrown.
+ */
+export type AccessTokenKeyLookup = (
+  kid: string,
+  header: JWTHeaderParameters,
+  token: FlattenedJWSInput,
+) => Promise<CryptoKey | KeyObject | JWK | Uint8Array | undefined>;
 
 export interface AccessTokenCheckOptions {
   /** Accepted `alg` values. */
@@ -37,13 +50,29 @@ export interface AccessTokenCheckOptions {
 
 /**
  * The one verification of an access token, for the server and for the offline verifier: signature
- * (with the key `key` resolves), pinned algorithms, `typ: at+jwt`, issuer, audience and the claims
- * Tessera needs. An expired token that passes all of that comes back with `expired: true`. Throws
- * `token_invalid`; a failure that is not about the token (the key store) is thrown as it is.
+ * (with the key `lookupKey` finds for the header's `kid`), pinned algorithms, `typ: at+jwt`, issuer,
+ * audience and the claims Tessera needs. An expired token that passes all of that comes back with
+ * `expired: true`. Anything wrong with the token is `token_invalid`, whatever jose threw (a JOSE
+ * error, or a `TypeError` for a key that does not fit the algorithm); a failure of `lookupKey` is
+ * thrown as it is.
  */
-export async function checkAccessToken(token: string, key: JWTVerifyGetKey, options: AccessTokenCheckOptions): Promise<CheckedAccessToken> {
+export async function checkAccessToken(token: string, lookupKey: AccessTokenKeyLookup, options: AccessTokenCheckOptions): Promise<CheckedAccessToken> {
+  let kid = '';
+  const key: JWTVerifyGetKey = async (header, input) => {
+    // Tessera always names its key; without a kid, jose would try a lone JWKS key, which the server never does.
+    if (typeof header.kid !== 'string') throw new TesseraError('token_invalid', { details: [{ reason: 'no kid in header' }] });
+    let found: Awaited<ReturnType<AccessTokenKeyLookup>>;
+    try {
+      found = await lookupKey(header.kid, header, input);
+    } catch (error) {
+      throw new KeyLookupFailure(error);
+    }
+    if (found === undefined) throw new TesseraError('token_invalid', { details: [{ reason: 'unknown kid' }] });
+    kid = header.kid;
+    return found;
+  };
   try {
-    return { claims: await verifyAt(token, key, options, options.now), expired: false };
+    return { claims: await verifyAt(token, key, options, options.now), kid, expired: false };
   } catch (error) {
     if (!(error instanceof joseErrors.JWTExpired)) throw toTokenError(error);
     const exp = error.payload.exp;
@@ -51,10 +80,17 @@ export async function checkAccessToken(token: string, key: JWTVerifyGetKey, opti
     // jose stops at its first failed check and does not promise their order: verify again as of a
     // second before `exp`, so an expired token's claims are used only once every other check has passed.
     try {
-      return { claims: await verifyAt(token, key, options, (exp - 1) * 1000), expired: true };
+      return { claims: await verifyAt(token, key, options, (exp - 1) * 1000), kid, expired: true };
     } catch (again) {
       throw toTokenError(again);
     }
+  }
+}
+
+/** Carries a failure of the key lookup through jose, so it is told apart from the token's own faults. */
+class KeyLookupFailure extends Error {
+  constructor(cause: unknown) {
+    super('the key lookup failed', { cause });
   }
 }
 
@@ -79,11 +115,13 @@ async function verifyAt(token: string, key: JWTVerifyGetKey, options: AccessToke
   return payload as unknown as AccessTokenClaims;
 }
 
-function toTokenError(error: unknown): TesseraError {
+function toTokenError(error: unknown): unknown {
+  // Not about the token (the store or the JWKS failed while keys were read): the caller reports it.
+  if (error instanceof KeyLookupFailure) return error.cause;
   if (error instanceof TesseraError) return error;
   if (error instanceof joseErrors.JOSEError) {
     return new TesseraError('token_invalid', { details: [{ reason: error.message }], cause: error });
   }
-  // Not about the token (the store failed while loading keys): let the boundary report it.
-  throw error;
+  // jose throws TypeError and friends for input it cannot even try, such as a key that does not fit the algorithm.
+  return new TesseraError('token_invalid', { details: [{ reason: 'malformed token' }], cause: error });
 }

@@ -3,15 +3,24 @@
 // Values
 export { checkAccessToken, signingAlgorithm, tokenExpiredError } from './access-token-check.js';
 export { ManualClock, systemClock } from './clock.js';
-export { errorCatalogue, errorDefinition, isErrorCode, serverErrorCodes } from './error-catalogue.js';
+export {
+  endsSession,
+  errorCatalogue,
+  errorCloseCodes,
+  errorDefinition,
+  isErrorCode,
+  oauthErrorOf,
+  serverErrorCodes,
+  sessionEndingCodes,
+} from './error-catalogue.js';
 export { errorEnvelope } from './error-envelope.js';
 export { TesseraError } from './errors.js';
 export { newId } from './ids.js';
 export { revocationReasons } from './revocation-reasons.js';
 
 // Types
-export type { AccessTokenCheckOptions, AccessTokenClaims, CheckedAccessToken } from './access-token-check.js';
+export type { AccessTokenCheckOptions, AccessTokenClaims, AccessTokenKeyLookup, CheckedAccessToken } from './access-token-check.js';
 export type { Clock } from './clock.js';
-export type { ErrorCode, ErrorDefinition } from './error-catalogue.js';
+export type { CloseCodeErrorCode, ErrorCode, ErrorDefinition, OAuthErrorCode, SessionEndingErrorCode } from './error-catalogue.js';
 export type { TesseraErrorOptions } from './errors.js';
 export type { RevocationReason } from './revocation-reasons.js';

@@ -1,7 +1,18 @@
+/** The `error` values of RFC 6749 §5.2, RFC 7009 §2.2.1 and RFC 7662 that Tessera sends. */
+export type OAuthErrorCode =
+  | 'invalid_request'
+  | 'invalid_client'
+  | 'invalid_grant'
+  | 'unsupported_grant_type'
+  | 'unsupported_token_type'
+  | 'temporarily_unavailable'
+  | 'server_error';
+
 /**
  * The one catalogue of Tessera error codes. The HTTP envelope, the doc pages at
- * `/docs/errors/:code`, the README table and the client SDK's codes are all generated
- * from this object, so they cannot drift apart.
+ * `/docs/errors/:code`, the README table, the socket close codes, the OAuth errors, the lists of
+ * codes that end a session and the client SDK's codes are all generated from this object, so they
+ * cannot drift apart.
  */
 export interface ErrorDefinition {
   /** HTTP status the code is sent with. */
@@ -18,6 +29,20 @@ export interface ErrorDefinition {
   readonly exampleDetails: readonly Record<string, unknown>[];
   /** Whether the code is produced only by the client SDK, never by the server. */
   readonly clientOnly?: boolean;
+  /**
+   * Whether the code says the session itself is over (expired, revoked, unknown): refreshing cannot
+   * help, a socket sends `session_ended` before it closes, a refresh cookie is cleared.
+   */
+  readonly endsSession?: boolean;
+  /**
+   * Whether the client SDK ends its client session on this code though the server may not have ended
+   * the session (a token it cannot trust, a refresh it cannot make). Codes that `endsSession` do too.
+   */
+  readonly endsClientSession?: boolean;
+  /** The WebSocket close code a realtime socket ends with for this code; absent when a socket never does. */
+  readonly closeCode?: number;
+  /** The OAuth `error` sent for this code on the OAuth routes; `invalid_request` when absent. */
+  readonly oauthError?: OAuthErrorCode;
 }
 
 function defineErrorCodes<const T extends Record<string, ErrorDefinition>>(codes: T): T {
@@ -37,6 +62,7 @@ export const errorCatalogue = defineErrorCodes({
       'The device clock is behind the server clock, so the client thought the token was still fresh.',
     ],
     exampleDetails: [{ expired_at: '2026-05-25T12:30:00.000Z' }],
+    closeCode: 4001,
   },
   token_invalid: {
     status: 401,
@@ -50,6 +76,8 @@ export const errorCatalogue = defineErrorCodes({
       'The signing key was rotated long enough ago that the old key left the JWKS.',
     ],
     exampleDetails: [{ reason: 'signature verification failed' }],
+    endsClientSession: true,
+    closeCode: 4002,
   },
   token_missing: {
     status: 401,
@@ -63,6 +91,8 @@ export const errorCatalogue = defineErrorCodes({
       'Cookie mode: a refresh arrived without the refresh cookie (cleared by the user, expired, or blocked by the browser) and without a body `refresh_token`.',
     ],
     exampleDetails: [],
+    // No `auth` message within the auth timeout.
+    closeCode: 4008,
   },
   session_expired: {
     status: 401,
@@ -77,6 +107,9 @@ export const errorCatalogue = defineErrorCodes({
       'An access token was presented after both it and its session had expired (the session\'s code wins over `token_expired`).',
     ],
     exampleDetails: [{ reason: 'idle', expired_at: '2026-05-25T12:30:00.000Z' }],
+    endsSession: true,
+    closeCode: 4005,
+    oauthError: 'invalid_grant',
   },
   session_revoked: {
     status: 401,
@@ -93,6 +126,9 @@ export const errorCatalogue = defineErrorCodes({
       'An expired access token of a revoked session was presented (the session\'s code wins over `token_expired`).',
     ],
     exampleDetails: [{ reason: 'signed_out_elsewhere', revoked_at: '2026-05-25T12:30:00.000Z' }],
+    endsSession: true,
+    closeCode: 4003,
+    oauthError: 'invalid_grant',
   },
   session_not_found: {
     status: 401,
@@ -102,6 +138,9 @@ export const errorCatalogue = defineErrorCodes({
       'No session or refresh token matches what was presented. Unlike expired or revoked, there is no record at all: the token was never issued by this server, or the data was removed.',
     when: ['A refresh token from another environment or a wiped database was presented.', 'The refresh token was mistyped or truncated.'],
     exampleDetails: [],
+    endsSession: true,
+    closeCode: 4004,
+    oauthError: 'invalid_grant',
   },
   invalid_request: {
     status: 400,
@@ -110,6 +149,8 @@ export const errorCatalogue = defineErrorCodes({
     meaning: 'The body is not valid JSON, a field has the wrong type, a required field is missing, or a value is not allowed (such as an unknown flow).',
     when: ['The body is not JSON or is cut short.', 'A number was sent where a string is expected.', 'The flow named in `POST /v1/sessions` is not configured.'],
     exampleDetails: [{ field: 'user_id', message: 'must be string' }],
+    // Garbage on a socket: not JSON, not an object, an unknown `type`, a message before `auth`.
+    closeCode: 4400,
   },
   api_key_invalid: {
     status: 401,
@@ -118,6 +159,7 @@ export const errorCatalogue = defineErrorCodes({
     meaning: 'A management call arrived without the API key, or with one this server does not accept.',
     when: ['The backend was deployed without `TESSERA_API_KEY`.', 'The key was rotated on the server but not in the backend.'],
     exampleDetails: [],
+    oauthError: 'invalid_client',
   },
   csrf_failed: {
     status: 403,
@@ -152,6 +194,7 @@ export const errorCatalogue = defineErrorCodes({
       'A call to `/oauth/token`, `/oauth/revoke` or `/oauth/introspect` named a confidential client without its secret, sent a wrong secret, or (introspection) sent neither client credentials nor the API key. OAuth clients see it as `invalid_client`.',
     when: ['The client secret was rotated in the config file but not in the client.', 'A confidential client was set up as a public one.'],
     exampleDetails: [{ reason: 'unknown client or wrong secret' }],
+    oauthError: 'invalid_client',
   },
   not_found: {
     status: 404,
@@ -184,6 +227,8 @@ export const errorCatalogue = defineErrorCodes({
     meaning: 'The body exceeded the server limit (1 MiB by default).',
     when: ['Oversized `metadata` on session creation.'],
     exampleDetails: [{ limit_bytes: 1048576 }],
+    // Over the maximum message size (sent by `ws` itself, RFC 6455 "message too big").
+    closeCode: 1009,
   },
   expectation_failed: {
     status: 417,
@@ -222,6 +267,9 @@ export const errorCatalogue = defineErrorCodes({
       'A backend flooding the management API.',
     ],
     exampleDetails: [{ limit: 'refresh_per_token', max_requests: 30, window: 60 }],
+    // Faster than the per-connection message rate.
+    closeCode: 4429,
+    oauthError: 'temporarily_unavailable',
   },
   service_unavailable: {
     status: 503,
@@ -230,6 +278,9 @@ export const errorCatalogue = defineErrorCodes({
     meaning: 'The session store could not be reached or is busy. Nothing about the session changed.',
     when: ['The database is restarting.', 'The embedded store is locked by a long operation.'],
     exampleDetails: [],
+    // The store could not be reached: reconnect with backoff (RFC 6455 "try again later").
+    closeCode: 1013,
+    oauthError: 'temporarily_unavailable',
   },
   internal_error: {
     status: 500,
@@ -238,6 +289,8 @@ export const errorCatalogue = defineErrorCodes({
     meaning: 'A bug in Tessera. It is logged with the `request_id` of the response.',
     when: ['Never on purpose.'],
     exampleDetails: [],
+    closeCode: 1011,
+    oauthError: 'server_error',
   },
   silent_auth_failed: {
     status: 0,
@@ -262,6 +315,7 @@ export const errorCatalogue = defineErrorCodes({
     ],
     exampleDetails: [{ reason: 'no_tab_holds_refresh_token' }],
     clientOnly: true,
+    endsClientSession: true,
   },
   refresh_refused: {
     status: 0,
@@ -272,6 +326,7 @@ export const errorCatalogue = defineErrorCodes({
     when: ['The server\'s CORS or cookie settings do not admit this page.', 'The `baseUrl` points at something that is not a Tessera server.'],
     exampleDetails: [{ error: 'csrf_failed', status: 403, request_id: 'req_01HXYZABCDEFGH' }],
     clientOnly: true,
+    endsClientSession: true,
   },
 });
 
@@ -281,6 +336,39 @@ export type ErrorCode = keyof typeof errorCatalogue;
 export const serverErrorCodes = (Object.keys(errorCatalogue) as ErrorCode[]).filter(
   (code) => (errorCatalogue[code] as ErrorDefinition).clientOnly !== true,
 );
+
+type Catalogue = typeof errorCatalogue;
+
+/** The codes a realtime socket can close with: those with a `closeCode`. */
+export type CloseCodeErrorCode = { [Code in ErrorCode]: Catalogue[Code] extends { readonly closeCode: number } ? Code : never }[ErrorCode];
+
+/** The codes that say the session itself is over (`endsSession`). */
+export type SessionEndingErrorCode = { [Code in ErrorCode]: Catalogue[Code] extends { readonly endsSession: true } ? Code : never }[ErrorCode];
+
+const allCodes = Object.keys(errorCatalogue) as ErrorCode[];
+
+/** The close code of each code a socket can close with, in catalogue order. */
+export const errorCloseCodes = Object.fromEntries(
+  allCodes.flatMap((code) => {
+    const closeCode = (errorCatalogue[code] as ErrorDefinition).closeCode;
+    return closeCode === undefined ? [] : [[code, closeCode]];
+  }),
+) as { readonly [Code in CloseCodeErrorCode]: Catalogue[Code]['closeCode'] };
+
+/** The codes that say the session itself is over, in catalogue order. */
+export const sessionEndingCodes = allCodes.filter(
+  (code) => (errorCatalogue[code] as ErrorDefinition).endsSession === true,
+) as readonly SessionEndingErrorCode[];
+
+/** Whether `code` says the session itself is over (expired, revoked, unknown). */
+export function endsSession(code: string): code is SessionEndingErrorCode {
+  return (sessionEndingCodes as readonly string[]).includes(code);
+}
+
+/** The OAuth `error` for a catalogue code: its `oauthError`, else `invalid_request`. */
+export function oauthErrorOf(code: ErrorCode): OAuthErrorCode {
+  return (errorCatalogue[code] as ErrorDefinition).oauthError ?? 'invalid_request';
+}
 
 /** The catalogue entry for `code`. */
 export function errorDefinition(code: ErrorCode): ErrorDefinition {

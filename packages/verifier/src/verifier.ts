@@ -1,5 +1,5 @@
-import { createRemoteJWKSet, customFetch, errors as joseErrors, type JWTHeaderParameters, type FlattenedJWSInput } from 'jose';
-import { checkAccessToken, signingAlgorithm, tokenExpiredError, type AccessTokenClaims, type CheckedAccessToken } from './access-token-check.js';
+import { createRemoteJWKSet, customFetch, errors as joseErrors } from 'jose';
+import { checkAccessToken, signingAlgorithm, tokenExpiredError, type AccessTokenClaims, type AccessTokenKeyLookup } from './access-token-check.js';
 import { systemClock, type Clock } from './clock.js';
 import { TesseraError } from './errors.js';
 import { RevocationList, type RevocationListOptions } from './revocation-list.js';
@@ -88,15 +88,11 @@ export function createVerifier(options: VerifierOptions): Verifier {
   });
 
   // Key lookup failures are told apart: an unknown kid is the token's fault, an unreachable JWKS is not.
-  const keyFor = async (header: JWTHeaderParameters, token: FlattenedJWSInput) => {
-    // Tessera always names its key; without a kid, jose would try a lone JWKS key, which the server never does.
-    if (typeof header.kid !== 'string') throw new TesseraError('token_invalid', { details: [{ reason: 'no kid in header' }] });
+  const keyFor: AccessTokenKeyLookup = async (_kid, header, token) => {
     try {
       return await remoteKeys(header, token);
     } catch (error) {
-      if (error instanceof joseErrors.JWKSNoMatchingKey || error instanceof joseErrors.JWKSMultipleMatchingKeys) {
-        throw new TesseraError('token_invalid', { details: [{ reason: 'unknown kid' }], cause: error });
-      }
+      if (error instanceof joseErrors.JWKSNoMatchingKey || error instanceof joseErrors.JWKSMultipleMatchingKeys) return undefined;
       throw new TesseraError('service_unavailable', {
         message: 'The signing keys of the issuer could not be fetched.',
         retryAfter: 1,
@@ -106,19 +102,13 @@ export function createVerifier(options: VerifierOptions): Verifier {
   };
 
   const verify = async (token: string): Promise<AccessTokenClaims> => {
-    let checked: CheckedAccessToken;
-    try {
-      checked = await checkAccessToken(token, keyFor, {
-        algorithms: options.algorithms ?? [signingAlgorithm],
-        issuer,
-        audience: options.audience,
-        clockTolerance,
-        now: clock.now(),
-      });
-    } catch (error) {
-      throw toVerifierError(error);
-    }
-    const { claims, expired } = checked;
+    const { claims, expired } = await checkAccessToken(token, keyFor, {
+      algorithms: options.algorithms ?? [signingAlgorithm],
+      issuer,
+      audience: options.audience,
+      clockTolerance,
+      now: clock.now(),
+    });
     // A revocation already known is the better answer for an expired token: refreshing cannot help.
     // (An idle or absolute end cannot be known offline; the server says so at the refresh.)
     if (expired) throw revoked?.revokedError(claims.sid) ?? tokenExpiredError(claims.exp);
@@ -147,10 +137,4 @@ function bearerOf(header: string | string[] | undefined): string | undefined {
   if (typeof header !== 'string') return undefined;
   const match = /^Bearer[ ]+(.*)$/i.exec(header);
   return match ? match[1]!.trim() : undefined;
-}
-
-function toVerifierError(error: unknown): TesseraError {
-  if (error instanceof TesseraError) return error;
-  // jose throws TypeError and friends for input that is not a JWS at all.
-  return new TesseraError('token_invalid', { details: [{ reason: 'malformed token' }], cause: error });
 }

@@ -1,16 +1,7 @@
-/** The `SESSION` object of the contract, as the console reads it. */
-export interface SessionView {
-  readonly id: string;
-  readonly user_id: string;
-  readonly flow: string;
-  readonly status: 'active' | 'expired' | 'revoked';
-  readonly created_at: string;
-  readonly last_refreshed_at: string | null;
-  readonly expires_at: string;
-  readonly idle_expires_at: string | null;
-  readonly revoked_at: string | null;
-  readonly revoked_reason: string | null;
-}
+import type { SessionInfo } from '@tessera/client';
+
+/** The `SESSION` object of the contract: the client SDK's type, so the two cannot drift apart. */
+export type SessionView = SessionInfo;
 
 export interface UserSessions {
   readonly sessions: SessionView[];

@@ -1,5 +1,5 @@
-import { SignJWT, decodeProtectedHeader, type JWTHeaderParameters } from 'jose';
-import { checkAccessToken, tokenExpiredError, type AccessTokenClaims, type CheckedAccessToken } from '@tessera/verifier/core';
+import { SignJWT } from 'jose';
+import { checkAccessToken, tokenExpiredError, type AccessTokenClaims, type AccessTokenKeyLookup, type CheckedAccessToken } from '@tessera/verifier/core';
 import type { Clock } from './clock.js';
 import { TesseraError } from './errors.js';
 import { newId } from './ids.js';
@@ -9,7 +9,7 @@ import { signingAlgorithm, type SigningKeys } from './signing-keys.js';
 
 // The check itself is shared with the offline verifier, which lives in its own package.
 export { checkAccessToken, tokenExpiredError };
-export type { AccessTokenCheckOptions, AccessTokenClaims, CheckedAccessToken } from '@tessera/verifier/core';
+export type { AccessTokenCheckOptions, AccessTokenClaims, AccessTokenKeyLookup, CheckedAccessToken } from '@tessera/verifier/core';
 
 export interface AccessTokensOptions {
   readonly keys: SigningKeys;
@@ -26,12 +26,7 @@ const checkedCacheSize = 10_000;
 export class AccessTokens {
   readonly #options: AccessTokensOptions;
   readonly #checked = new Map<string, { claims: AccessTokenClaims; kid: string }>();
-  readonly #keyFor = async (header: JWTHeaderParameters) => {
-    if (typeof header.kid !== 'string') throw new TesseraError('token_invalid', { details: [{ reason: 'no kid in header' }] });
-    const key = await this.#options.keys.verificationKey(header.kid);
-    if (!key) throw new TesseraError('token_invalid', { details: [{ reason: 'unknown kid' }] });
-    return key;
-  };
+  readonly #keyFor: AccessTokenKeyLookup = (kid) => this.#options.keys.verificationKey(kid);
 
   constructor(options: AccessTokensOptions) {
     this.#options = options;
@@ -85,15 +80,14 @@ export class AccessTokens {
     const now = clock.now();
     const known = this.#checked.get(token);
     // A key retired early stops verifying here as on a node that never saw the token.
-    if (known && this.#options.keys.stillVerifies(known.kid)) return { claims: known.claims, expired: known.claims.exp * 1000 <= now };
+    if (known && this.#options.keys.stillVerifies(known.kid)) return { claims: known.claims, kid: known.kid, expired: known.claims.exp * 1000 <= now };
     if (known) this.#checked.delete(token);
     const checked = await checkAccessToken(token, this.#keyFor, { algorithms: [signingAlgorithm], issuer, audience, now });
     if (this.#checked.size >= checkedCacheSize) {
       const oldest = this.#checked.keys().next().value;
       if (oldest !== undefined) this.#checked.delete(oldest);
     }
-    // checkAccessToken succeeded, so the header had a string kid.
-    this.#checked.set(token, { claims: checked.claims, kid: decodeProtectedHeader(token).kid as string });
+    this.#checked.set(token, { claims: checked.claims, kid: checked.kid });
     return checked;
   }
 }

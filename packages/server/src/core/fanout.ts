@@ -1,4 +1,5 @@
 import type { Clock } from './clock.js';
+import { revocationCommitLagMs } from './defaults.js';
 import type { Log } from './log.js';
 import type { SessionRecord } from './session.js';
 import type { SessionService } from './sessions.js';
@@ -119,7 +120,7 @@ export class Fanout {
     this.#channel = options.channel;
     this.#listen = options.listen ?? true;
     this.#pollIntervalMs = options.pollIntervalMs ?? 500;
-    this.#commitLagMs = options.commitLagMs ?? 10_000;
+    this.#commitLagMs = options.commitLagMs ?? revocationCommitLagMs;
     this.#safetyPollMs = options.safetyPollMs ?? 5_000;
   }
 

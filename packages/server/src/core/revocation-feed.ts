@@ -1,4 +1,5 @@
 import type { Clock } from './clock.js';
+import { revocationCommitLagMs } from './defaults.js';
 import { longestAccessTokenTtl, type FlowPolicies } from './flows.js';
 import type { RevocationReason, SessionRecord } from './session.js';
 import type { SessionService } from './sessions.js';
@@ -53,12 +54,8 @@ export interface RevocationFeedOptions {
   readonly flows: FlowPolicies;
 }
 
-/**
- * How far before its cursor each read looks again: a revocation may commit a little after the time
- * it carries, and the nodes' clocks may differ (the cursor of one node is read on another). The same
- * allowance as the fan-out's poll; a reader gets such a revocation twice, which changes nothing.
- */
-const commitLagMs = 10_000;
+/** How far before its cursor each read looks again (the cursor of one node is read on another). */
+const commitLagMs = revocationCommitLagMs;
 
 /** How long a waiting read, woken by a revocation, waits for others before it answers. */
 const gatherMs = 25;

@@ -1,4 +1,4 @@
-import { errorCatalogue, errorDefinition, type ErrorCode } from '../core/error-catalogue.js';
+import { errorCatalogue, errorDefinition, type ErrorCode, type ErrorDefinition } from '../core/error-catalogue.js';
 
 const codes = Object.keys(errorCatalogue) as ErrorCode[];
 
@@ -48,6 +48,16 @@ export function exampleEnvelope(code: ErrorCode, baseUrl: string) {
   };
 }
 
+/** The code's other faces: the socket close code and the OAuth `error`, where it has them. */
+function otherChannels(definition: ErrorDefinition): string {
+  const items = [
+    definition.endsSession ? '<li>It ends the session: a realtime socket sends <code>session_ended</code> before it closes.</li>' : '',
+    definition.closeCode !== undefined ? `<li>WebSocket close code <code>${definition.closeCode}</code> on <code>/v1/realtime</code>.</li>` : '',
+    definition.oauthError !== undefined ? `<li>OAuth <code>error</code> <code>${definition.oauthError}</code> on <code>/oauth/*</code> routes.</li>` : '',
+  ].filter((item) => item !== '');
+  return items.length === 0 ? '' : `<h2>On sockets and OAuth routes</h2>\n<ul>\n${items.join('\n')}\n</ul>\n`;
+}
+
 /** The HTML page that documents one error code. */
 export function errorPage(code: ErrorCode, baseUrl: string): string {
   const definition = errorDefinition(code);
@@ -69,7 +79,7 @@ ${when}
 </ul>
 <h2>What the client should do</h2>
 <p>${inline(definition.clientAction)}</p>
-${example}`,
+${otherChannels(definition)}${example}`,
   );
 }
 

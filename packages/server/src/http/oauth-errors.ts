@@ -1,17 +1,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { ErrorCode } from '../core/error-catalogue.js';
+import { oauthErrorOf, type ErrorCode, type OAuthErrorCode } from '../core/error-catalogue.js';
 import { TesseraError, type TesseraErrorOptions } from '../core/errors.js';
 import { errorEnvelope } from './envelope.js';
 
-/** The `error` values of RFC 6749 §5.2, RFC 7009 §2.2.1 and RFC 7662 that Tessera sends. */
-export type OAuthErrorCode =
-  | 'invalid_request'
-  | 'invalid_client'
-  | 'invalid_grant'
-  | 'unsupported_grant_type'
-  | 'unsupported_token_type'
-  | 'temporarily_unavailable'
-  | 'server_error';
+export type { OAuthErrorCode };
 
 /** A catalogue error whose OAuth `error` cannot be derived from its code (unsupported grant type, …). */
 export class OAuthRequestError extends TesseraError {
@@ -23,25 +15,10 @@ export class OAuthRequestError extends TesseraError {
   }
 }
 
-/** The OAuth `error` for a catalogue error. */
+/** The OAuth `error` for a catalogue error: the catalogue's `oauthError`, unless the route named another. */
 export function oauthErrorCode(error: TesseraError): OAuthErrorCode {
   if (error instanceof OAuthRequestError) return error.oauthCode;
-  switch (error.code) {
-    case 'session_expired':
-    case 'session_revoked':
-    case 'session_not_found':
-      return 'invalid_grant';
-    case 'client_invalid':
-    case 'api_key_invalid':
-      return 'invalid_client';
-    case 'rate_limited':
-    case 'service_unavailable':
-      return 'temporarily_unavailable';
-    case 'internal_error':
-      return 'server_error';
-    default:
-      return 'invalid_request';
-  }
+  return oauthErrorOf(error.code);
 }
 
 /** RFC 6749 §5.2 statuses: 400 for the request's own errors, 401 for client authentication. */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import type { TSchema } from 'typebox';
-import { errorCatalogue, type ErrorCode } from '../core/error-catalogue.js';
+import { errorCatalogue, sessionEndingCodes, type ErrorCode } from '../core/error-catalogue.js';
 import { TesseraError } from '../core/errors.js';
 import type { Tessera } from '../tessera.js';
 import { ErrorEnvelope, GrantAnswer, OAuthErrorAnswer, SessionAnswer } from './answer-schemas.js';
@@ -65,8 +65,8 @@ const bodyErrors: readonly ErrorCode[] = ['invalid_request', 'payload_too_large'
 
 const authErrors: Record<RouteAuth, readonly ErrorCode[]> = {
   api_key: ['api_key_invalid', 'rate_limited'],
-  access_token: ['token_missing', 'token_invalid', 'token_expired', 'session_expired', 'session_revoked', 'session_not_found'],
-  refresh_token: ['session_expired', 'session_revoked', 'session_not_found', 'rate_limited'],
+  access_token: ['token_missing', 'token_invalid', 'token_expired', ...sessionEndingCodes],
+  refresh_token: [...sessionEndingCodes, 'rate_limited'],
   oauth_client: ['client_invalid'],
   introspection: ['api_key_invalid', 'client_invalid', 'rate_limited'],
 };

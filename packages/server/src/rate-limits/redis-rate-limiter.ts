@@ -6,7 +6,10 @@ import { decide, windowOf, type RateDecision, type RateLimiter } from './rate-li
 export interface RedisRateLimiterOptions {
   readonly redis: Redis;
   readonly clock: Clock;
-  /** Prepended to every key, so deployments (and tests) can share one Redis. */
+  /**
+   * What every counter's key starts with in Redis, so deployments (and tests) can share one Redis.
+   * The client's own `keyPrefix` is not stacked on it when this already starts with it.
+   */
   readonly keyPrefix: string;
 }
 
@@ -28,7 +31,7 @@ export class RedisRateLimiter implements RateLimiter {
   constructor(options: RedisRateLimiterOptions) {
     this.#redis = options.redis;
     this.#clock = options.clock;
-    this.#keyPrefix = options.keyPrefix;
+    this.#keyPrefix = relativeKeyPrefix(options.keyPrefix, options.redis.options.keyPrefix ?? '');
   }
 
   async hit(key: string, rule: RateRule): Promise<RateDecision> {
@@ -41,4 +44,13 @@ export class RedisRateLimiter implements RateLimiter {
     if (!Number.isFinite(count)) throw new Error(`unexpected rate counter reply for ${redisKey}`);
     return decide(count, rule, now, window.endsAt);
   }
+}
+
+/**
+ * The prefix to hand a client whose commands ioredis already prefixes with `clientPrefix`: keys came
+ * out as `tessera:tessera:ratelimit:…` when both prefixes were stacked. A prefix that does not start
+ * with the client's stays under it (the deployment's own prefix comes first).
+ */
+export function relativeKeyPrefix(keyPrefix: string, clientPrefix: string): string {
+  return clientPrefix !== '' && keyPrefix.startsWith(clientPrefix) ? keyPrefix.slice(clientPrefix.length) : keyPrefix;
 }

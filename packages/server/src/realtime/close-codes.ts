@@ -1,33 +1,14 @@
-import type { ErrorCode } from '../core/error-catalogue.js';
+import { endsSession, errorCloseCodes, type CloseCodeErrorCode } from '../core/error-catalogue.js';
 import { TesseraError, type TesseraErrorOptions } from '../core/errors.js';
 
 /**
  * The close code a socket ends with for each catalogue code: the two codes of one failure, set in
- * one place. The close reason is the catalogue code, so a browser's `CloseEvent.reason` names it.
+ * one place (the catalogue's `closeCode`). The close reason is the catalogue code, so a browser's
+ * `CloseEvent.reason` names it.
  */
-export const realtimeCloseCodes = {
-  token_expired: 4001,
-  token_invalid: 4002,
-  session_revoked: 4003,
-  session_not_found: 4004,
-  session_expired: 4005,
-  /** No `auth` message within the auth timeout. */
-  token_missing: 4008,
-  /** Garbage: not JSON, not an object, an unknown `type`, a message before `auth`. */
-  invalid_request: 4400,
-  /** Faster than the per-connection message rate. */
-  rate_limited: 4429,
-  /** Over the maximum message size (sent by `ws` itself, RFC 6455 "message too big"). */
-  payload_too_large: 1009,
-  /** The store could not be reached: reconnect with backoff (RFC 6455 "try again later"). */
-  service_unavailable: 1013,
-  internal_error: 1011,
-} as const satisfies Partial<Record<ErrorCode, number>>;
+export const realtimeCloseCodes = errorCloseCodes;
 
-export type RealtimeErrorCode = keyof typeof realtimeCloseCodes;
-
-/** Catalogue codes that end the session, not just the socket: sent as `session_ended` rather than `error`. */
-const sessionEndingCodes: readonly ErrorCode[] = ['session_revoked', 'session_expired', 'session_not_found'];
+export type RealtimeErrorCode = CloseCodeErrorCode;
 
 /**
  * A failure on a socket: a `TesseraError` (catalogue code, envelope) that also knows its close code.
@@ -50,7 +31,7 @@ export class RealtimeError extends TesseraError {
 
   /** Whether the session is over (revoked, expired, unknown), so the client must sign in again. */
   get endsSession(): boolean {
-    return sessionEndingCodes.includes(this.code);
+    return endsSession(this.code);
   }
 }
 

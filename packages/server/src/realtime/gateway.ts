@@ -3,6 +3,7 @@ import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Clock } from '../core/clock.js';
+import { defaultSocketsPerClient } from '../core/defaults.js';
 import { TesseraError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import type { SessionRecord } from '../core/session.js';
@@ -83,7 +84,7 @@ export interface RealtimeGateway {
 export const defaultRealtimePath = '/v1/realtime';
 
 /** Open sockets per client address unless `maxSocketsPerClient` says otherwise. */
-export const defaultMaxSocketsPerClient = 500;
+export const defaultMaxSocketsPerClient = defaultSocketsPerClient;
 
 /** Seconds `close()` waits for clients to finish the close handshake before dropping them. */
 const closeGrace = 2;

@@ -89,24 +89,27 @@ export class SqliteSessionStore implements SessionStore {
   }
 
   async rotateRefreshToken(rotation: RotateRefreshToken): Promise<SessionRecord | null> {
-    return this.#run(() =>
-      this.#db.transaction((): SessionRecord | null => {
-        const spent = this.#statements.spendRefreshToken.run({
-          hash: rotation.spentHash,
-          spent_at: rotation.spentAt,
-          sealed_successor: rotation.sealedSuccessor,
-        });
-        if (spent.changes !== 1) return null;
-        const row = this.#statements.renewSession.get({
-          id: rotation.sessionId,
-          last_refreshed_at: rotation.lastRefreshedAt,
-          idle_expires_at: rotation.idleExpiresAt,
-        }) as SessionRow | undefined;
-        if (!row) throw new LostRace();
-        this.#statements.insertRefreshToken.run(refreshTokenToRow(rotation.successor));
-        return sessionFromRow(row);
-      }).immediate(),
-    );
+    return this.#run(() => lostRaceAsNull(() => this.#rotation(rotation).immediate()));
+  }
+
+  /** The rotation as one transaction: spend, renew, insert the successor, or roll back with `LostRace`. */
+  #rotation(rotation: RotateRefreshToken) {
+    return this.#db.transaction((): SessionRecord | null => {
+      const spent = this.#statements.spendRefreshToken.run({
+        hash: rotation.spentHash,
+        spent_at: rotation.spentAt,
+        sealed_successor: rotation.sealedSuccessor,
+      });
+      if (spent.changes !== 1) return null;
+      const row = this.#statements.renewSession.get({
+        id: rotation.sessionId,
+        last_refreshed_at: rotation.lastRefreshedAt,
+        idle_expires_at: rotation.idleExpiresAt,
+      }) as SessionRow | undefined;
+      if (!row) throw new LostRace();
+      this.#statements.insertRefreshToken.run(refreshTokenToRow(rotation.successor));
+      return sessionFromRow(row);
+    });
   }
 
   async revokeSession(id: string, reason: RevocationReason, at: number): Promise<SessionRecord | null> {
@@ -200,12 +203,11 @@ export class SqliteSessionStore implements SessionStore {
     if (this.#db.open) this.#db.close();
   }
 
-  /** Runs a statement, turning "cannot answer now" into `service_unavailable` and a lost race into null. */
+  /** Runs a statement, turning "cannot answer now" into `service_unavailable`. */
   #run<T>(work: () => T): T {
     try {
       return work();
     } catch (error) {
-      if (error instanceof LostRace) return null as T;
       if (isUnavailable(error) || !this.#db.open) {
         throw new TesseraError('service_unavailable', { retryAfter: 1, cause: error });
       }
@@ -237,6 +239,16 @@ function narrowToOwner(file: string): void {
 
 /** Thrown inside a transaction to roll it back when the session was revoked under a rotation. */
 class LostRace extends Error {}
+
+/** A transaction that threw `LostRace` rolled back: the rotation lost to a revocation, which the caller reads as null. */
+function lostRaceAsNull<T>(transaction: () => T): T | null {
+  try {
+    return transaction();
+  } catch (error) {
+    if (error instanceof LostRace) return null;
+    throw error;
+  }
+}
 
 function isUnavailable(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.js';
-import { clientSubject } from '../../src/http/rate-limits.js';
+import { clientSubject, secretSubject } from '../../src/http/rate-limits.js';
+import { defaultRedisPrefix } from '../../src/shared-redis.js';
 import { call, send, startServer, testApiKey, type Answer, type TestServer } from '../helpers.js';
 
 const redisUrl = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
@@ -179,6 +180,27 @@ describe('rate limits shared through Redis', () => {
     const statuses = [];
     for (const node of [nodeA, nodeB, nodeA, nodeB, nodeA, nodeB]) statuses.push((await refresh(node, 'rt_shared')).status);
     expect(statuses).toEqual([401, 401, 401, 401, 429, 429]);
+  });
+
+  it('counters sit under the README\'s default prefix, tessera:ratelimit:, not tessera:tessera:ratelimit:', async () => {
+    // The client `tessera serve` opens: every command prefixed with the deployment's `tessera:`.
+    const deployment = new Redis(redisUrl, { keyPrefix: defaultRedisPrefix, maxRetriesPerRequest: 1 });
+    redisClients.push(deployment);
+    await new Promise((resolve) => deployment.once('ready', resolve));
+    const reader = await redisClient();
+    const token = `rt_${randomUUID()}`;
+    const server = await start({ redis: deployment });
+    expect((await refresh(server, token)).status).toBe(401);
+
+    const subject = secretSubject(token);
+    const keys = await reader.keys(`*refresh_per_token:${subject}:*`);
+    try {
+      expect(keys).toHaveLength(1);
+      expect(keys[0]).toMatch(new RegExp(`^tessera:ratelimit:refresh_per_token:${subject}:60:\\d+$`));
+      expect(await reader.get(keys[0]!)).toBe('1');
+    } finally {
+      if (keys.length > 0) await reader.del(...keys);
+    }
   });
 
   it('Redis unreachable: in-process limits, logged, never a 500 or a hang', async () => {

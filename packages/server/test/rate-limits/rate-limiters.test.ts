@@ -6,7 +6,7 @@ import { ManualClock } from '../../src/core/clock.js';
 import { FallbackRateLimiter } from '../../src/rate-limits/fallback-rate-limiter.js';
 import { MemoryRateLimiter } from '../../src/rate-limits/memory-rate-limiter.js';
 import type { RateLimiter } from '../../src/rate-limits/rate-limiter.js';
-import { RedisRateLimiter } from '../../src/rate-limits/redis-rate-limiter.js';
+import { RedisRateLimiter, relativeKeyPrefix } from '../../src/rate-limits/redis-rate-limiter.js';
 
 const redisUrl = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 const clients: Redis[] = [];
@@ -68,6 +68,14 @@ describe('in-process limiter memory', () => {
     for (let index = 0; index < 1000; index++) await limiter.hit(`k${index}`, { limit: 5, window: 60 });
     expect(limiter.size).toBeLessThanOrEqual(100);
     expect((await limiter.hit('k999', { limit: 5, window: 60 })).count).toBe(2);
+  });
+});
+
+describe('Redis key prefixes', () => {
+  it('do not stack: the client prefix is not added twice, a prefix of its own goes under it', () => {
+    expect(relativeKeyPrefix('tessera:ratelimit:', 'tessera:')).toBe('ratelimit:');
+    expect(relativeKeyPrefix('tessera:ratelimit:', '')).toBe('tessera:ratelimit:');
+    expect(relativeKeyPrefix('app1:', 'tessera:')).toBe('app1:');
   });
 });
 

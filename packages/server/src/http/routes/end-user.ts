@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Static } from 'typebox';
+import { endsSession } from '../../core/error-catalogue.js';
 import { TesseraError } from '../../core/errors.js';
 import type { TokenGrant } from '../../core/sessions.js';
 import type { Tessera } from '../../tessera.js';
@@ -16,9 +17,6 @@ export interface EndUserRouteOptions {
   readonly cors: CorsPolicy;
   readonly limits: RequestRateLimits;
 }
-
-/** Answers that mean the session is over: a refresh cookie for it is useless from then on. */
-const sessionEndedCodes = new Set(['session_expired', 'session_revoked', 'session_not_found']);
 
 /** What the end user's client calls with its own tokens, no API key; browsers may call it cross-origin. */
 export function endUserRoutes(app: FastifyInstance, tessera: Tessera, options: EndUserRouteOptions): void {
@@ -141,8 +139,9 @@ function presentedRefreshToken(
   return { token: fromCookie, from: 'cookie' };
 }
 
+/** Answers that mean the session is over: a refresh cookie for it is useless from then on. */
 function isSessionEnd(error: unknown): boolean {
-  return error instanceof TesseraError && sessionEndedCodes.has(error.code);
+  return error instanceof TesseraError && endsSession(error.code);
 }
 
 /** Logout of a session that already ended still drops the refresh cookie: it can never be used again. */

@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
+import { sessionEndingCodes } from '../../core/error-catalogue.js';
 import { TesseraError } from '../../core/errors.js';
 import { OAuthClients, type PresentedClient } from '../../core/oauth-clients.js';
 import { sessionEnd } from '../../core/session.js';
@@ -115,7 +116,7 @@ const docs = {
     auth: 'oauth_client',
     form: OAuthTokenForm,
     answer: { status: 200, description: 'RFC 6749 §5.1 token answer.', schema: OAuthTokenAnswer },
-    errors: ['session_expired', 'session_revoked', 'session_not_found', 'rate_limited'],
+    errors: [...sessionEndingCodes, 'rate_limited'],
     oauthErrors: [{ error: 'unsupported_grant_type', code: 'invalid_request' }],
   },
   revoke: {

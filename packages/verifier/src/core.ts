@@ -2,7 +2,7 @@
 
 // Values
 export { checkAccessToken, signingAlgorithm, tokenExpiredError } from './access-token-check.js';
-export { ManualClock, systemClock } from './clock.js';
+export { ManualClock, systemClock, systemScheduler } from './clock.js';
 export { errorCatalogue, errorDefinition, isErrorCode, serverErrorCodes } from './error-catalogue.js';
 export { errorEnvelope } from './error-envelope.js';
 export { TesseraError } from './errors.js';
@@ -11,7 +11,7 @@ export { revocationReasons } from './revocation-reasons.js';
 
 // Types
 export type { AccessTokenCheckOptions, AccessTokenClaims, CheckedAccessToken } from './access-token-check.js';
-export type { Clock } from './clock.js';
+export type { Clock, Scheduler, Timer, TimerOptions } from './clock.js';
 export type { ErrorCode, ErrorDefinition } from './error-catalogue.js';
 export type { TesseraErrorOptions } from './errors.js';
 export type { RevocationReason } from './revocation-reasons.js';

@@ -1,11 +1,12 @@
 // Fan-out between nodes over real stores, Redis and LISTEN connections. Most tests measure delivery on the
 // wall clock end to end (channel delivery, reconnects, the 500 ms poll on SQLite), with margins for a busy
-// machine. Two are on manual time, where the wait itself is the point: the publish-only process (no timer
-// at all) and the 5 s safety poll (not before, then at once), which took 1.2 s and 5.4 s of sleeping.
+// machine. Three are on manual time, where the wait itself is the point: the publish-only process (no timer
+// at all), the 5 s safety poll (not before, then at once), which took 1.2 s and 5.4 s of sleeping, and the
+// LISTEN connection's 250 ms reconnect backoff.
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ManualClock, systemClock } from '../../src/core/clock.js';
+import { ManualClock, systemClock, type Scheduler } from '../../src/core/clock.js';
 import type { Log } from '../../src/core/log.js';
 import type { SessionEvent } from '../../src/core/sessions.js';
 import type { SessionStore } from '../../src/core/store.js';
@@ -41,9 +42,9 @@ interface Node {
  * A node on the system clock, or on `manual` (as clock and scheduler: its polls run when the test
  * advances it). Stores, Redis and LISTEN connections are real either way.
  */
-async function startNode(store: SessionStore, redis?: Redis, manual?: ManualClock): Promise<Node> {
+async function startNode(store: SessionStore, redis?: Redis, manual?: ManualClock, scheduler: Scheduler | undefined = manual): Promise<Node> {
   const log = recordingLog();
-  const time = manual ? { clock: manual, scheduler: manual } : { clock: systemClock };
+  const time = manual ? { clock: manual, scheduler } : { clock: systemClock };
   const tessera = await createTessera({ store, ...time, apiKey: 'tsk_fanout_key_0123456789abcdefghijklmn', issuer: 'http://tessera.test', log, ...(redis ? { redis } : {}) });
   const heard: Node['heard'] = [];
   tessera.sessions.onSessionEvent((event) => {
@@ -169,6 +170,30 @@ describe('fan-out between nodes on one PostgreSQL database', () => {
     for (const grant of grants) await expect(b.tessera.sessions.authenticate(grant.accessToken)).rejects.toMatchObject({ code: 'session_revoked' });
     await eventually(async () => b.tessera.fanout.connected, 5_000);
     expect(b.log.lines.some((line) => line.includes('channel lost'))).toBe(true);
+  });
+
+  it('a dropped LISTEN connection is opened again after its backoff (250 ms, on the scheduler), not before', async () => {
+    const clock = new ManualClock();
+    // The node's one-shot waits, as asked of its scheduler.
+    const waits: number[] = [];
+    const scheduler: Scheduler = {
+      setTimer: (ms, run) => (waits.push(ms), clock.setTimer(ms, run)),
+      setRepeating: (ms, run) => clock.setRepeating(ms, run),
+    };
+    const b = await startNode(await openStore(), undefined, clock, scheduler);
+    await eventually(async () => b.tessera.fanout.connected, 5_000);
+    expect(waits).toEqual([]);
+    await onDatabase(database.url, (client) =>
+      client.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'tessera-fanout' AND datname = $1", [database.name]),
+    );
+    await eventually(async () => !b.tessera.fanout.connected, 5_000);
+    await eventually(async () => waits.length === 1, 5_000);
+    expect(waits).toEqual([250]);
+    await clock.advanceAsync(0.249);
+    expect(b.tessera.fanout.connected).toBe(false);
+    clock.advance(0.001);
+    await eventually(async () => b.tessera.fanout.connected, 5_000);
+    expect(b.log.lines.filter((line) => line.includes('listening for changes'))).toHaveLength(2);
   });
 
   describe('with Redis', () => {

@@ -272,6 +272,26 @@ describe('access tokens on a long-lived socket', () => {
     });
   });
 
+  it('a day-long token on a socket left open overnight: token_expiring 60 s (the leeway) before exp, 4001 at exp', async () => {
+    // A day moved in one go leaves the client no moment to answer pings: the heartbeat is set beyond it here.
+    const { clock, url, socketUrl } = await startManual({
+      config: { flows: { long: { access_token_ttl: 86_400, idle_timeout: 172_800 } } },
+      realtime: { heartbeatInterval: 200_000 },
+    });
+    const grant = await signIn(url, 'alice', 'long');
+    const { socket } = await readySocket(socketUrl, grant.access_token);
+    const exp = Date.parse(grant.access_token_expires_at);
+    advanceTo(clock, exp - 60_001);
+    socket.auth(grant.access_token);
+    await socket.next('ready');
+    expect(socket.frames.map((frame) => frame.type)).toEqual(['ready', 'ready']);
+    advanceTo(clock, exp - 60_000);
+    expect(await socket.next('token_expiring')).toEqual({ type: 'token_expiring', access_token_expires_at: grant.access_token_expires_at });
+    advanceTo(clock, exp);
+    expect(await socket.closed).toMatchObject({ code: 4001, reason: 'token_expired' });
+    expect(socket.frames.at(-1)!.error.timestamp).toBe(grant.access_token_expires_at);
+  });
+
   it('on the wall clock: token_expiring before exp, then 4001 (system timers, end to end)', async () => {
     server = await startRealtimeServer({ config: { flows: { brief: { access_token_ttl: 2 } } } });
     const grant = await signIn(server.url, 'alice', 'brief');

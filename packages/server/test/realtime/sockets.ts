@@ -91,7 +91,9 @@ export interface RealtimeServer extends TestServer {
  * The whole server with the socket protocol at /v1/realtime. On the system clock (timers are real)
  * by default; with `time: 'manual'`, on a `ManualClock` that is also its scheduler: socket
  * deadlines, the heartbeat and the auth timeout fire when the test calls `server.clock.advance`.
- * Sockets and the database stay real either way.
+ * Sockets and the database stay real either way, so a test waits for what a timer sent (a frame, a
+ * close) before moving the clock again; and one move across two heartbeats (60 s by default) drops
+ * every socket, as no pong can arrive in between.
  */
 export async function startRealtimeServer(
   options: { config?: unknown; realtime?: Omit<RealtimeOptions, 'tessera'>; time?: 'system' | 'manual' } = {},

@@ -1,7 +1,7 @@
 // Values
 export { AccessTokens } from './core/access-tokens.js';
 export { ApiKeys, minimumApiKeyLength } from './core/api-keys.js';
-export { ManualClock, systemClock } from './core/clock.js';
+export { ManualClock, systemClock, systemScheduler } from './core/clock.js';
 export { errorCatalogue, errorDefinition, isErrorCode, serverErrorCodes } from './core/error-catalogue.js';
 export { TesseraError } from './core/errors.js';
 export { Fanout, parseFanoutMessage } from './core/fanout.js';
@@ -31,7 +31,7 @@ export { createVerifier, tesseraExpress, tesseraFastify, verifierErrorResponse }
 
 // Types
 export type { AccessTokenClaims, AccessTokensOptions, CheckedAccessToken } from './core/access-tokens.js';
-export type { Clock } from './core/clock.js';
+export type { Clock, Scheduler, Timer, TimerOptions } from './core/clock.js';
 export type { ErrorCode, ErrorDefinition } from './core/error-catalogue.js';
 export type { TesseraErrorOptions } from './core/errors.js';
 export type { FanoutChannel, FanoutMessage, FanoutOptions, FanoutSubscriber } from './core/fanout.js';

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { AccessTokens } from './core/access-tokens.js';
 import { ApiKeys } from './core/api-keys.js';
-import { systemClock, type Clock } from './core/clock.js';
+import { systemClock, systemScheduler, type Clock, type Scheduler } from './core/clock.js';
 import { Fanout } from './core/fanout.js';
 import { longestAccessTokenTtl } from './core/flows.js';
 import { silentLog, type Log } from './core/log.js';
@@ -17,6 +17,12 @@ export interface TesseraOptions {
   readonly store: SessionStore;
   /** Where "now" comes from; tests pass a `ManualClock`. */
   readonly clock?: Clock;
+  /**
+   * Where the node's timers are set (fan-out polls, API-key re-reads, revocation-feed waits, socket
+   * deadlines); the system's by default. Tests pass their `ManualClock` here too, so its `advance`
+   * runs the timers instead of the test waiting on the wall clock.
+   */
+  readonly scheduler?: Scheduler;
   readonly config?: TesseraConfig;
   /** `iss` of access tokens, when the config does not set one. */
   readonly issuer?: string;
@@ -49,6 +55,7 @@ export interface Tessera {
   readonly config: TesseraConfig;
   readonly issuer: string;
   readonly clock: Clock;
+  readonly scheduler: Scheduler;
   readonly store: SessionStore;
   /** Publishes this node's revocations and key rotations; delivers the other nodes'. */
   readonly fanout: Fanout;
@@ -63,6 +70,7 @@ export interface Tessera {
 export async function createTessera(options: TesseraOptions): Promise<Tessera> {
   const { store } = options;
   const clock = options.clock ?? systemClock;
+  const scheduler = options.scheduler ?? systemScheduler;
   const config = options.config ?? defaultConfig;
   const issuer = config.issuer ?? options.issuer ?? 'http://localhost:4000';
   const signingKeys = new SigningKeys({
@@ -80,11 +88,11 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
   const apiKeys = await ApiKeys.load(store, clock);
   if (options.apiKey !== undefined) await apiKeys.supply(options.apiKey);
   const log = options.log ?? silentLog;
-  const channel = options.redis ? new RedisFanoutChannel(options.redis, log) : store.openFanoutChannel?.();
-  const fanout = new Fanout({ sessions, signingKeys, store, clock, log, channel, listen: options.listen ?? true });
+  const channel = options.redis ? new RedisFanoutChannel(options.redis, log) : store.openFanoutChannel?.({ scheduler });
+  const fanout = new Fanout({ sessions, signingKeys, store, clock, scheduler, log, channel, listen: options.listen ?? true });
   await fanout.start();
   // A key revoked on any node (or by the CLI) is refused here within a second.
-  const stopWatchingApiKeys = (options.listen ?? true) ? apiKeys.watch(log) : () => {};
+  const stopWatchingApiKeys = (options.listen ?? true) ? apiKeys.watch(log, scheduler) : () => {};
   return {
     sessions,
     signingKeys,
@@ -92,9 +100,10 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
     config,
     issuer,
     clock,
+    scheduler,
     store,
     fanout,
-    revocations: new RevocationFeed({ sessions, store, clock, flows: config.flows }),
+    revocations: new RevocationFeed({ sessions, store, clock, scheduler, flows: config.flows }),
     redis: options.redis,
     async close() {
       stopWatchingApiKeys();

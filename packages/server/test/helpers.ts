@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { ManualClock } from '../src/core/clock.js';
-import type { Clock } from '../src/core/clock.js';
+import type { Clock, Scheduler } from '../src/core/clock.js';
 import { parseConfig } from '../src/config.js';
 import { buildApp } from '../src/http/app.js';
 import { SqliteSessionStore } from '../src/stores/sqlite.js';
@@ -30,6 +30,8 @@ export interface StartOptions {
   /** A config-file object. */
   config?: unknown;
   clock?: Clock;
+  /** Where the node's timers run; the system's unless given (pass the `ManualClock` to move them with it). */
+  scheduler?: Scheduler;
   dir?: string;
   /** A Redis client for the node (the test closes it). */
   redis?: Redis;
@@ -43,6 +45,7 @@ export async function startCore(options: StartOptions = {}): Promise<TestTessera
   const tessera = await createTessera({
     store,
     clock,
+    ...(options.scheduler ? { scheduler: options.scheduler } : {}),
     config: parseConfig(options.config ?? {}),
     apiKey: testApiKey,
     issuer: 'http://tessera.test',

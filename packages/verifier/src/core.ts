@@ -2,7 +2,7 @@
 
 // Values
 export { checkAccessToken, signingAlgorithm, tokenExpiredError } from './access-token-check.js';
-export { ManualClock, systemClock } from './clock.js';
+export { ManualClock, systemClock, systemScheduler } from './clock.js';
 export {
   endsSession,
   errorCatalogue,
@@ -20,7 +20,7 @@ export { revocationReasons } from './revocation-reasons.js';
 
 // Types
 export type { AccessTokenCheckOptions, AccessTokenClaims, AccessTokenKeyLookup, CheckedAccessToken } from './access-token-check.js';
-export type { Clock } from './clock.js';
+export type { Clock, Scheduler, Timer, TimerOptions } from './clock.js';
 export type { CloseCodeErrorCode, ErrorCode, ErrorDefinition, OAuthErrorCode, SessionEndingErrorCode } from './error-catalogue.js';
 export type { TesseraErrorOptions } from './errors.js';
 export type { RevocationReason } from './revocation-reasons.js';

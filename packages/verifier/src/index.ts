@@ -3,13 +3,13 @@ export { verifierErrorResponse } from './error-response.js';
 export { tesseraExpress } from './express.js';
 export { tesseraFastify } from './fastify.js';
 export { createVerifier } from './verifier.js';
-export { ManualClock, systemClock } from './clock.js';
+export { ManualClock, systemClock, systemScheduler } from './clock.js';
 export { errorCatalogue } from './error-catalogue.js';
 export { TesseraError } from './errors.js';
 
 // Types
 export type { AccessTokenClaims } from './access-token-check.js';
-export type { Clock } from './clock.js';
+export type { Clock, Scheduler, Timer, TimerOptions } from './clock.js';
 export type { ErrorCode, ErrorDefinition } from './error-catalogue.js';
 export type { TesseraErrorOptions } from './errors.js';
 export type { VerifierErrorResponse } from './error-response.js';

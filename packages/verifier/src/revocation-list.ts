@@ -1,4 +1,4 @@
-import type { Clock } from './clock.js';
+import type { Clock, Scheduler } from './clock.js';
 import { TesseraError } from './errors.js';
 import { revocationReasons, type RevocationReason } from './revocation-reasons.js';
 
@@ -33,6 +33,7 @@ export interface KnownRevocation {
 interface ListSettings extends RevocationListOptions {
   readonly issuer: string;
   readonly clock: Clock;
+  readonly scheduler: Scheduler;
   /** Milliseconds of clock tolerance the verifier grants on `exp`. */
   readonly toleranceMs: number;
   readonly fetch: (url: string, init: RequestInit) => Promise<Response>;
@@ -97,7 +98,7 @@ export class RevocationList {
    * refuse then, `service_unavailable`. Before the first read has been tried, waits for it (3 s at most).
    */
   async check(sessionId: string): Promise<void> {
-    if (this.#readAt === null) await Promise.race([this.#firstAttempt, delay(firstAttemptTimeoutMs, this.#stop.signal)]);
+    if (this.#readAt === null) await Promise.race([this.#firstAttempt, this.#delay(firstAttemptTimeoutMs)]);
     const revoked = this.revokedError(sessionId);
     if (revoked) throw revoked;
     if (!this.current && this.#settings.whenUnreachable === 'refuse') {
@@ -121,16 +122,22 @@ export class RevocationList {
         failures = 0;
         // A server (or a proxy in front of it) that answers a waiting read at once with nothing is not
         // waiting: read once a second rather than in a loop.
-        if (waiting && !news && Date.now() - started < quickAnswerMs) await delay(quickAnswerMs, this.#stop.signal);
+        // "At once" is on the wall clock: it is the peer's behaviour being judged, not the verifier's time.
+        if (waiting && !news && Date.now() - started < quickAnswerMs) await this.#delay(quickAnswerMs);
       } catch (error) {
         if (this.#stop.signal.aborted) return;
         failures += 1;
         this.#firstAttemptDone();
         this.#settings.onError?.(error);
         const backoff = Math.min(longestRetryMs, firstRetryMs * 2 ** (failures - 1));
-        await delay(backoff * (0.5 + Math.random() / 2), this.#stop.signal);
+        await this.#delay(backoff * (0.5 + Math.random() / 2));
       }
     }
+  }
+
+  /** Waits `ms` on the verifier's scheduler, or until `close()`. */
+  #delay(ms: number): Promise<void> {
+    return delay(this.#settings.scheduler, ms, this.#stop.signal);
   }
 
   /** One read of the feed; whether it named any revocation. */
@@ -141,9 +148,19 @@ export class RevocationList {
       url.searchParams.set('wait', String(waitSeconds));
     }
     // A read that outlives its wait by much has been lost somewhere (a proxy, a dead connection).
-    const signal = AbortSignal.any([this.#stop.signal, AbortSignal.timeout((waitSeconds + 10) * 1000)]);
-    const response = await this.#settings.fetch(url.href, { headers: { authorization: `Bearer ${this.#settings.apiKey}`, accept: 'application/json' }, signal });
-    const body: unknown = await response.json().catch(() => undefined);
+    const lost = new AbortController();
+    const timeout = this.#settings.scheduler.setTimer((waitSeconds + 10) * 1000, () => lost.abort(new DOMException('The read of the revocation feed timed out.', 'TimeoutError')), {
+      unref: true,
+    });
+    const signal = AbortSignal.any([this.#stop.signal, lost.signal]);
+    let response: Response;
+    let body: unknown;
+    try {
+      response = await this.#settings.fetch(url.href, { headers: { authorization: `Bearer ${this.#settings.apiKey}`, accept: 'application/json' }, signal });
+      body = await response.json().catch(() => undefined);
+    } finally {
+      timeout.cancel();
+    }
     if (!response.ok) {
       const code = typeof body === 'object' && body !== null && 'error' in body ? String(body.error) : 'no envelope';
       throw new Error(`The revocation feed at ${this.#feedUrl.href} answered ${response.status} (${code}).`);
@@ -189,14 +206,14 @@ function parsePage(body: unknown): Page | null {
   return { cursor, revocations: parsed };
 }
 
-/** Resolves after `ms`, or at once when `signal` aborts. */
-function delay(ms: number, signal: AbortSignal): Promise<void> {
+/** Resolves after `ms` on `scheduler`, or at once when `signal` aborts. */
+function delay(scheduler: Scheduler, ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
+    const timer = scheduler.setTimer(ms, done);
     signal.addEventListener('abort', done, { once: true });
     function done() {
-      clearTimeout(timer);
+      timer.cancel();
       signal.removeEventListener('abort', done);
       resolve();
     }

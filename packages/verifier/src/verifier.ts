@@ -1,6 +1,6 @@
 import { createRemoteJWKSet, customFetch, errors as joseErrors } from 'jose';
 import { checkAccessToken, signingAlgorithm, tokenExpiredError, type AccessTokenClaims, type AccessTokenKeyLookup } from './access-token-check.js';
-import { systemClock, type Clock } from './clock.js';
+import { systemClock, systemScheduler, type Clock, type Scheduler } from './clock.js';
 import { TesseraError } from './errors.js';
 import { RevocationList, type RevocationListOptions } from './revocation-list.js';
 
@@ -21,6 +21,8 @@ export interface VerifierOptions {
   readonly jwksCooldown?: number;
   /** Where "now" comes from; tests pass a `ManualClock`. */
   readonly clock?: Clock;
+  /** Where the revocation feed's retries and waits are timed; the system's timers by default. Tests pass their `ManualClock`. */
+  readonly scheduler?: Scheduler;
   /** The fetch used for the JWKS and the revocation feed (proxies, tests). */
   readonly fetch?: (url: string, init: RequestInit) => Promise<Response>;
   /**
@@ -77,6 +79,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
         ...options.revocations,
         issuer,
         clock,
+        scheduler: options.scheduler ?? systemScheduler,
         toleranceMs: clockTolerance * 1000,
         fetch: userFetch ?? ((url, init) => fetch(url, init)),
       })

@@ -1,8 +1,10 @@
 // A resource server's verifier with `revocations`: it keeps a read of Tessera's revocation feed open
 // and refuses a revoked session's still-unexpired access token within about a second, on any node.
+// End to end on the system timers, but for the once-a-second re-read of an impatient feed, whose wait is
+// timed on a ManualClock given to the verifier as its scheduler.
 import Fastify from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ManualClock, type Clock } from '../src/clock.js';
+import { ManualClock, type Clock, type Scheduler } from '../src/clock.js';
 import { TesseraError } from '../src/errors.js';
 import { createVerifier, tesseraFastify, type RevocationListOptions, type Verifier } from '../src/index.js';
 import { cleanupDirs, dataDir, killAll, serve } from '../../server/test/cli/harness.js';
@@ -31,11 +33,17 @@ async function startTessera(clock: Clock = realClock): Promise<TestServer> {
 
 type Fetcher = (url: string, init: RequestInit) => Promise<Response>;
 
-function verifierFor(server: { url: string; clock: Clock }, revocations: Partial<RevocationListOptions> = {}, fetcher: Fetcher = fetch): Verifier {
+function verifierFor(
+  server: { url: string; clock: Clock },
+  revocations: Partial<RevocationListOptions> = {},
+  fetcher: Fetcher = fetch,
+  scheduler?: Scheduler,
+): Verifier {
   const verifier = createVerifier({
     issuer,
     audience: 'tessera',
     clock: server.clock,
+    ...(scheduler ? { scheduler } : {}),
     jwksCooldown: 0,
     fetch: (url, init) => fetcher(url.replace(issuer, server.url), init),
     revocations: { apiKey: testApiKey, ...revocations },
@@ -191,12 +199,29 @@ describe('a verifier with revocations', () => {
       reads += 1;
       return Promise.resolve(Response.json({ revocations: [], cursor: '1.0.0', server_time: new Date().toISOString() }));
     };
-    const verifier = verifierFor(server, {}, impatient);
+    // The verifier's waits, on a clock this test moves; each one's length is noted.
+    const timers = new ManualClock();
+    const waits: number[] = [];
+    const scheduler: Scheduler = {
+      setTimer: (ms, run) => (waits.push(ms), timers.setTimer(ms, run)),
+      setRepeating: (ms, run) => timers.setRepeating(ms, run),
+    };
+    const secondWaits = () => waits.filter((ms) => ms === 1000).length;
+    const verifier = verifierFor(server, {}, impatient, scheduler);
     const session = await createSession(server.url);
     expect(await outcome(verifier, session.access_token)).toEqual({ sub: 'alice' });
-    await new Promise((resolve) => setTimeout(resolve, 2500));
-    expect(reads).toBeGreaterThanOrEqual(2);
-    expect(reads).toBeLessThanOrEqual(5);
+    // The first read, then a waiting one answered at once with nothing: the next waits a second.
+    await expect.poll(secondWaits).toBe(1);
+    expect(reads).toBe(2);
+    timers.advance(0.999);
+    await expect.poll(() => timers.pendingTimers).toBeGreaterThanOrEqual(1);
+    expect(reads).toBe(2);
+    timers.advance(0.001);
+    await expect.poll(secondWaits).toBe(2);
+    expect(reads).toBe(3);
+    timers.advance(1);
+    await expect.poll(secondWaits).toBe(3);
+    expect(reads).toBe(4);
   });
 
   it('close() ends the open read at once; tesseraFastify closes the verifier it made', async () => {

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Clock } from './clock.js';
+import { systemScheduler, type Clock, type Scheduler } from './clock.js';
 import { silentLog, type Log } from './log.js';
 import type { ApiKeyRecord, SessionStore } from './store.js';
 
@@ -128,10 +128,10 @@ export class ApiKeys {
     return this.#reloading;
   }
 
-  /** Re-reads the keys every 250 ms until the returned function is called. */
-  watch(log: Log = silentLog): () => void {
+  /** Re-reads the keys every 250 ms (on `scheduler`'s timers) until the returned function is called. */
+  watch(log: Log = silentLog, scheduler: Scheduler = systemScheduler): () => void {
     let failing = false;
-    const timer = setInterval(() => {
+    const timer = scheduler.setRepeating(reloadIntervalMs, () => {
       this.reload().then(
         () => {
           if (failing) log.info({}, 'api keys: reading the store again');
@@ -142,9 +142,8 @@ export class ApiKeys {
           failing = true;
         },
       );
-    }, reloadIntervalMs);
-    timer.unref();
-    return () => clearInterval(timer);
+    }, { unref: true });
+    return () => timer.cancel();
   }
 
   async #add(name: string, origin: 'generated' | 'created'): Promise<string> {

@@ -1,4 +1,4 @@
-import type { Clock } from './clock.js';
+import { systemScheduler, type Clock, type Scheduler, type Timer } from './clock.js';
 import { revocationCommitLagMs } from './defaults.js';
 import type { Log } from './log.js';
 import type { SessionRecord } from './session.js';
@@ -52,6 +52,8 @@ export interface FanoutOptions {
   readonly signingKeys: SigningKeys;
   readonly store: SessionStore;
   readonly clock: Clock;
+  /** Where the polls are timed; the system's timers by default (a test passes its `ManualClock`). */
+  readonly scheduler?: Scheduler;
   readonly log: Log;
   /** Without one, the node learns of changes made elsewhere only by polling the store. */
   readonly channel?: FanoutChannel;
@@ -91,6 +93,7 @@ export class Fanout {
   readonly #signingKeys: SigningKeys;
   readonly #store: SessionStore;
   readonly #clock: Clock;
+  readonly #scheduler: Scheduler;
   readonly #log: Log;
   readonly #channel: FanoutChannel | undefined;
   readonly #listen: boolean;
@@ -108,7 +111,7 @@ export class Fanout {
   #catchingUp: Promise<void> | undefined;
   #storeFailing = false;
   #publishFailing = false;
-  #timer: ReturnType<typeof setInterval> | undefined;
+  #timer: Timer | undefined;
   #prunedAt = 0;
 
   constructor(options: FanoutOptions) {
@@ -116,6 +119,7 @@ export class Fanout {
     this.#signingKeys = options.signingKeys;
     this.#store = options.store;
     this.#clock = options.clock;
+    this.#scheduler = options.scheduler ?? systemScheduler;
     this.#log = options.log;
     this.#channel = options.channel;
     this.#listen = options.listen ?? true;
@@ -142,8 +146,7 @@ export class Fanout {
       connected: () => this.#channelConnected(),
       disconnected: (reason) => this.#channelDisconnected(reason),
     });
-    this.#timer = setInterval(() => this.#tick(), this.#pollIntervalMs);
-    this.#timer.unref();
+    this.#timer = this.#scheduler.setRepeating(this.#pollIntervalMs, () => this.#tick(), { unref: true });
   }
 
   /** Whether a channel is delivering right now (false while the node relies on polling). */
@@ -161,7 +164,7 @@ export class Fanout {
 
   /** Stops listening, lets pending publishes finish, closes the channel. */
   async close(): Promise<void> {
-    if (this.#timer) clearInterval(this.#timer);
+    this.#timer?.cancel();
     for (const stop of this.#stops.splice(0)) stop();
     await Promise.allSettled([...this.#inFlight]);
     await this.#channel?.close();

@@ -1,4 +1,4 @@
-import type { Clock } from './clock.js';
+import { systemScheduler, type Clock, type Scheduler } from './clock.js';
 import { revocationCommitLagMs } from './defaults.js';
 import { longestAccessTokenTtl, type FlowPolicies } from './flows.js';
 import type { RevocationReason, SessionRecord } from './session.js';
@@ -51,6 +51,8 @@ export interface RevocationFeedOptions {
   readonly sessions: SessionService;
   readonly store: SessionStore;
   readonly clock: Clock;
+  /** Where waiting reads are timed; the system's timers by default. */
+  readonly scheduler?: Scheduler;
   readonly flows: FlowPolicies;
 }
 
@@ -72,6 +74,7 @@ export class RevocationFeed {
   readonly #sessions: SessionService;
   readonly #store: SessionStore;
   readonly #clock: Clock;
+  readonly #scheduler: Scheduler;
   readonly #flows: FlowPolicies;
   #waitingReads = 0;
 
@@ -79,6 +82,7 @@ export class RevocationFeed {
     this.#sessions = options.sessions;
     this.#store = options.store;
     this.#clock = options.clock;
+    this.#scheduler = options.scheduler ?? systemScheduler;
     this.#flows = options.flows;
   }
 
@@ -103,7 +107,7 @@ export class RevocationFeed {
       if (heard) {
         // A revocation seldom comes alone (all of a user's sessions, a burst of sign-outs): gathered
         // for a moment, they go out in one answer instead of one read each per verifier.
-        await new Promise((resolve) => setTimeout(resolve, gatherMs));
+        await new Promise<void>((resolve) => this.#scheduler.setTimer(gatherMs, resolve));
         return (await this.#look(cursor)).page;
       }
       return { revocations: [], cursor: first.page.cursor };
@@ -154,7 +158,7 @@ export class RevocationFeed {
     const stopListening = this.#sessions.onSessionEvent((event) => {
       if (event.type === 'revoked') settle(true);
     });
-    const timer = setTimeout(() => settle(false), waitMs);
+    const timer = this.#scheduler.setTimer(waitMs, () => settle(false));
     const aborted = () => settle(false);
     signal?.addEventListener('abort', aborted, { once: true });
     if (signal?.aborted) settle(false);
@@ -162,7 +166,7 @@ export class RevocationFeed {
       heard,
       stop() {
         stopListening();
-        clearTimeout(timer);
+        timer.cancel();
         signal?.removeEventListener('abort', aborted);
       },
     };

@@ -1,3 +1,4 @@
+import type { Scheduler } from './clock.js';
 import type { FanoutChannel } from './fanout.js';
 import type { RevocationReason, SessionRecord } from './session.js';
 
@@ -112,9 +113,10 @@ export interface SessionStore {
 
   /**
    * A channel between the nodes sharing this store, when the database can carry one
-   * (PostgreSQL LISTEN/NOTIFY); undefined for a store only one node uses.
+   * (PostgreSQL LISTEN/NOTIFY); undefined for a store only one node uses. Its reconnects and
+   * heartbeats wait on `scheduler` when one is given.
    */
-  openFanoutChannel?(): FanoutChannel;
+  openFanoutChannel?(options?: { readonly scheduler?: Scheduler }): FanoutChannel;
 
   /** Resolves when the store answers; throws `service_unavailable` when it cannot. */
   ping(): Promise<void>;

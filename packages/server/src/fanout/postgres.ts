@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { systemScheduler, type Scheduler, type Timer } from '../core/clock.js';
 import { parseFanoutMessage, type FanoutChannel, type FanoutMessage, type FanoutSubscriber } from '../core/fanout.js';
 import type { Log } from '../core/log.js';
 
@@ -15,6 +16,8 @@ export interface PostgresFanoutChannelOptions {
   /** Sends a notification through the store's pool. */
   readonly notify: (channel: string, payload: string) => Promise<void>;
   readonly log: Log;
+  /** Where the reconnect backoff and the heartbeat wait; the system's timers by default. */
+  readonly scheduler?: Scheduler;
 }
 
 /**
@@ -25,14 +28,16 @@ export interface PostgresFanoutChannelOptions {
 export class PostgresFanoutChannel implements FanoutChannel {
   readonly name = 'postgres';
   readonly #options: PostgresFanoutChannelOptions;
+  readonly #scheduler: Scheduler;
   #subscriber: FanoutSubscriber | undefined;
   #client: pg.Client | undefined;
   #retryMs = firstRetryMs;
-  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #retryTimer: Timer | undefined;
   #closed = false;
 
   constructor(options: PostgresFanoutChannelOptions) {
     this.#options = options;
+    this.#scheduler = options.scheduler ?? systemScheduler;
   }
 
   publish(message: FanoutMessage): Promise<void> {
@@ -46,7 +51,7 @@ export class PostgresFanoutChannel implements FanoutChannel {
 
   async close(): Promise<void> {
     this.#closed = true;
-    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    this.#retryTimer?.cancel();
     const client = this.#client;
     this.#client = undefined;
     await client?.end().catch(() => {});
@@ -62,12 +67,12 @@ export class PostgresFanoutChannel implements FanoutChannel {
       keepAlive: true,
       application_name: 'tessera-fanout',
     });
-    let heartbeat: ReturnType<typeof setInterval> | undefined;
+    let heartbeat: Timer | undefined;
     let lost = false;
     const onLost = (reason: unknown) => {
       if (lost) return;
       lost = true;
-      if (heartbeat) clearInterval(heartbeat);
+      heartbeat?.cancel();
       if (this.#client === client) this.#client = undefined;
       void client.end().catch(() => {});
       if (this.#closed) return;
@@ -94,17 +99,13 @@ export class PostgresFanoutChannel implements FanoutChannel {
     }
     this.#client = client;
     this.#retryMs = firstRetryMs;
-    heartbeat = setInterval(() => {
-      client.query('SELECT 1').catch(onLost);
-    }, heartbeatMs);
-    heartbeat.unref();
+    heartbeat = this.#scheduler.setRepeating(heartbeatMs, () => void client.query('SELECT 1').catch(onLost), { unref: true });
     subscriber.connected();
   }
 
   #scheduleReconnect(): void {
     if (this.#closed) return;
-    this.#retryTimer = setTimeout(() => void this.#connect(), this.#retryMs);
-    this.#retryTimer.unref();
+    this.#retryTimer = this.#scheduler.setTimer(this.#retryMs, () => void this.#connect(), { unref: true });
     this.#retryMs = Math.min(this.#retryMs * 2, longestRetryMs);
   }
 }

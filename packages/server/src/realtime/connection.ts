@@ -1,16 +1,13 @@
 import type { IncomingMessage } from 'node:http';
 import { WebSocket, type RawData } from 'ws';
 import type { AccessTokenClaims } from '../core/access-tokens.js';
-import type { Clock } from '../core/clock.js';
+import type { Clock, Scheduler, Timer } from '../core/clock.js';
 import { sessionEnd, type SessionRecord } from '../core/session.js';
 import { assertActive, type SessionService } from '../core/sessions.js';
 import { errorEnvelope } from '../http/envelope.js';
 import { realtimeError, toRealtimeError, type RealtimeError } from './close-codes.js';
 import { MessageRate } from './message-rate.js';
 import { encodeServerFrame, parseClientFrame, type ServerFrame } from './protocol.js';
-
-/** setTimeout's longest delay; later deadlines are reached in steps. */
-const longestTimer = 2 ** 31 - 1;
 
 /** One socket as the app sees it: who is on it, and a way to push the app's own messages. */
 export interface RealtimeConnection {
@@ -34,6 +31,8 @@ export interface RealtimeConnection {
 export interface ConnectionContext {
   readonly sessions: SessionService;
   readonly clock: Clock;
+  /** Where deadlines wait (it reaches those beyond setTimeout's ~24.8 days in steps). */
+  readonly scheduler: Scheduler;
   /** Seconds before `exp` at which `token_expiring` is sent (capped at half the token's life). */
   readonly leeway: number;
   /** Milliseconds a new socket has to send `auth`. */
@@ -73,7 +72,7 @@ export class SocketConnection implements RealtimeConnection {
   #authReceived = false;
   #closing = false;
   #alive = true;
-  #timer: NodeJS.Timeout | null = null;
+  #timer: Timer | null = null;
   #queue: Promise<void> = Promise.resolve();
 
   constructor(ws: WebSocket, request: IncomingMessage, id: string, baseUrl: string, context: ConnectionContext) {
@@ -287,16 +286,14 @@ export class SocketConnection implements RealtimeConnection {
 
   #setTimer(delayMs: number, run: () => void): void {
     this.#clearTimer();
-    const delay = Math.max(0, delayMs);
-    this.#timer = setTimeout(() => {
+    this.#timer = this.#context.scheduler.setTimer(delayMs, () => {
       this.#timer = null;
-      if (delay > longestTimer) this.#setTimer(delay - longestTimer, run);
-      else run();
-    }, Math.min(delay, longestTimer));
+      run();
+    });
   }
 
   #clearTimer(): void {
-    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer?.cancel();
     this.#timer = null;
   }
 

@@ -2,7 +2,7 @@ import { STATUS_CODES, type IncomingMessage, type Server as HttpServer } from 'n
 import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { Clock } from '../core/clock.js';
+import { systemScheduler, type Clock, type Scheduler } from '../core/clock.js';
 import { defaultSocketsPerClient } from '../core/defaults.js';
 import { TesseraError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
@@ -17,6 +17,8 @@ import { SocketConnection, type ConnectionContext, type RealtimeConnection } fro
 export interface RealtimeCore {
   readonly sessions: SessionService;
   readonly clock: Clock;
+  /** Where socket deadlines and the heartbeat wait; the system's timers when absent. */
+  readonly scheduler?: Scheduler;
   /** The base of `doc_url`s (the request's `Host` is never used). */
   readonly issuer: string;
 }
@@ -112,6 +114,7 @@ const closeGrace = 2;
  */
 export function attachRealtime(target: HttpServer | HttpsServer | WebSocketServer, options: RealtimeOptions): RealtimeGateway {
   const { sessions, clock, issuer } = options.tessera;
+  const scheduler = options.tessera.scheduler ?? systemScheduler;
   const path = options.path ?? defaultRealtimePath;
   const all = new Set<SocketConnection>();
   const bySession = new Map<string, Set<SocketConnection>>();
@@ -135,6 +138,7 @@ export function attachRealtime(target: HttpServer | HttpsServer | WebSocketServe
   const context: ConnectionContext = {
     sessions,
     clock,
+    scheduler,
     leeway: options.leeway ?? 60,
     authTimeoutMs: (options.authTimeout ?? 10) * 1000,
     maxBufferedBytes: options.maxBufferedBytes ?? 1024 * 1024,
@@ -241,10 +245,13 @@ export function attachRealtime(target: HttpServer | HttpsServer | WebSocketServe
     for (const connection of [...group]) connection.sessionChanged(event.session, ending);
   });
 
-  const heartbeat = setInterval(() => {
-    for (const connection of all) connection.heartbeat();
-  }, (options.heartbeatInterval ?? 30) * 1000);
-  heartbeat.unref();
+  const heartbeat = scheduler.setRepeating(
+    (options.heartbeatInterval ?? 30) * 1000,
+    () => {
+      for (const connection of all) connection.heartbeat();
+    },
+    { unref: true },
+  );
 
   const authenticated = () => [...bySession.values()].flatMap((group) => [...group]);
   let closing: Promise<void> | undefined;
@@ -262,7 +269,7 @@ export function attachRealtime(target: HttpServer | HttpsServer | WebSocketServe
     dropped,
     close() {
       closing ??= (async () => {
-        clearInterval(heartbeat);
+        heartbeat.cancel();
         stopListening();
         wss.off('headers', onHeaders);
         wss.off('wsClientError', onHandshakeError);
@@ -293,7 +300,10 @@ function endingOf(session: SessionRecord, now: number): RealtimeError | null {
   }
 }
 
-/** Waits until every socket closed; drops those still open after `timeoutMs`. */
+/**
+ * Waits until every socket closed; drops those still open after `timeoutMs`. On the wall clock, not the
+ * scheduler: a shutdown waits on peers' sockets, and a test on manual time must still be able to close.
+ */
 async function waitForClose(sockets: WebSocket[], timeoutMs: number): Promise<void> {
   const open = sockets.filter((ws) => ws.readyState !== ws.CLOSED);
   if (open.length === 0) return;

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import type { Scheduler } from '../core/clock.js';
 import { TesseraError } from '../core/errors.js';
 import type { FanoutChannel } from '../core/fanout.js';
 import { silentLog, type Log } from '../core/log.js';
@@ -218,8 +219,9 @@ export class PostgresSessionStore implements SessionStore {
   }
 
   /** LISTEN/NOTIFY on this database: fan-out between nodes without Redis. */
-  openFanoutChannel(): FanoutChannel {
+  openFanoutChannel(options: { readonly scheduler?: Scheduler } = {}): FanoutChannel {
     return new PostgresFanoutChannel({
+      ...(options.scheduler ? { scheduler: options.scheduler } : {}),
       connectionString: this.#options.connectionString,
       connectTimeoutMs: this.#options.connectTimeoutMs ?? 3_000,
       notify: async (channel, payload) => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ApiKeys } from '../../src/core/api-keys.js';
+import { silentLog } from '../../src/core/log.js';
 import { startCore } from '../helpers.js';
 
 /** The rules of management API keys, on a real SQLite file with a clock the test moves. */
@@ -45,6 +46,30 @@ describe('ApiKeys', () => {
       await expect(keys.supply('short')).rejects.toThrow(/at least 32/);
       await expect(keys.create('supplied')).rejects.toThrow(/Tessera's own/);
       await expect(keys.create('no spaces')).rejects.toThrow(/letters, digits/);
+    } finally {
+      await core.close();
+    }
+  });
+
+  it('watch re-reads the keys every 250 ms of its scheduler: a key revoked elsewhere is refused from the next re-read', async () => {
+    const core = await startCore();
+    try {
+      // Two nodes' views of one store; the test's ManualClock times the watching one's re-reads.
+      const { clock } = core;
+      const elsewhere = await ApiKeys.load(core.store, clock);
+      const watched = await ApiKeys.load(core.store, clock);
+      const key = await elsewhere.create('backend');
+      await watched.reload();
+      expect(watched.accepts(key)).toBe(true);
+      const stop = watched.watch(silentLog, clock);
+      expect(clock.pendingTimers).toBe(1);
+      expect(await elsewhere.revoke('backend')).toBe(true);
+      await clock.advanceAsync(0.249);
+      expect(watched.accepts(key)).toBe(true);
+      clock.advance(0.001);
+      await expect.poll(() => watched.accepts(key)).toBe(false);
+      stop();
+      expect(clock.pendingTimers).toBe(0);
     } finally {
       await core.close();
     }

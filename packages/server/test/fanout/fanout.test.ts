@@ -1,7 +1,12 @@
+// Fan-out between nodes over real stores, Redis and LISTEN connections. Most tests measure delivery on the
+// wall clock end to end (channel delivery, reconnects, the 500 ms poll on SQLite), with margins for a busy
+// machine. Three are on manual time, where the wait itself is the point: the publish-only process (no timer
+// at all), the 5 s safety poll (not before, then at once), which took 1.2 s and 5.4 s of sleeping, and the
+// LISTEN connection's 250 ms reconnect backoff.
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../../src/core/clock.js';
+import { ManualClock, systemClock, type Scheduler } from '../../src/core/clock.js';
 import type { Log } from '../../src/core/log.js';
 import type { SessionEvent } from '../../src/core/sessions.js';
 import type { SessionStore } from '../../src/core/store.js';
@@ -33,9 +38,14 @@ interface Node {
   log: ReturnType<typeof recordingLog>;
 }
 
-async function startNode(store: SessionStore, redis?: Redis): Promise<Node> {
+/**
+ * A node on the system clock, or on `manual` (as clock and scheduler: its polls run when the test
+ * advances it). Stores, Redis and LISTEN connections are real either way.
+ */
+async function startNode(store: SessionStore, redis?: Redis, manual?: ManualClock, scheduler: Scheduler | undefined = manual): Promise<Node> {
   const log = recordingLog();
-  const tessera = await createTessera({ store, clock: systemClock, apiKey: 'tsk_fanout_key_0123456789abcdefghijklmn', issuer: 'http://tessera.test', log, ...(redis ? { redis } : {}) });
+  const time = manual ? { clock: manual, scheduler } : { clock: systemClock };
+  const tessera = await createTessera({ store, ...time, apiKey: 'tsk_fanout_key_0123456789abcdefghijklmn', issuer: 'http://tessera.test', log, ...(redis ? { redis } : {}) });
   const heard: Node['heard'] = [];
   tessera.sessions.onSessionEvent((event) => {
     if (event.type === 'revoked') heard.push({ event, at: Date.now() });
@@ -89,15 +99,24 @@ describe('fan-out on SQLite: another process on the same file', () => {
   it('a publish-only process (a CLI command) does not poll or hear anything', async () => {
     const temp = tempDir();
     cleanups.push(temp.cleanup);
-    const a = await startNode(new SqliteSessionStore(join(temp.dir, 'tessera.db')));
-    const quiet = await createTessera({ store: new SqliteSessionStore(join(temp.dir, 'tessera.db')), listen: false });
+    const clock = new ManualClock();
+    const a = await startNode(new SqliteSessionStore(join(temp.dir, 'tessera.db')), undefined, clock);
+    const listening = await startNode(new SqliteSessionStore(join(temp.dir, 'tessera.db')), undefined, clock);
+    const quietClock = new ManualClock();
+    const quiet = await createTessera({ store: new SqliteSessionStore(join(temp.dir, 'tessera.db')), clock: quietClock, scheduler: quietClock, listen: false });
     cleanups.push(() => quiet.close());
+    // No poll, no API-key re-read: nothing set to run later at all.
+    expect(quietClock.pendingTimers).toBe(0);
     const heard: SessionEvent[] = [];
     quiet.sessions.onSessionEvent((event) => heard.push(event));
     const grant = await a.tessera.sessions.createSession({ userId: 'alice' });
     await a.tessera.sessions.revokeSession(grant.session.id, 'logout');
-    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    // A listening node on the same file hears it at its next poll: there was something to hear.
+    await clock.advanceAsync(0.5);
+    await eventually(async () => listening.heard.length === 1, 5_000);
+    await quietClock.advanceAsync(60);
     expect(heard).toEqual([]);
+    expect(quietClock.pendingTimers).toBe(0);
   });
 });
 
@@ -153,6 +172,30 @@ describe('fan-out between nodes on one PostgreSQL database', () => {
     expect(b.log.lines.some((line) => line.includes('channel lost'))).toBe(true);
   });
 
+  it('a dropped LISTEN connection is opened again after its backoff (250 ms, on the scheduler), not before', async () => {
+    const clock = new ManualClock();
+    // The node's one-shot waits, as asked of its scheduler.
+    const waits: number[] = [];
+    const scheduler: Scheduler = {
+      setTimer: (ms, run) => (waits.push(ms), clock.setTimer(ms, run)),
+      setRepeating: (ms, run) => clock.setRepeating(ms, run),
+    };
+    const b = await startNode(await openStore(), undefined, clock, scheduler);
+    await eventually(async () => b.tessera.fanout.connected, 5_000);
+    expect(waits).toEqual([]);
+    await onDatabase(database.url, (client) =>
+      client.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'tessera-fanout' AND datname = $1", [database.name]),
+    );
+    await eventually(async () => !b.tessera.fanout.connected, 5_000);
+    await eventually(async () => waits.length === 1, 5_000);
+    expect(waits).toEqual([250]);
+    await clock.advanceAsync(0.249);
+    expect(b.tessera.fanout.connected).toBe(false);
+    clock.advance(0.001);
+    await eventually(async () => b.tessera.fanout.connected, 5_000);
+    expect(b.log.lines.filter((line) => line.includes('listening for changes'))).toHaveLength(2);
+  });
+
   describe('with Redis', () => {
     it('revocations reach the other node over pub/sub well within a second (p99)', async () => {
       const prefix = uniqueRedisPrefix();
@@ -205,16 +248,25 @@ describe('fan-out between nodes on one PostgreSQL database', () => {
       expect(p99(await revocationDelays(a, b, 2))).toBeLessThan(1_000);
     });
 
-    it('a publish lost on the way (Redis unreachable from the revoking node only) is caught up by the safety poll', { timeout: 30_000 }, async () => {
+    it('a publish lost on the way (Redis unreachable from the revoking node only) is caught up by the safety poll, 5 s on', async () => {
+      // On manual time: the poll ticks run when the test moves the clock; Redis and the database are real.
+      const clock = new ManualClock();
       // Two prefixes: both nodes are connected to Redis, but neither hears the other's channel.
-      const a = await startNode(await openStore(), redisClient(redisUrl, uniqueRedisPrefix()));
-      const b = await startNode(await openStore(), redisClient(redisUrl, uniqueRedisPrefix()));
+      const a = await startNode(await openStore(), redisClient(redisUrl, uniqueRedisPrefix()), clock);
+      const b = await startNode(await openStore(), redisClient(redisUrl, uniqueRedisPrefix()), clock);
       await eventually(async () => a.tessera.fanout.connected && b.tessera.fanout.connected, 5_000);
+      // The catch-up every (re)connect starts is over: from here on, only the safety poll reads the store.
+      await b.tessera.fanout.catchUp();
+      const polledAt = clock.now();
       const grant = await a.tessera.sessions.createSession({ userId: 'alice' });
       await a.tessera.sessions.revokeSession(grant.session.id, 'admin');
-      const delay = await eventually(async () => b.heard.some((entry) => entry.event.session.id === grant.session.id), 15_000, 50);
-      // One safety poll (5 s) plus a tick, with room for a busy machine.
-      expect(delay).toBeLessThan(8_000);
+      const heardIt = () => b.heard.some((entry) => entry.event.session.id === grant.session.id);
+      // The poll ticks every 500 ms, but with the channel up it reads the store only 5 s after the last read.
+      await clock.advanceAsync(4.5);
+      expect(clock.now() - polledAt).toBe(4_500);
+      expect(heardIt()).toBe(false);
+      await clock.advanceAsync(0.5);
+      await eventually(async () => heardIt(), 5_000);
       expect(b.tessera.fanout.connected).toBe(true);
     });
 

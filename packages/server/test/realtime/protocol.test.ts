@@ -1,7 +1,12 @@
-// The /v1/realtime protocol over real sockets, on the system clock with short lifetimes.
+// The /v1/realtime protocol over real sockets and a real database. Time is manual: the tests move the
+// server's ManualClock, which also runs its timers (auth timeout, token_expiring, expiry, heartbeat), so
+// "two seconds later" takes no wall-clock time and is exact on a busy machine. Two tests stay on the
+// system clock end to end, with short lifetimes and wide margins, to show the real timers are wired:
+// "on the wall clock: token_expiring, then 4001" and "on the wall clock: a silent peer is dropped".
 import { afterEach, describe, expect, it } from 'vitest';
 import { AccessTokens } from '../../src/core/access-tokens.js';
 import { call, testApiKey } from '../helpers.js';
+import type { ManualClock } from '../../src/core/clock.js';
 import { openSocket, readySocket, signIn, sleep, startRealtimeServer, type RealtimeServer } from './sockets.js';
 
 let server: RealtimeServer | null = null;
@@ -10,6 +15,17 @@ afterEach(async () => {
   await server?.close();
   server = null;
 });
+
+/** A server on manual time: its clock runs the socket timers, and moves only when the test moves it. */
+async function startManual(options: Omit<Parameters<typeof startRealtimeServer>[0] & {}, 'time'> = {}): Promise<RealtimeServer & { clock: ManualClock }> {
+  server = await startRealtimeServer({ ...options, time: 'manual' });
+  return server;
+}
+
+/** Moves `clock` forward to `at` (ms since the epoch), firing the timers due on the way. */
+function advanceTo(clock: ManualClock, at: number): void {
+  clock.advance((at - clock.now()) / 1000);
+}
 
 describe('authenticating a socket', () => {
   it('auth → ready with the session id and the access token expiry', async () => {
@@ -21,52 +37,62 @@ describe('authenticating a socket', () => {
     socket.ws.close();
   });
 
-  it('no auth within the auth timeout → error envelope token_missing, close 4008', async () => {
-    server = await startRealtimeServer({ realtime: { authTimeout: 0.3 } });
-    const socket = await openSocket(server.socketUrl);
+  it('no auth within the auth timeout (10 s by default) → error envelope token_missing, close 4008, at 10 s', async () => {
+    const { clock, socketUrl } = await startManual();
+    const socket = await openSocket(socketUrl);
+    const opened = clock.now();
+    advanceTo(clock, opened + 9_999);
+    // Each socket has its own 10 s: this one's start now.
+    const later = await openSocket(socketUrl);
+    advanceTo(clock, opened + 10_000);
     const closed = await socket.closed;
     expect(closed).toMatchObject({ code: 4008, reason: 'token_missing' });
     expect(socket.frames).toEqual([{ type: 'error', error: expect.objectContaining({ success: false, error: 'token_missing' }) }]);
+    expect(socket.frames[0]!.error.timestamp).toBe(new Date(opened + 10_000).toISOString());
+    expect(later.ws.readyState).toBe(later.ws.OPEN);
+    advanceTo(clock, opened + 19_999);
+    expect(await later.closed).toMatchObject({ code: 4008 });
+    expect(later.frames[0]!.error.timestamp).toBe(new Date(opened + 19_999).toISOString());
   });
 
   it('an invalid token → 4002; an expired one → 4001; a token of a session that does not exist → session_ended, 4004', async () => {
-    server = await startRealtimeServer({ config: { flows: { brief: { access_token_ttl: 1 } } } });
-    const invalid = await openSocket(server.socketUrl);
+    const { clock } = await startManual({ config: { flows: { brief: { access_token_ttl: 1 } } } });
+    const invalid = await openSocket(server!.socketUrl);
     invalid.auth('not.a.jwt');
     expect(await invalid.closed).toMatchObject({ code: 4002, reason: 'token_invalid' });
 
-    const grant = await signIn(server.url, 'alice', 'brief');
-    await sleep(Date.parse(grant.access_token_expires_at) - Date.now() + 50);
-    const expired = await openSocket(server.socketUrl);
+    const grant = await signIn(server!.url, 'alice', 'brief');
+    advanceTo(clock, Date.parse(grant.access_token_expires_at));
+    const expired = await openSocket(server!.socketUrl);
     expired.auth(grant.access_token);
     expect(await expired.closed).toMatchObject({ code: 4001, reason: 'token_expired' });
     expect(expired.frames[0]).toMatchObject({ type: 'error', error: { error: 'token_expired' } });
 
-    const { tessera } = server;
+    const { tessera } = server!;
     const forger = new AccessTokens({ keys: tessera.signingKeys, clock: tessera.clock, issuer: tessera.issuer, audience: tessera.config.audience, clientId: tessera.config.clientId });
-    const now = Date.now();
+    const now = clock.now();
     const ghost = { id: 'ses_ghost', userId: 'alice', flow: 'default', createdAt: now, lastRefreshedAt: null, expiresAt: now + 60_000, idleExpiresAt: null, revokedAt: null, revokedReason: null, metadata: {}, version: 1 };
     const { token } = await forger.sign(ghost, 60, ghost.expiresAt);
-    const unknown = await openSocket(server.socketUrl);
+    const unknown = await openSocket(server!.socketUrl);
     unknown.auth(token);
     expect(await unknown.closed).toMatchObject({ code: 4004, reason: 'session_not_found' });
     expect(unknown.frames[0]).toMatchObject({ type: 'session_ended', error: { error: 'session_not_found' } });
   });
 
   it("an expired token of an ended session → session_ended with the session's code: revoked 4003, expired 4005, not 4001", async () => {
-    server = await startRealtimeServer({ config: { flows: { brief: { access_token_ttl: 1 }, short: { absolute_lifetime: 1 } } } });
-    const revoked = await signIn(server.url, 'alice', 'brief');
-    const ended = await signIn(server.url, 'bob', 'short');
-    expect((await call(`${server.url}/v1/sessions/${revoked.session.id}`, { method: 'DELETE', token: testApiKey })).status).toBe(200);
+    const { clock, url, socketUrl } = await startManual({ config: { flows: { brief: { access_token_ttl: 1 }, short: { absolute_lifetime: 1 } } } });
+    const revoked = await signIn(url, 'alice', 'brief');
+    const ended = await signIn(url, 'bob', 'short');
+    expect((await call(`${url}/v1/sessions/${revoked.session.id}`, { method: 'DELETE', token: testApiKey })).status).toBe(200);
     const lastEnd = Math.max(...[revoked.access_token_expires_at, ended.access_token_expires_at, ended.session.expires_at].map(Date.parse));
-    await sleep(lastEnd - Date.now() + 50);
+    advanceTo(clock, lastEnd);
 
-    const ofRevoked = await openSocket(server.socketUrl);
+    const ofRevoked = await openSocket(socketUrl);
     ofRevoked.auth(revoked.access_token);
     expect(await ofRevoked.closed).toMatchObject({ code: 4003, reason: 'session_revoked' });
     expect(ofRevoked.frames).toEqual([{ type: 'session_ended', error: expect.objectContaining({ error: 'session_revoked', details: [expect.objectContaining({ reason: 'admin' })] }) }]);
 
-    const ofExpired = await openSocket(server.socketUrl);
+    const ofExpired = await openSocket(socketUrl);
     ofExpired.auth(ended.access_token);
     expect(await ofExpired.closed).toMatchObject({ code: 4005, reason: 'session_expired' });
     expect(ofExpired.frames).toEqual([{ type: 'session_ended', error: expect.objectContaining({ error: 'session_expired', details: [expect.objectContaining({ reason: 'absolute' })] }) }]);
@@ -104,11 +130,12 @@ describe('authenticating a socket', () => {
   });
 
   it('the envelopes of a socket carry the X-Request-Id of its upgrade', async () => {
-    server = await startRealtimeServer({ realtime: { authTimeout: 0.2 } });
-    const socket = await openSocket(server.socketUrl);
+    const { clock, socketUrl } = await startManual({ realtime: { authTimeout: 0.2 } });
+    const socket = await openSocket(socketUrl);
     const upgradeId = await new Promise<string | undefined>((resolve) => {
       if (socket.upgradeHeaders) resolve(socket.upgradeHeaders['x-request-id'] as string | undefined);
     });
+    clock.advance(0.2);
     await socket.closed;
     expect(upgradeId).toMatch(/^req_/);
     expect(socket.frames[0]!.error.request_id).toBe(upgradeId);
@@ -168,45 +195,104 @@ describe('the session ending under an open socket', () => {
   });
 
   it('absolute expiry → session_ended (session_expired, reason absolute), close 4005, no token_expiring', async () => {
-    server = await startRealtimeServer({ config: { flows: { short: { absolute_lifetime: 2 } } } });
-    const grant = await signIn(server.url, 'alice', 'short');
-    const { socket } = await readySocket(server.socketUrl, grant.access_token);
+    const { clock, url, socketUrl } = await startManual({ config: { flows: { short: { absolute_lifetime: 2 } } } });
+    const grant = await signIn(url, 'alice', 'short');
+    const { socket } = await readySocket(socketUrl, grant.access_token);
+    // Nothing before the end (no token_expiring for a token cut by the absolute end): the round trip of
+    // a re-auth, queued behind anything the timers started, comes back as a plain ready.
+    advanceTo(clock, Date.parse(grant.session.expires_at) - 1);
+    socket.auth(grant.access_token);
+    await socket.next('ready');
+    advanceTo(clock, Date.parse(grant.session.expires_at));
     const ended = await socket.next('session_ended', 5000);
-    expect(ended.error).toMatchObject({ error: 'session_expired', details: [{ reason: 'absolute' }] });
+    expect(ended.error).toMatchObject({ error: 'session_expired', details: [{ reason: 'absolute' }], timestamp: grant.session.expires_at });
     expect(await socket.closed).toMatchObject({ code: 4005, reason: 'session_expired' });
-    expect(socket.frames.map((frame) => frame.type)).toEqual(['ready', 'session_ended']);
+    expect(socket.frames.map((frame) => frame.type)).toEqual(['ready', 'ready', 'session_ended']);
   });
 
   it('idle expiry → session_ended (reason idle), close 4005', async () => {
-    server = await startRealtimeServer({ config: { flows: { idle: { idle_timeout: 2, access_token_ttl: 60 } } } });
-    const grant = await signIn(server.url, 'alice', 'idle');
-    const { socket } = await readySocket(server.socketUrl, grant.access_token);
+    const { clock, url, socketUrl } = await startManual({ config: { flows: { idle: { idle_timeout: 2, access_token_ttl: 60 } } } });
+    const grant = await signIn(url, 'alice', 'idle');
+    const { socket } = await readySocket(socketUrl, grant.access_token);
+    clock.advance(2);
     const ended = await socket.next('session_ended', 5000);
-    expect(ended.error).toMatchObject({ error: 'session_expired', details: [{ reason: 'idle' }] });
+    expect(ended.error).toMatchObject({ error: 'session_expired', details: [{ reason: 'idle' }], timestamp: grant.session.idle_expires_at });
     expect((await socket.closed).code).toBe(4005);
   });
 
   it('a refresh pushes the idle end: the socket re-authenticated with the new token outlives the old end, then ends idle', async () => {
-    server = await startRealtimeServer({ config: { flows: { idle: { idle_timeout: 3, access_token_ttl: 60 } } } });
-    const grant = await signIn(server.url, 'alice', 'idle');
-    const { socket } = await readySocket(server.socketUrl, grant.access_token);
+    const { clock, url, socketUrl } = await startManual({ config: { flows: { idle: { idle_timeout: 3, access_token_ttl: 60 } } } });
+    const grant = await signIn(url, 'alice', 'idle');
+    const { socket } = await readySocket(socketUrl, grant.access_token);
     const createdAt = Date.parse(grant.session.created_at);
     const firstEnd = Date.parse(grant.session.idle_expires_at);
-    await sleep(createdAt + 1500 - Date.now());
-    const refreshed = await call(`${server.url}/v1/token/refresh`, { body: { refresh_token: grant.refresh_token } });
+    advanceTo(clock, createdAt + 1500);
+    const refreshed = await call(`${url}/v1/token/refresh`, { body: { refresh_token: grant.refresh_token } });
     expect(refreshed.status).toBe(200);
+    const newEnd = Date.parse(refreshed.body.session.idle_expires_at);
+    expect(newEnd).toBeGreaterThan(firstEnd);
     socket.auth(refreshed.body.access_token);
     await socket.next('ready');
-    await sleep(firstEnd + 500 - Date.now());
+    advanceTo(clock, firstEnd + 500);
+    // A re-auth is queued behind whatever the old end's timer started: a ready back means the socket lived on.
+    socket.auth(refreshed.body.access_token);
+    await socket.next('ready');
     expect(socket.ws.readyState, JSON.stringify(socket.frames)).toBe(socket.ws.OPEN);
+    advanceTo(clock, newEnd);
     const ended = await socket.next('session_ended', 5000);
     expect(ended.error.details[0].reason).toBe('idle');
+    expect(ended.error.timestamp).toBe(new Date(newEnd).toISOString());
     expect((await socket.closed).code).toBe(4005);
   });
 });
 
 describe('access tokens on a long-lived socket', () => {
-  it('token_expiring before exp; a token left to expire → 4001', async () => {
+  it('token_expiring at half the life of a short token; a token left to expire → 4001 at exp', async () => {
+    const { clock, url, socketUrl } = await startManual({ config: { flows: { brief: { access_token_ttl: 2 } } } });
+    const grant = await signIn(url, 'alice', 'brief');
+    const { socket } = await readySocket(socketUrl, grant.access_token);
+    const exp = Date.parse(grant.access_token_expires_at);
+    advanceTo(clock, exp - 1001);
+    // Not yet: the re-auth's ready comes back with nothing before it.
+    socket.auth(grant.access_token);
+    await socket.next('ready');
+    advanceTo(clock, exp - 1000);
+    const warning = await socket.next('token_expiring', 5000);
+    expect(warning).toEqual({ type: 'token_expiring', access_token_expires_at: grant.access_token_expires_at });
+    advanceTo(clock, exp - 1);
+    socket.auth(grant.access_token);
+    await socket.next('ready');
+    expect(socket.frames.map((frame) => frame.type)).toEqual(['ready', 'ready', 'token_expiring', 'ready']);
+    advanceTo(clock, exp);
+    const closed = await socket.closed;
+    expect(closed).toMatchObject({ code: 4001, reason: 'token_expired' });
+    expect(socket.frames.at(-1)).toMatchObject({
+      type: 'error',
+      error: { error: 'token_expired', timestamp: grant.access_token_expires_at, details: [{ expired_at: grant.access_token_expires_at }] },
+    });
+  });
+
+  it('a day-long token on a socket left open overnight: token_expiring 60 s (the leeway) before exp, 4001 at exp', async () => {
+    // A day moved in one go leaves the client no moment to answer pings: the heartbeat is set beyond it here.
+    const { clock, url, socketUrl } = await startManual({
+      config: { flows: { long: { access_token_ttl: 86_400, idle_timeout: 172_800 } } },
+      realtime: { heartbeatInterval: 200_000 },
+    });
+    const grant = await signIn(url, 'alice', 'long');
+    const { socket } = await readySocket(socketUrl, grant.access_token);
+    const exp = Date.parse(grant.access_token_expires_at);
+    advanceTo(clock, exp - 60_001);
+    socket.auth(grant.access_token);
+    await socket.next('ready');
+    expect(socket.frames.map((frame) => frame.type)).toEqual(['ready', 'ready']);
+    advanceTo(clock, exp - 60_000);
+    expect(await socket.next('token_expiring')).toEqual({ type: 'token_expiring', access_token_expires_at: grant.access_token_expires_at });
+    advanceTo(clock, exp);
+    expect(await socket.closed).toMatchObject({ code: 4001, reason: 'token_expired' });
+    expect(socket.frames.at(-1)!.error.timestamp).toBe(grant.access_token_expires_at);
+  });
+
+  it('on the wall clock: token_expiring before exp, then 4001 (system timers, end to end)', async () => {
     server = await startRealtimeServer({ config: { flows: { brief: { access_token_ttl: 2 } } } });
     const grant = await signIn(server.url, 'alice', 'brief');
     const { socket } = await readySocket(server.socketUrl, grant.access_token);
@@ -221,15 +307,18 @@ describe('access tokens on a long-lived socket', () => {
   });
 
   it('stays open across three access-token lifetimes by re-authenticating in band on token_expiring', async () => {
-    server = await startRealtimeServer({ config: { flows: { brief: { access_token_ttl: 3 } } } });
-    let grant = await signIn(server.url, 'alice', 'brief');
-    const { socket } = await readySocket(server.socketUrl, grant.access_token);
+    const { clock, url, socketUrl } = await startManual({ config: { flows: { brief: { access_token_ttl: 3 } } } });
+    let grant = await signIn(url, 'alice', 'brief');
+    const { socket } = await readySocket(socketUrl, grant.access_token);
     const firstExp = Date.parse(grant.access_token_expires_at);
     const tokens = new Set([grant.access_token]);
-    while (Date.now() < firstExp + 6_500) {
+    while (clock.now() < firstExp + 6_500) {
+      // The warning comes at half the token's life, 1.5 s before its exp.
+      advanceTo(clock, Date.parse(grant.access_token_expires_at) - 1500);
       const warning = await socket.next('token_expiring', 5000);
-      expect(Date.now()).toBeLessThan(Date.parse(warning.access_token_expires_at));
-      const refreshed = await call(`${server.url}/v1/token/refresh`, { body: { refresh_token: grant.refresh_token } });
+      expect(clock.now()).toBeLessThan(Date.parse(warning.access_token_expires_at));
+      expect(warning.access_token_expires_at).toBe(grant.access_token_expires_at);
+      const refreshed = await call(`${url}/v1/token/refresh`, { body: { refresh_token: grant.refresh_token } });
       expect(refreshed.status).toBe(200);
       grant = refreshed.body;
       tokens.add(grant.access_token);
@@ -239,8 +328,9 @@ describe('access tokens on a long-lived socket', () => {
     }
     expect(tokens.size).toBeGreaterThanOrEqual(4);
     expect(socket.ws.readyState).toBe(socket.ws.OPEN);
+    expect(socket.frames.some((frame) => frame.type === 'error' || frame.type === 'session_ended')).toBe(false);
     socket.ws.close();
-  }, 30_000);
+  });
 
   it("re-auth with another session's token is refused: token_invalid (session_mismatch), close 4002", async () => {
     server = await startRealtimeServer();
@@ -291,8 +381,31 @@ describe('robustness', () => {
     expect(server.realtime.size).toBe(0);
   });
 
-  it('a peer that stops answering pings is dropped by the heartbeat', async () => {
-    server = await startRealtimeServer({ realtime: { heartbeatInterval: 0.2 } });
+  it('a peer that stops answering pings is dropped by the second heartbeat (30 s apart by default)', async () => {
+    const { clock, url, socketUrl, realtime } = await startManual();
+    const start = clock.now();
+    const grant = await signIn(url);
+    const { socket: dead } = await readySocket(socketUrl, grant.access_token, { autoPong: false });
+    const { socket: live } = await readySocket(socketUrl, grant.access_token);
+    const pinged = new Promise((resolve) => live.ws.once('ping', resolve));
+    advanceTo(clock, start + 29_999);
+    expect(realtime.dropped.heartbeat).toBe(0);
+    advanceTo(clock, start + 30_000);
+    await pinged;
+    // The live peer's pong went out before this auth, on the same connection: the server has read it by the ready.
+    live.auth(grant.access_token);
+    await live.next('ready');
+    expect(realtime.dropped.heartbeat).toBe(0);
+    advanceTo(clock, start + 60_000);
+    expect(realtime.dropped.heartbeat).toBe(1);
+    expect((await dead.closed).code).toBe(1006);
+    expect(live.ws.readyState).toBe(live.ws.OPEN);
+    live.ws.close();
+  });
+
+  it('on the wall clock: a peer that stops answering pings is dropped by the heartbeat (system timers, end to end)', async () => {
+    // 1 s apart: the live peer has a whole second to answer each ping, however busy the machine.
+    server = await startRealtimeServer({ realtime: { heartbeatInterval: 1 } });
     const grant = await signIn(server.url);
     const { socket: dead } = await readySocket(server.socketUrl, grant.access_token, { autoPong: false });
     const { socket: live } = await readySocket(server.socketUrl, grant.access_token);

@@ -3,7 +3,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { call } from '../helpers.js';
 import { cleanupDirs, dataDir, killAll, serve } from '../cli/harness.js';
-import { openSocket, readySocket, sleep } from './sockets.js';
+import { openSocket, readySocket } from './sockets.js';
 
 const key = 'tsk_realtime_serve_key_0123456789abcdef';
 
@@ -42,8 +42,8 @@ describe('tessera serve', () => {
     const created = await call(`${node.url}/v1/sessions`, { body: { user_id: 'alice' }, token: key });
     const { socket } = await readySocket(`${node.url}/v1/realtime`, created.body.access_token);
     const anonymous = await openSocket(`${node.url}/v1/realtime`);
-    await sleep(50);
-    expect(await gauge('tessera_realtime_sockets')).toBe(2);
+    // Polled rather than slept on: whatever the node has yet to count shows up without a guessed pause.
+    await expect.poll(() => gauge('tessera_realtime_sockets')).toBe(2);
     expect(await gauge('tessera_realtime_authenticated_sockets')).toBe(1);
     expect(await gauge('tessera_realtime_dropped_total')).toBe(0);
     socket.ws.close();

@@ -1,5 +1,5 @@
 import { WebSocket, type ClientOptions } from 'ws';
-import { systemClock } from '../../src/core/clock.js';
+import { ManualClock, systemClock } from '../../src/core/clock.js';
 import { attachRealtime, type RealtimeGateway, type RealtimeOptions } from '../../src/realtime/gateway.js';
 import { call, startServer, testApiKey, type TestServer } from '../helpers.js';
 
@@ -87,11 +87,19 @@ export interface RealtimeServer extends TestServer {
   readonly socketUrl: string;
 }
 
-/** The whole server on the system clock (timers are real), with the socket protocol at /v1/realtime. */
+/**
+ * The whole server with the socket protocol at /v1/realtime. On the system clock (timers are real)
+ * by default; with `time: 'manual'`, on a `ManualClock` that is also its scheduler: socket
+ * deadlines, the heartbeat and the auth timeout fire when the test calls `server.clock.advance`.
+ * Sockets and the database stay real either way, so a test waits for what a timer sent (a frame, a
+ * close) before moving the clock again; and one move across two heartbeats (60 s by default) drops
+ * every socket, as no pong can arrive in between.
+ */
 export async function startRealtimeServer(
-  options: { config?: unknown; realtime?: Omit<RealtimeOptions, 'tessera'> } = {},
+  options: { config?: unknown; realtime?: Omit<RealtimeOptions, 'tessera'>; time?: 'system' | 'manual' } = {},
 ): Promise<RealtimeServer> {
-  const server = await startServer({ clock: systemClock, config: options.config ?? {} });
+  const manual = options.time === 'manual' ? new ManualClock(Date.UTC(2026, 0, 1, 9, 0, 0)) : null;
+  const server = await startServer({ clock: manual ?? systemClock, ...(manual ? { scheduler: manual } : {}), config: options.config ?? {} });
   const realtime = attachRealtime(server.app.server, { tessera: server.tessera, ...options.realtime });
   return {
     ...server,

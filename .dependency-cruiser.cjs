@@ -1,17 +1,20 @@
 // Which module may import which, across the packages' sources. Enforced by
 // packages/server/test/architecture.test.ts (so `npm test` fails on a cycle or an upward import);
-// by hand: `npx depcruise --config .dependency-cruiser.cjs packages/*/src packages/example/server packages/example/web/src`.
+// by hand: `npx depcruise --config .dependency-cruiser.cjs packages/*/src packages/server/admin/src packages/example/server
+// packages/example/web/src`.
 //
 // @tessera/server (packages/server/src), lowest layer first. A module imports from its own folder and
 // from the layers below it; never from a layer above, never sideways into another part of its layer.
 //
 //   core/                            the rules, no framework; nothing of the server outside core/
-//   fanout/  rate-limits/  docs/     parts below both edges: the fan-out channels, the limiters and
-//   verifier/                        the subjects they count, the error pages, the verifier re-export
+//   fanout/ rate-limits/ docs/       parts below both edges: the fan-out channels; the limiters and the
+//     verifier/                      subjects they count; the error pages; the verifier's re-export
 //   stores/                          the databases (PostgreSQL opens its LISTEN/NOTIFY channel: fanout/)
 //   config.ts                        the operator's config file, parsed into the types of the layers below
 //   shared-redis.ts                  the Redis client the config names
-//   tessera.ts                       one node's core, wired together: what both edges are handed
+//   tessera.ts                       one node's core, wired together: what the edges are built from
+//                                    (http/app.ts takes it; the route modules in http/routes/ are Fastify
+//                                    plugins handed only what they use, and may not import it)
 //   http/  realtime/                 the edges; neither imports the other: what they share sits below
 //                                    (core/error-envelope.ts, rate-limits/subjects.ts, and the
 //                                    RealtimeSocketCounts that http/metrics.ts names for the gateway)
@@ -97,6 +100,13 @@ module.exports = {
       to: { circular: true, via: { pathNot: knownClientCycle } },
     },
     ...layerRules,
+    {
+      name: 'routes-take-narrow-options',
+      comment: 'A route module is a Fastify plugin handed only what it uses, not the whole Tessera node.',
+      severity: 'error',
+      from: { path: `^${server}http/routes/` },
+      to: { path: `^${server}tessera\\.ts$` },
+    },
     ...packageRules,
   ],
   options: {

@@ -27,6 +27,9 @@
 // config parser knows every part's options, so it sits above the parts; and tessera.ts is what the edges
 // are built on (app.ts takes a Tessera), so it sits below them, with serve.ts above.
 //
+// Frameworks: the core imports no npm package but jose (and @tessera/verifier, which holds the catalogue);
+// Fastify and ws stay in the edges and what assembles them (serve.ts, cli/, index.ts).
+//
 // Between packages: the verifier imports none of the others; the client none (Web standards only); the
 // react bindings only the client; the server only the verifier; the example anything.
 
@@ -100,6 +103,23 @@ module.exports = {
       to: { circular: true, via: { pathNot: knownClientCycle } },
     },
     ...layerRules,
+    {
+      name: 'core-without-packages',
+      comment: 'The core holds the rules: besides itself and Node, only jose (its tokens) and @tessera/verifier; no framework, driver or client.',
+      severity: 'error',
+      from: { path: `^${server}core/` },
+      to: {
+        dependencyTypesNot: ['core'],
+        pathNot: [`^${server}core/`, '(^|node_modules/)jose(/|$)', '^packages/verifier/', '^@tessera/verifier(/|$)'],
+      },
+    },
+    {
+      name: 'framework-stays-in-the-edges',
+      comment: 'Fastify and ws belong to the edges (http/, realtime/) and what assembles them; the layers below are framework-free.',
+      severity: 'error',
+      from: { path: `^${server}(core|fanout|rate-limits|docs|verifier|stores)/|^${server}(config|shared-redis|tessera)\\.ts$` },
+      to: { path: '(^|node_modules/)(fastify|@fastify/[^/]+|ws)(/|$)' },
+    },
     {
       name: 'routes-take-narrow-options',
       comment: 'A route module is a Fastify plugin handed only what it uses, not the whole Tessera node.',

@@ -63,6 +63,9 @@ describe('architecture: no import cycle, no upward import', () => {
         'packages/server/src/http/app.ts': 'export const app = 1;\n',
         // A sideways import between the edges.
         'packages/server/src/realtime/gateway.ts': "import { app } from '../http/app.js';\nexport const gateway = app;\n",
+        // A framework in the core, and in a part below the edges (a type-only import counts); jose is the core's.
+        'packages/server/src/core/clock.ts': "import Fastify from 'fastify';\nimport { jwtVerify } from 'jose';\nexport const clock = [Fastify, jwtVerify];\n",
+        'packages/server/src/rate-limits/limiter.ts': "import type { FastifyRequest } from 'fastify';\nexport type Limited = FastifyRequest;\n",
         // A cycle, type-only on one side (it still counts).
         'packages/server/src/fanout/a.ts': "import type { B } from './b.js';\nexport type A = { b?: B };\n",
         'packages/server/src/fanout/b.ts': "import { type A } from './a.js';\nexport type B = { a?: A };\nexport const b = 1;\n",
@@ -83,7 +86,7 @@ describe('architecture: no import cycle, no upward import', () => {
       await rm(fixture, { recursive: true, force: true });
     });
 
-    it('reports the cycle, the upward and sideways imports, and the package boundary', async () => {
+    it('reports cycles, upward and sideways imports, frameworks below the edges, and package boundaries', async () => {
       const violations = violationsOf(await cruiseIn(fixture, ['packages']));
       expect(violations).toEqual(
         expect.arrayContaining([
@@ -92,8 +95,12 @@ describe('architecture: no import cycle, no upward import', () => {
           expect.stringMatching(/^no-circular: packages\/server\/src\/fanout\/(a|b)\.ts -> /),
           expect.stringMatching(/^no-circular: packages\/client\/src\/(realtime|storage)\.ts -> .*storage\.ts/),
           'client-stands-alone: packages/client/src/index.ts -> packages/server/src/http/app.ts',
+          'core-without-packages: packages/server/src/core/clock.ts -> fastify',
+          'framework-stays-in-the-edges: packages/server/src/core/clock.ts -> fastify',
+          'framework-stays-in-the-edges: packages/server/src/rate-limits/limiter.ts -> fastify',
         ]),
       );
+      expect(violations.filter((line) => line.endsWith('-> jose'))).toEqual([]);
       // The known cycle alone is not reported.
       expect(violations.filter((line) => line.startsWith('no-circular:') && !/storage|fanout/.test(line))).toEqual([]);
     });

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // The layering and the cycle rule live in .dependency-cruiser.cjs at the root, with the layers
 // written down at its top; this runs them over every package's sources, so `npm test` enforces them.
+// Imports between packages resolve to their dist/: built by `npm install` (prepare) and `npm test`.
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const sources = [

@@ -5,6 +5,12 @@ import Value from 'typebox/value';
 import { defaultSocketsPerClient } from './core/defaults.js';
 import { defaultFlowPolicies, type FlowPolicies, type FlowPolicy } from './core/flows.js';
 import type { OAuthClient } from './core/oauth-clients.js';
+import { ConfigError } from './core/config-error.js';
+import type { RateRule } from './rate-limits/rate-limiter.js';
+
+// Both live below the config, so the stores and the limiters need not import it; re-exported for existing imports.
+export { ConfigError };
+export type { RateRule };
 
 /**
  * The largest value of each kind, with how a person reads it (seconds for durations, bytes for
@@ -226,12 +232,6 @@ export interface TesseraConfig {
   readonly management: ManagementConfig;
 }
 
-/** At most `limit` requests per `window` seconds. */
-export interface RateRule {
-  readonly limit: number;
-  readonly window: number;
-}
-
 /** Each limit, or null when switched off. */
 export interface RateLimitsConfig extends AttemptRateLimitsConfig {
   readonly refreshPerToken: RateRule | null;
@@ -300,11 +300,6 @@ export const defaultConfig: TesseraConfig = {
   timeouts: defaultTimeouts,
   management: defaultManagement,
 };
-
-/** Thrown when the config file is unreadable or names a bad key; the message says which. */
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
 
 /** Reads and validates a JSON config file. */
 export function loadConfigFile(path: string): TesseraConfig {

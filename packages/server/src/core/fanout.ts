@@ -1,51 +1,15 @@
 import { systemScheduler, type Clock, type Scheduler, type Timer } from './clock.js';
 import { revocationCommitLagMs } from './defaults.js';
+import type { FanoutChannel, FanoutMessage } from './fanout-channel.js';
 import type { Log } from './log.js';
 import type { SessionRecord } from './session.js';
 import type { SessionService } from './sessions.js';
 import type { SigningKeys } from './signing-keys.js';
 import type { SessionStore } from './store.js';
 
-/** What one node tells the others. Small on purpose: receivers read the rest from the store. */
-export type FanoutMessage =
-  | { readonly type: 'session_revoked'; readonly sessionId: string; readonly version: number }
-  | { readonly type: 'keys_rotated' };
-
-/** What a channel reports to the node listening on it. */
-export interface FanoutSubscriber {
-  message(message: FanoutMessage): void;
-  /** Delivering (again). Anything published while it was not may have been lost. */
-  connected(): void;
-  /** Stopped delivering; the channel keeps trying to reconnect by itself. */
-  disconnected(reason: unknown): void;
-}
-
-/** A way for the nodes sharing one store to tell each other about changes: Redis pub/sub, PostgreSQL NOTIFY. */
-export interface FanoutChannel {
-  /** For logs: `redis`, `postgres`. */
-  readonly name: string;
-  publish(message: FanoutMessage): Promise<void>;
-  /** Starts listening and reconnecting; returns at once, without waiting for a first connection. */
-  listen(subscriber: FanoutSubscriber): void;
-  close(): Promise<void>;
-}
-
-/** Reads a message off the wire; anything else is null. */
-export function parseFanoutMessage(text: string): FanoutMessage | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  if (typeof value !== 'object' || value === null) return null;
-  const message = value as Record<string, unknown>;
-  if (message['type'] === 'keys_rotated') return { type: 'keys_rotated' };
-  if (message['type'] === 'session_revoked' && typeof message['sessionId'] === 'string' && Number.isSafeInteger(message['version'])) {
-    return { type: 'session_revoked', sessionId: message['sessionId'], version: message['version'] as number };
-  }
-  return null;
-}
+// The channel contract has a module of its own, below the store; re-exported for existing imports.
+export { parseFanoutMessage } from './fanout-channel.js';
+export type { FanoutChannel, FanoutMessage, FanoutSubscriber } from './fanout-channel.js';
 
 export interface FanoutOptions {
   readonly sessions: SessionService;

@@ -1,5 +1,5 @@
 import type { Scheduler } from './clock.js';
-import type { FanoutChannel } from './fanout.js';
+import type { FanoutChannel } from './fanout-channel.js';
 import type { RevocationReason, SessionRecord } from './session.js';
 
 /** One refresh token, known only by the SHA-256 of its secret. */

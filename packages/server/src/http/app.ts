@@ -165,12 +165,14 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
     return sendError(request, reply, error, docsBaseUrl(tessera.issuer), tessera.clock.now());
   });
 
-  managementRoutes(app, tessera, limits);
-  endUserRoutes(app, tessera, { cors, limits });
-  wellKnownRoutes(app, tessera);
-  await oauthRoutes(app, tessera, toTesseraError, limits);
-  operationsRoutes(app, tessera, metrics);
-  adminRoutes(app);
+  // Each route module is a plugin handed only what it uses; registered in turn, so routes keep their order.
+  const { sessions, clock, issuer, store, apiKeys } = tessera;
+  await app.register(managementRoutes, { sessions, clock, revocations: tessera.revocations, apiKeys, limits });
+  await app.register(endUserRoutes, { sessions, clock, issuer, cookie: tessera.config.cookie, cors, limits });
+  await app.register(wellKnownRoutes, { signingKeys: tessera.signingKeys, issuer });
+  await app.register(oauthRoutes, { sessions, store, clock, issuer, config: tessera.config, apiKeys, limits, toTesseraError });
+  await app.register(operationsRoutes, { clock, store, redis: tessera.redis, issuer, metrics });
+  await app.register(adminRoutes);
   for (const path of options.upgradeOnlyPaths ?? []) {
     app.get(path, { config: { docs: realtimeDocs } }, async (request, reply) => {
       reply.header('upgrade', 'websocket');

@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { TesseraError } from '../core/errors.js';
-import type { Tessera } from '../tessera.js';
+import type { ApiKeys } from '../core/api-keys.js';
+import type { SessionService } from '../core/sessions.js';
 import { clientSubject, type RequestRateLimits } from './rate-limits.js';
 
 /** The bearer credential of the request: undefined when there is none, '' when the header is malformed. */
@@ -17,19 +18,19 @@ export function bearerToken(request: FastifyRequest): string | undefined {
  * key. Failures count per client address; past `api_key_failures_per_ip` every attempt from that
  * address is `rate_limited` until the window ends, a right key included, so guessing learns nothing.
  */
-export async function requireApiKey(tessera: Tessera, request: FastifyRequest, limits: RequestRateLimits): Promise<string> {
+export async function requireApiKey(apiKeys: Pick<ApiKeys, 'accepts'>, request: FastifyRequest, limits: RequestRateLimits): Promise<string> {
   const client = clientSubject(request.ip);
   limits.refuseIfBlocked('api_key_failures_per_ip', client);
   const key = bearerToken(request);
-  if (key && tessera.apiKeys.accepts(key)) return key;
+  if (key && apiKeys.accepts(key)) return key;
   await limits.enforce('api_key_failures_per_ip', client);
   throw new TesseraError('api_key_invalid');
 }
 
 /** Authenticates the end user's access token and returns its live session. */
-export async function requireSession(tessera: Tessera, request: FastifyRequest) {
+export async function requireSession(sessions: Pick<SessionService, 'authenticate'>, request: FastifyRequest) {
   const token = bearerToken(request);
   if (token === undefined) throw new TesseraError('token_missing');
   if (token === '') throw new TesseraError('token_invalid', { details: [{ reason: 'empty bearer token' }] });
-  return tessera.sessions.authenticate(token);
+  return sessions.authenticate(token);
 }

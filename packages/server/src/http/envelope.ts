@@ -1,19 +1,11 @@
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { errorEnvelope } from '@tessera/verifier/core';
+import { errorEnvelope } from '../core/error-envelope.js';
 import type { TesseraError } from '../core/errors.js';
 
-// The envelope is built in @tessera/verifier, whose middleware answers with the same one.
-export { errorEnvelope };
-
-/**
- * The base of doc URLs: the configured issuer, never the request's `Host`, which the caller chooses
- * (a reflected host would let anyone mint links to their own site under our name).
- */
-export function docsBaseUrl(issuer: string): string {
-  return issuer.replace(/\/+$/, '');
-}
+// The envelope itself is Fastify-free, below both edges (the realtime socket sends it too); re-exported for existing imports.
+export { docsBaseUrl, errorEnvelope } from '../core/error-envelope.js';
 
 /** Sends the envelope for any `TesseraError`, with its headers. */
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: TesseraError, baseUrl: string, now: number) {

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { RateLimitsConfig, RateRule } from '../config.js';
 import type { Clock } from '../core/clock.js';
@@ -9,6 +8,9 @@ import type { RateLimiter } from '../rate-limits/rate-limiter.js';
 import { RedisRateLimiter } from '../rate-limits/redis-rate-limiter.js';
 import type { Tessera } from '../tessera.js';
 import type { Metrics } from './metrics.js';
+
+// Fastify-free, below both edges (the realtime gateway limits upgrades per client too); re-exported for existing imports.
+export { clientSubject, secretSubject } from '../rate-limits/subjects.js';
 
 /** The limits of the config file, by the name they have there. */
 export type RateLimitName = 'refresh_per_token' | 'refresh_per_ip' | 'management_per_key' | 'revoke_per_ip' | 'api_key_failures_per_ip';
@@ -99,27 +101,4 @@ export function createRateLimiter(tessera: Tessera, log: FastifyBaseLogger, metr
     log,
     onFallback: () => metrics.rateLimitFallbacks.inc(),
   });
-}
-
-/** A secret (refresh token, API key) as a counter key: hashed, so Redis never holds one. */
-export function secretSubject(secret: string): string {
-  return createHash('sha256').update(secret).digest('base64url').slice(0, 32);
-}
-
-/**
- * The client a per-IP limit counts: an IPv4 address as is (IPv4-mapped IPv6 unwrapped), an IPv6
- * address by its /64, since one subscriber commonly holds a whole /64 and could rotate through it.
- */
-export function clientSubject(ip: string): string {
-  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip);
-  if (mapped) return mapped[1]!;
-  if (!ip.includes(':')) return ip;
-  const address = ip.split('%')[0]!.toLowerCase();
-  const [head = '', tail] = address.split('::');
-  const groupsOf = (part: string) => (part === '' ? [] : part.split(':').flatMap((group) => (group.includes('.') ? ['0', '0'] : [group])));
-  const left = groupsOf(head);
-  const right = tail === undefined ? [] : groupsOf(tail);
-  const groups = [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
-  const prefix = groups.slice(0, 4).map((group) => (Number.parseInt(group, 16) || 0).toString(16));
-  return `${prefix.join(':')}::/64`;
 }

@@ -1,5 +1,4 @@
-import type { RateRule } from '../config.js';
-import type { RateDecision, RateLimiter } from './rate-limiter.js';
+import type { RateDecision, RateLimiter, RateRule } from './rate-limiter.js';
 
 /** What the fallback reports; a pino logger fits. */
 export interface RateLimitLog {

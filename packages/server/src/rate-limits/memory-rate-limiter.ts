@@ -1,6 +1,5 @@
 import type { Clock } from '../core/clock.js';
-import type { RateRule } from '../config.js';
-import { decide, windowOf, type RateDecision, type RateLimiter } from './rate-limiter.js';
+import { decide, windowOf, type RateDecision, type RateLimiter, type RateRule } from './rate-limiter.js';
 
 export interface MemoryRateLimiterOptions {
   readonly clock: Clock;

@@ -1,4 +1,8 @@
-import type { RateRule } from '../config.js';
+/** At most `limit` requests per `window` seconds. */
+export interface RateRule {
+  readonly limit: number;
+  readonly window: number;
+}
 
 /** The answer to one counted request. */
 export interface RateDecision {

@@ -1,7 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Clock } from '../core/clock.js';
-import type { RateRule } from '../config.js';
-import { decide, windowOf, type RateDecision, type RateLimiter } from './rate-limiter.js';
+import { decide, windowOf, type RateDecision, type RateLimiter, type RateRule } from './rate-limiter.js';
 
 export interface RedisRateLimiterOptions {
   readonly redis: Redis;

@@ -4,7 +4,7 @@ import type { AccessTokenClaims } from '../core/access-tokens.js';
 import type { Clock, Scheduler, Timer } from '../core/clock.js';
 import { sessionEnd, type SessionRecord } from '../core/session.js';
 import { assertActive, type SessionService } from '../core/sessions.js';
-import { errorEnvelope } from '../http/envelope.js';
+import { errorEnvelope } from '../core/error-envelope.js';
 import { realtimeError, toRealtimeError, type RealtimeError } from './close-codes.js';
 import { MessageRate } from './message-rate.js';
 import { encodeServerFrame, parseClientFrame, type ServerFrame } from './protocol.js';

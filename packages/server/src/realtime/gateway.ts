@@ -8,8 +8,8 @@ import { TesseraError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import type { SessionRecord } from '../core/session.js';
 import { assertActive, type SessionService } from '../core/sessions.js';
-import { docsBaseUrl, errorEnvelope } from '../http/envelope.js';
-import { clientSubject } from '../http/rate-limits.js';
+import { docsBaseUrl, errorEnvelope } from '../core/error-envelope.js';
+import { clientSubject } from '../rate-limits/subjects.js';
 import { toRealtimeError, type RealtimeError } from './close-codes.js';
 import { SocketConnection, type ConnectionContext, type RealtimeConnection } from './connection.js';
 

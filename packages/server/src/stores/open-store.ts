@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { ConfigError } from '../config.js';
+import { ConfigError } from '../core/config-error.js';
 import type { Log } from '../core/log.js';
 import type { SessionStore } from '../core/store.js';
 import { PostgresSessionStore } from './postgres.js';

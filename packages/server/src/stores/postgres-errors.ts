@@ -1,4 +1,4 @@
-import { ConfigError } from '../config.js';
+import { ConfigError } from '../core/config-error.js';
 import { TesseraError } from '../core/errors.js';
 
 /**

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { Scheduler } from '../core/clock.js';
 import { TesseraError } from '../core/errors.js';
-import type { FanoutChannel } from '../core/fanout.js';
+import type { FanoutChannel } from '../core/fanout-channel.js';
 import { silentLog, type Log } from '../core/log.js';
 import type { RevocationReason, SessionRecord } from '../core/session.js';
 import type { ApiKeyOrigin, ApiKeyRecord, RefreshTokenRecord, RotateRefreshToken, SessionStore, SigningKeyRecord } from '../core/store.js';

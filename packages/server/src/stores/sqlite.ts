@@ -1,7 +1,7 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { ConfigError } from '../config.js';
+import { ConfigError } from '../core/config-error.js';
 import { TesseraError } from '../core/errors.js';
 import type { RevocationReason, SessionRecord } from '../core/session.js';
 import type { ApiKeyOrigin, ApiKeyRecord, RefreshTokenRecord, RotateRefreshToken, SessionStore, SigningKeyRecord } from '../core/store.js';

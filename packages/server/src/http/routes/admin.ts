@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { Static } from 'typebox';
 import { TesseraError } from '../../core/errors.js';
 import { AdminAssetParams } from '../schemas.js';
@@ -39,7 +39,7 @@ interface Asset {
  * which then goes with every call as a bearer credential) and its scripts. Not CORS-enabled: the
  * page calls the management API from its own origin.
  */
-export function adminRoutes(app: FastifyInstance): void {
+export const adminRoutes: FastifyPluginAsync = async (app) => {
   const assets = loadAssets();
 
   app.register(async (scope) => {
@@ -66,7 +66,7 @@ export function adminRoutes(app: FastifyInstance): void {
       return sendAsset(reply, asset);
     });
   });
-}
+};
 
 function sendAsset(reply: FastifyReply, asset: Asset | undefined) {
   // Only a server run from its sources without a build lacks the console: nothing is there to serve.

@@ -1,9 +1,10 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Static } from 'typebox';
 import { endsSession } from '../../core/error-catalogue.js';
 import { TesseraError } from '../../core/errors.js';
-import type { TokenGrant } from '../../core/sessions.js';
-import type { Tessera } from '../../tessera.js';
+import type { CookieConfig } from '../../config.js';
+import type { Clock } from '../../core/clock.js';
+import type { SessionService, TokenGrant } from '../../core/sessions.js';
 import { requireSession } from '../auth.js';
 import type { CorsPolicy } from '../cors.js';
 import { clientSubject, secretSubject, type RequestRateLimits } from '../rate-limits.js';
@@ -14,15 +15,18 @@ import { CurrentSessionAnswer, GrantAnswer, LogoutAnswer, LogoutOthersAnswer } f
 import type { RouteDocs } from '../openapi.js';
 
 export interface EndUserRouteOptions {
+  readonly sessions: SessionService;
+  readonly clock: Clock;
+  readonly issuer: string;
+  /** Cookie mode, when enabled: refresh tokens in an HttpOnly cookie. */
+  readonly cookie: CookieConfig;
   readonly cors: CorsPolicy;
   readonly limits: RequestRateLimits;
 }
 
 /** What the end user's client calls with its own tokens, no API key; browsers may call it cross-origin. */
-export function endUserRoutes(app: FastifyInstance, tessera: Tessera, options: EndUserRouteOptions): void {
-  const { sessions, clock, config } = tessera;
-  const { cors, limits } = options;
-  const cookie = config.cookie.enabled ? new RefreshCookie(config.cookie) : undefined;
+export const endUserRoutes: FastifyPluginAsync<EndUserRouteOptions> = async (app, { sessions, clock, issuer, cookie: cookieConfig, cors, limits }) => {
+  const cookie = cookieConfig.enabled ? new RefreshCookie(cookieConfig) : undefined;
   const browser = { onRequest: cors.addCorsHeaders };
   const refreshDocs: RouteDocs = {
     ...docs.refresh,
@@ -42,7 +46,7 @@ export function endUserRoutes(app: FastifyInstance, tessera: Tessera, options: E
       ...(cookie ? { preValidation: async (request: FastifyRequest) => void (request.body ??= {}) } : {}),
     },
     async (request, reply) => {
-      const presented = presentedRefreshToken(request, cookie, () => requireCsrfProof(request, cors, tessera.issuer));
+      const presented = presentedRefreshToken(request, cookie, () => requireCsrfProof(request, cors, issuer));
       await limits.enforce('refresh_per_token', secretSubject(presented.token));
       let grant: TokenGrant;
       try {
@@ -54,20 +58,20 @@ export function endUserRoutes(app: FastifyInstance, tessera: Tessera, options: E
       const now = clock.now();
       if (!cookie) return grantJson(grant, now);
       cookie.set(reply, grant, now);
-      return config.cookie.refreshTokenInBody ? grantJson(grant, now) : withoutRefreshToken(grantJson(grant, now));
+      return cookieConfig.refreshTokenInBody ? grantJson(grant, now) : withoutRefreshToken(grantJson(grant, now));
     },
   );
 
   cors.allowBrowserCalls(app, '/v1/session', ['GET']);
   app.get('/v1/session', { ...browser, config: { docs: docs.currentSession } }, async (request) => {
-    const { session } = await requireSession(tessera, request);
+    const { session } = await requireSession(sessions, request);
     const now = clock.now();
     return { session: sessionJson(session, now), server_time: new Date(now).toISOString() };
   });
 
   cors.allowBrowserCalls(app, '/v1/session/logout', ['POST']);
   app.post('/v1/session/logout', { ...browser, config: { docs: docs.logout } }, async (request, reply) => {
-    const { session } = await endingCookieWithSession(reply, cookie, requireSession(tessera, request));
+    const { session } = await endingCookieWithSession(reply, cookie, requireSession(sessions, request));
     const revoked = (await sessions.revokeSession(session.id, 'logout')) ?? session;
     cookie?.clear(reply);
     return { session: sessionJson(revoked, clock.now()) };
@@ -75,11 +79,11 @@ export function endUserRoutes(app: FastifyInstance, tessera: Tessera, options: E
 
   cors.allowBrowserCalls(app, '/v1/session/logout-others', ['POST']);
   app.post('/v1/session/logout-others', { ...browser, config: { docs: docs.logoutOthers } }, async (request) => {
-    const { session } = await requireSession(tessera, request);
+    const { session } = await requireSession(sessions, request);
     const revoked = await sessions.revokeOtherSessions(session, 'signed_out_elsewhere');
     return { revoked: revoked.length, session_ids: revoked.map((other) => other.id) };
   });
-}
+};
 
 const docs = {
   refresh: {

@@ -1,8 +1,11 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import type { Static } from 'typebox';
 import { TesseraError } from '../../core/errors.js';
 import { parseCursor } from '../../core/revocation-feed.js';
-import type { Tessera } from '../../tessera.js';
+import type { ApiKeys } from '../../core/api-keys.js';
+import type { Clock } from '../../core/clock.js';
+import type { RevocationFeed } from '../../core/revocation-feed.js';
+import type { SessionService } from '../../core/sessions.js';
 import { requireApiKey } from '../auth.js';
 import { secretSubject, type RequestRateLimits } from '../rate-limits.js';
 import { grantJson, revocationPageJson, sessionJson, userSessionsJson } from '../representation.js';
@@ -10,19 +13,26 @@ import { GrantAnswer, RevocationPageAnswer, RevokedSessionsAnswer, SessionAnswer
 import type { RouteDocs } from '../openapi.js';
 import { CreateSessionBody, RevocationsQuery, SessionIdParams, UserIdParams, UserSessionsQuery } from '../schemas.js';
 
+export interface ManagementRouteOptions {
+  readonly sessions: SessionService;
+  readonly clock: Clock;
+  readonly revocations: RevocationFeed;
+  readonly apiKeys: Pick<ApiKeys, 'accepts'>;
+  readonly limits: RequestRateLimits;
+}
+
 /**
  * The management API: the app's backend starts, inspects and revokes sessions with its API key.
  * Never CORS-enabled: API keys do not belong in browsers.
  */
-export function managementRoutes(app: FastifyInstance, tessera: Tessera, limits: RequestRateLimits): void {
-  const { sessions, clock, revocations } = tessera;
+export const managementRoutes: FastifyPluginAsync<ManagementRouteOptions> = async (app, { sessions, clock, revocations, apiKeys, limits }) => {
   // Reads waiting for a revocation end when the server closes, instead of holding the close up.
   const closing = new AbortController();
   app.addHook('preClose', async () => closing.abort());
 
   app.register(async (scope) => {
     // Limited per accepted key; failed attempts are limited per client address inside requireApiKey.
-    scope.addHook('onRequest', async (request) => limits.enforce('management_per_key', secretSubject(await requireApiKey(tessera, request, limits))));
+    scope.addHook('onRequest', async (request) => limits.enforce('management_per_key', secretSubject(await requireApiKey(apiKeys, request, limits))));
 
     scope.post<{ Body: Static<typeof CreateSessionBody> }>('/v1/sessions', { schema: { body: CreateSessionBody }, config: { docs: docs.createSession } }, async (request, reply) => {
       const { user_id, flow, metadata } = request.body;
@@ -65,7 +75,7 @@ export function managementRoutes(app: FastifyInstance, tessera: Tessera, limits:
   // each, and a busy stretch of revocations (answered in gathered batches) must not use up the budget
   // the app's backend needs for sign-ins.
   app.register(async (feed) => {
-    feed.addHook('onRequest', async (request) => void (await requireApiKey(tessera, request, limits)));
+    feed.addHook('onRequest', async (request) => void (await requireApiKey(apiKeys, request, limits)));
 
     feed.get<{ Querystring: Static<typeof RevocationsQuery> }>('/v1/revocations', { schema: { querystring: RevocationsQuery }, config: { docs: docs.revocations } }, async (request, reply) => {
       const cursor = request.query.cursor === undefined ? null : parseCursor(request.query.cursor);
@@ -87,7 +97,7 @@ export function managementRoutes(app: FastifyInstance, tessera: Tessera, limits:
       }
     });
   });
-}
+};
 
 const docs = {
   createSession: {

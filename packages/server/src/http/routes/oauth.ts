@@ -1,10 +1,14 @@
-import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { TesseraConfig } from '../../config.js';
+import type { ApiKeys } from '../../core/api-keys.js';
+import type { Clock } from '../../core/clock.js';
 import { sessionEndingCodes } from '../../core/error-catalogue.js';
 import { TesseraError } from '../../core/errors.js';
 import { OAuthClients, type PresentedClient } from '../../core/oauth-clients.js';
 import { sessionEnd } from '../../core/session.js';
 import { TokenIntrospection, type ActiveToken } from '../../core/token-introspection.js';
-import type { Tessera } from '../../tessera.js';
+import type { SessionService } from '../../core/sessions.js';
+import type { SessionStore } from '../../core/store.js';
 import { bearerToken, requireApiKey } from '../auth.js';
 import { docsBaseUrl } from '../envelope.js';
 import { OAuthRequestError, sendOAuthError } from '../oauth-errors.js';
@@ -14,14 +18,26 @@ import type { RouteDocs } from '../openapi.js';
 
 type ToTesseraError = (error: FastifyError) => TesseraError;
 
+export interface OAuthRouteOptions {
+  readonly sessions: SessionService;
+  readonly store: SessionStore;
+  readonly clock: Clock;
+  readonly issuer: string;
+  /** The `client_id` and `aud` of the tokens introspected, and the clients allowed to call. */
+  readonly config: Pick<TesseraConfig, 'clientId' | 'audience' | 'oauthClients'>;
+  readonly apiKeys: Pick<ApiKeys, 'accepts'>;
+  readonly limits: RequestRateLimits;
+  /** How the app maps a thrown error to a catalogue one, before it leaves here as an RFC 6749 error. */
+  readonly toTesseraError: ToTesseraError;
+}
+
 /**
  * RFC 6749 §6 refresh, RFC 7009 revocation and RFC 7662 introspection. Form-encoded bodies are
  * accepted here and nowhere else, and failures leave as RFC 6749 §5.2 errors.
  */
-export async function oauthRoutes(app: FastifyInstance, tessera: Tessera, toTesseraError: ToTesseraError, limits: RequestRateLimits): Promise<void> {
-  const { sessions, clock, config } = tessera;
+export const oauthRoutes: FastifyPluginAsync<OAuthRouteOptions> = async (app, { sessions, store, clock, issuer, config, apiKeys, limits, toTesseraError }) => {
   const clients = new OAuthClients(config.oauthClients);
-  const introspection = new TokenIntrospection({ sessions, store: tessera.store, clock });
+  const introspection = new TokenIntrospection({ sessions, store, clock });
 
   await app.register(async (oauth) => {
     oauth.removeAllContentTypeParsers();
@@ -31,7 +47,7 @@ export async function oauthRoutes(app: FastifyInstance, tessera: Tessera, toTess
     oauth.setErrorHandler((error: FastifyError, request, reply) => {
       const tesseraError = toTesseraError(error);
       if (tesseraError.code === 'internal_error') request.log.error({ err: error, request_id: request.id }, 'internal error');
-      return sendOAuthError(request, reply, tesseraError, docsBaseUrl(tessera.issuer), clock.now());
+      return sendOAuthError(request, reply, tesseraError, docsBaseUrl(issuer), clock.now());
     });
 
     // The same refresh limits as /v1/token/refresh: per client IP before the body is read, then per refresh token.
@@ -79,7 +95,7 @@ export async function oauthRoutes(app: FastifyInstance, tessera: Tessera, toTess
   /** API key (bearer, counted as a management call of that key) or a confidential client's credentials; public clients may not introspect. */
   async function requireIntrospectionCaller(request: FastifyRequest, params: URLSearchParams): Promise<void> {
     if (bearerToken(request) !== undefined) {
-      const apiKey = await requireApiKey(tessera, request, limits);
+      const apiKey = await requireApiKey(apiKeys, request, limits);
       await limits.enforce('management_per_key', secretSubject(apiKey));
       return;
     }
@@ -103,11 +119,11 @@ export async function oauthRoutes(app: FastifyInstance, tessera: Tessera, toTess
       exp: Math.floor(sessionEnd(active.session) / 1000),
       iat: Math.floor(active.issuedAt / 1000),
       client_id: config.clientId,
-      iss: tessera.issuer,
+      iss: issuer,
       aud: config.audience,
     };
   }
-}
+};
 
 const docs = {
   token: {

@@ -1,18 +1,23 @@
-import type { FastifyInstance } from 'fastify';
-import type { Tessera } from '../../tessera.js';
+import type { FastifyPluginAsync } from 'fastify';
+import type { SigningKeys } from '../../core/signing-keys.js';
 import { AuthorizationServerMetadataAnswer, JwksAnswer } from '../answer-schemas.js';
 
+export interface WellKnownRouteOptions {
+  readonly signingKeys: Pick<SigningKeys, 'publicJwks'>;
+  readonly issuer: string;
+}
+
 /** Discovery documents, so existing JOSE and OAuth clients find keys and endpoints. */
-export function wellKnownRoutes(app: FastifyInstance, tessera: Tessera): void {
+export const wellKnownRoutes: FastifyPluginAsync<WellKnownRouteOptions> = async (app, { signingKeys, issuer: configuredIssuer }) => {
   app.get('/.well-known/jwks.json', { config: { docs: { summary: 'The public signing keys, by `kid`', tag: 'Discovery', answer: { status: 200, description: 'RFC 7517 JWK Set.', schema: JwksAnswer } } } }, async (_request, reply) => {
     reply.header('cache-control', 'public, max-age=300');
-    return tessera.signingKeys.publicJwks();
+    return signingKeys.publicJwks();
   });
 
   app.get('/.well-known/oauth-authorization-server', { config: { docs: { summary: 'RFC 8414 authorization server metadata', tag: 'Discovery', answer: { status: 200, description: 'The metadata.', schema: AuthorizationServerMetadataAnswer } } } }, async () => {
-    const issuer = tessera.issuer.replace(/\/+$/, '');
+    const issuer = configuredIssuer.replace(/\/+$/, '');
     return {
-      issuer: tessera.issuer,
+      issuer: configuredIssuer,
       jwks_uri: `${issuer}/.well-known/jwks.json`,
       token_endpoint: `${issuer}/oauth/token`,
       revocation_endpoint: `${issuer}/oauth/revoke`,
@@ -26,4 +31,4 @@ export function wellKnownRoutes(app: FastifyInstance, tessera: Tessera): void {
       service_documentation: `${issuer}/docs/errors`,
     };
   });
-}
+};

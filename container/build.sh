@@ -73,7 +73,8 @@ ca_file="${NODE_EXTRA_CA_CERTS:-$(npm config get cafile 2>/dev/null || true)}"
 if [ -n "$ca_file" ] && [ "$ca_file" != null ] && [ -f "$ca_file" ]; then cp "$ca_file" "$context/ca/extra.pem"; fi
 
 # npm's cache is lent to the build stage (it is not part of any layer): a rebuild downloads nothing.
+# No layer cache (--layers=false): each build would otherwise leave a build-stage image behind.
 npm_cache="$(npm config get cache)"
 mkdir -p "$npm_cache"
-podman build --build-arg "BASE=$base" --volume "$npm_cache:/root/.npm" --tag "$image" --file "$here/Containerfile" "$context" >&2
+podman build --layers=false --build-arg "BASE=$base" --volume "$npm_cache:/root/.npm" --tag "$image" --file "$here/Containerfile" "$context" >&2
 echo "$image"

@@ -15,7 +15,9 @@ image="${1:-localhost/tessera-server:$version}"
 base="${BASE_IMAGE:-localhost/tessera-debian-base:bookworm}"
 mirror="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 
+command -v podman >/dev/null || { echo "podman is not installed (.ci/run installs it with runc and debootstrap)" >&2; exit 1; }
 if ! podman image exists "$base"; then
+  command -v debootstrap >/dev/null || { echo "debootstrap is not installed; it makes the base image $base" >&2; exit 1; }
   echo "building the base image $base with debootstrap from $mirror" >&2
   rootfs="$(mktemp -d /tmp/tessera-rootfs.XXXXXX)"
   trap 'rm -rf "$rootfs"' EXIT

@@ -29,7 +29,7 @@ for (const { dir, manifest } of workspaces) {
   if (!manifest.private) run('npm', ['pack', '--pack-destination', out], dir); // prepack builds
 }
 // The same tarballs as a stranger installs them: outside the repository, with the README's first run.
-run('npx', ['vitest', 'run', 'packages/example/test/tarballs.test.ts']);
+run('npx', ['vitest', 'run', '--config', 'vitest.dist.config.ts', 'packages/example/test/tarballs.test.ts']);
 console.log(`
 Release ${version} is ready in ${relative(root, out)}/. Then:
   git commit -am "Release ${version}" && git tag v${version}

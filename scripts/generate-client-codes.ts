@@ -6,6 +6,9 @@ import { errorCatalogue, type ErrorCode, type ErrorDefinition } from '../package
 
 export const clientCodesPath = fileURLToPath(new URL('../packages/client/src/error-codes.ts', import.meta.url));
 
+/** formatter.lineWidth in biome.jsonc: the module is written the way `npm run lint` formats it. */
+const lineWidth = 160;
+
 /** The text of the client's generated error-code module. */
 export function renderClientErrorCodes(): string {
   const codes = Object.keys(errorCatalogue) as ErrorCode[];
@@ -22,8 +25,7 @@ export function renderClientErrorCodes(): string {
     '// Do not edit: change the catalogue, then run `node --import tsx scripts/generate-client-codes.ts`.',
     '',
     '/** Every stable error code a Tessera server or this SDK can produce. `switch (err.code)` narrows on it. */',
-    'export type TesseraErrorCode =',
-    ...codes.map((code, index) => `  | '${code}'${index === codes.length - 1 ? ';' : ''}`),
+    unionType('TesseraErrorCode', codes),
     '',
     '/** The codes of the catalogue, in catalogue order. */',
     'export const tesseraErrorCodes: readonly TesseraErrorCode[] = [',
@@ -44,7 +46,7 @@ export function renderClientErrorCodes(): string {
     ' * The codes that end the client session: the server says the session is over, or the SDK cannot',
     ' * go on with it (a token it cannot trust, a refresh it cannot make). The user signs in again.',
     ' */',
-    'export type TesseraSessionEndCode =' + union(sessionEndCodes),
+    unionType('TesseraSessionEndCode', sessionEndCodes),
     '',
     '/** The codes that end the client session, those that end the server session first. */',
     'export const tesseraSessionEndCodes: readonly TesseraSessionEndCode[] = [',
@@ -52,7 +54,7 @@ export function renderClientErrorCodes(): string {
     '];',
     '',
     '/** The codes a server answer can end a client session with. */',
-    'export type TesseraServerSessionEndCode =' + union(serverSessionEndCodes),
+    unionType('TesseraServerSessionEndCode', serverSessionEndCodes),
     '',
     '/** The WebSocket close code a realtime socket ends with, for each code it can end with. */',
     'export const tesseraCloseCodes = {',
@@ -63,14 +65,19 @@ export function renderClientErrorCodes(): string {
   return lines.join('\n');
 }
 
-/** A union type of string literals, one a line, ending the statement. */
-function union(codes: readonly string[]): string {
-  return codes.map((code, index) => `\n  | '${code}'${index === codes.length - 1 ? ';' : ''}`).join('');
+/** An exported union type of string literals: on one line when it fits, else one member a line, as the formatter writes it. */
+function unionType(name: string, codes: readonly string[]): string {
+  const oneLine = `export type ${name} = ${codes.map(quote).join(' | ')};`;
+  if (oneLine.length <= lineWidth) return oneLine;
+  return [`export type ${name} =`, ...codes.map((code, index) => `  | ${quote(code)}${index === codes.length - 1 ? ';' : ''}`)].join('\n');
 }
 
-/** A single-quoted TypeScript string literal. */
+/** A TypeScript string literal in the formatter's quotes: single, unless the text holds more single quotes than double. */
 function quote(text: string): string {
-  return `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+  const escaped = text.replace(/\\/g, '\\\\');
+  const singles = text.split("'").length - 1;
+  const doubles = text.split('"').length - 1;
+  return singles > doubles ? `"${escaped.replace(/"/g, '\\"')}"` : `'${escaped.replace(/'/g, "\\'")}'`;
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { prepareRelease } from './release-files.js';
+import { prepareRelease, type Workspace } from './release-files.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const version = process.argv[2];
@@ -13,7 +13,7 @@ if (!version || process.argv.length > 3) {
   process.stderr.write('usage: npm run release -- <version>   (MAJOR.MINOR.PATCH[-pre], above the current one)\n');
   process.exit(2);
 }
-let workspaces;
+let workspaces: Workspace[];
 try {
   workspaces = prepareRelease({ root, version, date: new Date().toISOString().slice(0, 10) });
 } catch (error) {

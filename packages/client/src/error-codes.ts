@@ -101,7 +101,7 @@ export const tesseraErrorMessage: { readonly [Code in TesseraErrorCode]: string 
   method_not_allowed: 'This method is not allowed on this route.',
   unsupported_media_type: 'The request body has a content type this route does not accept.',
   payload_too_large: 'The request body is too large.',
-  expectation_failed: 'The server cannot meet the request\'s Expect header.',
+  expectation_failed: "The server cannot meet the request's Expect header.",
   upgrade_required: 'This address only takes a WebSocket connection.',
   request_timeout: 'The request took too long to arrive.',
   rate_limited: 'Too many requests. Please wait and try again.',
@@ -135,11 +135,7 @@ export const tesseraSessionEndCodes: readonly TesseraSessionEndCode[] = [
 ];
 
 /** The codes a server answer can end a client session with. */
-export type TesseraServerSessionEndCode =
-  | 'session_expired'
-  | 'session_revoked'
-  | 'session_not_found'
-  | 'token_invalid';
+export type TesseraServerSessionEndCode = 'session_expired' | 'session_revoked' | 'session_not_found' | 'token_invalid';
 
 /** The WebSocket close code a realtime socket ends with, for each code it can end with. */
 export const tesseraCloseCodes = {

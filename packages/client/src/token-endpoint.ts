@@ -1,5 +1,5 @@
 import { errorFromEnvelope, isErrorEnvelope, retryAfterSeconds, type ErrorEnvelope } from './envelope.js';
-import { SessionEndedError, SilentAuthFailedError, TesseraError } from './errors.js';
+import { SessionEndedError, SilentAuthFailedError, type TesseraError } from './errors.js';
 import { systemTimers, type Timers } from './timers.js';
 import { isTokenGrant, type TokenGrant } from './token-grant.js';
 

@@ -146,6 +146,8 @@ export function receiveResponse(sent: SentResponse): Response {
 
 function headerList(headers: Headers): [string, string][] {
   const list: [string, string][] = [];
-  headers.forEach((value, name) => list.push([name, value]));
+  headers.forEach((value, name) => {
+    list.push([name, value]);
+  });
   return list;
 }

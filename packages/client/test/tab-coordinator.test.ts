@@ -286,7 +286,12 @@ describe('a tab that hears another presenting its refresh token', () => {
       },
       close: () => {},
     };
-    return { coordinator, deliver: (message: TabMessage) => listeners.forEach((listener) => listener(message)) };
+    return {
+      coordinator,
+      deliver: (message: TabMessage) => {
+        for (const listener of listeners) listener(message);
+      },
+    };
   }
 
   it('waits for that answer instead of presenting the token again', async () => {

@@ -21,6 +21,7 @@ describe.each([
       const shiftMs = minutes * 60_000;
       await shiftDeviceClock(world.context, shiftMs);
       const page = await world.openTab(mode);
+      // biome-ignore lint/complexity/useDateNow: compares the Date constructor with Date.now() under the shifted clock
       const shift = await page.evaluate(() => ({ now: Date.now() - performance.timeOrigin - performance.now(), date: new Date().getTime() - Date.now() }));
       expect(Math.abs(shift.now - shiftMs)).toBeLessThan(5000);
       expect(Math.abs(shift.date)).toBeLessThan(1000);

@@ -18,6 +18,7 @@ export function useAccessToken(): string | null {
   const holding = status === 'active' || status === 'refreshing';
   const expiresAt = accessTokenExpiresAt?.getTime() ?? null;
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: sessionId and expiresAt are triggers: a new session or a refresh must re-read the token
   useEffect(() => {
     if (!holding) {
       setToken(null);

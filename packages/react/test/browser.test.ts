@@ -1,7 +1,6 @@
 // @tessera/react in a real browser (Debian chromium via playwright-core), rendered by react-dom, against
 // the real server. The server has no CORS, so one node:http origin serves the page and its bundle and
 // forwards /v1/* to the Tessera server.
-import { createServer, type Server } from 'node:http';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../../server/test/chromium.js';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';

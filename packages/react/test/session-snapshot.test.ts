@@ -84,7 +84,11 @@ describe('outside a provider', () => {
     ['useSession', () => useSession()],
     ['useAccessToken', () => useAccessToken()],
   ])('%s() throws a message that names the provider', (name, hook) => {
-    const Probe = () => (hook(), null);
+    // biome-ignore lint/correctness/noComponentHookFactories: one throwaway component per hook under test, rendered once
+    const Probe = () => {
+      hook();
+      return null;
+    };
     expect(() => renderToString(createElement(Probe))).toThrow(`${name}() must be used inside <SessionProvider>`);
   });
 

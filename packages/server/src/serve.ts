@@ -1,7 +1,6 @@
 import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
 import { createServer, type Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import { ConfigError, loadConfigFile, defaultConfig, type TesseraConfig } from './config.js';
 import { suppliedApiKeyProblem } from './core/api-keys.js';

@@ -203,7 +203,10 @@ describe('a verifier with revocations', () => {
     const timers = new ManualClock();
     const waits: number[] = [];
     const scheduler: Scheduler = {
-      setTimer: (ms, run) => (waits.push(ms), timers.setTimer(ms, run)),
+      setTimer: (ms, run) => {
+        waits.push(ms);
+        return timers.setTimer(ms, run);
+      },
       setRepeating: (ms, run) => timers.setRepeating(ms, run),
     };
     const secondWaits = () => waits.filter((ms) => ms === 1000).length;

@@ -7,7 +7,7 @@ import { assertActive, type SessionService } from '../core/sessions.js';
 import { errorEnvelope } from '../core/error-envelope.js';
 import { realtimeError, toRealtimeError, type RealtimeError } from './close-codes.js';
 import { MessageRate } from './message-rate.js';
-import { encodeServerFrame, parseClientFrame, type ServerFrame } from './protocol.js';
+import { encodeServerFrame, parseClientFrame, type ClientFrame, type ServerFrame } from './protocol.js';
 
 /** One socket as the app sees it: who is on it, and a way to push the app's own messages. */
 export interface RealtimeConnection {
@@ -172,7 +172,7 @@ export class SocketConnection implements RealtimeConnection {
       this.fail(realtimeError('rate_limited', { message: 'Too many messages on this socket.', retryAfter: 1 }));
       return;
     }
-    let frame;
+    let frame: ClientFrame;
     try {
       frame = parseClientFrame(raw, isBinary);
     } catch (error) {

@@ -177,7 +177,10 @@ describe('fan-out between nodes on one PostgreSQL database', () => {
     // The node's one-shot waits, as asked of its scheduler.
     const waits: number[] = [];
     const scheduler: Scheduler = {
-      setTimer: (ms, run) => (waits.push(ms), clock.setTimer(ms, run)),
+      setTimer: (ms, run) => {
+        waits.push(ms);
+        return clock.setTimer(ms, run);
+      },
       setRepeating: (ms, run) => clock.setRepeating(ms, run),
     };
     const b = await startNode(await openStore(), undefined, clock, scheduler);

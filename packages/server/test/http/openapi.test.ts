@@ -79,7 +79,7 @@ function routerRoutes(tree: string): string[] {
   const parents: string[] = [];
   const routes: string[] = [];
   for (const line of tree.split('\n')) {
-    const match = /^((?:│   |    )*)[├└]── (\S+)(?: \(([A-Z, ]+)\))?$/.exec(line);
+    const match = /^((?:│ {3}| {4})*)[├└]── (\S+)(?: \(([A-Z, ]+)\))?$/.exec(line);
     if (!match) continue;
     const depth = match[1]!.length / 4;
     parents.length = depth;

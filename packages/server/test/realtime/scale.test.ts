@@ -27,13 +27,13 @@ describe('a thousand sockets', () => {
     for (let i = 0; i < count; i += 100) {
       sockets.push(...(await Promise.all(grants.slice(i, i + 100).map(() => openSocket(server!.socketUrl)))));
     }
-    sockets.forEach((socket, i) => socket.auth(grants[i]!.accessToken));
+    for (const [i, socket] of sockets.entries()) socket.auth(grants[i]!.accessToken);
     const readies = await Promise.all(sockets.map((socket) => socket.next('ready', 30_000)));
     expect(new Set(readies.map((ready) => ready.session_id)).size).toBe(count);
     expect(server.realtime.connections()).toHaveLength(count);
     expect(server.realtime.authenticatedSize).toBe(count);
 
-    sockets.forEach((socket, i) => socket.sendJson({ type: 'message', data: i }));
+    for (const [i, socket] of sockets.entries()) socket.sendJson({ type: 'message', data: i });
     const echoes = await Promise.all(sockets.map((socket) => socket.next('message', 30_000)));
     expect(echoes.map((echo) => echo.data.echo)).toEqual(sockets.map((_, i) => i));
 

@@ -51,7 +51,7 @@ export const operationsRoutes: FastifyPluginAsync<OperationsRouteOptions> = asyn
     return metrics.render();
   });
 
-  app.get('/docs/errors', { config: { docs: { summary: 'The index of every error code', tag: 'Operations', answer: { status: 200, description: 'An HTML page.', type: 'text/html' } } } }, async (request, reply) => {
+  app.get('/docs/errors', { config: { docs: { summary: 'The index of every error code', tag: 'Operations', answer: { status: 200, description: 'An HTML page.', type: 'text/html' } } } }, async (_request, reply) => {
     return reply.type('text/html; charset=utf-8').send(errorIndexPage(docsBaseUrl(issuer)));
   });
 

@@ -61,7 +61,10 @@ const serverLayers = [
 /** Each group may not import its own layer's other groups, nor any layer above. */
 const layerRules = serverLayers.flatMap((layer, rank) =>
   layer.flatMap((group) => {
-    const above = serverLayers.slice(rank).flat().filter((other) => other !== group);
+    const above = serverLayers
+      .slice(rank)
+      .flat()
+      .filter((other) => other !== group);
     if (above.length === 0) return [];
     return [
       {
@@ -93,7 +96,6 @@ packageRules.push({
   from: { path: '^packages/server/admin/' },
   to: { path: pkg('client'), dependencyTypesNot: ['type-only'] },
 });
-
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {

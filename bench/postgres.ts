@@ -3,7 +3,7 @@
  * limits of that PostgreSQL (single-row UPDATE, the store's rotation transaction), and Tessera nodes
  * as real `tessera serve` processes sharing it.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -81,10 +81,10 @@ export async function postgresRawRates(
          SELECT 'ses_' || i, 'user-' || i, 'default', $1, $2, '{}', 1 FROM generate_series(1, $3) AS i`,
         [now, now + 1_209_600_000, seedSessions],
       );
-      await client.query(
-        `INSERT INTO refresh_tokens (hash, session_id, issued_at) SELECT 'h0_' || i, 'ses_' || i, $1 FROM generate_series(1, $2) AS i`,
-        [now, seedSessions],
-      );
+      await client.query(`INSERT INTO refresh_tokens (hash, session_id, issued_at) SELECT 'h0_' || i, 'ses_' || i, $1 FROM generate_series(1, $2) AS i`, [
+        now,
+        seedSessions,
+      ]);
     } finally {
       client.release();
     }

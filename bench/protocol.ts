@@ -1,5 +1,5 @@
 /** Messages between bench/run.ts and the load-generator child (bench/loadgen.ts), and the parent's handle on it. */
-import { fork, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 /** How each request of a job differs from the last one. */

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { SignJWT, generateKeyPair, jwtVerify, type CryptoKey } from 'jose';
+import { type CryptoKey, generateKeyPair, jwtVerify, SignJWT } from 'jose';
 import { ulid } from 'ulid';
 import { migrations } from '../packages/server/src/stores/migrations.js';
 
@@ -31,9 +31,7 @@ export function rotateTxPerSecond(dir: string, seconds: number, seedSessions: nu
   const insertToken = db.prepare(
     'INSERT INTO refresh_tokens (hash, session_id, issued_at, spent_at, sealed_successor) VALUES (@hash, @session_id, @issued_at, @spent_at, @sealed_successor)',
   );
-  const spend = db.prepare(
-    'UPDATE refresh_tokens SET spent_at = @spent_at, sealed_successor = @sealed_successor WHERE hash = @hash AND spent_at IS NULL',
-  );
+  const spend = db.prepare('UPDATE refresh_tokens SET spent_at = @spent_at, sealed_successor = @sealed_successor WHERE hash = @hash AND spent_at IS NULL');
   const renew = db.prepare(
     'UPDATE sessions SET last_refreshed_at = @last_refreshed_at, idle_expires_at = @idle_expires_at, version = version + 1 WHERE id = @id AND revoked_at IS NULL RETURNING *',
   );

@@ -1,5 +1,5 @@
 /** Messages between bench/realtime.ts and its server child (bench/realtime-server.ts). */
-import { fork, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export interface MemorySample {
@@ -35,7 +35,9 @@ export class RealtimeServerChild {
   #nextId = 1;
 
   constructor() {
-    this.#child = fork(fileURLToPath(new URL('./realtime-server.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx', '--expose-gc', ...(process.env['BENCH_CPU_PROF'] ? ['--cpu-prof', '--cpu-prof-dir', process.env['BENCH_CPU_PROF']] : [])] });
+    this.#child = fork(fileURLToPath(new URL('./realtime-server.ts', import.meta.url)), [], {
+      execArgv: ['--import', 'tsx', '--expose-gc', ...(process.env['BENCH_CPU_PROF'] ? ['--cpu-prof', '--cpu-prof-dir', process.env['BENCH_CPU_PROF']] : [])],
+    });
     this.listening = new Promise((resolve, reject) => {
       this.#pending.set(0, (reply) => (reply.type === 'listening' ? resolve(reply) : reject(new Error('server did not start'))));
       this.#child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));

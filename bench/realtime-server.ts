@@ -5,8 +5,8 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
-import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { systemClock } from '../packages/server/src/core/clock.js';
 import { buildApp } from '../packages/server/src/http/app.js';
 import { attachRealtime } from '../packages/server/src/realtime/gateway.js';

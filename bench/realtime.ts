@@ -16,7 +16,7 @@ import { WebSocket } from 'ws';
 import { TesseraError } from '../packages/server/src/core/errors.js';
 import { createVerifier, type Verifier } from '../packages/server/src/verifier/index.js';
 import { CpuWindow } from './cpu.js';
-import { RealtimeServerChild, type MemorySample } from './realtime-protocol.js';
+import { type MemorySample, RealtimeServerChild } from './realtime-protocol.js';
 
 const { values: flags } = parseArgs({ options: { sockets: { type: 'string', default: '10000' }, json: { type: 'string' } } });
 const count = Number.parseInt(flags.sockets ?? '10000', 10);
@@ -86,7 +86,9 @@ interface FanOut {
 
 /** Revokes with `request`, then waits for every socket's `session_ended` and close; latencies from the request's start. */
 async function measureFanOut(what: string, held: readonly Held[], request: () => Promise<Response>): Promise<FanOut> {
-  const closed = Promise.all(held.map((entry) => new Promise<void>((resolve) => (entry.closeCode !== null ? resolve() : entry.ws.once('close', () => resolve())))));
+  const closed = Promise.all(
+    held.map((entry) => new Promise<void>((resolve) => (entry.closeCode !== null ? resolve() : entry.ws.once('close', () => resolve())))),
+  );
   const serverCpuBefore = (await server.ask<'cpu'>({ type: 'cpu' })).cpuMs;
   const cpu = new CpuWindow();
   const started = performance.now();
@@ -125,7 +127,12 @@ const machine = {
 const startedAt = new Date();
 console.log(`Tessera realtime benchmark, ${startedAt.toISOString()}, ${n0(count)} sockets`);
 console.log(`Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.platform}`);
-console.log(`Load average before the run: ${os.loadavg().map((value) => value.toFixed(2)).join(' ')}`);
+console.log(
+  `Load average before the run: ${os
+    .loadavg()
+    .map((value) => value.toFixed(2))
+    .join(' ')}`,
+);
 
 const server = new RealtimeServerChild();
 const { url, apiKey, gc } = await server.listening;
@@ -162,9 +169,14 @@ const manySessions = await measureFanOut(`DELETE /v1/users/:id/sessions (${n0(co
 log(`fan-out to ${n0(count)} sessions: p50 ${ms1(manySessions.p50)}, p99 ${ms1(manySessions.p99)}`);
 
 // 3. Fan-out to sockets of one session (one user's 10,000 tabs, or a shared service session).
-const { tokens: [oneToken] } = await server.ask<'sessions'>({ type: 'sessions', count: 1, userId: 'bench-one' });
+const {
+  tokens: [oneToken],
+} = await server.ask<'sessions'>({ type: 'sessions', count: 1, userId: 'bench-one' });
 const sessionId = JSON.parse(Buffer.from(oneToken!.split('.')[1]!, 'base64url').toString('utf8')).sid as string;
-const one = await openSockets(socketUrl, Array.from({ length: count }, () => oneToken!));
+const one = await openSockets(
+  socketUrl,
+  Array.from({ length: count }, () => oneToken!),
+);
 const oneSession = await measureFanOut(`DELETE /v1/sessions/:id (1 session, ${n0(count)} sockets)`, one, () =>
   fetch(`${url}/v1/sessions/${sessionId}`, { method: 'DELETE', headers: { authorization: `Bearer ${apiKey}` } }),
 );
@@ -230,7 +242,9 @@ for (const token of feedTokens) {
 }
 await expectAllRefused(feedTokens);
 oneByOne.sort((a, b) => a - b);
-log(`revocation → ${verifierCount} verifiers, ${verifierRevocations} one by one: p50 ${ms1(percentile(oneByOne, 0.5))}, p99 ${ms1(percentile(oneByOne, 0.99))}`);
+log(
+  `revocation → ${verifierCount} verifiers, ${verifierRevocations} one by one: p50 ${ms1(percentile(oneByOne, 0.5))}, p99 ${ms1(percentile(oneByOne, 0.99))}`,
+);
 
 const massCount = 1000;
 const { tokens: massTokens } = await server.ask<'sessions'>({ type: 'sessions', count: massCount, userId: 'bench-feed-mass' });
@@ -268,11 +282,17 @@ for (const row of [manySessions, oneSession]) {
 }
 
 console.log('');
-console.log(`Revocation feed (from the start of the HTTP call until the feed's answer naming the session reaches each of ${feed.verifiers} verifiers in one process)`);
+console.log(
+  `Revocation feed (from the start of the HTTP call until the feed's answer naming the session reaches each of ${feed.verifiers} verifiers in one process)`,
+);
 console.log('| revocation | HTTP answer | p50 | p99 | last |');
 console.log('|---|---|---|---|---|');
-console.log(`| DELETE /v1/sessions/:id, ${feed.oneByOne.revocations} one after another | | ${ms1(feed.oneByOne.p50)} | ${ms1(feed.oneByOne.p99)} | ${ms1(feed.oneByOne.max)} |`);
-console.log(`| DELETE /v1/users/:id/sessions (${n0(feed.mass.sessions)} sessions at once, all of them) | ${ms1(feed.mass.httpMs)} | first verifier ${ms1(feed.mass.first)} | | ${ms1(feed.mass.last)} |`);
+console.log(
+  `| DELETE /v1/sessions/:id, ${feed.oneByOne.revocations} one after another | | ${ms1(feed.oneByOne.p50)} | ${ms1(feed.oneByOne.p99)} | ${ms1(feed.oneByOne.max)} |`,
+);
+console.log(
+  `| DELETE /v1/users/:id/sessions (${n0(feed.mass.sessions)} sessions at once, all of them) | ${ms1(feed.mass.httpMs)} | first verifier ${ms1(feed.mass.first)} | | ${ms1(feed.mass.last)} |`,
+);
 
 if (flags.json) {
   writeFileSync(flags.json, JSON.stringify({ startedAt: startedAt.toISOString(), machine, count, idle, fanOut: [manySessions, oneSession], feed }, null, 2));

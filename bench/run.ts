@@ -16,23 +16,23 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import type { Tessera } from '../packages/server/src/tessera.js';
-import { CpuWindow, type CpuShares } from './cpu.js';
-import { LoadGenerator, type LoadJob, type LoadResult } from './protocol.js';
 import { PostgresSessionStore } from '../packages/server/src/stores/postgres.js';
 import { SqliteSessionStore } from '../packages/server/src/stores/sqlite.js';
+import type { Tessera } from '../packages/server/src/tessera.js';
+import { type CpuShares, CpuWindow } from './cpu.js';
 import {
+  type BenchDatabase,
   createBenchDatabase,
+  type NodeProcess,
   nodeCounters,
   postgresRawRates,
   processCpuMs,
   serverSettings,
   startNodeProcess,
-  type BenchDatabase,
-  type NodeProcess,
 } from './postgres.js';
+import { LoadGenerator, type LoadJob, type LoadResult } from './protocol.js';
 import { joseRates, rotateTxPerSecond } from './raw.js';
-import { benchApiKey, benchIssuer, createSessions, startBareFastify, startTessera, type Counters } from './servers.js';
+import { benchApiKey, benchIssuer, type Counters, createSessions, startBareFastify, startTessera } from './servers.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -53,9 +53,7 @@ const connections = Number.parseInt(flags.connections ?? '32', 10);
 if (!Number.isInteger(connections) || connections < 1) throw new Error('--connections must be a positive integer');
 
 /** Seconds per phase. HTTP phases run a warm-up first, measured separately and discarded. */
-const durations = quick
-  ? { rotate: 1, jose: 0.75, warmup: 1, http: 2 }
-  : { rotate: 3, jose: 2, warmup: 1, http: 6 };
+const durations = quick ? { rotate: 1, jose: 0.75, warmup: 1, http: 2 } : { rotate: 3, jose: 2, warmup: 1, http: 6 };
 /** Promises in flight for the jose measurements: enough to keep libuv's threadpool (4 threads) busy. */
 const joseConcurrency = 64;
 /** Sessions in the raw rotate database, like the Tessera database during the refresh phase. */
@@ -218,10 +216,7 @@ async function tesseraPhases(gen: LoadGenerator, title: string, tessera: Tessera
   const setupRate = (refreshPool + whoamiTokens) / ((performance.now() - createStart) / 1000);
   log(`${title}: ${n0(setupRate)} sessions/s through the core (no HTTP)`);
   const poolsFile = join(dir, 'pools.json');
-  writeFileSync(
-    poolsFile,
-    JSON.stringify({ refresh: forRefresh.refreshTokens, whoami: forWhoami.accessTokens, cold: forRefresh.accessTokens }),
-  );
+  writeFileSync(poolsFile, JSON.stringify({ refresh: forRefresh.refreshTokens, whoami: forWhoami.accessTokens, cold: forRefresh.accessTokens }));
   await gen.loadPools(poolsFile);
 
   const refresh = await httpPhase(
@@ -237,11 +232,13 @@ async function tesseraPhases(gen: LoadGenerator, title: string, tessera: Tessera
     true,
     firstUses,
   );
-  const whoamiJob = (dynamic: LoadJob['dynamic']) => (url: string): Omit<LoadJob, 'durationSec' | 'connections'> => ({
-    url: `${url}/v1/session`,
-    method: 'GET',
-    ...(dynamic ? { dynamic } : {}),
-  });
+  const whoamiJob =
+    (dynamic: LoadJob['dynamic']) =>
+    (url: string): Omit<LoadJob, 'durationSec' | 'connections'> => ({
+      url: `${url}/v1/session`,
+      method: 'GET',
+      ...(dynamic ? { dynamic } : {}),
+    });
   const whoami = await httpPhase(gen, `${title}: GET /v1/session, ${whoamiTokens} tokens`, servers, whoamiJob({ kind: 'bearer', pool: 'whoami' }));
   const whoamiSingle = await httpPhase(gen, `${title}: GET /v1/session, 1 token`, servers, whoamiJob({ kind: 'bearer', pool: 'whoami', count: 1 }));
   const whoamiCold = await httpPhase(
@@ -304,10 +301,15 @@ try {
 
   const bare = await startBareFastify();
   open.add(bare.close);
-  const fastify = await httpPhase(gen, 'raw: bare fastify GET /json', { urls: [bare.url], pids: [], counters: async () => ({ refreshed: 0, replayed: 0, created: 0 }) }, (url) => ({
-    url: `${url}/json`,
-    method: 'GET',
-  }));
+  const fastify = await httpPhase(
+    gen,
+    'raw: bare fastify GET /json',
+    { urls: [bare.url], pids: [], counters: async () => ({ refreshed: 0, replayed: 0, created: 0 }) },
+    (url) => ({
+      url: `${url}/json`,
+      method: 'GET',
+    }),
+  );
   open.delete(bare.close);
   await bare.close();
 
@@ -317,9 +319,7 @@ try {
     database = await createBenchDatabase(postgresAdminUrl, 'tessera');
     databases.push(database);
   }
-  const sessionStore = database
-    ? await PostgresSessionStore.open({ connectionString: database.url })
-    : new SqliteSessionStore(join(dir, 'tessera.db'));
+  const sessionStore = database ? await PostgresSessionStore.open({ connectionString: database.url }) : new SqliteSessionStore(join(dir, 'tessera.db'));
   const server = await startTessera(sessionStore);
   open.add(server.close);
   const oneNode = await tesseraPhases(gen, 'tessera', server.tessera, {
@@ -364,7 +364,13 @@ try {
   const refreshLimitName = postgresUpdate ? 'min(PG UPDATE/s, ES256 sign/s)' : 'min(rotate tx/s, ES256 sign/s)';
   const rowsOf = (figures: TesseraFigures, suffix: string) => [
     { name: `refresh/s${suffix}`, figure: figures.refresh, limit: refreshLimit, limitName: refreshLimitName, target: targets.refresh },
-    { name: `whoami/s (${whoamiTokens} tokens)${suffix}`, figure: figures.whoami, limit: es256.verifyPerSec, limitName: 'ES256 verify/s', target: targets.whoami },
+    {
+      name: `whoami/s (${whoamiTokens} tokens)${suffix}`,
+      figure: figures.whoami,
+      limit: es256.verifyPerSec,
+      limitName: 'ES256 verify/s',
+      target: targets.whoami,
+    },
     { name: `whoami/s (1 token)${suffix}`, figure: figures.whoamiSingle, limit: es256.verifyPerSec, limitName: 'ES256 verify/s' },
     {
       name: `whoami/s (${n0(refreshPool)} tokens, all verified)${suffix}`,
@@ -381,39 +387,43 @@ try {
   const { whoami, whoamiSingle, whoamiCold, create } = oneNode;
 
   console.log('Raw limits');
-  console.log(table(
-    ['limit', 'rate', 'other CPU', 'note'],
-    [
-      ...(postgresUpdate ? [['PG single-row UPDATE/s', n0(postgresUpdate.opsPerSec), otherPct(postgresUpdate.cpu), postgresUpdate.note]] : []),
-      [store === 'sqlite' ? 'SQLite rotate tx/s' : 'PG rotate tx/s', n0(rotate.opsPerSec), otherPct(rotate.cpu), rotate.note],
-      ['ES256 sign/s', n0(es256.signPerSec), otherPct(es256.cpu), `jose, ${joseConcurrency} in flight`],
-      ['ES256 verify/s', n0(es256.verifyPerSec), otherPct(es256.cpu), `jose, ${joseConcurrency} in flight`],
-      ['EdDSA sign/s', n0(eddsa.signPerSec), otherPct(eddsa.cpu), `jose, ${joseConcurrency} in flight (not used)`],
-      ['EdDSA verify/s', n0(eddsa.verifyPerSec), otherPct(eddsa.cpu), `jose, ${joseConcurrency} in flight (not used)`],
-      ['fastify req/s', n0(fastify.rate), pct(fastify.othersCpuPercent / 100), `bare GET /json, p50 ${ms(fastify.p50)}, p99 ${ms(fastify.p99)}`],
-    ],
-  ));
+  console.log(
+    table(
+      ['limit', 'rate', 'other CPU', 'note'],
+      [
+        ...(postgresUpdate ? [['PG single-row UPDATE/s', n0(postgresUpdate.opsPerSec), otherPct(postgresUpdate.cpu), postgresUpdate.note]] : []),
+        [store === 'sqlite' ? 'SQLite rotate tx/s' : 'PG rotate tx/s', n0(rotate.opsPerSec), otherPct(rotate.cpu), rotate.note],
+        ['ES256 sign/s', n0(es256.signPerSec), otherPct(es256.cpu), `jose, ${joseConcurrency} in flight`],
+        ['ES256 verify/s', n0(es256.verifyPerSec), otherPct(es256.cpu), `jose, ${joseConcurrency} in flight`],
+        ['EdDSA sign/s', n0(eddsa.signPerSec), otherPct(eddsa.cpu), `jose, ${joseConcurrency} in flight (not used)`],
+        ['EdDSA verify/s', n0(eddsa.verifyPerSec), otherPct(eddsa.cpu), `jose, ${joseConcurrency} in flight (not used)`],
+        ['fastify req/s', n0(fastify.rate), pct(fastify.othersCpuPercent / 100), `bare GET /json, p50 ${ms(fastify.p50)}, p99 ${ms(fastify.p99)}`],
+      ],
+    ),
+  );
   console.log(`\nTessera over HTTP (loopback${twoNodes ? '; 2 nodes = two tessera serve processes, load split evenly, latency of the slower node' : ''})`);
-  console.log(table(
-    ['figure', 'rate', 'p50', 'p99', 'limit', 'of limit', 'target', 'result', 'server ELU', 'server CPU', 'loadgen CPU', 'other CPU'],
-    rows.map((row) => {
-      const ratio = row.figure.rate / row.limit;
-      return [
-        row.name,
-        n0(row.figure.rate),
-        ms(row.figure.p50),
-        ms(row.figure.p99),
-        `${n0(row.limit)} ${row.limitName}`,
-        pct(ratio),
-        row.target === undefined ? '-' : `>= ${pct(row.target)}`,
-        row.target === undefined ? '-' : ratio >= row.target ? 'PASS' : 'MISS',
-        row.figure.serverElu === undefined ? '-' : pct(row.figure.serverElu),
-        pct(row.figure.serverCpuPercent / 100),
-        pct(row.figure.load.cpuPercent / 100),
-        pct(row.figure.othersCpuPercent / 100),
-      ];
-    }),
-  ));
+  console.log(
+    table(
+      ['figure', 'rate', 'p50', 'p99', 'limit', 'of limit', 'target', 'result', 'server ELU', 'server CPU', 'loadgen CPU', 'other CPU'],
+      rows.map((row) => {
+        const ratio = row.figure.rate / row.limit;
+        return [
+          row.name,
+          n0(row.figure.rate),
+          ms(row.figure.p50),
+          ms(row.figure.p99),
+          `${n0(row.limit)} ${row.limitName}`,
+          pct(ratio),
+          row.target === undefined ? '-' : `>= ${pct(row.target)}`,
+          row.target === undefined ? '-' : ratio >= row.target ? 'PASS' : 'MISS',
+          row.figure.serverElu === undefined ? '-' : pct(row.figure.serverElu),
+          pct(row.figure.serverCpuPercent / 100),
+          pct(row.figure.load.cpuPercent / 100),
+          pct(row.figure.othersCpuPercent / 100),
+        ];
+      }),
+    ),
+  );
   const refreshNotes = [
     `refreshes counted by the server (first use of a token only): ${n0(refresh.server?.refreshed ?? 0)}`,
     `grace-window replays: ${refresh.server?.replayed ?? 0}`,
@@ -429,14 +439,28 @@ try {
         `2xx: ${n0(two.load.ok)}; non-2xx: ${two.load.non2xx}; pool exhausted: ${two.load.exhausted > 0 ? 'yes' : 'no'}`,
     );
   }
-  const others = { whoami, whoamiSingle, whoamiCold, create, fastify, ...(twoNodes ? { twoNodesWhoami: twoNodes.whoami, twoNodesCreate: twoNodes.create } : {}) };
+  const others = {
+    whoami,
+    whoamiSingle,
+    whoamiCold,
+    create,
+    fastify,
+    ...(twoNodes ? { twoNodesWhoami: twoNodes.whoami, twoNodesCreate: twoNodes.create } : {}),
+  };
   for (const [name, figure] of Object.entries(others)) {
     if (figure.load.non2xx > 0 || figure.load.errors > 0) {
       console.log(`Warning: ${name} had ${figure.load.non2xx} non-2xx responses, ${figure.load.errors} errors: ${JSON.stringify(figure.load.statusCodes)}`);
     }
   }
-  console.log(`\nES256 vs EdDSA (jose/WebCrypto): sign ${n0(es256.signPerSec)} vs ${n0(eddsa.signPerSec)}/s, verify ${n0(es256.verifyPerSec)} vs ${n0(eddsa.verifyPerSec)}/s`);
-  console.log(`Load average after the run: ${os.loadavg().map((value) => value.toFixed(2)).join(' ')}`);
+  console.log(
+    `\nES256 vs EdDSA (jose/WebCrypto): sign ${n0(es256.signPerSec)} vs ${n0(eddsa.signPerSec)}/s, verify ${n0(es256.verifyPerSec)} vs ${n0(eddsa.verifyPerSec)}/s`,
+  );
+  console.log(
+    `Load average after the run: ${os
+      .loadavg()
+      .map((value) => value.toFixed(2))
+      .join(' ')}`,
+  );
   log(`done in ${((performance.now() - runStart) / 1000).toFixed(0)}s`);
 
   if (flags.json) {

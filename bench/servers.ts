@@ -1,9 +1,9 @@
 /** The servers under load: a bare Fastify route (the HTTP limit) and the real Tessera app. */
 import Fastify, { type FastifyInstance } from 'fastify';
-import { systemClock } from '../packages/server/src/core/clock.js';
-import { buildApp } from '../packages/server/src/http/app.js';
-import type { SessionStore } from '../packages/server/src/core/store.js';
 import { parseConfig } from '../packages/server/src/config.js';
+import { systemClock } from '../packages/server/src/core/clock.js';
+import type { SessionStore } from '../packages/server/src/core/store.js';
+import { buildApp } from '../packages/server/src/http/app.js';
 import { createTessera, type Tessera } from '../packages/server/src/tessera.js';
 
 export const benchApiKey = 'tsk_bench_fixed_key_not_a_secret';
@@ -84,9 +84,7 @@ export async function createSessions(
   const accessTokens: string[] = [];
   for (let done = 0; done < count; done += concurrency) {
     const size = Math.min(concurrency, count - done);
-    const grants = await Promise.all(
-      Array.from({ length: size }, (_, i) => tessera.sessions.createSession({ userId: `${prefix}-${done + i}` })),
-    );
+    const grants = await Promise.all(Array.from({ length: size }, (_, i) => tessera.sessions.createSession({ userId: `${prefix}-${done + i}` })));
     for (const grant of grants) {
       refreshTokens.push(grant.refreshToken);
       accessTokens.push(grant.accessToken);

@@ -11,7 +11,7 @@
  *                                                   --database-url, default TEST_POSTGRES_URL or 127.0.0.1:5432)
  *   npm run bench:soak -- --json out.json           also write the results as JSON
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { connect, createServer, type Socket } from 'node:net';
@@ -90,7 +90,24 @@ async function startServe(dataDir: string, configPath: string, databaseUrl: stri
   if (databaseUrl) env['DATABASE_URL'] = databaseUrl;
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', join(repoRoot, 'packages/server/src/cli/main.ts'), 'serve', '--port', String(port), '--host', '127.0.0.1', '--data', dataDir, '--config', configPath, '--api-key', apiKey, '--log-level', 'error'],
+    [
+      '--import',
+      'tsx',
+      join(repoRoot, 'packages/server/src/cli/main.ts'),
+      'serve',
+      '--port',
+      String(port),
+      '--host',
+      '127.0.0.1',
+      '--data',
+      dataDir,
+      '--config',
+      configPath,
+      '--api-key',
+      apiKey,
+      '--log-level',
+      'error',
+    ],
     { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
@@ -115,7 +132,16 @@ interface Sample {
   readonly connections: Record<string, number>;
 }
 
-const tcpStates: Record<string, string> = { '01': 'ESTABLISHED', '06': 'TIME_WAIT', '08': 'CLOSE_WAIT', '09': 'LAST_ACK', '04': 'FIN_WAIT1', '05': 'FIN_WAIT2', '0A': 'LISTEN', '0B': 'CLOSING' };
+const tcpStates: Record<string, string> = {
+  '01': 'ESTABLISHED',
+  '06': 'TIME_WAIT',
+  '08': 'CLOSE_WAIT',
+  '09': 'LAST_ACK',
+  '04': 'FIN_WAIT1',
+  '05': 'FIN_WAIT2',
+  '0A': 'LISTEN',
+  '0B': 'CLOSING',
+};
 
 function sample(server: ServerProcess): Sample {
   const status = readFileSync(`/proc/${server.pid}/status`, 'utf8');
@@ -214,7 +240,10 @@ async function apiWorker(server: ServerProcess, worker: number): Promise<void> {
     n++;
     const roll = Math.random();
     if (pool.length < 20 || roll < 0.1) {
-      const created = await api(server, 'POST', '/v1/sessions', { token: apiKey, body: JSON.stringify({ user_id: `u-${worker}-${n % 500}`, metadata: { soak: true } }) });
+      const created = await api(server, 'POST', '/v1/sessions', {
+        token: apiKey,
+        body: JSON.stringify({ user_id: `u-${worker}-${n % 500}`, metadata: { soak: true } }),
+      });
       if (created) pool.push({ refreshToken: created.refresh_token, accessToken: created.access_token });
       continue;
     }
@@ -275,7 +304,10 @@ async function slowClient(server: ServerProcess, kind: 'slowloris' | 'slowBody')
       socket.on('data', () => {});
       socket.once('connect', () => {
         if (kind === 'slowloris') socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n');
-        else socket.write(`POST /v1/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${apiKey}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{`);
+        else
+          socket.write(
+            `POST /v1/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${apiKey}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{`,
+          );
       });
       const trickle = setInterval(() => {
         if (stopping) return socket.destroy();
@@ -300,27 +332,29 @@ async function upgradeFlood(server: ServerProcess): Promise<void> {
     'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
   ];
   while (!stopping) {
-    const batch = Array.from({ length: load.upgradesPerSecond }, (_, i) =>
-      new Promise<void>((resolve) => {
-        upgrades.sent++;
-        const socket = connect({ port: server.port, host: '127.0.0.1' });
-        let answered = false;
-        const giveUp = setTimeout(() => socket.destroy(), 2_000);
-        socket.on('error', () => {});
-        socket.once('data', (chunk: Buffer) => {
-          answered = true;
-          const status = /^HTTP\/1\.1 (\d{3})/.exec(chunk.toString('latin1'))?.[1] ?? '?';
-          upgrades.statuses[status] = (upgrades.statuses[status] ?? 0) + 1;
-          socket.destroy();
-        });
-        socket.once('close', () => {
-          clearTimeout(giveUp);
-          if (answered) upgrades.answered++;
-          else upgrades.unanswered++;
-          resolve();
-        });
-        socket.write(requests[i % requests.length]!);
-      }),
+    const batch = Array.from(
+      { length: load.upgradesPerSecond },
+      (_, i) =>
+        new Promise<void>((resolve) => {
+          upgrades.sent++;
+          const socket = connect({ port: server.port, host: '127.0.0.1' });
+          let answered = false;
+          const giveUp = setTimeout(() => socket.destroy(), 2_000);
+          socket.on('error', () => {});
+          socket.once('data', (chunk: Buffer) => {
+            answered = true;
+            const status = /^HTTP\/1\.1 (\d{3})/.exec(chunk.toString('latin1'))?.[1] ?? '?';
+            upgrades.statuses[status] = (upgrades.statuses[status] ?? 0) + 1;
+            socket.destroy();
+          });
+          socket.once('close', () => {
+            clearTimeout(giveUp);
+            if (answered) upgrades.answered++;
+            else upgrades.unanswered++;
+            resolve();
+          });
+          socket.write(requests[i % requests.length]!);
+        }),
     );
     await Promise.all([Promise.all(batch), sleep(1_000)]);
   }
@@ -445,7 +479,10 @@ async function main(): Promise<void> {
     const operations = Object.entries(counts).filter(([name]) => name !== '5xx');
     const results = {
       date: new Date().toISOString(),
-      machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}, load average at end ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+      machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}, load average at end ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
       store,
       loadSeconds: Math.round(loadSeconds),
       load,
@@ -495,7 +532,9 @@ function printReport(r: any): void {
     `/healthz: ${r.healthz.answered} of ${r.healthz.probes} answered (${r.healthz.failed} failed or over 2 s); p50 ${r.healthz.p50Ms.toFixed(1)} ms, p99 ${r.healthz.p99Ms.toFixed(1)} ms, max ${r.healthz.maxMs.toFixed(1)} ms`,
     `Upgrade flood: ${r.upgrades.sent} sent, ${r.upgrades.answered} answered ${JSON.stringify(r.upgrades.statuses)}, ${r.upgrades.unanswered} unanswered after 2 s`,
     `Slowloris: ${r.slowClients.slowlorisDropped} dropped by the server (longest ${r.slowClients.slowlorisLongestSeconds.toFixed(0)} s); slow bodies: ${r.slowClients.slowBodyDropped} dropped (longest ${r.slowClients.slowBodyLongestSeconds.toFixed(0)} s)`,
-    `Requests: ${Object.entries(r.requests).map(([k, v]) => `${k}: ${v}`).join(', ')}`,
+    `Requests: ${Object.entries(r.requests)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join(', ')}`,
     `5xx answers: ${r.serverErrors5xx}`,
     `SIGTERM: ${r.sigterm.exited ? `exited after ${r.sigterm.seconds} s` : `still running after ${r.sigterm.seconds} s (killed)`}`,
     '',

@@ -2,7 +2,7 @@
 // `node --import tsx scripts/generate-client-codes.ts`. A client test fails when the two drift.
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { errorCatalogue, type ErrorCode, type ErrorDefinition } from '../packages/server/src/core/error-catalogue.js';
+import { type ErrorCode, type ErrorDefinition, errorCatalogue } from '../packages/server/src/core/error-catalogue.js';
 
 export const clientCodesPath = fileURLToPath(new URL('../packages/client/src/error-codes.ts', import.meta.url));
 

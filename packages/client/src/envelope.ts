@@ -1,4 +1,4 @@
-import { tesseraErrorCodes, type TesseraErrorCode } from './error-codes.js';
+import { type TesseraErrorCode, tesseraErrorCodes } from './error-codes.js';
 import { isSessionEndCode, SessionEndedError, TesseraError } from './errors.js';
 
 /** The error body every non-2xx Tessera response carries. */

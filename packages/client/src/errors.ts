@@ -1,10 +1,10 @@
 import {
-  tesseraErrorMessage,
-  tesseraErrorStatus,
-  tesseraSessionEndCodes,
   type TesseraErrorCode,
   type TesseraServerSessionEndCode,
   type TesseraSessionEndCode,
+  tesseraErrorMessage,
+  tesseraErrorStatus,
+  tesseraSessionEndCodes,
 } from './error-codes.js';
 
 /**

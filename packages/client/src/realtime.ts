@@ -2,7 +2,7 @@ import { readAccessTokenClaims } from './access-token-claims.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { errorFromEnvelope, isErrorEnvelope } from './envelope.js';
 import { tesseraCloseCodes } from './error-codes.js';
-import { sessionEndCodes, SessionEndedError, TesseraError, type SessionEndCode } from './errors.js';
+import { type SessionEndCode, SessionEndedError, sessionEndCodes, TesseraError } from './errors.js';
 import { callSafely } from './listeners.js';
 import { detectPageEnvironment, type PageEnvironment } from './refresh-scheduler.js';
 import { repeat, sleep, systemTimers, type Timers } from './timers.js';
@@ -487,4 +487,3 @@ class TesseraRealtimeSocket implements RealtimeSocket {
     for (const listener of [...this.#statusListeners]) callSafely(() => listener(status));
   }
 }
-

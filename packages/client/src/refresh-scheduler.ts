@@ -1,4 +1,4 @@
-import { systemTimers, unrefTimer, type Timers } from './timers.js';
+import { systemTimers, type Timers, unrefTimer } from './timers.js';
 
 /** Why the scheduler asks the client to look at its token now. */
 export type WakeCause = 'timer' | 'late-timer' | 'visible' | 'focus' | 'online' | 'pageshow';

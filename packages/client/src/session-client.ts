@@ -1,21 +1,21 @@
 import { Backoff, type BackoffOptions } from './backoff.js';
-import { errorFromEnvelope, readErrorEnvelope } from './envelope.js';
-import { isSessionEndCode, SessionEndedError, SilentAuthFailedError, TesseraError, type SessionEndCode } from './errors.js';
-import { detectPageEnvironment, RefreshScheduler, type PageEnvironment, type WakeCause } from './refresh-scheduler.js';
-import { ServerClock } from './server-clock.js';
-import { checkAt, endedWithAbsoluteLifetime, isDue, isExpired } from './session-timing.js';
-import type { SessionClosedCause, SessionHandler, SessionRefreshedEvent } from './session-handler.js';
-import { memoryStorage, SessionPersistence, type TokenStorage } from './storage.js';
-import { systemTimers, type Timers } from './timers.js';
-import { TabPeers } from './tab-peers.js';
-import { browserTabCoordinator, noTabCoordination, tabsCanRace, type TabCoordinator, type TabMessage } from './tab-coordinator.js';
 import { requestSender } from './bearer-request.js';
+import { errorFromEnvelope, readErrorEnvelope } from './envelope.js';
+import { isSessionEndCode, type SessionEndCode, SessionEndedError, SilentAuthFailedError, TesseraError } from './errors.js';
 import { callHandler, Listeners } from './listeners.js';
-import { requestRefresh, type FetchFunction } from './token-endpoint.js';
-import { requestLogout, requestLogoutOthers } from './session-endpoints.js';
-import { askAppForTokens } from './token-required.js';
 import { openRealtime, type RealtimeOptions, type RealtimeSocket } from './realtime.js';
-import { assertTokenGrant, dateOrNull, holdTokens, type HeldTokens, type SessionInfo, type TokenGrant } from './token-grant.js';
+import { detectPageEnvironment, type PageEnvironment, RefreshScheduler, type WakeCause } from './refresh-scheduler.js';
+import { ServerClock } from './server-clock.js';
+import { requestLogout, requestLogoutOthers } from './session-endpoints.js';
+import type { SessionClosedCause, SessionHandler, SessionRefreshedEvent } from './session-handler.js';
+import { checkAt, endedWithAbsoluteLifetime, isDue, isExpired } from './session-timing.js';
+import { memoryStorage, SessionPersistence, type TokenStorage } from './storage.js';
+import { browserTabCoordinator, noTabCoordination, type TabCoordinator, type TabMessage, tabsCanRace } from './tab-coordinator.js';
+import { TabPeers } from './tab-peers.js';
+import { systemTimers, type Timers } from './timers.js';
+import { type FetchFunction, requestRefresh } from './token-endpoint.js';
+import { assertTokenGrant, dateOrNull, type HeldTokens, holdTokens, type SessionInfo, type TokenGrant } from './token-grant.js';
+import { askAppForTokens } from './token-required.js';
 
 /** Where a client session stands (the server session's own status is the server's `SessionState`). */
 export type ClientSessionState =
@@ -504,7 +504,13 @@ class TesseraSessionClient implements SessionClient {
     if (!Number.isNaN(serverTime)) {
       this.#clock.observe({ serverTime, sentAt: sentAt ?? receivedAt, receivedAt, untimed: sentAt === undefined });
     } else if (tokens.accessTokenIssuedAt !== null) {
-      this.#clock.observe({ serverTime: tokens.accessTokenIssuedAt, sentAt: sentAt ?? receivedAt, receivedAt, resolution: 1000, untimed: sentAt === undefined });
+      this.#clock.observe({
+        serverTime: tokens.accessTokenIssuedAt,
+        sentAt: sentAt ?? receivedAt,
+        receivedAt,
+        resolution: 1000,
+        untimed: sentAt === undefined,
+      });
     }
   }
 
@@ -800,7 +806,8 @@ class TesseraSessionClient implements SessionClient {
         return;
       case 'missed':
         // A tab that slept through a refresh asks for its successor: sent by a tab that knows it.
-        if (!current || current.sessionId !== message.sessionId || !this.#peers.isSpent(message.refreshToken) || current.refreshToken === message.refreshToken) return;
+        if (!current || current.sessionId !== message.sessionId || !this.#peers.isSpent(message.refreshToken) || current.refreshToken === message.refreshToken)
+          return;
         this.#tabs.publish({ type: 'tokens', tokens: current, clockSkew: this.#clock.skew, spent: message.refreshToken, session: this.#session });
         return;
       case 'ended': {

@@ -91,7 +91,13 @@ export interface LoadedSession {
 }
 
 /** Writes the session; the refresh token only where the storage may hold it. Rejects when the storage refuses the write. */
-export async function saveSession(storage: TokenStorage, key: string, tokens: HeldTokens, clockSkew: number, session: SessionInfo | null = null): Promise<void> {
+export async function saveSession(
+  storage: TokenStorage,
+  key: string,
+  tokens: HeldTokens,
+  clockSkew: number,
+  session: SessionInfo | null = null,
+): Promise<void> {
   const kept: HeldTokens = storage.persistRefreshToken ? tokens : { ...tokens, refreshToken: null };
   const record: StoredSession = { v: 1, tokens: kept, clockSkew, session };
   await storage.setItem(key, JSON.stringify(record));

@@ -1,4 +1,4 @@
-import { errorFromEnvelope, isErrorEnvelope, retryAfterSeconds, type ErrorEnvelope } from './envelope.js';
+import { type ErrorEnvelope, errorFromEnvelope, isErrorEnvelope, retryAfterSeconds } from './envelope.js';
 import { SessionEndedError, SilentAuthFailedError, type TesseraError } from './errors.js';
 import { systemTimers, type Timers } from './timers.js';
 import { isTokenGrant, type TokenGrant } from './token-grant.js';

@@ -16,7 +16,10 @@ export function askAppForTokens(handler: SessionHandler, timeout: number, timers
       timers.clearTimeout(timer);
       settle();
     };
-    const timer = timers.setTimeout(() => finish(() => reject(new SilentAuthFailedError({ message: 'handler.onTokenRequired did not answer in time.' }))), timeout);
+    const timer = timers.setTimeout(
+      () => finish(() => reject(new SilentAuthFailedError({ message: 'handler.onTokenRequired did not answer in time.' }))),
+      timeout,
+    );
     const accept = (answer: TokenGrant | string) => {
       const grant: unknown = typeof answer === 'string' ? { access_token: answer } : answer;
       if (!isTokenGrant(grant)) {

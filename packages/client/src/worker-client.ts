@@ -1,17 +1,17 @@
-import type { LogoutOthersResult, SessionClient, ClientSessionState } from './session-client.js';
-import { openRealtime, publicClientHost, type RealtimeOptions, type RealtimeSocket } from './realtime.js';
 import type { SessionEndedError } from './errors.js';
-import type { SessionHandler } from './session-handler.js';
 import { callHandler, Listeners } from './listeners.js';
+import { openRealtime, publicClientHost, type RealtimeOptions, type RealtimeSocket } from './realtime.js';
+import type { ClientSessionState, LogoutOthersResult, SessionClient } from './session-client.js';
+import type { SessionHandler } from './session-handler.js';
 import { assertTokenGrant, dateOrNull, type SessionInfo, type TokenGrant } from './token-grant.js';
 import {
   connectMessageType,
+  type MessagePortLike,
   receiveArgs,
   receiveError,
   receiveResponse,
-  sendRequest,
-  type MessagePortLike,
   type SentResponse,
+  sendRequest,
   type WorkerMessage,
   type WorkerRequest,
   type WorkerSnapshot,
@@ -170,4 +170,3 @@ class WorkerSessionClient implements SessionClient {
     }
   }
 }
-

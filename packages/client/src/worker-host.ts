@@ -2,12 +2,12 @@ import { createSessionClient, type SessionClient, type SessionClientOptions } fr
 import type { SessionHandler } from './session-handler.js';
 import {
   connectMessageType,
+  type ForwardedCallback,
+  type MessagePortLike,
   receiveRequest,
   sendArgs,
   sendError,
   sendResponse,
-  type ForwardedCallback,
-  type MessagePortLike,
   type WorkerMessage,
   type WorkerRequest,
   type WorkerSnapshot,

@@ -1,11 +1,22 @@
 // Tabs that freeze, close or crash, in a real browser (Debian chromium via playwright-core), against the
 // real server: split from browser.test.ts so the two suites run side by side.
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchChromium } from '../../server/test/chromium.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { call, startServer, testApiKey, type TestServer } from '../../server/test/helpers.js';
+import { launchChromium } from '../../server/test/chromium.js';
+import { call, startServer, type TestServer, testApiKey } from '../../server/test/helpers.js';
 import { bundleForBrowser } from './browser-bundle.js';
-import { type Origin, refreshPath, startOrigin, signIn, openClient, heard, startHidden, setPageVisible, startTokenCalls, concurrentTokens } from './browser-harness.js';
+import {
+  concurrentTokens,
+  heard,
+  type Origin,
+  openClient,
+  refreshPath,
+  setPageVisible,
+  signIn,
+  startHidden,
+  startOrigin,
+  startTokenCalls,
+} from './browser-harness.js';
 
 let bundle: string;
 let browser: Browser;
@@ -172,36 +183,40 @@ describe('tabs that freeze, close or crash never log each other out', () => {
     ['closed', 'Web Locks and BroadcastChannel', false],
     ['crashed', 'Web Locks and BroadcastChannel', false],
     ['crashed', 'a localStorage lease and storage events', true],
-  ] as const)('a tab %s while it holds the lock mid-refresh: the other takes over and the session lives (%s)', async (how, _, legacy) => {
-    server = await startServer({ clock: { now: () => Date.now() }, config: { flows: { short: { access_token_ttl: 2, reuse_interval: 10 } } } });
-    origin = await startOrigin(server.url, bundle);
+  ] as const)(
+    'a tab %s while it holds the lock mid-refresh: the other takes over and the session lives (%s)',
+    async (how, _, legacy) => {
+      server = await startServer({ clock: { now: () => Date.now() }, config: { flows: { short: { access_token_ttl: 2, reuse_interval: 10 } } } });
+      origin = await startOrigin(server.url, bundle);
 
-    const context = await browser.newContext();
-    try {
-      if (legacy) await withoutLocksAndChannel(context);
-      const { first, second, sessionId, release } = await twoTabsRefreshHeldAtProxy(context);
-      // The second tab's refresh waits at the proxy, under the lock; then the tab goes away.
-      if (how === 'closed') await second.close();
-      else {
-        // The renderer dies without answering.
-        const crashed = new Promise<void>((resolve) => second.once('crash', () => resolve()));
-        void (await context.newCDPSession(second)).send('Page.crash').catch(() => {});
-        await crashed;
+      const context = await browser.newContext();
+      try {
+        if (legacy) await withoutLocksAndChannel(context);
+        const { first, second, sessionId, release } = await twoTabsRefreshHeldAtProxy(context);
+        // The second tab's refresh waits at the proxy, under the lock; then the tab goes away.
+        if (how === 'closed') await second.close();
+        else {
+          // The renderer dies without answering.
+          const crashed = new Promise<void>((resolve) => second.once('crash', () => resolve()));
+          void (await context.newCDPSession(second)).send('Page.crash').catch(() => {});
+          await crashed;
+        }
+
+        // The first tab needs a token: it takes the lock (or, once it expires, the lease) and presents the token.
+        const fromFirst = await startTokenCalls(first, 1);
+        await expect.poll(() => origin!.arrivedRefreshes(), { timeout: 30_000 }).toBe(2);
+        release();
+        const tokens = await fromFirst.collect();
+        expect(tokens).toHaveLength(1);
+        expect((await call(`${server.url}/v1/session`, { token: tokens[0] })).status).toBe(200);
+        expect(await sessionStatus(sessionId)).toMatchObject({ status: 'active' });
+        expect(await heard(first)).not.toContainEqual(expect.objectContaining({ name: 'revoked' }));
+      } finally {
+        await context.close();
       }
-
-      // The first tab needs a token: it takes the lock (or, once it expires, the lease) and presents the token.
-      const fromFirst = await startTokenCalls(first, 1);
-      await expect.poll(() => origin!.arrivedRefreshes(), { timeout: 30_000 }).toBe(2);
-      release();
-      const tokens = await fromFirst.collect();
-      expect(tokens).toHaveLength(1);
-      expect((await call(`${server.url}/v1/session`, { token: tokens[0] })).status).toBe(200);
-      expect(await sessionStatus(sessionId)).toMatchObject({ status: 'active' });
-      expect(await heard(first)).not.toContainEqual(expect.objectContaining({ name: 'revoked' }));
-    } finally {
-      await context.close();
-    }
-  }, 60_000);
+    },
+    60_000,
+  );
 
   it('cookie mode: a tab frozen from the sign-in while another moves the token into the cookie and rotates it recovers without presenting the grant again', async () => {
     origin = await startOrigin('http://127.0.0.1:9', bundle);
@@ -230,9 +245,13 @@ describe('tabs that freeze, close or crash never log each other out', () => {
 
       // The second tab still holds the grant's refresh token, which the first presents once to move it into the cookie.
       const thaw = await freeze(context, second);
-      await first.waitForFunction(() => ((globalThis as Record<string, unknown>).heard as { name: string }[]).filter((each) => each.name === 'refreshed').length >= 4, undefined, {
-        timeout: 20_000,
-      });
+      await first.waitForFunction(
+        () => ((globalThis as Record<string, unknown>).heard as { name: string }[]).filter((each) => each.name === 'refreshed').length >= 4,
+        undefined,
+        {
+          timeout: 20_000,
+        },
+      );
       await thaw();
       await second.waitForTimeout(4000);
 
@@ -242,7 +261,7 @@ describe('tabs that freeze, close or crash never log each other out', () => {
     }
   }, 60_000);
 
-  it('worker mode: a page frozen while its getAccessToken() waits on the worker\'s refresh gets the answer when thawed, and the session lives', async () => {
+  it("worker mode: a page frozen while its getAccessToken() waits on the worker's refresh gets the answer when thawed, and the session lives", async () => {
     server = await startServer({ clock: { now: () => Date.now() }, config: { flows: { short: { access_token_ttl: 2, reuse_interval: 2 } } } });
     origin = await startOrigin(server.url, bundle);
 

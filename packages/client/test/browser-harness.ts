@@ -1,10 +1,10 @@
 // Shared by the browser suites (browser.test.ts, browser-frozen-tabs.test.ts): one origin that serves
 // the page and the bundled client and forwards /v1/* to the Tessera server, and the page-side helpers.
 import type { BrowserContext, Page } from 'playwright-core';
+import { expect } from 'vitest';
 import { call, testApiKey } from '../../server/test/helpers.js';
 import type { TokenGrant } from '../src/index.js';
 import { forward, listenOrigin } from './same-origin-proxy.js';
-import { expect } from 'vitest';
 
 export const refreshPath = '/v1/token/refresh';
 
@@ -110,7 +110,13 @@ export interface HeardEvent {
 
 /** Loads the client in `page` as `window.tessera`, with no session yet; its handler records into `window.heard`. */
 export async function openClient(page: Page, origin: string, settings: number | ClientSettings): Promise<void> {
-  const { leeway, retry, storage = 'memory', refreshTokenInCookie = false, baseUrl = null } = typeof settings === 'number' ? { leeway: settings, retry: undefined } : settings;
+  const {
+    leeway,
+    retry,
+    storage = 'memory',
+    refreshTokenInCookie = false,
+    baseUrl = null,
+  } = typeof settings === 'number' ? { leeway: settings, retry: undefined } : settings;
   await page.goto(`${origin}/`);
   // A module script, not `import()` inside evaluate: vitest rewrites dynamic imports in test code.
   await page.addScriptTag({ type: 'module', content: "import * as lib from '/client.js'; globalThis.tesseraLib = lib;" });

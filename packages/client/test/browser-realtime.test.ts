@@ -4,13 +4,12 @@
 import type { IncomingMessage } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../../server/test/chromium.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../../server/test/chromium.js';
 import { call, testApiKey } from '../../server/test/helpers.js';
-import { signIn, startRealtimeServer, type RealtimeServer } from '../../server/test/realtime/sockets.js';
+import { type RealtimeServer, signIn, startRealtimeServer } from '../../server/test/realtime/sockets.js';
 import { bundleForBrowser } from './browser-bundle.js';
 import { forward, listenOrigin } from './same-origin-proxy.js';
-
 
 /** `/` an empty page, `/client.js` the bundle, `/v1/*` forwarded; upgrades are piped to the server as raw TCP. */
 async function startOrigin(upstream: string, bundle: string): Promise<{ url: string; refreshes(): number; close(): Promise<void> }> {

@@ -2,13 +2,25 @@
 // fetch and timers, against the real server. The server has no CORS, so one node:http origin serves
 // the page and the bundled client and forwards /v1/* to the Tessera server, counting refreshes.
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../../server/test/chromium.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../server/src/core/clock.js';
-import { call, startServer, testApiKey, type TestServer } from '../../server/test/helpers.js';
+import { launchChromium } from '../../server/test/chromium.js';
+import { call, startServer, type TestServer, testApiKey } from '../../server/test/helpers.js';
 import type { TokenGrant } from '../src/index.js';
 import { bundleForBrowser } from './browser-bundle.js';
-import { refreshPath, startOrigin, signIn, openClient, heldTokenRunOut, heard, startHidden, setPageVisible, startTokenCalls, concurrentTokens, type Origin } from './browser-harness.js';
+import {
+  concurrentTokens,
+  heard,
+  heldTokenRunOut,
+  type Origin,
+  openClient,
+  refreshPath,
+  setPageVisible,
+  signIn,
+  startHidden,
+  startOrigin,
+  startTokenCalls,
+} from './browser-harness.js';
 
 let bundle: string;
 let browser: Browser;
@@ -92,10 +104,13 @@ describe('the client in chromium', () => {
 
     const context = await browser.newContext();
     try {
-      await context.addInitScript((shift) => {
-        const realNow = Date.now.bind(Date);
-        Date.now = () => realNow() + shift;
-      }, minutes * 60 * 1000);
+      await context.addInitScript(
+        (shift) => {
+          const realNow = Date.now.bind(Date);
+          Date.now = () => realNow() + shift;
+        },
+        minutes * 60 * 1000,
+      );
       const page = await context.newPage();
       // Leeway 1 s: each 4 s token is refreshed 3 s after it was issued, on the server's clock.
       await openClient(page, origin.url, 1);
@@ -275,7 +290,11 @@ describe('the client in chromium', () => {
       expect(failure).toBe('silent_auth_failed');
 
       origin.setDown(false);
-      await page.waitForFunction(() => ((globalThis as Record<string, unknown>).heard as { name: string }[]).some((each) => each.name === 'refreshed'), undefined, { timeout: 5000 });
+      await page.waitForFunction(
+        () => ((globalThis as Record<string, unknown>).heard as { name: string }[]).some((each) => each.name === 'refreshed'),
+        undefined,
+        { timeout: 5000 },
+      );
       const token = (await concurrentTokens(page, 1))[0];
       expect((await call(`${server.url}/v1/session`, { token })).status).toBe(200);
       const names = (await heard(page)).map((each) => each.name);
@@ -356,7 +375,11 @@ describe('the client in chromium', () => {
     // Secure cookies need HTTPS outside localhost; the attribute is checked over HTTP in the server's cookie tests.
     server = await startServer({
       clock: { now: () => Date.now() },
-      config: { flows: { short: { access_token_ttl: 2 } }, cors: { origins: [origin.url] }, cookie: { enabled: true, secure: false, refresh_token_in_body: false } },
+      config: {
+        flows: { short: { access_token_ttl: 2 } },
+        cors: { origins: [origin.url] },
+        cookie: { enabled: true, secure: false, refresh_token_in_body: false },
+      },
     });
     const grant = await signIn(server.url, 'short');
 

@@ -4,7 +4,7 @@ import { clientCodesPath, renderClientErrorCodes } from '../../../scripts/genera
 import { errorCatalogue } from '../../server/src/core/error-catalogue.js';
 import { realtimeCloseCodes } from '../../server/src/realtime/close-codes.js';
 import { tesseraCloseCodes } from '../src/error-codes.js';
-import { isSessionEndCode, sessionEndCodes, tesseraErrorCodes, tesseraErrorStatus, type TesseraErrorCode } from '../src/index.js';
+import { isSessionEndCode, sessionEndCodes, type TesseraErrorCode, tesseraErrorCodes, tesseraErrorStatus } from '../src/index.js';
 
 describe('generated error codes', () => {
   it('match the server catalogue (run `node --import tsx scripts/generate-client-codes.ts` after changing it)', () => {
@@ -22,7 +22,9 @@ describe('generated error codes', () => {
 describe('generated session-end and close codes', () => {
   it('end the client session exactly on the catalogue codes that say so', () => {
     const ending = Object.entries(errorCatalogue)
-      .filter(([, definition]) => ('endsSession' in definition && definition.endsSession) || ('endsClientSession' in definition && definition.endsClientSession))
+      .filter(
+        ([, definition]) => ('endsSession' in definition && definition.endsSession) || ('endsClientSession' in definition && definition.endsClientSession),
+      )
       .map(([code]) => code);
     expect([...sessionEndCodes].sort()).toEqual(ending.sort());
     expect(sessionEndCodes.slice(0, 3)).toEqual(['session_expired', 'session_revoked', 'session_not_found']);

@@ -9,10 +9,7 @@ export function fakeJwt(claims: { iat: number; exp: number; sid: string; jti?: s
   return `${encode({ alg: 'ES256', typ: 'at+jwt' })}.${encode({ sub: 'alice', ...claims })}.signature`;
 }
 
-type Scripted =
-  | { kind: 'network' }
-  | { kind: 'hang' }
-  | { kind: 'http'; status: number; body: unknown; headers?: Record<string, string> };
+type Scripted = { kind: 'network' } | { kind: 'hang' } | { kind: 'http'; status: number; body: unknown; headers?: Record<string, string> };
 
 export function envelope(error: string, extra: { details?: unknown[]; retry_after?: number | null; message?: string } = {}) {
   return {

@@ -1,9 +1,9 @@
 // The client against the real server: real HTTP on loopback, real SQLite, the server's own clock.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { buildApp } from '../../server/src/http/app.js';
 import type { Clock } from '../../server/src/core/clock.js';
-import { call, startCore, startServer, testApiKey, type TestServer, type TestTessera } from '../../server/test/helpers.js';
-import { createSessionClient, SessionEndedError, SilentAuthFailedError, type SessionClient, type SessionClientOptions, type TokenGrant } from '../src/index.js';
+import { buildApp } from '../../server/src/http/app.js';
+import { call, startCore, startServer, type TestServer, type TestTessera, testApiKey } from '../../server/test/helpers.js';
+import { createSessionClient, type SessionClient, type SessionClientOptions, SessionEndedError, SilentAuthFailedError, type TokenGrant } from '../src/index.js';
 import { FakePage } from './fakes.js';
 
 /** Real time plus an offset the test moves: timers still run, "fifteen minutes later" takes no time. */

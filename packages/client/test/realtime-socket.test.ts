@@ -147,7 +147,13 @@ describe('realtime socket', () => {
     latest().receive({ type: 'ready', session_id: 'ses_1' });
     latest().receive({
       type: 'session_ended',
-      error: { success: false, error: 'session_revoked', message: 'ended', details: [{ reason: 'admin', revoked_at: '2026-01-01T00:00:00.000Z' }], retry_after: null },
+      error: {
+        success: false,
+        error: 'session_revoked',
+        message: 'ended',
+        details: [{ reason: 'admin', revoked_at: '2026-01-01T00:00:00.000Z' }],
+        retry_after: null,
+      },
     });
     latest().serverCloses(4003);
     await tick(50);
@@ -166,7 +172,10 @@ describe('realtime socket', () => {
     const first = open(mismatch.host);
     await until(() => authsOnLatest() === 1, 'authenticated');
     latest().receive({ type: 'ready', session_id: 'ses_1' });
-    latest().receive({ type: 'error', error: { success: false, error: 'token_invalid', message: 'x', details: [{ reason: 'session_mismatch' }], retry_after: null } });
+    latest().receive({
+      type: 'error',
+      error: { success: false, error: 'token_invalid', message: 'x', details: [{ reason: 'session_mismatch' }], retry_after: null },
+    });
     latest().serverCloses(4002);
     await until(() => ScriptedSocket.all.length === 2, 'reconnected');
     expect(mismatch.host.endSession).not.toHaveBeenCalled();

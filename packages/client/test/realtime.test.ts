@@ -4,15 +4,15 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
 import { call, testApiKey } from '../../server/test/helpers.js';
-import { signIn, startRealtimeServer, type RealtimeServer } from '../../server/test/realtime/sockets.js';
+import { type RealtimeServer, signIn, startRealtimeServer } from '../../server/test/realtime/sockets.js';
 import {
   connectSessionWorker,
   createSessionClient,
   createSessionWorkerHost,
-  SessionEndedError,
   type MessagePortLike,
   type RealtimeSocket,
   type SessionClient,
+  SessionEndedError,
   type TokenGrant,
 } from '../src/index.js';
 

@@ -38,7 +38,9 @@ export interface ListeningOrigin {
 }
 
 /** Serves `handle` (given the request's path) on a free port; a handler that throws answers 502. */
-export async function listenOrigin(handle: (path: string, request: IncomingMessage, response: ServerResponse) => Promise<void> | void): Promise<ListeningOrigin> {
+export async function listenOrigin(
+  handle: (path: string, request: IncomingMessage, response: ServerResponse) => Promise<void> | void,
+): Promise<ListeningOrigin> {
   const server = createServer((request, response) => {
     Promise.resolve()
       .then(() => handle(new URL(request.url ?? '/', 'http://origin').pathname, request, response))

@@ -1,10 +1,27 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createSessionClient, SessionEndedError, SilentAuthFailedError, TesseraError, type SessionClient, type SessionClientOptions, type SessionHandler } from '../src/index.js';
+import {
+  createSessionClient,
+  type SessionClient,
+  type SessionClientOptions,
+  SessionEndedError,
+  type SessionHandler,
+  SilentAuthFailedError,
+  TesseraError,
+} from '../src/index.js';
 import { envelope, FakePage, FakeTessera } from './fakes.js';
 
 const sessionInfo = {
-  id: 'ses_1', user_id: 'alice', flow: 'default', status: 'active', created_at: '2026-01-01T09:00:00.000Z', last_refreshed_at: null,
-  expires_at: '2026-01-15T09:00:00.000Z', idle_expires_at: null, revoked_at: null, revoked_reason: null, metadata: {},
+  id: 'ses_1',
+  user_id: 'alice',
+  flow: 'default',
+  status: 'active',
+  created_at: '2026-01-01T09:00:00.000Z',
+  last_refreshed_at: null,
+  expires_at: '2026-01-15T09:00:00.000Z',
+  idle_expires_at: null,
+  revoked_at: null,
+  revoked_reason: null,
+  metadata: {},
 } as const;
 const start = Date.UTC(2026, 0, 1, 9, 0, 0);
 const minutes = (n: number) => n * 60_000;
@@ -261,7 +278,10 @@ describe('terminal answers', () => {
 
   // Issue 12, defect 3: a 400 was retried every few seconds, for ever, as if it were a network failure.
   for (const [name, failure] of [
-    ['400 invalid_request', { kind: 'http', status: 400, body: envelope('invalid_request', { message: 'The request is malformed.', details: [{ field: 'refresh_token' }] }) }],
+    [
+      '400 invalid_request',
+      { kind: 'http', status: 400, body: envelope('invalid_request', { message: 'The request is malformed.', details: [{ field: 'refresh_token' }] }) },
+    ],
     ['403 csrf_failed', { kind: 'http', status: 403, body: envelope('csrf_failed') }],
     ['a 401 without a Tessera envelope (a proxy)', { kind: 'http', status: 401, body: { error: 'unauthorized' } }],
     ['a 404 page (a wrong baseUrl)', { kind: 'http', status: 404, body: '<html>not here</html>' }],
@@ -313,7 +333,12 @@ describe('terminal answers', () => {
 describe('cookie mode hand-off', () => {
   it('setSession exchanges the grant for the cookie before it resolves, and stores nothing before that', async () => {
     const stored = new Map<string, string>();
-    const storage = { persistRefreshToken: false, getItem: (key: string) => stored.get(key) ?? null, setItem: (key: string, value: string) => void stored.set(key, value), removeItem: (key: string) => void stored.delete(key) };
+    const storage = {
+      persistRefreshToken: false,
+      getItem: (key: string) => stored.get(key) ?? null,
+      setItem: (key: string, value: string) => void stored.set(key, value),
+      removeItem: (key: string) => void stored.delete(key),
+    };
     const session = client({ refreshTokenInCookie: true, storage });
     const grant = server.signIn();
     const handedOff = session.setSession(grant);

@@ -118,8 +118,18 @@ describe('the idle and absolute ends', () => {
   it.each([
     { name: 'no description', session: null, idle: null, absolute: null },
     { name: 'ends far away', session: farEnd, idle: null, absolute: null },
-    { name: 'cut by the idle end', session: session({ absolute: t0 + 600 * min, idle: t0 + 5 * min + 500, from: t0 + 500 }), idle: { from: t0 + 500, end: t0 + 5 * min + 500 }, absolute: null },
-    { name: 'idle end without last refresh: from created_at', session: session({ absolute: t0 + 600 * min, idle: t0 + 5 * min + 500 }), idle: { from: t0 - 60 * min, end: t0 + 5 * min + 500 }, absolute: null },
+    {
+      name: 'cut by the idle end',
+      session: session({ absolute: t0 + 600 * min, idle: t0 + 5 * min + 500, from: t0 + 500 }),
+      idle: { from: t0 + 500, end: t0 + 5 * min + 500 },
+      absolute: null,
+    },
+    {
+      name: 'idle end without last refresh: from created_at',
+      session: session({ absolute: t0 + 600 * min, idle: t0 + 5 * min + 500 }),
+      idle: { from: t0 - 60 * min, end: t0 + 5 * min + 500 },
+      absolute: null,
+    },
     { name: 'cut by the absolute end, no idle timeout', session: session({ absolute: t0 + 5 * min + 500 }), idle: null, absolute: t0 + 5 * min + 500 },
     {
       name: 'idle end first, however close to the absolute end: idle wins',

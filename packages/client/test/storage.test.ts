@@ -1,5 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createSessionClient, localStorageAdapter, memoryStorage, sessionStorageAdapter, type SessionClient, type SessionClientOptions, type TokenStorage } from '../src/index.js';
+import {
+  createSessionClient,
+  localStorageAdapter,
+  memoryStorage,
+  type SessionClient,
+  type SessionClientOptions,
+  sessionStorageAdapter,
+  type TokenStorage,
+} from '../src/index.js';
 import { FakeTessera } from './fakes.js';
 
 class MapStorage {
@@ -32,12 +40,20 @@ afterEach(() => {
 });
 
 function client(storage: TokenStorage, options: Partial<SessionClientOptions> = {}): SessionClient {
-  const created = createSessionClient({ baseUrl: server.baseUrl, fetch: server.fetch, storage, tabs: false, environment: { target: null, document: null }, ...options });
+  const created = createSessionClient({
+    baseUrl: server.baseUrl,
+    fetch: server.fetch,
+    storage,
+    tabs: false,
+    environment: { target: null, document: null },
+    ...options,
+  });
   clients.push(created);
   return created;
 }
 
-const stored = (storage: MapStorage) => JSON.parse(storage.items.get('tessera.session') ?? 'null') as { tokens: { accessToken: string; refreshToken: string | null } } | null;
+const stored = (storage: MapStorage) =>
+  JSON.parse(storage.items.get('tessera.session') ?? 'null') as { tokens: { accessToken: string; refreshToken: string | null } } | null;
 
 describe('storage', () => {
   it('keeps the refresh token out of localStorage unless the app opts in', async () => {

@@ -1,8 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { browserTabCoordinator, createSessionClient, storageEventChannel, type LockManagerLike, type SessionClient, type TabCoordinator } from '../src/index.js';
+import type { SessionClientOptions, StorageEventSource, TabMessage, TokenStorage } from '../src/index.js';
+import {
+  browserTabCoordinator,
+  createSessionClient,
+  type LockManagerLike,
+  type SessionClient,
+  storageEventChannel,
+  type TabCoordinator,
+} from '../src/index.js';
 import { holdTokens } from '../src/token-grant.js';
-import type { StorageEventSource, TabMessage } from '../src/index.js';
-import type { SessionClientOptions, TokenStorage } from '../src/index.js';
 import { FakePage, FakeTessera } from './fakes.js';
 
 /** One browser's `navigator.locks`, shared by its tabs: exclusive locks granted in request order. */
@@ -10,7 +16,10 @@ class FakeLocks implements LockManagerLike {
   readonly #tails = new Map<string, Promise<unknown>>();
   request<T>(name: string, _options: { mode: 'exclusive' }, callback: () => Promise<T>): Promise<T> {
     const run = (this.#tails.get(name) ?? Promise.resolve()).then(() => callback());
-    this.#tails.set(name, run.catch(() => {}));
+    this.#tails.set(
+      name,
+      run.catch(() => {}),
+    );
     return run;
   }
 }
@@ -99,7 +108,11 @@ for (const mode of ['web locks', 'lease', 'lease and storage events'] as const) 
         if (mode === 'lease') return browserTabCoordinator(name, { locks: null, leaseStorage: storage });
         // No BroadcastChannel either (older browsers): messages travel as storage events.
         const tab = hub.openTab();
-        return browserTabCoordinator(name, { locks: null, leaseStorage: tab.storage, channel: storageEventChannel(name, tab.storage, tab.window as unknown as StorageEventSource) });
+        return browserTabCoordinator(name, {
+          locks: null,
+          leaseStorage: tab.storage,
+          channel: storageEventChannel(name, tab.storage, tab.window as unknown as StorageEventSource),
+        });
       };
       return [make(), make(), make];
     }
@@ -115,10 +128,7 @@ for (const mode of ['web locks', 'lease', 'lease and storage events'] as const) 
       expect(b.session?.user_id).toBe('u1');
 
       moveClocks(14.5 * 60_000);
-      const tokens = await Promise.all([
-        ...Array.from({ length: 20 }, () => a.getAccessToken()),
-        ...Array.from({ length: 20 }, () => b.getAccessToken()),
-      ]);
+      const tokens = await Promise.all([...Array.from({ length: 20 }, () => a.getAccessToken()), ...Array.from({ length: 20 }, () => b.getAccessToken())]);
       expect(server.refreshCount).toBe(1);
       expect(new Set(tokens).size).toBe(1);
       expect(await b.getAccessToken()).toBe(await a.getAccessToken());

@@ -2,7 +2,7 @@
 // tabs for tokens comes out, one row per way the other tabs can (not) answer.
 import { describe, expect, it } from 'vitest';
 import type { TabCoordinator, TabMessage } from '../src/tab-coordinator.js';
-import { TabPeers, type TabAnswer } from '../src/tab-peers.js';
+import { type TabAnswer, TabPeers } from '../src/tab-peers.js';
 import { ManualTimers } from './fakes.js';
 
 const requestTimeout = 10_000;
@@ -27,24 +27,51 @@ describe('TabPeers.ask', () => {
     { name: 'no other tab holds a session: at once, without asking', others: 0, steps: [], answer: 'none', settledAt: 0 },
     { name: 'nobody answers, count unknown (no Web Locks): none after 1 s', others: null, steps: [], answer: 'none', settledAt: 1000 },
     { name: 'nobody answers, holders known open: silent (frozen) after 1 s', others: 2, steps: [], answer: 'silent', settledAt: 1000 },
-    { name: 'every holder declines: none at once', others: 2, steps: [{ at: 100, do: (p) => p.declined('s1') }, { at: 200, do: (p) => p.declined('s1') }], answer: 'none', settledAt: 200 },
+    {
+      name: 'every holder declines: none at once',
+      others: 2,
+      steps: [
+        { at: 100, do: (p) => p.declined('s1') },
+        { at: 200, do: (p) => p.declined('s1') },
+      ],
+      answer: 'none',
+      settledAt: 200,
+    },
     { name: 'a decline for another session does not count', others: 1, steps: [{ at: 100, do: (p) => p.declined('s2') }], answer: 'silent', settledAt: 1000 },
-    { name: 'a holder answers, then sends nothing: failed after the request timeout + 1 s', others: 1, steps: [{ at: 300, do: (p) => p.holderAnswered('s1') }], answer: 'failed', settledAt: 300 + requestTimeout + 1000 },
+    {
+      name: 'a holder answers, then sends nothing: failed after the request timeout + 1 s',
+      others: 1,
+      steps: [{ at: 300, do: (p) => p.holderAnswered('s1') }],
+      answer: 'failed',
+      settledAt: 300 + requestTimeout + 1000,
+    },
     {
       name: 'a holder answers, then its tokens arrive',
       others: 1,
-      steps: [{ at: 300, do: (p) => p.holderAnswered('s1') }, { at: 2500, do: (p) => p.settleRequests('s1', 'tokens') }],
+      steps: [
+        { at: 300, do: (p) => p.holderAnswered('s1') },
+        { at: 2500, do: (p) => p.settleRequests('s1', 'tokens') },
+      ],
       answer: 'tokens',
       settledAt: 2500,
     },
     {
       name: 'a holder answers, then a silent settle counts as its failure',
       others: 1,
-      steps: [{ at: 300, do: (p) => p.holderAnswered('s1') }, { at: 400, do: (p) => p.settleRequests('s1', 'silent') }],
+      steps: [
+        { at: 300, do: (p) => p.holderAnswered('s1') },
+        { at: 400, do: (p) => p.settleRequests('s1', 'silent') },
+      ],
       answer: 'failed',
       settledAt: 400,
     },
-    { name: 'the client is disposed meanwhile', others: 1, steps: [{ at: 500, do: (p) => p.settleRequests(null, 'settled') }], answer: 'settled', settledAt: 500 },
+    {
+      name: 'the client is disposed meanwhile',
+      others: 1,
+      steps: [{ at: 500, do: (p) => p.settleRequests(null, 'settled') }],
+      answer: 'settled',
+      settledAt: 500,
+    },
   ])('$name', async ({ others, steps, answer, settledAt }) => {
     const { timers, published, peers } = setUp(others);
     let result: { answer: TabAnswer; at: number } | null = null;
@@ -84,7 +111,14 @@ describe('TabPeers: a refresh token presented by another tab', () => {
     for (let n = 1; n <= 17; n++) peers.markSpent(`rt_${n}`);
     expect(peers.isSpent('rt_1')).toBe(false);
     expect(peers.isSpent('rt_2')).toBe(true);
-    const held = { accessToken: 'a2', accessTokenIssuedAt: 2000, accessTokenExpiresAt: 9000, refreshToken: 'rt_20', refreshTokenExpiresAt: null, sessionId: 's1' };
+    const held = {
+      accessToken: 'a2',
+      accessTokenIssuedAt: 2000,
+      accessTokenExpiresAt: 9000,
+      refreshToken: 'rt_20',
+      refreshTokenExpiresAt: null,
+      sessionId: 's1',
+    };
     expect(peers.isStale({ ...held, refreshToken: 'rt_17' }, null)).toBe(true);
     expect(peers.isStale({ ...held, accessTokenIssuedAt: 1000, refreshToken: 'rt_19' }, held)).toBe(true);
     expect(peers.isStale({ ...held, accessTokenIssuedAt: 3000, refreshToken: 'rt_21' }, held)).toBe(false);

@@ -2,19 +2,19 @@
 // where a value exists: what an app's `switch (err.code)` and handler code may rely on.
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import {
+  type ClientSessionState,
   connectSessionWorker,
   createSessionClient,
-  SessionEndedError,
-  SilentAuthFailedError,
-  TesseraError,
-  tesseraErrorCodes,
   type RevocationReason,
   type SessionClient,
   type SessionEndCode,
+  SessionEndedError,
   type SessionHandler,
-  type ClientSessionState,
   type SessionState,
+  SilentAuthFailedError,
+  TesseraError,
   type TesseraErrorCode,
+  tesseraErrorCodes,
 } from '../src/index.js';
 
 describe('public types', () => {

@@ -4,18 +4,27 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   connectSessionWorker,
   createSessionWorkerHost,
-  SessionEndedError,
-  SilentAuthFailedError,
   type MessagePortLike,
   type SessionClient,
+  SessionEndedError,
   type SessionWorkerHost,
+  SilentAuthFailedError,
 } from '../src/index.js';
 import { FakeTessera } from './fakes.js';
 
 // Signed in now, for the default 14 days: the client does not refresh a token that ends with its session.
 const sessionInfo = {
-  id: 'ses_1', user_id: 'alice', flow: 'default', status: 'active', created_at: new Date().toISOString(), last_refreshed_at: null,
-  expires_at: new Date(Date.now() + 14 * 86_400_000).toISOString(), idle_expires_at: null, revoked_at: null, revoked_reason: null, metadata: {},
+  id: 'ses_1',
+  user_id: 'alice',
+  flow: 'default',
+  status: 'active',
+  created_at: new Date().toISOString(),
+  last_refreshed_at: null,
+  expires_at: new Date(Date.now() + 14 * 86_400_000).toISOString(),
+  idle_expires_at: null,
+  revoked_at: null,
+  revoked_reason: null,
+  metadata: {},
 } as const;
 let server: FakeTessera;
 let host: SessionWorkerHost;
@@ -76,7 +85,10 @@ describe('worker mode', () => {
     expect(second.sessionId).toBe('ses_1');
 
     moveClocks(14.5 * 60_000);
-    const tokens = await Promise.all([...Array.from({ length: 20 }, () => first.getAccessToken()), ...Array.from({ length: 20 }, () => second.getAccessToken())]);
+    const tokens = await Promise.all([
+      ...Array.from({ length: 20 }, () => first.getAccessToken()),
+      ...Array.from({ length: 20 }, () => second.getAccessToken()),
+    ]);
     expect(new Set(tokens).size).toBe(1);
     expect(tokens[0]).not.toBe(grant.access_token);
     expect(server.refreshCount).toBe(1);

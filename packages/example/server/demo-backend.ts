@@ -70,7 +70,10 @@ export async function buildDemoBackend(options: DemoBackendOptions): Promise<Fas
       body: JSON.stringify({ user_id: request.body.user_name, flow, metadata: { device: deviceName(request.headers['user-agent']) } }),
     });
     // Tessera's answer as it is: 201 with the grant, or its error envelope.
-    return reply.code(created.status).type('application/json').send(await created.text());
+    return reply
+      .code(created.status)
+      .type('application/json')
+      .send(await created.text());
   });
 
   // The app's own API, guarded by the access token the page holds (verified offline, on Tessera's keys).
@@ -79,7 +82,11 @@ export async function buildDemoBackend(options: DemoBackendOptions): Promise<Fas
     api.get('/demo/my-sessions', async (request, reply) => {
       const claims = request.tessera!;
       const listed = await management(`/v1/users/${encodeURIComponent(claims.sub)}/sessions`);
-      if (!listed.ok) return reply.code(listed.status).type('application/json').send(await listed.text());
+      if (!listed.ok)
+        return reply
+          .code(listed.status)
+          .type('application/json')
+          .send(await listed.text());
       const { sessions } = (await listed.json()) as { sessions: TesseraSession[] };
       return {
         sessions: sessions.map(

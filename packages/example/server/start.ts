@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, parseConfig, startServer, type RunningServer } from '@tessera/server';
+import { freePort, parseConfig, type RunningServer, startServer } from '@tessera/server';
 import { createVerifier } from '@tessera/server/verifier';
 import type { FastifyInstance } from 'fastify';
 import { buildDemoBackend } from './demo-backend.js';

@@ -8,8 +8,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, type Answer } from '../../server/test/helpers.js';
-import { createTestDatabase, redisUrl, uniqueRedisPrefix, type TestDatabase } from '../../server/test/services.js';
+import { type Answer, call } from '../../server/test/helpers.js';
+import { createTestDatabase, redisUrl, type TestDatabase, uniqueRedisPrefix } from '../../server/test/services.js';
 
 const run = promisify(execFile);
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -91,7 +91,19 @@ describe('one container on its embedded store', () => {
   const start = async () => {
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
-    await podman(['run', '--detach', '--name', name, '--publish', `127.0.0.1:${port}:4000`, '--volume', `${volume}:/var/lib/tessera`, '--env', `TESSERA_API_KEY=${key}`, image]);
+    await podman([
+      'run',
+      '--detach',
+      '--name',
+      name,
+      '--publish',
+      `127.0.0.1:${port}:4000`,
+      '--volume',
+      `${volume}:/var/lib/tessera`,
+      '--env',
+      `TESSERA_API_KEY=${key}`,
+      image,
+    ]);
     await untilHealthy(url, name);
   };
 

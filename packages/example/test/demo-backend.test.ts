@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deviceName, userNameRule } from '../server/demo-backend.js';
-import { startExample, type RunningExample } from '../server/start.js';
+import { type RunningExample, startExample } from '../server/start.js';
 
 let example: RunningExample;
 let dataDir: string;
@@ -22,7 +22,11 @@ afterAll(async () => {
 });
 
 const signIn = (body: unknown) =>
-  fetch(`${app}/demo/sign-in`, { method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0' }, body: JSON.stringify(body) });
+  fetch(`${app}/demo/sign-in`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0' },
+    body: JSON.stringify(body),
+  });
 
 describe('the demo backend', () => {
   it('signs a name in through the management API and hands the grant over; the API key never leaves', async () => {
@@ -81,7 +85,11 @@ describe('the demo backend', () => {
   });
 
   it('refuses a huge body and non-JSON without a 500', async () => {
-    const huge = await fetch(`${app}/demo/sign-in`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user_name: 'x'.repeat(100_000) }) });
+    const huge = await fetch(`${app}/demo/sign-in`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ user_name: 'x'.repeat(100_000) }),
+    });
     expect(huge.status).toBe(413);
     const garbage = await fetch(`${app}/demo/sign-in`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"user_name":' });
     expect(garbage.status).toBe(400);
@@ -109,8 +117,12 @@ describe('the demo backend', () => {
   });
 
   it('names devices from their user agents', () => {
-    expect(deviceName('Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36 Edg/131.0')).toBe('Edge on Windows');
-    expect(deviceName('Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1')).toBe('Safari on iOS');
+    expect(deviceName('Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36 Edg/131.0')).toBe(
+      'Edge on Windows',
+    );
+    expect(
+      deviceName('Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1'),
+    ).toBe('Safari on iOS');
     expect(deviceName('Mozilla/5.0 (Macintosh; Intel Mac OS X 14.5; rv:133.0) Gecko/20100101 Firefox/133.0')).toBe('Firefox on macOS');
     expect(deviceName('curl/8.5.0')).toBe('curl');
     expect(deviceName(undefined)).toBe('unknown device');

@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchChromium } from '../../server/test/chromium.js';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startExample, type RunningExample } from '../server/start.js';
+import { launchChromium } from '../../server/test/chromium.js';
+import { type RunningExample, startExample } from '../server/start.js';
 
 const artifacts = fileURLToPath(new URL('../../../test-artifacts/e2e/', import.meta.url));
 /** Access-token lifetime of the demo flow here: refreshes every 2 s or so. */
@@ -102,7 +102,11 @@ async function answerRefreshesWith({ status, error, message }: { status: number;
 const viewsOf = (page: Page) => page.evaluate(() => [...(globalThis as unknown as { views: string[] }).views]);
 const errorColour = 'rgb(192, 57, 43)';
 const successColour = 'rgb(47, 143, 78)';
-const colourOf = (page: Page, selector: string) => page.locator(selector).first().evaluate((element) => getComputedStyle(element).color);
+const colourOf = (page: Page, selector: string) =>
+  page
+    .locator(selector)
+    .first()
+    .evaluate((element) => getComputedStyle(element).color);
 
 const refreshCount = async (page: Page) => Number(await page.getByTestId('refresh-count').textContent());
 const secondsLeft = async (page: Page) => Number.parseFloat((await page.getByTestId('countdown').textContent()) ?? 'NaN');

@@ -34,7 +34,11 @@ describe.each([
       const window = Date.now() - signedInAt;
       const refreshes = world.refreshes.filter((record) => record.sentAt >= signedInAt).length;
       expect(refreshes, 'refreshes in three token lifetimes: no loop').toBeLessThanOrEqual(Math.ceil((window / 1000 / tokenTtl) * maxRefreshesPerTokenLife));
-      await world.expectOutcome(page, outcome, { sessionId, since: signedInAt + 2 * tokenTtl * 1000, name: `clock-${minutes > 0 ? 'ahead' : 'behind'}-${mode}` });
+      await world.expectOutcome(page, outcome, {
+        sessionId,
+        since: signedInAt + 2 * tokenTtl * 1000,
+        name: `clock-${minutes > 0 ? 'ahead' : 'behind'}-${mode}`,
+      });
     },
     journeyTimeout,
   );

@@ -72,9 +72,9 @@ describe('Tessera unreachable while the page loads, then back', () => {
       await expect.poll(() => tokenRunOutOrGone(page), { timeout: (tokenTtl + 6) * 1000 }).toBe(true);
       if (outcome.kind === 'lives') {
         // Not silent: the page says Tessera is out of reach and that it keeps trying.
-        await expect.poll(() => page.locator('[data-testid="activity"] li[data-kind="problem"]').allTextContents(), { timeout: 5000 }).toContainEqual(
-          expect.stringMatching(/unreachable.*retrying/i),
-        );
+        await expect
+          .poll(() => page.locator('[data-testid="activity"] li[data-kind="problem"]').allTextContents(), { timeout: 5000 })
+          .toContainEqual(expect.stringMatching(/unreachable.*retrying/i));
       }
       await world.example.startTessera();
       const backAt = Date.now();

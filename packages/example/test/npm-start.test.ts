@@ -1,7 +1,7 @@
 // `npm start` as a newcomer runs it: the compiled launcher, in its own process, on a fresh data folder.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,7 +24,10 @@ afterEach(() => {
 
 /** Starts the launcher and resolves with what it printed once it printed the admin console's address. */
 function start(): Promise<{ app: string; tessera: string; key: string; process: ChildProcess }> {
-  const child = spawn(process.execPath, [main], { env: { ...process.env, PORT: '0', EXAMPLE_PORT: '0', TESSERA_DATA: dataDir, TESSERA_API_KEY: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [main], {
+    env: { ...process.env, PORT: '0', EXAMPLE_PORT: '0', TESSERA_DATA: dataDir, TESSERA_API_KEY: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   running = child;
   return new Promise((resolve, reject) => {
     let printed = '';
@@ -78,7 +81,10 @@ describe('npm start', () => {
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const taken = (blocker.address() as { port: number }).port;
     try {
-      const child = spawn(process.execPath, [main], { env: { ...process.env, PORT: String(taken), EXAMPLE_PORT: '0', TESSERA_DATA: dataDir }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [main], {
+        env: { ...process.env, PORT: String(taken), EXAMPLE_PORT: '0', TESSERA_DATA: dataDir },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       running = child;
       let errors = '';
       child.stderr!.on('data', (chunk: Buffer) => (errors += chunk.toString()));

@@ -32,8 +32,19 @@ beforeEach(() => {
   root = mkdtempSync(join(tmpdir(), 'tessera-release-'));
   write('package.json', { name: 'tessera', private: true, workspaces: ['packages/*'], dependencies: { '@tessera/server': '*' } });
   write('packages/client/package.json', { name: '@tessera/client', version: '0.1.0' });
-  write('packages/react/package.json', { name: '@tessera/react', version: '0.1.0', dependencies: { '@tessera/client': '^0.1.0' }, peerDependencies: { react: '>=18' } });
-  write('packages/example/package.json', { name: '@tessera/example', version: '0.1.0', private: true, dependencies: { '@tessera/react': '*', fastify: '^5.0.0' }, devDependencies: { '@tessera/client': '^0.1.0' } });
+  write('packages/react/package.json', {
+    name: '@tessera/react',
+    version: '0.1.0',
+    dependencies: { '@tessera/client': '^0.1.0' },
+    peerDependencies: { react: '>=18' },
+  });
+  write('packages/example/package.json', {
+    name: '@tessera/example',
+    version: '0.1.0',
+    private: true,
+    dependencies: { '@tessera/react': '*', fastify: '^5.0.0' },
+    devDependencies: { '@tessera/client': '^0.1.0' },
+  });
   write('CHANGELOG.md', changelog);
 });
 

@@ -1,7 +1,6 @@
 // The packages as a stranger gets them: every public workspace packed, linted (publint, attw) and
 // installed into an empty project outside this repository, where the README's first run is replayed.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { execFile } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -121,12 +120,16 @@ beforeAll(async () => {
   writeFileSync(join(project, 'tessera.json'), '{ "flows": { "first-run": { "access_token_ttl": 5 } } }\n');
   const port = await freePort();
   tessera = `http://127.0.0.1:${port}`;
-  server = spawn('npx', ['@tessera/server', 'serve', '--config', 'tessera.json', '--data', './.tessera', '--port', String(port), '--host', '127.0.0.1', '--issuer', tessera], {
-    cwd: project,
-    env: strangerEnv({ TESSERA_API_KEY: apiKey }),
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  server = spawn(
+    'npx',
+    ['@tessera/server', 'serve', '--config', 'tessera.json', '--data', './.tessera', '--port', String(port), '--host', '127.0.0.1', '--issuer', tessera],
+    {
+      cwd: project,
+      env: strangerEnv({ TESSERA_API_KEY: apiKey }),
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   server.stdout!.on('data', (chunk: Buffer) => (serverOutput += chunk.toString()));
   server.stderr!.on('data', (chunk: Buffer) => (serverOutput += chunk.toString()));
   const until = Date.now() + 30_000;
@@ -206,7 +209,22 @@ describe('a project outside the repository, on the tarballs', () => {
 
   it('typechecks a TSX file that uses @tessera/react', async () => {
     writeFileSync(join(project, 'App.tsx'), readmeBlock('App.tsx'));
-    const args = ['tsc', '--noEmit', '--strict', '--jsx', 'react-jsx', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--lib', 'es2022,dom', 'App.tsx'];
+    const args = [
+      'tsc',
+      '--noEmit',
+      '--strict',
+      '--jsx',
+      'react-jsx',
+      '--module',
+      'nodenext',
+      '--moduleResolution',
+      'nodenext',
+      '--target',
+      'es2022',
+      '--lib',
+      'es2022,dom',
+      'App.tsx',
+    ];
     await expect(run('npx', args, { cwd: project, env: strangerEnv() })).resolves.toBeDefined();
   }, 60_000);
 });

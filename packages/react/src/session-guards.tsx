@@ -1,5 +1,5 @@
-import type { ReactNode } from 'react';
 import type { ClientSessionState } from '@tessera/client';
+import type { ReactNode } from 'react';
 import { useSession } from './use-session.js';
 
 /** The guard whose children show in each state: exactly one. A new state fails to compile until it is placed. */

@@ -1,5 +1,5 @@
-import { createContext, useEffect, useMemo, useState, type ReactNode } from 'react';
 import { createSessionClient, type SessionClient, type SessionClientOptions } from '@tessera/client';
+import { createContext, type ReactNode, useEffect, useMemo, useState } from 'react';
 import { createSessionSnapshotSource, type SessionSnapshotSource } from './session-snapshot.js';
 
 /** What the provider shares with the hooks. */

@@ -1,4 +1,4 @@
-import type { SessionClient, SessionEndCode, SessionInfo, ClientSessionState } from '@tessera/client';
+import type { ClientSessionState, SessionClient, SessionEndCode, SessionInfo } from '@tessera/client';
 
 /** Why the session ended, as `useSession()` reports it. */
 export interface SessionEndReason {
@@ -93,7 +93,13 @@ function sameSnapshot(a: SessionSnapshot, b: SessionSnapshot): boolean {
 function sameSession(a: SessionInfo | null, b: SessionInfo | null): boolean {
   if (a === b) return true;
   if (a === null || b === null) return false;
-  return a.id === b.id && a.status === b.status && a.last_refreshed_at === b.last_refreshed_at && a.idle_expires_at === b.idle_expires_at && a.expires_at === b.expires_at;
+  return (
+    a.id === b.id &&
+    a.status === b.status &&
+    a.last_refreshed_at === b.last_refreshed_at &&
+    a.idle_expires_at === b.idle_expires_at &&
+    a.expires_at === b.expires_at
+  );
 }
 
 /** The flow's idle timeout in seconds: the idle end is set that long after the last refresh (or the start). */

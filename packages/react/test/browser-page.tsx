@@ -1,7 +1,8 @@
 // The page the browser test loads: a small app on @tessera/react, driven from the test through `window.app`.
+
+import { localStorageAdapter, memoryStorage, type TokenGrant } from '@tessera/client';
 import { useEffect, useRef } from 'react';
 import { createRoot } from 'react-dom/client';
-import { localStorageAdapter, memoryStorage, type TokenGrant } from '@tessera/client';
 import { SessionEnded, SessionLoading, SessionProvider, SignedIn, SignedOut, useAccessToken, useSession, useSessionClient } from '../src/index.js';
 
 interface PageApp {

@@ -1,20 +1,22 @@
 // @tessera/react in a real browser (Debian chromium via playwright-core), rendered by react-dom, against
 // the real server. The server has no CORS, so one node:http origin serves the page and its bundle and
 // forwards /v1/* to the Tessera server.
-import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../../server/test/chromium.js';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { call, startServer, testApiKey, type TestServer } from '../../server/test/helpers.js';
-import type { TokenGrant } from '@tessera/client';
-import { bundleForBrowser } from '../../client/test/browser-bundle.js';
-import { forward, listenOrigin, type ListeningOrigin } from '../../client/test/same-origin-proxy.js';
 
+import type { TokenGrant } from '@tessera/client';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { bundleForBrowser } from '../../client/test/browser-bundle.js';
+import { forward, type ListeningOrigin, listenOrigin } from '../../client/test/same-origin-proxy.js';
+import { launchChromium } from '../../server/test/chromium.js';
+import { call, startServer, type TestServer, testApiKey } from '../../server/test/helpers.js';
 
 /** One origin: `/` loads the bundled test app, `/v1/*` goes to the Tessera server. */
 async function startOrigin(upstream: string, bundle: string): Promise<ListeningOrigin> {
   return listenOrigin(async (path, request, response) => {
     if (path === '/') {
-      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<!doctype html><title>tessera react</title><script type="module" src="/app.js"></script>');
+      response
+        .writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+        .end('<!doctype html><title>tessera react</title><script type="module" src="/app.js"></script>');
     } else if (path === '/app.js') {
       response.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' }).end(bundle);
     } else if (path === '/favicon.ico') {

@@ -1,7 +1,7 @@
+import { type ClientSessionState, type SessionClient, type SessionEndCode, SessionEndedError, sessionEndCodes } from '@tessera/client';
 import { createElement, type ReactNode } from 'react';
 import { renderToString } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
-import { SessionEndedError, sessionEndCodes, type SessionClient, type SessionEndCode, type ClientSessionState } from '@tessera/client';
 import { SessionEnded, SessionLoading, SessionProvider, SignedIn, SignedOut } from '../src/index.js';
 
 /** A client that stands still in `state`: what the store reads, and a subscribe that never calls. */

@@ -1,7 +1,7 @@
+import { type ClientSessionState, type SessionClient, SessionEndedError, type SessionInfo } from '@tessera/client';
 import { createElement } from 'react';
 import { renderToString } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
-import { SessionEndedError, type SessionClient, type SessionInfo, type ClientSessionState } from '@tessera/client';
 import { createSessionSnapshotSource, SessionEnded, useAccessToken, useSession } from '../src/index.js';
 
 /** The fields of a client the store reads, set by the test; getters build new objects on each read, as the real client's do. */
@@ -30,8 +30,17 @@ class FakeClient {
 }
 
 const session: SessionInfo = {
-  id: 'ses_1', user_id: 'alice', flow: 'default', status: 'active', created_at: '2026-01-01T09:00:00.000Z', last_refreshed_at: null,
-  expires_at: '2026-01-15T09:00:00.000Z', idle_expires_at: '2026-01-01T09:30:00.000Z', revoked_at: null, revoked_reason: null, metadata: {},
+  id: 'ses_1',
+  user_id: 'alice',
+  flow: 'default',
+  status: 'active',
+  created_at: '2026-01-01T09:00:00.000Z',
+  last_refreshed_at: null,
+  expires_at: '2026-01-15T09:00:00.000Z',
+  idle_expires_at: '2026-01-01T09:30:00.000Z',
+  revoked_at: null,
+  revoked_reason: null,
+  metadata: {},
 };
 
 describe('createSessionSnapshotSource', () => {

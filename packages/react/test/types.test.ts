@@ -1,23 +1,24 @@
 // The public types of @tessera/react, checked by the compiler (`npm run typecheck` compiles this file).
+
+import type { ClientSessionState, SessionClient, SessionEndCode, SessionInfo } from '@tessera/client';
 import type { ComponentProps, ReactNode } from 'react';
 import { describe, expectTypeOf, it } from 'vitest';
-import type { SessionClient, SessionEndCode, SessionInfo, ClientSessionState } from '@tessera/client';
 import {
   createSessionSnapshotSource,
   createSessionStore,
   describeSessionEnd,
+  type SessionEndReason,
+  type SessionGuardProps,
   SessionLoading,
   SessionProvider,
+  type SessionSnapshot,
+  type SessionSnapshotSource,
+  type SessionStore,
   SignedIn,
   SignedOut,
   useAccessToken,
   useSession,
   useSessionClient,
-  type SessionEndReason,
-  type SessionGuardProps,
-  type SessionSnapshot,
-  type SessionSnapshotSource,
-  type SessionStore,
 } from '../src/index.js';
 
 describe('public types', () => {

@@ -2,15 +2,15 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import Type, { type Static } from 'typebox';
 import Value from 'typebox/value';
+import { ConfigError } from './core/config-error.js';
 import { defaultSocketsPerClient } from './core/defaults.js';
 import { defaultFlowPolicies, type FlowPolicies, type FlowPolicy } from './core/flows.js';
 import type { OAuthClient } from './core/oauth-clients.js';
-import { ConfigError } from './core/config-error.js';
 import type { RateRule } from './rate-limits/rate-limiter.js';
 
+export type { RateRule };
 // Both live below the config, so the stores and the limiters need not import it; re-exported for existing imports.
 export { ConfigError };
-export type { RateRule };
 
 /**
  * The largest value of each kind, with how a person reads it (seconds for durations, bytes for
@@ -45,10 +45,7 @@ const FlowSchema = Type.Object(
   { additionalProperties: false },
 );
 
-const RateRuleSchema = Type.Union([
-  Type.Object({ limit: whole(1, bounds.count), window: whole(1, bounds.day) }, { additionalProperties: false }),
-  Type.Null(),
-]);
+const RateRuleSchema = Type.Union([Type.Object({ limit: whole(1, bounds.count), window: whole(1, bounds.day) }, { additionalProperties: false }), Type.Null()]);
 
 // Limits on unauthenticated and failed attempts (issue 13): the config file's fields, their
 // settings and defaults, kept together.
@@ -110,7 +107,11 @@ const CookieSchema = Type.Object(
   { additionalProperties: false },
 );
 
-const TrustProxySchema = Type.Union([Type.Boolean(), whole(1, bounds.proxyHops), Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: 256 })]);
+const TrustProxySchema = Type.Union([
+  Type.Boolean(),
+  whole(1, bounds.proxyHops),
+  Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: 256 }),
+]);
 
 /** `__proto__` would set the prototype of the flows object instead of adding a flow. */
 const flowNamePattern = '^(?!__proto__$)[A-Za-z0-9_.-]{1,64}$';

@@ -1,16 +1,16 @@
 import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
 import { createServer, type Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { pino, type Logger } from 'pino';
-import { ConfigError, loadConfigFile, defaultConfig, type TesseraConfig } from './config.js';
+import { type Logger, pino } from 'pino';
+import { ConfigError, defaultConfig, loadConfigFile, type TesseraConfig } from './config.js';
 import { suppliedApiKeyProblem } from './core/api-keys.js';
 import type { KeyEncryption } from './core/key-encryption.js';
 import { buildApp } from './http/app.js';
 import { clientAddressResolver } from './http/client-address.js';
 import { Metrics } from './http/metrics.js';
 import { attachRealtime, defaultRealtimePath, type RealtimeGateway } from './realtime/gateway.js';
-import { openStore } from './stores/open-store.js';
 import { connectRedis, defaultRedisPrefix } from './shared-redis.js';
+import { openStore } from './stores/open-store.js';
 import { createTessera, type Tessera } from './tessera.js';
 
 export interface ServeOptions {

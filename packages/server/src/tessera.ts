@@ -1,16 +1,16 @@
 import type { Redis } from 'ioredis';
+import { ConfigError, defaultConfig, type TesseraConfig } from './config.js';
 import { AccessTokens } from './core/access-tokens.js';
 import { ApiKeys } from './core/api-keys.js';
-import { systemClock, systemScheduler, type Clock, type Scheduler } from './core/clock.js';
+import { type Clock, type Scheduler, systemClock, systemScheduler } from './core/clock.js';
 import { Fanout } from './core/fanout.js';
 import { longestAccessTokenTtl } from './core/flows.js';
-import { silentLog, type Log } from './core/log.js';
+import { type KeyEncryption, KeyEncryptionError } from './core/key-encryption.js';
+import { type Log, silentLog } from './core/log.js';
 import { RevocationFeed } from './core/revocation-feed.js';
 import { SessionService } from './core/sessions.js';
 import { SigningKeys } from './core/signing-keys.js';
 import type { SessionStore } from './core/store.js';
-import { ConfigError, defaultConfig, type TesseraConfig } from './config.js';
-import { KeyEncryptionError, type KeyEncryption } from './core/key-encryption.js';
 import { RedisFanoutChannel } from './fanout/redis.js';
 
 export interface TesseraOptions {

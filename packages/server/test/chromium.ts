@@ -1,6 +1,6 @@
 // Chromium for the browser tests, launched the one way this machine allows.
 import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser, chromium } from 'playwright-core';
 
 /** Where Debian, Ubuntu and Google put it; `CHROMIUM_PATH` names any other. */
 export const defaultChromiumPaths: readonly string[] = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
@@ -9,7 +9,15 @@ export const defaultChromiumPaths: readonly string[] = ['/usr/bin/chromium', '/u
  * Without the background-networking flags Chromium dials Google's hosts at every start, which a
  * closed network refuses.
  */
-export const chromiumArgs: readonly string[] = ['--no-sandbox', '--headless', '--disable-background-networking', '--disable-gpu', '--disable-component-update', '--disable-sync', '--no-first-run'];
+export const chromiumArgs: readonly string[] = [
+  '--no-sandbox',
+  '--headless',
+  '--disable-background-networking',
+  '--disable-gpu',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 
 /**
  * The Chromium executable: `CHROMIUM_PATH` when set, else the first of the usual places that exists.

@@ -63,7 +63,9 @@ describe('config: rate_limits, cors, cookie, trust_proxy', () => {
   });
 
   it('origins must be origins exactly as browsers send them', () => {
-    expect(problemsOf({ cors: { origins: ['https://app.example/'] } })).toContain('cors.origins.0: https://app.example/ must be an origin exactly as browsers send it (https://app.example)');
+    expect(problemsOf({ cors: { origins: ['https://app.example/'] } })).toContain(
+      'cors.origins.0: https://app.example/ must be an origin exactly as browsers send it (https://app.example)',
+    );
     expect(problemsOf({ cors: { origins: ['*'] } })).toContain('cors.origins.0: * is not a URL');
     expect(problemsOf({ cors: { origins: ['https://ok.example', 'ftp://files.example'] } })).toContain('cors.origins.1: ftp://files.example must be http(s)');
     expect(problemsOf({ cors: { origins: ['https://App.Example'] } })).toContain('(https://app.example)');
@@ -109,7 +111,9 @@ describe('config: every number has a bound a deployment would accept', () => {
 
 describe('config: a value that fails a union is told what it meant', () => {
   it('a bound alone, not every branch of the union', () => {
-    expect(problemsOf({ flows: { default: { idle_timeout: 1e300 } } })).toBe('Invalid config:\n  flows.default.idle_timeout: must be at most 315360000 (10 years)');
+    expect(problemsOf({ flows: { default: { idle_timeout: 1e300 } } })).toBe(
+      'Invalid config:\n  flows.default.idle_timeout: must be at most 315360000 (10 years)',
+    );
     expect(problemsOf({ rate_limits: { refresh_per_ip: { limit: 1e18, window: 60 } } })).toBe(
       'Invalid config:\n  rate_limits.refresh_per_ip.limit: must be at most 1000000000',
     );
@@ -117,7 +121,9 @@ describe('config: a value that fails a union is told what it meant', () => {
   });
 
   it('the types it may have, when it has none of them', () => {
-    expect(problemsOf({ flows: { default: { idle_timeout: 'x' } } })).toBe('Invalid config:\n  flows.default.idle_timeout: must be integer\n  flows.default.idle_timeout: must be null');
+    expect(problemsOf({ flows: { default: { idle_timeout: 'x' } } })).toBe(
+      'Invalid config:\n  flows.default.idle_timeout: must be integer\n  flows.default.idle_timeout: must be null',
+    );
   });
 });
 
@@ -125,7 +131,9 @@ describe('config: values that must mean something', () => {
   it('trust_proxy entries are addresses, CIDR ranges or proxy-addr names', () => {
     const config = parseConfig({ trust_proxy: ['10.0.0.1', '10.0.0.0/8', '10.0.0.0/255.0.0.0', '::1', 'fd00::/8', 'loopback', 'linklocal', 'uniquelocal'] });
     expect(config.trustProxy).toHaveLength(8);
-    expect(problemsOf({ trust_proxy: ['not-an-ip'] })).toContain('trust_proxy.0: not-an-ip is not an IP address, a CIDR range or one of loopback, linklocal, uniquelocal');
+    expect(problemsOf({ trust_proxy: ['not-an-ip'] })).toContain(
+      'trust_proxy.0: not-an-ip is not an IP address, a CIDR range or one of loopback, linklocal, uniquelocal',
+    );
     expect(problemsOf({ trust_proxy: ['10.0.0.0/33'] })).toContain('trust_proxy.0: 10.0.0.0/33');
     expect(problemsOf({ trust_proxy: ['::1/129'] })).toContain('trust_proxy.0: ::1/129');
     expect(problemsOf({ trust_proxy: ['10.0.0.1', '10.0.0.0/x'] })).toContain('trust_proxy.1: 10.0.0.0/x');

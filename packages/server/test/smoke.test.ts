@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { call, startServer, testApiKey, type TestServer } from './helpers.js';
+import { call, startServer, type TestServer, testApiKey } from './helpers.js';
 
 describe('smoke: create, refresh, whoami over HTTP', () => {
   let server: TestServer;

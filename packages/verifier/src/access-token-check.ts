@@ -1,4 +1,13 @@
-import { errors as joseErrors, jwtVerify, type CryptoKey, type FlattenedJWSInput, type JWK, type JWTHeaderParameters, type JWTVerifyGetKey, type KeyObject } from 'jose';
+import {
+  type CryptoKey,
+  type FlattenedJWSInput,
+  type JWK,
+  type JWTHeaderParameters,
+  type JWTVerifyGetKey,
+  errors as joseErrors,
+  jwtVerify,
+  type KeyObject,
+} from 'jose';
 import { TesseraError } from './errors.js';
 
 /** The one algorithm Tessera signs access tokens with. */

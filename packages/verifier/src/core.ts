@@ -1,8 +1,12 @@
 // What @tessera/server shares with the verifier, defined once here. For the server's use: no stability promise.
 
+// Types
+export type { AccessTokenCheckOptions, AccessTokenClaims, AccessTokenKeyLookup, CheckedAccessToken } from './access-token-check.js';
 // Values
 export { checkAccessToken, signingAlgorithm, tokenExpiredError } from './access-token-check.js';
+export type { Clock, Scheduler, Timer, TimerOptions } from './clock.js';
 export { ManualClock, systemClock, systemScheduler } from './clock.js';
+export type { CloseCodeErrorCode, ErrorCode, ErrorDefinition, OAuthErrorCode, SessionEndingErrorCode } from './error-catalogue.js';
 export {
   endsSession,
   errorCatalogue,
@@ -14,13 +18,8 @@ export {
   sessionEndingCodes,
 } from './error-catalogue.js';
 export { errorEnvelope } from './error-envelope.js';
+export type { TesseraErrorOptions } from './errors.js';
 export { TesseraError } from './errors.js';
 export { newId } from './ids.js';
-export { revocationReasons } from './revocation-reasons.js';
-
-// Types
-export type { AccessTokenCheckOptions, AccessTokenClaims, AccessTokenKeyLookup, CheckedAccessToken } from './access-token-check.js';
-export type { Clock, Scheduler, Timer, TimerOptions } from './clock.js';
-export type { CloseCodeErrorCode, ErrorCode, ErrorDefinition, OAuthErrorCode, SessionEndingErrorCode } from './error-catalogue.js';
-export type { TesseraErrorOptions } from './errors.js';
 export type { RevocationReason } from './revocation-reasons.js';
+export { revocationReasons } from './revocation-reasons.js';

@@ -55,7 +55,7 @@ export const errorCatalogue = defineErrorCodes({
     message: 'The access token has expired. Refresh it and try again.',
     clientAction: 'Refresh the access token with the refresh token, then retry the request once.',
     meaning:
-      'The access token was genuine but is past its `exp`. This is the normal end of every access token: they live minutes, the session lives on. Nothing is wrong with the session: when it has ended too, the server answers with the session\'s code (`session_expired`, `session_revoked`, `session_not_found`) instead, so a refresh after `token_expired` is worth trying.',
+      "The access token was genuine but is past its `exp`. This is the normal end of every access token: they live minutes, the session lives on. Nothing is wrong with the session: when it has ended too, the server answers with the session's code (`session_expired`, `session_revoked`, `session_not_found`) instead, so a refresh after `token_expired` is worth trying.",
     when: [
       'The app kept one access token from page load and reused it after its lifetime.',
       'A background tab was throttled and its scheduled refresh ran late.',
@@ -104,7 +104,7 @@ export const errorCatalogue = defineErrorCodes({
       'The user left a tab open overnight and came back after the idle timeout.',
       'A short-lived flow (verification, exchange) took longer than its lifetime.',
       'The absolute lifetime of a long session was reached, however active the user was.',
-      'An access token was presented after both it and its session had expired (the session\'s code wins over `token_expired`).',
+      "An access token was presented after both it and its session had expired (the session's code wins over `token_expired`).",
     ],
     exampleDetails: [{ reason: 'idle', expired_at: '2026-05-25T12:30:00.000Z' }],
     endsSession: true,
@@ -123,7 +123,7 @@ export const errorCatalogue = defineErrorCodes({
       'An administrator revoked the session.',
       'An old refresh token was replayed after its reuse interval.',
       "An app's API whose verifier reads the revocation feed refused a token of the session, though the token itself had not expired yet.",
-      'An expired access token of a revoked session was presented (the session\'s code wins over `token_expired`).',
+      "An expired access token of a revoked session was presented (the session's code wins over `token_expired`).",
     ],
     exampleDetails: [{ reason: 'signed_out_elsewhere', revoked_at: '2026-05-25T12:30:00.000Z' }],
     endsSession: true,
@@ -147,7 +147,11 @@ export const errorCatalogue = defineErrorCodes({
     message: 'The request is malformed.',
     clientAction: 'Fix the call: `details` lists each offending field.',
     meaning: 'The body is not valid JSON, a field has the wrong type, a required field is missing, or a value is not allowed (such as an unknown flow).',
-    when: ['The body is not JSON or is cut short.', 'A number was sent where a string is expected.', 'The flow named in `POST /v1/sessions` is not configured.'],
+    when: [
+      'The body is not JSON or is cut short.',
+      'A number was sent where a string is expected.',
+      'The flow named in `POST /v1/sessions` is not configured.',
+    ],
     exampleDetails: [{ field: 'user_id', message: 'must be string' }],
     // Garbage on a socket: not JSON, not an object, an unknown `type`, a message before `auth`.
     closeCode: 4400,
@@ -232,7 +236,7 @@ export const errorCatalogue = defineErrorCodes({
   },
   expectation_failed: {
     status: 417,
-    message: 'The server cannot meet the request\'s Expect header.',
+    message: "The server cannot meet the request's Expect header.",
     clientAction: 'Send the request without the `Expect` header (only `Expect: 100-continue` is understood).',
     meaning: 'The request carried an `Expect` header other than `100-continue`, which HTTP/1.1 defines no other value for. Nothing was done.',
     when: ['A client or proxy that adds an unknown expectation.'],
@@ -242,7 +246,8 @@ export const errorCatalogue = defineErrorCodes({
     status: 426,
     message: 'This address only takes a WebSocket connection.',
     clientAction: 'Open a WebSocket to this URL (`ws://` or `wss://`) instead of a plain HTTP request.',
-    meaning: 'A plain HTTP request, or an upgrade to another protocol (such as `h2c`), reached the socket path `/v1/realtime`. The `Upgrade: websocket` header says what it takes.',
+    meaning:
+      'A plain HTTP request, or an upgrade to another protocol (such as `h2c`), reached the socket path `/v1/realtime`. The `Upgrade: websocket` header says what it takes.',
     when: ['Opening `/v1/realtime` in a browser tab or with `curl`.', '`curl --http2` against the socket path.'],
     exampleDetails: [{ upgrade: 'h2c' }],
   },
@@ -251,8 +256,12 @@ export const errorCatalogue = defineErrorCodes({
     message: 'The request took too long to arrive.',
     clientAction: 'Retry the request once; if it keeps happening, check the network path (a proxy buffering or stalling the body).',
     meaning:
-      'The request headers, or the whole request with its body, did not arrive within the server\'s `timeouts` (10 s for headers, 30 s for the request by default). The connection is closed after this answer. Nothing was done.',
-    when: ['A client stalled in the middle of sending a body.', 'A body trickled in a few bytes at a time.', 'A connection opened and sent only part of its headers.'],
+      "The request headers, or the whole request with its body, did not arrive within the server's `timeouts` (10 s for headers, 30 s for the request by default). The connection is closed after this answer. Nothing was done.",
+    when: [
+      'A client stalled in the middle of sending a body.',
+      'A body trickled in a few bytes at a time.',
+      'A connection opened and sent only part of its headers.',
+    ],
     exampleDetails: [{ timeout_seconds: 30 }],
   },
   rate_limited: {
@@ -261,11 +270,7 @@ export const errorCatalogue = defineErrorCodes({
     clientAction: 'Wait `retry_after` seconds, then retry.',
     meaning:
       'The caller exceeded a rate limit of the config file (`rate_limits`): refreshes per refresh token, refreshes per client IP, or management calls per API key. `details` names the limit; `retry_after` and the `Retry-After` header say when its window ends.',
-    when: [
-      'A client refreshing one token in a tight loop.',
-      'One address flooding the refresh endpoint.',
-      'A backend flooding the management API.',
-    ],
+    when: ['A client refreshing one token in a tight loop.', 'One address flooding the refresh endpoint.', 'A backend flooding the management API.'],
     exampleDetails: [{ limit: 'refresh_per_token', max_requests: 30, window: 60 }],
     // Faster than the per-connection message rate.
     closeCode: 4429,
@@ -305,7 +310,8 @@ export const errorCatalogue = defineErrorCodes({
   refresh_token_unavailable: {
     status: 0,
     message: 'This browser no longer holds what it needs to keep your session. Please sign in again.',
-    clientAction: 'Sign the user in again. To keep sessions across reloads and restarts, use cookie mode or a storage that may hold the refresh token (see the client README).',
+    clientAction:
+      'Sign the user in again. To keep sessions across reloads and restarts, use cookie mode or a storage that may hold the refresh token (see the client README).',
     meaning:
       'Produced only by the client SDK, and it ends the client session: the access token is due and nothing in this browser can refresh it. This tab holds no refresh token (its storage keeps none), no other open tab of the origin answered with one, and there is no refresh cookie. The server session may still be active; it simply cannot be reached from here.',
     when: [
@@ -320,10 +326,11 @@ export const errorCatalogue = defineErrorCodes({
   refresh_refused: {
     status: 0,
     message: 'The session could not be refreshed because the server refused the request. Please sign in again.',
-    clientAction: 'Sign the user in again, and fix the cause: `details[0]` names the server\'s code (a misconfigured origin, CSRF header, base URL or DPoP key). The SDK does not retry.',
+    clientAction:
+      "Sign the user in again, and fix the cause: `details[0]` names the server's code (a misconfigured origin, CSRF header, base URL or DPoP key). The SDK does not retry.",
     meaning:
-      'Produced only by the client SDK, and it ends the client session: a refresh got an answer that is neither new tokens, nor the end of the session, nor a passing failure (network, timeout, 5xx, 429), for example `400 invalid_request` or `403 csrf_failed`. Retrying the same request would get the same answer, so the SDK stops and says so once instead of looping. `details[0].error` is the server\'s code and `cause` its error.',
-    when: ['The server\'s CORS or cookie settings do not admit this page.', 'The `baseUrl` points at something that is not a Tessera server.'],
+      "Produced only by the client SDK, and it ends the client session: a refresh got an answer that is neither new tokens, nor the end of the session, nor a passing failure (network, timeout, 5xx, 429), for example `400 invalid_request` or `403 csrf_failed`. Retrying the same request would get the same answer, so the SDK stops and says so once instead of looping. `details[0].error` is the server's code and `cause` its error.",
+    when: ["The server's CORS or cookie settings do not admit this page.", 'The `baseUrl` points at something that is not a Tessera server.'],
     exampleDetails: [{ error: 'csrf_failed', status: 403, request_id: 'req_01HXYZABCDEFGH' }],
     clientOnly: true,
     endsClientSession: true,
@@ -333,9 +340,7 @@ export const errorCatalogue = defineErrorCodes({
 export type ErrorCode = keyof typeof errorCatalogue;
 
 /** Codes the server can send in an envelope (everything but the SDK-only ones). */
-export const serverErrorCodes = (Object.keys(errorCatalogue) as ErrorCode[]).filter(
-  (code) => (errorCatalogue[code] as ErrorDefinition).clientOnly !== true,
-);
+export const serverErrorCodes = (Object.keys(errorCatalogue) as ErrorCode[]).filter((code) => (errorCatalogue[code] as ErrorDefinition).clientOnly !== true);
 
 type Catalogue = typeof errorCatalogue;
 

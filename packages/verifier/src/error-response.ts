@@ -1,6 +1,6 @@
-import { newId } from './ids.js';
-import type { TesseraError } from './errors.js';
 import { errorEnvelope } from './error-envelope.js';
+import type { TesseraError } from './errors.js';
+import { newId } from './ids.js';
 
 /** What a resource server sends for a failed verification: the server's own envelope and headers. */
 export interface VerifierErrorResponse {

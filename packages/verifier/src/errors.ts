@@ -1,4 +1,4 @@
-import { errorCatalogue, type ErrorCode } from './error-catalogue.js';
+import { type ErrorCode, errorCatalogue } from './error-catalogue.js';
 
 export interface TesseraErrorOptions {
   /** Overrides the catalogue message. */

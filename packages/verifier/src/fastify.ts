@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { AccessTokenClaims } from './access-token-check.js';
-import { TesseraError } from './errors.js';
 import { verifierErrorResponse } from './error-response.js';
+import { TesseraError } from './errors.js';
 import { createVerifier, type Verifier, type VerifierOptions } from './verifier.js';
 
 declare module 'fastify' {

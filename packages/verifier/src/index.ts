@@ -1,20 +1,20 @@
 // Values
-export { verifierErrorResponse } from './error-response.js';
-export { tesseraExpress } from './express.js';
-export { tesseraFastify } from './fastify.js';
-export { createVerifier } from './verifier.js';
-export { ManualClock, systemClock, systemScheduler } from './clock.js';
-export { errorCatalogue } from './error-catalogue.js';
-export { TesseraError } from './errors.js';
 
 // Types
 export type { AccessTokenClaims } from './access-token-check.js';
 export type { Clock, Scheduler, Timer, TimerOptions } from './clock.js';
+export { ManualClock, systemClock, systemScheduler } from './clock.js';
 export type { ErrorCode, ErrorDefinition } from './error-catalogue.js';
-export type { TesseraErrorOptions } from './errors.js';
+export { errorCatalogue } from './error-catalogue.js';
 export type { VerifierErrorResponse } from './error-response.js';
+export { verifierErrorResponse } from './error-response.js';
+export type { TesseraErrorOptions } from './errors.js';
+export { TesseraError } from './errors.js';
 export type { TesseraExpressOptions, TesseraRequest } from './express.js';
+export { tesseraExpress } from './express.js';
 export type { TesseraFastifyOptions } from './fastify.js';
+export { tesseraFastify } from './fastify.js';
 export type { RevocationListOptions } from './revocation-list.js';
 export type { RevocationReason } from './revocation-reasons.js';
 export type { Verifier, VerifierOptions } from './verifier.js';
+export { createVerifier } from './verifier.js';

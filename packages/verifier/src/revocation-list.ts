@@ -1,6 +1,6 @@
 import type { Clock, Scheduler } from './clock.js';
 import { TesseraError } from './errors.js';
-import { revocationReasons, type RevocationReason } from './revocation-reasons.js';
+import { type RevocationReason, revocationReasons } from './revocation-reasons.js';
 
 export interface RevocationListOptions {
   /** The management API key: `GET /v1/revocations` needs it. */
@@ -149,9 +149,13 @@ export class RevocationList {
     }
     // A read that outlives its wait by much has been lost somewhere (a proxy, a dead connection).
     const lost = new AbortController();
-    const timeout = this.#settings.scheduler.setTimer((waitSeconds + 10) * 1000, () => lost.abort(new DOMException('The read of the revocation feed timed out.', 'TimeoutError')), {
-      unref: true,
-    });
+    const timeout = this.#settings.scheduler.setTimer(
+      (waitSeconds + 10) * 1000,
+      () => lost.abort(new DOMException('The read of the revocation feed timed out.', 'TimeoutError')),
+      {
+        unref: true,
+      },
+    );
     const signal = AbortSignal.any([this.#stop.signal, lost.signal]);
     let response: Response;
     let body: unknown;

@@ -1,6 +1,6 @@
 import { createRemoteJWKSet, customFetch, errors as joseErrors } from 'jose';
-import { checkAccessToken, signingAlgorithm, tokenExpiredError, type AccessTokenClaims, type AccessTokenKeyLookup } from './access-token-check.js';
-import { systemClock, systemScheduler, type Clock, type Scheduler } from './clock.js';
+import { type AccessTokenClaims, type AccessTokenKeyLookup, checkAccessToken, signingAlgorithm, tokenExpiredError } from './access-token-check.js';
+import { type Clock, type Scheduler, systemClock, systemScheduler } from './clock.js';
 import { TesseraError } from './errors.js';
 import { RevocationList, type RevocationListOptions } from './revocation-list.js';
 

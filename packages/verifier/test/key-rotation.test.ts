@@ -1,11 +1,11 @@
+import { join } from 'node:path';
 import { decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createVerifier, type Verifier } from '../src/index.js';
-import { join } from 'node:path';
-import { ManualClock } from '../src/clock.js';
 import { SqliteSessionStore } from '../../server/src/stores/sqlite.js';
 import { createTessera } from '../../server/src/tessera.js';
-import { call, send, startServer, testApiKey, type TestServer } from '../../server/test/helpers.js';
+import { call, send, startServer, type TestServer, testApiKey } from '../../server/test/helpers.js';
+import { ManualClock } from '../src/clock.js';
+import { createVerifier, type Verifier } from '../src/index.js';
 
 /** A rotation seen from everywhere: the server, a verifier that cached the old JWKS, a fresh one, introspection. */
 const issuer = 'http://tessera.test';

@@ -1,13 +1,13 @@
-import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import type { JWK } from 'jose';
+import type { AddressInfo } from 'node:net';
 import express from 'express';
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { JWK } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { errorCatalogue, type ErrorCode } from '../src/error-catalogue.js';
-import { createVerifier, tesseraExpress, tesseraFastify, type TesseraRequest, type Verifier } from '../src/index.js';
-import { hostileTokens, type HostileContext } from '../../server/test/fixtures/hostile-tokens.js';
-import { call, send, startServer, testApiKey, type Answer, type TestServer } from '../../server/test/helpers.js';
+import { type HostileContext, hostileTokens } from '../../server/test/fixtures/hostile-tokens.js';
+import { type Answer, call, send, startServer, type TestServer, testApiKey } from '../../server/test/helpers.js';
+import { type ErrorCode, errorCatalogue } from '../src/error-catalogue.js';
+import { createVerifier, type TesseraRequest, tesseraExpress, tesseraFastify, type Verifier } from '../src/index.js';
 
 /** Resource servers nobody here wrote (Express, Fastify) guarding routes with the verifier, against a running Tessera. */
 const issuer = 'http://tessera.test';
@@ -84,10 +84,11 @@ function expectEnvelope(answer: Answer, code: ErrorCode): void {
   if (answer.status === 401) expect(answer.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
 }
 
-const apps = () => [
-  ['Express', expressUrl],
-  ['Fastify', fastifyUrl],
-] as const;
+const apps = () =>
+  [
+    ['Express', expressUrl],
+    ['Fastify', fastifyUrl],
+  ] as const;
 
 describe('verifier middleware in Express and Fastify', () => {
   it('lets a genuine token through with its claims; unguarded routes stay open', async () => {
@@ -136,7 +137,9 @@ describe('verifier middleware in Express and Fastify', () => {
   it('a wrong issuer or audience in the verifier refuses genuine tokens as token_invalid', async () => {
     const created = await createSession();
     for (const options of [{ audience: 'billing' }, { issuer: 'http://tessera.test/other', jwksUri: `${issuer}/.well-known/jwks.json` }]) {
-      const error = await verifierFor(tessera, options).verify(created.access_token).catch((thrown: unknown) => thrown);
+      const error = await verifierFor(tessera, options)
+        .verify(created.access_token)
+        .catch((thrown: unknown) => thrown);
       expect(error).toMatchObject({ code: 'token_invalid' });
     }
   });

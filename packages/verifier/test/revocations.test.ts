@@ -4,11 +4,11 @@
 // timed on a ManualClock given to the verifier as its scheduler.
 import Fastify from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ManualClock, type Clock, type Scheduler } from '../src/clock.js';
-import { TesseraError } from '../src/errors.js';
-import { createVerifier, tesseraFastify, type RevocationListOptions, type Verifier } from '../src/index.js';
 import { cleanupDirs, dataDir, killAll, serve } from '../../server/test/cli/harness.js';
-import { call, startServer, testApiKey, type TestServer } from '../../server/test/helpers.js';
+import { call, startServer, type TestServer, testApiKey } from '../../server/test/helpers.js';
+import { type Clock, ManualClock, type Scheduler } from '../src/clock.js';
+import { TesseraError } from '../src/errors.js';
+import { createVerifier, type RevocationListOptions, tesseraFastify, type Verifier } from '../src/index.js';
 
 const issuer = 'http://tessera.test';
 const realClock: Clock = { now: () => Date.now() };
@@ -109,7 +109,7 @@ describe('a verifier with revocations', () => {
     expect(await outcome(verifier, session.access_token)).toMatchObject({ code: 'session_revoked', details: [{ reason: 'admin' }] });
   });
 
-  it("an expired token of a session it knows to be revoked: session_revoked, not token_expired (refreshing cannot help)", async () => {
+  it('an expired token of a session it knows to be revoked: session_revoked, not token_expired (refreshing cannot help)', async () => {
     const server = await startTessera(new ManualClock(Date.UTC(2026, 0, 1, 9)));
     const verifier = verifierFor(server);
     const [revoked, live] = [await createSession(server.url), await createSession(server.url)];

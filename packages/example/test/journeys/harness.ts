@@ -6,10 +6,10 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type CDPSession, type Page, type Request } from 'playwright-core';
+import { type Browser, type BrowserContext, type CDPSession, chromium, type Page, type Request } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 import { chromiumArgs, findChromium, launchChromium } from '../../../server/test/chromium.js';
-import { startExample, type RunningExample } from '../../server/start.js';
+import { type RunningExample, startExample } from '../../server/start.js';
 import type { Outcome, StorageMode } from './outcomes.js';
 
 /** Access-token lifetime of the demo flow: the page (leeway 10 s, capped at half the life) refreshes ~2 s after issue. */
@@ -161,7 +161,8 @@ export function useJourneys(): Journeys {
         tabs.push(page);
         page.on('pageerror', (error) => unexpected.push(`uncaught: ${error.message}`));
         page.on('console', (message) => {
-          if (message.type() === 'error' && !expectedConsoleErrors.some((pattern) => pattern.test(message.text()))) unexpected.push(`console: ${message.text()}`);
+          if (message.type() === 'error' && !expectedConsoleErrors.some((pattern) => pattern.test(message.text())))
+            unexpected.push(`console: ${message.text()}`);
         });
       });
       watched.on('request', (request) => {
@@ -256,7 +257,11 @@ export function useJourneys(): Journeys {
     },
   };
 
-  async function expectNotice(page: Page, outcome: Extract<Outcome, { kind: 'notice' }>, { sessionId, name, timeout }: { sessionId: string; name: string; timeout: number }) {
+  async function expectNotice(
+    page: Page,
+    outcome: Extract<Outcome, { kind: 'notice' }>,
+    { sessionId, name, timeout }: { sessionId: string; name: string; timeout: number },
+  ) {
     if (outcome.afterSessionShown) {
       // The access token is still good: the page shows the session first, not the form or the notice.
       await expect

@@ -1,8 +1,8 @@
 import { SessionEnded, SessionLoading, SignedIn, SignedOut, useSession, useSessionClient } from '@tessera/react';
-import { useState, type ReactNode } from 'react';
+import { type ReactNode, useState } from 'react';
 import type { Activity } from './activity.js';
 import { Dashboard } from './Dashboard.js';
-import { storageModeDescriptions, storageModes, type DemoFlow, type StorageMode } from './demo-api.js';
+import { type DemoFlow, type StorageMode, storageModeDescriptions, storageModes } from './demo-api.js';
 import { SignIn } from './SignIn.js';
 
 export interface AppProps {
@@ -24,8 +24,7 @@ export function App({ flows, activity, storageMode }: AppProps): ReactNode {
       <header>
         <h1>Tessera example</h1>
         <p className="demo-banner">
-          Demo: the sign-in below accepts any name without a password. Tessera never checks passwords; your backend does,
-          then asks Tessera for a session.
+          Demo: the sign-in below accepts any name without a password. Tessera never checks passwords; your backend does, then asks Tessera for a session.
         </p>
         <StorageModeLine mode={storageMode} />
       </header>

@@ -1,6 +1,6 @@
 import type { RealtimeSocket, RealtimeStatus } from '@tessera/client';
 import { useSession, useSessionClient } from '@tessera/react';
-import { useEffect, useState, useSyncExternalStore, type ReactNode } from 'react';
+import { type ReactNode, useEffect, useState, useSyncExternalStore } from 'react';
 import type { Activity } from './activity.js';
 import { OtherSessions } from './OtherSessions.js';
 import { useNow } from './use-now.js';

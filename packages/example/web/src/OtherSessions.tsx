@@ -1,6 +1,6 @@
 import { useSessionClient } from '@tessera/react';
-import { useCallback, useEffect, useState, type ReactNode } from 'react';
-import { mySessions, type DemoSession } from './demo-api.js';
+import { type ReactNode, useCallback, useEffect, useState } from 'react';
+import { type DemoSession, mySessions } from './demo-api.js';
 
 /** The user's sessions on other devices and tabs, with "sign out everywhere else". */
 export function OtherSessions(): ReactNode {

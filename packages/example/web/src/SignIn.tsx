@@ -1,6 +1,6 @@
 import { useSessionClient } from '@tessera/react';
-import { useState, type FormEvent, type ReactNode } from 'react';
-import { signIn, type DemoFlow } from './demo-api.js';
+import { type FormEvent, type ReactNode, useState } from 'react';
+import { type DemoFlow, signIn } from './demo-api.js';
 
 export interface SignInProps {
   readonly flows: readonly DemoFlow[];

@@ -4,7 +4,7 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App.js';
 import { createActivity } from './activity.js';
-import { storageModes, type DemoConfig, type StorageMode } from './demo-api.js';
+import { type DemoConfig, type StorageMode, storageModes } from './demo-api.js';
 import './styles.css';
 
 const config = (await (await fetch('/demo/config')).json()) as DemoConfig;

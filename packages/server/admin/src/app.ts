@@ -3,7 +3,7 @@
 // lives in sessionStorage only (gone with the tab) and is sent as a bearer credential.
 import { byTestId, element } from './dom.js';
 import { ConsoleError, ManagementApi, type UserSessions } from './management-api.js';
-import { counterSnapshot, refreshesPerSecond, type CounterSnapshot } from './node-counters.js';
+import { type CounterSnapshot, counterSnapshot, refreshesPerSecond } from './node-counters.js';
 import { sessionRows } from './sessions-table.js';
 
 const keyStorageName = 'tessera.admin.key';

@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import type { ApiKeyRecord } from '../core/store.js';
-import { dataOption, databaseOption, openTessera, redisOption, redisPrefixOption, type StoreOptions } from './options.js';
+import { databaseOption, dataOption, openTessera, redisOption, redisPrefixOption, type StoreOptions } from './options.js';
 
 export function apiKeysCommand(): Command {
   const apiKeys = new Command('api-keys').description('manage the keys of the management API');
@@ -69,5 +69,12 @@ function formatKeyTable(keys: ApiKeyRecord[], withRevoked: boolean): string {
   const header = ['NAME', 'ORIGIN', 'CREATED', 'LAST USED', ...(withRevoked ? ['REVOKED'] : [])];
   const rows = keys.map((key) => [key.name, key.origin, time(key.createdAt), time(key.lastUsedAt), ...(withRevoked ? [time(key.revokedAt)] : [])]);
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
-  return [header, ...rows].map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()).join('\n');
+  return [header, ...rows]
+    .map((row) =>
+      row
+        .map((cell, column) => cell.padEnd(widths[column]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }

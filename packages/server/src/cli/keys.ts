@@ -3,8 +3,8 @@ import { ConfigError } from '../config.js';
 import { KeyEncryptionError } from '../core/key-encryption.js';
 import {
   configOption,
-  dataOption,
   databaseOption,
+  dataOption,
   kekFileOption,
   keyEncryptionOf,
   openTessera,

@@ -7,10 +7,7 @@ import { keysCommand } from './keys.js';
 import { serveCommand } from './serve.js';
 import { sessionsCommand } from './sessions.js';
 
-const program = new Command()
-  .name('tessera')
-  .description('Sessions that never surprise the people who use them.')
-  .showHelpAfterError();
+const program = new Command().name('tessera').description('Sessions that never surprise the people who use them.').showHelpAfterError();
 
 program.addCommand(serveCommand());
 program.addCommand(keysCommand());

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
+import { ConfigError, defaultConfig, issuerProblem, loadConfigFile, type TesseraConfig } from '../config.js';
 import { KeyEncryption, KeyEncryptionError, parseKeyEncryptionKey } from '../core/key-encryption.js';
 import { silentLog } from '../core/log.js';
-import { ConfigError, issuerProblem, loadConfigFile, defaultConfig, type TesseraConfig } from '../config.js';
-import { openStore } from '../stores/open-store.js';
 import { connectRedis, defaultRedisPrefix } from '../shared-redis.js';
+import { openStore } from '../stores/open-store.js';
 import { createTessera, type Tessera } from '../tessera.js';
 
 /** A flag or variable that cannot work: commander prints it on one line and exits 2, as for a bad config. */
@@ -45,9 +45,7 @@ export const redisPrefixOption = () =>
 export const kekFileOption = () =>
   new Option('--kek-file <file>', 'file holding the key-encryption key of the signing keys (else TESSERA_KEK)').env('TESSERA_KEK_FILE');
 export const previousKekFileOption = () =>
-  new Option('--previous-kek-file <file>', 'during a KEK rotation, the old key-encryption key (else TESSERA_PREVIOUS_KEK)').env(
-    'TESSERA_PREVIOUS_KEK_FILE',
-  );
+  new Option('--previous-kek-file <file>', 'during a KEK rotation, the old key-encryption key (else TESSERA_PREVIOUS_KEK)').env('TESSERA_PREVIOUS_KEK_FILE');
 
 export interface KeyEncryptionOptions {
   kekFile?: string;

@@ -1,6 +1,18 @@
 import { Command, Option } from 'commander';
 import { startServer } from '../serve.js';
-import { configOption, dataOption, databaseOption, kekFileOption, keyEncryptionOf, parseIssuer, parseLogLevel, parsePort, previousKekFileOption, redisOption, redisPrefixOption } from './options.js';
+import {
+  configOption,
+  databaseOption,
+  dataOption,
+  kekFileOption,
+  keyEncryptionOf,
+  parseIssuer,
+  parseLogLevel,
+  parsePort,
+  previousKekFileOption,
+  redisOption,
+  redisPrefixOption,
+} from './options.js';
 
 export function serveCommand(): Command {
   return new Command('serve')
@@ -12,7 +24,9 @@ export function serveCommand(): Command {
     .addOption(databaseOption())
     .addOption(redisOption())
     .addOption(redisPrefixOption())
-    .addOption(new Option('--api-key <key>', 'the management API key, at least 32 characters (else the stored keys; generated on first start)').env('TESSERA_API_KEY'))
+    .addOption(
+      new Option('--api-key <key>', 'the management API key, at least 32 characters (else the stored keys; generated on first start)').env('TESSERA_API_KEY'),
+    )
     .addOption(new Option('--issuer <url>', 'iss of access tokens (default http://localhost:PORT)').env('TESSERA_ISSUER').argParser(parseIssuer))
     .addOption(new Option('--log-level <level>', 'pino log level').env('LOG_LEVEL').default('info').argParser(parseLogLevel))
     .addOption(new Option('--management-port <port>', 'serve /metrics and /admin on this port only').env('TESSERA_MANAGEMENT_PORT').argParser(parsePort))
@@ -36,41 +50,42 @@ export function serveCommand(): Command {
         kekFile?: string;
         previousKekFile?: string;
       }) => {
-      const keyEncryption = keyEncryptionOf(options);
-      const server = await startServer({
-        port: options.port,
-        host: options.host,
-        dataDir: options.data,
-        configPath: options.config,
-        // An empty TESSERA_API_KEY (a blank line in an env file) means none was given.
-        apiKey: options.apiKey || undefined,
-        issuer: options.issuer,
-        logLevel: options.logLevel,
-        databaseUrl: options.databaseUrl,
-        redisUrl: options.redisUrl,
-        redisPrefix: options.redisPrefix,
-        ...(options.managementPort === undefined ? {} : { managementPort: options.managementPort }),
-        ...(options.managementHost === undefined ? {} : { managementHost: options.managementHost }),
-        ...(keyEncryption ? { keyEncryption } : {}),
-      });
-      let stopping = false;
-      const stop = (signal: string) => {
-        if (stopping) return;
-        stopping = true;
-        server.logger.info({ signal }, 'shutting down: finishing in-flight requests');
-        server.close().then(
-          () => process.exit(0),
-          (error: unknown) => {
-            server.logger.error({ err: error }, 'shutdown failed');
-            process.exit(1);
-          },
-        );
-      };
-      process.on('SIGTERM', () => stop('SIGTERM'));
-      process.on('SIGINT', () => stop('SIGINT'));
-      // Only once the handlers are in place: a supervisor may send SIGTERM as soon as it reads this.
-      printWelcome(server.url, server.generatedApiKey, server.managementUrl);
-    });
+        const keyEncryption = keyEncryptionOf(options);
+        const server = await startServer({
+          port: options.port,
+          host: options.host,
+          dataDir: options.data,
+          configPath: options.config,
+          // An empty TESSERA_API_KEY (a blank line in an env file) means none was given.
+          apiKey: options.apiKey || undefined,
+          issuer: options.issuer,
+          logLevel: options.logLevel,
+          databaseUrl: options.databaseUrl,
+          redisUrl: options.redisUrl,
+          redisPrefix: options.redisPrefix,
+          ...(options.managementPort === undefined ? {} : { managementPort: options.managementPort }),
+          ...(options.managementHost === undefined ? {} : { managementHost: options.managementHost }),
+          ...(keyEncryption ? { keyEncryption } : {}),
+        });
+        let stopping = false;
+        const stop = (signal: string) => {
+          if (stopping) return;
+          stopping = true;
+          server.logger.info({ signal }, 'shutting down: finishing in-flight requests');
+          server.close().then(
+            () => process.exit(0),
+            (error: unknown) => {
+              server.logger.error({ err: error }, 'shutdown failed');
+              process.exit(1);
+            },
+          );
+        };
+        process.on('SIGTERM', () => stop('SIGTERM'));
+        process.on('SIGINT', () => stop('SIGINT'));
+        // Only once the handlers are in place: a supervisor may send SIGTERM as soon as it reads this.
+        printWelcome(server.url, server.generatedApiKey, server.managementUrl);
+      },
+    );
 }
 
 function printWelcome(url: string, generatedApiKey: string | undefined, managementUrl: string | undefined): void {

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { sessionJson, userSessionsJson, userSessionsLimit } from '../http/representation.js';
-import { configOption, dataOption, databaseOption, openTessera, redisOption, redisPrefixOption, type StoreOptions } from './options.js';
+import { configOption, databaseOption, dataOption, openTessera, redisOption, redisPrefixOption, type StoreOptions } from './options.js';
 
 export function sessionsCommand(): Command {
   const sessions = new Command('sessions').description('inspect and revoke sessions');

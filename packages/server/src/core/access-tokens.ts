@@ -1,15 +1,15 @@
+import { type AccessTokenClaims, type AccessTokenKeyLookup, type CheckedAccessToken, checkAccessToken, tokenExpiredError } from '@tessera/verifier/core';
 import { SignJWT } from 'jose';
-import { checkAccessToken, tokenExpiredError, type AccessTokenClaims, type AccessTokenKeyLookup, type CheckedAccessToken } from '@tessera/verifier/core';
 import type { Clock } from './clock.js';
 import { TesseraError } from './errors.js';
 import { newId } from './ids.js';
 import { KeyEncryptionError } from './key-encryption.js';
 import type { SessionRecord } from './session.js';
-import { signingAlgorithm, type SigningKeys } from './signing-keys.js';
+import { type SigningKeys, signingAlgorithm } from './signing-keys.js';
 
+export type { AccessTokenCheckOptions, AccessTokenClaims, AccessTokenKeyLookup, CheckedAccessToken } from '@tessera/verifier/core';
 // The check itself is shared with the offline verifier, which lives in its own package.
 export { checkAccessToken, tokenExpiredError };
-export type { AccessTokenCheckOptions, AccessTokenClaims, AccessTokenKeyLookup, CheckedAccessToken } from '@tessera/verifier/core';
 
 export interface AccessTokensOptions {
   readonly keys: SigningKeys;
@@ -91,4 +91,3 @@ export class AccessTokens {
     return checked;
   }
 }
-

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { systemScheduler, type Clock, type Scheduler } from './clock.js';
-import { silentLog, type Log } from './log.js';
+import { type Clock, type Scheduler, systemScheduler } from './clock.js';
+import { type Log, silentLog } from './log.js';
 import type { ApiKeyRecord, SessionStore } from './store.js';
 
 /** The shortest key an operator may supply: a guessable key would open the whole management API. */
@@ -131,18 +131,22 @@ export class ApiKeys {
   /** Re-reads the keys every 250 ms (on `scheduler`'s timers) until the returned function is called. */
   watch(log: Log = silentLog, scheduler: Scheduler = systemScheduler): () => void {
     let failing = false;
-    const timer = scheduler.setRepeating(reloadIntervalMs, () => {
-      this.reload().then(
-        () => {
-          if (failing) log.info({}, 'api keys: reading the store again');
-          failing = false;
-        },
-        (error: unknown) => {
-          if (!failing) log.warn({ err: error }, 'api keys: cannot re-read the store; keeping the keys last read');
-          failing = true;
-        },
-      );
-    }, { unref: true });
+    const timer = scheduler.setRepeating(
+      reloadIntervalMs,
+      () => {
+        this.reload().then(
+          () => {
+            if (failing) log.info({}, 'api keys: reading the store again');
+            failing = false;
+          },
+          (error: unknown) => {
+            if (!failing) log.warn({ err: error }, 'api keys: cannot re-read the store; keeping the keys last read');
+            failing = true;
+          },
+        );
+      },
+      { unref: true },
+    );
     return () => timer.cancel();
   }
 

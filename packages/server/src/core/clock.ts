@@ -1,3 +1,4 @@
 // The verifier takes the same injectable clock, so it is defined in @tessera/verifier.
-export { ManualClock, systemClock, systemScheduler } from '@tessera/verifier/core';
+
 export type { Clock, Scheduler, Timer, TimerOptions } from '@tessera/verifier/core';
+export { ManualClock, systemClock, systemScheduler } from '@tessera/verifier/core';

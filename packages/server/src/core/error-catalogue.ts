@@ -1,4 +1,6 @@
 // The catalogue lives in @tessera/verifier, which raises some of its codes and must not depend on the server.
+
+export type { CloseCodeErrorCode, ErrorCode, ErrorDefinition, OAuthErrorCode, SessionEndingErrorCode } from '@tessera/verifier/core';
 export {
   endsSession,
   errorCatalogue,
@@ -9,4 +11,3 @@ export {
   serverErrorCodes,
   sessionEndingCodes,
 } from '@tessera/verifier/core';
-export type { CloseCodeErrorCode, ErrorCode, ErrorDefinition, OAuthErrorCode, SessionEndingErrorCode } from '@tessera/verifier/core';

@@ -4,9 +4,7 @@
 // services: `store.ts` → `fanout.ts` → `sessions.ts` → `store.ts` was a cycle.
 
 /** What one node tells the others. Small on purpose: receivers read the rest from the store. */
-export type FanoutMessage =
-  | { readonly type: 'session_revoked'; readonly sessionId: string; readonly version: number }
-  | { readonly type: 'keys_rotated' };
+export type FanoutMessage = { readonly type: 'session_revoked'; readonly sessionId: string; readonly version: number } | { readonly type: 'keys_rotated' };
 
 /** What a channel reports to the node listening on it. */
 export interface FanoutSubscriber {

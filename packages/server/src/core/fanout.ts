@@ -1,4 +1,4 @@
-import { systemScheduler, type Clock, type Scheduler, type Timer } from './clock.js';
+import { type Clock, type Scheduler, systemScheduler, type Timer } from './clock.js';
 import { revocationCommitLagMs } from './defaults.js';
 import type { FanoutChannel, FanoutMessage } from './fanout-channel.js';
 import type { Log } from './log.js';
@@ -7,9 +7,9 @@ import type { SessionService } from './sessions.js';
 import type { SigningKeys } from './signing-keys.js';
 import type { SessionStore } from './store.js';
 
+export type { FanoutChannel, FanoutMessage, FanoutSubscriber } from './fanout-channel.js';
 // The channel contract has a module of its own, below the store; re-exported for existing imports.
 export { parseFanoutMessage } from './fanout-channel.js';
-export type { FanoutChannel, FanoutMessage, FanoutSubscriber } from './fanout-channel.js';
 
 export interface FanoutOptions {
   readonly sessions: SessionService;
@@ -157,10 +157,7 @@ export class Fanout {
     this.#connected = false;
     this.#heardUntil = Math.min(this.#heardUntil, this.#clock.now() - outageDetectionMs);
     this.#catchUpNeeded = true;
-    this.#log.warn(
-      { channel: this.#channel?.name, err: reason },
-      'fanout: channel lost; polling the database for revocations until it is back',
-    );
+    this.#log.warn({ channel: this.#channel?.name, err: reason }, 'fanout: channel lost; polling the database for revocations until it is back');
   }
 
   #heard(message: FanoutMessage): void {
@@ -226,7 +223,8 @@ export class Fanout {
         },
         (error: unknown) => {
           // Other nodes still learn of it: from their session cache's short life, and by polling once their channel reconnects.
-          if (!this.#publishFailing) this.#log.warn({ channel: this.#channel?.name, err: error }, 'fanout: cannot publish; other nodes fall back on the database');
+          if (!this.#publishFailing)
+            this.#log.warn({ channel: this.#channel?.name, err: error }, 'fanout: cannot publish; other nodes fall back on the database');
           this.#publishFailing = true;
         },
       ),

@@ -83,7 +83,5 @@ function wrongKey(kid: string, id: string | undefined): KeyEncryptionError {
 
 /** The error for a store holding sealed keys when no key-encryption key is given. */
 export function missingKeyEncryptionKey(kid: string): KeyEncryptionError {
-  return new KeyEncryptionError(
-    `signing key ${kid} is encrypted at rest; give its key-encryption key with TESSERA_KEK or --kek-file.`,
-  );
+  return new KeyEncryptionError(`signing key ${kid} is encrypted at rest; give its key-encryption key with TESSERA_KEK or --kek-file.`);
 }

@@ -1,6 +1,6 @@
-import { systemScheduler, type Clock, type Scheduler } from './clock.js';
+import { type Clock, type Scheduler, systemScheduler } from './clock.js';
 import { revocationCommitLagMs } from './defaults.js';
-import { longestAccessTokenTtl, type FlowPolicies } from './flows.js';
+import { type FlowPolicies, longestAccessTokenTtl } from './flows.js';
 import type { RevocationReason, SessionRecord } from './session.js';
 import type { SessionService } from './sessions.js';
 import type { SessionStore } from './store.js';

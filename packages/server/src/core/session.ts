@@ -1,8 +1,8 @@
 import type { RevocationReason } from '@tessera/verifier/core';
 
+export type { RevocationReason } from '@tessera/verifier/core';
 // The verifier reads these from the revocation feed, so they are defined in @tessera/verifier.
 export { revocationReasons } from '@tessera/verifier/core';
-export type { RevocationReason } from '@tessera/verifier/core';
 
 /** The server-side record of one sign-in on one device. Times are epoch milliseconds. */
 export interface SessionRecord {

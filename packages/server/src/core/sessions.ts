@@ -1,10 +1,10 @@
-import { tokenExpiredError, type AccessTokenClaims, type AccessTokens } from './access-tokens.js';
+import { type AccessTokenClaims, type AccessTokens, tokenExpiredError } from './access-tokens.js';
 import type { Clock } from './clock.js';
 import { TesseraError } from './errors.js';
-import { newId } from './ids.js';
 import type { FlowPolicies, FlowPolicy } from './flows.js';
+import { newId } from './ids.js';
 import { generateRefreshToken, hashRefreshToken, openSuccessor, sealSuccessor } from './refresh-tokens.js';
-import { sessionEnd, sessionState, type RevocationReason, type SessionRecord } from './session.js';
+import { type RevocationReason, type SessionRecord, sessionEnd, sessionState } from './session.js';
 import { SessionCache } from './session-cache.js';
 import { storableTextProblem } from './storable-text.js';
 import type { SessionStore } from './store.js';
@@ -174,13 +174,7 @@ export class SessionService {
     throw new TesseraError('service_unavailable', { retryAfter: 1, message: 'The refresh could not be settled. Retry.' });
   }
 
-  async #issueSuccessor(
-    spentToken: string,
-    spentHash: string,
-    session: SessionRecord,
-    flow: FlowPolicy,
-    now: number,
-  ): Promise<TokenGrant | null> {
+  async #issueSuccessor(spentToken: string, spentHash: string, session: SessionRecord, flow: FlowPolicy, now: number): Promise<TokenGrant | null> {
     const idleExpiresAt = idleEnd(flow, now, session.expiresAt);
     const renewed: SessionRecord = { ...session, lastRefreshedAt: now, idleExpiresAt };
     const refreshToken = generateRefreshToken();

@@ -1,5 +1,5 @@
 import { signingAlgorithm } from '@tessera/verifier/core';
-import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
+import { type CryptoKey, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
 import type { Clock } from './clock.js';
 import { newId } from './ids.js';
 import { KeyEncryption, KeyEncryptionError, missingKeyEncryptionKey } from './key-encryption.js';
@@ -211,9 +211,7 @@ export class SigningKeys {
     }
     this.#keys = keys;
     // Newest unretired key signs; two nodes that raced to create the first key agree on it.
-    this.#current = [...keys.values()]
-      .filter((key) => key.record.retiredAt === null)
-      .sort((a, b) => b.record.kid.localeCompare(a.record.kid))[0];
+    this.#current = [...keys.values()].filter((key) => key.record.retiredAt === null).sort((a, b) => b.record.kid.localeCompare(a.record.kid))[0];
     this.#loadedAt = this.#clock.now();
   }
 }

@@ -2,7 +2,7 @@ import type { AccessTokenClaims } from './access-tokens.js';
 import type { Clock } from './clock.js';
 import { TesseraError } from './errors.js';
 import { hashRefreshToken } from './refresh-tokens.js';
-import { sessionState, type SessionRecord } from './session.js';
+import { type SessionRecord, sessionState } from './session.js';
 import type { SessionService } from './sessions.js';
 import type { SessionStore } from './store.js';
 

@@ -1,4 +1,4 @@
-import { errorCatalogue, errorDefinition, type ErrorCode, type ErrorDefinition } from '../core/error-catalogue.js';
+import { type ErrorCode, type ErrorDefinition, errorCatalogue, errorDefinition } from '../core/error-catalogue.js';
 
 const codes = Object.keys(errorCatalogue) as ErrorCode[];
 

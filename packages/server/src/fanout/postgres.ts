@@ -1,6 +1,6 @@
 import pg from 'pg';
-import { systemScheduler, type Scheduler, type Timer } from '../core/clock.js';
-import { parseFanoutMessage, type FanoutChannel, type FanoutMessage, type FanoutSubscriber } from '../core/fanout-channel.js';
+import { type Scheduler, systemScheduler, type Timer } from '../core/clock.js';
+import { type FanoutChannel, type FanoutMessage, type FanoutSubscriber, parseFanoutMessage } from '../core/fanout-channel.js';
 import type { Log } from '../core/log.js';
 
 /** The NOTIFY channel; each database is its own namespace, so nodes on other databases never hear it. */

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { parseFanoutMessage, type FanoutChannel, type FanoutMessage, type FanoutSubscriber } from '../core/fanout-channel.js';
+import { type FanoutChannel, type FanoutMessage, type FanoutSubscriber, parseFanoutMessage } from '../core/fanout-channel.js';
 import type { Log } from '../core/log.js';
 
 /** A publish that Redis has not acknowledged by then is given up on (and logged by `Fanout`). */

@@ -5,16 +5,16 @@ import { TesseraError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { userIdMaxLength } from '../core/user-id.js';
 import type { Tessera } from '../tessera.js';
-import { errorEnvelope, docsBaseUrl, sendError, sendRawClientError } from './envelope.js';
 import { CorsPolicy, isPreflight, preflightRefusal } from './cors.js';
+import { docsBaseUrl, errorEnvelope, sendError, sendRawClientError } from './envelope.js';
 import { Metrics } from './metrics.js';
+import { type RouteDocs, serveOpenApi } from './openapi.js';
 import { createRateLimiter, RequestRateLimits } from './rate-limits.js';
 import { requestForLog } from './request-log.js';
 import { adminRoutes } from './routes/admin.js';
 import { endUserRoutes } from './routes/end-user.js';
 import { managementRoutes } from './routes/management.js';
 import { oauthRoutes } from './routes/oauth.js';
-import { serveOpenApi, type RouteDocs } from './openapi.js';
 import { operationsRoutes } from './routes/operations.js';
 import { wellKnownRoutes } from './routes/well-known.js';
 

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
-import { TesseraError } from '../core/errors.js';
 import type { ApiKeys } from '../core/api-keys.js';
+import { TesseraError } from '../core/errors.js';
 import type { SessionService } from '../core/sessions.js';
 import { clientSubject, type RequestRateLimits } from './rate-limits.js';
 

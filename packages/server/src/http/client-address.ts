@@ -9,7 +9,6 @@ import type { TesseraConfig } from '../config.js';
  */
 export function clientAddressResolver(trust: TesseraConfig['trustProxy']): ((request: IncomingMessage) => string) | undefined {
   if (trust === false) return undefined;
-  const trusted =
-    trust === true ? () => true : typeof trust === 'number' ? (_address: string, hop: number) => hop < trust : proxyAddr.compile([...trust]);
+  const trusted = trust === true ? () => true : typeof trust === 'number' ? (_address: string, hop: number) => hop < trust : proxyAddr.compile([...trust]);
   return (request) => proxyAddr(request, trusted);
 }

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { oauthErrorOf, type ErrorCode, type OAuthErrorCode } from '../core/error-catalogue.js';
+import { type ErrorCode, type OAuthErrorCode, oauthErrorOf } from '../core/error-catalogue.js';
 import { TesseraError, type TesseraErrorOptions } from '../core/errors.js';
 import { errorEnvelope } from './envelope.js';
 

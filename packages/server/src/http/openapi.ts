@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import type { TSchema } from 'typebox';
-import { errorCatalogue, sessionEndingCodes, type ErrorCode } from '../core/error-catalogue.js';
+import { type ErrorCode, errorCatalogue, sessionEndingCodes } from '../core/error-catalogue.js';
 import { TesseraError } from '../core/errors.js';
 import type { Tessera } from '../tessera.js';
 import { ErrorEnvelope, GrantAnswer, OAuthErrorAnswer, SessionAnswer } from './answer-schemas.js';
-import { OAuthRequestError, oauthAnswerOf, type OAuthErrorCode } from './oauth-errors.js';
+import { type OAuthErrorCode, OAuthRequestError, oauthAnswerOf } from './oauth-errors.js';
 import { RefreshCookie } from './refresh-cookie.js';
 
 /** How a route's caller proves who it is; each names its security scheme and the errors it brings. */

@@ -1,5 +1,5 @@
-import { sessionState, type SessionRecord } from '../core/session.js';
 import { formatCursor, type RevocationPage } from '../core/revocation-feed.js';
+import { type SessionRecord, sessionState } from '../core/session.js';
 import type { SessionService, TokenGrant } from '../core/sessions.js';
 
 /** The latest instant a Date can show (ECMA-262: 8.64e15 ms after 1970). */

@@ -11,10 +11,7 @@ export const CreateSessionBody = Type.Object(
   { additionalProperties: false },
 );
 
-export const RefreshBody = Type.Object(
-  { refresh_token: Type.String({ minLength: 1, maxLength: 512 }) },
-  { additionalProperties: false },
-);
+export const RefreshBody = Type.Object({ refresh_token: Type.String({ minLength: 1, maxLength: 512 }) }, { additionalProperties: false });
 
 /** Cookie mode: the refresh token may come from the cookie instead. */
 export const OptionalRefreshBody = Type.Object(

@@ -1,5 +1,5 @@
 import type { Clock } from '../core/clock.js';
-import { decide, windowOf, type RateDecision, type RateLimiter, type RateRule } from './rate-limiter.js';
+import { decide, type RateDecision, type RateLimiter, type RateRule, windowOf } from './rate-limiter.js';
 
 export interface MemoryRateLimiterOptions {
   readonly clock: Clock;

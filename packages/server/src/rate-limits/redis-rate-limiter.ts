@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Clock } from '../core/clock.js';
-import { decide, windowOf, type RateDecision, type RateLimiter, type RateRule } from './rate-limiter.js';
+import { decide, type RateDecision, type RateLimiter, type RateRule, windowOf } from './rate-limiter.js';
 
 export interface RedisRateLimiterOptions {
   readonly redis: Redis;

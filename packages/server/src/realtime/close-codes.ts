@@ -1,4 +1,4 @@
-import { endsSession, errorCloseCodes, type CloseCodeErrorCode } from '../core/error-catalogue.js';
+import { type CloseCodeErrorCode, endsSession, errorCloseCodes } from '../core/error-catalogue.js';
 import { TesseraError, type TesseraErrorOptions } from '../core/errors.js';
 
 /**

@@ -1,13 +1,13 @@
 import type { IncomingMessage } from 'node:http';
-import { WebSocket, type RawData } from 'ws';
+import { type RawData, WebSocket } from 'ws';
 import type { AccessTokenClaims } from '../core/access-tokens.js';
 import type { Clock, Scheduler, Timer } from '../core/clock.js';
-import { sessionEnd, type SessionRecord } from '../core/session.js';
-import { assertActive, type SessionService } from '../core/sessions.js';
 import { errorEnvelope } from '../core/error-envelope.js';
-import { realtimeError, toRealtimeError, type RealtimeError } from './close-codes.js';
+import { type SessionRecord, sessionEnd } from '../core/session.js';
+import { assertActive, type SessionService } from '../core/sessions.js';
+import { type RealtimeError, realtimeError, toRealtimeError } from './close-codes.js';
 import { MessageRate } from './message-rate.js';
-import { encodeServerFrame, parseClientFrame, type ClientFrame, type ServerFrame } from './protocol.js';
+import { type ClientFrame, encodeServerFrame, parseClientFrame, type ServerFrame } from './protocol.js';
 
 /** One socket as the app sees it: who is on it, and a way to push the app's own messages. */
 export interface RealtimeConnection {

@@ -1,17 +1,17 @@
-import { STATUS_CODES, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import { type Server as HttpServer, type IncomingMessage, STATUS_CODES } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
-import { systemScheduler, type Clock, type Scheduler } from '../core/clock.js';
+import { type WebSocket, WebSocketServer } from 'ws';
+import { type Clock, type Scheduler, systemScheduler } from '../core/clock.js';
 import { defaultSocketsPerClient } from '../core/defaults.js';
+import { docsBaseUrl, errorEnvelope } from '../core/error-envelope.js';
 import { TesseraError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import type { SessionRecord } from '../core/session.js';
 import { assertActive, type SessionService } from '../core/sessions.js';
-import { docsBaseUrl, errorEnvelope } from '../core/error-envelope.js';
 import { clientSubject } from '../rate-limits/subjects.js';
-import { toRealtimeError, type RealtimeError } from './close-codes.js';
-import { SocketConnection, type ConnectionContext, type RealtimeConnection } from './connection.js';
+import { type RealtimeError, toRealtimeError } from './close-codes.js';
+import { type ConnectionContext, type RealtimeConnection, SocketConnection } from './connection.js';
 
 /** The parts of a Tessera node the socket protocol needs (a `Tessera` from `createTessera` fits). */
 export interface RealtimeCore {

@@ -6,9 +6,7 @@ import { realtimeError } from './close-codes.js';
  * Client → server: `auth` (first, and again at any time), `message`.
  * Server → client: `ready`, `token_expiring`, `session_ended`, `error` (before a close), `message`.
  */
-export type ClientFrame =
-  | { readonly type: 'auth'; readonly accessToken: string }
-  | { readonly type: 'message'; readonly data: unknown };
+export type ClientFrame = { readonly type: 'auth'; readonly accessToken: string } | { readonly type: 'message'; readonly data: unknown };
 
 export type ServerFrame =
   | { readonly type: 'ready'; readonly session_id: string; readonly access_token_expires_at: string }

@@ -2,26 +2,26 @@ import pg from 'pg';
 import type { Scheduler } from '../core/clock.js';
 import { TesseraError } from '../core/errors.js';
 import type { FanoutChannel } from '../core/fanout-channel.js';
-import { silentLog, type Log } from '../core/log.js';
+import { type Log, silentLog } from '../core/log.js';
 import type { RevocationReason, SessionRecord } from '../core/session.js';
 import type { ApiKeyOrigin, ApiKeyRecord, RefreshTokenRecord, RotateRefreshToken, SessionStore, SigningKeyRecord } from '../core/store.js';
 import { PostgresFanoutChannel } from '../fanout/postgres.js';
-import { positionalValues, postgresTypes, toPositional, type NamedParameters, type PositionalStatement } from './dialect.js';
+import { type NamedParameters, type PositionalStatement, positionalValues, postgresTypes, toPositional } from './dialect.js';
 import { createMigrationsTable, listAppliedMigrations, pendingMigrations, recordMigration } from './migrations.js';
 import { isRetryable, startupError, storeError } from './postgres-errors.js';
 import {
+  type ApiKeyRow,
   apiKeyFromRow,
+  type RefreshTokenRow,
   refreshTokenFromRow,
   refreshTokenToRow,
+  type SessionRow,
+  type SigningKeyRow,
   sessionFromRow,
   sessionToRow,
   signingKeyFromRow,
-  type ApiKeyRow,
-  type RefreshTokenRow,
-  type SessionRow,
-  type SigningKeyRow,
 } from './rows.js';
-import { postgresStatements, statements, type StatementName } from './statements.js';
+import { postgresStatements, type StatementName, statements } from './statements.js';
 
 export interface PostgresStoreOptions {
   /** `postgres://user@host:port/database` */
@@ -90,9 +90,10 @@ export class PostgresSessionStore implements SessionStore {
     });
     // An idle connection dropped by the server: the pool replaces it; without a listener it would crash the node.
     this.#pool.on('error', (error) => this.#log.warn({ err: error }, 'postgres: idle connection lost'));
-    this.#compiled = Object.fromEntries(
-      (Object.keys(statements) as StatementName[]).map((name) => [name, toPositional(statements[name])]),
-    ) as Record<StatementName, PositionalStatement>;
+    this.#compiled = Object.fromEntries((Object.keys(statements) as StatementName[]).map((name) => [name, toPositional(statements[name])])) as Record<
+      StatementName,
+      PositionalStatement
+    >;
   }
 
   async createSession(session: SessionRecord, refreshToken: RefreshTokenRecord): Promise<void> {

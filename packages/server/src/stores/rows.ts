@@ -131,6 +131,15 @@ export function apiKeyFromRow(row: ApiKeyRow): ApiKeyRecord {
 
 /** Columns of a session, in the order of `sessionToRow`. */
 export const sessionColumns = [
-  'id', 'user_id', 'flow', 'created_at', 'last_refreshed_at', 'expires_at',
-  'idle_expires_at', 'revoked_at', 'revoked_reason', 'metadata', 'version',
+  'id',
+  'user_id',
+  'flow',
+  'created_at',
+  'last_refreshed_at',
+  'expires_at',
+  'idle_expires_at',
+  'revoked_at',
+  'revoked_reason',
+  'metadata',
+  'version',
 ] as const;

@@ -7,18 +7,18 @@ import type { RevocationReason, SessionRecord } from '../core/session.js';
 import type { ApiKeyOrigin, ApiKeyRecord, RefreshTokenRecord, RotateRefreshToken, SessionStore, SigningKeyRecord } from '../core/store.js';
 import { createMigrationsTable, listAppliedMigrations, pendingMigrations, recordMigration } from './migrations.js';
 import {
+  type ApiKeyRow,
   apiKeyFromRow,
+  type RefreshTokenRow,
   refreshTokenFromRow,
   refreshTokenToRow,
+  type SessionRow,
+  type SigningKeyRow,
   sessionFromRow,
   sessionToRow,
   signingKeyFromRow,
-  type ApiKeyRow,
-  type RefreshTokenRow,
-  type SessionRow,
-  type SigningKeyRow,
 } from './rows.js';
-import { statements, type StatementName } from './statements.js';
+import { type StatementName, statements } from './statements.js';
 
 /** Error codes at start that mean the file can never be this store as it is: damaged, not SQLite, not openable. */
 const unusableFileCodes = new Set(['SQLITE_NOTADB', 'SQLITE_CORRUPT', 'SQLITE_CANTOPEN', 'SQLITE_READONLY', 'SQLITE_PERM']);
@@ -28,7 +28,9 @@ function startupError(path: string, error: unknown): unknown {
   const code = (error as { code?: unknown }).code;
   if (typeof code !== 'string') return error;
   if (unusableFileCodes.has(code)) {
-    return new ConfigError(`The SQLite store ${path} cannot be used: ${(error as Error).message} (${code}). If it is damaged, restore it from a backup or move it away.`);
+    return new ConfigError(
+      `The SQLite store ${path} cannot be used: ${(error as Error).message} (${code}). If it is damaged, restore it from a backup or move it away.`,
+    );
   }
   // mkdir of the data folder: not there to create, or not allowed.
   if (/^E[A-Z]+$/.test(code)) return new ConfigError(`The data folder of ${path} cannot be created: ${(error as Error).message}`);
@@ -71,10 +73,12 @@ export class SqliteSessionStore implements SessionStore {
 
   async createSession(session: SessionRecord, refreshToken: RefreshTokenRecord): Promise<void> {
     this.#run(() =>
-      this.#db.transaction(() => {
-        this.#statements.insertSession.run(sessionToRow(session));
-        this.#statements.insertRefreshToken.run(refreshTokenToRow(refreshToken));
-      }).immediate(),
+      this.#db
+        .transaction(() => {
+          this.#statements.insertSession.run(sessionToRow(session));
+          this.#statements.insertRefreshToken.run(refreshTokenToRow(refreshToken));
+        })
+        .immediate(),
     );
   }
 
@@ -119,8 +123,7 @@ export class SqliteSessionStore implements SessionStore {
 
   async revokeUserSessions(userId: string, reason: RevocationReason, at: number, exceptSessionId?: string): Promise<SessionRecord[]> {
     const rows = this.#run(
-      () =>
-        this.#statements.revokeUserSessions.all({ user_id: userId, reason, now: at, except: exceptSessionId ?? null }) as SessionRow[],
+      () => this.#statements.revokeUserSessions.all({ user_id: userId, reason, now: at, except: exceptSessionId ?? null }) as SessionRow[],
     );
     return rows.map(sessionFromRow);
   }
@@ -152,17 +155,19 @@ export class SqliteSessionStore implements SessionStore {
 
   async addSigningKey(key: SigningKeyRecord, verifyUntil: number | null): Promise<void> {
     this.#run(() =>
-      this.#db.transaction(() => {
-        if (verifyUntil !== null) this.#statements.retireSigningKeys.run({ retired_at: key.createdAt, verify_until: verifyUntil });
-        this.#statements.insertSigningKey.run({
-          kid: key.kid,
-          alg: key.alg,
-          private_jwk: key.privateJwk,
-          public_jwk: key.publicJwk,
-          created_at: key.createdAt,
-          longest_token_ttl: key.longestTokenTtl,
-        });
-      }).immediate(),
+      this.#db
+        .transaction(() => {
+          if (verifyUntil !== null) this.#statements.retireSigningKeys.run({ retired_at: key.createdAt, verify_until: verifyUntil });
+          this.#statements.insertSigningKey.run({
+            kid: key.kid,
+            alg: key.alg,
+            private_jwk: key.privateJwk,
+            public_jwk: key.publicJwk,
+            created_at: key.createdAt,
+            longest_token_ttl: key.longestTokenTtl,
+          });
+        })
+        .immediate(),
     );
   }
 

@@ -16,12 +16,10 @@ export const statements = {
   getRefreshTokenWithSession:
     'SELECT refresh_tokens.*, sessions.* FROM refresh_tokens JOIN sessions ON sessions.id = refresh_tokens.session_id WHERE refresh_tokens.hash = @hash',
   /** The conditional UPDATE that makes rotation single-use: only a live token changes. */
-  spendRefreshToken:
-    'UPDATE refresh_tokens SET spent_at = @spent_at, sealed_successor = @sealed_successor WHERE hash = @hash AND spent_at IS NULL',
+  spendRefreshToken: 'UPDATE refresh_tokens SET spent_at = @spent_at, sealed_successor = @sealed_successor WHERE hash = @hash AND spent_at IS NULL',
   renewSession:
     'UPDATE sessions SET last_refreshed_at = @last_refreshed_at, idle_expires_at = @idle_expires_at, version = version + 1 WHERE id = @id AND revoked_at IS NULL RETURNING *',
-  revokeSession:
-    'UPDATE sessions SET revoked_at = @at, revoked_reason = @reason, version = version + 1 WHERE id = @id AND revoked_at IS NULL RETURNING *',
+  revokeSession: 'UPDATE sessions SET revoked_at = @at, revoked_reason = @reason, version = version + 1 WHERE id = @id AND revoked_at IS NULL RETURNING *',
   // CAST: PostgreSQL must know the type of a parameter that is only compared with NULL.
   revokeUserSessions: `UPDATE sessions SET revoked_at = @now, revoked_reason = @reason, version = version + 1
     WHERE user_id = @user_id AND ${activeAt} AND (CAST(@except AS TEXT) IS NULL OR id <> @except) RETURNING *`,
@@ -35,8 +33,7 @@ export const statements = {
   insertSigningKey: `INSERT INTO signing_keys (kid, alg, private_jwk, public_jwk, created_at, longest_token_ttl)
     VALUES (@kid, @alg, @private_jwk, @public_jwk, @created_at, @longest_token_ttl)`,
   replaceSigningKeyPrivateJwk: 'UPDATE signing_keys SET private_jwk = @private_jwk WHERE kid = @kid',
-  extendSigningKeyTtl:
-    'UPDATE signing_keys SET longest_token_ttl = @ttl WHERE kid = @kid AND (longest_token_ttl IS NULL OR longest_token_ttl < @ttl)',
+  extendSigningKeyTtl: 'UPDATE signing_keys SET longest_token_ttl = @ttl WHERE kid = @kid AND (longest_token_ttl IS NULL OR longest_token_ttl < @ttl)',
   listApiKeys: 'SELECT * FROM api_keys ORDER BY created_at, hash',
   putApiKey: `INSERT INTO api_keys (hash, name, origin, created_at, revoked_at, last_used_at)
     VALUES (@hash, @name, @origin, @created_at, NULL, NULL)

@@ -1,11 +1,5 @@
 // The verifier is its own package, @tessera/verifier (jose its only dependency); this entry point stays for existing imports.
-export {
-  createVerifier,
-  tesseraExpress,
-  tesseraFastify,
-  TesseraError,
-  verifierErrorResponse,
-} from '@tessera/verifier';
+
 export type {
   AccessTokenClaims,
   ErrorCode,
@@ -16,4 +10,11 @@ export type {
   Verifier,
   VerifierErrorResponse,
   VerifierOptions,
+} from '@tessera/verifier';
+export {
+  createVerifier,
+  TesseraError,
+  tesseraExpress,
+  tesseraFastify,
+  verifierErrorResponse,
 } from '@tessera/verifier';

@@ -52,14 +52,28 @@ describe('counterSnapshot', () => {
   });
 
   it('skips what it cannot read instead of failing', () => {
-    const text = ['# HELP x', 'garbage line', 'tessera_refreshes_total{replayed="false"} NaN', 'tessera_refreshes_total{replayed="true"} 4 1700000000000', '', '{} 3'].join('\n');
+    const text = [
+      '# HELP x',
+      'garbage line',
+      'tessera_refreshes_total{replayed="false"} NaN',
+      'tessera_refreshes_total{replayed="true"} 4 1700000000000',
+      '',
+      '{} 3',
+    ].join('\n');
     expect(parsePrometheusText(text)).toEqual([{ name: 'tessera_refreshes_total', labels: { replayed: 'true' }, value: 4 }]);
     expect(counterSnapshot('<html>not metrics</html>', 0).refreshes).toBe(0);
   });
 });
 
 describe('refreshesPerSecond', () => {
-  const at = (time: number, refreshes: number) => ({ at: time, refreshes, sessionsCreated: 0, revocationsByReason: new Map(), liveSockets: null, listeningVerifiers: null });
+  const at = (time: number, refreshes: number) => ({
+    at: time,
+    refreshes,
+    sessionsCreated: 0,
+    revocationsByReason: new Map(),
+    liveSockets: null,
+    listeningVerifiers: null,
+  });
 
   it('is the delta over the elapsed time', () => {
     expect(refreshesPerSecond(at(1_000, 10), at(3_000, 16))).toBe(3);

@@ -1,15 +1,14 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../helpers.js';
 import { createTestDatabase, type TestDatabase } from '../services.js';
-import { cleanupDirs, dataDir, eventually, killAll, runTessera, serve, type ServeHandle } from './harness.js';
+import { cleanupDirs, dataDir, eventually, killAll, runTessera, type ServeHandle, serve } from './harness.js';
 
 /** `tessera api-keys …` and `--api-key` on real processes, on SQLite and on PostgreSQL. */
 const loopback = ['--port', '0', '--host', '127.0.0.1'];
 const firstKey = 'tsk_first_operator_key_0123456789abcdef';
 const secondKey = 'tsk_second_operator_key_0123456789abcdef';
 
-const canManage = async (node: ServeHandle, key: string) =>
-  (await call(`${node.url}/v1/users/alice/sessions`, { token: key })).status === 200;
+const canManage = async (node: ServeHandle, key: string) => (await call(`${node.url}/v1/users/alice/sessions`, { token: key })).status === 200;
 
 let database: TestDatabase;
 beforeAll(async () => {

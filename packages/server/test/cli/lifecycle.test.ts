@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { call } from '../helpers.js';
-import { cleanupDirs, dataDir, freePort, jwtHeader, killAll, runTessera, serve, sleep, spawnTessera, type ServeHandle } from './harness.js';
+import { cleanupDirs, dataDir, freePort, jwtHeader, killAll, runTessera, type ServeHandle, serve, sleep, spawnTessera } from './harness.js';
 
 afterEach(async () => {
   await killAll();

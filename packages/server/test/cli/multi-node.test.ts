@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVerifier } from '../../src/verifier/index.js';
-import { call, type Answer } from '../helpers.js';
-import { createTestDatabase, postgresUrl, redisUrl, throughPort, uniqueRedisPrefix, type TestDatabase } from '../services.js';
+import { type Answer, call } from '../helpers.js';
+import { createTestDatabase, postgresUrl, redisUrl, type TestDatabase, throughPort, uniqueRedisPrefix } from '../services.js';
 import { TcpProxy } from '../tcp-proxy.js';
-import { cleanupDirs, dataDir, eventually, jwtHeader, killAll, runTessera, serve, sleep, type ServeHandle } from './harness.js';
+import { cleanupDirs, dataDir, eventually, jwtHeader, killAll, runTessera, type ServeHandle, serve, sleep } from './harness.js';
 
 /**
  * Several real `tessera serve` processes on one PostgreSQL database, with and without Redis: what a
@@ -71,10 +71,14 @@ describe.each([
       expect(revoked.status).toBeLessThan(300);
       let last: Answer | undefined;
       delays.push(
-        await eventually(async () => {
-          last = await call(`${b.url}/v1/session`, { token: grant.access_token });
-          return last.status !== 200;
-        }, 3_000, 20),
+        await eventually(
+          async () => {
+            last = await call(`${b.url}/v1/session`, { token: grant.access_token });
+            return last.status !== 200;
+          },
+          3_000,
+          20,
+        ),
       );
       expect(last!.status).toBe(401);
       expect(last!.body.error).toBe('session_revoked');
@@ -85,7 +89,9 @@ describe.each([
     await eventually(async () => (await heardRevocations(b)) - heardBefore === 10, 2_000);
   });
 
-  it("a resource server's verifier reading node B's revocation feed refuses a session revoked on node A within 1 s (every one of 10)", { timeout: 60_000 }, async () => {
+  it("a resource server's verifier reading node B's revocation feed refuses a session revoked on node A within 1 s (every one of 10)", {
+    timeout: 60_000,
+  }, async () => {
     const verifier = createVerifier({
       issuer,
       audience: 'tessera',
@@ -100,13 +106,17 @@ describe.each([
         expect((await call(`${a.url}/v1/sessions/${grant.session.id}`, { method: 'DELETE', token: key })).status).toBeLessThan(300);
         let code: string | undefined;
         delays.push(
-          await eventually(async () => {
-            code = await verifier.verify(grant.access_token).then(
-              () => undefined,
-              (error: { code?: string }) => error.code,
-            );
-            return code !== undefined;
-          }, 3_000, 10),
+          await eventually(
+            async () => {
+              code = await verifier.verify(grant.access_token).then(
+                () => undefined,
+                (error: { code?: string }) => error.code,
+              );
+              return code !== undefined;
+            },
+            3_000,
+            10,
+          ),
         );
         expect(code).toBe('session_revoked');
       }

@@ -20,7 +20,12 @@ describe('tessera serve: first start', () => {
     expect(server.printedUrl).toBe(`http://localhost:${port}`);
     expect(server.generatedKey).toMatch(/^tsk_[A-Za-z0-9_-]{20,}$/);
     // Exactly one key printed, and it is the one in the curl line.
-    expect(server.stdout().match(/tsk_[A-Za-z0-9_-]+/g)?.filter((key) => key !== server.generatedKey)).toEqual([]);
+    expect(
+      server
+        .stdout()
+        .match(/tsk_[A-Za-z0-9_-]+/g)
+        ?.filter((key) => key !== server.generatedKey),
+    ).toEqual([]);
     const curl = server.stdout().match(/^\s*(curl .*)$/m)?.[1];
     expect(curl).toContain(`-X POST http://localhost:${port}/v1/sessions`);
     expect(curl).toContain(`authorization: Bearer ${server.generatedKey}`);
@@ -51,7 +56,7 @@ describe('tessera serve: first start', () => {
     expect(second.generatedKey).toBeUndefined();
     expect(second.stdout()).not.toMatch(/tsk_/);
     expect(second.stdout()).toContain('Management API key: the one you set or the one printed on first start.');
-    expect(second.stdout()).toContain("authorization: Bearer $TESSERA_API_KEY");
+    expect(second.stdout()).toContain('authorization: Bearer $TESSERA_API_KEY');
     const created = await call(`${second.url}/v1/sessions`, { body: { user_id: 'bob' }, token: key });
     expect(created.status).toBe(201);
   });
@@ -81,7 +86,9 @@ describe('tessera serve: the management key', () => {
   });
 
   it('--api-key wins over TESSERA_API_KEY', async () => {
-    const server = await serve(['--port', '0', ...loopback, '--data', dataDir(), '--api-key', 'tsk_flag_0123456789abcdefghijklmnopqrst'], { TESSERA_API_KEY: 'tsk_env_0123456789abcdefghijklmnopqrstu' });
+    const server = await serve(['--port', '0', ...loopback, '--data', dataDir(), '--api-key', 'tsk_flag_0123456789abcdefghijklmnopqrst'], {
+      TESSERA_API_KEY: 'tsk_env_0123456789abcdefghijklmnopqrstu',
+    });
     expect((await call(`${server.url}/v1/sessions`, { body: { user_id: 'a' }, token: 'tsk_flag_0123456789abcdefghijklmnopqrst' })).status).toBe(201);
     expect((await call(`${server.url}/v1/sessions`, { body: { user_id: 'a' }, token: 'tsk_env_0123456789abcdefghijklmnopqrstu' })).status).toBe(401);
   });
@@ -136,7 +143,9 @@ describe('tessera serve: port and issuer', () => {
 
   it('env TESSERA_ISSUER sets the issuer too', async () => {
     const issuer = 'https://env-issuer.example.test';
-    const server = await serve(['--port', '0', ...loopback, '--data', dataDir(), '--api-key', 'tsk_k_0123456789abcdefghijklmnopqrstuvw'], { TESSERA_ISSUER: issuer });
+    const server = await serve(['--port', '0', ...loopback, '--data', dataDir(), '--api-key', 'tsk_k_0123456789abcdefghijklmnopqrstuvw'], {
+      TESSERA_ISSUER: issuer,
+    });
     expect((await call(`${server.url}/.well-known/oauth-authorization-server`)).body.issuer).toBe(issuer);
     const created = await call(`${server.url}/v1/sessions`, { body: { user_id: 'alice' }, token: 'tsk_k_0123456789abcdefghijklmnopqrstuvw' });
     expect(jwtPayload(created.body.access_token).iss).toBe(issuer);
@@ -152,7 +161,19 @@ describe('tessera serve: port and issuer', () => {
     await fromConfig.exited;
 
     const flag = 'https://from-flag.example.test';
-    const server = await serve(['--port', '0', ...loopback, '--data', data, '--api-key', 'tsk_k_0123456789abcdefghijklmnopqrstuvw', '--config', config, '--issuer', flag]);
+    const server = await serve([
+      '--port',
+      '0',
+      ...loopback,
+      '--data',
+      data,
+      '--api-key',
+      'tsk_k_0123456789abcdefghijklmnopqrstuvw',
+      '--config',
+      config,
+      '--issuer',
+      flag,
+    ]);
     expect((await call(`${server.url}/.well-known/oauth-authorization-server`)).body.issuer).toBe(flag);
     const created = await call(`${server.url}/v1/sessions`, { body: { user_id: 'alice' }, token: 'tsk_k_0123456789abcdefghijklmnopqrstuvw' });
     expect(jwtPayload(created.body.access_token).iss).toBe(flag);

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { call } from '../helpers.js';
-import { cleanupDirs, dataDir, eventually, killAll, runTessera, serve, type ServeHandle } from './harness.js';
+import { cleanupDirs, dataDir, eventually, killAll, runTessera, type ServeHandle, serve } from './harness.js';
 
 afterEach(async () => {
   await killAll();
@@ -56,7 +56,11 @@ describe('tessera sessions list', () => {
 
     const listed = await runTessera(['sessions', 'list', '--user', 'alice', '--all', '--data', data]);
     expect(listed.code, listed.stderr).toBe(0);
-    const all = JSON.parse(listed.stdout) as { sessions: { id: string; status: string; revoked_reason: string | null; created_at: string }[]; limit: number; has_more: boolean };
+    const all = JSON.parse(listed.stdout) as {
+      sessions: { id: string; status: string; revoked_reason: string | null; created_at: string }[];
+      limit: number;
+      has_more: boolean;
+    };
     // Newest first (two sessions made in the same millisecond may come either way).
     const created = all.sessions.map((session) => Date.parse(session.created_at));
     expect(created).toEqual([...created].sort((a, b) => b - a));

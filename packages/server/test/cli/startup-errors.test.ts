@@ -46,7 +46,11 @@ describe('a config that cannot work stops the start: exit 2, the key named', () 
     ['trust_proxy: ["not-an-ip"]', { trust_proxy: ['not-an-ip'] }, 'trust_proxy.0: not-an-ip is not an IP address'],
     ['issuer: javascript:alert(1)', { issuer: 'javascript:alert(1)' }, 'issuer: must be an http(s) URL'],
     ['cors.max_age: 1e300', { cors: { origins: [], max_age: 1e300 } }, 'cors.max_age: must be at most 86400 (1 day)'],
-    ['absolute_lifetime: 8.7e12', { flows: { default: { absolute_lifetime: 8.7e12 } } }, 'flows.default.absolute_lifetime: must be at most 315360000 (10 years)'],
+    [
+      'absolute_lifetime: 8.7e12',
+      { flows: { default: { absolute_lifetime: 8.7e12 } } },
+      'flows.default.absolute_lifetime: must be at most 315360000 (10 years)',
+    ],
     ['reuse_interval: 1e12', { flows: { default: { reuse_interval: 1e12 } } }, 'flows.default.reuse_interval: must be at most 3600 (1 hour)'],
   ])('%s', async (_name, config, reason) => {
     expectRefusal(await serveWithConfig(config), reason, { oneLine: false });
@@ -54,15 +58,26 @@ describe('a config that cannot work stops the start: exit 2, the key named', () 
 });
 
 describe('flags and environment that cannot work: one line, exit 2', () => {
-  it('--issuer and TESSERA_ISSUER must be absolute http(s) URLs', async () => {
-    expectRefusal(await runTessera(['serve', ...loopback, '--data', dataDir(), '--issuer', 'javascript:alert(1)']), /--issuer.*must be an http\(s\) URL/);
-    expectRefusal(await runTessera(['serve', ...loopback, '--data', dataDir()], { TESSERA_ISSUER: 'https://auth.example/?x=1' }), /issuer.*must have no query or fragment/);
-  }, twoSpawns);
+  it(
+    '--issuer and TESSERA_ISSUER must be absolute http(s) URLs',
+    async () => {
+      expectRefusal(await runTessera(['serve', ...loopback, '--data', dataDir(), '--issuer', 'javascript:alert(1)']), /--issuer.*must be an http\(s\) URL/);
+      expectRefusal(
+        await runTessera(['serve', ...loopback, '--data', dataDir()], { TESSERA_ISSUER: 'https://auth.example/?x=1' }),
+        /issuer.*must have no query or fragment/,
+      );
+    },
+    twoSpawns,
+  );
 
-  it('--log-level and LOG_LEVEL must be a level', async () => {
-    expectRefusal(await runTessera(['serve', ...loopback, '--data', dataDir(), '--log-level', 'loud']), /loud.*not a log level.*info/);
-    expectRefusal(await runTessera(['serve', ...loopback, '--data', dataDir()], { LOG_LEVEL: 'LOUD' }), /LOUD.*not a log level/);
-  }, twoSpawns);
+  it(
+    '--log-level and LOG_LEVEL must be a level',
+    async () => {
+      expectRefusal(await runTessera(['serve', ...loopback, '--data', dataDir(), '--log-level', 'loud']), /loud.*not a log level.*info/);
+      expectRefusal(await runTessera(['serve', ...loopback, '--data', dataDir()], { LOG_LEVEL: 'LOUD' }), /LOUD.*not a log level/);
+    },
+    twoSpawns,
+  );
 
   it('a valid --issuer and --log-level still start', async () => {
     const server = await serve([...loopback, '--data', dataDir(), '--issuer', 'https://auth.example.test/tenant', '--log-level', 'warn']);
@@ -71,33 +86,47 @@ describe('flags and environment that cannot work: one line, exit 2', () => {
 });
 
 describe('stores that cannot be opened: one line, exit 2', () => {
-  it('a damaged SQLite file, for serve and for the one-shot commands', async () => {
-    const data = dataDir();
-    writeFileSync(join(data, 'tessera.db'), 'this is not a database, just some text that was written over it '.repeat(100));
-    const served = await runTessera(['serve', ...loopback, '--data', data]);
-    expectRefusal(served, /tessera\.db.*(not a database|damaged)/);
-    expectRefusal(await runTessera(['sessions', 'list', '--user', 'alice', '--data', data]), /tessera\.db.*(not a database|damaged)/);
-  }, twoSpawns);
+  it(
+    'a damaged SQLite file, for serve and for the one-shot commands',
+    async () => {
+      const data = dataDir();
+      writeFileSync(join(data, 'tessera.db'), 'this is not a database, just some text that was written over it '.repeat(100));
+      const served = await runTessera(['serve', ...loopback, '--data', data]);
+      expectRefusal(served, /tessera\.db.*(not a database|damaged)/);
+      expectRefusal(await runTessera(['sessions', 'list', '--user', 'alice', '--data', data]), /tessera\.db.*(not a database|damaged)/);
+    },
+    twoSpawns,
+  );
 
   it('a PostgreSQL database that does not exist', async () => {
     const url = new URL(database.url);
     url.pathname = '/tessera_cli_no_such_database';
-    expectRefusal(await runTessera(['serve', ...loopback, '--data', dataDir(), '--database-url', url.toString()]), /database "tessera_cli_no_such_database" does not exist/);
+    expectRefusal(
+      await runTessera(['serve', ...loopback, '--data', dataDir(), '--database-url', url.toString()]),
+      /database "tessera_cli_no_such_database" does not exist/,
+    );
   });
 
   it('a PostgreSQL role that does not exist', async () => {
     const url = new URL(database.url);
     url.username = 'tessera_cli_no_such_role';
-    expectRefusal(await runTessera(['sessions', 'list', '--user', 'alice', '--data', dataDir(), '--database-url', url.toString()]), /role "tessera_cli_no_such_role" does not exist/);
+    expectRefusal(
+      await runTessera(['sessions', 'list', '--user', 'alice', '--data', dataDir(), '--database-url', url.toString()]),
+      /role "tessera_cli_no_such_role" does not exist/,
+    );
   });
 });
 
 describe('values the core refuses, from the one-shot commands: one line, exit 2', () => {
-  it('a user id that is not one', async () => {
-    const data = dataDir();
-    // The store made here: the one-shot commands may refuse a folder without one.
-    await new SqliteSessionStore(join(data, 'tessera.db')).close();
-    expectRefusal(await runTessera(['sessions', 'list', '--user', '..', '--data', data]), /user id must not be "\." or "\.\."/);
-    expectRefusal(await runTessera(['sessions', 'revoke', '--user', 'x'.repeat(257), '--data', data]), /user id must be at most 256 characters/);
-  }, twoSpawns);
+  it(
+    'a user id that is not one',
+    async () => {
+      const data = dataDir();
+      // The store made here: the one-shot commands may refuse a folder without one.
+      await new SqliteSessionStore(join(data, 'tessera.db')).close();
+      expectRefusal(await runTessera(['sessions', 'list', '--user', '..', '--data', data]), /user id must not be "\." or "\.\."/);
+      expectRefusal(await runTessera(['sessions', 'revoke', '--user', 'x'.repeat(257), '--data', data]), /user id must be at most 256 characters/);
+    },
+    twoSpawns,
+  );
 });

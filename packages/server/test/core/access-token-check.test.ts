@@ -1,11 +1,11 @@
-import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVerifier, type Verifier } from '@tessera/verifier';
+import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccessTokens } from '../../src/core/access-tokens.js';
 import { TesseraError } from '../../src/core/errors.js';
 import type { SigningKeys } from '../../src/core/signing-keys.js';
-import { hostileTokens, type HostileContext } from '../fixtures/hostile-tokens.js';
-import { call, send, startServer, testApiKey, type TestServer } from '../helpers.js';
+import { type HostileContext, hostileTokens } from '../fixtures/hostile-tokens.js';
+import { call, send, startServer, type TestServer, testApiKey } from '../helpers.js';
 
 /**
  * The server's core and the offline verifier call one function to verify an access token: fed the

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { errorCatalogue, serverErrorCodes, sessionEndingCodes, type ErrorCode } from '../../src/core/error-catalogue.js';
+import { type ErrorCode, errorCatalogue, serverErrorCodes, sessionEndingCodes } from '../../src/core/error-catalogue.js';
 import { TesseraError } from '../../src/core/errors.js';
 import { errorPage } from '../../src/docs/error-pages.js';
 import { oauthAnswerOf } from '../../src/http/oauth-errors.js';

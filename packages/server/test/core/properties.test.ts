@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TesseraError } from '../../src/core/errors.js';
-import { revocationReasons, sessionState, type RevocationReason, type SessionState } from '../../src/core/session.js';
+import { type RevocationReason, revocationReasons, type SessionState, sessionState } from '../../src/core/session.js';
 import type { TokenGrant } from '../../src/core/sessions.js';
 import { startCore, type TestTessera } from '../helpers.js';
 
@@ -84,9 +84,7 @@ describe('session properties over random command sequences', () => {
   beforeAll(async () => {
     core = await startCore({ config });
     db = new Database(join(core.dir, 'tessera.db'), { readonly: true, fileMustExist: true });
-    countTokens = db.prepare(
-      'SELECT COUNT(*) AS total, COUNT(*) FILTER (WHERE spent_at IS NULL) AS live FROM refresh_tokens WHERE session_id = ?',
-    );
+    countTokens = db.prepare('SELECT COUNT(*) AS total, COUNT(*) FILTER (WHERE spent_at IS NULL) AS live FROM refresh_tokens WHERE session_id = ?');
   });
   afterAll(async () => {
     db?.close();
@@ -105,9 +103,7 @@ describe('session properties over random command sequences', () => {
         const sessionId = created.session.id;
         const model = new SessionModel(clock.now());
         const bystanderModel = new SessionModel(clock.now());
-        const issued: IssuedToken[] = [
-          { ...created, spentAt: null, successor: null },
-        ];
+        const issued: IssuedToken[] = [{ ...created, spentAt: null, successor: null }];
 
         let previous = sessionState((await sessions.getSession(sessionId))!, clock.now());
         expect(previous).toEqual({ status: 'active' });
@@ -165,9 +161,7 @@ describe('session properties over random command sequences', () => {
             }
             case 'refreshConcurrent': {
               const entry = issued.at(-1)!;
-              const results = await Promise.all(
-                Array.from({ length: command.copies }, () => outcome(sessions.refreshSession(entry.refreshToken))),
-              );
+              const results = await Promise.all(Array.from({ length: command.copies }, () => outcome(sessions.refreshSession(entry.refreshToken))));
               const [first, ...rest] = results;
               for (const other of rest) {
                 // Every concurrent caller gets the same answer.

@@ -4,8 +4,8 @@ import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AccessTokens } from '../../src/core/access-tokens.js';
 import { TesseraError } from '../../src/core/errors.js';
-import { sessionEnd, sessionState, type RevocationReason } from '../../src/core/session.js';
-import { startCore, tempDir, type TestTessera } from '../helpers.js';
+import { type RevocationReason, sessionEnd, sessionState } from '../../src/core/session.js';
+import { startCore, type TestTessera, tempDir } from '../helpers.js';
 
 const dashConfig = { flows: { dash: { idle_timeout: 1800 } } };
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -307,10 +307,7 @@ describe('SessionService (core, manual clock, real SQLite)', () => {
     const cases: [RevocationReason, Revoke][] = [
       ['logout', (t, target) => t.tessera.sessions.revokeSession(target.id, 'logout')],
       ['admin', (t, target) => t.tessera.sessions.revokeSession(target.id, 'admin')],
-      [
-        'signed_out_elsewhere',
-        (t, target, keepId) => t.tessera.sessions.revokeUserSessions(target.userId, 'signed_out_elsewhere', keepId),
-      ],
+      ['signed_out_elsewhere', (t, target, keepId) => t.tessera.sessions.revokeUserSessions(target.userId, 'signed_out_elsewhere', keepId)],
       [
         'reuse_detected',
         async (t, target) => {
@@ -609,7 +606,12 @@ describe('SessionService (core, manual clock, real SQLite)', () => {
 
       const after = await sessions.createSession({ userId: 'alice' });
       expect(decodeProtectedHeader(after.accessToken).kid).toBe(rotated.kid);
-      expect(signingKeys.publicJwks().keys.map((k) => k.kid).sort()).toEqual([oldKid, rotated.kid].sort());
+      expect(
+        signingKeys
+          .publicJwks()
+          .keys.map((k) => k.kid)
+          .sort(),
+      ).toEqual([oldKid, rotated.kid].sort());
 
       // Never verified before the rotation: verified now with the retired key.
       await expect(sessions.authenticate(before.accessToken)).resolves.toBeDefined();

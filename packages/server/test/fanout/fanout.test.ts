@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ManualClock, systemClock, type Scheduler } from '../../src/core/clock.js';
+import { ManualClock, type Scheduler, systemClock } from '../../src/core/clock.js';
 import type { Log } from '../../src/core/log.js';
 import type { SessionEvent } from '../../src/core/sessions.js';
 import type { SessionStore } from '../../src/core/store.js';
@@ -16,7 +16,7 @@ import { SqliteSessionStore } from '../../src/stores/sqlite.js';
 import { createTessera, type Tessera } from '../../src/tessera.js';
 import { eventually } from '../cli/harness.js';
 import { tempDir } from '../helpers.js';
-import { createTestDatabase, onDatabase, redisUrl, throughPort, uniqueRedisPrefix, type TestDatabase } from '../services.js';
+import { createTestDatabase, onDatabase, redisUrl, type TestDatabase, throughPort, uniqueRedisPrefix } from '../services.js';
 import { TcpProxy } from '../tcp-proxy.js';
 
 /** A log that keeps what it was told, so tests can see that trouble was reported. */
@@ -45,7 +45,14 @@ interface Node {
 async function startNode(store: SessionStore, redis?: Redis, manual?: ManualClock, scheduler: Scheduler | undefined = manual): Promise<Node> {
   const log = recordingLog();
   const time = manual ? { clock: manual, scheduler } : { clock: systemClock };
-  const tessera = await createTessera({ store, ...time, apiKey: 'tsk_fanout_key_0123456789abcdefghijklmn', issuer: 'http://tessera.test', log, ...(redis ? { redis } : {}) });
+  const tessera = await createTessera({
+    store,
+    ...time,
+    apiKey: 'tsk_fanout_key_0123456789abcdefghijklmn',
+    issuer: 'http://tessera.test',
+    log,
+    ...(redis ? { redis } : {}),
+  });
   const heard: Node['heard'] = [];
   tessera.sessions.onSessionEvent((event) => {
     if (event.type === 'revoked') heard.push({ event, at: Date.now() });

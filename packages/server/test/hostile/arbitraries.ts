@@ -15,7 +15,25 @@ export const hostileString: fc.Arbitrary<string> = fc.oneof(
   { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 40 }) },
   { weight: 2, arbitrary: fc.tuple(fc.string({ maxLength: 8 }), fc.string({ maxLength: 8 })).map(([a, b]) => `${a}\u0000${b}`) },
   { weight: 2, arbitrary: fc.tuple(fc.string({ maxLength: 8 }), loneSurrogate, fc.string({ maxLength: 8 })).map(([a, s, b]) => `${a}${s}${b}`) },
-  { weight: 1, arbitrary: fc.constantFrom('', ' ', '.', '..', '/', '%00', '%2e%2e', '\u202e', '\ufeff', '\r\n', '\\', '"', templatePlaceholder, "'; DROP TABLE sessions; --") },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      '',
+      ' ',
+      '.',
+      '..',
+      '/',
+      '%00',
+      '%2e%2e',
+      '\u202e',
+      '\ufeff',
+      '\r\n',
+      '\\',
+      '"',
+      templatePlaceholder,
+      "'; DROP TABLE sessions; --",
+    ),
+  },
   { weight: 1, arbitrary: fc.constantFrom(...prototypeKeys) },
   { weight: 1, arbitrary: fc.integer({ min: 90, max: 600 }).map((n) => 'u'.repeat(n)) },
   { weight: 1, arbitrary: fc.integer({ min: 1, max: 40 }).map((n) => '\u{1F600}'.repeat(n)) },
@@ -46,13 +64,31 @@ export function hostileJsonText(fields: readonly string[]): fc.Arbitrary<Buffer>
   return fc.oneof(
     { weight: 6, arbitrary: objectBody.map((text) => Buffer.from(text, 'utf8')) },
     // A lone surrogate in raw UTF-8 (WTF-8) rather than as a JSON escape.
-    { weight: 1, arbitrary: fc.constantFrom(...fields).map((field) => Buffer.concat([Buffer.from(`{"${field}":"a`), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('"}')])) },
-    { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...fields), fc.integer({ min: 50, max: 20_000 }), fc.constantFrom('object' as const, 'array' as const)).map(([field, depth, kind]) => Buffer.from(`{"${field}":${nested(depth, kind)}}`)) },
-    { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...fields), fc.constantFrom(900_000, 1_100_000, 2_500_000)).map(([field, size]) => Buffer.from(`{"${field}":"${'x'.repeat(size)}"}`)) },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(...fields).map((field) => Buffer.concat([Buffer.from(`{"${field}":"a`), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('"}')])),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(fc.constantFrom(...fields), fc.integer({ min: 50, max: 20_000 }), fc.constantFrom('object' as const, 'array' as const))
+        .map(([field, depth, kind]) => Buffer.from(`{"${field}":${nested(depth, kind)}}`)),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(fc.constantFrom(...fields), fc.constantFrom(900_000, 1_100_000, 2_500_000))
+        .map(([field, size]) => Buffer.from(`{"${field}":"${'x'.repeat(size)}"}`)),
+    },
     { weight: 1, arbitrary: fc.constantFrom(...fields).map((field) => Buffer.from(`{"${field}":"a","${field}":{"$ne":null},"__proto__":{"polluted":true}}`)) },
     { weight: 1, arbitrary: hostileJson.map((value) => Buffer.from(JSON.stringify(value) ?? 'null', 'utf8')) },
     { weight: 1, arbitrary: fc.uint8Array({ maxLength: 120 }).map((bytes) => Buffer.from(bytes)) },
-    { weight: 1, arbitrary: fc.constantFrom('', '{', '{"a":1,}', '{"a":1e99999}', '\ufeff{}', '{"a":"\\ud800"}', '{"a":"\\u0000"}', 'null', '[]', '"x"', '1'.repeat(400)).map((text) => Buffer.from(text)) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .constantFrom('', '{', '{"a":1,}', '{"a":1e99999}', '\ufeff{}', '{"a":"\\ud800"}', '{"a":"\\u0000"}', 'null', '[]', '"x"', '1'.repeat(400))
+        .map((text) => Buffer.from(text)),
+    },
   );
 }
 
@@ -74,13 +110,15 @@ export function safeEncode(value: string): string {
   try {
     return encodeURIComponent(value);
   } catch {
-    return [...value].map((char) => {
-      const code = char.charCodeAt(0);
-      if (code >= 0xd800 && code <= 0xdfff && char.length === 1) {
-        return [0xe0 | (code >> 12), 0x80 | ((code >> 6) & 0x3f), 0x80 | (code & 0x3f)].map((byte) => `%${byte.toString(16).toUpperCase()}`).join('');
-      }
-      return encodeURIComponent(char);
-    }).join('');
+    return [...value]
+      .map((char) => {
+        const code = char.charCodeAt(0);
+        if (code >= 0xd800 && code <= 0xdfff && char.length === 1) {
+          return [0xe0 | (code >> 12), 0x80 | ((code >> 6) & 0x3f), 0x80 | (code & 0x3f)].map((byte) => `%${byte.toString(16).toUpperCase()}`).join('');
+        }
+        return encodeURIComponent(char);
+      })
+      .join('');
   }
 }
 
@@ -148,8 +186,35 @@ export const hostileSegment: fc.Arbitrary<string> = fc.oneof(
   {
     weight: 4,
     arbitrary: fc.constantFrom(
-      '..', '.', '%2e%2e', '%2E', '..%2F..%2Fetc%2Fpasswd', '..%5c..%5cwindows', '%252e%252e%252f', '..;', '%00', 'a%00b', '%ZZ', '%', '%E0%A4%A',
-      '%C0%AF', '%ED%A0%80', '%EF%BF%BF', '%F4%90%80%80', '%u002e', '%20', '+', '%2F', '%3F', '%23', ';jsessionid=1', '~', '%7e', 'a b', '\u00e9', '%E2%80%AE',
+      '..',
+      '.',
+      '%2e%2e',
+      '%2E',
+      '..%2F..%2Fetc%2Fpasswd',
+      '..%5c..%5cwindows',
+      '%252e%252e%252f',
+      '..;',
+      '%00',
+      'a%00b',
+      '%ZZ',
+      '%',
+      '%E0%A4%A',
+      '%C0%AF',
+      '%ED%A0%80',
+      '%EF%BF%BF',
+      '%F4%90%80%80',
+      '%u002e',
+      '%20',
+      '+',
+      '%2F',
+      '%3F',
+      '%23',
+      ';jsessionid=1',
+      '~',
+      '%7e',
+      'a b',
+      '\u00e9',
+      '%E2%80%AE',
     ),
   },
   { weight: 2, arbitrary: fc.constantFrom(99, 100, 101, 128, 129, 200, 256, 257, 300, 8_000).map((n) => 'u'.repeat(n)) },
@@ -164,11 +229,22 @@ export const hostileTarget: fc.Arbitrary<{ method: string; target: string }> = f
     fc.oneof(
       { weight: 4, arbitrary: fc.constant('') },
       { weight: 1, arbitrary: fc.constantFrom('/', '//', '/..', '/%2e%2e/%2e%2e/package.json', '/./', '%00', '?', '#frag') },
-      { weight: 2, arbitrary: fc.array(fc.tuple(fc.constantFrom('status', 'limit', 'cursor', 'wait', 'api_key', 'access_token', '__proto__', 'flow', 'x'), hostileSegment), { minLength: 1, maxLength: 4 }).map((pairs) => `?${pairs.map(([k, v]) => `${k}=${v}`).join('&')}`) },
+      {
+        weight: 2,
+        arbitrary: fc
+          .array(fc.tuple(fc.constantFrom('status', 'limit', 'cursor', 'wait', 'api_key', 'access_token', '__proto__', 'flow', 'x'), hostileSegment), {
+            minLength: 1,
+            maxLength: 4,
+          })
+          .map((pairs) => `?${pairs.map(([k, v]) => `${k}=${v}`).join('&')}`),
+      },
     ),
     fc.oneof(
       { weight: 3, arbitrary: fc.constant<string | null>(null) },
-      { weight: 2, arbitrary: fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS', 'TRACE', 'PROPFIND', 'SEARCH', 'QUERY', 'get', 'FOO') },
+      {
+        weight: 2,
+        arbitrary: fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS', 'TRACE', 'PROPFIND', 'SEARCH', 'QUERY', 'get', 'FOO'),
+      },
     ),
   )
   .map(([[method, template], segment, suffix, otherMethod]) => ({
@@ -213,37 +289,83 @@ export const hostileHeaders: fc.Arbitrary<{ headers: [string, string][]; body: B
           ['Host', '[::1'],
           ['Content-Length', '0'],
         ),
-        fc.tuple(fc.constantFrom('X-A', 'X-Long', 'x-\u00e9', 'X_Under', 'X-Tab'), fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom(3_000, 9_000, 20_000).map((n) => 'v'.repeat(n)))).map(
-          ([name, value]) => [name, value.replace(/[\r\n]/g, ' ')] as [string, string],
-        ),
+        fc
+          .tuple(
+            fc.constantFrom('X-A', 'X-Long', 'x-\u00e9', 'X_Under', 'X-Tab'),
+            fc.oneof(
+              fc.string({ maxLength: 30 }),
+              fc.constantFrom(3_000, 9_000, 20_000).map((n) => 'v'.repeat(n)),
+            ),
+          )
+          .map(([name, value]) => [name, value.replace(/[\r\n]/g, ' ')] as [string, string]),
       ),
       { maxLength: 6 },
     ),
     fc.constantFrom(0, 0, 0, 50, 120),
     fc.oneof(
-      { weight: 4, arbitrary: fc.constant<{ lengthHeaders: [string, string][]; body: (text: string) => Buffer }>({ lengthHeaders: [], body: () => Buffer.alloc(0) }) },
+      {
+        weight: 4,
+        arbitrary: fc.constant<{ lengthHeaders: [string, string][]; body: (text: string) => Buffer }>({ lengthHeaders: [], body: () => Buffer.alloc(0) }),
+      },
       {
         weight: 3,
         arbitrary: fc.constantFrom<{ lengthHeaders: [string, string][]; body: (text: string) => Buffer }>(
           { lengthHeaders: [['Content-Length', 'LEN']], body: (text) => Buffer.from(text) },
-          { lengthHeaders: [['Content-Length', 'LEN'], ['Content-Length', '1']], body: (text) => Buffer.from(text) },
+          {
+            lengthHeaders: [
+              ['Content-Length', 'LEN'],
+              ['Content-Length', '1'],
+            ],
+            body: (text) => Buffer.from(text),
+          },
           { lengthHeaders: [['Content-Length', '-1']], body: (text) => Buffer.from(text) },
           { lengthHeaders: [['Content-Length', '99999999999999999999']], body: (text) => Buffer.from(text) },
           { lengthHeaders: [['Content-Length', ' 0x10']], body: (text) => Buffer.from(text) },
           { lengthHeaders: [['Transfer-Encoding', 'chunked']], body: (text) => Buffer.from(`${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n0\r\n\r\n`) },
           { lengthHeaders: [['Transfer-Encoding', 'chunked']], body: (text) => Buffer.from(`zz\r\n${text}\r\n0\r\n\r\n`) },
           { lengthHeaders: [['Transfer-Encoding', 'chunked']], body: (text) => Buffer.from(`${'f'.repeat(20)}\r\n${text}\r\n0\r\n\r\n`) },
-          { lengthHeaders: [['Transfer-Encoding', 'chunked'], ['Content-Length', 'LEN']], body: (text) => Buffer.from(`${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n0\r\n\r\n`) },
-          { lengthHeaders: [['Transfer-Encoding', 'chunked, chunked']], body: (text) => Buffer.from(`${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n0\r\n\r\n`) },
-          { lengthHeaders: [['Transfer-Encoding', 'gzip, chunked']], body: (text) => Buffer.from(`${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n0\r\n\r\n`) },
-          { lengthHeaders: [['Transfer-Encoding', 'chunked'], ['Transfer-Encoding', 'identity']], body: (text) => Buffer.from(`${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n0\r\n\r\n`) },
-          { lengthHeaders: [['Transfer-Encoding', ' chunked']], body: (text) => Buffer.from(`${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n0\r\n\r\n`) },
+          {
+            lengthHeaders: [
+              ['Transfer-Encoding', 'chunked'],
+              ['Content-Length', 'LEN'],
+            ],
+            body: (text) => Buffer.from(`${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n0\r\n\r\n`),
+          },
+          {
+            lengthHeaders: [['Transfer-Encoding', 'chunked, chunked']],
+            body: (text) => Buffer.from(`${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n0\r\n\r\n`),
+          },
+          {
+            lengthHeaders: [['Transfer-Encoding', 'gzip, chunked']],
+            body: (text) => Buffer.from(`${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n0\r\n\r\n`),
+          },
+          {
+            lengthHeaders: [
+              ['Transfer-Encoding', 'chunked'],
+              ['Transfer-Encoding', 'identity'],
+            ],
+            body: (text) => Buffer.from(`${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n0\r\n\r\n`),
+          },
+          {
+            lengthHeaders: [['Transfer-Encoding', ' chunked']],
+            body: (text) => Buffer.from(`${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n0\r\n\r\n`),
+          },
           { lengthHeaders: [['Transfer-Encoding', 'xchunked']], body: (text) => Buffer.from(text) },
           { lengthHeaders: [['Transfer-Encoding', 'identity']], body: (text) => Buffer.from(text) },
         ),
       },
     ),
-    fc.constantFrom<string | undefined>(undefined, undefined, undefined, 'obs-fold', 'bare-lf', 'nul-in-header', 'space-before-colon', 'many-headers', 'huge-header-block'),
+    fc.constantFrom<string | undefined>(
+      undefined,
+      undefined,
+      undefined,
+      'obs-fold',
+      'bare-lf',
+      'nul-in-header',
+      'space-before-colon',
+      'many-headers',
+      'huge-header-block',
+    ),
   )
   .map(([headers, _bodyKind, framing, quirk]) => {
     const text = '{"user_id":"h","refresh_token":"rt_x"}';

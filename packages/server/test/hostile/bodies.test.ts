@@ -11,11 +11,11 @@ import {
   expectAlive,
   expectContract,
   expectDescriptorsBackToBaseline,
+  type HostileFixture,
   hostileFixture,
   rawRequest,
   requestBytes,
   storeKinds,
-  type HostileFixture,
 } from './harness.js';
 
 interface BodyRoute {
@@ -36,18 +36,42 @@ const apiKey = (fixture: HostileFixture) => fixture.server.apiKey;
 const accessToken = (fixture: HostileFixture) => fixture.session.accessToken;
 
 const bodyRoutes: readonly BodyRoute[] = [
-  { method: 'POST', path: () => '/v1/sessions', credential: apiKey, body: hostileJsonText(['user_id', 'flow', 'metadata', 'device', 'dpop_jkt']), contentType: hostileContentType },
+  {
+    method: 'POST',
+    path: () => '/v1/sessions',
+    credential: apiKey,
+    body: hostileJsonText(['user_id', 'flow', 'metadata', 'device', 'dpop_jkt']),
+    contentType: hostileContentType,
+  },
   { method: 'POST', path: () => '/v1/token/refresh', credential: () => undefined, body: hostileJsonText(['refresh_token']), contentType: hostileContentType },
   { method: 'POST', path: () => '/v1/session/logout-others', credential: accessToken, body: hostileJsonText(['session_id']), contentType: hostileContentType },
-  { method: 'DELETE', path: (fixture) => `/v1/sessions/${fixture.session.id}-not`, credential: apiKey, body: hostileJsonText(['reason']), contentType: hostileContentType },
-  { method: 'POST', path: () => '/oauth/token', credential: () => undefined, body: hostileFormText(['grant_type', 'refresh_token', 'client_id', 'scope']), contentType: formType },
-  { method: 'POST', path: () => '/oauth/revoke', credential: () => undefined, body: hostileFormText(['token', 'token_type_hint', 'client_id']), contentType: formType },
+  {
+    method: 'DELETE',
+    path: (fixture) => `/v1/sessions/${fixture.session.id}-not`,
+    credential: apiKey,
+    body: hostileJsonText(['reason']),
+    contentType: hostileContentType,
+  },
+  {
+    method: 'POST',
+    path: () => '/oauth/token',
+    credential: () => undefined,
+    body: hostileFormText(['grant_type', 'refresh_token', 'client_id', 'scope']),
+    contentType: formType,
+  },
+  {
+    method: 'POST',
+    path: () => '/oauth/revoke',
+    credential: () => undefined,
+    body: hostileFormText(['token', 'token_type_hint', 'client_id']),
+    contentType: formType,
+  },
   { method: 'POST', path: () => '/oauth/introspect', credential: apiKey, body: hostileFormText(['token', 'token_type_hint']), contentType: formType },
 ];
 
-const bodyCase = fc.integer({ min: 0, max: bodyRoutes.length - 1 }).chain((index) =>
-  fc.record({ index: fc.constant(index), body: bodyRoutes[index]!.body, contentType: bodyRoutes[index]!.contentType }),
-);
+const bodyCase = fc
+  .integer({ min: 0, max: bodyRoutes.length - 1 })
+  .chain((index) => fc.record({ index: fc.constant(index), body: bodyRoutes[index]!.body, contentType: bodyRoutes[index]!.contentType }));
 
 describe.each(storeKinds)('hostile bodies (%s)', (store) => {
   const fixture = hostileFixture(store, beforeAll, afterAll);
@@ -84,14 +108,27 @@ describe.each(storeKinds)('hostile bodies (%s)', (store) => {
       userId,
       async (id) => {
         const body = Buffer.from(JSON.stringify({ user_id: id }), 'utf8');
-        const request = requestBytes('POST', '/v1/sessions', [['Host', '127.0.0.1'], ['Authorization', `Bearer ${server.apiKey}`], ['Content-Type', 'application/json'], ['Content-Length', String(body.length)]], body);
+        const request = requestBytes(
+          'POST',
+          '/v1/sessions',
+          [
+            ['Host', '127.0.0.1'],
+            ['Authorization', `Bearer ${server.apiKey}`],
+            ['Content-Type', 'application/json'],
+            ['Content-Length', String(body.length)],
+          ],
+          body,
+        );
         const created = await rawRequest(server.port, request);
         expectContract(created, request);
         if (created.status !== 201) {
           expect(created.body.error, created.text).toBe('invalid_request');
           return;
         }
-        const readRequest = requestBytes('GET', `/v1/sessions/${safeEncode(created.body.session.id)}`, [['Host', '127.0.0.1'], ['Authorization', `Bearer ${server.apiKey}`]]);
+        const readRequest = requestBytes('GET', `/v1/sessions/${safeEncode(created.body.session.id)}`, [
+          ['Host', '127.0.0.1'],
+          ['Authorization', `Bearer ${server.apiKey}`],
+        ]);
         const read = await rawRequest(server.port, readRequest);
         expectContract(read, readRequest);
         const session = read.body as { user_id: string };

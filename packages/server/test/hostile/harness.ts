@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { expect } from 'vitest';
 import { parseConfig } from '../../src/config.js';
 import { errorCatalogue } from '../../src/core/error-catalogue.js';
-import { startServer, type RunningServer } from '../../src/serve.js';
+import { type RunningServer, startServer } from '../../src/serve.js';
 import { tempDir } from '../helpers.js';
 import { createTestDatabase, type TestDatabase } from '../services.js';
 
@@ -118,7 +118,13 @@ export async function startHostileServer(store: StoreKind, options: HostileServe
 export async function settledWithin(promise: Promise<unknown>, ms: number): Promise<'settled' | 'late'> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), ms)));
-  const outcome = await Promise.race([promise.then(() => 'settled' as const, () => 'settled' as const), late]);
+  const outcome = await Promise.race([
+    promise.then(
+      () => 'settled' as const,
+      () => 'settled' as const,
+    ),
+    late,
+  ]);
   clearTimeout(timer);
   return outcome;
 }
@@ -337,7 +343,17 @@ export function requestBytes(method: string, target: string, headers: readonly (
 
 const envelopeKeys = ['details', 'doc_url', 'error', 'message', 'request_id', 'retry_after', 'success', 'timestamp'];
 const oauthEnvelopeKeys = [...envelopeKeys, 'error_description', 'tessera_error'].sort();
-const oauthErrorCodes = ['invalid_request', 'invalid_client', 'invalid_grant', 'unsupported_grant_type', 'unsupported_token_type', 'temporarily_unavailable', 'server_error', 'invalid_dpop_proof', 'use_dpop_nonce'];
+const oauthErrorCodes = [
+  'invalid_request',
+  'invalid_client',
+  'invalid_grant',
+  'unsupported_grant_type',
+  'unsupported_token_type',
+  'temporarily_unavailable',
+  'server_error',
+  'invalid_dpop_proof',
+  'use_dpop_nonce',
+];
 
 /** Why `answer` breaks the contract, or undefined: answered in time, no 5xx, every error the envelope. */
 export function contractProblem(answer: RawAnswer, options: { allow5xx?: boolean } = {}): string | undefined {
@@ -346,7 +362,8 @@ export function contractProblem(answer: RawAnswer, options: { allow5xx?: boolean
   if (answer.outcome === 'closed') return `connection closed without an answer${shown}`;
   if (answer.status >= 500 && !options.allow5xx) return `status ${answer.status}${shown}`;
   if (answer.status < 400) return undefined;
-  if (!/^application\/json/.test(answer.headers['content-type'] ?? '')) return `error answer is not JSON (content-type ${answer.headers['content-type'] ?? 'none'})${shown}`;
+  if (!/^application\/json/.test(answer.headers['content-type'] ?? ''))
+    return `error answer is not JSON (content-type ${answer.headers['content-type'] ?? 'none'})${shown}`;
   if (answer.head) return undefined;
   const body = answer.body as Record<string, unknown> | undefined;
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return `error body is not an object${shown}`;
@@ -365,7 +382,8 @@ export function contractProblem(answer: RawAnswer, options: { allow5xx?: boolean
   }
   if (body['success'] !== false) return `success is ${String(body['success'])}${shown}`;
   if (!Array.isArray(body['details'])) return `details is not an array${shown}`;
-  if (typeof body['request_id'] !== 'string' || body['request_id'] !== answer.headers['x-request-id']) return `request_id ${String(body['request_id'])} differs from X-Request-Id ${answer.headers['x-request-id']}${shown}`;
+  if (typeof body['request_id'] !== 'string' || body['request_id'] !== answer.headers['x-request-id'])
+    return `request_id ${String(body['request_id'])} differs from X-Request-Id ${answer.headers['x-request-id']}${shown}`;
   if (typeof body['doc_url'] !== 'string' || !body['doc_url'].endsWith(`/docs/errors/${String(code)}`)) return `doc_url ${String(body['doc_url'])}${shown}`;
   if (/\bat .+\.(ts|js):\d+|node_modules/.test(answer.text)) return `stack trace in the body${shown}`;
   return undefined;
@@ -396,8 +414,17 @@ interface TcpEntry {
 }
 
 const tcpStates: Record<string, string> = {
-  '01': 'ESTABLISHED', '02': 'SYN_SENT', '03': 'SYN_RECV', '04': 'FIN_WAIT1', '05': 'FIN_WAIT2', '06': 'TIME_WAIT',
-  '07': 'CLOSE', '08': 'CLOSE_WAIT', '09': 'LAST_ACK', '0A': 'LISTEN', '0B': 'CLOSING',
+  '01': 'ESTABLISHED',
+  '02': 'SYN_SENT',
+  '03': 'SYN_RECV',
+  '04': 'FIN_WAIT1',
+  '05': 'FIN_WAIT2',
+  '06': 'TIME_WAIT',
+  '07': 'CLOSE',
+  '08': 'CLOSE_WAIT',
+  '09': 'LAST_ACK',
+  '0A': 'LISTEN',
+  '0B': 'CLOSING',
 };
 
 function tcpTable(pid: number | 'self'): Map<string, TcpEntry> {
@@ -456,7 +483,12 @@ export function countDescriptors(serverPort: number, pid: number | 'self' = 'sel
  * Waits (up to `withinMs`) until the descriptors are no more than at `baseline` and no accepted
  * connection is left; otherwise fails listing what is still open.
  */
-export async function expectDescriptorsBackToBaseline(baseline: DescriptorCount, serverPort: number, withinMs = 3_000, pid: number | 'self' = 'self'): Promise<void> {
+export async function expectDescriptorsBackToBaseline(
+  baseline: DescriptorCount,
+  serverPort: number,
+  withinMs = 3_000,
+  pid: number | 'self' = 'self',
+): Promise<void> {
   const until = Date.now() + withinMs;
   let now = countDescriptors(serverPort, pid);
   while ((now.count > baseline.count || now.serverSide.length > 0) && Date.now() < until) {
@@ -476,7 +508,13 @@ export async function expectDescriptorsBackToBaseline(baseline: DescriptorCount,
 /** The server still answers `/healthz` (the process, and its event loop, are alive). */
 export async function expectAlive(server: HostileServer): Promise<void> {
   expect(server.running.app.server.listening).toBe(true);
-  const health = await rawRequest(server.port, requestBytes('GET', '/healthz', [['Host', '127.0.0.1'], ['Connection', 'close']]));
+  const health = await rawRequest(
+    server.port,
+    requestBytes('GET', '/healthz', [
+      ['Host', '127.0.0.1'],
+      ['Connection', 'close'],
+    ]),
+  );
   expect(health.outcome, health.raw).toBe('answered');
   expect(health.status, health.raw).toBe(200);
 }
@@ -546,22 +584,55 @@ export async function createSessionRaw(server: HostileServer, userId = 'hostile-
   const body = JSON.stringify({ user_id: userId });
   const answer = await rawRequest(
     server.port,
-    requestBytes('POST', '/v1/sessions', [['Host', '127.0.0.1'], ['Authorization', `Bearer ${server.apiKey}`], ['Content-Type', 'application/json'], ['Content-Length', String(Buffer.byteLength(body))]], body),
+    requestBytes(
+      'POST',
+      '/v1/sessions',
+      [
+        ['Host', '127.0.0.1'],
+        ['Authorization', `Bearer ${server.apiKey}`],
+        ['Content-Type', 'application/json'],
+        ['Content-Length', String(Buffer.byteLength(body))],
+      ],
+      body,
+    ),
   );
   if (answer.status !== 201) throw new Error(`could not create a session: ${answer.raw}`);
   return answer.body;
 }
 
 /** Starts the fixture for a `describe` on `store`: beforeAll starts it (and warms it up), afterAll stops it. */
-export function hostileFixture(store: StoreKind, beforeAllHook: (fn: () => Promise<void>, timeout?: number) => void, afterAllHook: (fn: () => Promise<void>, timeout?: number) => void, options: HostileServerOptions = {}): () => HostileFixture {
+export function hostileFixture(
+  store: StoreKind,
+  beforeAllHook: (fn: () => Promise<void>, timeout?: number) => void,
+  afterAllHook: (fn: () => Promise<void>, timeout?: number) => void,
+  options: HostileServerOptions = {},
+): () => HostileFixture {
   let fixture: HostileFixture | undefined;
   beforeAllHook(async () => {
     const server = await startHostileServer(store, options);
     const created = await createSessionRaw(server);
     // Warm-up: every store path once, so lazily opened files and pooled connections are in the baseline.
     const refresh = JSON.stringify({ refresh_token: created.refresh_token });
-    const refreshed = await rawRequest(server.port, requestBytes('POST', '/v1/token/refresh', [['Host', '127.0.0.1'], ['Content-Type', 'application/json'], ['Content-Length', String(Buffer.byteLength(refresh))]], refresh));
-    await rawRequest(server.port, requestBytes('GET', `/v1/users/hostile-user/sessions`, [['Host', '127.0.0.1'], ['Authorization', `Bearer ${server.apiKey}`]]));
+    const refreshed = await rawRequest(
+      server.port,
+      requestBytes(
+        'POST',
+        '/v1/token/refresh',
+        [
+          ['Host', '127.0.0.1'],
+          ['Content-Type', 'application/json'],
+          ['Content-Length', String(Buffer.byteLength(refresh))],
+        ],
+        refresh,
+      ),
+    );
+    await rawRequest(
+      server.port,
+      requestBytes('GET', `/v1/users/hostile-user/sessions`, [
+        ['Host', '127.0.0.1'],
+        ['Authorization', `Bearer ${server.apiKey}`],
+      ]),
+    );
     await rawRequest(server.port, requestBytes('GET', '/docs/errors/not_found', [['Host', '127.0.0.1']]));
     await rawRequest(server.port, requestBytes('GET', '/admin', [['Host', '127.0.0.1']]));
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -585,9 +656,13 @@ export function hostileFixture(store: StoreKind, beforeAllHook: (fn: () => Promi
  * the fixture's baseline (no connection left half-closed).
  */
 export function itLeavesNothingBehind(fixture: () => HostileFixture, itHook: (name: string, fn: () => Promise<void>, timeout?: number) => void): void {
-  itHook('afterwards: the process answers and its descriptors are back to baseline (no CLOSE_WAIT left)', async () => {
-    const { server, baseline } = fixture();
-    await expectAlive(server);
-    await expectDescriptorsBackToBaseline(baseline, server.port);
-  }, 20_000);
+  itHook(
+    'afterwards: the process answers and its descriptors are back to baseline (no CLOSE_WAIT left)',
+    async () => {
+      const { server, baseline } = fixture();
+      await expectAlive(server);
+      await expectDescriptorsBackToBaseline(baseline, server.port);
+    },
+    20_000,
+  );
 }

@@ -7,15 +7,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { hostileHeaders, routeTemplates } from './arbitraries.js';
-import {
-  checkProperty,
-  expectContract,
-  hostileFixture,
-  itLeavesNothingBehind,
-  rawRequest,
-  requestBytes,
-  storeKinds,
-} from './harness.js';
+import { checkProperty, expectContract, hostileFixture, itLeavesNothingBehind, rawRequest, requestBytes, storeKinds } from './harness.js';
 
 const targets = routeTemplates.map(([method, template]) => ({ method, target: template.replace('{}', 'ses_01ZZZZZZZZZZZZZZZZZZZZZZZZ') }));
 
@@ -60,13 +52,19 @@ describe.each(storeKinds)('hostile headers (%s)', (store) => {
     );
   }, 60_000);
 
-  it('Expect: every value gets the envelope or the route\'s answer, in time (issue 13, item 8)', async () => {
+  it("Expect: every value gets the envelope or the route's answer, in time (issue 13, item 8)", async () => {
     const { server } = fixture();
     await checkProperty(
       `Expect on ${store}`,
       expectAttempt,
       async ({ route, expect: expectation, body }) => {
-        const headers: [string, string][] = [['Host', '127.0.0.1'], ['Expect', expectation], ['Content-Type', 'application/json'], ['Content-Length', String(Buffer.byteLength(body))], ['Authorization', `Bearer ${server.apiKey}`]];
+        const headers: [string, string][] = [
+          ['Host', '127.0.0.1'],
+          ['Expect', expectation],
+          ['Content-Type', 'application/json'],
+          ['Content-Length', String(Buffer.byteLength(body))],
+          ['Authorization', `Bearer ${server.apiKey}`],
+        ];
         const request = requestBytes(route.method, route.target, headers, body);
         const answer = await rawRequest(server.port, request, { deadlineMs: 2_000 });
         expectContract(answer, request);
@@ -82,7 +80,10 @@ describe.each(storeKinds)('hostile headers (%s)', (store) => {
       `Upgrade on ${store}`,
       upgradeAttempt,
       async (attempt) => {
-        const headers: [string, string][] = [['Host', '127.0.0.1'], ['Upgrade', attempt.upgrade]];
+        const headers: [string, string][] = [
+          ['Host', '127.0.0.1'],
+          ['Upgrade', attempt.upgrade],
+        ];
         if (attempt.connection !== null) headers.push(['Connection', attempt.connection]);
         if (attempt.key !== null) headers.push(['Sec-WebSocket-Key', attempt.key]);
         if (attempt.version !== null) headers.push(['Sec-WebSocket-Version', attempt.version]);

@@ -14,6 +14,7 @@ import {
   expectContract,
   expectDescriptorsBackToBaseline,
   expectEnvelopeCode,
+  type HostileServer,
   hostileFixture,
   itLeavesNothingBehind,
   rawConversation,
@@ -21,7 +22,6 @@ import {
   requestBytes,
   startHostileServer,
   storeKinds,
-  type HostileServer,
 } from './harness.js';
 
 const host: [string, string] = ['Host', '127.0.0.1'];
@@ -45,7 +45,13 @@ describe.each(storeKinds)('issue 13 items (%s)', (store) => {
       ['foo', '/docs/errors'],
     ])('Upgrade: %s to %s', async (upgrade, path) => {
       const { server } = fixture();
-      const request = requestBytes('GET', path, [host, ['Connection', 'Upgrade'], ['Upgrade', upgrade], ['Sec-WebSocket-Key', 'dGhlIHNhbXBsZSBub25jZQ=='], ['Sec-WebSocket-Version', '13']]);
+      const request = requestBytes('GET', path, [
+        host,
+        ['Connection', 'Upgrade'],
+        ['Upgrade', upgrade],
+        ['Sec-WebSocket-Key', 'dGhlIHNhbXBsZSBub25jZQ=='],
+        ['Sec-WebSocket-Version', '13'],
+      ]);
       const answer = await rawRequest(server.port, request, { deadlineMs: 2_000, awaitCloseMs: 1_000 });
       expectContract(answer, request);
       if (answer.status >= 400) expect(answer.closedByServer, 'a refused upgrade closes its connection').toBe(true);
@@ -119,7 +125,10 @@ describe.each(storeKinds)('issue 13 items (%s)', (store) => {
       const url = new URL(`${server.url}/v1/users/${safeEncode(userId)}/sessions`);
       const list = managementRequest(server, 'GET', url.pathname);
       const listed = await rawRequest(server.port, list);
-      expect(listed.status, `accepted user id ${JSON.stringify(userId.slice(0, 20))}… but GET ${url.pathname.slice(0, 60)} answers ${listed.text.slice(0, 200)}`).toBe(200);
+      expect(
+        listed.status,
+        `accepted user id ${JSON.stringify(userId.slice(0, 20))}… but GET ${url.pathname.slice(0, 60)} answers ${listed.text.slice(0, 200)}`,
+      ).toBe(200);
       expect(listed.body.sessions.map((session: { id: string }) => session.id)).toContain(created.body.session.id);
     });
   });
@@ -135,12 +144,29 @@ describe.each(storeKinds)('issue 13 items (%s)', (store) => {
 
     it.each([
       ['no Sec-WebSocket-Key', [['Sec-WebSocket-Version', '13']]],
-      ['a bad Sec-WebSocket-Key', [['Sec-WebSocket-Key', 'not base64!'], ['Sec-WebSocket-Version', '13']]],
+      [
+        'a bad Sec-WebSocket-Key',
+        [
+          ['Sec-WebSocket-Key', 'not base64!'],
+          ['Sec-WebSocket-Version', '13'],
+        ],
+      ],
       // ws speaks versions 8 and 13; any other is refused.
-      ['version 99', [['Sec-WebSocket-Key', 'dGhlIHNhbXBsZSBub25jZQ=='], ['Sec-WebSocket-Version', '99']]],
+      [
+        'version 99',
+        [
+          ['Sec-WebSocket-Key', 'dGhlIHNhbXBsZSBub25jZQ=='],
+          ['Sec-WebSocket-Version', '99'],
+        ],
+      ],
     ] as const)('a bad WebSocket handshake on /v1/realtime (%s) gets the envelope, not text/html', async (_name, extra) => {
       const { server } = fixture();
-      const request = requestBytes('GET', '/v1/realtime', [host, ['Connection', 'Upgrade'], ['Upgrade', 'websocket'], ...extra.map(([name, value]) => [name, value] as [string, string])]);
+      const request = requestBytes('GET', '/v1/realtime', [
+        host,
+        ['Connection', 'Upgrade'],
+        ['Upgrade', 'websocket'],
+        ...extra.map(([name, value]) => [name, value] as [string, string]),
+      ]);
       const answer = await rawRequest(server.port, request, { deadlineMs: 2_000 });
       expectContract(answer, request);
       expect(answer.status).toBeGreaterThanOrEqual(400);
@@ -155,7 +181,12 @@ describe.each(storeKinds)('issue 13 items (%s)', (store) => {
         const first = managementRequest(server, 'POST', '/v1/sessions', body);
         const cut = first.length - 8;
         const second = managementRequest(server, 'GET', '/v1/users/shutdown-user/sessions');
-        const conversation = rawConversation(server.port, first.subarray(0, cut), { afterMs: 1_500, bytes: Buffer.concat([first.subarray(cut), second]) }, 6_000);
+        const conversation = rawConversation(
+          server.port,
+          first.subarray(0, cut),
+          { afterMs: 1_500, bytes: Buffer.concat([first.subarray(cut), second]) },
+          6_000,
+        );
         setTimeout(() => void server.close(), 100);
         const answers = await conversation;
         const unavailable = answers.find((answer) => answer.status === 503);
@@ -173,10 +204,19 @@ describe.each(storeKinds)('issue 13 items (%s)', (store) => {
     it.each([
       [[['Host', 'evil.example']]],
       [[['Host', 'evil.example:4000']]],
-      [[['Host', '127.0.0.1'], ['X-Forwarded-Host', 'evil.example']]],
+      [
+        [
+          ['Host', '127.0.0.1'],
+          ['X-Forwarded-Host', 'evil.example'],
+        ],
+      ],
     ] as const)('doc_url is on the configured issuer with %j', async (headers) => {
       const { server } = fixture();
-      const request = requestBytes('GET', '/v1/nothing-here', headers.map(([name, value]) => [name, value] as [string, string]));
+      const request = requestBytes(
+        'GET',
+        '/v1/nothing-here',
+        headers.map(([name, value]) => [name, value] as [string, string]),
+      );
       const answer = await rawRequest(server.port, request);
       expectEnvelopeCode(answer, 'not_found', request);
       expect(answer.body.doc_url).toBe(`${server.issuer.replace(/\/+$/, '')}/docs/errors/not_found`);
@@ -250,7 +290,9 @@ describe.each(storeKinds)('issue 13 items (%s)', (store) => {
       const last = requestBytes('GET', '/healthz', [host, ['Connection', 'close']]);
       const connections = Array.from({ length: Math.ceil(count / 100) }, (_, index) => Math.min(100, count - index * 100));
       const conversations = await Promise.all(
-        connections.map((requests) => rawConversation(limited.port, Buffer.concat(Array.from({ length: requests }, () => request)), { afterMs: 0, bytes: last }, 30_000)),
+        connections.map((requests) =>
+          rawConversation(limited.port, Buffer.concat(Array.from({ length: requests }, () => request)), { afterMs: 0, bytes: last }, 30_000),
+        ),
       );
       for (const answers of conversations) {
         for (const answer of answers.slice(0, -1)) {
@@ -264,12 +306,18 @@ describe.each(storeKinds)('issue 13 items (%s)', (store) => {
 
     it('1,500 unauthenticated POST /oauth/revoke from one address meet rate_limited', async () => {
       const body = 'token=rt_not_a_real_token_0000000000000000';
-      const codes = await flood(requestBytes('POST', '/oauth/revoke', [host, ['Content-Type', 'application/x-www-form-urlencoded'], ['Content-Length', String(body.length)]], body), 1_500);
+      const codes = await flood(
+        requestBytes('POST', '/oauth/revoke', [host, ['Content-Type', 'application/x-www-form-urlencoded'], ['Content-Length', String(body.length)]], body),
+        1_500,
+      );
       expect(codes.get('rate_limited') ?? 0, JSON.stringify([...codes])).toBeGreaterThan(0);
     }, 60_000);
 
     it('1,500 wrong API keys from one address meet rate_limited', async () => {
-      const codes = await flood(requestBytes('GET', '/v1/users/anyone/sessions', [host, ['Authorization', 'Bearer tsk_wrong_key_guess_000000000000000000']]), 1_500);
+      const codes = await flood(
+        requestBytes('GET', '/v1/users/anyone/sessions', [host, ['Authorization', 'Bearer tsk_wrong_key_guess_000000000000000000']]),
+        1_500,
+      );
       expect(codes.get('rate_limited') ?? 0, JSON.stringify([...codes])).toBeGreaterThan(0);
     }, 60_000);
   });

@@ -7,15 +7,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostileTarget, safeEncode } from './arbitraries.js';
-import {
-  checkProperty,
-  expectContract,
-  hostileFixture,
-  itLeavesNothingBehind,
-  rawRequest,
-  requestBytes,
-  storeKinds,
-} from './harness.js';
+import { checkProperty, expectContract, hostileFixture, itLeavesNothingBehind, rawRequest, requestBytes, storeKinds } from './harness.js';
 
 type Credential = 'none' | 'api_key' | 'access_token' | 'garbage';
 
@@ -52,19 +44,35 @@ describe.each(storeKinds)('hostile paths and methods (%s)', (store) => {
       userIds,
       async (userId) => {
         const body = Buffer.from(JSON.stringify({ user_id: userId }));
-        const create = requestBytes('POST', '/v1/sessions', [['Host', '127.0.0.1'], ['Authorization', `Bearer ${server.apiKey}`], ['Content-Type', 'application/json'], ['Content-Length', String(body.length)]], body);
+        const create = requestBytes(
+          'POST',
+          '/v1/sessions',
+          [
+            ['Host', '127.0.0.1'],
+            ['Authorization', `Bearer ${server.apiKey}`],
+            ['Content-Type', 'application/json'],
+            ['Content-Length', String(body.length)],
+          ],
+          body,
+        );
         const created = await rawRequest(server.port, create);
         expectContract(created, create);
         if (created.status !== 201) return; // refused at creation: the one rule said no, and said so
         // A WHATWG URL, as every HTTP client builds it from the encoded id.
         const url = new URL(`${server.url}/v1/users/${safeEncode(userId)}/sessions`);
         const target = `${url.pathname}${url.search}`;
-        const list = requestBytes('GET', target, [['Host', '127.0.0.1'], ['Authorization', `Bearer ${server.apiKey}`]]);
+        const list = requestBytes('GET', target, [
+          ['Host', '127.0.0.1'],
+          ['Authorization', `Bearer ${server.apiKey}`],
+        ]);
         const listed = await rawRequest(server.port, list);
         expectContract(listed, list);
         expect(listed.status, `GET ${target} for user id ${JSON.stringify(userId)} (${userId.length} chars): ${listed.text.slice(0, 300)}`).toBe(200);
         expect(listed.body.sessions.map((session: { id: string }) => session.id)).toContain(created.body.session.id);
-        const revoke = requestBytes('DELETE', target, [['Host', '127.0.0.1'], ['Authorization', `Bearer ${server.apiKey}`]]);
+        const revoke = requestBytes('DELETE', target, [
+          ['Host', '127.0.0.1'],
+          ['Authorization', `Bearer ${server.apiKey}`],
+        ]);
         const revoked = await rawRequest(server.port, revoke);
         expectContract(revoked, revoke);
         expect(revoked.status, revoked.text.slice(0, 300)).toBeLessThan(300);

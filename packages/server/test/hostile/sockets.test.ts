@@ -5,16 +5,40 @@
  * hang on close; and the process and its descriptors come back to baseline.
  */
 import fc from 'fast-check';
-import { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { hostileString, prototypeKeys } from './arbitraries.js';
 import { checkProperty, createSessionRaw, hostileFixture, itLeavesNothingBehind, storeKinds } from './harness.js';
 
 type Frame = { readonly binary: boolean; readonly data: string | Buffer };
 
 const frame: fc.Arbitrary<Frame> = fc.oneof(
-  { weight: 3, arbitrary: fc.record({ type: fc.oneof(fc.constantFrom('auth', 'message', 'ping', 'ready', 'session_ended'), hostileString, fc.constantFrom(...prototypeKeys)), extra: fc.dictionary(fc.oneof(hostileString, fc.constantFrom(...prototypeKeys)), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 3 }) }).map(({ type, extra }) => ({ binary: false, data: JSON.stringify({ ...extra, type }) })) },
-  { weight: 2, arbitrary: fc.constantFrom('', '{', 'null', '[]', '"auth"', '{"type":"auth"}', '{"type":"auth","access_token":null}', '{"type":"auth","access_token":"x"}', '{"__proto__":{"type":"auth"}}', '{"type":"message","data":' + '['.repeat(5_000) + ']'.repeat(5_000) + '}').map((data) => ({ binary: false, data })) },
+  {
+    weight: 3,
+    arbitrary: fc
+      .record({
+        type: fc.oneof(fc.constantFrom('auth', 'message', 'ping', 'ready', 'session_ended'), hostileString, fc.constantFrom(...prototypeKeys)),
+        extra: fc.dictionary(fc.oneof(hostileString, fc.constantFrom(...prototypeKeys)), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 3 }),
+      })
+      .map(({ type, extra }) => ({ binary: false, data: JSON.stringify({ ...extra, type }) })),
+  },
+  {
+    weight: 2,
+    arbitrary: fc
+      .constantFrom(
+        '',
+        '{',
+        'null',
+        '[]',
+        '"auth"',
+        '{"type":"auth"}',
+        '{"type":"auth","access_token":null}',
+        '{"type":"auth","access_token":"x"}',
+        '{"__proto__":{"type":"auth"}}',
+        '{"type":"message","data":' + '['.repeat(5_000) + ']'.repeat(5_000) + '}',
+      )
+      .map((data) => ({ binary: false, data })),
+  },
   { weight: 1, arbitrary: fc.uint8Array({ maxLength: 64 }).map((bytes) => ({ binary: true, data: Buffer.from(bytes) })) },
   { weight: 1, arbitrary: fc.constantFrom(70_000, 200_000).map((size) => ({ binary: false, data: `{"type":"message","data":"${'x'.repeat(size)}"}` })) },
 );

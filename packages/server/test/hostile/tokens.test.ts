@@ -6,17 +6,9 @@
  * test/http/hostile.test.ts (SQLite); this is its generated counterpart on both stores.
  */
 import fc from 'fast-check';
-import { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  checkProperty,
-  expectContract,
-  hostileFixture,
-  itLeavesNothingBehind,
-  rawRequest,
-  requestBytes,
-  storeKinds,
-} from './harness.js';
+import { WebSocket } from 'ws';
+import { checkProperty, expectContract, hostileFixture, itLeavesNothingBehind, rawRequest, requestBytes, storeKinds } from './harness.js';
 
 const b64 = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
 const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
@@ -95,7 +87,10 @@ function mutate(token: string, change: Mutation): string {
 function sameToken(candidate: string, genuine: string): boolean {
   const a = candidate.split('.');
   const b = genuine.split('.');
-  return a.length === b.length && a.every((segment, index) => /^[A-Za-z0-9_-]*$/.test(segment) && Buffer.from(segment, 'base64url').equals(Buffer.from(b[index]!, 'base64url')));
+  return (
+    a.length === b.length &&
+    a.every((segment, index) => /^[A-Za-z0-9_-]*$/.test(segment) && Buffer.from(segment, 'base64url').equals(Buffer.from(b[index]!, 'base64url')))
+  );
 }
 
 const tokenCodes = ['token_invalid', 'token_missing', 'token_expired'];
@@ -118,7 +113,10 @@ describe.each(storeKinds)('hostile access tokens (%s)', (store) => {
         const token = mutate(session.accessToken, change);
         if (sameToken(token, session.accessToken)) return; // the genuine token, spelled differently
         const credential = chosen === '' ? token : `${chosen} ${token}`;
-        const request = requestBytes(method, path, [['Host', '127.0.0.1'], ['Authorization', credential.replace(/[\r\n]/g, '')]]);
+        const request = requestBytes(method, path, [
+          ['Host', '127.0.0.1'],
+          ['Authorization', credential.replace(/[\r\n]/g, '')],
+        ]);
         const answer = await rawRequest(server.port, request);
         expectContract(answer, request);
         // Not found (a route not there yet) is no acceptance either.
@@ -129,7 +127,10 @@ describe.each(storeKinds)('hostile access tokens (%s)', (store) => {
       },
       120,
     );
-    const check = requestBytes('GET', `/v1/sessions/${session.id}`, [['Host', '127.0.0.1'], ['Authorization', `Bearer ${server.apiKey}`]]);
+    const check = requestBytes('GET', `/v1/sessions/${session.id}`, [
+      ['Host', '127.0.0.1'],
+      ['Authorization', `Bearer ${server.apiKey}`],
+    ]);
     const still = await rawRequest(server.port, check);
     expect(still.body.status, 'the genuine session is still active').toBe('active');
   }, 60_000);

@@ -3,10 +3,10 @@
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCatalogue } from '../../src/core/error-catalogue.js';
-import { call, startServer, testApiKey, type TestServer } from '../helpers.js';
+import { launchChromium } from '../chromium.js';
+import { call, startServer, type TestServer, testApiKey } from '../helpers.js';
 
 const artifactsDir = fileURLToPath(new URL('../../../../test-artifacts/', import.meta.url));
 /** A user id that would run script if the page ever treated data as markup. */

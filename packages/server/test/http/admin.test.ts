@@ -1,18 +1,30 @@
 // The admin console's server side: `?status=all` on the user listing (on both stores) and the
 // console's page and scripts, served with their security headers and never CORS-enabled.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/core/clock.js';
 import { parseConfig } from '../../src/config.js';
+import { ManualClock } from '../../src/core/clock.js';
 import { buildApp } from '../../src/http/app.js';
 import { PostgresSessionStore } from '../../src/stores/postgres.js';
 import { createTessera } from '../../src/tessera.js';
-import { call, send, startServer, testApiKey, type Answer } from '../helpers.js';
+import { type Answer, call, send, startServer, testApiKey } from '../helpers.js';
 import { createTestDatabase, type TestDatabase } from '../services.js';
 
 const start = Date.UTC(2026, 0, 1, 9, 0, 0);
 /** A flow that ends after ten idle minutes, next to the default ones (`verification` ends after 15 minutes). */
 const config = { flows: { idle: { access_token_ttl: 60, idle_timeout: 600, absolute_lifetime: 86_400, reuse_interval: 10 } } };
-const sessionKeys = ['created_at', 'expires_at', 'flow', 'id', 'idle_expires_at', 'last_refreshed_at', 'metadata', 'revoked_at', 'revoked_reason', 'status', 'user_id'];
+const sessionKeys = [
+  'created_at',
+  'expires_at',
+  'flow',
+  'id',
+  'idle_expires_at',
+  'last_refreshed_at',
+  'metadata',
+  'revoked_at',
+  'revoked_reason',
+  'status',
+  'user_id',
+];
 
 interface RunningServer {
   url: string;

@@ -4,10 +4,9 @@
 // not assumed.
 import { createServer, type Server } from 'node:http';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, startServer, testApiKey, type TestServer } from '../helpers.js';
-
+import { launchChromium } from '../chromium.js';
+import { call, startServer, type TestServer, testApiKey } from '../helpers.js';
 
 interface PageOrigin {
   readonly url: string;
@@ -31,7 +30,11 @@ interface PageAnswer {
   blocked?: string;
 }
 
-function pageFetch(page: Page, url: string, init: { method?: string; headers?: Record<string, string>; body?: string; mode?: RequestMode }): Promise<PageAnswer> {
+function pageFetch(
+  page: Page,
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string; mode?: RequestMode },
+): Promise<PageAnswer> {
   return page.evaluate(
     async ({ url, init }) => {
       try {
@@ -117,7 +120,10 @@ describe('in Chromium: CORS and the refresh cookie', () => {
       expect(third.status, JSON.stringify(third)).toBe(200);
 
       // Logout (bearer, credentials included) clears the cookie in the browser.
-      const logout = await pageFetch(page, `${tessera.url}/v1/session/logout`, { method: 'POST', headers: { authorization: `Bearer ${third.body.access_token}` } });
+      const logout = await pageFetch(page, `${tessera.url}/v1/session/logout`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${third.body.access_token}` },
+      });
       expect(logout.status).toBe(200);
       expect(await context.cookies(tessera.url + '/v1/token/refresh')).toEqual([]);
       const afterLogout = await pageFetch(page, refreshUrl, { method: 'POST', headers: { 'x-tessera-csrf': '1' } });

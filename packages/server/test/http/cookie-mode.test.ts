@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { call, send, startServer, testApiKey, type Answer, type TestServer } from '../helpers.js';
+import { type Answer, call, send, startServer, type TestServer, testApiKey } from '../helpers.js';
 
 const app = 'https://app.example';
 const servers: TestServer[] = [];
@@ -70,7 +70,10 @@ describe('cookie mode', () => {
     // Same-origin pages (Origin = the server itself) and clients without an Origin (not browsers) pass too.
     const sameOrigin = await cookieRefresh(server, token, { origin: server.url });
     expect(sameOrigin.status, sameOrigin.text).toBe(200);
-    const noOrigin = await send(`${server.url}/v1/token/refresh`, { method: 'POST', headers: { cookie: `tessera_refresh=${setCookie(sameOrigin)!.value}`, 'x-tessera-csrf': '1' } });
+    const noOrigin = await send(`${server.url}/v1/token/refresh`, {
+      method: 'POST',
+      headers: { cookie: `tessera_refresh=${setCookie(sameOrigin)!.value}`, 'x-tessera-csrf': '1' },
+    });
     expect(noOrigin.status, noOrigin.text).toBe(200);
   });
 
@@ -150,9 +153,7 @@ describe('cookie mode', () => {
       ]) {
         expect(answer.status, answer.text).toBe(401);
         expect(answer.body.error).toBe('token_missing');
-        expect(answer.body.details).toEqual([
-          { field: 'refresh_token', message: 'no refresh_token in the body and no tessera_refresh cookie', in: 'cookie' },
-        ]);
+        expect(answer.body.details).toEqual([{ field: 'refresh_token', message: 'no refresh_token in the body and no tessera_refresh cookie', in: 'cookie' }]);
         expect(answer.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
         expect(setCookie(answer)).toBeUndefined();
       }
@@ -171,7 +172,10 @@ describe('cookie mode', () => {
 
     it('a huge cookie: over the header limit the envelope 400, under it invalid_request for an over-long token; never a 500', async () => {
       const server = await start();
-      const huge = await send(`${server.url}/v1/token/refresh`, { method: 'POST', headers: { cookie: `tessera_refresh=${'x'.repeat(20_000)}`, 'x-tessera-csrf': '1' } });
+      const huge = await send(`${server.url}/v1/token/refresh`, {
+        method: 'POST',
+        headers: { cookie: `tessera_refresh=${'x'.repeat(20_000)}`, 'x-tessera-csrf': '1' },
+      });
       expect(huge.status).toBe(400);
       expect(huge.body.error).toBe('invalid_request');
       const long = await cookieRefresh(server, 'x'.repeat(4000));
@@ -200,7 +204,10 @@ describe('cookie mode', () => {
     it('logout clears the cookie on its path', async () => {
       const server = await start();
       const answer = await call(`${server.url}/v1/token/refresh`, { body: { refresh_token: (await signIn(server)).refresh_token } });
-      const logout = await send(`${server.url}/v1/session/logout`, { method: 'POST', headers: { authorization: `Bearer ${answer.body.access_token}`, origin: app } });
+      const logout = await send(`${server.url}/v1/session/logout`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${answer.body.access_token}`, origin: app },
+      });
       expect(logout.status).toBe(200);
       const cleared = setCookie(logout)!;
       expect(cleared.value).toBe('');
@@ -258,7 +265,10 @@ describe('cookie mode: the __Host- prefix', () => {
     expect(planted.status).toBe(401);
     expect(planted.body.error).toBe('token_missing');
     // Logout clears the prefixed cookie, with the attributes it was set with.
-    const logout = await send(`${server.url}/v1/session/logout`, { method: 'POST', headers: { authorization: `Bearer ${refreshed.body.access_token}`, origin: app } });
+    const logout = await send(`${server.url}/v1/session/logout`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${refreshed.body.access_token}`, origin: app },
+    });
     expect(logout.status).toBeLessThan(300);
     expect(cookieName(logout)).toBe('__Host-tessera_refresh');
     expect(setCookie(logout)!.attributes).toMatchObject({ path: '/', secure: true });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, send, startServer, testApiKey, type TestServer } from '../helpers.js';
+import { call, send, startServer, type TestServer, testApiKey } from '../helpers.js';
 
 const app = 'https://app.example';
 const evil = 'https://evil.example';

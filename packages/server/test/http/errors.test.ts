@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { errorCatalogue, serverErrorCodes, type ErrorCode } from '../../src/core/error-catalogue.js';
+import { type ErrorCode, errorCatalogue, serverErrorCodes } from '../../src/core/error-catalogue.js';
 import { startServer as startNode } from '../../src/serve.js';
-import { send, startServer, tempDir, testApiKey, type Answer, type TestServer } from '../helpers.js';
+import { type Answer, send, startServer, type TestServer, tempDir, testApiKey } from '../helpers.js';
 import { rawExchange } from './raw-http.js';
 
 /** No request may hang. */
@@ -82,7 +82,11 @@ const producers: Record<ProducedCode, (server: TestServer) => Promise<Answer>> =
     }),
   request_timeout: async (server) => {
     // A body that never finishes: the server gives up after timeouts.request.
-    const raw = await rawExchange(Number(new URL(server.url).port), 'POST /v1/token/refresh HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n{', 8_000);
+    const raw = await rawExchange(
+      Number(new URL(server.url).port),
+      'POST /v1/token/refresh HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n{',
+      8_000,
+    );
     raw.socket.destroy();
     return { status: raw.status ?? 0, headers: new Headers(raw.headers), text: raw.text, body: raw.body };
   },

@@ -1,10 +1,10 @@
 // Answers Node, Fastify or ws would write in their own words are the envelope too: 503 while shutting
 // down, a bad WebSocket handshake, an Expect header the server cannot meet.
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { startServer as startNode, type RunningServer } from '../../src/serve.js';
+import { type RunningServer, startServer as startNode } from '../../src/serve.js';
 import { cleanupDirs, dataDir, sleep } from '../cli/harness.js';
 import { send } from '../helpers.js';
-import { rawExchange, type RawAnswer } from './raw-http.js';
+import { type RawAnswer, rawExchange } from './raw-http.js';
 
 const key = 'tsk_every_answer_key_of_32_chars_or_more';
 const servers: RunningServer[] = [];
@@ -87,7 +87,12 @@ describe('every answer is the envelope', () => {
     ['a wrong Sec-WebSocket-Version', upgrade(`Upgrade: websocket\r\n${key16}Sec-WebSocket-Version: 7\r\n`), 400, 'invalid_request'],
     ['a missing Sec-WebSocket-Key', upgrade('Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n'), 400, 'invalid_request'],
     ['a malformed Sec-WebSocket-Key', upgrade('Upgrade: websocket\r\nSec-WebSocket-Key: short\r\nSec-WebSocket-Version: 13\r\n'), 400, 'invalid_request'],
-    ['a bad Sec-WebSocket-Protocol', upgrade(`Upgrade: websocket\r\n${key16}Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: a,,b\r\n`), 400, 'invalid_request'],
+    [
+      'a bad Sec-WebSocket-Protocol',
+      upgrade(`Upgrade: websocket\r\n${key16}Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: a,,b\r\n`),
+      400,
+      'invalid_request',
+    ],
     ['POST', upgrade(`Upgrade: websocket\r\n${key16}Sec-WebSocket-Version: 13\r\nContent-Length: 0\r\n`, 'POST'), 405, 'method_not_allowed'],
     ['an upgrade to h2c', upgrade('Upgrade: h2c\r\n'), 426, 'upgrade_required'],
   ])('a handshake on /v1/realtime with %s gets the envelope, not text/html, and the socket closes', async (_name, request, status, code) => {

@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JWK } from 'jose';
-import { errorCatalogue, type ErrorCode } from '../../src/core/error-catalogue.js';
-import { send, startServer, testApiKey, type Answer, type TestServer } from '../helpers.js';
-import { claimsOf, hostileTokens, json, signRaw, signedByServer, type HostileContext } from '../fixtures/hostile-tokens.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ErrorCode, errorCatalogue } from '../../src/core/error-catalogue.js';
+import { claimsOf, type HostileContext, hostileTokens, json, signedByServer, signRaw } from '../fixtures/hostile-tokens.js';
+import { type Answer, send, startServer, type TestServer, testApiKey } from '../helpers.js';
 
 /** No request may hang: every fetch gives up after this. */
 
@@ -53,7 +53,11 @@ describe('hostile access tokens', () => {
     const server = await startServer();
     try {
       const ctx = await hostileContext(server);
-      for (const token of [ctx.accessToken, await signedByServer(ctx), await signRaw(ctx, { alg: 'ES256', typ: 'at+jwt', kid: ctx.serverKey.kid }, json(claimsOf(ctx)))]) {
+      for (const token of [
+        ctx.accessToken,
+        await signedByServer(ctx),
+        await signRaw(ctx, { alg: 'ES256', typ: 'at+jwt', kid: ctx.serverKey.kid }, json(claimsOf(ctx))),
+      ]) {
         const answer = await send(`${server.url}/v1/session`, { headers: { authorization: `Bearer ${token}` } });
         expect(answer.status, answer.text).toBe(200);
         expect(answer.body.session.id).toBe(ctx.sessionId);
@@ -118,7 +122,12 @@ const asJson = (value: unknown) => JSON.stringify(value);
 const nested = (depth: number) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
 
 const hostileRequests: readonly HostileRequest[] = [
-  { name: '3 MB body on session creation', path: '/v1/sessions', body: asJson({ user_id: 'a', metadata: { blob: 'x'.repeat(3 * 1024 * 1024) } }), expect: 'payload_too_large' },
+  {
+    name: '3 MB body on session creation',
+    path: '/v1/sessions',
+    body: asJson({ user_id: 'a', metadata: { blob: 'x'.repeat(3 * 1024 * 1024) } }),
+    expect: 'payload_too_large',
+  },
   { name: '3 MB body on refresh', path: '/v1/token/refresh', body: asJson({ refresh_token: 'x'.repeat(3 * 1024 * 1024) }), expect: 'payload_too_large' },
   { name: 'malformed JSON (cut short)', path: '/v1/sessions', body: '{"user_id":', expect: 'invalid_request' },
   { name: 'malformed JSON (not JSON at all)', path: '/v1/token/refresh', body: 'refresh_token=abc', expect: 'invalid_request' },
@@ -138,8 +147,20 @@ const hostileRequests: readonly HostileRequest[] = [
   { name: 'metadata: "x"', path: '/v1/sessions', body: asJson({ user_id: 'a', metadata: 'x' }), expect: 'invalid_request', field: 'metadata' },
   { name: 'metadata: []', path: '/v1/sessions', body: asJson({ user_id: 'a', metadata: [] }), expect: 'invalid_request', field: 'metadata' },
   { name: 'metadata: null', path: '/v1/sessions', body: asJson({ user_id: 'a', metadata: null }), expect: 'invalid_request', field: 'metadata' },
-  { name: 'metadata nested 10 000 levels deep', path: '/v1/sessions', body: `{"user_id":"a","metadata":{"x":${nested(10_000)}}}`, expect: 'invalid_request', field: 'metadata' },
-  { name: 'metadata of arrays nested 100 000 levels deep', path: '/v1/sessions', body: `{"user_id":"a","metadata":{"x":${'['.repeat(100_000)}${']'.repeat(100_000)}}}`, expect: 'invalid_request', field: 'metadata' },
+  {
+    name: 'metadata nested 10 000 levels deep',
+    path: '/v1/sessions',
+    body: `{"user_id":"a","metadata":{"x":${nested(10_000)}}}`,
+    expect: 'invalid_request',
+    field: 'metadata',
+  },
+  {
+    name: 'metadata of arrays nested 100 000 levels deep',
+    path: '/v1/sessions',
+    body: `{"user_id":"a","metadata":{"x":${'['.repeat(100_000)}${']'.repeat(100_000)}}}`,
+    expect: 'invalid_request',
+    field: 'metadata',
+  },
   { name: 'flow: 7', path: '/v1/sessions', body: asJson({ user_id: 'a', flow: 7 }), expect: 'invalid_request', field: 'flow' },
   { name: 'flow: unknown', path: '/v1/sessions', body: asJson({ user_id: 'a', flow: 'nope' }), expect: 'invalid_request', field: 'flow' },
   { name: 'flow: "__proto__"', path: '/v1/sessions', body: asJson({ user_id: 'a', flow: '__proto__' }), expect: 'invalid_request', field: 'flow' },
@@ -148,21 +169,60 @@ const hostileRequests: readonly HostileRequest[] = [
   { name: 'missing user_id', path: '/v1/sessions', body: asJson({ flow: 'default' }), expect: 'invalid_request', field: 'user_id' },
   { name: 'empty object', path: '/v1/sessions', body: '{}', expect: 'invalid_request', field: 'user_id' },
   { name: 'extra field', path: '/v1/sessions', body: asJson({ user_id: 'a', is_admin: true }), expect: 'invalid_request', field: 'is_admin' },
-  { name: 'extra field on refresh', path: '/v1/token/refresh', body: asJson({ refresh_token: 'rt', session_id: 'x' }), expect: 'invalid_request', field: 'session_id' },
+  {
+    name: 'extra field on refresh',
+    path: '/v1/token/refresh',
+    body: asJson({ refresh_token: 'rt', session_id: 'x' }),
+    expect: 'invalid_request',
+    field: 'session_id',
+  },
   { name: '__proto__ pollution at the top level', path: '/v1/sessions', body: '{"user_id":"a","__proto__":{"polluted":"yes"}}', expect: 'invalid_request' },
-  { name: '__proto__ pollution inside metadata', path: '/v1/sessions', body: '{"user_id":"a","metadata":{"__proto__":{"polluted":"yes"}}}', expect: 'invalid_request' },
-  { name: 'constructor.prototype pollution', path: '/v1/sessions', body: '{"user_id":"a","constructor":{"prototype":{"polluted":"yes"}}}', expect: 'invalid_request' },
+  {
+    name: '__proto__ pollution inside metadata',
+    path: '/v1/sessions',
+    body: '{"user_id":"a","metadata":{"__proto__":{"polluted":"yes"}}}',
+    expect: 'invalid_request',
+  },
+  {
+    name: 'constructor.prototype pollution',
+    path: '/v1/sessions',
+    body: '{"user_id":"a","constructor":{"prototype":{"polluted":"yes"}}}',
+    expect: 'invalid_request',
+  },
   { name: 'refresh_token: 123', path: '/v1/token/refresh', body: asJson({ refresh_token: 123 }), expect: 'invalid_request', field: 'refresh_token' },
   { name: 'refresh_token: null', path: '/v1/token/refresh', body: asJson({ refresh_token: null }), expect: 'invalid_request', field: 'refresh_token' },
   { name: 'refresh_token: ["a"]', path: '/v1/token/refresh', body: asJson({ refresh_token: ['a'] }), expect: 'invalid_request', field: 'refresh_token' },
   { name: 'refresh_token: {}', path: '/v1/token/refresh', body: asJson({ refresh_token: {} }), expect: 'invalid_request', field: 'refresh_token' },
   { name: 'refresh_token: ""', path: '/v1/token/refresh', body: asJson({ refresh_token: '' }), expect: 'invalid_request', field: 'refresh_token' },
-  { name: 'refresh_token: 10 KB', path: '/v1/token/refresh', body: asJson({ refresh_token: 'r'.repeat(10_000) }), expect: 'invalid_request', field: 'refresh_token' },
+  {
+    name: 'refresh_token: 10 KB',
+    path: '/v1/token/refresh',
+    body: asJson({ refresh_token: 'r'.repeat(10_000) }),
+    expect: 'invalid_request',
+    field: 'refresh_token',
+  },
   { name: 'refresh_token missing', path: '/v1/token/refresh', body: '{}', expect: 'invalid_request', field: 'refresh_token' },
-  { name: 'refresh_token never issued', path: '/v1/token/refresh', body: asJson({ refresh_token: 'rt_never_issued_by_this_server' }), expect: 'session_not_found' },
+  {
+    name: 'refresh_token never issued',
+    path: '/v1/token/refresh',
+    body: asJson({ refresh_token: 'rt_never_issued_by_this_server' }),
+    expect: 'session_not_found',
+  },
   { name: 'JSON body sent as text/plain', path: '/v1/sessions', contentType: 'text/plain', body: asJson({ user_id: 'a' }), expect: 'unsupported_media_type' },
-  { name: 'form-encoded body', path: '/v1/token/refresh', contentType: 'application/x-www-form-urlencoded', body: 'refresh_token=abc', expect: 'unsupported_media_type' },
-  { name: 'body with no content type', path: '/v1/sessions', contentType: null, body: new TextEncoder().encode(asJson({ user_id: 'a' })), expect: 'unsupported_media_type' },
+  {
+    name: 'form-encoded body',
+    path: '/v1/token/refresh',
+    contentType: 'application/x-www-form-urlencoded',
+    body: 'refresh_token=abc',
+    expect: 'unsupported_media_type',
+  },
+  {
+    name: 'body with no content type',
+    path: '/v1/sessions',
+    contentType: null,
+    body: new TextEncoder().encode(asJson({ user_id: 'a' })),
+    expect: 'unsupported_media_type',
+  },
   { name: 'GET on a POST-only route', method: 'GET', path: '/v1/token/refresh', expect: 'method_not_allowed' },
   { name: 'DELETE on /v1/session', method: 'DELETE', path: '/v1/session', expect: 'method_not_allowed' },
   { name: 'very long URL (8 KB) on no route', method: 'GET', path: `/${'a'.repeat(8 * 1024)}`, expect: 'not_found' },
@@ -224,9 +284,7 @@ describe('replayed refresh tokens', () => {
       const created = await createSession(server);
       const body = JSON.stringify({ refresh_token: created.refresh_token });
       const answers = await Promise.all(
-        Array.from({ length: 12 }, () =>
-          send(`${server.url}/v1/token/refresh`, { method: 'POST', headers: { 'content-type': 'application/json' }, body }),
-        ),
+        Array.from({ length: 12 }, () => send(`${server.url}/v1/token/refresh`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })),
       );
       for (const answer of answers) expect(answer.status, answer.text).toBe(200);
       const pairs = new Set(answers.map((answer) => `${answer.body.access_token} ${answer.body.refresh_token}`));
@@ -242,7 +300,11 @@ describe('replayed refresh tokens', () => {
     try {
       const created = await createSession(server);
       const refresh = (token: string) =>
-        send(`${server.url}/v1/token/refresh`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ refresh_token: token }) });
+        send(`${server.url}/v1/token/refresh`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ refresh_token: token }),
+        });
       const first = await refresh(created.refresh_token);
       expect(first.status).toBe(200);
       server.clock.advance(11);

@@ -1,7 +1,7 @@
 // With a management port, /metrics and /admin are served there only; the public port answers 404.
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
-import { startServer as startNode, type RunningServer } from '../../src/serve.js';
+import { type RunningServer, startServer as startNode } from '../../src/serve.js';
 import { cleanupDirs, dataDir, freePort, killAll, serve } from '../cli/harness.js';
 import { send } from '../helpers.js';
 
@@ -20,7 +20,14 @@ const loopback = (url: string) => url.replace('localhost', '127.0.0.1');
 describe('the management port', () => {
   it('serves /metrics and /admin (and the management API the console calls); the public port refuses them with 404', async () => {
     const port = await freePort();
-    const server = await startNode({ port: 0, host: '127.0.0.1', dataDir: dataDir(), apiKey: key, logLevel: 'silent', config: parseConfig({ management: { port } }) });
+    const server = await startNode({
+      port: 0,
+      host: '127.0.0.1',
+      dataDir: dataDir(),
+      apiKey: key,
+      logLevel: 'silent',
+      config: parseConfig({ management: { port } }),
+    });
     servers.push(server);
     const publicUrl = loopback(server.url);
     const managementUrl = `http://127.0.0.1:${port}`;

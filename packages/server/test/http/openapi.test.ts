@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
 import { errorDefinition, isErrorCode } from '../../src/core/error-catalogue.js';
 import { CreateSessionBody, RevocationsQuery } from '../../src/http/schemas.js';
-import { startServer, type RunningServer } from '../../src/serve.js';
+import { type RunningServer, startServer } from '../../src/serve.js';
 import { cleanupDirs, dataDir } from '../cli/harness.js';
 import { send } from '../helpers.js';
 
@@ -179,7 +179,10 @@ describe('GET /openapi.json', () => {
   });
 
   it('documents the errors each kind of route really sends', () => {
-    const codesOf = (route: string) => errorAnswers(document).filter((answer) => answer.route === route).flatMap((answer) => answer.codes);
+    const codesOf = (route: string) =>
+      errorAnswers(document)
+        .filter((answer) => answer.route === route)
+        .flatMap((answer) => answer.codes);
     expect(codesOf('POST /v1/sessions')).toEqual(expect.arrayContaining(['api_key_invalid', 'invalid_request', 'payload_too_large', 'rate_limited']));
     expect(codesOf('GET /v1/sessions/{id}')).toContain('not_found');
     expect(codesOf('GET /v1/session')).toEqual(expect.arrayContaining(['token_missing', 'token_expired', 'session_revoked', 'session_expired']));
@@ -190,7 +193,10 @@ describe('GET /openapi.json', () => {
   });
 
   it('takes its request schemas from the routes, the ones Fastify validates with', () => {
-    expect(document.paths['/v1/sessions'].post.requestBody).toEqual({ required: true, content: { 'application/json': { schema: JSON.parse(JSON.stringify(CreateSessionBody)) } } });
+    expect(document.paths['/v1/sessions'].post.requestBody).toEqual({
+      required: true,
+      content: { 'application/json': { schema: JSON.parse(JSON.stringify(CreateSessionBody)) } },
+    });
     const query = document.paths['/v1/revocations'].get.parameters;
     expect(query.map((parameter: any) => [parameter.name, parameter.in, parameter.required])).toEqual([
       ['cursor', 'query', false],
@@ -249,7 +255,10 @@ describe('the answers it describes', () => {
     const json = (path: string, init: { method?: string; token?: string; body?: unknown } = {}) =>
       send(`${base}${path}`, {
         method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
-        headers: { ...(init.token ? { authorization: `Bearer ${init.token}` } : {}), ...(init.body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: {
+          ...(init.token ? { authorization: `Bearer ${init.token}` } : {}),
+          ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
         ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
       });
     const form = (path: string, fields: Record<string, string>, token?: string) =>
@@ -321,13 +330,22 @@ describe('GET /openapi.json in cookie mode', () => {
   });
 
   it('lets the refresh take the cookie, with the body optional and the cookie-mode errors', async () => {
-    const running = await startServer({ port: 0, host: '127.0.0.1', dataDir: dataDir(), apiKey: key, logLevel: 'silent', config: parseConfig({ cookie: { enabled: true } }) });
+    const running = await startServer({
+      port: 0,
+      host: '127.0.0.1',
+      dataDir: dataDir(),
+      apiKey: key,
+      logLevel: 'silent',
+      config: parseConfig({ cookie: { enabled: true } }),
+    });
     servers.push(running);
     const doc = (await send(`${running.url.replace('localhost', '127.0.0.1')}/openapi.json`)).body;
     const refresh = doc.paths['/v1/token/refresh'].post;
     expect(refresh.security).toEqual([{}, { refreshCookie: [] }]);
     expect(refresh.requestBody.required).toBe(false);
-    const codes = errorAnswers(doc).filter((found) => found.route === 'POST /v1/token/refresh').flatMap((found) => found.codes);
+    const codes = errorAnswers(doc)
+      .filter((found) => found.route === 'POST /v1/token/refresh')
+      .flatMap((found) => found.codes);
     expect(codes).toEqual(expect.arrayContaining(['csrf_failed', 'token_missing']));
     expect(doc.components.securitySchemes.refreshCookie.name).toMatch(/tessera_refresh$/);
     expect((await new Validator().validate(doc)).valid).toBe(true);

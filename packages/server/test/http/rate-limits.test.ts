@@ -4,7 +4,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.js';
 import { clientSubject, secretSubject } from '../../src/http/rate-limits.js';
 import { defaultRedisPrefix } from '../../src/shared-redis.js';
-import { call, send, startServer, testApiKey, type Answer, type TestServer } from '../helpers.js';
+import { type Answer, call, send, startServer, type TestServer, testApiKey } from '../helpers.js';
 
 const redisUrl = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 const servers: TestServer[] = [];
@@ -87,7 +87,8 @@ describe('rate limits over HTTP, in process', () => {
     const server = await start({ config: { rate_limits: { management_per_key: { limit: 3, window: 60 } } } });
     expect((await call(`${server.url}/v1/sessions`, { body: { user_id: 'alice' }, token: testApiKey })).status).toBe(201);
     expect((await call(`${server.url}/v1/users/alice/sessions`, { token: testApiKey })).status).toBe(200);
-    for (let index = 0; index < 5; index++) expect((await call(`${server.url}/v1/users/alice/sessions`, { token: 'tsk_wrong' })).body.error).toBe('api_key_invalid');
+    for (let index = 0; index < 5; index++)
+      expect((await call(`${server.url}/v1/users/alice/sessions`, { token: 'tsk_wrong' })).body.error).toBe('api_key_invalid');
     expect((await call(`${server.url}/v1/users/alice/sessions`, { token: testApiKey })).status).toBe(200);
     expectRateLimited(await call(`${server.url}/v1/sessions`, { body: { user_id: 'bob' }, token: testApiKey }), 'management_per_key', 60);
     // End-user routes are not management calls.
@@ -109,7 +110,7 @@ describe('rate limits over HTTP, in process', () => {
     expect((await revoke('%%%not a form')).status).toBe(429);
   });
 
-  it('/oauth/introspect with the API key counts against that key\'s management limit', async () => {
+  it("/oauth/introspect with the API key counts against that key's management limit", async () => {
     const server = await start({ config: { rate_limits: { management_per_key: { limit: 3, window: 60 } } } });
     const introspect = () =>
       send(`${server.url}/oauth/introspect`, {
@@ -182,7 +183,7 @@ describe('rate limits shared through Redis', () => {
     expect(statuses).toEqual([401, 401, 401, 401, 429, 429]);
   });
 
-  it('counters sit under the README\'s default prefix, tessera:ratelimit:, not tessera:tessera:ratelimit:', async () => {
+  it("counters sit under the README's default prefix, tessera:ratelimit:, not tessera:tessera:ratelimit:", async () => {
     // The client `tessera serve` opens: every command prefixed with the deployment's `tessera:`.
     const deployment = new Redis(redisUrl, { keyPrefix: defaultRedisPrefix, maxRetriesPerRequest: 1 });
     redisClients.push(deployment);

@@ -1,5 +1,5 @@
-import { connect, type Socket } from 'node:net';
 import { readdirSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 
 /** What a raw exchange saw: the parsed answer (when any came) and whether the server closed the connection. */
 export interface RawAnswer {
@@ -17,12 +17,7 @@ export interface RawAnswer {
  * The client never closes its own side (`allowHalfOpen`), like a client that stopped caring; the
  * caller destroys `socket` when done.
  */
-export function rawExchange(
-  port: number,
-  request: string | (string | Buffer)[],
-  timeoutMs = 5_000,
-  onConnect?: (socket: Socket) => void,
-): Promise<RawAnswer> {
+export function rawExchange(port: number, request: string | (string | Buffer)[], timeoutMs = 5_000, onConnect?: (socket: Socket) => void): Promise<RawAnswer> {
   return new Promise((resolve) => {
     const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
     const chunks: Buffer[] = [];

@@ -1,7 +1,7 @@
 // /healthz says the process is alive; /readyz says whether it can serve: the store answers and is
 // migrated (503 envelope otherwise), with Redis reported as degraded, never as down.
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { startServer as startNode, type RunningServer } from '../../src/serve.js';
+import { type RunningServer, startServer as startNode } from '../../src/serve.js';
 import { cleanupDirs, dataDir } from '../cli/harness.js';
 import { send } from '../helpers.js';
 import { createTestDatabase, redisUrl, type TestDatabase } from '../services.js';

@@ -3,7 +3,7 @@
 // which is also its scheduler. "a read left waiting does not hold the server up" stays on the system clock.
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.js';
-import { call, startServer, testApiKey, type TestServer } from '../helpers.js';
+import { call, startServer, type TestServer, testApiKey } from '../helpers.js';
 
 let server: TestServer | undefined;
 

@@ -1,7 +1,7 @@
+import { createLocalJWKSet, decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
-import { errorCatalogue, type ErrorCode } from '../../src/core/error-catalogue.js';
-import { call, startServer, testApiKey, type TestServer } from '../helpers.js';
+import { type ErrorCode, errorCatalogue } from '../../src/core/error-catalogue.js';
+import { call, startServer, type TestServer, testApiKey } from '../helpers.js';
 
 type Answer = Awaited<ReturnType<typeof call>>;
 
@@ -318,7 +318,7 @@ describe('GET /v1/session', () => {
   });
 });
 
-describe('an expired access token whose session has ended gets the session\'s code (refreshing cannot help)', () => {
+describe("an expired access token whose session has ended gets the session's code (refreshing cannot help)", () => {
   const routes = [
     ['GET', '/v1/session'],
     ['POST', '/v1/session/logout'],
@@ -516,7 +516,11 @@ describe('operations', () => {
     expect(value(/^tessera_revocations_total\{reason="reuse_detected"\}/)).toBe(1);
     expect(value(/^tessera_reuse_detections_total(\{\})? /)).toBe(1);
     expect(value(/^tessera_http_request_duration_seconds_count\{route="\/v1\/token\/refresh"\}/)).toBe(3);
-    expect(value(/^tessera_http_request_duration_seconds_bucket\{[^}]*le="\+Inf"[^}]*route="\/v1\/sessions"|^tessera_http_request_duration_seconds_bucket\{route="\/v1\/sessions",le="\+Inf"\}/)).toBeGreaterThanOrEqual(3);
+    expect(
+      value(
+        /^tessera_http_request_duration_seconds_bucket\{[^}]*le="\+Inf"[^}]*route="\/v1\/sessions"|^tessera_http_request_duration_seconds_bucket\{route="\/v1\/sessions",le="\+Inf"\}/,
+      ),
+    ).toBeGreaterThanOrEqual(3);
     expect(metrics).toMatch(/^tessera_http_request_duration_seconds_sum\{route="\/v1\/sessions"\} \d/m);
   });
 

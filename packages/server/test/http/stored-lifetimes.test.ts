@@ -2,10 +2,10 @@
 // can show. The config now refuses such flows; rows already stored must not turn the user's
 // listing, the session view or revoke-all into a 500, on either store.
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config.js';
 import { ManualClock } from '../../src/core/clock.js';
 import type { SessionRecord } from '../../src/core/session.js';
 import type { SessionStore } from '../../src/core/store.js';
-import { parseConfig } from '../../src/config.js';
 import { buildApp } from '../../src/http/app.js';
 import { PostgresSessionStore } from '../../src/stores/postgres.js';
 import { createTessera } from '../../src/tessera.js';

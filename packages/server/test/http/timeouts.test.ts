@@ -2,9 +2,9 @@
 // 408 envelope and its connection closed; the bounds come from the config file's `timeouts`.
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '../../src/config.js';
-import { startServer as startNode, type RunningServer } from '../../src/serve.js';
+import { type RunningServer, startServer as startNode } from '../../src/serve.js';
 import { cleanupDirs, dataDir } from '../cli/harness.js';
-import { rawExchange, type RawAnswer } from './raw-http.js';
+import { type RawAnswer, rawExchange } from './raw-http.js';
 
 const key = 'tsk_timeouts_edges_key_of_32_chars_or_more';
 const servers: RunningServer[] = [];

@@ -3,11 +3,11 @@
 import { createServer, type Server } from 'node:http';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
-import { startServer as startNode, type RunningServer } from '../../src/serve.js';
 import { attachRealtime } from '../../src/index.js';
+import { type RunningServer, startServer as startNode } from '../../src/serve.js';
 import { cleanupDirs, dataDir, killAll, serve } from '../cli/harness.js';
 import { startCore, type TestTessera } from '../helpers.js';
-import { h2cUpgrade, openFds, rawExchange, type RawAnswer } from './raw-http.js';
+import { h2cUpgrade, openFds, type RawAnswer, rawExchange } from './raw-http.js';
 
 const key = 'tsk_upgrade_edges_key_of_32_chars_or_more';
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -21,7 +21,14 @@ afterAll(async () => {
 });
 
 async function node(config?: unknown): Promise<RunningServer> {
-  const server = await startNode({ port: 0, host: '127.0.0.1', dataDir: dataDir(), apiKey: key, logLevel: 'silent', ...(config ? { config: parseConfig(config) } : {}) });
+  const server = await startNode({
+    port: 0,
+    host: '127.0.0.1',
+    dataDir: dataDir(),
+    apiKey: key,
+    logLevel: 'silent',
+    ...(config ? { config: parseConfig(config) } : {}),
+  });
   cleanups.push(() => server.close());
   return server;
 }
@@ -72,7 +79,11 @@ describe('an Upgrade to a path that is not the socket path', () => {
     const server = await node({ rate_limits: { sockets_per_ip: 1 } });
     const port = portOf(server.url);
     // A socket that has not finished its handshake holds the one place: the refusal says so.
-    const pending = await rawExchange(port, 'GET /v1/realtime HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n', 500);
+    const pending = await rawExchange(
+      port,
+      'GET /v1/realtime HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+      500,
+    );
     expect(pending.status).toBe(101);
     cleanups.push(() => void pending.socket.destroy());
     const refused = await rawExchange(port, h2cUpgrade('/healthz'));

@@ -5,14 +5,14 @@ import { request as httpRequest } from 'node:http';
 import fc from 'fast-check';
 import { decodeJwt, SignJWT } from 'jose';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config.js';
 import { ManualClock } from '../../src/core/clock.js';
 import type { SessionRecord } from '../../src/core/session.js';
-import { parseConfig } from '../../src/config.js';
 import { userIdProblem } from '../../src/core/user-id.js';
 import { buildApp } from '../../src/http/app.js';
 import { PostgresSessionStore } from '../../src/stores/postgres.js';
 import { createTessera } from '../../src/tessera.js';
-import { call, startServer, testApiKey, type Answer } from '../helpers.js';
+import { type Answer, call, startServer, testApiKey } from '../helpers.js';
 import { createTestDatabase, type TestDatabase } from '../services.js';
 
 const start = Date.UTC(2026, 0, 1, 9, 0, 0);
@@ -91,7 +91,10 @@ function expectInvalid(answer: Answer, field?: string): void {
   expect(answer.status, answer.text).toBe(400);
   expect(answer.body?.error, answer.text).toBe('invalid_request');
   if (field === undefined) return;
-  expect(answer.body.details.map((detail: { field?: string }) => detail.field), answer.text).toContain(field);
+  expect(
+    answer.body.details.map((detail: { field?: string }) => detail.field),
+    answer.text,
+  ).toContain(field);
 }
 
 /** Ids a user could have; each is unique per run by a suffix, so the shared PostgreSQL database never mixes them. */

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, send, startServer, testApiKey, type Answer, type TestServer } from '../helpers.js';
+import { type Answer, call, send, startServer, type TestServer, testApiKey } from '../helpers.js';
 
 /** The wire format of /oauth/*, byte by byte, where a library would hide it. */
 let server: TestServer;

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createRemoteJWKSet, customFetch as joseCustomFetch, jwtVerify } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, send, startServer, testApiKey, type TestServer } from '../helpers.js';
+import { call, send, startServer, type TestServer, testApiKey } from '../helpers.js';
 
 /** A client nobody here wrote, against a running server. Its issuer is http://tessera.test; fetches are pointed at the socket. */
 const issuer = new URL('http://tessera.test');
@@ -139,7 +139,10 @@ describe('oauth4webapi against Tessera', () => {
 
     const byAccess = await createSession();
     await oauth.processRevocationResponse(
-      await oauth.revocationRequest(as, publicClient, oauth.None(), byAccess.access_token, { ...requestOptions(), additionalParameters: { token_type_hint: 'access_token' } }),
+      await oauth.revocationRequest(as, publicClient, oauth.None(), byAccess.access_token, {
+        ...requestOptions(),
+        additionalParameters: { token_type_hint: 'access_token' },
+      }),
     );
     expect((await sessionStatus(byAccess.session.id)).status).toBe('revoked');
     expect((await call(`${server.url}/v1/session`, { token: byAccess.access_token })).body.error).toBe('session_revoked');
@@ -189,7 +192,9 @@ describe('oauth4webapi against Tessera', () => {
     expect(withApiKey.body).toMatchObject({ active: true, sid: created.session.id });
 
     const asPublic = await oauth.introspectionRequest(as, publicClient, oauth.None(), created.access_token, requestOptions());
-    const refused = (await oauth.processIntrospectionResponse(as, publicClient, asPublic).catch((error: unknown) => error)) as oauth.WWWAuthenticateChallengeError;
+    const refused = (await oauth
+      .processIntrospectionResponse(as, publicClient, asPublic)
+      .catch((error: unknown) => error)) as oauth.WWWAuthenticateChallengeError;
     expect(refused).toBeInstanceOf(oauth.WWWAuthenticateChallengeError);
     expect(refused.status).toBe(401);
     expect(await refused.response.json()).toMatchObject({ error: 'invalid_client', tessera_error: 'client_invalid' });

@@ -86,7 +86,13 @@ describe('Redis limiter', () => {
     const nodeA = new RedisRateLimiter({ redis: redisClient(), clock, keyPrefix });
     const nodeB = new RedisRateLimiter({ redis: redisClient(), clock, keyPrefix });
     const rule = { limit: 4, window: 60 };
-    const decisions = [await nodeA.hit('k', rule), await nodeB.hit('k', rule), await nodeA.hit('k', rule), await nodeB.hit('k', rule), await nodeA.hit('k', rule)];
+    const decisions = [
+      await nodeA.hit('k', rule),
+      await nodeB.hit('k', rule),
+      await nodeA.hit('k', rule),
+      await nodeB.hit('k', rule),
+      await nodeA.hit('k', rule),
+    ];
     expect(decisions.map((decision) => decision.count)).toEqual([1, 2, 3, 4, 5]);
     expect(decisions.at(-1)!.allowed).toBe(false);
   });
@@ -108,7 +114,10 @@ describe('falling back when Redis is away', () => {
 
   function logRecorder() {
     const lines: string[] = [];
-    return { lines, log: { warn: (_: object, message: string) => lines.push(`warn: ${message}`), info: (_: object, message: string) => lines.push(`info: ${message}`) } };
+    return {
+      lines,
+      log: { warn: (_: object, message: string) => lines.push(`warn: ${message}`), info: (_: object, message: string) => lines.push(`info: ${message}`) },
+    };
   }
 
   it('a refused connection: answers from this process at once, logged once', async () => {

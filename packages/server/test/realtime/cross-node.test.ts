@@ -3,8 +3,8 @@
 // the `tessera sessions revoke` command (a third process). The socket hears it only through
 // SessionService.onSessionEvent, fed by the cross-node fan-out (core/fanout.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanupDirs, dataDir, killAll, runTessera, type ServeHandle, serve } from '../cli/harness.js';
 import { call } from '../helpers.js';
-import { cleanupDirs, dataDir, killAll, runTessera, serve, type ServeHandle } from '../cli/harness.js';
 import { openSocket, readySocket } from './sockets.js';
 
 const key = 'tsk_cross_node_realtime_0123456789abcdef';

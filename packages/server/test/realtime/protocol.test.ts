@@ -5,9 +5,9 @@
 // "on the wall clock: token_expiring, then 4001" and "on the wall clock: a silent peer is dropped".
 import { afterEach, describe, expect, it } from 'vitest';
 import { AccessTokens } from '../../src/core/access-tokens.js';
-import { call, testApiKey } from '../helpers.js';
 import type { ManualClock } from '../../src/core/clock.js';
-import { openSocket, readySocket, signIn, sleep, startRealtimeServer, type RealtimeServer } from './sockets.js';
+import { call, testApiKey } from '../helpers.js';
+import { openSocket, type RealtimeServer, readySocket, signIn, sleep, startRealtimeServer } from './sockets.js';
 
 let server: RealtimeServer | null = null;
 
@@ -69,9 +69,27 @@ describe('authenticating a socket', () => {
     expect(expired.frames[0]).toMatchObject({ type: 'error', error: { error: 'token_expired' } });
 
     const { tessera } = server!;
-    const forger = new AccessTokens({ keys: tessera.signingKeys, clock: tessera.clock, issuer: tessera.issuer, audience: tessera.config.audience, clientId: tessera.config.clientId });
+    const forger = new AccessTokens({
+      keys: tessera.signingKeys,
+      clock: tessera.clock,
+      issuer: tessera.issuer,
+      audience: tessera.config.audience,
+      clientId: tessera.config.clientId,
+    });
     const now = clock.now();
-    const ghost = { id: 'ses_ghost', userId: 'alice', flow: 'default', createdAt: now, lastRefreshedAt: null, expiresAt: now + 60_000, idleExpiresAt: null, revokedAt: null, revokedReason: null, metadata: {}, version: 1 };
+    const ghost = {
+      id: 'ses_ghost',
+      userId: 'alice',
+      flow: 'default',
+      createdAt: now,
+      lastRefreshedAt: null,
+      expiresAt: now + 60_000,
+      idleExpiresAt: null,
+      revokedAt: null,
+      revokedReason: null,
+      metadata: {},
+      version: 1,
+    };
     const { token } = await forger.sign(ghost, 60, ghost.expiresAt);
     const unknown = await openSocket(server!.socketUrl);
     unknown.auth(token);
@@ -90,12 +108,16 @@ describe('authenticating a socket', () => {
     const ofRevoked = await openSocket(socketUrl);
     ofRevoked.auth(revoked.access_token);
     expect(await ofRevoked.closed).toMatchObject({ code: 4003, reason: 'session_revoked' });
-    expect(ofRevoked.frames).toEqual([{ type: 'session_ended', error: expect.objectContaining({ error: 'session_revoked', details: [expect.objectContaining({ reason: 'admin' })] }) }]);
+    expect(ofRevoked.frames).toEqual([
+      { type: 'session_ended', error: expect.objectContaining({ error: 'session_revoked', details: [expect.objectContaining({ reason: 'admin' })] }) },
+    ]);
 
     const ofExpired = await openSocket(socketUrl);
     ofExpired.auth(ended.access_token);
     expect(await ofExpired.closed).toMatchObject({ code: 4005, reason: 'session_expired' });
-    expect(ofExpired.frames).toEqual([{ type: 'session_ended', error: expect.objectContaining({ error: 'session_expired', details: [expect.objectContaining({ reason: 'absolute' })] }) }]);
+    expect(ofExpired.frames).toEqual([
+      { type: 'session_ended', error: expect.objectContaining({ error: 'session_expired', details: [expect.objectContaining({ reason: 'absolute' })] }) },
+    ]);
   });
 
   it('garbage → error envelope invalid_request, close 4400, and the server stays up', async () => {
@@ -117,7 +139,10 @@ describe('authenticating a socket', () => {
       socket.ws.send(frame);
       const closed = await socket.closed;
       expect(closed, String(frame)).toMatchObject({ code: 4400, reason: 'invalid_request' });
-      expect(socket.frames[0]).toMatchObject({ type: 'error', error: { error: 'invalid_request', doc_url: `${server.tessera.issuer}/docs/errors/invalid_request` } });
+      expect(socket.frames[0]).toMatchObject({
+        type: 'error',
+        error: { error: 'invalid_request', doc_url: `${server.tessera.issuer}/docs/errors/invalid_request` },
+      });
     }
     const afterAuth = await readySocket(server.socketUrl, grant.access_token);
     afterAuth.socket.ws.send('{"type":"token_expiring"}');

@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TokenGrant } from '../../src/core/sessions.js';
 import { call, testApiKey } from '../helpers.js';
-import { openSocket, startRealtimeServer, type RealtimeServer, type TestSocket } from './sockets.js';
+import { openSocket, type RealtimeServer, startRealtimeServer, type TestSocket } from './sockets.js';
 
 let server: RealtimeServer | null = null;
 

@@ -1,8 +1,8 @@
 // `tessera serve` (a real process) serves the socket protocol on its own port, and shuts down
 // cleanly with sockets open.
 import { afterAll, describe, expect, it } from 'vitest';
-import { call } from '../helpers.js';
 import { cleanupDirs, dataDir, killAll, serve } from '../cli/harness.js';
+import { call } from '../helpers.js';
 import { openSocket, readySocket } from './sockets.js';
 
 const key = 'tsk_realtime_serve_key_0123456789abcdef';

@@ -7,7 +7,7 @@ import { systemClock } from '../../src/core/clock.js';
 import { clientAddressResolver } from '../../src/http/client-address.js';
 import { attachRealtime, parseConfig } from '../../src/index.js';
 import { startCore, type TestTessera } from '../helpers.js';
-import { openSocket, startRealtimeServer, type RealtimeServer, type TestSocket } from './sockets.js';
+import { openSocket, type RealtimeServer, startRealtimeServer, type TestSocket } from './sockets.js';
 
 let server: RealtimeServer | null = null;
 let core: TestTessera | null = null;
@@ -29,7 +29,9 @@ function refusedUpgrade(url: string, headers: Record<string, string> = {}): Prom
     ws.once('unexpected-response', (_request, response) => {
       let text = '';
       response.on('data', (chunk: Buffer) => (text += chunk.toString()));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, retryAfter: response.headers['retry-after'] as string | undefined, body: JSON.parse(text) }));
+      response.on('end', () =>
+        resolve({ status: response.statusCode ?? 0, retryAfter: response.headers['retry-after'] as string | undefined, body: JSON.parse(text) }),
+      );
     });
     ws.once('error', () => {});
   });

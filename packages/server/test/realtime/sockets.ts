@@ -1,7 +1,7 @@
-import { WebSocket, type ClientOptions } from 'ws';
+import { type ClientOptions, WebSocket } from 'ws';
 import { ManualClock, systemClock } from '../../src/core/clock.js';
 import { attachRealtime, type RealtimeGateway, type RealtimeOptions } from '../../src/realtime/gateway.js';
-import { call, startServer, testApiKey, type TestServer } from '../helpers.js';
+import { call, startServer, type TestServer, testApiKey } from '../helpers.js';
 
 /** A frame the server sent, parsed. */
 export type Frame = { type: string; [key: string]: any };

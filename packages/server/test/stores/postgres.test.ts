@@ -5,7 +5,7 @@ import type { SessionRecord } from '../../src/core/session.js';
 import type { RefreshTokenRecord, RotateRefreshToken } from '../../src/core/store.js';
 import { migrations } from '../../src/stores/migrations.js';
 import { PostgresSessionStore } from '../../src/stores/postgres.js';
-import { createTestDatabase, onDatabase, postgresUrl, throughPort, type TestDatabase } from '../services.js';
+import { createTestDatabase, onDatabase, postgresUrl, type TestDatabase, throughPort } from '../services.js';
 import { TcpProxy } from '../tcp-proxy.js';
 import { describeSessionStore } from './store-contract.js';
 

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import type { SessionRecord } from '../../src/core/session.js';
-import Database from 'better-sqlite3';
 import { createMigrationsTable, migrations, recordMigration } from '../../src/stores/migrations.js';
 import { SqliteSessionStore } from '../../src/stores/sqlite.js';
 import { tempDir } from '../helpers.js';

@@ -9,10 +9,7 @@ import type { ApiKeyRecord, RefreshTokenRecord, RotateRefreshToken, SessionStore
  * this with a function that opens a fresh, empty store (and a `cleanup` that closes and removes it).
  * Only the `SessionStore` interface is used here, so the same suite runs against SQLite and PostgreSQL.
  */
-export function describeSessionStore(
-  name: string,
-  openStore: () => Promise<{ store: SessionStore; cleanup: () => Promise<void> | void }>,
-): void {
+export function describeSessionStore(name: string, openStore: () => Promise<{ store: SessionStore; cleanup: () => Promise<void> | void }>): void {
   describe(`SessionStore contract: ${name}`, () => {
     const t0 = Date.UTC(2026, 0, 1, 9, 0, 0);
     const hour = 3_600_000;
@@ -312,7 +309,7 @@ export function describeSessionStore(
     });
 
     describe('listUserSessions', () => {
-      it('lists the user\'s sessions of every status, newest first, and no one else\'s', async () => {
+      it("lists the user's sessions of every status, newest first, and no one else's", async () => {
         const now = t0 + 2 * hour;
         const active = await create({ createdAt: t0 + 5 });
         const expired = await create({ createdAt: t0 + 4, expiresAt: now - 1 });

@@ -53,18 +53,46 @@ export const adminRoutes: FastifyPluginAsync = async (app) => {
       reply.header('cache-control', 'no-store');
     });
 
-    scope.get('/admin', { config: { docs: { summary: 'The admin console page', description: 'On the management port only, when there is one.', tag: 'Admin console', answer: { status: 200, description: 'The console (HTML).', type: 'text/html' }, errors: ['not_found'] } } }, async (_request, reply) => sendAsset(reply, assets().get('index.html')));
+    scope.get(
+      '/admin',
+      {
+        config: {
+          docs: {
+            summary: 'The admin console page',
+            description: 'On the management port only, when there is one.',
+            tag: 'Admin console',
+            answer: { status: 200, description: 'The console (HTML).', type: 'text/html' },
+            errors: ['not_found'],
+          },
+        },
+      },
+      async (_request, reply) => sendAsset(reply, assets().get('index.html')),
+    );
 
-    scope.get<{ Params: Static<typeof AdminAssetParams> }>('/admin/:file', { schema: { params: AdminAssetParams }, config: { docs: { summary: "A file of the admin console", tag: 'Admin console', answer: { status: 200, description: 'A script, stylesheet or icon of the console.', type: '*/*' }, errors: ['not_found'] } } }, async (request, reply) => {
-      const { file } = request.params;
-      // `/admin/` is the page too; its absolute links would work from there, but one address is clearer.
-      if (file === '') return reply.redirect('/admin', 308);
-      const asset = file === 'index.html' ? undefined : assets().get(file);
-      if (!asset) throw new TesseraError('not_found', { details: [{ path: `/admin/${file}` }] });
-      // Scripts and styles may be kept, but checked again each time: a new build is seen at once.
-      reply.header('cache-control', 'no-cache');
-      return sendAsset(reply, asset);
-    });
+    scope.get<{ Params: Static<typeof AdminAssetParams> }>(
+      '/admin/:file',
+      {
+        schema: { params: AdminAssetParams },
+        config: {
+          docs: {
+            summary: 'A file of the admin console',
+            tag: 'Admin console',
+            answer: { status: 200, description: 'A script, stylesheet or icon of the console.', type: '*/*' },
+            errors: ['not_found'],
+          },
+        },
+      },
+      async (request, reply) => {
+        const { file } = request.params;
+        // `/admin/` is the page too; its absolute links would work from there, but one address is clearer.
+        if (file === '') return reply.redirect('/admin', 308);
+        const asset = file === 'index.html' ? undefined : assets().get(file);
+        if (!asset) throw new TesseraError('not_found', { details: [{ path: `/admin/${file}` }] });
+        // Scripts and styles may be kept, but checked again each time: a new build is seen at once.
+        reply.header('cache-control', 'no-cache');
+        return sendAsset(reply, asset);
+      },
+    );
   });
 };
 

@@ -1,18 +1,18 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Static } from 'typebox';
-import { endsSession } from '../../core/error-catalogue.js';
-import { TesseraError } from '../../core/errors.js';
 import type { CookieConfig } from '../../config.js';
 import type { Clock } from '../../core/clock.js';
+import { endsSession } from '../../core/error-catalogue.js';
+import { TesseraError } from '../../core/errors.js';
 import type { SessionService, TokenGrant } from '../../core/sessions.js';
+import { CurrentSessionAnswer, GrantAnswer, LogoutAnswer, LogoutOthersAnswer } from '../answer-schemas.js';
 import { requireSession } from '../auth.js';
 import type { CorsPolicy } from '../cors.js';
-import { clientSubject, secretSubject, type RequestRateLimits } from '../rate-limits.js';
+import type { RouteDocs } from '../openapi.js';
+import { clientSubject, type RequestRateLimits, secretSubject } from '../rate-limits.js';
 import { RefreshCookie, requireCsrfProof } from '../refresh-cookie.js';
 import { grantJson, sessionJson, withoutRefreshToken } from '../representation.js';
 import { OptionalRefreshBody, RefreshBody } from '../schemas.js';
-import { CurrentSessionAnswer, GrantAnswer, LogoutAnswer, LogoutOthersAnswer } from '../answer-schemas.js';
-import type { RouteDocs } from '../openapi.js';
 
 export interface EndUserRouteOptions {
   readonly sessions: SessionService;

@@ -1,16 +1,16 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Static } from 'typebox';
-import { TesseraError } from '../../core/errors.js';
-import { parseCursor } from '../../core/revocation-feed.js';
 import type { ApiKeys } from '../../core/api-keys.js';
 import type { Clock } from '../../core/clock.js';
+import { TesseraError } from '../../core/errors.js';
 import type { RevocationFeed } from '../../core/revocation-feed.js';
+import { parseCursor } from '../../core/revocation-feed.js';
 import type { SessionService } from '../../core/sessions.js';
-import { requireApiKey } from '../auth.js';
-import { secretSubject, type RequestRateLimits } from '../rate-limits.js';
-import { grantJson, revocationPageJson, sessionJson, userSessionsJson } from '../representation.js';
 import { GrantAnswer, RevocationPageAnswer, RevokedSessionsAnswer, SessionAnswer, UserSessionsAnswer } from '../answer-schemas.js';
+import { requireApiKey } from '../auth.js';
 import type { RouteDocs } from '../openapi.js';
+import { type RequestRateLimits, secretSubject } from '../rate-limits.js';
+import { grantJson, revocationPageJson, sessionJson, userSessionsJson } from '../representation.js';
 import { CreateSessionBody, RevocationsQuery, SessionIdParams, UserIdParams, UserSessionsQuery } from '../schemas.js';
 
 export interface ManagementRouteOptions {
@@ -34,29 +34,41 @@ export const managementRoutes: FastifyPluginAsync<ManagementRouteOptions> = asyn
     // Limited per accepted key; failed attempts are limited per client address inside requireApiKey.
     scope.addHook('onRequest', async (request) => limits.enforce('management_per_key', secretSubject(await requireApiKey(apiKeys, request, limits))));
 
-    scope.post<{ Body: Static<typeof CreateSessionBody> }>('/v1/sessions', { schema: { body: CreateSessionBody }, config: { docs: docs.createSession } }, async (request, reply) => {
-      const { user_id, flow, metadata } = request.body;
-      if (metadata !== undefined && jsonDepth(metadata) > maxMetadataDepth) {
-        throw new TesseraError('invalid_request', {
-          details: [{ field: 'metadata', message: `must be nested at most ${maxMetadataDepth} levels deep` }],
-        });
-      }
-      const grant = await sessions.createSession({ userId: user_id, flow, metadata });
-      return reply.code(201).send(grantJson(grant, clock.now()));
-    });
+    scope.post<{ Body: Static<typeof CreateSessionBody> }>(
+      '/v1/sessions',
+      { schema: { body: CreateSessionBody }, config: { docs: docs.createSession } },
+      async (request, reply) => {
+        const { user_id, flow, metadata } = request.body;
+        if (metadata !== undefined && jsonDepth(metadata) > maxMetadataDepth) {
+          throw new TesseraError('invalid_request', {
+            details: [{ field: 'metadata', message: `must be nested at most ${maxMetadataDepth} levels deep` }],
+          });
+        }
+        const grant = await sessions.createSession({ userId: user_id, flow, metadata });
+        return reply.code(201).send(grantJson(grant, clock.now()));
+      },
+    );
 
-    scope.get<{ Params: Static<typeof SessionIdParams> }>('/v1/sessions/:id', { schema: { params: SessionIdParams }, config: { docs: docs.getSession } }, async (request) => {
-      const session = await sessions.getSession(request.params.id);
-      if (!session) throw new TesseraError('not_found', { message: 'No session with this id.' });
-      return sessionJson(session, clock.now());
-    });
+    scope.get<{ Params: Static<typeof SessionIdParams> }>(
+      '/v1/sessions/:id',
+      { schema: { params: SessionIdParams }, config: { docs: docs.getSession } },
+      async (request) => {
+        const session = await sessions.getSession(request.params.id);
+        if (!session) throw new TesseraError('not_found', { message: 'No session with this id.' });
+        return sessionJson(session, clock.now());
+      },
+    );
 
-    scope.delete<{ Params: Static<typeof SessionIdParams> }>('/v1/sessions/:id', { schema: { params: SessionIdParams }, config: { docs: docs.revokeSession } }, async (request) => {
-      const { id } = request.params;
-      const session = (await sessions.revokeSession(id, 'admin')) ?? (await sessions.getSession(id));
-      if (!session) throw new TesseraError('not_found', { message: 'No session with this id.' });
-      return sessionJson(session, clock.now());
-    });
+    scope.delete<{ Params: Static<typeof SessionIdParams> }>(
+      '/v1/sessions/:id',
+      { schema: { params: SessionIdParams }, config: { docs: docs.revokeSession } },
+      async (request) => {
+        const { id } = request.params;
+        const session = (await sessions.revokeSession(id, 'admin')) ?? (await sessions.getSession(id));
+        if (!session) throw new TesseraError('not_found', { message: 'No session with this id.' });
+        return sessionJson(session, clock.now());
+      },
+    );
 
     scope.get<{ Params: Static<typeof UserIdParams>; Querystring: Static<typeof UserSessionsQuery> }>(
       '/v1/users/:user_id/sessions',
@@ -64,11 +76,15 @@ export const managementRoutes: FastifyPluginAsync<ManagementRouteOptions> = asyn
       async (request) => userSessionsJson(sessions, request.params.user_id, request.query.status ?? 'active', () => clock.now()),
     );
 
-    scope.delete<{ Params: Static<typeof UserIdParams> }>('/v1/users/:user_id/sessions', { schema: { params: UserIdParams }, config: { docs: docs.revokeUserSessions } }, async (request) => {
-      const revoked = await sessions.revokeUserSessions(request.params.user_id, 'admin');
-      const now = clock.now();
-      return { revoked: revoked.length, sessions: revoked.map((session) => sessionJson(session, now)) };
-    });
+    scope.delete<{ Params: Static<typeof UserIdParams> }>(
+      '/v1/users/:user_id/sessions',
+      { schema: { params: UserIdParams }, config: { docs: docs.revokeUserSessions } },
+      async (request) => {
+        const revoked = await sessions.revokeUserSessions(request.params.user_id, 'admin');
+        const now = clock.now();
+        return { revoked: revoked.length, sessions: revoked.map((session) => sessionJson(session, now)) };
+      },
+    );
   });
 
   // The revocation feed, with the key but outside its rate limit: resource servers keep one read open
@@ -77,25 +93,29 @@ export const managementRoutes: FastifyPluginAsync<ManagementRouteOptions> = asyn
   app.register(async (feed) => {
     feed.addHook('onRequest', async (request) => void (await requireApiKey(apiKeys, request, limits)));
 
-    feed.get<{ Querystring: Static<typeof RevocationsQuery> }>('/v1/revocations', { schema: { querystring: RevocationsQuery }, config: { docs: docs.revocations } }, async (request, reply) => {
-      const cursor = request.query.cursor === undefined ? null : parseCursor(request.query.cursor);
-      if (cursor === null && request.query.cursor !== undefined) {
-        throw new TesseraError('invalid_request', { details: [{ field: 'cursor', message: 'must be a cursor from an earlier answer' }] });
-      }
-      const waitMs = Number(request.query.wait ?? 0) * 1000;
-      // A reader that goes away, or the server closing, ends the wait at once. Plain listeners, removed
-      // when done: nothing of a finished read stays attached to the long-lived closing signal.
-      const stop = new AbortController();
-      const abort = () => stop.abort();
-      reply.raw.once('close', abort);
-      closing.signal.addEventListener('abort', abort, { once: true });
-      try {
-        const page = await revocations.read(cursor, waitMs, stop.signal);
-        return revocationPageJson(page, clock.now());
-      } finally {
-        closing.signal.removeEventListener('abort', abort);
-      }
-    });
+    feed.get<{ Querystring: Static<typeof RevocationsQuery> }>(
+      '/v1/revocations',
+      { schema: { querystring: RevocationsQuery }, config: { docs: docs.revocations } },
+      async (request, reply) => {
+        const cursor = request.query.cursor === undefined ? null : parseCursor(request.query.cursor);
+        if (cursor === null && request.query.cursor !== undefined) {
+          throw new TesseraError('invalid_request', { details: [{ field: 'cursor', message: 'must be a cursor from an earlier answer' }] });
+        }
+        const waitMs = Number(request.query.wait ?? 0) * 1000;
+        // A reader that goes away, or the server closing, ends the wait at once. Plain listeners, removed
+        // when done: nothing of a finished read stays attached to the long-lived closing signal.
+        const stop = new AbortController();
+        const abort = () => stop.abort();
+        reply.raw.once('close', abort);
+        closing.signal.addEventListener('abort', abort, { once: true });
+        try {
+          const page = await revocations.read(cursor, waitMs, stop.signal);
+          return revocationPageJson(page, clock.now());
+        } finally {
+          closing.signal.removeEventListener('abort', abort);
+        }
+      },
+    );
   });
 };
 
@@ -135,7 +155,8 @@ const docs = {
   },
   revocations: {
     summary: 'Read the revocation feed',
-    description: 'For resource servers that verify access tokens themselves: revocations after `cursor`, waiting up to `wait` seconds for one. Outside the per-key rate limit.',
+    description:
+      'For resource servers that verify access tokens themselves: revocations after `cursor`, waiting up to `wait` seconds for one. Outside the per-key rate limit.',
     tag: 'Management',
     auth: 'api_key',
     answer: { status: 200, description: 'Revocations after the cursor, and the cursor to read on from.', schema: RevocationPageAnswer },

@@ -6,15 +6,15 @@ import { sessionEndingCodes } from '../../core/error-catalogue.js';
 import { TesseraError } from '../../core/errors.js';
 import { OAuthClients, type PresentedClient } from '../../core/oauth-clients.js';
 import { sessionEnd } from '../../core/session.js';
-import { TokenIntrospection, type ActiveToken } from '../../core/token-introspection.js';
 import type { SessionService } from '../../core/sessions.js';
 import type { SessionStore } from '../../core/store.js';
+import { type ActiveToken, TokenIntrospection } from '../../core/token-introspection.js';
+import { IntrospectionAnswer, OAuthTokenAnswer, OAuthTokenForm, OAuthTokenOnlyForm } from '../answer-schemas.js';
 import { bearerToken, requireApiKey } from '../auth.js';
 import { docsBaseUrl } from '../envelope.js';
 import { OAuthRequestError, sendOAuthError } from '../oauth-errors.js';
-import { clientSubject, secretSubject, type RequestRateLimits } from '../rate-limits.js';
-import { IntrospectionAnswer, OAuthTokenAnswer, OAuthTokenForm, OAuthTokenOnlyForm } from '../answer-schemas.js';
 import type { RouteDocs } from '../openapi.js';
+import { clientSubject, type RequestRateLimits, secretSubject } from '../rate-limits.js';
 
 type ToTesseraError = (error: FastifyError) => TesseraError;
 
@@ -111,7 +111,16 @@ export const oauthRoutes: FastifyPluginAsync<OAuthRouteOptions> = async (app, { 
     const common = { active: true, sub: active.session.userId, sid: active.session.id, flow: active.session.flow };
     if (active.kind === 'access_token') {
       const { claims } = active;
-      return { ...common, token_type: 'Bearer', exp: claims.exp, iat: claims.iat, client_id: claims.client_id, iss: claims.iss, aud: claims.aud, jti: claims.jti };
+      return {
+        ...common,
+        token_type: 'Bearer',
+        exp: claims.exp,
+        iat: claims.iat,
+        client_id: claims.client_id,
+        iss: claims.iss,
+        aud: claims.aud,
+        jti: claims.jti,
+      };
     }
     return {
       ...common,

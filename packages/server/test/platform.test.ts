@@ -34,7 +34,7 @@ describe('an honest platform', () => {
   it('every locked dependency supports the oldest Node versions the engines fields declare, and this one (no EBADENGINE)', () => {
     const developing = readJson('package.json').engines.node as string;
     const running = readJson('packages/server/package.json').engines.node as string;
-    // The lowest version of each `||` part: `^20.19.0 || >=22.12.0` is 20.19.0 and 22.12.0.
+    // The lowest version of each `||` part: `^20.19.0 || ^22.13.0 || >=24.0.0` is 20.19.0, 22.13.0 and 24.0.0.
     const oldest = (range: string) => range.split('||').map((part) => semver.minVersion(part)!.version);
     const refused: string[] = [];
     for (const [path, entry] of entries) {

@@ -183,7 +183,8 @@ describe('against the real server', () => {
     expect(recorder.count('/v1/token/refresh')).toBeLessThanOrEqual(6);
     const whoami = await session.fetch(`${server.url}/v1/session`);
     expect(whoami.status).toBe(200);
-    expect(session.state).toBe('active');
+    // The session is kept; on one-second tokens the next refresh may be in flight at this instant.
+    expect(['active', 'refreshing']).toContain(session.state);
     expect(recorder.seen.filter((entry) => entry.path === '/v1/token/refresh').every((entry) => entry.status === 200)).toBe(true);
     expect(handler.onSessionError).not.toHaveBeenCalled();
   });
@@ -203,7 +204,8 @@ describe('against the real server', () => {
     expect(recorder.seen.filter((entry) => entry.path === '/v1/token/refresh').every((entry) => entry.status === 200)).toBe(true);
     const whoami = await session.fetch(`${server.url}/v1/session`);
     expect(whoami.status).toBe(200);
-    expect(session.state).toBe('active');
+    // The session is kept; on one-second tokens the next refresh may be in flight at this instant.
+    expect(['active', 'refreshing']).toContain(session.state);
     expect(handler.onSessionClosed).not.toHaveBeenCalled();
   });
 

@@ -31,7 +31,7 @@ export interface TesseraProcess {
 
 const running = new Set<TesseraProcess>();
 
-/** Spawns `tessera ARGS…` from source; `env` adds to (or with undefined, removes from) a clean environment. */
+/** Spawns the built `tessera ARGS…`; `env` adds to (or with undefined, removes from) a clean environment. */
 export function spawnTessera(args: string[], env: Record<string, string | undefined> = {}): TesseraProcess {
   const childEnv: NodeJS.ProcessEnv = { ...process.env };
   for (const name of inheritedSettings) delete childEnv[name];

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, parseConfig, type RunningServer, startServer } from '@tessera/server';
+import { type Clock, freePort, parseConfig, type RunningServer, type Scheduler, startServer } from '@tessera/server';
 import { createVerifier } from '@tessera/server/verifier';
 import type { FastifyInstance } from 'fastify';
 import { buildDemoBackend } from './demo-backend.js';
@@ -26,6 +26,8 @@ export interface ExampleOptions {
   readonly extraOrigins?: readonly string[];
   /** Whether the demo backend serves the built page; `npm run dev` has Vite serve it. Default true. */
   readonly servePage?: boolean;
+  /** The time of Tessera and of the demo backend's verifier; default the system's. Tests pass one they move. */
+  readonly clock?: Clock & Scheduler;
 }
 
 export interface RunningExample {
@@ -67,7 +69,16 @@ export async function startExample(options: ExampleOptions): Promise<RunningExam
     },
     'example config',
   );
-  const launchTessera = () => startServer({ port: tesseraPort, host, dataDir: options.dataDir, apiKey, config, logLevel: options.logLevel ?? 'warn' });
+  const launchTessera = () =>
+    startServer({
+      port: tesseraPort,
+      host,
+      dataDir: options.dataDir,
+      apiKey,
+      config,
+      logLevel: options.logLevel ?? 'warn',
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
   let tessera = await launchTessera();
   /** Set while Tessera is stopped (or stopping): what its close returned. */
   let tesseraStopped: Promise<void> | null = null;
@@ -84,6 +95,7 @@ export async function startExample(options: ExampleOptions): Promise<RunningExam
     audience: config.audience,
     jwksUri: `${tesseraDirect}/.well-known/jwks.json`,
     revocations: { apiKey, url: tesseraDirect },
+    ...(options.clock ? { clock: options.clock, scheduler: options.clock } : {}),
   });
   let app: FastifyInstance;
   try {

@@ -7,7 +7,7 @@ export type { AccessTokenClaims, AccessTokensOptions, CheckedAccessToken } from 
 export { AccessTokens } from './core/access-tokens.js';
 export { ApiKeys, minimumApiKeyLength } from './core/api-keys.js';
 export type { Clock, Scheduler, Timer, TimerOptions } from './core/clock.js';
-export { ManualClock, systemClock, systemScheduler } from './core/clock.js';
+export { FastForwardClock, ManualClock, systemClock, systemScheduler } from './core/clock.js';
 export type { ErrorCode, ErrorDefinition } from './core/error-catalogue.js';
 export { errorCatalogue, errorDefinition, isErrorCode, serverErrorCodes } from './core/error-catalogue.js';
 export type { TesseraErrorOptions } from './core/errors.js';

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { type Logger, pino } from 'pino';
 import { ConfigError, defaultConfig, loadConfigFile, type TesseraConfig } from './config.js';
 import { suppliedApiKeyProblem } from './core/api-keys.js';
+import type { Clock, Scheduler } from './core/clock.js';
 import type { KeyEncryption } from './core/key-encryption.js';
 import { buildApp } from './http/app.js';
 import { clientAddressResolver } from './http/client-address.js';
@@ -36,6 +37,8 @@ export interface ServeOptions {
   readonly managementHost?: string;
   /** Seals the signing private keys at rest (see `KeyEncryption`). */
   readonly keyEncryption?: KeyEncryption;
+  /** The time and the timers of this node; default the system's. Tests pass one they move (a `FastForwardClock`). */
+  readonly clock?: Clock & Scheduler;
 }
 
 export interface RunningServer {
@@ -73,6 +76,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     log: logger,
     ...(redis ? { redis } : {}),
     ...(options.keyEncryption ? { keyEncryption: options.keyEncryption } : {}),
+    ...(options.clock ? { clock: options.clock, scheduler: options.clock } : {}),
   });
   // Started without --api-key: the key supplied last time is no longer given, so no longer valid.
   if (options.apiKey === undefined) await tessera.apiKeys.supply(undefined);

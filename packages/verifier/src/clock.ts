@@ -146,6 +146,99 @@ export class ManualClock implements Clock, Scheduler {
   }
 }
 
+interface JumpingTimer {
+  at: number;
+  readonly every: number | null;
+  readonly run: () => void;
+  readonly unref: boolean;
+  /** The runtime timer that fires it when its time comes by itself. */
+  waiting: Timer;
+}
+
+/**
+ * The wall clock, which a test can move forward at once: time runs as it does, and `fastForward`
+ * jumps it ahead as a laptop that slept would see it, firing each timer that came due on the way
+ * once (a repeating one once, then on from the new time). Paired with Playwright's
+ * `clock.fastForward`, a browser and a server go through the same sleep together, and a journey
+ * that waits for tokens of realistic lifetimes runs in seconds.
+ */
+export class FastForwardClock implements Clock, Scheduler {
+  #offset = 0;
+  readonly #timers = new Map<number, JumpingTimer>();
+  #nextId = 1;
+
+  now(): number {
+    return Date.now() + this.#offset;
+  }
+
+  /** Milliseconds this clock is ahead of the wall clock. */
+  get offset(): number {
+    return this.#offset;
+  }
+
+  /** Timers set and not yet fired or cancelled (a repeating one counts until cancelled). */
+  get pendingTimers(): number {
+    return this.#timers.size;
+  }
+
+  /** Jumps the time `seconds` forward (not back: 0 or less does nothing), firing the timers that came due, each once, in order of time. */
+  fastForward(seconds: number): void {
+    if (!(seconds > 0)) return;
+    this.#offset += seconds * 1000;
+    const now = this.now();
+    const due = [...this.#timers.entries()].filter(([, timer]) => timer.at <= now).sort(([, a], [, b]) => a.at - b.at);
+    for (const [id, timer] of due) {
+      // A timer an earlier one cancelled stays cancelled.
+      if (this.#timers.get(id) !== timer) continue;
+      timer.waiting.cancel();
+      this.#fire(id, timer);
+    }
+    // Those still pending wait for their time on the moved clock.
+    for (const [id, timer] of this.#timers) {
+      if (due.some(([dueId]) => dueId === id)) continue;
+      timer.waiting.cancel();
+      this.#arm(id, timer);
+    }
+  }
+
+  setTimer(delayMs: number, run: () => void, options: TimerOptions = {}): Timer {
+    return this.#add(Math.max(0, delayMs), null, run, options);
+  }
+
+  setRepeating(intervalMs: number, run: () => void, options: TimerOptions = {}): Timer {
+    const every = Math.max(1, intervalMs);
+    return this.#add(every, every, run, options);
+  }
+
+  #add(delayMs: number, every: number | null, run: () => void, options: TimerOptions): Timer {
+    const id = this.#nextId++;
+    const timer: JumpingTimer = { at: this.now() + delayMs, every, run, unref: options.unref ?? false, waiting: { cancel() {} } };
+    this.#timers.set(id, timer);
+    this.#arm(id, timer);
+    return {
+      cancel: () => {
+        timer.waiting.cancel();
+        if (this.#timers.get(id) === timer) this.#timers.delete(id);
+      },
+    };
+  }
+
+  #arm(id: number, timer: JumpingTimer): void {
+    timer.waiting = systemScheduler.setTimer(timer.at - this.now(), () => this.#fire(id, timer), { unref: timer.unref });
+  }
+
+  #fire(id: number, timer: JumpingTimer): void {
+    if (timer.every === null) {
+      this.#timers.delete(id);
+    } else {
+      // After a jump that passed several periods, the next one counts from the new time.
+      timer.at = timer.at + timer.every > this.now() ? timer.at + timer.every : this.now() + timer.every;
+      this.#arm(id, timer);
+    }
+    timer.run();
+  }
+}
+
 /** One turn of the event loop, on the runtime's own timers. */
 function turn(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));

@@ -5,7 +5,7 @@ export type { AccessTokenCheckOptions, AccessTokenClaims, AccessTokenKeyLookup, 
 // Values
 export { checkAccessToken, signingAlgorithm, tokenExpiredError } from './access-token-check.js';
 export type { Clock, Scheduler, Timer, TimerOptions } from './clock.js';
-export { ManualClock, systemClock, systemScheduler } from './clock.js';
+export { FastForwardClock, ManualClock, systemClock, systemScheduler } from './clock.js';
 export type { CloseCodeErrorCode, ErrorCode, ErrorDefinition, OAuthErrorCode, SessionEndingErrorCode } from './error-catalogue.js';
 export {
   endsSession,

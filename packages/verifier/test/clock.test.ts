@@ -1,6 +1,6 @@
 // The clock and scheduler every wait in Tessera goes through: manual timers, and the system one's long delays.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ManualClock, systemScheduler } from '../src/clock.js';
+import { FastForwardClock, ManualClock, systemScheduler } from '../src/clock.js';
 
 describe('ManualClock as a scheduler', () => {
   it('fires due timers in order of time, each with the clock at its own time, and no others', () => {
@@ -140,5 +140,61 @@ describe('systemScheduler', () => {
     every.cancel();
     vi.advanceTimersByTime(2 ** 32);
     expect(run).toHaveBeenCalledTimes(3);
+  });
+});
+
+describe('FastForwardClock', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('runs with the wall clock and its timers fire on their own at their time', () => {
+    vi.useFakeTimers({ now: 5_000_000 });
+    const clock = new FastForwardClock();
+    const fired: number[] = [];
+    clock.setTimer(1000, () => fired.push(clock.now()));
+    expect(clock.now()).toBe(5_000_000);
+    vi.advanceTimersByTime(999);
+    expect(fired).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(fired).toEqual([5_001_000]);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('jumps ahead of the wall clock, firing what came due once, in order, and moving the rest', () => {
+    vi.useFakeTimers({ now: 0 });
+    const clock = new FastForwardClock();
+    const fired: string[] = [];
+    clock.setTimer(3000, () => fired.push(`b@${clock.now()}`));
+    clock.setTimer(1000, () => fired.push(`a@${clock.now()}`));
+    clock.setRepeating(500, () => fired.push(`tick@${clock.now()}`));
+    clock.setTimer(20_000, () => fired.push(`late@${clock.now()}`));
+    clock.fastForward(10);
+    // Each once, with the clock already at the end of the sleep, as a laptop that wakes sees it.
+    expect(fired).toEqual(['tick@10000', 'a@10000', 'b@10000']);
+    expect(clock.offset).toBe(10_000);
+    fired.length = 0;
+    // The repeating timer goes on from the new time; the late one waits its remaining 10 s of wall time.
+    vi.advanceTimersByTime(500);
+    expect(fired).toEqual(['tick@10500']);
+    vi.advanceTimersByTime(9500);
+    expect(fired).toContain('late@20000');
+  });
+
+  it('a timer cancelled by one that fires during the jump does not fire; a jump back does nothing', () => {
+    vi.useFakeTimers({ now: 0 });
+    const clock = new FastForwardClock();
+    const second = vi.fn();
+    const first = vi.fn(() => later.cancel());
+    clock.setTimer(100, first);
+    const later = clock.setTimer(200, second);
+    clock.fastForward(-5);
+    expect(clock.now()).toBe(0);
+    clock.fastForward(1);
+    expect(first).toHaveBeenCalledOnce();
+    expect(second).not.toHaveBeenCalled();
+    vi.advanceTimersByTime(10_000);
+    expect(second).not.toHaveBeenCalled();
+    expect(clock.pendingTimers).toBe(0);
   });
 });

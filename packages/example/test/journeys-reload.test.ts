@@ -2,8 +2,8 @@
 // out, in each storage mode of the example page. Each ends within a bounded time in the outcome
 // journeys/outcomes.ts gives (the client README's "What survives" table), never in silence.
 import type { Page } from 'playwright-core';
-import { describe, expect, it } from 'vitest';
-import { holdRefreshAnswers, journeyTimeout, refreshesSeen, secondsLeft, signIn, sleep, tokenTtl, useJourneys } from './journeys/harness.js';
+import { describe, it } from 'vitest';
+import { journeyTimeout, refreshesSeen, secondsLeft, signIn, useJourneys } from './journeys/harness.js';
 import { casesOf } from './journeys/outcomes.js';
 
 const world = useJourneys();
@@ -15,7 +15,7 @@ describe('reload right after sign-in', () => {
       const page = await world.openTab(mode);
       // The page reloads itself the moment it shows "Signed in": as early as any user could.
       const sessionId = await signInAndReloadAtOnce(page);
-      const reloadedAt = Date.now();
+      const reloadedAt = world.now();
       await world.expectOutcome(page, outcome, { sessionId, since: reloadedAt, name: `reload-at-sign-in-${mode}` });
     },
     journeyTimeout,
@@ -51,9 +51,9 @@ describe('reload at mid-life of the token', () => {
       const page = await world.openTab(mode);
       const sessionId = await signIn(page);
       // After a refresh (the token has been rotated), half-way to the next one: a quarter into the token's life.
-      await expect.poll(() => refreshesSeen(page), { timeout: tokenTtl * 3000 }).toBeGreaterThanOrEqual(1);
-      await expect.poll(() => secondsLeft(page), { timeout: tokenTtl * 3000, interval: 100 }).toBeLessThanOrEqual(tokenTtl * 0.75);
-      const reloadedAt = Date.now();
+      await world.poll(() => refreshesSeen(page)).toBeGreaterThanOrEqual(1);
+      await world.poll(() => secondsLeft(page)).toBeLessThanOrEqual(world.tokenTtl * 0.75);
+      const reloadedAt = world.now();
       await page.reload();
       await world.expectOutcome(page, outcome, { sessionId, since: reloadedAt, name: `reload-at-mid-life-${mode}` });
     },
@@ -69,10 +69,10 @@ describe('reload while a refresh is in flight', () => {
       const sessionId = await signIn(page);
       // The next refresh reaches Tessera, which rotates the token; its answer is held in the
       // browser, and the page reloads before reading it.
-      const held = await holdRefreshAnswers(world.context, page);
+      const held = await world.holdRefreshAnswers(page);
       try {
-        await expect.poll(() => held.arrived(), { timeout: tokenTtl * 3000 }).toBeGreaterThanOrEqual(1);
-        const reloadedAt = Date.now();
+        await world.poll(() => held.arrived()).toBeGreaterThanOrEqual(1);
+        const reloadedAt = world.now();
         await page.reload();
         await held.stop();
         await world.expectOutcome(page, outcome, { sessionId, since: reloadedAt, name: `reload-during-refresh-${mode}` });
@@ -92,8 +92,8 @@ describe('reload after the access token expired', () => {
       const sessionId = await signIn(first);
       // The only tab closes; the token runs out with no page open; a new tab opens the app.
       await first.close();
-      await sleep((tokenTtl + 2) * 1000);
-      const reopenedAt = Date.now();
+      await world.passTime(world.tokenTtl + 2);
+      const reopenedAt = world.now();
       const page = await world.openTab(mode);
       await world.expectOutcome(page, outcome, { sessionId, since: reopenedAt, name: `reload-after-expiry-${mode}` });
     },

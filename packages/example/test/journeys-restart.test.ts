@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { journeyTimeout, observe, refreshesSeen, secondsLeft, signIn, tokenTtl, useJourneys } from './journeys/harness.js';
+import { journeyTimeout, observe, refreshesSeen, refreshLead, secondsLeft, signIn, useJourneys } from './journeys/harness.js';
 import { casesOf } from './journeys/outcomes.js';
 
 const world = useJourneys();
@@ -21,10 +21,10 @@ describe('close every tab and reopen', () => {
         browsers.push(await world.launchPersistent(profile));
         const page = await world.openTab(mode, browsers[0]);
         const sessionId = await signIn(page);
-        await expect.poll(() => refreshesSeen(page), { timeout: tokenTtl * 3000 }).toBeGreaterThanOrEqual(1);
+        await world.poll(() => refreshesSeen(page)).toBeGreaterThanOrEqual(1);
         // The browser quits (its last window closed) and is started again on the same profile.
         await browsers[0]!.close();
-        const reopenedAt = Date.now();
+        const reopenedAt = world.now();
         browsers.push(await world.launchPersistent(profile));
         const reopened = await world.openTab(mode, browsers[1]);
         await world.expectOutcome(reopened, outcome, { sessionId, since: reopenedAt, name: `reopen-browser-${mode}` });
@@ -43,17 +43,17 @@ describe('Tessera restarted mid-session', () => {
     async (mode, _, outcome) => {
       const page = await world.openTab(mode);
       const sessionId = await signIn(page);
-      await expect.poll(() => refreshesSeen(page), { timeout: tokenTtl * 3000 }).toBeGreaterThanOrEqual(1);
-      // A deploy, the same port and data folder, just as the next refresh is due: it fails at least
-      // once while Tessera is down. The page stays.
-      await expect.poll(() => secondsLeft(page), { timeout: tokenTtl * 3000, interval: 100 }).toBeLessThanOrEqual(tokenTtl / 2 + 0.5);
-      const stoppedAt = Date.now();
+      await world.poll(() => refreshesSeen(page)).toBeGreaterThanOrEqual(1);
+      // A deploy, the same port and data folder, just before the next refresh is due: it fails at
+      // least once while Tessera is down. The page stays.
+      await world.poll(() => secondsLeft(page)).toBeLessThanOrEqual(refreshLead(world.tokenTtl) + 2.5);
+      const stoppedAt = world.now();
       await world.example.stopTessera();
-      await expect.poll(() => world.refreshes.some((record) => record.sentAt >= stoppedAt && record.status === 'failed'), { timeout: 10_000 }).toBe(true);
+      await world.poll(() => world.refreshes.some((record) => record.sentAt >= stoppedAt && record.status === 'failed')).toBe(true);
       await world.example.startTessera();
-      const restartedAt = Date.now();
+      const restartedAt = world.now();
       await world.expectOutcome(page, outcome, { sessionId, since: restartedAt, name: `tessera-restarted-${mode}` });
-      await expect.poll(() => page.getByTestId('socket-status').getAttribute('data-status'), { timeout: 15_000 }).toBe('open');
+      await world.poll(() => page.getByTestId('socket-status').getAttribute('data-status')).toBe('open');
     },
     journeyTimeout,
   );
@@ -65,11 +65,11 @@ describe('Tessera unreachable while the page loads, then back', () => {
     async (mode, _, outcome) => {
       const page = await world.openTab(mode);
       const sessionId = await signIn(page);
-      await expect.poll(() => refreshesSeen(page), { timeout: tokenTtl * 3000 }).toBeGreaterThanOrEqual(1);
+      await world.poll(() => refreshesSeen(page)).toBeGreaterThanOrEqual(1);
       await world.example.stopTessera();
       await page.reload();
       // Past the expiry of the token the page was reloaded with, Tessera still down.
-      await expect.poll(() => tokenRunOutOrGone(page), { timeout: (tokenTtl + 6) * 1000 }).toBe(true);
+      await world.poll(() => tokenRunOutOrGone(page)).toBe(true);
       if (outcome.kind === 'lives') {
         // Not silent: the page says Tessera is out of reach and that it keeps trying.
         await expect
@@ -77,8 +77,8 @@ describe('Tessera unreachable while the page loads, then back', () => {
           .toContainEqual(expect.stringMatching(/unreachable.*retrying/i));
       }
       await world.example.startTessera();
-      const backAt = Date.now();
-      // Back: the next retry (backoff 1 s doubling, so within ~8 s after this much downtime) refreshes.
+      const backAt = world.now();
+      // Back: the next retry (backoff 1 s doubling, up to a minute) refreshes.
       await world.expectOutcome(page, outcome, { sessionId, since: backAt, name: `tessera-unreachable-at-load-${mode}`, timeout: 30_000 });
     },
     journeyTimeout,

@@ -2,19 +2,40 @@
 // the built page) started per test, one Chromium per file, a log of every refresh the browser sends,
 // and the two outcomes a journey may end in (the session lives, or the notice is shown). Each
 // journey file calls `useJourneys()` once. Screenshots of notices land in test-artifacts/journeys/.
+//
+// Time: Tessera, the demo backend and every tab share one clock that runs with the wall clock and
+// that the journey moves forward (a `FastForwardClock` on the server, Playwright's clock in the
+// browser), so tokens of half a minute run out in a second or two of the test, and a busy machine
+// slows the journey down instead of letting tokens run out under it. A journey that freezes a tab
+// cannot move the browser's clock (the frozen page would never answer) and runs on real time.
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { FastForwardClock } from '@tessera/server';
 import { type Browser, type BrowserContext, type CDPSession, chromium, type Page, type Request } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 import { chromiumArgs, findChromium, launchChromium } from '../../../server/test/chromium.js';
 import { type RunningExample, startExample } from '../../server/start.js';
 import type { Outcome, StorageMode } from './outcomes.js';
 
-/** Access-token lifetime of the demo flow: the page (leeway 10 s, capped at half the life) refreshes ~2 s after issue. */
-export const tokenTtl = 4;
-/** A test's own time limit: the journeys wait on real time (token lifetimes), under a busy CI. */
+/** How a journey file's time goes: moved forward by the journey, or the wall clock's own. */
+export type JourneyTime = 'fast-forward' | 'real';
+
+/** Access-token lifetime of the demo flow per kind of time: the page refreshes them at half-life (see `refreshLead`). */
+const tokenTtls: Record<JourneyTime, number> = { 'fast-forward': 30, real: 4 };
+/**
+ * Seconds before expiry at which the page refreshes a token of `tokenTtl` seconds: at half its life
+ * for the journeys' tokens, when its socket hears `token_expiring` (sent a minute before expiry,
+ * capped at half the life), ahead of the client's own leeway of 10 s (also capped at half the life).
+ */
+export function refreshLead(tokenTtl: number): number {
+  return Math.min(60, tokenTtl / 2);
+}
+
+/** Seconds the clock moves at each look at the page while a journey waits for something. */
+const tickSeconds = 2;
+/** A test's own time limit, under a busy CI. */
 export const journeyTimeout = 60_000;
 
 const artifacts = fileURLToPath(new URL('../../../../test-artifacts/journeys/', import.meta.url));
@@ -32,6 +53,7 @@ const expectedConsoleErrors = [/^Failed to load resource: /, /^WebSocket connect
 /** One refresh request the browser sent, as seen from the browser. */
 export interface RefreshRecord {
   readonly page: Page | null;
+  /** On the journey's clock, as are all the times here. */
   readonly sentAt: number;
   /** The refresh token it presented: the body's, else the cookie's; null until read, or when neither. */
   presented: string | null;
@@ -56,6 +78,20 @@ export type Observation =
 
 export interface Journeys {
   readonly example: RunningExample;
+  /** Access-token lifetime of the demo flow, in seconds. */
+  readonly tokenTtl: number;
+  /** The journey's time (ms since the epoch): Tessera's, and the tabs' unless a journey shifts their clock. */
+  now(): number;
+  /**
+   * Lets `seconds` pass: the clock jumps forward in steps of a few seconds, each followed by the
+   * refreshes it set off being answered; on real time, a sleep.
+   */
+  passTime(seconds: number): Promise<void>;
+  /**
+   * Polls `read` as `expect.poll` does, moving the clock a step before each look (on real time, only
+   * the poll's own interval passes): the journey waits for what the page does as time goes on.
+   */
+  poll<T>(read: () => T | Promise<T>, options?: { timeout?: number; message?: string }): ReturnType<typeof expect.poll<T>>;
   /** The test's browser profile: tabs of one origin, sharing storage, cookies, locks and channels. */
   readonly context: BrowserContext;
   /** Every refresh request of every watched context, in order. */
@@ -76,13 +112,23 @@ export interface Journeys {
    * its locks kept). `Page.setWebLifecycleState` does not freeze a visible headless page.
    */
   freeze(page: Page): Promise<() => Promise<void>>;
+  /**
+   * Holds the answers to `page`'s refresh requests: each reaches Tessera (which rotates the token),
+   * and its answer waits in the browser, unread by the page, as an answer still on the wire.
+   * `arrived()` counts the answers held; `stop()` ends the interception (held answers are let go).
+   */
+  holdRefreshAnswers(page: Page): Promise<{ arrived(): number; stop(): Promise<void> }>;
   /** The session as Tessera's management API reads it. */
   sessionOnServer(sessionId: string): Promise<{ status: string; revoked_reason: string | null }>;
 }
 
 /** Registers the hooks of a journey file and returns its world, valid inside tests. */
-export function useJourneys(): Journeys {
+export function useJourneys({ time = 'fast-forward' }: { time?: JourneyTime } = {}): Journeys {
+  const tokenTtl = tokenTtls[time];
   let browser: Browser;
+  let clock: FastForwardClock;
+  /** The contexts whose clocks the journey moves. */
+  let clocked: BrowserContext[] = [];
   let example: RunningExample;
   let context: BrowserContext;
   let dataDir: string;
@@ -94,6 +140,8 @@ export function useJourneys(): Journeys {
   const extraContexts: BrowserContext[] = [];
   /** Thaws the pages still frozen, after a failing journey's screenshots show them as they were. */
   const thaws: (() => Promise<void>)[] = [];
+  /** Refresh answers held on purpose: a step of time does not wait for them to settle. */
+  let holding = 0;
 
   beforeAll(async () => {
     if (!existsSync(builtPage)) throw new Error('the page is not built: npm run build');
@@ -107,13 +155,16 @@ export function useJourneys(): Journeys {
 
   beforeEach(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'tessera-journey-'));
-    example = await startExample({ tesseraPort: 0, appPort: 0, dataDir, demoAccessTokenTtl: tokenTtl });
+    clock = new FastForwardClock();
+    clocked = [];
+    example = await startExample({ tesseraPort: 0, appPort: 0, dataDir, demoAccessTokenTtl: tokenTtl, clock });
     refreshes = [];
     apiCalls = [];
     unexpected = [];
     tabs = [];
     context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
     world.watch(context);
+    if (time === 'fast-forward') await installClock(context);
   });
 
   afterEach(async (test) => {
@@ -145,6 +196,24 @@ export function useJourneys(): Journeys {
     get refreshes() {
       return refreshes;
     },
+    tokenTtl,
+
+    now: () => clock.now(),
+
+    async passTime(seconds) {
+      if (time === 'real') return sleep(seconds * 1000);
+      for (let left = seconds; left > 0; left -= tickSeconds) await step(Math.min(left, tickSeconds));
+    },
+
+    poll(read, { timeout = 20_000, message } = {}) {
+      return expect.poll(
+        async () => {
+          if (time === 'fast-forward') await step(tickSeconds);
+          return read();
+        },
+        { timeout, interval: time === 'fast-forward' ? 50 : 200, ...(message ? { message } : {}) },
+      );
+    },
 
     async openTab(mode, into = context) {
       const page = await into.newPage();
@@ -168,12 +237,12 @@ export function useJourneys(): Journeys {
       watched.on('request', (request) => {
         const path = new URL(request.url()).pathname;
         if (path === '/demo/my-sessions') {
-          const call: ApiCall = { page: pageOf(request), sentAt: Date.now(), status: null };
+          const call: ApiCall = { page: pageOf(request), sentAt: clock.now(), status: null };
           calls.set(request, call);
           apiCalls.push(call);
         }
         if (path !== refreshPath || request.method() !== 'POST') return;
-        const record: RefreshRecord = { page: pageOf(request), sentAt: Date.now(), presented: null, status: null, answeredAt: null };
+        const record: RefreshRecord = { page: pageOf(request), sentAt: clock.now(), presented: null, status: null, answeredAt: null };
         records.set(request, record);
         refreshes.push(record);
         void presentedToken(request).then((token) => (record.presented = token));
@@ -182,7 +251,7 @@ export function useJourneys(): Journeys {
         const settled = records.get(response.request()) ?? calls.get(response.request());
         if (!settled) return;
         settled.status = response.status();
-        if ('answeredAt' in settled) settled.answeredAt = Date.now();
+        if ('answeredAt' in settled) settled.answeredAt = clock.now();
       });
       watched.on('requestfailed', (request) => {
         const settled = records.get(request) ?? calls.get(request);
@@ -198,6 +267,7 @@ export function useJourneys(): Journeys {
       });
       extraContexts.push(persistent);
       world.watch(persistent);
+      if (time === 'fast-forward') await installClock(persistent);
       return persistent;
     },
 
@@ -207,7 +277,7 @@ export function useJourneys(): Journeys {
           await world.expectLives(page, { sessionId, since, ...(timeout ? { timeout } : {}) });
           return;
         case 'notice':
-          await expectNotice(page, outcome, { sessionId, name, timeout: timeout ?? (tokenTtl + 8) * 1000 });
+          await expectNotice(page, outcome, { sessionId, name, timeout: timeout ?? (time === 'real' ? (tokenTtl + 8) * 1000 : 20_000) });
           return;
         case 'sign-in':
           await expectSignInForm(page, timeout ?? 10_000);
@@ -218,14 +288,14 @@ export function useJourneys(): Journeys {
     async expectLives(page, { sessionId, since, timeout = 20_000 }) {
       // A refresh answered after the event (by any tab: they share it), the page on the same session
       // with a token not run out, and the app's API answering this page on a token from after it.
-      await expect
+      await world
         .poll(
           async () => {
             const refreshedAt = refreshes.find((record) => record.sentAt >= since && record.status === 200)?.answeredAt ?? null;
             const apiAnswered = refreshedAt !== null && apiCalls.some((call) => call.page === page && call.sentAt >= refreshedAt && call.status === 200);
             return { shows: await observe(page), refreshedAfterEvent: refreshedAt !== null, apiAnsweredAfterRefresh: apiAnswered };
           },
-          { timeout, interval: 200, message: 'the session lives: same session, refreshed after the event, the app API accepts its token' },
+          { timeout, message: 'the session lives: same session, refreshed after the event, the app API accepts its token' },
         )
         .toEqual({ shows: { kind: 'dashboard', sessionId, tokenExpired: false }, refreshedAfterEvent: true, apiAnsweredAfterRefresh: true });
       expect(await world.sessionOnServer(sessionId)).toMatchObject({ status: 'active', revoked_reason: null });
@@ -248,6 +318,20 @@ export function useJourneys(): Journeys {
       return thaw;
     },
 
+    async holdRefreshAnswers(page) {
+      const held = await holdAnswers(page.context(), page);
+      holding += 1;
+      let stopped = false;
+      return {
+        arrived: held.arrived,
+        async stop() {
+          if (!stopped) holding -= 1;
+          stopped = true;
+          await held.stop();
+        },
+      };
+    },
+
     async sessionOnServer(sessionId) {
       const response = await fetch(`${example.tesseraUrl.replace('localhost', '127.0.0.1')}/v1/sessions/${sessionId}`, {
         headers: { authorization: `Bearer ${example.apiKey}` },
@@ -268,11 +352,37 @@ export function useJourneys(): Journeys {
         .poll(() => observe(page), { timeout: 5000, interval: 100, message: 'the session shows until its token is due' })
         .toEqual({ kind: 'dashboard', sessionId, tokenExpired: false });
     }
-    await expect.poll(() => observe(page), { timeout, interval: 200, message: `the notice ${outcome.code}` }).toEqual({ kind: 'notice', code: outcome.code });
+    await world.poll(() => observe(page), { timeout, message: `the notice ${outcome.code}` }).toEqual({ kind: 'notice', code: outcome.code });
     await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
   }
 
+  /**
+   * One step of the journey's time: Tessera's clock, then every tab's, jump `seconds` ahead (the
+   * timers that came due fire once, as after a sleep); then the refreshes that set off are let
+   * finish, so each step starts from a settled page however slow the machine is.
+   */
+  async function step(seconds: number): Promise<void> {
+    clock.fastForward(seconds);
+    for (const each of clocked) await each.clock.fastForward(seconds * 1000).catch(closedIsFine);
+    // An answer a journey holds is never settled; the step waits for the others a while at most.
+    const settledBy = Date.now() + 5000;
+    do await sleep(20);
+    while (holding === 0 && refreshes.some((record) => record.status === null) && Date.now() < settledBy);
+  }
+
+  /** The tabs of `watched` read the journey's clock, and move with it. */
+  async function installClock(watched: BrowserContext): Promise<void> {
+    await watched.clock.install({ time: clock.now() });
+    clocked.push(watched);
+  }
+
   return world;
+}
+
+/** A context or page the journey closed has no clock to move any more. */
+function closedIsFine(error: unknown): void {
+  if (error instanceof Error && /closed|Target page, context or browser has been closed/i.test(error.message)) return;
+  throw error;
 }
 
 /** The sign-in form shows, and stays without a notice: nothing was kept, by design. */
@@ -343,12 +453,8 @@ export async function setVisible(page: Page, visible: boolean): Promise<void> {
   }, visible);
 }
 
-/**
- * Holds the answers to `page`'s refresh requests: each reaches Tessera (which rotates the token),
- * and its answer waits in the browser, unread by the page, as an answer still on the wire.
- * `arrived()` counts the answers held; `stop()` ends the interception (held answers are let go).
- */
-export async function holdRefreshAnswers(context: BrowserContext, page: Page): Promise<{ arrived(): number; stop(): Promise<void> }> {
+/** `Journeys.holdRefreshAnswers`, on CDP's Fetch domain. */
+async function holdAnswers(context: BrowserContext, page: Page): Promise<{ arrived(): number; stop(): Promise<void> }> {
   const cdp: CDPSession = await context.newCDPSession(page);
   let held = 0;
   cdp.on('Fetch.requestPaused', (event: { requestId: string; request: { method: string }; responseStatusCode?: number }) => {

@@ -4,10 +4,17 @@ import { SessionEndedError, SilentAuthFailedError } from '../src/errors.js';
 import { openRealtime, publicClientHost, type RealtimeHost, type RealtimeSocket, type WebSocketLike } from '../src/realtime.js';
 import { ManualTimers } from './fakes.js';
 
+/** A frame the client sent, as parsed JSON: every frame has a type; the rest depends on it. */
+interface SentFrame {
+  readonly type: string;
+  readonly access_token?: string;
+  readonly data?: unknown;
+}
+
 class ScriptedSocket implements WebSocketLike {
   static all: ScriptedSocket[] = [];
   readyState = 0;
-  readonly sent: any[] = [];
+  readonly sent: SentFrame[] = [];
   closedWith: number | null = null;
   onopen: ((event: object) => void) | null = null;
   onmessage: ((event: { data: unknown }) => void) | null = null;
@@ -23,7 +30,7 @@ class ScriptedSocket implements WebSocketLike {
   }
 
   send(data: string): void {
-    this.sent.push(JSON.parse(data));
+    this.sent.push(JSON.parse(data) as SentFrame);
   }
 
   close(code = 1000): void {
@@ -42,7 +49,7 @@ class ScriptedSocket implements WebSocketLike {
   }
 
   get auths(): string[] {
-    return this.sent.filter((frame) => frame.type === 'auth').map((frame) => frame.access_token);
+    return this.sent.filter((frame) => frame.type === 'auth').map((frame) => frame.access_token ?? '(none)');
   }
 }
 

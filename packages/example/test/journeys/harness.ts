@@ -34,7 +34,7 @@ export function refreshLead(tokenTtl: number): number {
 }
 
 /** Seconds the clock moves at each look at the page while a journey waits for something. */
-const tickSeconds = 2;
+const tickSeconds = 3;
 /** A test's own time limit, under a busy CI. */
 export const journeyTimeout = 60_000;
 
@@ -211,7 +211,7 @@ export function useJourneys({ time = 'fast-forward' }: { time?: JourneyTime } = 
           if (time === 'fast-forward') await step(tickSeconds);
           return read();
         },
-        { timeout, interval: time === 'fast-forward' ? 50 : 200, ...(message ? { message } : {}) },
+        { timeout, interval: time === 'fast-forward' ? 25 : 200, ...(message ? { message } : {}) },
       );
     },
 

@@ -1,10 +1,11 @@
 // The client against the real server: real HTTP on loopback, real SQLite, the server's own clock.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { Clock } from '../../server/src/core/clock.js';
+import { type Clock, FastForwardClock } from '../../server/src/core/clock.js';
 import { buildApp } from '../../server/src/http/app.js';
 import { call, startCore, startServer, type TestServer, type TestTessera, testApiKey } from '../../server/test/helpers.js';
 import { createSessionClient, type SessionClient, type SessionClientOptions, SessionEndedError, SilentAuthFailedError, type TokenGrant } from '../src/index.js';
 import { FakePage } from './fakes.js';
+import { fastForwardTimers } from './fast-forward-timers.js';
 
 /** Real time plus an offset the test moves: timers still run, "fifteen minutes later" takes no time. */
 class OffsetClock implements Clock {
@@ -135,38 +136,41 @@ describe('against the real server', () => {
     });
   }
 
-  it('on its own timers, with the clock off by ten minutes either way, keeps a 4-second token fresh', async () => {
-    const clock = new OffsetClock();
-    server = await startServer({ clock, config: { flows: { default: { access_token_ttl: 4 } } } });
+  it('on its own timers, with the clock off by ten minutes either way, keeps a 10-second token fresh', async () => {
+    // Server and client timers on one clock that runs and jumps: each second of it is a jump, taken
+    // once the held token outlives it by a second (a refresh slow under load delays the test; one that
+    // never comes, or comes 10 minutes late by the skew, fails it).
+    const clock = new FastForwardClock();
+    server = await startServer({ clock, config: { flows: { default: { access_token_ttl: 10 } } } });
     const url = server.url;
-    const runs = [10 * 60_000, -10 * 60_000].map(async (skew) => {
+    for (const skew of [10 * 60_000, -10 * 60_000]) {
       const recorder = recordingFetch();
       let latest = '';
       const session = client({
         baseUrl: url,
         fetch: recorder.fetch,
-        now: () => Date.now() + skew,
+        timers: fastForwardTimers(clock),
+        now: () => clock.now() + skew,
         leeway: 2,
         handler: { onSessionRefreshed: (event) => void (latest = event.accessToken) },
       });
       const grant = await signIn(url);
       latest = grant.access_token;
       session.setSession(grant);
-      const deadline = Date.now() + 4500;
-      while (Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 250));
+      const heldUntil = () => Number(JSON.parse(Buffer.from(latest.split('.')[1]!, 'base64url').toString()).exp) * 1000;
+      for (let second = 0; second < 22; second++) {
+        await vi.waitFor(() => expect(heldUntil()).toBeGreaterThan(clock.now() + 2000), { timeout: 10_000, interval: 10 });
+        clock.fastForward(1);
+        await new Promise((resolve) => setTimeout(resolve, 10));
         // No getAccessToken() here: the client's own timer must keep the held token valid.
         const whoami = await call(`${url}/v1/session`, { token: latest });
         expect(whoami.status).toBe(200);
       }
+      // A 10 s token (iat floored to the second) refreshed 2 s before exp: every 7 to 8 s, never in a loop.
       const refreshes = recorder.count('/v1/token/refresh');
-      expect(await session.getAccessToken()).toBe(latest);
-      return refreshes;
-    });
-    for (const refreshes of await Promise.all(runs)) {
-      // A 4 s token (iat floored to the second) refreshed 2 s before exp: every 1 to 2 s, never in a loop.
       expect(refreshes).toBeGreaterThanOrEqual(2);
       expect(refreshes).toBeLessThanOrEqual(4);
+      expect(await session.getAccessToken()).toBe(latest);
     }
   });
 
@@ -345,20 +349,30 @@ describe("the session's absolute end", () => {
   }
 
   it('refreshes on schedule until a token reaches it, then none: the session ends at its end, reason absolute, never in a refresh loop', async () => {
-    // Tokens of 2 s, due 1 s after issue; the session ends 5 s after sign-in. The refresh at ~3 s
+    // Tokens of 20 s, due 10 s after issue; the session ends 50 s after sign-in. The refresh at ~30 s
     // brings a token that ends with the session; a client that kept refreshing it early would get
-    // ever shorter tokens, and in the last second tokens already expired when issued (dozens a second).
-    server = await startServer({ clock: { now: () => Date.now() }, config: { flows: { brief: { access_token_ttl: 2, absolute_lifetime: 5 } } } });
+    // ever shorter tokens, and in the last seconds tokens already expired when issued (dozens a second).
+    // Server and client run on one clock that the test moves a second at a time, each jump once no
+    // refresh is in flight; time runs between jumps, so a refresh loop would show.
+    const clock = new FastForwardClock();
+    server = await startServer({ clock, config: { flows: { brief: { access_token_ttl: 20, absolute_lifetime: 50 } } } });
     const recorder = recordingFetch();
     const handler = spyHandler();
-    const session = client({ baseUrl: server.url, fetch: recorder.fetch, leeway: 1, handler });
+    let expiredAt = 0;
+    handler.onSessionExpired.mockImplementation(() => void (expiredAt = clock.now()));
+    const session = client({ baseUrl: server.url, fetch: recorder.fetch, leeway: 10, handler, timers: fastForwardTimers(clock) });
     const grant = await signInTo(server.url, 'brief');
     session.setSession(grant);
     const end = Date.parse(grant.session!.expires_at);
 
-    await vi.waitFor(() => expect(handler.onSessionExpired).toHaveBeenCalledTimes(1), { timeout: end - Date.now() + 3000, interval: 50 });
+    while (clock.now() < end + 1000 && handler.onSessionExpired.mock.calls.length === 0) {
+      await vi.waitFor(() => expect(session.state).not.toBe('refreshing'), { timeout: 10_000, interval: 10 });
+      clock.fastForward(1);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await vi.waitFor(() => expect(handler.onSessionExpired).toHaveBeenCalledTimes(1), { timeout: 3000, interval: 50 });
     // Ended with its last token (whole seconds: up to 1 s before the end), not before.
-    expect(Date.now()).toBeGreaterThanOrEqual(end - 1000);
+    expect(expiredAt).toBeGreaterThanOrEqual(end - 1000);
     expect(recorder.count('/v1/token/refresh')).toBeGreaterThanOrEqual(2);
     expect(recorder.count('/v1/token/refresh')).toBeLessThanOrEqual(4);
     expect(recorder.seen.filter((entry) => entry.path === '/v1/token/refresh').every((entry) => entry.status === 200)).toBe(true);
@@ -370,7 +384,7 @@ describe("the session's absolute end", () => {
     const after = await session.getAccessToken().catch((caught: unknown) => caught);
     expect(after).toMatchObject({ code: 'session_expired' });
     // The server agrees, once its end has passed.
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, end - Date.now() + 50)));
+    clock.fastForward(Math.max(0, end - clock.now() + 50) / 1000);
     expect((await call(`${server.url}/v1/sessions/${grant.session!.id}`, { token: testApiKey })).body.status).toBe('expired');
   });
 
@@ -391,13 +405,17 @@ describe("the session's absolute end", () => {
     expect(Date.parse(grant.access_token_expires_at!)).toBeGreaterThanOrEqual(Date.parse(grant.session!.expires_at) - 1000);
 
     // A page hidden all along, shown after the idle end: the user was away, and the server says so.
+    // The device's timers run with the wall clock and jump with the server's: the wait to the idle end is one jump.
     const page = new FakePage();
     page.hide();
     const recorder = recordingFetch();
     const handler = spyHandler();
-    const session = client({ baseUrl: server.url, fetch: recorder.fetch, handler, environment: page });
+    const device = new FastForwardClock();
+    const session = client({ baseUrl: server.url, fetch: recorder.fetch, handler, environment: page, timers: fastForwardTimers(device) });
     session.setSession(grant);
-    await new Promise((resolve) => setTimeout(resolve, idleEnd - clock.now() + 300));
+    const away = Math.max(0, idleEnd - clock.now() + 300);
+    clock.advance(away / 1000);
+    device.fastForward(away / 1000);
     page.show();
     await vi.waitFor(() => expect(handler.onSessionClosed).toHaveBeenCalledTimes(1), { timeout: 5000, interval: 50 });
     expect(handler.onSessionExpired).toHaveBeenCalledTimes(1);
@@ -470,14 +488,20 @@ describe("the session's absolute end", () => {
   });
 
   it('a first token that already ends with the session is used to the end, with no refresh at all', async () => {
-    server = await startServer({ clock: { now: () => Date.now() }, config: { flows: { brief: { access_token_ttl: 900, absolute_lifetime: 2 } } } });
+    // Server and client on one clock that runs and jumps: the two seconds pass in two jumps.
+    const clock = new FastForwardClock();
+    server = await startServer({ clock, config: { flows: { brief: { access_token_ttl: 900, absolute_lifetime: 2 } } } });
     const recorder = recordingFetch();
     const handler = spyHandler();
-    const session = client({ baseUrl: server.url, fetch: recorder.fetch, handler });
+    const session = client({ baseUrl: server.url, fetch: recorder.fetch, handler, timers: fastForwardTimers(clock) });
     const grant = await signInTo(server.url, 'brief');
     session.setSession(grant);
     // Inside the default 60 s leeway from the start, yet nothing to gain by refreshing.
     expect(await session.getAccessToken()).toBe(grant.access_token);
+    for (let second = 0; second < 3 && handler.onSessionExpired.mock.calls.length === 0; second++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      clock.fastForward(1);
+    }
     await vi.waitFor(() => expect(handler.onSessionExpired).toHaveBeenCalledTimes(1), { timeout: 4000, interval: 50 });
     expect(recorder.count('/v1/token/refresh')).toBe(0);
     expect((handler.onSessionExpired.mock.calls[0] as [SessionEndedError])[0].reason).toBe('absolute');

@@ -1,8 +1,10 @@
-// client.realtime() against the real server (real sockets, real SQLite, system clock), with `ws` as
-// the WebSocket (Node 20 has no global one).
+// client.realtime() against the real server (real sockets, real SQLite), with `ws` as the WebSocket
+// (Node 20 has no global one). Where token lifetimes must pass, the server and the client share a
+// `FastForwardClock`: time runs as it does, and the test jumps both over the lifetimes together.
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
+import { FastForwardClock } from '../../server/src/core/clock.js';
 import { call, testApiKey } from '../../server/test/helpers.js';
 import { type RealtimeServer, signIn, startRealtimeServer } from '../../server/test/realtime/sockets.js';
 import {
@@ -15,6 +17,7 @@ import {
   SessionEndedError,
   type TokenGrant,
 } from '../src/index.js';
+import { fastForwardTimers, passTime } from './fast-forward-timers.js';
 
 let server: RealtimeServer | null = null;
 const cleanups: (() => void | Promise<void>)[] = [];
@@ -35,23 +38,50 @@ function spyHandler() {
   };
 }
 
-/** A server whose sockets echo app messages, and a client holding a fresh session of `flow`. */
-async function setUp(config: unknown = {}, flow?: string, baseUrl?: (url: string) => string) {
-  server = await startRealtimeServer({ config, realtime: { onMessage: (connection, data) => void connection.send({ echo: data }) } });
+/**
+ * A server whose sockets echo app messages, and a client holding a fresh session of `flow`; both on
+ * `clock` when given (its heartbeat then set past any jump: a jump that fires two pings in one
+ * breath would drop a socket no real night would).
+ */
+async function setUp(config: unknown = {}, flow?: string, clock?: FastForwardClock) {
+  server = await startRealtimeServer({
+    config,
+    realtime: { onMessage: (connection, data) => void connection.send({ echo: data }), ...(clock ? { heartbeatInterval: 3600 } : {}) },
+    ...(clock ? { time: clock } : {}),
+  });
   const refreshes = { count: 0 };
   server.tessera.sessions.onSessionEvent((event) => {
     if (event.type === 'refreshed' && !event.replayed) refreshes.count++;
   });
   const handler = spyHandler();
-  const client = createSessionClient({ baseUrl: baseUrl ? baseUrl(server.url) : server.url, handler, tabs: false });
+  const client = createSessionClient({ baseUrl: server.url, handler, tabs: false, ...(clock ? { timers: fastForwardTimers(clock) } : {}) });
   const grant = (await signIn(server.url, 'alice', flow)) as TokenGrant;
   client.setSession(grant);
   cleanups.push(() => client.dispose());
   return { client, handler, grant, refreshes };
 }
 
+/** Sockets that sent `auth` and have not heard `ready` yet: a jump then would fire the client's ready timeout. */
+const awaitingReady = new Set<WebSocket>();
+
+/** `ws`'s WebSocket, watched for `auth` frames sent and `ready` frames heard. */
+class WatchedWebSocket extends WebSocket {
+  constructor(address: string) {
+    super(address);
+    const send = this.send.bind(this);
+    this.send = ((data: string) => {
+      if (data.includes('"type":"auth"')) awaitingReady.add(this);
+      send(data);
+    }) as WebSocket['send'];
+    this.on('message', (raw) => {
+      if (raw.toString().includes('"type":"ready"')) awaitingReady.delete(this);
+    });
+    this.on('close', () => awaitingReady.delete(this));
+  }
+}
+
 function openSocket(client: SessionClient, url?: string): RealtimeSocket {
-  const socket = client.realtime({ WebSocket, reconnect: { initialDelay: 0.1, maxDelay: 0.5 }, ...(url ? { url } : {}) });
+  const socket = client.realtime({ WebSocket: WatchedWebSocket, reconnect: { initialDelay: 0.1, maxDelay: 0.5 }, ...(url ? { url } : {}) });
   cleanups.push(() => socket.close());
   return socket;
 }
@@ -64,6 +94,12 @@ async function until(check: () => boolean, timeoutMs: number, what: string): Pro
     if (Date.now() - started > timeoutMs) throw new Error(`not ${what} within ${timeoutMs} ms`);
     await sleep(20);
   }
+}
+
+/** Whether the server's socket of `grant`'s session holds a token still valid at `at`, and no client socket awaits a `ready`. */
+function socketTokenHolds(grant: TokenGrant): (at: number) => boolean {
+  return (at) =>
+    awaitingReady.size === 0 && server!.realtime.connectionsOfSession(grant.session!.id).some((connection) => (connection.claims?.exp ?? 0) * 1000 > at);
 }
 
 /** A TCP proxy to `target` whose connections the test can cut, and which can refuse new ones for a while. */
@@ -103,7 +139,8 @@ async function startCuttableProxy(targetPort: number): Promise<{ port: number; c
 
 describe('client.realtime()', () => {
   it('stays open across three access-token lifetimes: refreshed once each, re-authenticated in band, never reconnected; app messages both ways', async () => {
-    const { client, handler, grant, refreshes } = await setUp({ flows: { brief: { access_token_ttl: 3 } } }, 'brief');
+    const clock = new FastForwardClock();
+    const { client, handler, grant, refreshes } = await setUp({ flows: { brief: { access_token_ttl: 60 } } }, 'brief', clock);
     const socket = openSocket(client);
     const received: unknown[] = [];
     socket.onMessage((data) => received.push(data));
@@ -111,7 +148,7 @@ describe('client.realtime()', () => {
     await socket.opened();
     expect(socket.sessionId).toBe(grant.session!.id);
     const firstExp = Date.parse(grant.access_token_expires_at!);
-    await sleep(firstExp + 3 * 3000 + 500 - Date.now());
+    await passTime(clock, (firstExp + 3 * 60_000 + 500 - clock.now()) / 1000, { stepSeconds: 15, holds: socketTokenHolds(grant) });
 
     expect(socket.status).toBe('open');
     expect(socket.reconnects).toBe(0);
@@ -121,7 +158,7 @@ describe('client.realtime()', () => {
     expect(refreshes.count).toBeLessThanOrEqual(socket.reauthentications + 1);
     expect(server!.realtime.connectionsOfSession(grant.session!.id)).toHaveLength(1);
     const claims = server!.realtime.connectionsOfSession(grant.session!.id)[0]!.claims!;
-    expect(claims.exp * 1000).toBeGreaterThan(Date.now());
+    expect(claims.exp * 1000).toBeGreaterThan(clock.now());
 
     socket.send({ text: 'hello' });
     await until(() => received.length === 2, 5000, 'echoed');
@@ -169,9 +206,11 @@ describe('client.realtime()', () => {
   });
 
   it('session expiry: onSessionExpired once, then onSessionClosed("session_expired")', async () => {
-    const { client, handler } = await setUp({ flows: { short: { absolute_lifetime: 2 } } }, 'short');
+    const clock = new FastForwardClock();
+    const { client, handler, grant } = await setUp({ flows: { short: { absolute_lifetime: 600 } } }, 'short', clock);
     const socket = openSocket(client);
     await socket.opened();
+    clock.fastForward((Date.parse(grant.session!.expires_at) - clock.now()) / 1000 + 0.1);
     await until(() => socket.status === 'closed', 5000, 'closed');
     expect(handler.onSessionExpired).toHaveBeenCalledTimes(1);
     expect(handler.onSessionExpired.mock.calls[0]![0]).toMatchObject({ code: 'session_expired', reason: 'absolute' });
@@ -191,7 +230,8 @@ describe('client.realtime()', () => {
   });
 
   it('after a network loss long enough for the token to expire: reconnects with backoff and a fresh token', async () => {
-    const { client, handler, grant } = await setUp({ flows: { brief: { access_token_ttl: 3 } } }, 'brief');
+    const clock = new FastForwardClock();
+    const { client, handler, grant } = await setUp({ flows: { brief: { access_token_ttl: 60 } } }, 'brief', clock);
     const proxy = await startCuttableProxy(Number(new URL(server!.url).port));
     cleanups.push(() => proxy.close());
     const socket = openSocket(client, `ws://127.0.0.1:${proxy.port}/v1/realtime`);
@@ -202,12 +242,12 @@ describe('client.realtime()', () => {
     proxy.refuse(true);
     proxy.cut();
     await until(() => socket.status === 'reconnecting', 5000, 'reconnecting');
-    await sleep(Date.parse(grant.access_token_expires_at!) + 500 - Date.now());
+    clock.fastForward((Date.parse(grant.access_token_expires_at!) + 500 - clock.now()) / 1000);
     proxy.refuse(false);
     await until(() => socket.status === 'open', 10_000, 'open again');
     expect(socket.reconnects).toBeGreaterThanOrEqual(1);
     const [connection] = server!.realtime.connectionsOfSession(grant.session!.id);
-    expect(connection!.claims!.exp * 1000).toBeGreaterThan(Date.now());
+    expect(connection!.claims!.exp * 1000).toBeGreaterThan(clock.now());
     expect(statuses[0]).toBe('reconnecting');
     expect(statuses.at(-1)).toBe('open');
     expect(handler.onSessionClosed).not.toHaveBeenCalled();
@@ -224,8 +264,9 @@ describe('client.realtime()', () => {
   });
 
   it('worker mode: a page socket re-authenticates with each token the worker refreshes, and a revocation is told to the page once', async () => {
-    server = await startRealtimeServer({ config: { flows: { brief: { access_token_ttl: 3 } } } });
-    const workerHost = createSessionWorkerHost({ baseUrl: server.url, tabs: false });
+    const clock = new FastForwardClock();
+    server = await startRealtimeServer({ config: { flows: { brief: { access_token_ttl: 60 } } }, realtime: { heartbeatInterval: 3600 }, time: clock });
+    const workerHost = createSessionWorkerHost({ baseUrl: server.url, tabs: false, timers: fastForwardTimers(clock) });
     const channel = new MessageChannel();
     workerHost.connect(channel.port1 as unknown as MessagePortLike);
     const handler = spyHandler();
@@ -242,7 +283,8 @@ describe('client.realtime()', () => {
     await page.getAccessToken();
     const socket = openSocket(page, `${server.url.replace(/^http/, 'ws')}/v1/realtime`);
     await socket.opened();
-    await sleep(Date.parse(grant.access_token_expires_at!) + 2 * 3000 + 500 - Date.now());
+    const firstExp = Date.parse(grant.access_token_expires_at!);
+    await passTime(clock, (firstExp + 2 * 60_000 + 500 - clock.now()) / 1000, { stepSeconds: 15, holds: socketTokenHolds(grant) });
     expect(socket.status).toBe('open');
     expect(socket.reconnects).toBe(0);
     expect(socket.reauthentications).toBeGreaterThanOrEqual(2);

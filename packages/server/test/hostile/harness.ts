@@ -287,16 +287,25 @@ function parseResponse(buffer: Buffer, head: boolean, atEnd: boolean): ParsedRes
 }
 
 /**
- * Every response on one connection: `bytes` now, `later` after a pause, read until the server
- * closes or `deadlineMs` passes; split at each status line (the bodies are JSON, never one).
+ * Every response on one connection: `bytes` now, `later` after a pause (counted from when `later.after`
+ * settles, if given), read until the server closes or `deadlineMs` passes; split at each status line
+ * (the bodies are JSON, never one).
  */
-export function rawConversation(port: number, bytes: Buffer, later: { afterMs: number; bytes: Buffer }, deadlineMs: number): Promise<RawAnswer[]> {
+export function rawConversation(
+  port: number,
+  bytes: Buffer,
+  later: { afterMs: number; bytes: Buffer; after?: Promise<unknown> },
+  deadlineMs: number,
+): Promise<RawAnswer[]> {
   return new Promise((resolve) => {
     const socket = connect({ port, host: '127.0.0.1' });
     const started = performance.now();
     let received = Buffer.alloc(0);
     let closedByServer = false;
+    let finished = false;
+    let laterTimer: NodeJS.Timeout | undefined;
     const finish = () => {
+      finished = true;
       clearTimeout(deadline);
       clearTimeout(laterTimer);
       socket.destroy();
@@ -321,7 +330,9 @@ export function rawConversation(port: number, bytes: Buffer, later: { afterMs: n
       );
     };
     const deadline = setTimeout(finish, deadlineMs);
-    const laterTimer = setTimeout(() => socket.writable && socket.write(later.bytes), later.afterMs);
+    void Promise.resolve(later.after).then(() => {
+      if (!finished) laterTimer = setTimeout(() => socket.writable && socket.write(later.bytes), later.afterMs);
+    });
     socket.on('data', (chunk: Buffer) => (received = Buffer.concat([received, chunk])));
     socket.on('close', () => {
       closedByServer = true;

@@ -1,6 +1,8 @@
 // Header, whole-request and idle keep-alive time are bounded: a stalled or trickled request gets a
 // 408 envelope and its connection closed; the bounds come from the config file's `timeouts`.
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+// The bounds are whole seconds, checked by Node once a second, and waited out for real: the nodes
+// start first, then the tests run side by side, so the file takes as long as its longest wait.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '../../src/config.js';
 import { type RunningServer, startServer as startNode } from '../../src/serve.js';
 import { cleanupDirs, dataDir } from '../cli/harness.js';
@@ -8,11 +10,19 @@ import { type RawAnswer, rawExchange } from './raw-http.js';
 
 const key = 'tsk_timeouts_edges_key_of_32_chars_or_more';
 const servers: RunningServer[] = [];
+/** Ports of nodes started before the tests: a node starting beside a running test would hold up its event loop. */
+const ports = { stall: 0, headers: 0, idle: 0 };
 
-afterEach(async () => {
-  for (const server of servers.splice(0)) await server.close();
+beforeAll(async () => {
+  ports.stall = await node({ headers: 1, request: 2 });
+  ports.headers = await node({ headers: 1, request: 5 });
+  ports.idle = await node({ idle: 1 });
 });
-afterAll(() => cleanupDirs());
+
+afterAll(async () => {
+  await Promise.all(servers.splice(0).map((server) => server.close()));
+  cleanupDirs();
+});
 
 async function node(timeouts: unknown): Promise<number> {
   const server = await startNode({ port: 0, host: '127.0.0.1', dataDir: dataDir(), apiKey: key, logLevel: 'silent', config: parseConfig({ timeouts }) });
@@ -32,9 +42,9 @@ function expectTimeoutEnvelope(answer: RawAnswer): void {
 const post = (length: number) =>
   `POST /v1/sessions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`;
 
-describe('timeouts', () => {
+describe.concurrent('timeouts', () => {
   it('a body that stalls gets 408 request_timeout once timeouts.request has passed, and the connection closes', async () => {
-    const port = await node({ headers: 1, request: 2 });
+    const port = ports.stall;
     const started = Date.now();
     const answer = await rawExchange(port, [post(100), '{"user_id":'], 8_000);
     expectTimeoutEnvelope(answer);
@@ -42,7 +52,7 @@ describe('timeouts', () => {
   });
 
   it('a body trickled a byte at a time is bounded the same way', async () => {
-    const port = await node({ headers: 1, request: 2 });
+    const port = ports.stall;
     const started = Date.now();
     const body = JSON.stringify({ user_id: 'trickle', metadata: { pad: 'x'.repeat(200) } });
     let timer: NodeJS.Timeout | undefined;
@@ -59,7 +69,7 @@ describe('timeouts', () => {
   });
 
   it('headers that never finish get 408 after timeouts.headers and the connection closes', async () => {
-    const port = await node({ headers: 1, request: 5 });
+    const port = ports.headers;
     const started = Date.now();
     const answer = await rawExchange(port, 'GET /healthz HTTP/1.1\r\nHost: x\r\n', 8_000);
     expectTimeoutEnvelope(answer);
@@ -67,7 +77,7 @@ describe('timeouts', () => {
   });
 
   it('an idle keep-alive connection is closed after timeouts.idle', async () => {
-    const port = await node({ idle: 1 });
+    const port = ports.idle;
     const started = Date.now();
     const answer = await rawExchange(port, 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n', 8_000);
     answer.socket.destroy();

@@ -4,7 +4,7 @@
 import { request as httpRequest } from 'node:http';
 import fc from 'fast-check';
 import { decodeJwt, SignJWT } from 'jose';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
 import { ManualClock } from '../../src/core/clock.js';
 import type { SessionRecord } from '../../src/core/session.js';
@@ -128,13 +128,15 @@ describe.each([
   ['SQLite', startSqliteServer],
   ['PostgreSQL', startPostgresServer],
 ])('user ids on %s', (_store, startNode) => {
+  // One server per store: every test's ids are its own (a suffix, or refused), as on the PostgreSQL
+  // database that was shared all along.
   let server: RunningServer;
   let suffix: string;
-  beforeEach(async () => {
+  beforeAll(async () => {
     server = await startNode();
     suffix = Math.random().toString(36).slice(2, 10);
   });
-  afterEach(async () => server?.close());
+  afterAll(async () => server?.close());
 
   const manage = (path: string, method = 'GET', body?: unknown) => call(`${server.url}${path}`, { method, token: testApiKey, body });
   const userPath = (userId: string) => `/v1/users/${encodeURIComponent(userId)}/sessions`;

@@ -8,11 +8,14 @@ import { call, startServer, type TestServer, testApiKey } from '../../server/tes
 import { bundleForBrowser } from './browser-bundle.js';
 import {
   concurrentTokens,
+  dueIn,
   heard,
+  leeway,
   type Origin,
   openClient,
   passTime,
   passTimeIn,
+  refreshedAtLeast,
   refreshPath,
   setPageVisible,
   signIn,
@@ -48,11 +51,6 @@ async function withoutLocksAndChannel(context: BrowserContext): Promise<void> {
     Reflect.deleteProperty(globalThis, 'BroadcastChannel');
     Object.defineProperty(Navigator.prototype, 'locks', { get: () => undefined, configurable: true });
   });
-}
-
-/** In a page: whether its handler heard `count` refreshes or more. */
-function refreshedAtLeast(count: number): boolean {
-  return ((globalThis as Record<string, unknown>).heard as { name: string }[]).filter((each) => each.name === 'refreshed').length >= count;
 }
 
 async function stateOf(page: Page): Promise<string> {
@@ -102,15 +100,6 @@ async function freeze(context: BrowserContext, page: Page): Promise<(seconds?: n
     await cdp.detach();
   };
 }
-
-/**
- * The default flow's realistic lifetimes (15-minute tokens, a spent token replayed for 10 s), and the
- * client's default leeway of a minute: a jump of `dueIn` seconds makes a fresh token due, a minute
- * before its exp. The server and the pages share a clock that jumps, so a slow machine slows the
- * test down; it does not let a token run out under it.
- */
-const leeway = 60;
-const dueIn = 845;
 
 /** A server on `clock` and a context whose pages are on it too: install before the first page opens. */
 async function startOnClock(clock: FastForwardClock, config: Record<string, unknown> = {}): Promise<TestServer> {

@@ -9,6 +9,15 @@ import { forward, listenOrigin } from './same-origin-proxy.js';
 
 export const refreshPath = '/v1/token/refresh';
 
+/**
+ * The tests on a clock that jumps use the default flow's realistic lifetimes (15-minute tokens, a
+ * spent token replayed for 10 s) and the client's default leeway of a minute: a jump of `dueIn`
+ * seconds makes a fresh token due, a minute before its exp. The server and the pages share the
+ * clock, so a slow machine slows such a test down; it does not let a token run out under it.
+ */
+export const leeway = 60;
+export const dueIn = 845;
+
 export interface Origin {
   readonly url: string;
   /** How many requests reached the server, by path. */
@@ -163,6 +172,11 @@ export async function heldTokenRunOut(page: Page): Promise<void> {
     undefined,
     { timeout: 15_000 },
   );
+}
+
+/** In a page opened with `openClient`: whether its handler heard `count` refreshes or more (for `waitForFunction`). */
+export function refreshedAtLeast(count: number): boolean {
+  return ((globalThis as Record<string, unknown>).heard as HeardEvent[]).filter((each) => each.name === 'refreshed').length >= count;
 }
 
 export async function heard(page: Page): Promise<HeardEvent[]> {

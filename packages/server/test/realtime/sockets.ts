@@ -1,5 +1,5 @@
 import { type ClientOptions, WebSocket } from 'ws';
-import { ManualClock, systemClock } from '../../src/core/clock.js';
+import { type Clock, ManualClock, type Scheduler, systemClock } from '../../src/core/clock.js';
 import { attachRealtime, type RealtimeGateway, type RealtimeOptions } from '../../src/realtime/gateway.js';
 import { call, startServer, type TestServer, testApiKey } from '../helpers.js';
 
@@ -93,13 +93,15 @@ export interface RealtimeServer extends TestServer {
  * deadlines, the heartbeat and the auth timeout fire when the test calls `server.clock.advance`.
  * Sockets and the database stay real either way, so a test waits for what a timer sent (a frame, a
  * close) before moving the clock again; and one move across two heartbeats (60 s by default) drops
- * every socket, as no pong can arrive in between.
+ * every socket, as no pong can arrive in between. Or `time` is a clock that is its own scheduler
+ * (a `FastForwardClock`, shared with the client's timers), and the server runs on it.
  */
 export async function startRealtimeServer(
-  options: { config?: unknown; realtime?: Omit<RealtimeOptions, 'tessera'>; time?: 'system' | 'manual' } = {},
+  options: { config?: unknown; realtime?: Omit<RealtimeOptions, 'tessera'>; time?: 'system' | 'manual' | (Clock & Scheduler) } = {},
 ): Promise<RealtimeServer> {
-  const manual = options.time === 'manual' ? new ManualClock(Date.UTC(2026, 0, 1, 9, 0, 0)) : null;
-  const server = await startServer({ clock: manual ?? systemClock, ...(manual ? { scheduler: manual } : {}), config: options.config ?? {} });
+  const given = typeof options.time === 'object' ? options.time : null;
+  const scheduler = options.time === 'manual' ? new ManualClock(Date.UTC(2026, 0, 1, 9, 0, 0)) : given;
+  const server = await startServer({ clock: scheduler ?? systemClock, ...(scheduler ? { scheduler } : {}), config: options.config ?? {} });
   const realtime = attachRealtime(server.app.server, { tessera: server.tessera, ...options.realtime });
   return {
     ...server,

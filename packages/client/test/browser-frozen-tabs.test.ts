@@ -91,7 +91,7 @@ async function freeze(context: BrowserContext, page: Page): Promise<(seconds?: n
   await paused;
   return async (seconds = 0) => {
     const resumed = cdp.send('Debugger.resume');
-    // Sent right behind the resume: the page's late timers fire on the moved clock.
+    // Sent right behind the resume, as `passTimeIn` moves a page: its late timers fire on the moved clock.
     const moved =
       seconds > 0 ? cdp.send('Runtime.evaluate', { expression: `globalThis.__pwClock.controller.fastForward(${seconds * 1000})`, awaitPromise: true }) : null;
     await resumed;
@@ -101,7 +101,7 @@ async function freeze(context: BrowserContext, page: Page): Promise<(seconds?: n
   };
 }
 
-/** A server on `clock` and a context whose pages are on it too: install before the first page opens. */
+/** The server on `clock`, its time and its timers; each test installs the context's clock at `clock.now()` before its first page. */
 async function startOnClock(clock: FastForwardClock, config: Record<string, unknown> = {}): Promise<TestServer> {
   return startServer({ clock, scheduler: clock, config });
 }
@@ -243,7 +243,8 @@ describe('tabs that freeze, close or crash never log each other out', () => {
 
         // The first tab needs a token: it takes the lock (or, once it expires, the lease) and presents the token.
         const fromFirst = await startTokenCalls(first, 1);
-        // The lease a dead tab held runs out 10 s on (a lock is freed at once): past it, within reuse_interval.
+        // The lease a dead tab held runs out 10 s on (a lock is freed at once): past it, within
+        // reuse_interval. Only the live page is moved: the context's clock evaluates in every page, a crashed one too.
         await passTimeIn([first], clock, 11);
         await expect.poll(() => origin!.arrivedRefreshes(), { timeout: 10_000 }).toBe(2);
         release();

@@ -2,14 +2,20 @@
 // real server: split from browser.test.ts so the two suites run side by side.
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { FastForwardClock } from '../../server/src/core/clock.js';
 import { launchChromium } from '../../server/test/chromium.js';
 import { call, startServer, type TestServer, testApiKey } from '../../server/test/helpers.js';
 import { bundleForBrowser } from './browser-bundle.js';
 import {
   concurrentTokens,
+  dueIn,
   heard,
+  leeway,
   type Origin,
   openClient,
+  passTime,
+  passTimeIn,
+  refreshedAtLeast,
   refreshPath,
   setPageVisible,
   signIn,
@@ -72,33 +78,51 @@ async function expectAliveIn(sessionId: string, pages: readonly Page[]): Promise
  * Freezes `page` until the returned function is called: no script runs, timers and messages wait.
  * `Page.setWebLifecycleState` freezes only hidden pages, and headless pages are never hidden, so the
  * page's script is paused in the debugger instead, which holds it the same way (its locks stay held).
+ * Its clock cannot be moved while it sleeps: thawed, it jumps by `seconds`, the time the server and
+ * the other pages went through meanwhile, as a frozen tab finds the time moved on when it wakes.
  */
-async function freeze(context: BrowserContext, page: Page): Promise<() => Promise<void>> {
+async function freeze(context: BrowserContext, page: Page): Promise<(seconds?: number) => Promise<void>> {
   const cdp = await context.newCDPSession(page);
+  const paused = new Promise<void>((resolve) => cdp.once('Debugger.paused', () => resolve()));
   await cdp.send('Debugger.enable');
   await cdp.send('Debugger.pause');
-  return async () => {
-    await cdp.send('Debugger.resume');
+  // The pause takes hold at the next script that runs: one runs now, so the page is held on return.
+  void cdp.send('Runtime.evaluate', { expression: 'void 0' }).catch(() => {});
+  await paused;
+  return async (seconds = 0) => {
+    const resumed = cdp.send('Debugger.resume');
+    // Sent right behind the resume, as `passTimeIn` moves a page: its late timers fire on the moved clock.
+    const moved =
+      seconds > 0 ? cdp.send('Runtime.evaluate', { expression: `globalThis.__pwClock.controller.fastForward(${seconds * 1000})`, awaitPromise: true }) : null;
+    await resumed;
+    expect((await moved)?.exceptionDetails).toBeUndefined();
     await cdp.send('Debugger.disable');
     await cdp.detach();
   };
 }
 
+/** The server on `clock`, its time and its timers; each test installs the context's clock at `clock.now()` before its first page. */
+async function startOnClock(clock: FastForwardClock, config: Record<string, unknown> = {}): Promise<TestServer> {
+  return startServer({ clock, scheduler: clock, config });
+}
+
 /**
- * Two tabs of one session on a 2 s token: the first in the background, the second visible, whose
- * scheduled refresh (about a second after the token was issued) has reached the proxy and is held
+ * Two tabs of one session on the server's `clock`: the first in the background, the second visible,
+ * whose scheduled refresh (once time has passed to its due time) has reached the proxy and is held
  * there, under the second tab's lock, until `release()`.
  */
-async function twoTabsRefreshHeldAtProxy(context: BrowserContext) {
+async function twoTabsRefreshHeldAtProxy(context: BrowserContext, clock: FastForwardClock) {
   await startHidden(context);
+  await context.clock.install({ time: clock.now() });
   const [first, second] = [await context.newPage(), await context.newPage()];
-  await openClient(first, origin!.url, { leeway: 1 });
-  await openClient(second, origin!.url, { leeway: 1 });
+  await openClient(first, origin!.url, { leeway });
+  await openClient(second, origin!.url, { leeway });
   await setPageVisible(second, true);
-  const grant = await signIn(server!.url, 'short');
+  const grant = await signIn(server!.url);
   const release = origin!.holdRefreshes();
   await startTokenCalls(second, 0, grant);
   await first.waitForFunction(() => ((globalThis as Record<string, unknown>).tessera as { state: string }).state !== 'signed_out');
+  await passTime(context, clock, dueIn);
   await expect.poll(() => origin!.arrivedRefreshes(), { timeout: 10_000 }).toBe(1);
   return { first, second, sessionId: grant.session!.id, release };
 }
@@ -114,9 +138,10 @@ describe('tabs that freeze, close or crash never log each other out', () => {
   ] as const)(
     'a tab frozen while another rotates the token past reuse_interval recovers without presenting a spent token (%s, %s storage)',
     async (_, storage, legacy) => {
-      server = await startServer({ clock: { now: () => Date.now() }, config: { flows: { short: { access_token_ttl: 2, reuse_interval: 2 } } } });
+      const clock = new FastForwardClock();
+      server = await startOnClock(clock);
       origin = await startOrigin(server.url, bundle);
-      const grant = await signIn(server.url, 'short');
+      const grant = await signIn(server.url);
       const sessionId = grant.session!.id;
 
       const context = await browser.newContext();
@@ -127,20 +152,27 @@ describe('tabs that freeze, close or crash never log each other out', () => {
         // first tab needs. (Visible, it raced the first tab for each refresh and sometimes won just
         // before the pause: 0 refreshes in 7 s, seen under CI load.)
         await startHidden(context);
+        await context.clock.install({ time: clock.now() });
         const [first, second] = [await context.newPage(), await context.newPage()];
-        await openClient(first, origin.url, { leeway: 1, storage });
-        await openClient(second, origin.url, { leeway: 1, storage });
+        await openClient(first, origin.url, { leeway, storage });
+        await openClient(second, origin.url, { leeway, storage });
         await setPageVisible(first, true);
         await concurrentTokens(first, 1, grant);
         await second.waitForFunction(() => ((globalThis as Record<string, unknown>).tessera as { state: string }).state === 'active');
 
         const thaw = await freeze(context, second);
         const before = origin.count(refreshPath);
-        // The first tab rotates each 2 s token about once a second; the frozen one hears none of it.
-        await new Promise((resolve) => setTimeout(resolve, 7000));
+        // The first tab rotates the token at each due time, three times, past reuse_interval many
+        // times over; the frozen one hears none of it.
+        for (let rotations = 1; rotations <= 3; rotations++) {
+          await passTimeIn([first], clock, dueIn);
+          // Rotated when the page has the answer: time moved while it is in flight would be lost to it.
+          await first.waitForFunction(refreshedAtLeast, rotations, { timeout: 10_000 });
+        }
         expect(origin.count(refreshPath) - before).toBeGreaterThanOrEqual(3);
-        await thaw();
-        await second.waitForTimeout(4000);
+        await thaw(3 * dueIn);
+        // What the thawed tab does on its late timers reaches the server well within this.
+        await second.waitForTimeout(1000);
         // What the tabs share in localStorage names spent tokens by fingerprint only, never a refresh token.
         expect(await first.evaluate(() => JSON.stringify({ ...localStorage }))).not.toContain('rt_');
 
@@ -154,24 +186,30 @@ describe('tabs that freeze, close or crash never log each other out', () => {
   // Web Locks only: a lease expires while its holder is frozen, and the tab that takes it over
   // presents the token the frozen one had sent (the price of surviving a holder that died).
   it('a tab frozen while its refresh is in flight, past reuse_interval and the request timeout, takes its answer and does not present the spent token again', async () => {
-    server = await startServer({ clock: { now: () => Date.now() }, config: { flows: { short: { access_token_ttl: 2, reuse_interval: 2 } } } });
+    const clock = new FastForwardClock();
+    server = await startOnClock(clock);
     origin = await startOrigin(server.url, bundle);
 
     const context = await browser.newContext();
     try {
-      const { first, second, sessionId, release } = await twoTabsRefreshHeldAtProxy(context);
+      const { first, second, sessionId, release } = await twoTabsRefreshHeldAtProxy(context, clock);
       // The second tab's refresh waits at the proxy, under the lock; the page freezes.
       const thaw = await freeze(context, second);
-      // The server rotates the token; the answer waits for a page that sleeps past reuse_interval and the 10 s timeout.
+      // The server rotates the token; the answer waits for a page that sleeps past reuse_interval,
+      // the 10 s request timeout and the tokens' exp.
       release();
       await expect.poll(() => origin!.count(refreshPath), { timeout: 10_000 }).toBe(1);
       // The first tab needs a token meanwhile: its copy is due, the frozen second holds the lock.
       const fromFirst = await startTokenCalls(first, 1);
-      await new Promise((resolve) => setTimeout(resolve, 15_000));
-      await thaw();
-      await second.waitForTimeout(4000);
+      const asleep = 120;
+      await passTimeIn([first], clock, asleep);
+      await thaw(asleep);
       // The first tab waited for the lock and got the tokens the second brought back.
       expect(await fromFirst.collect()).toHaveLength(1);
+      // A thawed tab that gave up on its answer would present the spent token again on its retry
+      // (a second or so later): let that time pass too, and its request reach the server.
+      await passTime(context, clock, 5);
+      await second.waitForTimeout(1000);
 
       await expectAliveIn(sessionId, [first, second]);
     } finally {
@@ -186,13 +224,14 @@ describe('tabs that freeze, close or crash never log each other out', () => {
   ] as const)(
     'a tab %s while it holds the lock mid-refresh: the other takes over and the session lives (%s)',
     async (how, _, legacy) => {
-      server = await startServer({ clock: { now: () => Date.now() }, config: { flows: { short: { access_token_ttl: 2, reuse_interval: 10 } } } });
+      const clock = new FastForwardClock();
+      server = await startOnClock(clock);
       origin = await startOrigin(server.url, bundle);
 
       const context = await browser.newContext();
       try {
         if (legacy) await withoutLocksAndChannel(context);
-        const { first, second, sessionId, release } = await twoTabsRefreshHeldAtProxy(context);
+        const { first, second, sessionId, release } = await twoTabsRefreshHeldAtProxy(context, clock);
         // The second tab's refresh waits at the proxy, under the lock; then the tab goes away.
         if (how === 'closed') await second.close();
         else {
@@ -204,7 +243,10 @@ describe('tabs that freeze, close or crash never log each other out', () => {
 
         // The first tab needs a token: it takes the lock (or, once it expires, the lease) and presents the token.
         const fromFirst = await startTokenCalls(first, 1);
-        await expect.poll(() => origin!.arrivedRefreshes(), { timeout: 30_000 }).toBe(2);
+        // The lease a dead tab held runs out 10 s on (a lock is freed at once): past it, within
+        // reuse_interval. Only the live page is moved: the context's clock evaluates in every page, a crashed one too.
+        await passTimeIn([first], clock, 11);
+        await expect.poll(() => origin!.arrivedRefreshes(), { timeout: 10_000 }).toBe(2);
         release();
         const tokens = await fromFirst.collect();
         expect(tokens).toHaveLength(1);
@@ -219,16 +261,13 @@ describe('tabs that freeze, close or crash never log each other out', () => {
   );
 
   it('cookie mode: a tab frozen from the sign-in while another moves the token into the cookie and rotates it recovers without presenting the grant again', async () => {
+    const clock = new FastForwardClock();
     origin = await startOrigin('http://127.0.0.1:9', bundle);
-    server = await startServer({
-      clock: { now: () => Date.now() },
-      config: {
-        flows: { short: { access_token_ttl: 2, reuse_interval: 2 } },
-        cors: { origins: [origin.url] },
-        cookie: { enabled: true, secure: false, refresh_token_in_body: false },
-      },
+    server = await startOnClock(clock, {
+      cors: { origins: [origin.url] },
+      cookie: { enabled: true, secure: false, refresh_token_in_body: false },
     });
-    const grant = await signIn(server.url, 'short');
+    const grant = await signIn(server.url);
     const sessionId = grant.session!.id;
 
     const context = await browser.newContext();
@@ -236,24 +275,27 @@ describe('tabs that freeze, close or crash never log each other out', () => {
       // The second tab is in the background, as a tab the browser freezes is: it never refreshes on
       // its own, so it is not frozen in the middle of one, holding the lock the first tab needs.
       await startHidden(context);
+      await context.clock.install({ time: clock.now() });
       const [first, second] = [await context.newPage(), await context.newPage()];
-      await openClient(first, origin.url, { leeway: 1, refreshTokenInCookie: true, baseUrl: server.url });
-      await openClient(second, origin.url, { leeway: 1, refreshTokenInCookie: true, baseUrl: server.url });
+      await openClient(first, origin.url, { leeway, refreshTokenInCookie: true, baseUrl: server.url });
+      await openClient(second, origin.url, { leeway, refreshTokenInCookie: true, baseUrl: server.url });
       await setPageVisible(first, true);
       await concurrentTokens(first, 1, grant);
       await second.waitForFunction(() => ((globalThis as Record<string, unknown>).tessera as { state: string }).state === 'active');
 
-      // The second tab still holds the grant's refresh token, which the first presents once to move it into the cookie.
+      // The second tab still holds the grant's refresh token, which the first presents once to move
+      // it into the cookie; then the first rotates the cookie's token at each due time, three times.
       const thaw = await freeze(context, second);
-      await first.waitForFunction(
-        () => ((globalThis as Record<string, unknown>).heard as { name: string }[]).filter((each) => each.name === 'refreshed').length >= 4,
-        undefined,
-        {
-          timeout: 20_000,
-        },
-      );
-      await thaw();
-      await second.waitForTimeout(4000);
+      await first.waitForFunction(refreshedAtLeast, 1, { timeout: 10_000 });
+      let asleep = 0;
+      for (let refreshes = 2; refreshes <= 4; refreshes++) {
+        await passTimeIn([first], clock, dueIn);
+        asleep += dueIn;
+        await first.waitForFunction(refreshedAtLeast, refreshes, { timeout: 10_000 });
+      }
+      await thaw(asleep);
+      // What the thawed tab does on its late timers reaches the server well within this.
+      await second.waitForTimeout(1000);
 
       await expectAliveIn(sessionId, [first, second]);
     } finally {

@@ -2,11 +2,21 @@
 // the page and the bundled client and forwards /v1/* to the Tessera server, and the page-side helpers.
 import type { BrowserContext, Page } from 'playwright-core';
 import { expect } from 'vitest';
+import type { FastForwardClock } from '../../server/src/core/clock.js';
 import { call, testApiKey } from '../../server/test/helpers.js';
 import type { TokenGrant } from '../src/index.js';
 import { forward, listenOrigin } from './same-origin-proxy.js';
 
 export const refreshPath = '/v1/token/refresh';
+
+/**
+ * The tests on a clock that jumps use the default flow's realistic lifetimes (15-minute tokens, a
+ * spent token replayed for 10 s) and the client's default leeway of a minute: a jump of `dueIn`
+ * seconds makes a fresh token due, a minute before its exp. The server and the pages share the
+ * clock, so a slow machine slows such a test down; it does not let a token run out under it.
+ */
+export const leeway = 60;
+export const dueIn = 845;
 
 export interface Origin {
   readonly url: string;
@@ -164,6 +174,11 @@ export async function heldTokenRunOut(page: Page): Promise<void> {
   );
 }
 
+/** In a page opened with `openClient`: whether its handler heard `count` refreshes or more (for `waitForFunction`). */
+export function refreshedAtLeast(count: number): boolean {
+  return ((globalThis as Record<string, unknown>).heard as HeardEvent[]).filter((each) => each.name === 'refreshed').length >= count;
+}
+
 export async function heard(page: Page): Promise<HeardEvent[]> {
   return page.evaluate(() => (globalThis as Record<string, unknown>).heard as HeardEvent[]);
 }
@@ -206,4 +221,29 @@ export async function startTokenCalls(page: Page, n: number, grant: TokenGrant |
 
 export async function concurrentTokens(page: Page, n: number, grant: TokenGrant | null = null): Promise<string[]> {
   return (await startTokenCalls(page, n, grant)).collect();
+}
+
+/**
+ * Time passes on the server and in every page of `context` at once, as for a laptop that slept:
+ * `clock` is the server's, and the context's clock was installed at `clock.now()`. The server goes
+ * first, so a page that refreshes on waking is answered on the moved clock.
+ */
+export async function passTime(context: BrowserContext, clock: FastForwardClock, seconds: number): Promise<void> {
+  clock.fastForward(seconds);
+  await context.clock.fastForward(seconds * 1000);
+}
+
+/**
+ * `passTime` for the server and `pages` only: the context's `clock.fastForward` evaluates in every
+ * page, and waits for ever on one paused in the debugger. Playwright's page clock is driven here
+ * directly (`__pwClock`, what `clock.fastForward` evaluates); a page opened later does not see it.
+ */
+export async function passTimeIn(pages: readonly Page[], clock: FastForwardClock, seconds: number): Promise<void> {
+  clock.fastForward(seconds);
+  for (const page of pages) await page.evaluate(fastForwardPage, seconds * 1000);
+}
+
+/** In a page: its Playwright clock jumps `ms` ahead, firing the timers that came due once. */
+function fastForwardPage(ms: number): Promise<void> {
+  return (globalThis as unknown as { __pwClock: { controller: { fastForward(ms: number): Promise<void> } } }).__pwClock.controller.fastForward(ms);
 }

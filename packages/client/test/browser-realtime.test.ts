@@ -5,6 +5,7 @@ import type { IncomingMessage } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { FastForwardClock } from '../../server/src/core/clock.js';
 import { launchChromium } from '../../server/test/chromium.js';
 import { call, testApiKey } from '../../server/test/helpers.js';
 import { type RealtimeServer, signIn, startRealtimeServer } from '../../server/test/realtime/sockets.js';
@@ -95,21 +96,34 @@ afterEach(async () => {
 
 describe('client.realtime() in chromium', () => {
   it("a page's socket outlives several refreshes: re-authenticated in band, never reconnected, messages both ways", async () => {
+    // Server and page on one clock that jumps: 15-minute tokens, refreshed a minute before their exp
+    // (the client's default leeway). Each jump lands past the refresh and a minute short of the exp,
+    // so a busy machine slows the test down instead of letting a token run out under the socket.
+    const clock = new FastForwardClock();
     server = await startRealtimeServer({
-      // 8 s tokens: each refresh and re-auth has half a lifetime (4 s) before the exp. With 4 s tokens
-      // the socket missed that margin once and reconnected, with a busy loop holding one of two cores.
-      config: { flows: { brief: { access_token_ttl: 8 } } },
+      time: clock,
+      config: { flows: { brief: { access_token_ttl: 900 } } },
       realtime: { onMessage: (connection, data) => void connection.send({ echo: data }) },
     });
     origin = await startOrigin(server.url, bundle);
     const grant = await signIn(server.url, 'alice', 'brief');
     const context = await browser.newContext();
     try {
+      await context.clock.install({ time: clock.now() });
       const page = await context.newPage();
       await openRealtimePage(page, origin.url, grant);
-      const firstExp = Date.parse(grant.access_token_expires_at);
-      // Three token lifetimes.
-      await page.waitForTimeout(firstExp + 3 * 8000 + 500 - Date.now());
+      // Three token lifetimes: each time the server's clock first (its socket deadlines are not due
+      // yet), then the page's, whose refresh is then due and re-authenticates the socket in band.
+      for (let lifetime = 1; lifetime <= 3; lifetime++) {
+        clock.fastForward(845);
+        await context.clock.fastForward(845_000);
+        await page.waitForFunction((count) => (globalThis as Record<string, any>).socket.reauthentications >= count, lifetime, { timeout: 20_000 });
+        // The server has taken the new token (the page counts a re-auth as it sends it): the next jump
+        // does not pass the deadline of the one before.
+        await expect
+          .poll(() => (server!.realtime.connectionsOfSession(grant.session.id)[0]?.claims?.exp ?? 0) * 1000 - clock.now(), { timeout: 10_000 })
+          .toBeGreaterThan(850_000);
+      }
 
       const state = await page.evaluate(() => {
         const { socket } = globalThis as Record<string, any>;
@@ -122,13 +136,15 @@ describe('client.realtime() in chromium', () => {
       await page.waitForFunction(() => (globalThis as Record<string, any>).messages.length > 0, undefined, { timeout: 5000 });
       expect(await page.evaluate(() => (globalThis as Record<string, any>).messages)).toEqual([{ echo: { text: 'still here' } }]);
       const [connection] = server.realtime.connectionsOfSession(grant.session.id);
-      expect(connection!.claims!.exp * 1000).toBeGreaterThan(Date.now());
+      // Past the first token's exp on the server's clock, the socket holds a token that is not.
+      expect(clock.now()).toBeGreaterThan(Date.parse(grant.access_token_expires_at));
+      expect(connection!.claims!.exp * 1000).toBeGreaterThan(clock.now());
       expect(server.realtime.size).toBe(1);
       expect(await page.evaluate(() => (globalThis as Record<string, any>).heard)).toEqual([]);
     } finally {
       await context.close();
     }
-  }, 40_000);
+  });
 
   it('an admin revoke reaches the page through its socket: onSessionRevoked("admin"), onSessionClosed, socket closed', async () => {
     server = await startRealtimeServer();

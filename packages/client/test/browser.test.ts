@@ -3,17 +3,21 @@
 // the page and the bundled client and forwards /v1/* to the Tessera server, counting refreshes.
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../server/src/core/clock.js';
+import { FastForwardClock, ManualClock } from '../../server/src/core/clock.js';
 import { launchChromium } from '../../server/test/chromium.js';
 import { call, startServer, type TestServer, testApiKey } from '../../server/test/helpers.js';
 import type { TokenGrant } from '../src/index.js';
 import { bundleForBrowser } from './browser-bundle.js';
 import {
   concurrentTokens,
+  dueIn,
   heard,
   heldTokenRunOut,
+  leeway,
   type Origin,
   openClient,
+  passTime,
+  refreshedAtLeast,
   refreshPath,
   setPageVisible,
   signIn,
@@ -98,33 +102,36 @@ describe('the client in chromium', () => {
     ['ahead', 10],
     ['behind', -10],
   ])('a page whose clock is 10 minutes %s refreshes on time on server time, never loops and never sends an expired token', async (_, minutes) => {
-    server = await startServer({ clock: { now: () => Date.now() }, config: { flows: { short: { access_token_ttl: 4 } } } });
+    // 5-minute tokens, shorter than the page's error: a client on the device clock would loop (ahead)
+    // or sit on an expired token for ten minutes (behind).
+    const clock = new FastForwardClock();
+    server = await startServer({ clock, scheduler: clock, config: { flows: { short: { access_token_ttl: 300 } } } });
     origin = await startOrigin(server.url, bundle);
     const grant = await signIn(server.url, 'short');
 
     const context = await browser.newContext();
     try {
-      await context.addInitScript(
-        (shift) => {
-          const realNow = Date.now.bind(Date);
-          Date.now = () => realNow() + shift;
-        },
-        minutes * 60 * 1000,
-      );
+      // The page's clock is the server's, moved with it, ten minutes off.
+      await context.clock.install({ time: clock.now() + minutes * 60 * 1000 });
       const page = await context.newPage();
-      // Leeway 1 s: each 4 s token is refreshed 3 s after it was issued, on the server's clock.
-      await openClient(page, origin.url, 1);
-      const shift = await page.evaluate(() => Date.now() - performance.timeOrigin - performance.now());
+      await openClient(page, origin.url, leeway);
+      const shift = (await page.evaluate(() => Date.now())) - clock.now();
       expect(Math.abs(shift - minutes * 60 * 1000)).toBeLessThan(5000);
 
       const tokens = await concurrentTokens(page, 5, grant);
       expect(tokens).toEqual([grant.access_token]);
-      // Over 7.5 s the scheduler refreshes at about 3 s and 6 s: a device-clock client would loop
-      // (ahead) or sit on an expired token for ten minutes (behind).
-      await page.waitForTimeout(7500);
-      const refreshes = origin.count(refreshPath);
-      expect(refreshes).toBeGreaterThanOrEqual(2);
-      expect(refreshes).toBeLessThanOrEqual(3);
+      // Leeway 60 s: each token is refreshed 4 minutes after it was issued, on the server's clock;
+      // not before (ahead, a device-clock client would have refreshed already, and again and again).
+      await passTime(context, clock, 200);
+      await page.waitForTimeout(300);
+      expect(origin.count(refreshPath)).toBe(0);
+      await passTime(context, clock, 45);
+      await page.waitForFunction(refreshedAtLeast, 1, { timeout: 10_000 });
+      await passTime(context, clock, 245);
+      await page.waitForFunction(refreshedAtLeast, 2, { timeout: 10_000 });
+      // Once per token, never in a loop.
+      await page.waitForTimeout(1000);
+      expect(origin.count(refreshPath)).toBe(2);
 
       const current = (await concurrentTokens(page, 1))[0];
       const checked = await call(`${server.url}/v1/session`, { token: current });
@@ -136,20 +143,21 @@ describe('the client in chromium', () => {
   });
 
   it('a hidden page made visible after its token expired refreshes before its next API call', async () => {
-    // 5 s tokens: the one refreshed on waking is not due again before the API call on a busy machine.
-    server = await startServer({ clock: { now: () => Date.now() }, config: { flows: { short: { access_token_ttl: 5 } } } });
+    const clock = new FastForwardClock();
+    server = await startServer({ clock, scheduler: clock });
     origin = await startOrigin(server.url, bundle);
-    const grant = await signIn(server.url, 'short');
+    const grant = await signIn(server.url);
 
     const context = await browser.newContext();
     try {
       await startHidden(context);
+      await context.clock.install({ time: clock.now() });
       const page = await context.newPage();
-      await openClient(page, origin.url, 1);
+      await openClient(page, origin.url, leeway);
       await concurrentTokens(page, 1, grant);
-      // Hidden: no refresh keeps the session alive in the background, so the token it holds runs out
-      // (on a busy machine the grant may be due when the page first asks, and refreshed then: its
-      // successor must run out the same way; a refresh in the background would push exp for ever).
+      // Hidden for a quarter of an hour: no refresh keeps the session alive in the background, so the
+      // token it holds runs out (a refresh in the background would push its exp on).
+      await passTime(context, clock, 905);
       await heldTokenRunOut(page);
       const before = origin.paths().length;
       expect((await call(`${server.url}/v1/session`, { token: grant.access_token })).body).toMatchObject({ error: 'token_expired' });
@@ -174,26 +182,27 @@ describe('the client in chromium', () => {
   // Issue 12: a tab opened later with storage that keeps no refresh token could not refresh, and
   // while the first tab was hidden nothing happened at all (0 refreshes, no callback).
   it('a tab opened after the token ran out, while the only tab holding the refresh token is hidden, lives: the hidden tab refreshes for it', async () => {
-    server = await startServer({ clock: { now: () => Date.now() }, config: { flows: { short: { access_token_ttl: 2 } } } });
+    const clock = new FastForwardClock();
+    server = await startServer({ clock, scheduler: clock });
     origin = await startOrigin(server.url, bundle);
-    const grant = await signIn(server.url, 'short');
+    const grant = await signIn(server.url);
 
     const context = await browser.newContext();
     try {
       await startHidden(context);
+      await context.clock.install({ time: clock.now() });
       const first = await context.newPage();
-      await openClient(first, origin.url, { leeway: 1, storage: 'local' });
+      await openClient(first, origin.url, { leeway, storage: 'local' });
       await concurrentTokens(first, 1, grant);
-      // Hidden, the holder does not keep the session alive on its own: its token runs out. (On a busy
-      // machine the grant may already be due when the page first asks, and be refreshed then: wait
-      // for whatever token it holds to run out, on the server's clock.)
+      // Hidden, the holder does not keep the session alive on its own: its token runs out.
+      await passTime(context, clock, 905);
       await heldTokenRunOut(first);
       const before = origin.count(refreshPath);
       const refreshedBefore = (await heard(first)).filter((each) => each.name === 'refreshed').length;
 
       // A new tab reads the spent access token back from localStorage, without a refresh token.
       const second = await context.newPage();
-      await openClient(second, origin.url, { leeway: 1, storage: 'local' });
+      await openClient(second, origin.url, { leeway, storage: 'local' });
       const [token] = await concurrentTokens(second, 1);
       expect(token).not.toBe(grant.access_token);
       expect((await call(`${server.url}/v1/session`, { token })).status).toBe(200);
@@ -263,23 +272,28 @@ describe('the client in chromium', () => {
   });
 
   it('the server out of reach for a while: silent_auth_failed once, retries, then recovery without a sign-out', async () => {
-    server = await startServer({ clock: { now: () => Date.now() }, config: { flows: { short: { access_token_ttl: 4 } } } });
+    const clock = new FastForwardClock();
+    server = await startServer({ clock, scheduler: clock });
     origin = await startOrigin(server.url, bundle);
-    const grant = await signIn(server.url, 'short');
+    const grant = await signIn(server.url);
 
     const context = await browser.newContext();
     try {
+      await context.clock.install({ time: clock.now() });
       const page = await context.newPage();
-      await openClient(page, origin.url, { leeway: 2, retry: { initialDelay: 0.2, maxDelay: 0.5 } });
+      await openClient(page, origin.url, { leeway, retry: { initialDelay: 0.2, maxDelay: 0.5 } });
       await concurrentTokens(page, 1, grant);
       origin.setDown(true);
-      // Due at 2 s; the refresh and its retries fail for ~3 s.
-      await page.waitForTimeout(5000);
+      // The token comes due with the server out of reach: the refresh and its retries fail.
+      await passTime(context, clock, dueIn);
+      await expect.poll(() => origin!.refused(), { timeout: 10_000 }).toBeGreaterThanOrEqual(3);
+      await page.waitForTimeout(1000);
       expect(await heard(page)).toEqual([{ name: 'error', detail: 'silent_auth_failed' }]);
       // Retried with backoff (0.2 s, then up to 0.5 s, with jitter), not once and not in a tight loop.
-      expect(origin.refused()).toBeGreaterThanOrEqual(3);
       expect(origin.refused()).toBeLessThan(30);
       expect(await page.evaluate(() => ((globalThis as Record<string, unknown>).tessera as { state: string }).state)).not.toBe('ended');
+      // Past the token's exp, a caller gets the failure, not the expired token.
+      await passTime(context, clock, 60);
       const failure = await page.evaluate(async () => {
         const client = (globalThis as Record<string, unknown>).tessera as import('../src/index.js').SessionClient;
         return client.getAccessToken().then(
@@ -290,22 +304,16 @@ describe('the client in chromium', () => {
       expect(failure).toBe('silent_auth_failed');
 
       origin.setDown(false);
-      await page.waitForFunction(
-        () => ((globalThis as Record<string, unknown>).heard as { name: string }[]).some((each) => each.name === 'refreshed'),
-        undefined,
-        { timeout: 5000 },
-      );
+      await page.waitForFunction(refreshedAtLeast, 1, { timeout: 5000 });
       const token = (await concurrentTokens(page, 1))[0];
       expect((await call(`${server.url}/v1/session`, { token })).status).toBe(200);
       const names = (await heard(page)).map((each) => each.name);
       expect(names).not.toContain('closed');
       expect(names.filter((name) => name === 'error')).toHaveLength(1);
       // Recovery is one refresh, not a burst of the retries that piled up while the server was away:
-      // after it, refreshes follow the tokens' schedule (due 2 s after each 4 s token is issued). One
-      // more is allowed for a machine so slow that a token arrives already due.
-      const forwarded = origin.times(refreshPath);
-      expect(forwarded.length).toBeGreaterThanOrEqual(1);
-      expect(forwarded.length).toBeLessThanOrEqual(2 + Math.floor((forwarded.at(-1)! - forwarded[0]!) / 1500));
+      // the next is due 14 minutes on.
+      await page.waitForTimeout(1000);
+      expect(origin.count(refreshPath)).toBe(1);
     } finally {
       await context.close();
     }
@@ -373,18 +381,17 @@ describe('the client in chromium', () => {
   it('cookie mode, cross-origin with CORS: the SDK moves the refresh token into the HttpOnly cookie, refreshes from it and keeps none', async () => {
     origin = await startOrigin('http://127.0.0.1:9', bundle);
     // Secure cookies need HTTPS outside localhost; the attribute is checked over HTTP in the server's cookie tests.
+    const clock = new FastForwardClock();
     server = await startServer({
-      clock: { now: () => Date.now() },
-      config: {
-        flows: { short: { access_token_ttl: 2 } },
-        cors: { origins: [origin.url] },
-        cookie: { enabled: true, secure: false, refresh_token_in_body: false },
-      },
+      clock,
+      scheduler: clock,
+      config: { cors: { origins: [origin.url] }, cookie: { enabled: true, secure: false, refresh_token_in_body: false } },
     });
-    const grant = await signIn(server.url, 'short');
+    const grant = await signIn(server.url);
 
     const context = await browser.newContext();
     try {
+      await context.clock.install({ time: clock.now() });
       const page = await context.newPage();
       await page.goto(`${origin.url}/`);
       await page.addScriptTag({ type: 'module', content: "import * as lib from '/client.js'; globalThis.tesseraLib = lib;" });
@@ -398,7 +405,7 @@ describe('the client in chromium', () => {
           Object.assign(scope, { bodies, refreshed });
           const client = createSessionClient({
             baseUrl,
-            leeway: 1,
+            leeway: 60,
             refreshTokenInCookie: true,
             // Even allowed to persist a refresh token, the client has none to persist in cookie mode.
             storage: sessionStorageAdapter({ persistRefreshToken: true }),
@@ -413,9 +420,12 @@ describe('the client in chromium', () => {
         },
         { baseUrl: server.url, grant },
       );
-      // Each 2 s token is refreshed about a second after issue: the first refresh moves the token into
-      // the cookie, the next ones present only the cookie.
-      await page.waitForFunction(() => ((globalThis as Record<string, unknown>).refreshed as string[]).length >= 3, undefined, { timeout: 10_000 });
+      // The first refresh, at once, moves the token into the cookie; the next ones, each when its
+      // token is due, present only the cookie.
+      for (let refreshes = 1; refreshes <= 3; refreshes++) {
+        if (refreshes > 1) await passTime(context, clock, dueIn);
+        await page.waitForFunction((count) => ((globalThis as Record<string, unknown>).refreshed as string[]).length >= count, refreshes, { timeout: 10_000 });
+      }
       const bodies = (await page.evaluate(() => (globalThis as Record<string, unknown>).bodies)) as string[];
       expect(bodies[0]).toBe(JSON.stringify({ refresh_token: grant.refresh_token }));
       expect(bodies.slice(1).every((body) => body === '{}')).toBe(true);

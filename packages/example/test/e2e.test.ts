@@ -19,8 +19,12 @@ import { type RunningExample, startExample } from '../server/start.js';
 const artifacts = fileURLToPath(new URL('../../../test-artifacts/e2e/', import.meta.url));
 /** Access-token lifetime of the demo flow (its default): the page refreshes 10 s before expiry, 20 s after issue. */
 const tokenTtl = 30;
-/** Seconds the clock moves at each look while a test waits for what the page does as time goes on. */
-const tickSeconds = 2;
+/**
+ * Seconds the clock moves at each look while a test waits for what the page does as time goes on:
+ * less than the refresh's 10 s lead and the client's time-outs (a request 10 s, a socket's ready
+ * 15 s), so a step never jumps over a refresh nor times out a request in flight.
+ */
+const tickSeconds = 4;
 
 let browser: Browser;
 let example: RunningExample;

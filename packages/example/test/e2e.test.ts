@@ -1,47 +1,96 @@
 // The example app end to end, as a person would use it: what `npm start` runs (Tessera on a real
 // SQLite file, the demo backend, the Vite build of the page), driven in Debian Chromium through
 // playwright-core. Screenshots land in test-artifacts/e2e/.
+//
+// Time: Tessera, the demo backend and the tabs of the test's browser profile share one clock that
+// runs with the wall clock and that a test moves forward (a `FastForwardClock` on the server,
+// Playwright's clock in the browser), so the demo's 30-second tokens come due in a second or two of
+// the test, and a busy machine slows the test down instead of letting tokens run out under it.
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { FastForwardClock } from '@tessera/server';
+import type { Browser, BrowserContext, Page, Request } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { launchChromium } from '../../server/test/chromium.js';
 import { type RunningExample, startExample } from '../server/start.js';
 
 const artifacts = fileURLToPath(new URL('../../../test-artifacts/e2e/', import.meta.url));
-/** Access-token lifetime of the demo flow here: refreshes every 2 s or so. */
-const tokenTtl = 4;
+/** Access-token lifetime of the demo flow (its default): the page refreshes 10 s before expiry, 20 s after issue. */
+const tokenTtl = 30;
+/**
+ * Seconds the clock moves at each look while a test waits for what the page does as time goes on:
+ * less than the refresh's 10 s lead and the client's time-outs (a request 10 s, a socket's ready
+ * 15 s), so a step never jumps over a refresh nor times out a request in flight.
+ */
+const tickSeconds = 4;
 
 let browser: Browser;
 let example: RunningExample;
 let dataDir: string;
 let context: BrowserContext;
 let consoleErrors: string[];
+let clock: FastForwardClock;
+/** Refreshes the test's context has sent and not yet seen answered (or failed). */
+let refreshesInFlight: Set<Request>;
 
 beforeAll(async () => {
   if (!existsSync(fileURLToPath(new URL('../dist/web/index.html', import.meta.url)))) throw new Error('the page is not built: npm run build');
   mkdirSync(artifacts, { recursive: true });
   browser = await launchChromium();
+  // One app for the file: each test signs in a user of its own in a browser profile of its own. (Of
+  // the node's counters the first test reads, only it revokes as an admin, and the sockets of the
+  // tests before it closed with their profiles.)
+  dataDir = mkdtempSync(join(tmpdir(), 'tessera-example-'));
+  clock = new FastForwardClock();
+  example = await startExample({ tesseraPort: 0, appPort: 0, dataDir, demoAccessTokenTtl: tokenTtl, clock });
 });
 
 afterAll(async () => {
   await browser?.close();
+  await example?.close();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
 beforeEach(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'tessera-example-'));
-  example = await startExample({ tesseraPort: 0, appPort: 0, dataDir, demoAccessTokenTtl: tokenTtl });
   context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+  await context.clock.install({ time: clock.now() });
+  refreshesInFlight = new Set();
+  const isRefresh = (request: Request) => request.method() === 'POST' && new URL(request.url()).pathname === '/v1/token/refresh';
+  context.on('request', (request) => isRefresh(request) && refreshesInFlight.add(request));
+  context.on('requestfinished', (request) => refreshesInFlight.delete(request));
+  context.on('requestfailed', (request) => refreshesInFlight.delete(request));
   consoleErrors = [];
 });
 
 afterEach(async () => {
   await context?.close();
-  await example?.close();
-  rmSync(dataDir, { recursive: true, force: true });
 });
+
+/**
+ * Moves the time `seconds` ahead at once, as after a sleep: Tessera's clock, then the tabs' (the
+ * timers that came due fire once); then lets the refreshes that set off be answered, so each step
+ * starts from a settled page however slow the machine is.
+ */
+async function step(seconds: number): Promise<void> {
+  clock.fastForward(seconds);
+  await context.clock.fastForward(seconds * 1000);
+  const settledBy = Date.now() + 5000;
+  do await new Promise((resolve) => setTimeout(resolve, 20));
+  while (refreshesInFlight.size > 0 && Date.now() < settledBy);
+}
+
+/** Polls `read` as `expect.poll` does, moving the clock a step before each look: waits for what the page does as time goes on. */
+function pollAsTimePasses<T>(read: () => T | Promise<T>, message?: string) {
+  return expect.poll(
+    async () => {
+      await step(tickSeconds);
+      return read();
+    },
+    { timeout: 20_000, interval: 50, ...(message ? { message } : {}) },
+  );
+}
 
 /** A new tab of the shared context whose console errors and uncaught exceptions fail the test. */
 async function openTab(url: string, expectedErrors: RegExp[] = []): Promise<Page> {
@@ -119,15 +168,17 @@ describe('the example app in Chromium', () => {
     const first = await openTab(example.appUrl, revokedAnswer);
     await screenshot(first, '01-sign-in');
     const sessionId = await signIn(first, 'alice');
+    // Cookie mode moved the refresh token into the cookie with a first refresh, before the dashboard showed.
+    const refreshesAtSignIn = await refreshCount(first);
     expect(await first.getByTestId('user').textContent()).toBe('alice');
     expect(await first.getByTestId('flow-name').textContent()).toBe('demo');
     expect(await first.getByTestId('clock-skew').textContent()).toMatch(/in step|ahead of|behind/);
     await expect.poll(() => first.getByTestId('socket-status').getAttribute('data-status')).toBe('open');
 
-    // A refresh happens on its own, before the 4 s token runs out, and the countdown starts again.
-    await expect.poll(() => refreshCount(first), { timeout: tokenTtl * 1000 }).toBeGreaterThanOrEqual(1);
+    // A refresh happens on its own, before the 30 s token runs out (10 s before), and the countdown starts again.
+    await pollAsTimePasses(() => refreshCount(first), 'a refresh before the token runs out').toBeGreaterThan(refreshesAtSignIn);
     expect(await first.locator('[data-testid="activity"] li[data-kind="refresh"]').count()).toBeGreaterThanOrEqual(1);
-    expect(await secondsLeft(first)).toBeGreaterThan(0);
+    expect(await secondsLeft(first)).toBeGreaterThan(tokenTtl / 2);
     // The socket followed the new token in band: no reconnect.
     expect(await first.getByTestId('socket-status').textContent()).not.toMatch(/reconnected/);
     await screenshot(first, '02-dashboard');
@@ -168,8 +219,9 @@ describe('the example app in Chromium', () => {
     expect(noticedWithin).toBeLessThan(1000);
     await expect.poll(() => row.getAttribute('data-status')).toBe('revoked');
     expect(await row.textContent()).toContain('admin');
-    await expect.poll(async () => admin.getByTestId('counter-revocations-admin').textContent(), { timeout: 3000 }).toBe('1');
-    await expect.poll(async () => admin.getByTestId('counter-live-sockets').textContent(), { timeout: 3000 }).toBe('0');
+    // The console reads the counters every second.
+    await pollAsTimePasses(() => admin.getByTestId('counter-revocations-admin').textContent()).toBe('1');
+    await pollAsTimePasses(() => admin.getByTestId('counter-live-sockets').textContent()).toBe('0');
     await screenshot(admin, '05-admin-console-revoked');
     expect(await first.locator('[data-testid="activity"] li[data-kind="ended"]').count()).toBe(0); // the dashboard is gone
     await screenshot(first, '06-ended');
@@ -186,6 +238,8 @@ describe('the example app in Chromium', () => {
     // A second device: a browser profile of its own, so its own session.
     const phoneContext = await browser.newContext({ viewport: { width: 420, height: 900 } });
     try {
+      // Its clock set right, as the laptop's is (the file's clock is ahead of the wall clock by now).
+      await phoneContext.clock.install({ time: clock.now() });
       const phone = await phoneContext.newPage();
       phone.on('pageerror', (error) => consoleErrors.push(error.message));
       await phone.goto(example.appUrl);
@@ -236,10 +290,14 @@ describe('the example app in Chromium', () => {
     const cdp = await context.newCDPSession(page);
     await cdp.send('Debugger.enable');
     await cdp.send('Debugger.pause');
-    await new Promise((resolve) => setTimeout(resolve, (tokenTtl + 2) * 1000));
+    // The time runs past the token's expiry while the tab is frozen: Tessera's at once; the tab's
+    // when it thaws (Playwright's clock cannot move a paused page), its overdue timers firing then.
+    const frozenFor = tokenTtl + 2;
+    clock.fastForward(frozenFor);
 
     const shownAt = Date.now();
     await cdp.send('Debugger.resume');
+    await context.clock.fastForward(frozenFor * 1000);
     await cdp.send('Debugger.disable');
     await page.evaluate(() => {
       (globalThis as Record<string, unknown>).pageHidden = false;
@@ -309,20 +367,22 @@ describe('the example page, state by state', () => {
     // The session list cannot load: said under the list, in red.
     await context.route('**/demo/my-sessions', (route) => route.fulfill({ status: 503, contentType: 'application/json', body: '{}' }));
     const note = page.getByTestId('sessions-note');
-    await note.waitFor({ timeout: 7000 });
+    // The list is read again every 5 s.
+    await pollAsTimePasses(() => note.count(), 'the failure to list').toBe(1);
     expect(await note.getAttribute('data-kind')).toBe('problem');
     expect(await colourOf(page, '[data-testid="sessions-note"]')).toBe(errorColour);
     // Tessera cannot be reached for a refresh: the activity log says so, its text in red too.
     await answerRefreshesWith({ status: 503, error: 'service_unavailable', message: 'The service is unavailable.' });
     const problem = page.locator('[data-testid="activity"] li[data-kind="problem"]');
-    await problem.first().waitFor({ timeout: tokenTtl * 1000 + 2000 });
+    // The next refresh is due within the token's life.
+    await pollAsTimePasses(() => problem.count(), 'the failed refresh').toBeGreaterThanOrEqual(1);
     expect(await colourOf(page, '[data-testid="activity"] li[data-kind="problem"]')).toBe(errorColour);
     await context.unroute('**/demo/my-sessions');
     await context.unroute('**/v1/token/refresh');
-    // The list is read again every 5 s.
-    await expect.poll(() => note.count(), { timeout: 7000 }).toBe(0);
+    // The next reading of the list, within the token's life, succeeds.
+    await pollAsTimePasses(() => note.count(), 'the list again').toBe(0);
     expect(consoleErrors).toEqual([]);
-  }, 30_000);
+  });
 
   it.each([
     {
@@ -348,8 +408,8 @@ describe('the example page, state by state', () => {
     await signIn(page, 'june');
     await cause();
     const notice = page.locator(`.notice.ended[data-tessera-end-code="${code}"]`);
-    // The next refresh is due within the 4 s token's life.
-    await notice.waitFor({ timeout: tokenTtl * 1000 + 2000 });
+    // The next refresh is due within the token's life.
+    await pollAsTimePasses(() => notice.count(), 'the notice').toBe(1);
     expect(await notice.getAttribute('role')).toBe('alert');
     expect(await notice.getAttribute('data-tessera-end-reason')).toBe(reason);
     expect(await notice.locator('p').textContent()).toBe(words);

@@ -1,4 +1,6 @@
 // `npm start` as a newcomer runs it: the compiled launcher, in its own process, on a fresh data folder.
+// The tests run side by side (each on its own folder and ports): most of their time is Node loading
+// the launcher's modules in a child process.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -6,29 +8,29 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '@tessera/server';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, it, type OnTestFinishedHandler } from 'vitest';
 
 const main = fileURLToPath(new URL('../dist/server/main.js', import.meta.url));
 const dev = fileURLToPath(new URL('../dist/server/dev.js', import.meta.url));
-let dataDir: string;
-let running: ChildProcess | undefined;
+type OnFinished = (handler: OnTestFinishedHandler) => void;
 
-beforeEach(() => {
-  dataDir = mkdtempSync(join(tmpdir(), 'tessera-start-'));
-});
+/** A fresh data folder for one test, removed when the test ends. */
+function dataFolder(onTestFinished: OnFinished): string {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tessera-start-'));
+  onTestFinished(() => rmSync(dataDir, { recursive: true, force: true }));
+  return dataDir;
+}
 
-afterEach(() => {
-  running?.kill('SIGKILL');
-  rmSync(dataDir, { recursive: true, force: true });
-});
+/** Runs `script` in a process of its own, killed when the test ends if it still runs. */
+function launch(script: string, env: NodeJS.ProcessEnv, onTestFinished: OnFinished): ChildProcess {
+  const child = spawn(process.execPath, [script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  onTestFinished(() => void child.kill('SIGKILL'));
+  return child;
+}
 
 /** Starts the launcher and resolves with what it printed once it printed the admin console's address. */
-function start(): Promise<{ app: string; tessera: string; key: string; process: ChildProcess }> {
-  const child = spawn(process.execPath, [main], {
-    env: { ...process.env, PORT: '0', EXAMPLE_PORT: '0', TESSERA_DATA: dataDir, TESSERA_API_KEY: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  running = child;
+function start(dataDir: string, onTestFinished: OnFinished): Promise<{ app: string; tessera: string; key: string; process: ChildProcess }> {
+  const child = launch(main, { PORT: '0', EXAMPLE_PORT: '0', TESSERA_DATA: dataDir, TESSERA_API_KEY: '' }, onTestFinished);
   return new Promise((resolve, reject) => {
     let printed = '';
     child.stderr!.on('data', (chunk: Buffer) => (printed += chunk.toString()));
@@ -52,9 +54,10 @@ function stop(child: ChildProcess): Promise<number | null> {
   });
 }
 
-describe('npm start', () => {
-  it('serves the example app beside Tessera, prints where, keeps its key, and stops cleanly', async () => {
-    const first = await start();
+describe.concurrent('npm start', () => {
+  it('serves the example app beside Tessera, prints where, keeps its key, and stops cleanly', async ({ expect, onTestFinished }) => {
+    const dataDir = dataFolder(onTestFinished);
+    const first = await start(dataDir, onTestFinished);
     const page = await fetch(ipv4(first.app));
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('<title>Tessera example</title>');
@@ -69,23 +72,20 @@ describe('npm start', () => {
     expect(await stop(first.process)).toBe(0);
 
     // Started again on the same folder: the same key, and the session is still there.
-    const second = await start();
+    const second = await start(dataDir, onTestFinished);
     expect(second.key).toBe(first.key);
     const listed = await fetch(`${ipv4(second.tessera)}/v1/users/alice/sessions`, { headers: { authorization: `Bearer ${second.key}` } });
     expect(((await listed.json()) as { sessions: unknown[] }).sessions).toHaveLength(1);
     expect(await stop(second.process)).toBe(0);
   });
 
-  it('says which ports are taken, in one line and no stack trace, when one is', async () => {
+  it('says which ports are taken, in one line and no stack trace, when one is', async ({ expect, onTestFinished }) => {
+    const dataDir = dataFolder(onTestFinished);
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const taken = (blocker.address() as { port: number }).port;
     try {
-      const child = spawn(process.execPath, [main], {
-        env: { ...process.env, PORT: String(taken), EXAMPLE_PORT: '0', TESSERA_DATA: dataDir },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      running = child;
+      const child = launch(main, { PORT: String(taken), EXAMPLE_PORT: '0', TESSERA_DATA: dataDir }, onTestFinished);
       let errors = '';
       child.stderr!.on('data', (chunk: Buffer) => (errors += chunk.toString()));
       const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
@@ -97,11 +97,11 @@ describe('npm start', () => {
     }
   });
 
-  it('npm run dev: the page from Vite (edits show at once), /demo forwarded, and Tessera admits its origin', async () => {
+  it('npm run dev: the page from Vite (edits show at once), /demo forwarded, and Tessera admits its origin', async ({ expect, onTestFinished }) => {
+    const dataDir = dataFolder(onTestFinished);
     const [vitePort, tesseraPort] = [await freePort('127.0.0.1'), await freePort('127.0.0.1')];
-    const env = { ...process.env, PORT: String(tesseraPort), EXAMPLE_PORT: '0', VITE_PORT: String(vitePort), TESSERA_DATA: dataDir };
-    const child = spawn(process.execPath, [dev], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    running = child;
+    const env = { PORT: String(tesseraPort), EXAMPLE_PORT: '0', VITE_PORT: String(vitePort), TESSERA_DATA: dataDir };
+    const child = launch(dev, env, onTestFinished);
     await new Promise<void>((resolve, reject) => {
       let printed = '';
       const onData = (chunk: Buffer) => {

@@ -2,7 +2,7 @@
 // server: key form, search, revoke one and all, the live counters, and not one console error.
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCatalogue } from '../../src/core/error-catalogue.js';
 import { launchChromium } from '../chromium.js';
@@ -18,12 +18,20 @@ let browser: Browser;
 let server: TestServer;
 let page: Page;
 const consoleErrors: string[] = [];
+/** Readings of the node's counters the console has asked for and not yet had answered. */
+const readingsInFlight = new Set<Request>();
 
 beforeAll(async () => {
   browser = await launchChromium();
   // The real clock: the page reads times against its own.
   server = await startServer({ clock: { now: () => Date.now() } });
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  // The page's clock runs with the wall clock, and a test can hold it and move it (see `readCounters`).
+  await page.clock.install({ time: Date.now() });
+  const isReading = (request: Request) => new URL(request.url()).pathname === '/metrics';
+  page.on('request', (request) => isReading(request) && readingsInFlight.add(request));
+  page.on('requestfinished', (request) => readingsInFlight.delete(request));
+  page.on('requestfailed', (request) => readingsInFlight.delete(request));
   page.on('console', (message) => message.type() === 'error' && consoleErrors.push(message.text()));
   page.on('pageerror', (error) => consoleErrors.push(`pageerror: ${error.message}`));
 });
@@ -48,6 +56,19 @@ const cell = (sessionId: string, field: string) => `${row(sessionId)} [data-fiel
 
 async function counter(id: string): Promise<number> {
   return Number(await page.textContent(testId(id)));
+}
+
+/** Waits until the console has shown every reading of the counters it asked for. */
+async function countersSettled(): Promise<void> {
+  while (readingsInFlight.size > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+  // A task in the page after the answer's: the console has put it on screen.
+  await page.evaluate(() => 0);
+}
+
+/** With the page's clock held, moves it one second: the console reads the counters once, and shows them. */
+async function readCounters(): Promise<void> {
+  await page.clock.runFor(1000);
+  await countersSettled();
 }
 
 describe('the admin console', () => {
@@ -117,28 +138,32 @@ describe('the admin console', () => {
     expect((await manage(`/v1/users/${encodeURIComponent(hostileUser)}/sessions`)).body.sessions).toEqual([]);
 
     // The counters: this node's revocations by reason, sessions created, refreshes as they happen.
-    await page.waitForFunction((selector) => document.querySelector(selector)?.textContent === '2', testId('counter-revocations-admin'));
+    // The console reads them once a second of its clock; held still from here, it reads them when
+    // the test moves it, so what happened falls in a known second.
+    await page.clock.pauseAt((await page.evaluate(() => Date.now())) + 1);
+    await countersSettled();
+    await readCounters();
+    expect(await counter('counter-revocations-admin')).toBe(2);
     expect(await counter('counter-revocations-logout')).toBe(1);
     expect(await counter('counter-revocations-reuse_detected')).toBe(0);
     expect(await counter('counter-sessions-created')).toBe(3);
     expect(await counter('counter-refreshes-total')).toBe(0);
-    await page.waitForFunction((selector) => document.querySelector(selector)?.textContent === '0.0', testId('counter-refresh-rate'));
+    expect(await page.textContent(testId('counter-refresh-rate'))).toBe('0.0');
 
     let grant = await createSession('bob');
-    const refreshing = (async () => {
-      for (let i = 0; i < 12; i++) {
-        const refreshed = await call(`${server.url}/v1/token/refresh`, { body: { refresh_token: grant.refresh_token } });
-        expect(refreshed.status, refreshed.text).toBe(200);
-        grant = refreshed.body;
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
-    })();
-    await page.waitForFunction((selector) => Number(document.querySelector(selector)?.textContent) > 0, testId('counter-refresh-rate'), { timeout: 10_000 });
-    await refreshing;
-    await page.waitForFunction((selector) => document.querySelector(selector)?.textContent === '12', testId('counter-refreshes-total'), { timeout: 5_000 });
+    for (let i = 0; i < 12; i++) {
+      const refreshed = await call(`${server.url}/v1/token/refresh`, { body: { refresh_token: grant.refresh_token } });
+      expect(refreshed.status, refreshed.text).toBe(200);
+      grant = refreshed.body;
+    }
+    await readCounters();
+    expect(await counter('counter-refresh-rate')).toBeGreaterThan(0);
+    expect(await counter('counter-refreshes-total')).toBe(12);
     expect(await counter('counter-sessions-created')).toBe(4);
     // With nothing happening, the rate falls back to zero.
-    await page.waitForFunction((selector) => document.querySelector(selector)?.textContent === '0.0', testId('counter-refresh-rate'), { timeout: 5_000 });
+    await readCounters();
+    expect(await page.textContent(testId('counter-refresh-rate'))).toBe('0.0');
+    await page.clock.resume();
 
     // An error from the server is shown with its message.
     await page.evaluate((selector) => document.querySelector<HTMLInputElement>(selector)!.removeAttribute('maxlength'), testId('search-input'));

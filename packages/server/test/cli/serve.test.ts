@@ -1,17 +1,19 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { call } from '../helpers.js';
-import { cleanupDirs, dataDir, freePort, jwtPayload, killAll, runTessera, serve, spawnTessera } from './harness.js';
+import { cleanupDirs, dataDir, freePort, jwtPayload, killAll, runTessera, serve, spawnTessera, stop } from './harness.js';
 
-afterEach(async () => {
+// Every test starts processes of its own on a data folder of its own, so the tests of each group run
+// side by side; a test stops what it started, and whatever a failed one left is killed at the end.
+afterAll(async () => {
   await killAll();
   cleanupDirs();
 });
 
 const loopback = ['--host', '127.0.0.1'];
 
-describe('tessera serve: first start', () => {
+describe.concurrent('tessera serve: first start', () => {
   it('prints the real listening URL, a generated key once, and a curl line that works', async () => {
     const data = dataDir();
     const server = await serve(['--port', '0', ...loopback, '--data', data]);
@@ -49,8 +51,7 @@ describe('tessera serve: first start', () => {
     const first = await serve(['--port', '0', ...loopback, '--data', data]);
     const key = first.generatedKey!;
     expect(key).toBeDefined();
-    first.process.kill('SIGTERM');
-    expect((await first.exited).code).toBe(0);
+    expect((await stop(first)).code).toBe(0);
 
     const second = await serve(['--port', '0', ...loopback, '--data', data]);
     expect(second.generatedKey).toBeUndefined();
@@ -62,13 +63,15 @@ describe('tessera serve: first start', () => {
   });
 });
 
-describe('tessera serve: the management key', () => {
-  it('--api-key K makes K the accepted key and prints no generated key', async () => {
-    const data = dataDir();
-    const server = await serve(['--port', '0', ...loopback, '--data', data, '--api-key', 'tsk_chosen_by_flag_0123456789abcdefghij']);
+describe.concurrent('tessera serve: the management key', () => {
+  it('--api-key K makes K the accepted key, over TESSERA_API_KEY, and prints no generated key', async () => {
+    const flagKey = 'tsk_chosen_by_flag_0123456789abcdefghij';
+    const envKey = 'tsk_env_0123456789abcdefghijklmnopqrstu';
+    const server = await serve(['--port', '0', ...loopback, '--data', dataDir(), '--api-key', flagKey], { TESSERA_API_KEY: envKey });
     expect(server.generatedKey).toBeUndefined();
-    expect(server.stdout()).not.toContain('tsk_chosen_by_flag_0123456789abcdefghij');
-    expect((await call(`${server.url}/v1/sessions`, { body: { user_id: 'a' }, token: 'tsk_chosen_by_flag_0123456789abcdefghij' })).status).toBe(201);
+    expect(server.stdout()).not.toContain(flagKey);
+    expect((await call(`${server.url}/v1/sessions`, { body: { user_id: 'a' }, token: flagKey })).status).toBe(201);
+    expect((await call(`${server.url}/v1/sessions`, { body: { user_id: 'a' }, token: envKey })).status).toBe(401);
     expect((await call(`${server.url}/v1/sessions`, { body: { user_id: 'a' }, token: 'tsk_other' })).status).toBe(401);
   });
 
@@ -76,25 +79,16 @@ describe('tessera serve: the management key', () => {
     const data = dataDir();
     const first = await serve(['--port', '0', ...loopback, '--data', data]);
     const generated = first.generatedKey!;
-    first.process.kill('SIGTERM');
-    await first.exited;
+    await stop(first);
 
     const server = await serve(['--port', '0', ...loopback, '--data', data], { TESSERA_API_KEY: 'tsk_chosen_by_env_0123456789abcdefghijk' });
     expect(server.generatedKey).toBeUndefined();
     expect((await call(`${server.url}/v1/sessions`, { body: { user_id: 'a' }, token: 'tsk_chosen_by_env_0123456789abcdefghijk' })).status).toBe(201);
     expect((await call(`${server.url}/v1/sessions`, { body: { user_id: 'a' }, token: generated })).status).toBe(401);
   });
-
-  it('--api-key wins over TESSERA_API_KEY', async () => {
-    const server = await serve(['--port', '0', ...loopback, '--data', dataDir(), '--api-key', 'tsk_flag_0123456789abcdefghijklmnopqrst'], {
-      TESSERA_API_KEY: 'tsk_env_0123456789abcdefghijklmnopqrstu',
-    });
-    expect((await call(`${server.url}/v1/sessions`, { body: { user_id: 'a' }, token: 'tsk_flag_0123456789abcdefghijklmnopqrst' })).status).toBe(201);
-    expect((await call(`${server.url}/v1/sessions`, { body: { user_id: 'a' }, token: 'tsk_env_0123456789abcdefghijklmnopqrstu' })).status).toBe(401);
-  });
 });
 
-describe('tessera serve: port and issuer', () => {
+describe.concurrent('tessera serve: port and issuer', () => {
   it('listens on env PORT when --port is not given', async () => {
     const port = await freePort();
     const server = await serve([...loopback, '--data', dataDir()], { PORT: String(port) });
@@ -128,9 +122,24 @@ describe('tessera serve: port and issuer', () => {
     expect(second.stdout()).not.toContain('Tessera is listening');
   });
 
-  it('--issuer sets the iss of tokens and of the authorization server metadata', async () => {
+  it('--issuer sets the iss of tokens and of the authorization server metadata, over the config file issuer', async () => {
+    const data = dataDir();
+    const config = join(data, 'config.json');
+    writeFileSync(config, JSON.stringify({ issuer: 'https://from-config.example.test' }));
     const issuer = 'https://auth.example.test';
-    const server = await serve(['--port', '0', ...loopback, '--data', dataDir(), '--api-key', 'tsk_k_0123456789abcdefghijklmnopqrstuvw', '--issuer', issuer]);
+    const server = await serve([
+      '--port',
+      '0',
+      ...loopback,
+      '--data',
+      data,
+      '--api-key',
+      'tsk_k_0123456789abcdefghijklmnopqrstuvw',
+      '--config',
+      config,
+      '--issuer',
+      issuer,
+    ]);
     const metadata = await call(`${server.url}/.well-known/oauth-authorization-server`);
     expect(metadata.status).toBe(200);
     expect(metadata.body.issuer).toBe(issuer);
@@ -151,36 +160,18 @@ describe('tessera serve: port and issuer', () => {
     expect(jwtPayload(created.body.access_token).iss).toBe(issuer);
   });
 
-  it('the config file issuer is used when no --issuer is given, and --issuer wins over it', async () => {
+  it('the config file issuer is used when no --issuer is given', async () => {
     const data = dataDir();
     const config = join(data, 'config.json');
     writeFileSync(config, JSON.stringify({ issuer: 'https://from-config.example.test' }));
-    const fromConfig = await serve(['--port', '0', ...loopback, '--data', data, '--api-key', 'tsk_k_0123456789abcdefghijklmnopqrstuvw', '--config', config]);
-    expect((await call(`${fromConfig.url}/.well-known/oauth-authorization-server`)).body.issuer).toBe('https://from-config.example.test');
-    fromConfig.process.kill('SIGTERM');
-    await fromConfig.exited;
-
-    const flag = 'https://from-flag.example.test';
-    const server = await serve([
-      '--port',
-      '0',
-      ...loopback,
-      '--data',
-      data,
-      '--api-key',
-      'tsk_k_0123456789abcdefghijklmnopqrstuvw',
-      '--config',
-      config,
-      '--issuer',
-      flag,
-    ]);
-    expect((await call(`${server.url}/.well-known/oauth-authorization-server`)).body.issuer).toBe(flag);
+    const server = await serve(['--port', '0', ...loopback, '--data', data, '--api-key', 'tsk_k_0123456789abcdefghijklmnopqrstuvw', '--config', config]);
+    expect((await call(`${server.url}/.well-known/oauth-authorization-server`)).body.issuer).toBe('https://from-config.example.test');
     const created = await call(`${server.url}/v1/sessions`, { body: { user_id: 'alice' }, token: 'tsk_k_0123456789abcdefghijklmnopqrstuvw' });
-    expect(jwtPayload(created.body.access_token).iss).toBe(flag);
+    expect(jwtPayload(created.body.access_token).iss).toBe('https://from-config.example.test');
   });
 });
 
-describe('tessera serve: logs', () => {
+describe.concurrent('tessera serve: logs', () => {
   it('with --log-level info, writes pino JSON lines for requests', async () => {
     const server = await serve(['--port', '0', ...loopback, '--data', dataDir(), '--log-level', 'info']);
     await call(`${server.url}/healthz`);

@@ -1,11 +1,12 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../helpers.js';
-import { cleanupDirs, dataDir, freePort, jwtPayload, killAll, runTessera, serve, spawnTessera, stop } from './harness.js';
+import { cleanupDirs, dataDir, freePort, jwtPayload, killAll, type ServeHandle, serve, spawnTessera, stop } from './harness.js';
+import { runInProcess } from './in-process.js';
 
-// Every test starts processes of its own on a data folder of its own, so the tests of each group run
-// side by side; a test stops what it started, and whatever a failed one left is killed at the end.
+// Apart from the first group, every test starts processes of its own on a data folder of its own, so
+// the tests of each group run side by side; whatever is left running is killed at the end.
 afterAll(async () => {
   await killAll();
   cleanupDirs();
@@ -13,10 +14,17 @@ afterAll(async () => {
 
 const loopback = ['--host', '127.0.0.1'];
 
-describe.concurrent('tessera serve: first start', () => {
+// One data folder, started on in turn: first with nothing given, then again, then with TESSERA_API_KEY.
+describe.sequential('tessera serve: a first start, and later ones on the same --data', () => {
+  let data: string;
+  let first: ServeHandle;
+  beforeAll(async () => {
+    data = dataDir();
+    first = await serve(['--port', '0', ...loopback, '--data', data]);
+  });
+
   it('prints the real listening URL, a generated key once, and a curl line that works', async () => {
-    const data = dataDir();
-    const server = await serve(['--port', '0', ...loopback, '--data', data]);
+    const server = first;
     const port = Number(new URL(server.printedUrl).port);
     expect(port).toBeGreaterThan(0);
     expect(server.printedUrl).toBe(`http://localhost:${port}`);
@@ -47,8 +55,6 @@ describe.concurrent('tessera serve: first start', () => {
   });
 
   it('a second start on the same --data prints no key, and the first key still works', async () => {
-    const data = dataDir();
-    const first = await serve(['--port', '0', ...loopback, '--data', data]);
     const key = first.generatedKey!;
     expect(key).toBeDefined();
     expect((await stop(first)).code).toBe(0);
@@ -60,6 +66,16 @@ describe.concurrent('tessera serve: first start', () => {
     expect(second.stdout()).toContain('authorization: Bearer $TESSERA_API_KEY');
     const created = await call(`${second.url}/v1/sessions`, { body: { user_id: 'bob' }, token: key });
     expect(created.status).toBe(201);
+    await stop(second);
+  });
+
+  it('env TESSERA_API_KEY makes that key the accepted one, even over a stored generated key', async () => {
+    const generated = first.generatedKey!;
+    await stop(first);
+    const server = await serve(['--port', '0', ...loopback, '--data', data], { TESSERA_API_KEY: 'tsk_chosen_by_env_0123456789abcdefghijk' });
+    expect(server.generatedKey).toBeUndefined();
+    expect((await call(`${server.url}/v1/sessions`, { body: { user_id: 'a' }, token: 'tsk_chosen_by_env_0123456789abcdefghijk' })).status).toBe(201);
+    expect((await call(`${server.url}/v1/sessions`, { body: { user_id: 'a' }, token: generated })).status).toBe(401);
   });
 });
 
@@ -73,18 +89,6 @@ describe.concurrent('tessera serve: the management key', () => {
     expect((await call(`${server.url}/v1/sessions`, { body: { user_id: 'a' }, token: flagKey })).status).toBe(201);
     expect((await call(`${server.url}/v1/sessions`, { body: { user_id: 'a' }, token: envKey })).status).toBe(401);
     expect((await call(`${server.url}/v1/sessions`, { body: { user_id: 'a' }, token: 'tsk_other' })).status).toBe(401);
-  });
-
-  it('env TESSERA_API_KEY makes that key the accepted one, even over a stored generated key', async () => {
-    const data = dataDir();
-    const first = await serve(['--port', '0', ...loopback, '--data', data]);
-    const generated = first.generatedKey!;
-    await stop(first);
-
-    const server = await serve(['--port', '0', ...loopback, '--data', data], { TESSERA_API_KEY: 'tsk_chosen_by_env_0123456789abcdefghijk' });
-    expect(server.generatedKey).toBeUndefined();
-    expect((await call(`${server.url}/v1/sessions`, { body: { user_id: 'a' }, token: 'tsk_chosen_by_env_0123456789abcdefghijk' })).status).toBe(201);
-    expect((await call(`${server.url}/v1/sessions`, { body: { user_id: 'a' }, token: generated })).status).toBe(401);
   });
 });
 
@@ -105,7 +109,8 @@ describe.concurrent('tessera serve: port and issuer', () => {
   });
 
   it('refuses a port that is not a port', async () => {
-    const result = await runTessera(['serve', '--port', 'eighty', '--data', dataDir()]);
+    // In this process (in-process.ts): startup-errors.test.ts refuses a flag in a real one.
+    const result = await runInProcess(['serve', '--port', 'eighty', '--data', dataDir()]);
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain('not a port: eighty');
   });

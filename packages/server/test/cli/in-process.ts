@@ -44,12 +44,16 @@ async function runNow(args: string[], env: Record<string, string | undefined>) {
     await program.parseAsync(args, { from: 'user' });
     return { code: Number(process.exitCode ?? 0), stdout, stderr };
   } catch (error) {
-    // Commander has written its message already; main.ts writes the others.
-    if (error instanceof CommanderError) return { code: error.exitCode, stdout, stderr };
+    // What a command threw, main.ts explains (an InvalidArgumentError too: a CommanderError, but not
+    // one of commander's own exits).
     const failure = cliFailure(error);
-    if (!failure) throw error;
-    stderr += `tessera: ${failure.message}\n`;
-    return { code: failure.exitCode, stdout, stderr };
+    if (failure) {
+      stderr += `tessera: ${failure.message}\n`;
+      return { code: failure.exitCode, stdout, stderr };
+    }
+    // Commander's own refusal, where main.ts would have exited: it has written its message already.
+    if (error instanceof CommanderError) return { code: error.exitCode, stdout, stderr };
+    throw error;
   } finally {
     console.log = saved.log;
     console.error = saved.error;

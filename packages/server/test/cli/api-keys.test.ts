@@ -11,9 +11,22 @@ const secondKey = 'tsk_second_operator_key_0123456789abcdef';
 
 const canManage = async (node: ServeHandle, key: string) => (await call(`${node.url}/v1/users/alice/sessions`, { token: key })).status === 200;
 
+const stores = [
+  { store: 'SQLite', args: (data: string) => ['--data', data] },
+  { store: 'PostgreSQL', args: () => ['--database-url', database.url] },
+];
+
 let database: TestDatabase;
+/** A node on each store for its `tessera api-keys` test, started together before any test. */
+const nodes = new Map<string, { node: ServeHandle; data: string }>();
 beforeAll(async () => {
   database = await createTestDatabase();
+  await Promise.all(
+    stores.map(async ({ store, args }) => {
+      const data = dataDir();
+      nodes.set(store, { data, node: await serve([...loopback, ...args(data), '--api-key', firstKey], {}, 30_000) });
+    }),
+  );
 });
 afterAll(async () => {
   await killAll();
@@ -54,13 +67,9 @@ describe.concurrent('--api-key and TESSERA_API_KEY', () => {
   });
 });
 
-describe.each([
-  { store: 'SQLite', args: (data: string) => ['--data', data] },
-  { store: 'PostgreSQL', args: () => ['--database-url', database.url] },
-])('tessera api-keys on $store', ({ args }) => {
+describe.each(stores)('tessera api-keys on $store', ({ store, args }) => {
   it('creates a named key shown once, lists it without the key, and revokes it on a running node within 1 s', async () => {
-    const data = dataDir();
-    const node = await serve([...loopback, ...args(data), '--api-key', firstKey], {}, 30_000);
+    const { node, data } = nodes.get(store)!;
 
     const created = await runTessera(['api-keys', 'create', '--name', 'backend', ...args(data)], {}, 30_000);
     expect(created.code, created.stderr).toBe(0);
@@ -68,9 +77,10 @@ describe.each([
     expect(key).toBeDefined();
     await eventually(() => canManage(node, key!), 1_000);
 
-    const listed = await runTessera(['api-keys', 'list', ...args(data)], {}, 30_000);
-    // The refusals in this process (in-process.ts).
+    const listing = runTessera(['api-keys', 'list', ...args(data)], {}, 30_000);
+    // The refusals in this process (in-process.ts), while the listing runs.
     const taken = await runInProcess(['api-keys', 'create', '--name', 'backend', ...args(data)]);
+    const listed = await listing;
     expect(listed.code, listed.stderr).toBe(0);
     expect(listed.stdout).toMatch(/^backend\s+created\s+\d{4}-/m);
     expect(listed.stdout).toMatch(/^supplied\s+supplied\s+/m);
@@ -87,8 +97,9 @@ describe.each([
     expect(Date.now() - revokedAt).toBeLessThan(1_000);
     expect(await canManage(node, firstKey)).toBe(true);
 
+    const listingAll = runTessera(['api-keys', 'list', '--all', ...args(data)], {}, 30_000);
     const again = await runInProcess(['api-keys', 'revoke', 'backend', ...args(data)]);
-    const all = await runTessera(['api-keys', 'list', '--all', ...args(data)], {}, 30_000);
+    const all = await listingAll;
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('no live API key is named backend');
     expect(all.stdout).toMatch(/^backend\s+created\s+\S+\s+\S+\s+\d{4}-/m);

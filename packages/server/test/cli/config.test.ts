@@ -1,10 +1,11 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { call } from '../helpers.js';
 import { cleanupDirs, dataDir, jwtPayload, killAll, runTessera, serve } from './harness.js';
+import { runInProcess } from './in-process.js';
 
-afterEach(async () => {
+afterAll(async () => {
   await killAll();
   cleanupDirs();
 });
@@ -17,16 +18,19 @@ function configFile(data: string, text: string): string {
   return path;
 }
 
-async function serveFails(text: string): Promise<{ code: number | null; stderr: string; data: string }> {
+/** `tessera serve --config` on a file holding `text`, in a process of its own or (the default) in this one. */
+async function serveFails(text: string, run: typeof runTessera = runInProcess): Promise<{ code: number | null; stderr: string; data: string }> {
   const data = dataDir();
-  const result = await runTessera(['serve', '--port', '0', '--host', '127.0.0.1', '--data', data, '--config', configFile(data, text)]);
+  const result = await run(['serve', '--port', '0', '--host', '127.0.0.1', '--data', data, '--config', configFile(data, text)]);
   expect(result.stdout).not.toContain('Tessera is listening');
   return { code: result.code, stderr: result.stderr, data };
 }
 
-describe('tessera serve --config', () => {
-  it('refuses a misspelt key, naming it', async () => {
-    const { code, stderr, data } = await serveFails(JSON.stringify({ flows: { default: { acces_token_ttl: 60 } } }));
+// Each case has a data folder of its own: they run side by side. The refusals after the first run in
+// this process (see in-process.ts).
+describe.concurrent('tessera serve --config', () => {
+  it('refuses a misspelt key, naming it (a real process: a message and exit 2, nothing written)', async () => {
+    const { code, stderr, data } = await serveFails(JSON.stringify({ flows: { default: { acces_token_ttl: 60 } } }), runTessera);
     expect(code).toBe(2);
     expect(stderr).toContain('flows.default.acces_token_ttl: unknown key');
     expect(stderr).not.toMatch(/\n\s+at /); // a message, not a stack trace
@@ -63,7 +67,7 @@ describe('tessera serve --config', () => {
 
   it('refuses a missing file', async () => {
     const data = dataDir();
-    const result = await runTessera(['serve', '--port', '0', '--data', data, '--config', join(data, 'missing.json')]);
+    const result = await runInProcess(['serve', '--port', '0', '--data', data, '--config', join(data, 'missing.json')]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('Cannot read config file');
   });
@@ -71,7 +75,7 @@ describe('tessera serve --config', () => {
   it('the one-shot commands validate the config too', async () => {
     const data = dataDir();
     const path = configFile(data, JSON.stringify({ flows: { default: { reuse_interval: -1 } } }));
-    const result = await runTessera(['sessions', 'list', '--user', 'u', '--data', data, '--config', path]);
+    const result = await runInProcess(['sessions', 'list', '--user', 'u', '--data', data, '--config', path]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('flows.default.reuse_interval');
   });

@@ -132,6 +132,12 @@ export async function serve(args: string[], env: Record<string, string | undefin
   });
 }
 
+/** Stops a process with SIGTERM, as a supervisor would, and waits until it has exited. */
+export async function stop(child: TesseraProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  if (!child.hasExited()) child.process.kill('SIGTERM');
+  return child.exited;
+}
+
 /** Runs a one-shot `tessera ARGS…` to completion. */
 export async function runTessera(
   args: string[],

@@ -44,23 +44,25 @@ afterAll(async () => {
   await database?.drop();
 });
 
-describe.each([
-  { fanout: 'PostgreSQL LISTEN/NOTIFY', redis: false },
-  { fanout: 'Redis pub/sub', redis: true },
-])('two nodes on one database, fan-out over $fanout', ({ redis }) => {
+/** Two nodes on the test database for the tests of one describe, started together; a test may kill one. */
+function twoNodes(extra: () => string[] = () => []): { a: () => ServeHandle; b: () => ServeHandle } {
   let a: ServeHandle;
   let b: ServeHandle;
-  const redisArgs = redis ? ['--redis-url', redisUrl, '--redis-prefix', uniqueRedisPrefix()] : [];
-
   beforeAll(async () => {
-    [a, b] = await Promise.all([startNode(database.url, redisArgs), startNode(database.url, redisArgs)]);
+    const args = extra();
+    [a, b] = await Promise.all([startNode(database.url, args), startNode(database.url, args)]);
   }, 120_000);
   afterAll(async () => {
     for (const node of [a, b]) if (node && !node.hasExited()) node.process.kill('SIGTERM');
     await Promise.all([a?.exited, b?.exited]);
   });
+  return { a: () => a, b: () => b };
+}
 
+/** What two nodes behind one load balancer must agree on, whatever carries the fan-out. */
+function fanoutTests(nodes: { a: () => ServeHandle; b: () => ServeHandle }): void {
   it('revoke on one: the other reports session_revoked within 1 s (every one of 10), and its listeners heard it', { timeout: 60_000 }, async () => {
+    const [a, b] = [nodes.a(), nodes.b()];
     const heardBefore = await heardRevocations(b);
     const delays: number[] = [];
     for (let i = 0; i < 10; i++) {
@@ -92,6 +94,7 @@ describe.each([
   it("a resource server's verifier reading node B's revocation feed refuses a session revoked on node A within 1 s (every one of 10)", {
     timeout: 60_000,
   }, async () => {
+    const [a, b] = [nodes.a(), nodes.b()];
     const verifier = createVerifier({
       issuer,
       audience: 'tessera',
@@ -127,6 +130,7 @@ describe.each([
   });
 
   it('concurrent refreshes of one token split across both nodes: one successor, the same answer to all', { timeout: 60_000 }, async () => {
+    const [a, b] = [nodes.a(), nodes.b()];
     for (let round = 0; round < 3; round++) {
       const grant = await createSession(a, `bob-${round}`);
       const answers = await Promise.all(Array.from({ length: 16 }, (_, i) => refresh(i % 2 === 0 ? a : b, grant.refresh_token)));
@@ -141,11 +145,39 @@ describe.each([
       expect((await call(`${a.url}/v1/session`, { token: next.body.access_token })).status).toBe(200);
     }
   });
-});
+}
 
-describe('a node killed mid-refresh', () => {
-  it('loses no session: a retry on the surviving node inside reuse_interval gets the successor', { timeout: 120_000 }, async () => {
-    const [a, b] = await Promise.all([startNode(database.url), startNode(database.url)]);
+// The nodes of this describe serve every test in it, the CLI's too; the last one kills node A.
+describe('two nodes on one database, fan-out over PostgreSQL LISTEN/NOTIFY', () => {
+  const nodes = twoNodes();
+  fanoutTests(nodes);
+
+  it('the CLI: keys rotate: both nodes sign with the new key at once and verify each other; sessions revoke reaches them within 1 s', {
+    timeout: 120_000,
+  }, async () => {
+    const [a, b] = [nodes.a(), nodes.b()];
+    const heardBefore = { a: await heardRevocations(a), b: await heardRevocations(b) };
+    const env = { DATABASE_URL: database.url };
+    const rotated = await runTessera(['keys', 'rotate'], env, 30_000);
+    expect(rotated.code, rotated.stderr).toBe(0);
+    const kid = rotated.stdout.match(/New signing key (\S+)/)?.[1];
+    expect(kid).toBeDefined();
+    // Heard over NOTIFY: new tokens on A carry the new kid, and B (which reloaded too) accepts them.
+    await eventually(async () => jwtHeader((await createSession(a, 'frank')).access_token)['kid'] === kid, 3_000, 100);
+    const grant = await createSession(a, 'grace');
+    expect((await call(`${b.url}/v1/session`, { token: grant.access_token })).status).toBe(200);
+    const jwks = await call(`${b.url}/.well-known/jwks.json`);
+    expect(jwks.body.keys.map((jwk: { kid: string }) => jwk.kid)).toContain(kid);
+
+    const revoked = await runTessera(['sessions', 'revoke', grant.session.id], env, 30_000);
+    expect(revoked.code, revoked.stderr).toBe(0);
+    const delay = await eventually(async () => (await call(`${b.url}/v1/session`, { token: grant.access_token })).status === 401, 3_000, 20);
+    expect(delay).toBeLessThan(1_000);
+    await eventually(async () => (await heardRevocations(a)) > heardBefore.a && (await heardRevocations(b)) > heardBefore.b, 2_000);
+  });
+
+  it('a node killed mid-refresh loses no session: a retry on the surviving node inside reuse_interval gets the successor', { timeout: 120_000 }, async () => {
+    const [a, b] = [nodes.a(), nodes.b()];
     const grants = await Promise.all(Array.from({ length: 30 }, (_, i) => createSession(b, `carol-${i}`)));
     // Five clients refresh their sessions on A, one after another; A is killed once five refreshes have
     // been answered, with others in flight and the rest not sent yet.
@@ -178,9 +210,12 @@ describe('a node killed mid-refresh', () => {
     // Both cases happened: refreshes A finished before it died, and refreshes it never finished.
     expect(answeredByA).toBeGreaterThanOrEqual(5);
     expect(answeredByA).toBeLessThan(grants.length);
-    b.process.kill('SIGTERM');
-    await b.exited;
   });
+});
+
+describe('two nodes on one database, fan-out over Redis pub/sub', () => {
+  const prefix = uniqueRedisPrefix();
+  fanoutTests(twoNodes(() => ['--redis-url', redisUrl, '--redis-prefix', prefix]));
 });
 
 describe('a node cut off from PostgreSQL', () => {
@@ -219,28 +254,5 @@ describe('a node cut off from PostgreSQL', () => {
     } finally {
       await proxy.close();
     }
-  });
-});
-
-describe('the CLI against a running PostgreSQL deployment', () => {
-  it('keys rotate: both nodes sign with the new key at once and verify each other; sessions revoke reaches them within 1 s', { timeout: 120_000 }, async () => {
-    const [a, b] = await Promise.all([startNode(database.url), startNode(database.url)]);
-    const env = { DATABASE_URL: database.url };
-    const rotated = await runTessera(['keys', 'rotate'], env, 30_000);
-    expect(rotated.code, rotated.stderr).toBe(0);
-    const kid = rotated.stdout.match(/New signing key (\S+)/)?.[1];
-    expect(kid).toBeDefined();
-    // Heard over NOTIFY: new tokens on A carry the new kid, and B (which reloaded too) accepts them.
-    await eventually(async () => jwtHeader((await createSession(a, 'frank')).access_token)['kid'] === kid, 3_000, 100);
-    const grant = await createSession(a, 'grace');
-    expect((await call(`${b.url}/v1/session`, { token: grant.access_token })).status).toBe(200);
-    const jwks = await call(`${b.url}/.well-known/jwks.json`);
-    expect(jwks.body.keys.map((jwk: { kid: string }) => jwk.kid)).toContain(kid);
-
-    const revoked = await runTessera(['sessions', 'revoke', grant.session.id], env, 30_000);
-    expect(revoked.code, revoked.stderr).toBe(0);
-    const delay = await eventually(async () => (await call(`${b.url}/v1/session`, { token: grant.access_token })).status === 401, 3_000, 20);
-    expect(delay).toBeLessThan(1_000);
-    await eventually(async () => (await heardRevocations(a)) >= 1 && (await heardRevocations(b)) >= 1, 2_000);
   });
 });

@@ -1,20 +1,30 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../helpers.js';
-import { cleanupDirs, dataDir, freePort, jwtPayload, killAll, runTessera, serve, spawnTessera } from './harness.js';
+import { cleanupDirs, dataDir, freePort, jwtPayload, killAll, type ServeHandle, serve, spawnTessera, stop } from './harness.js';
+import { runInProcess } from './in-process.js';
 
-afterEach(async () => {
+// Apart from the first group, every test starts processes of its own on a data folder of its own, so
+// the tests of each group run side by side; whatever is left running is killed at the end.
+afterAll(async () => {
   await killAll();
   cleanupDirs();
 });
 
 const loopback = ['--host', '127.0.0.1'];
 
-describe('tessera serve: first start', () => {
+// One data folder, started on in turn: first with nothing given, then again, then with TESSERA_API_KEY.
+describe.sequential('tessera serve: a first start, and later ones on the same --data', () => {
+  let data: string;
+  let first: ServeHandle;
+  beforeAll(async () => {
+    data = dataDir();
+    first = await serve(['--port', '0', ...loopback, '--data', data]);
+  });
+
   it('prints the real listening URL, a generated key once, and a curl line that works', async () => {
-    const data = dataDir();
-    const server = await serve(['--port', '0', ...loopback, '--data', data]);
+    const server = first;
     const port = Number(new URL(server.printedUrl).port);
     expect(port).toBeGreaterThan(0);
     expect(server.printedUrl).toBe(`http://localhost:${port}`);
@@ -45,12 +55,9 @@ describe('tessera serve: first start', () => {
   });
 
   it('a second start on the same --data prints no key, and the first key still works', async () => {
-    const data = dataDir();
-    const first = await serve(['--port', '0', ...loopback, '--data', data]);
     const key = first.generatedKey!;
     expect(key).toBeDefined();
-    first.process.kill('SIGTERM');
-    expect((await first.exited).code).toBe(0);
+    expect((await stop(first)).code).toBe(0);
 
     const second = await serve(['--port', '0', ...loopback, '--data', data]);
     expect(second.generatedKey).toBeUndefined();
@@ -59,42 +66,33 @@ describe('tessera serve: first start', () => {
     expect(second.stdout()).toContain('authorization: Bearer $TESSERA_API_KEY');
     const created = await call(`${second.url}/v1/sessions`, { body: { user_id: 'bob' }, token: key });
     expect(created.status).toBe(201);
-  });
-});
-
-describe('tessera serve: the management key', () => {
-  it('--api-key K makes K the accepted key and prints no generated key', async () => {
-    const data = dataDir();
-    const server = await serve(['--port', '0', ...loopback, '--data', data, '--api-key', 'tsk_chosen_by_flag_0123456789abcdefghij']);
-    expect(server.generatedKey).toBeUndefined();
-    expect(server.stdout()).not.toContain('tsk_chosen_by_flag_0123456789abcdefghij');
-    expect((await call(`${server.url}/v1/sessions`, { body: { user_id: 'a' }, token: 'tsk_chosen_by_flag_0123456789abcdefghij' })).status).toBe(201);
-    expect((await call(`${server.url}/v1/sessions`, { body: { user_id: 'a' }, token: 'tsk_other' })).status).toBe(401);
+    await stop(second);
   });
 
   it('env TESSERA_API_KEY makes that key the accepted one, even over a stored generated key', async () => {
-    const data = dataDir();
-    const first = await serve(['--port', '0', ...loopback, '--data', data]);
     const generated = first.generatedKey!;
-    first.process.kill('SIGTERM');
-    await first.exited;
-
+    await stop(first);
     const server = await serve(['--port', '0', ...loopback, '--data', data], { TESSERA_API_KEY: 'tsk_chosen_by_env_0123456789abcdefghijk' });
     expect(server.generatedKey).toBeUndefined();
     expect((await call(`${server.url}/v1/sessions`, { body: { user_id: 'a' }, token: 'tsk_chosen_by_env_0123456789abcdefghijk' })).status).toBe(201);
     expect((await call(`${server.url}/v1/sessions`, { body: { user_id: 'a' }, token: generated })).status).toBe(401);
   });
+});
 
-  it('--api-key wins over TESSERA_API_KEY', async () => {
-    const server = await serve(['--port', '0', ...loopback, '--data', dataDir(), '--api-key', 'tsk_flag_0123456789abcdefghijklmnopqrst'], {
-      TESSERA_API_KEY: 'tsk_env_0123456789abcdefghijklmnopqrstu',
-    });
-    expect((await call(`${server.url}/v1/sessions`, { body: { user_id: 'a' }, token: 'tsk_flag_0123456789abcdefghijklmnopqrst' })).status).toBe(201);
-    expect((await call(`${server.url}/v1/sessions`, { body: { user_id: 'a' }, token: 'tsk_env_0123456789abcdefghijklmnopqrstu' })).status).toBe(401);
+describe.concurrent('tessera serve: the management key', () => {
+  it('--api-key K makes K the accepted key, over TESSERA_API_KEY, and prints no generated key', async () => {
+    const flagKey = 'tsk_chosen_by_flag_0123456789abcdefghij';
+    const envKey = 'tsk_env_0123456789abcdefghijklmnopqrstu';
+    const server = await serve(['--port', '0', ...loopback, '--data', dataDir(), '--api-key', flagKey], { TESSERA_API_KEY: envKey });
+    expect(server.generatedKey).toBeUndefined();
+    expect(server.stdout()).not.toContain(flagKey);
+    expect((await call(`${server.url}/v1/sessions`, { body: { user_id: 'a' }, token: flagKey })).status).toBe(201);
+    expect((await call(`${server.url}/v1/sessions`, { body: { user_id: 'a' }, token: envKey })).status).toBe(401);
+    expect((await call(`${server.url}/v1/sessions`, { body: { user_id: 'a' }, token: 'tsk_other' })).status).toBe(401);
   });
 });
 
-describe('tessera serve: port and issuer', () => {
+describe.concurrent('tessera serve: port and issuer', () => {
   it('listens on env PORT when --port is not given', async () => {
     const port = await freePort();
     const server = await serve([...loopback, '--data', dataDir()], { PORT: String(port) });
@@ -111,7 +109,8 @@ describe('tessera serve: port and issuer', () => {
   });
 
   it('refuses a port that is not a port', async () => {
-    const result = await runTessera(['serve', '--port', 'eighty', '--data', dataDir()]);
+    // In this process (in-process.ts): startup-errors.test.ts refuses a flag in a real one.
+    const result = await runInProcess(['serve', '--port', 'eighty', '--data', dataDir()]);
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain('not a port: eighty');
   });
@@ -128,9 +127,24 @@ describe('tessera serve: port and issuer', () => {
     expect(second.stdout()).not.toContain('Tessera is listening');
   });
 
-  it('--issuer sets the iss of tokens and of the authorization server metadata', async () => {
+  it('--issuer sets the iss of tokens and of the authorization server metadata, over the config file issuer', async () => {
+    const data = dataDir();
+    const config = join(data, 'config.json');
+    writeFileSync(config, JSON.stringify({ issuer: 'https://from-config.example.test' }));
     const issuer = 'https://auth.example.test';
-    const server = await serve(['--port', '0', ...loopback, '--data', dataDir(), '--api-key', 'tsk_k_0123456789abcdefghijklmnopqrstuvw', '--issuer', issuer]);
+    const server = await serve([
+      '--port',
+      '0',
+      ...loopback,
+      '--data',
+      data,
+      '--api-key',
+      'tsk_k_0123456789abcdefghijklmnopqrstuvw',
+      '--config',
+      config,
+      '--issuer',
+      issuer,
+    ]);
     const metadata = await call(`${server.url}/.well-known/oauth-authorization-server`);
     expect(metadata.status).toBe(200);
     expect(metadata.body.issuer).toBe(issuer);
@@ -151,36 +165,18 @@ describe('tessera serve: port and issuer', () => {
     expect(jwtPayload(created.body.access_token).iss).toBe(issuer);
   });
 
-  it('the config file issuer is used when no --issuer is given, and --issuer wins over it', async () => {
+  it('the config file issuer is used when no --issuer is given', async () => {
     const data = dataDir();
     const config = join(data, 'config.json');
     writeFileSync(config, JSON.stringify({ issuer: 'https://from-config.example.test' }));
-    const fromConfig = await serve(['--port', '0', ...loopback, '--data', data, '--api-key', 'tsk_k_0123456789abcdefghijklmnopqrstuvw', '--config', config]);
-    expect((await call(`${fromConfig.url}/.well-known/oauth-authorization-server`)).body.issuer).toBe('https://from-config.example.test');
-    fromConfig.process.kill('SIGTERM');
-    await fromConfig.exited;
-
-    const flag = 'https://from-flag.example.test';
-    const server = await serve([
-      '--port',
-      '0',
-      ...loopback,
-      '--data',
-      data,
-      '--api-key',
-      'tsk_k_0123456789abcdefghijklmnopqrstuvw',
-      '--config',
-      config,
-      '--issuer',
-      flag,
-    ]);
-    expect((await call(`${server.url}/.well-known/oauth-authorization-server`)).body.issuer).toBe(flag);
+    const server = await serve(['--port', '0', ...loopback, '--data', data, '--api-key', 'tsk_k_0123456789abcdefghijklmnopqrstuvw', '--config', config]);
+    expect((await call(`${server.url}/.well-known/oauth-authorization-server`)).body.issuer).toBe('https://from-config.example.test');
     const created = await call(`${server.url}/v1/sessions`, { body: { user_id: 'alice' }, token: 'tsk_k_0123456789abcdefghijklmnopqrstuvw' });
-    expect(jwtPayload(created.body.access_token).iss).toBe(flag);
+    expect(jwtPayload(created.body.access_token).iss).toBe('https://from-config.example.test');
   });
 });
 
-describe('tessera serve: logs', () => {
+describe.concurrent('tessera serve: logs', () => {
   it('with --log-level info, writes pino JSON lines for requests', async () => {
     const server = await serve(['--port', '0', ...loopback, '--data', dataDir(), '--log-level', 'info']);
     await call(`${server.url}/healthz`);

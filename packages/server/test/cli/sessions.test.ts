@@ -1,28 +1,34 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../helpers.js';
 import { cleanupDirs, dataDir, eventually, killAll, runTessera, type ServeHandle, serve } from './harness.js';
+import { runInProcess } from './in-process.js';
 
-afterEach(async () => {
+const key = 'tsk_sessions_key_0123456789abcdefghijk';
+
+// One server for the file: every test works on users of its own, so none sees another's sessions.
+let data: string;
+let server: ServeHandle;
+beforeAll(async () => {
+  data = dataDir();
+  server = await serve(['--port', '0', '--host', '127.0.0.1', '--data', data, '--api-key', key]);
+});
+afterAll(async () => {
   await killAll();
   cleanupDirs();
 });
 
-const key = 'tsk_sessions_key_0123456789abcdefghijk';
-
-async function startWithSessions(users: string[]): Promise<{ data: string; server: ServeHandle; grants: any[] }> {
-  const data = dataDir();
-  const server = await serve(['--port', '0', '--host', '127.0.0.1', '--data', data, '--api-key', key]);
+async function createSessions(users: string[]): Promise<any[]> {
   const grants = [];
   for (const user of users) {
     const created = await call(`${server.url}/v1/sessions`, { body: { user_id: user, metadata: { device: `${user}-phone` } }, token: key });
     expect(created.status).toBe(201);
     grants.push(created.body);
   }
-  return { data, server, grants };
+  return grants;
 }
 
 /** Polls GET /v1/session until it is refused as revoked; returns the response and how long it took. */
-async function waitForRevoked(server: ServeHandle, accessToken: string) {
+async function waitForRevoked(accessToken: string) {
   let last: Awaited<ReturnType<typeof call>> | undefined;
   const elapsed = await eventually(async () => {
     last = await call(`${server.url}/v1/session`, { token: accessToken });
@@ -33,8 +39,11 @@ async function waitForRevoked(server: ServeHandle, accessToken: string) {
 
 describe('tessera sessions list', () => {
   it("prints a user's active sessions as JSON", async () => {
-    const { data, grants } = await startWithSessions(['alice', 'alice', 'bob']);
-    const listed = await runTessera(['sessions', 'list', '--user', 'alice', '--data', data]);
+    const grants = await createSessions(['alice', 'alice', 'bob']);
+    const [listed, nobody] = await Promise.all([
+      runTessera(['sessions', 'list', '--user', 'alice', '--data', data]),
+      runTessera(['sessions', 'list', '--user', 'nobody', '--data', data]),
+    ]);
     expect(listed.code, listed.stderr).toBe(0);
     const parsed = JSON.parse(listed.stdout) as { sessions: { id: string; user_id: string; status: string; metadata: unknown }[] };
     expect(parsed.sessions.map((session) => session.id).sort()).toEqual([grants[0].session.id, grants[1].session.id].sort());
@@ -43,18 +52,20 @@ describe('tessera sessions list', () => {
       expect(session.status).toBe('active');
       expect(session.metadata).toEqual({ device: 'alice-phone' });
     }
-    const nobody = await runTessera(['sessions', 'list', '--user', 'nobody', '--data', data]);
     expect(JSON.parse(nobody.stdout)).toEqual({ sessions: [] });
   });
 
   it('with --all lists ended sessions too, newest first, with their reasons', async () => {
-    const { data, server, grants } = await startWithSessions(['alice', 'alice']);
+    const grants = await createSessions(['amy', 'amy']);
     const revoked = await call(`${server.url}/v1/sessions/${grants[0].session.id}`, { method: 'DELETE', token: key });
     expect(revoked.status).toBe(200);
-    const active = JSON.parse((await runTessera(['sessions', 'list', '--user', 'alice', '--data', data])).stdout) as { sessions: { id: string }[] };
+    const [activeOnly, listed] = await Promise.all([
+      runTessera(['sessions', 'list', '--user', 'amy', '--data', data]),
+      runTessera(['sessions', 'list', '--user', 'amy', '--all', '--data', data]),
+    ]);
+    const active = JSON.parse(activeOnly.stdout) as { sessions: { id: string }[] };
     expect(active.sessions.map((session) => session.id)).toEqual([grants[1].session.id]);
 
-    const listed = await runTessera(['sessions', 'list', '--user', 'alice', '--all', '--data', data]);
     expect(listed.code, listed.stderr).toBe(0);
     const all = JSON.parse(listed.stdout) as {
       sessions: { id: string; status: string; revoked_reason: string | null; created_at: string }[];
@@ -73,18 +84,11 @@ describe('tessera sessions list', () => {
     expect(all.sessions).toHaveLength(2);
     expect(all).toMatchObject({ limit: 100, has_more: false });
   });
-
-  it('needs --user', async () => {
-    const result = await runTessera(['sessions', 'list', '--data', dataDir()]);
-    expect(result.code).not.toBe(0);
-    expect(result.stderr).toContain('--user');
-  });
 });
 
 describe('tessera sessions revoke', () => {
   it('revokes one session by id (reason admin), and the running server refuses it within about 1 s', async () => {
-    const { data, server, grants } = await startWithSessions(['alice', 'alice']);
-    const [target, other] = grants;
+    const [target, other] = await createSessions(['rita', 'rita']);
     // The server has the session cached as active.
     expect((await call(`${server.url}/v1/session`, { token: target.access_token })).status).toBe(200);
 
@@ -92,7 +96,7 @@ describe('tessera sessions revoke', () => {
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain(`Revoked ${target.session.id}.`);
 
-    const { response, elapsed } = await waitForRevoked(server, target.access_token);
+    const { response, elapsed } = await waitForRevoked(target.access_token);
     expect(elapsed).toBeLessThan(1_500);
     expect(response.status).toBe(401);
     expect(response.body.error).toBe('session_revoked');
@@ -102,7 +106,8 @@ describe('tessera sessions revoke', () => {
     expect(refresh.body.error).toBe('session_revoked');
     expect((await call(`${server.url}/v1/session`, { token: other.access_token })).status).toBe(200);
 
-    const listed = JSON.parse((await runTessera(['sessions', 'list', '--user', 'alice', '--data', data])).stdout);
+    // What the store holds now (listed in this process: the listing's real runs are above).
+    const listed = JSON.parse((await runInProcess(['sessions', 'list', '--user', 'rita', '--data', data])).stdout);
     expect(listed.sessions.map((session: { id: string }) => session.id)).toEqual([other.session.id]);
     const viaApi = await call(`${server.url}/v1/sessions/${target.session.id}`, { token: key });
     expect(viaApi.body.revoked_reason).toBe('admin');
@@ -110,7 +115,7 @@ describe('tessera sessions revoke', () => {
   });
 
   it('--user revokes every session of that user and no one else’s', async () => {
-    const { data, server, grants } = await startWithSessions(['carol', 'carol', 'dave']);
+    const grants = await createSessions(['carol', 'carol', 'dave']);
     for (const grant of grants) expect((await call(`${server.url}/v1/session`, { token: grant.access_token })).status).toBe(200);
 
     const result = await runTessera(['sessions', 'revoke', '--user', 'carol', '--data', data]);
@@ -118,34 +123,45 @@ describe('tessera sessions revoke', () => {
     expect(result.stdout).toContain('Revoked 2 session(s) of carol.');
 
     for (const grant of grants.slice(0, 2)) {
-      const { response, elapsed } = await waitForRevoked(server, grant.access_token);
+      const { response, elapsed } = await waitForRevoked(grant.access_token);
       expect(elapsed).toBeLessThan(1_500);
       expect(response.body.error).toBe('session_revoked');
       expect(response.body.details[0].reason).toBe('admin');
     }
     expect((await call(`${server.url}/v1/session`, { token: grants[2].access_token })).status).toBe(200);
-    expect(JSON.parse((await runTessera(['sessions', 'list', '--user', 'carol', '--data', data])).stdout)).toEqual({ sessions: [] });
+    expect(JSON.parse((await runInProcess(['sessions', 'list', '--user', 'carol', '--data', data])).stdout)).toEqual({ sessions: [] });
   });
 
   it('says so for a session that had already ended, and fails for an unknown id', async () => {
-    const { data, grants } = await startWithSessions(['erin']);
-    const id = grants[0].session.id as string;
+    const [grant] = await createSessions(['erin']);
+    const id = grant.session.id as string;
     expect((await runTessera(['sessions', 'revoke', id, '--data', data])).code).toBe(0);
-    const again = await runTessera(['sessions', 'revoke', id, '--data', data]);
+    // What it says in each case, in this process (in-process.ts).
+    const again = await runInProcess(['sessions', 'revoke', id, '--data', data]);
+    const unknown = await runInProcess(['sessions', 'revoke', 'ses_nosuchsession', '--data', data]);
     expect(again.code).toBe(0);
     expect(again.stdout).toContain(`${id} had already ended (revoked).`);
-
-    const unknown = await runTessera(['sessions', 'revoke', 'ses_nosuchsession', '--data', data]);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('no session ses_nosuchsession');
   });
+});
 
-  it('wants exactly one of an id or --user', async () => {
-    const data = dataDir();
-    const neither = await runTessera(['sessions', 'revoke', '--data', data]);
+// Refused before any store is opened: run in this process (in-process.ts); the commands' real processes are above.
+describe('arguments the sessions commands refuse', () => {
+  it('list needs --user', async () => {
+    const result = await runInProcess(['sessions', 'list', '--data', dataDir()]);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain('--user');
+  });
+
+  it('revoke wants an id or --user, not neither', async () => {
+    const neither = await runInProcess(['sessions', 'revoke', '--data', dataDir()]);
     expect(neither.code).toBe(2);
     expect(neither.stderr).toContain('give a session id or --user');
-    const both = await runTessera(['sessions', 'revoke', 'ses_x', '--user', 'u', '--data', data]);
+  });
+
+  it('revoke wants an id or --user, not both', async () => {
+    const both = await runInProcess(['sessions', 'revoke', 'ses_x', '--user', 'u', '--data', dataDir()]);
     expect(both.code).toBe(2);
   });
 });

@@ -1,28 +1,29 @@
 // The real CLI, spawned: a start that cannot work (a bad value, a damaged store, a database or role
-// that is not there) says why in one line on stderr and exits 2, never with a stack trace.
+// that is not there) says why in one line on stderr and exits 2, never with a stack trace. Each case has
+// a data folder of its own, so they run side by side. A real process for each way of failing (commander's
+// own refusal, a config, a store, the core); the other cases of each way run in this process
+// (in-process.ts), through the same program and the same explanations.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteSessionStore } from '../../src/stores/sqlite.js';
 import { createTestDatabase, type TestDatabase } from '../services.js';
 import { cleanupDirs, dataDir, killAll, runTessera, serve } from './harness.js';
-
-afterEach(async () => {
-  await killAll();
-  cleanupDirs();
-});
+import { runInProcess } from './in-process.js';
 
 let database: TestDatabase;
 beforeAll(async () => {
   database = await createTestDatabase();
 });
 afterAll(async () => {
+  await killAll();
+  cleanupDirs();
   await database?.drop();
 });
 
 const loopback = ['--port', '0', '--host', '127.0.0.1'];
-/** Each spawn of the CLI from source takes seconds on a busy machine; a test here makes up to two. */
-const twoSpawns = 60_000;
+/** A spawn of the CLI takes seconds on a busy machine, more with the others of this file beside it. */
+const slowSpawn = 60_000;
 
 /** Exit code 2, the reason on stderr, no stack trace, and no server. */
 function expectRefusal(result: { code: number | null; stdout: string; stderr: string }, reason: RegExp | string, options: { oneLine?: boolean } = {}): void {
@@ -38,10 +39,10 @@ async function serveWithConfig(config: unknown) {
   const data = dataDir();
   const path = join(data, 'config.json');
   writeFileSync(path, JSON.stringify(config));
-  return runTessera(['serve', ...loopback, '--data', data, '--config', path]);
+  return runInProcess(['serve', ...loopback, '--data', data, '--config', path]);
 }
 
-describe('a config that cannot work stops the start: exit 2, the key named', () => {
+describe.concurrent('a config that cannot work stops the start: exit 2, the key named', () => {
   it.each([
     ['trust_proxy: ["not-an-ip"]', { trust_proxy: ['not-an-ip'] }, 'trust_proxy.0: not-an-ip is not an IP address'],
     ['issuer: javascript:alert(1)', { issuer: 'javascript:alert(1)' }, 'issuer: must be an http(s) URL'],
@@ -57,26 +58,26 @@ describe('a config that cannot work stops the start: exit 2, the key named', () 
   });
 });
 
-describe('flags and environment that cannot work: one line, exit 2', () => {
+describe.concurrent('flags and environment that cannot work: one line, exit 2', () => {
   it(
     '--issuer and TESSERA_ISSUER must be absolute http(s) URLs',
     async () => {
       expectRefusal(await runTessera(['serve', ...loopback, '--data', dataDir(), '--issuer', 'javascript:alert(1)']), /--issuer.*must be an http\(s\) URL/);
       expectRefusal(
-        await runTessera(['serve', ...loopback, '--data', dataDir()], { TESSERA_ISSUER: 'https://auth.example/?x=1' }),
+        await runInProcess(['serve', ...loopback, '--data', dataDir()], { TESSERA_ISSUER: 'https://auth.example/?x=1' }),
         /issuer.*must have no query or fragment/,
       );
     },
-    twoSpawns,
+    slowSpawn,
   );
 
   it(
     '--log-level and LOG_LEVEL must be a level',
     async () => {
-      expectRefusal(await runTessera(['serve', ...loopback, '--data', dataDir(), '--log-level', 'loud']), /loud.*not a log level.*info/);
-      expectRefusal(await runTessera(['serve', ...loopback, '--data', dataDir()], { LOG_LEVEL: 'LOUD' }), /LOUD.*not a log level/);
+      expectRefusal(await runInProcess(['serve', ...loopback, '--data', dataDir(), '--log-level', 'loud']), /loud.*not a log level.*info/);
+      expectRefusal(await runInProcess(['serve', ...loopback, '--data', dataDir()], { LOG_LEVEL: 'LOUD' }), /LOUD.*not a log level/);
     },
-    twoSpawns,
+    slowSpawn,
   );
 
   it('a valid --issuer and --log-level still start', async () => {
@@ -85,7 +86,7 @@ describe('flags and environment that cannot work: one line, exit 2', () => {
   });
 });
 
-describe('stores that cannot be opened: one line, exit 2', () => {
+describe.concurrent('stores that cannot be opened: one line, exit 2', () => {
   it(
     'a damaged SQLite file, for serve and for the one-shot commands',
     async () => {
@@ -93,9 +94,9 @@ describe('stores that cannot be opened: one line, exit 2', () => {
       writeFileSync(join(data, 'tessera.db'), 'this is not a database, just some text that was written over it '.repeat(100));
       const served = await runTessera(['serve', ...loopback, '--data', data]);
       expectRefusal(served, /tessera\.db.*(not a database|damaged)/);
-      expectRefusal(await runTessera(['sessions', 'list', '--user', 'alice', '--data', data]), /tessera\.db.*(not a database|damaged)/);
+      expectRefusal(await runInProcess(['sessions', 'list', '--user', 'alice', '--data', data]), /tessera\.db.*(not a database|damaged)/);
     },
-    twoSpawns,
+    slowSpawn,
   );
 
   it('a PostgreSQL database that does not exist', async () => {
@@ -111,13 +112,13 @@ describe('stores that cannot be opened: one line, exit 2', () => {
     const url = new URL(database.url);
     url.username = 'tessera_cli_no_such_role';
     expectRefusal(
-      await runTessera(['sessions', 'list', '--user', 'alice', '--data', dataDir(), '--database-url', url.toString()]),
+      await runInProcess(['sessions', 'list', '--user', 'alice', '--data', dataDir(), '--database-url', url.toString()]),
       /role "tessera_cli_no_such_role" does not exist/,
     );
   });
 });
 
-describe('values the core refuses, from the one-shot commands: one line, exit 2', () => {
+describe.concurrent('values the core refuses, from the one-shot commands: one line, exit 2', () => {
   it(
     'a user id that is not one',
     async () => {
@@ -125,8 +126,8 @@ describe('values the core refuses, from the one-shot commands: one line, exit 2'
       // The store made here: the one-shot commands may refuse a folder without one.
       await new SqliteSessionStore(join(data, 'tessera.db')).close();
       expectRefusal(await runTessera(['sessions', 'list', '--user', '..', '--data', data]), /user id must not be "\." or "\.\."/);
-      expectRefusal(await runTessera(['sessions', 'revoke', '--user', 'x'.repeat(257), '--data', data]), /user id must be at most 256 characters/);
+      expectRefusal(await runInProcess(['sessions', 'revoke', '--user', 'x'.repeat(257), '--data', data]), /user id must be at most 256 characters/);
     },
-    twoSpawns,
+    slowSpawn,
   );
 });

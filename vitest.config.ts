@@ -21,7 +21,10 @@ const common = { testTimeout: 60_000, hookTimeout: 60_000 };
 export default defineConfig({
   test: {
     pool: 'forks',
-    poolOptions: { forks: { maxForks: 1, minForks: 1 } },
+    // Three files at a time on two cores: most of the suite waits on sockets, browsers and child
+    // processes, not the CPU. Tests that wait on time move a clock instead of the wall clock, so a
+    // busy machine slows them down rather than failing them.
+    poolOptions: { forks: { maxForks: 3, minForks: 1 } },
     globalSetup: ['./test/global-setup.ts'],
     projects: [
       { test: { ...common, name: 'server', include: sharedModules, isolate: false } },

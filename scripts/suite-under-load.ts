@@ -7,7 +7,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseArgs, stripVTControlCharacters } from 'node:util';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, hogs: { type: 'string', default: '1' } } });
@@ -47,15 +47,21 @@ process.exit(failed === 0 ? 0 : 1);
 function npmTest(log: string): Promise<{ code: number; summary: string | null }> {
   return new Promise((resolve) => {
     const out = createWriteStream(log);
-    const child = spawn('npm', ['test'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } });
-    let summary: string | null = null;
+    const child = spawn('npm', ['test'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    let output = '';
     const read = (chunk: Buffer) => {
       out.write(chunk);
-      const line = /^\s*Tests\s+(.+)$/m.exec(chunk.toString());
-      if (line) summary = line[1]!.trim();
+      output += chunk.toString();
     };
     child.stdout.on('data', read);
     child.stderr.on('data', read);
-    child.on('close', (code) => out.end(() => resolve({ code: code ?? 1, summary })));
+    child.on('close', (code) => {
+      // Colours off, and stripped should a tool keep them anyway.
+      const plain = stripVTControlCharacters(output);
+      const tests = /^\s*Tests\s+(.+)$/m.exec(plain)?.[1]?.trim();
+      const vitest = /^\s*Duration\s+([0-9.]+s)/m.exec(plain)?.[1];
+      const summary = tests ? `tests ${tests}${vitest ? `, vitest ${vitest}` : ''}` : null;
+      out.end(() => resolve({ code: code ?? 1, summary }));
+    });
   });
 }

@@ -142,6 +142,8 @@ export function useJourneys({ time = 'fast-forward' }: { time?: JourneyTime } = 
   const thaws: (() => Promise<void>)[] = [];
   /** Refresh answers held on purpose: a step of time does not wait for them to settle. */
   let holding = 0;
+  /** Every request of a watched context not yet answered or failed: a step of time waits for them. */
+  const inFlight = new Set<Request>();
 
   beforeAll(async () => {
     if (!existsSync(builtPage)) throw new Error('the page is not built: npm run build');
@@ -235,6 +237,7 @@ export function useJourneys({ time = 'fast-forward' }: { time?: JourneyTime } = 
         });
       });
       watched.on('request', (request) => {
+        inFlight.add(request);
         const path = new URL(request.url()).pathname;
         if (path === '/demo/my-sessions') {
           const call: ApiCall = { page: pageOf(request), sentAt: clock.now(), status: null };
@@ -254,8 +257,14 @@ export function useJourneys({ time = 'fast-forward' }: { time?: JourneyTime } = 
         if ('answeredAt' in settled) settled.answeredAt = clock.now();
       });
       watched.on('requestfailed', (request) => {
+        inFlight.delete(request);
         const settled = records.get(request) ?? calls.get(request);
         if (settled) settled.status = 'failed';
+      });
+      watched.on('requestfinished', (request) => inFlight.delete(request));
+      // A closed tab's or profile's requests are never answered.
+      watched.on('close', () => {
+        for (const request of inFlight) if (pageOf(request)?.context() === watched) inFlight.delete(request);
       });
     },
 
@@ -362,12 +371,39 @@ export function useJourneys({ time = 'fast-forward' }: { time?: JourneyTime } = 
    * finish, so each step starts from a settled page however slow the machine is.
    */
   async function step(seconds: number): Promise<void> {
+    await settle();
     clock.fastForward(seconds);
     for (const each of clocked) await each.clock.fastForward(seconds * 1000).catch(closedIsFine);
-    // An answer a journey holds is never settled; the step waits for the others a while at most.
-    const settledBy = Date.now() + 5000;
-    do await sleep(20);
-    while (holding === 0 && refreshes.some((record) => record.status === null) && Date.now() < settledBy);
+    await settle();
+  }
+
+  /**
+   * Waits until the tabs are idle: every page loaded and no request of theirs in flight (but the
+   * refreshes a journey holds on purpose), then a moment more, twice in a row. The clock moves only
+   * then, so a page that a busy machine loads slowly is not carried past its tokens' lifetimes or a
+   * refresh's grace window while it loads. A page that never settles lets the journey go on after 10 s.
+   */
+  async function settle(): Promise<void> {
+    const settledBy = Date.now() + 10_000;
+    let quietLooks = 0;
+    while (quietLooks < 2 && Date.now() < settledBy) {
+      await sleep(20);
+      quietLooks = (await idle()) ? quietLooks + 1 : 0;
+    }
+  }
+
+  async function idle(): Promise<boolean> {
+    for (const request of inFlight) {
+      const held = holding > 0 && new URL(request.url()).pathname === refreshPath;
+      if (!held) return false;
+    }
+    for (const page of clocked.flatMap((each) => each.pages())) {
+      if (page.isClosed()) continue;
+      // A page between two documents (reloading) cannot be read: not idle.
+      const state = await page.evaluate(() => document.readyState).catch(() => 'navigating');
+      if (state !== 'complete') return false;
+    }
+    return true;
   }
 
   /** The tabs of `watched` read the journey's clock, and move with it. */

@@ -262,10 +262,6 @@ export function useJourneys({ time = 'fast-forward' }: { time?: JourneyTime } = 
         if (settled) settled.status = 'failed';
       });
       watched.on('requestfinished', (request) => inFlight.delete(request));
-      // A closed tab's or profile's requests are never answered.
-      watched.on('close', () => {
-        for (const request of inFlight) if (pageOf(request)?.context() === watched) inFlight.delete(request);
-      });
     },
 
     async launchPersistent(userDataDir) {
@@ -394,6 +390,9 @@ export function useJourneys({ time = 'fast-forward' }: { time?: JourneyTime } = 
 
   async function idle(): Promise<boolean> {
     for (const request of inFlight) {
+      const page = pageOf(request);
+      // A closed tab's requests are never answered; a service worker's are not a tab's.
+      if (!page || page.isClosed()) continue;
       const held = holding > 0 && new URL(request.url()).pathname === refreshPath;
       if (!held) return false;
     }

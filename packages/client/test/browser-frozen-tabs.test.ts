@@ -339,7 +339,8 @@ describe('tabs that freeze, close or crash never log each other out', () => {
       const fresh = (await concurrentTokens(second, 1))[0];
       expect((await call(`${server.url}/v1/session`, { token: fresh })).status).toBe(200);
       expect(await sessionStatus(sessionId)).toMatchObject({ status: 'active' });
-      expect(await stateOf(second)).toBe('active');
+      // The worker refreshes each 2 s token about once a second in real time: a read may land inside one.
+      expect(['active', 'refreshing']).toContain(await stateOf(second));
     } finally {
       await context.close();
     }

@@ -1,29 +1,10 @@
 import { formatCursor, type RevocationPage } from '../core/revocation-feed.js';
-import { type SessionRecord, sessionState } from '../core/session.js';
+import { isoTime, sessionJson } from '../core/session-json.js';
 import type { SessionService, TokenGrant } from '../core/sessions.js';
 
-/** The latest instant a Date can show (ECMA-262: 8.64e15 ms after 1970). */
-const latestTime = 8.64e15;
-/** Sessions stored before lifetimes were bounded may end later than that: shown as the latest date, not a 500. */
-const iso = (ms: number) => new Date(Math.min(ms, latestTime)).toISOString();
-const optionalIso = (ms: number | null) => (ms === null ? null : iso(ms));
+const iso = isoTime;
 
-/** The `SESSION` object of the contract. */
-export function sessionJson(session: SessionRecord, now: number) {
-  return {
-    id: session.id,
-    user_id: session.userId,
-    flow: session.flow,
-    status: sessionState(session, now).status,
-    created_at: iso(session.createdAt),
-    last_refreshed_at: optionalIso(session.lastRefreshedAt),
-    expires_at: iso(session.expiresAt),
-    idle_expires_at: optionalIso(session.idleExpiresAt),
-    revoked_at: optionalIso(session.revokedAt),
-    revoked_reason: session.revokedReason,
-    metadata: session.metadata,
-  };
-}
+export { sessionJson };
 
 /** The revocation feed's answer: what a resource server needs to refuse a revoked session's tokens. */
 export function revocationPageJson(page: RevocationPage, now: number) {

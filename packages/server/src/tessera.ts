@@ -5,6 +5,7 @@ import { ApiKeys } from './core/api-keys.js';
 import { type Clock, type Scheduler, systemClock, systemScheduler } from './core/clock.js';
 import { Fanout } from './core/fanout.js';
 import { longestAccessTokenTtl } from './core/flows.js';
+import { Journal } from './core/journal.js';
 import { type KeyEncryption, KeyEncryptionError } from './core/key-encryption.js';
 import { type Log, silentLog } from './core/log.js';
 import { RevocationFeed } from './core/revocation-feed.js';
@@ -50,6 +51,8 @@ export interface TesseraOptions {
 /** One Tessera node's parts, wired together: what the HTTP server, the CLI and tests use. */
 export interface Tessera {
   readonly sessions: SessionService;
+  /** Turns changes into audit events and webhook messages, written with the change. */
+  readonly journal: Journal;
   readonly signingKeys: SigningKeys;
   readonly apiKeys: ApiKeys;
   readonly config: TesseraConfig;
@@ -84,7 +87,8 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
     throw error instanceof KeyEncryptionError ? new ConfigError(error.message) : error;
   });
   const accessTokens = new AccessTokens({ keys: signingKeys, clock, issuer, audience: config.audience, clientId: config.clientId });
-  const sessions = new SessionService({ store, clock, flows: config.flows, accessTokens });
+  const journal = new Journal({ clock });
+  const sessions = new SessionService({ store, clock, flows: config.flows, accessTokens, journal });
   const apiKeys = await ApiKeys.load(store, clock);
   if (options.apiKey !== undefined) await apiKeys.supply(options.apiKey);
   const log = options.log ?? silentLog;
@@ -95,6 +99,7 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
   const stopWatchingApiKeys = (options.listen ?? true) ? apiKeys.watch(log, scheduler) : () => {};
   return {
     sessions,
+    journal,
     signingKeys,
     apiKeys,
     config,

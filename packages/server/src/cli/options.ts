@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
 import { ConfigError, defaultConfig, issuerProblem, loadConfigFile, type TesseraConfig } from '../config.js';
+import type { Actor } from '../core/journal.js';
 import { KeyEncryption, KeyEncryptionError, parseKeyEncryptionKey } from '../core/key-encryption.js';
 import { silentLog } from '../core/log.js';
 import { connectRedis, defaultRedisPrefix } from '../shared-redis.js';
@@ -122,4 +124,16 @@ export async function openTessera(options: StoreOptions): Promise<Tessera> {
       redis?.disconnect();
     },
   };
+}
+
+/** The audit trail's actor for a change made at the CLI: the operating-system user who ran it. */
+export function cliActor(): Actor {
+  let name = 'unknown';
+  try {
+    name = userInfo().username;
+  } catch {
+    // No passwd entry for this uid (some containers): the uid alone still tells operators apart.
+    name = `uid ${process.getuid?.() ?? '?'}`;
+  }
+  return { type: 'cli', id: name };
 }

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { sessionJson, userSessionsJson, userSessionsLimit } from '../http/representation.js';
-import { configOption, databaseOption, dataOption, openTessera, redisOption, redisPrefixOption, type StoreOptions } from './options.js';
+import { cliActor, configOption, databaseOption, dataOption, openTessera, redisOption, redisPrefixOption, type StoreOptions } from './options.js';
 
 export function sessionsCommand(): Command {
   const sessions = new Command('sessions').description('inspect and revoke sessions');
@@ -42,11 +42,11 @@ export function sessionsCommand(): Command {
       const tessera = await openTessera(options);
       try {
         if (options.user) {
-          const revoked = await tessera.sessions.revokeUserSessions(options.user, 'admin');
+          const revoked = await tessera.sessions.revokeUserSessions(options.user, 'admin', cliActor());
           console.log(`Revoked ${revoked.length} session(s) of ${options.user}.`);
           return;
         }
-        const revoked = await tessera.sessions.revokeSession(id!, 'admin');
+        const revoked = await tessera.sessions.revokeSession(id!, 'admin', cliActor());
         if (revoked) {
           console.log(`Revoked ${revoked.id}.`);
           return;

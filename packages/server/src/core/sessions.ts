@@ -3,6 +3,7 @@ import type { Clock } from './clock.js';
 import { TesseraError } from './errors.js';
 import type { FlowPolicies, FlowPolicy } from './flows.js';
 import { newId } from './ids.js';
+import { type Actor, type AuditEventDraft, type Journal, systemActor } from './journal.js';
 import { generateRefreshToken, hashRefreshToken, openSuccessor, sealSuccessor } from './refresh-tokens.js';
 import { type RevocationReason, type SessionRecord, sessionEnd, sessionState } from './session.js';
 import { SessionCache } from './session-cache.js';
@@ -34,12 +35,16 @@ export interface SessionServiceOptions {
   readonly flows: FlowPolicies;
   readonly accessTokens: AccessTokens;
   readonly cache?: SessionCache;
+  /** Records what changes in the audit trail and the webhook outbox; without one, nothing is recorded. */
+  readonly journal?: Journal;
 }
 
 export interface CreateSessionInput {
   readonly userId: string;
   readonly flow?: string;
   readonly metadata?: Record<string, unknown>;
+  /** Who starts it: the app's backend by its API key, an operator at the CLI. */
+  readonly actor?: Actor;
 }
 
 /** The sealed part of a successor grant: what a retry inside the reuse interval gets back. */
@@ -63,6 +68,7 @@ export class SessionService {
   readonly #flows: FlowPolicies;
   readonly #accessTokens: AccessTokens;
   readonly #cache: SessionCache;
+  readonly #journal: Journal | undefined;
   readonly #listeners = new Set<(event: SessionEvent) => void>();
 
   constructor(options: SessionServiceOptions) {
@@ -71,6 +77,7 @@ export class SessionService {
     this.#flows = options.flows;
     this.#accessTokens = options.accessTokens;
     this.#cache = options.cache ?? new SessionCache();
+    this.#journal = options.journal;
   }
 
   /** Calls `listener` on every change; returns the function that stops it. */
@@ -130,13 +137,12 @@ export class SessionService {
     };
     const refreshToken = generateRefreshToken();
     const access = await this.#accessTokens.sign(session, flow.accessTokenTtl, sessionEnd(session));
-    await this.#store.createSession(session, {
-      hash: hashRefreshToken(refreshToken),
-      sessionId: session.id,
-      issuedAt: now,
-      spentAt: null,
-      sealedSuccessor: null,
-    });
+    const journal = this.#journal;
+    await this.#store.createSession(
+      session,
+      { hash: hashRefreshToken(refreshToken), sessionId: session.id, issuedAt: now, spentAt: null, sealedSuccessor: null },
+      journal && ((created) => journal.write([{ type: 'session.created', session: created, actor: input.actor ?? systemActor }])),
+    );
     this.#cache.set(session, now);
     this.#emit({ type: 'created', session });
     return {
@@ -215,7 +221,7 @@ export class SessionService {
       return { session, ...successor };
     }
     // A spent token after its grace window: someone holds a copy. End this session, and only this one.
-    const revoked = await this.revokeSession(session.id, 'reuse_detected');
+    const revoked = await this.revokeSession(session.id, 'reuse_detected', systemActor, { spent_at: new Date(spentAt).toISOString() });
     throw revokedError(revoked ?? (await this.#store.getSession(session.id)) ?? session);
   }
 
@@ -252,21 +258,30 @@ export class SessionService {
     return this.#store.listUserSessions(userId, limit);
   }
 
-  /** Ends an active session; returns it updated, or null when it had already ended. */
-  async revokeSession(id: string, reason: RevocationReason): Promise<SessionRecord | null> {
+  /**
+   * Ends an active session; returns it updated, or null when it had already ended. `actor` is who
+   * asked (recorded in the audit trail); `details` say more about a reuse.
+   */
+  async revokeSession(id: string, reason: RevocationReason, actor: Actor = systemActor, details?: Record<string, unknown>): Promise<SessionRecord | null> {
     assertSessionId(id);
     const now = this.#clock.now();
     const current = await this.#store.getSession(id);
     if (!current || sessionState(current, now).status !== 'active') return null;
-    const revoked = await this.#store.revokeSession(id, reason, now);
+    const journal = this.#journal;
+    const revoked = await this.#store.revokeSession(
+      id,
+      reason,
+      now,
+      journal && ((session) => journal.write(revocationEvents(session, reason, actor, details))),
+    );
     if (revoked) this.#afterRevoke(revoked);
     return revoked;
   }
 
   /** Ends every active session of the user, but `exceptSessionId`; returns those it ended. */
-  async revokeUserSessions(userId: string, reason: RevocationReason, exceptSessionId?: string): Promise<SessionRecord[]> {
+  async revokeUserSessions(userId: string, reason: RevocationReason, actor: Actor = systemActor, exceptSessionId?: string): Promise<SessionRecord[]> {
     assertUserId(userId);
-    return this.#revokeUserSessions(userId, reason, exceptSessionId);
+    return this.#revokeUserSessions(userId, reason, actor, exceptSessionId);
   }
 
   /**
@@ -274,11 +289,18 @@ export class SessionService {
    * The user id comes from the store, so an id kept from before the user-id rule still works.
    */
   async revokeOtherSessions(current: SessionRecord, reason: RevocationReason): Promise<SessionRecord[]> {
-    return this.#revokeUserSessions(current.userId, reason, current.id);
+    return this.#revokeUserSessions(current.userId, reason, { type: 'user', id: current.userId }, current.id);
   }
 
-  async #revokeUserSessions(userId: string, reason: RevocationReason, exceptSessionId?: string): Promise<SessionRecord[]> {
-    const revoked = await this.#store.revokeUserSessions(userId, reason, this.#clock.now(), exceptSessionId);
+  async #revokeUserSessions(userId: string, reason: RevocationReason, actor: Actor, exceptSessionId?: string): Promise<SessionRecord[]> {
+    const journal = this.#journal;
+    const revoked = await this.#store.revokeUserSessions(
+      userId,
+      reason,
+      this.#clock.now(),
+      exceptSessionId,
+      journal && ((sessions) => journal.forSessions(sessions, (session) => revocationEvents(session, reason, actor))),
+    );
     for (const session of revoked) this.#afterRevoke(session);
     return revoked;
   }
@@ -313,6 +335,13 @@ export class SessionService {
 function assertSessionId(id: string): void {
   const problem = storableTextProblem(id);
   if (problem) throw new TesseraError('invalid_request', { message: `The session id ${problem}.`, details: [{ field: 'id', message: problem }] });
+}
+
+/** A revocation's audit events: `session.revoked`, preceded by `session.reuse_detected` when reuse was the reason. */
+function revocationEvents(session: SessionRecord, reason: RevocationReason, actor: Actor, details?: Record<string, unknown>): AuditEventDraft[] {
+  const revoked: AuditEventDraft = { type: 'session.revoked', session, actor, reason };
+  if (reason !== 'reuse_detected') return [revoked];
+  return [{ type: 'session.reuse_detected', session, actor, reason, ...(details ? { details } : {}) }, revoked];
 }
 
 function idleEnd(flow: FlowPolicy, now: number, absoluteEnd: number): number | null {

@@ -1,5 +1,6 @@
 import type { Scheduler } from './clock.js';
 import type { FanoutChannel } from './fanout-channel.js';
+import type { AuditEventRecord, AuditEventType, JournalFor, JournalWrite } from './journal.js';
 import type { RevocationReason, SessionRecord } from './session.js';
 
 /** One refresh token, known only by the SHA-256 of its secret. */
@@ -49,6 +50,16 @@ export interface ApiKeyRecord {
   readonly lastUsedAt: number | null;
 }
 
+/** Which audit events to read: newest first, strictly older than `before` when given. */
+export interface AuditQuery {
+  readonly userId?: string;
+  readonly sessionId?: string;
+  readonly type?: AuditEventType;
+  /** The last event of the previous page: reading goes on from just past it. */
+  readonly before?: { readonly at: number; readonly id: string };
+  readonly limit: number;
+}
+
 export interface RotateRefreshToken {
   readonly spentHash: string;
   readonly spentAt: number;
@@ -61,10 +72,12 @@ export interface RotateRefreshToken {
 
 /**
  * Everything the core needs to keep. Implementations are thin: the rules live in the core.
- * Every method that changes a session bumps its `version`.
+ * Every method that changes a session bumps its `version`. A method given a `journal` writes what it
+ * returns (audit events, webhook messages) in the same transaction as the change, and only when
+ * something changed: a crash keeps both or neither.
  */
 export interface SessionStore {
-  createSession(session: SessionRecord, refreshToken: RefreshTokenRecord): Promise<void>;
+  createSession(session: SessionRecord, refreshToken: RefreshTokenRecord, journal?: JournalFor<SessionRecord>): Promise<void>;
   getSession(id: string): Promise<SessionRecord | null>;
   findRefreshToken(hash: string): Promise<{ token: RefreshTokenRecord; session: SessionRecord } | null>;
   /**
@@ -74,9 +87,15 @@ export interface SessionStore {
    */
   rotateRefreshToken(rotation: RotateRefreshToken): Promise<SessionRecord | null>;
   /** Revokes the session if it is not revoked yet; returns it updated, or null when nothing changed. */
-  revokeSession(id: string, reason: RevocationReason, at: number): Promise<SessionRecord | null>;
+  revokeSession(id: string, reason: RevocationReason, at: number, journal?: JournalFor<SessionRecord>): Promise<SessionRecord | null>;
   /** Revokes every unrevoked, unexpired session of the user but `exceptSessionId`; returns those it revoked. */
-  revokeUserSessions(userId: string, reason: RevocationReason, at: number, exceptSessionId?: string): Promise<SessionRecord[]>;
+  revokeUserSessions(
+    userId: string,
+    reason: RevocationReason,
+    at: number,
+    exceptSessionId?: string,
+    journal?: JournalFor<SessionRecord[]>,
+  ): Promise<SessionRecord[]>;
   /** Sessions of the user neither revoked nor expired at `now`, newest first. */
   listActiveSessions(userId: string, now: number): Promise<SessionRecord[]>;
   /** The user's sessions of every status (active, expired, revoked), newest first, at most `limit`. */
@@ -91,7 +110,7 @@ export interface SessionStore {
 
   listSigningKeys(): Promise<SigningKeyRecord[]>;
   /** Adds `key` as the current one; with `verifyUntil`, first retires every current key (they verify until then). */
-  addSigningKey(key: SigningKeyRecord, verifyUntil: number | null): Promise<void>;
+  addSigningKey(key: SigningKeyRecord, verifyUntil: number | null, journal?: JournalFor<SigningKeyRecord>): Promise<void>;
   /** Replaces the stored private JWK of `kid` (sealed again under another key-encryption key). */
   replaceSigningKeyPrivateJwk(kid: string, privateJwk: string): Promise<void>;
   /** Raises the key's `longestTokenTtl` to `ttl` seconds, unless it is already as long. */
@@ -103,13 +122,18 @@ export interface SessionStore {
    * Stores `key`, live. A key with the same hash is made live again under the new name and origin;
    * another live key of the same name is refused (throws).
    */
-  putApiKey(key: ApiKeyRecord): Promise<void>;
+  putApiKey(key: ApiKeyRecord, journal?: JournalFor<ApiKeyRecord>): Promise<void>;
   /** Revokes the live key named `name`; false when there is none. */
-  revokeApiKey(name: string, at: number): Promise<boolean>;
+  revokeApiKey(name: string, at: number, journal?: JournalFor<string>): Promise<boolean>;
   /** Revokes every live key of `origin` but the one hashed `exceptHash`; returns how many. */
   revokeApiKeysOfOrigin(origin: ApiKeyOrigin, at: number, exceptHash: string | null): Promise<number>;
   /** Records a use of the key at `at`, unless a later one is recorded. */
   recordApiKeyUse(hash: string, at: number): Promise<void>;
+
+  /** Writes audit events and webhook messages that record no change of this store's (one transaction). */
+  appendJournal(write: JournalWrite): Promise<void>;
+  /** Audit events matching `query`, newest first (by time, then id), at most `query.limit`. */
+  listAuditEvents(query: AuditQuery): Promise<AuditEventRecord[]>;
 
   /**
    * A channel between the nodes sharing this store, when the database can carry one

@@ -38,7 +38,7 @@ export class TokenIntrospection {
   /** Ends the session behind an active token, reason `logout`; anything else is left alone (RFC 7009 §2.2). */
   async revoke(token: string): Promise<void> {
     const active = await this.activeToken(token);
-    if (active) await this.#options.sessions.revokeSession(active.session.id, 'logout');
+    if (active) await this.#options.sessions.revokeSession(active.session.id, 'logout', { type: 'user', id: active.session.userId });
   }
 
   async #activeAccessToken(token: string): Promise<ActiveToken | null> {

@@ -80,6 +80,44 @@ export const migrations: readonly Migration[] = [
     name: 'signing keys remember the longest token lifetime they sign for',
     sql: 'ALTER TABLE signing_keys ADD COLUMN longest_token_ttl BIGINT',
   },
+  {
+    version: 5,
+    name: 'the audit trail and the webhook outbox',
+    // Both are written in the same transaction as the change they record (core/journal.ts).
+    sql: `
+      CREATE TABLE audit_events (
+        id TEXT PRIMARY KEY,
+        type TEXT NOT NULL,
+        at BIGINT NOT NULL,
+        user_id TEXT,
+        session_id TEXT,
+        actor_type TEXT NOT NULL,
+        actor_id TEXT NOT NULL,
+        reason TEXT,
+        details TEXT NOT NULL
+      );
+      CREATE INDEX audit_events_by_time ON audit_events (at, id);
+      CREATE INDEX audit_events_by_user ON audit_events (user_id, at, id);
+      CREATE INDEX audit_events_by_session ON audit_events (session_id, at, id);
+      CREATE TABLE webhook_messages (
+        id TEXT PRIMARY KEY,
+        endpoint_id TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        attempts BIGINT NOT NULL,
+        next_attempt_at BIGINT,
+        delivered_at BIGINT,
+        failed_at BIGINT,
+        last_error TEXT,
+        lease_owner TEXT,
+        lease_until BIGINT
+      );
+      CREATE INDEX webhook_messages_due ON webhook_messages (next_attempt_at) WHERE next_attempt_at IS NOT NULL;
+      CREATE INDEX webhook_messages_by_endpoint ON webhook_messages (endpoint_id, created_at, id);
+    `,
+  },
 ];
 
 /** The migrations not yet applied, in order. */

@@ -2,16 +2,20 @@ import pg from 'pg';
 import type { Scheduler } from '../core/clock.js';
 import { TesseraError } from '../core/errors.js';
 import type { FanoutChannel } from '../core/fanout-channel.js';
+import type { AuditEventRecord, JournalFor, JournalWrite } from '../core/journal.js';
 import { type Log, silentLog } from '../core/log.js';
 import type { RevocationReason, SessionRecord } from '../core/session.js';
-import type { ApiKeyOrigin, ApiKeyRecord, RefreshTokenRecord, RotateRefreshToken, SessionStore, SigningKeyRecord } from '../core/store.js';
+import type { ApiKeyOrigin, ApiKeyRecord, AuditQuery, RefreshTokenRecord, RotateRefreshToken, SessionStore, SigningKeyRecord } from '../core/store.js';
 import { PostgresFanoutChannel } from '../fanout/postgres.js';
 import { type NamedParameters, type PositionalStatement, positionalValues, postgresTypes, toPositional } from './dialect.js';
 import { createMigrationsTable, listAppliedMigrations, pendingMigrations, recordMigration } from './migrations.js';
 import { isRetryable, startupError, storeError } from './postgres-errors.js';
 import {
   type ApiKeyRow,
+  type AuditEventRow,
   apiKeyFromRow,
+  auditEventFromRow,
+  auditEventToRow,
   type RefreshTokenRow,
   refreshTokenFromRow,
   refreshTokenToRow,
@@ -20,8 +24,9 @@ import {
   sessionFromRow,
   sessionToRow,
   signingKeyFromRow,
+  webhookMessageToRow,
 } from './rows.js';
-import { postgresStatements, type StatementName, statements } from './statements.js';
+import { auditQueryParameters, postgresStatements, type StatementName, statements } from './statements.js';
 
 export interface PostgresStoreOptions {
   /** `postgres://user@host:port/database` */
@@ -96,10 +101,11 @@ export class PostgresSessionStore implements SessionStore {
     >;
   }
 
-  async createSession(session: SessionRecord, refreshToken: RefreshTokenRecord): Promise<void> {
+  async createSession(session: SessionRecord, refreshToken: RefreshTokenRecord, journal?: JournalFor<SessionRecord>): Promise<void> {
     await this.#transaction(async (client) => {
       await this.#query(client, 'insertSession', sessionToRow(session));
       await this.#query(client, 'insertRefreshToken', refreshTokenToRow(refreshToken));
+      if (journal) await this.#writeJournal(client, journal(session));
     });
   }
 
@@ -135,14 +141,36 @@ export class PostgresSessionStore implements SessionStore {
     return row ? sessionFromRow(row) : null;
   }
 
-  async revokeSession(id: string, reason: RevocationReason, at: number): Promise<SessionRecord | null> {
-    const [row] = await this.#rows<SessionRow>('revokeSession', { id, reason, at });
-    return row ? sessionFromRow(row) : null;
+  async revokeSession(id: string, reason: RevocationReason, at: number, journal?: JournalFor<SessionRecord>): Promise<SessionRecord | null> {
+    const revoke = async (on: Queryable) => {
+      const row = (await this.#query(on, 'revokeSession', { id, reason, at })).rows[0] as SessionRow | undefined;
+      return row ? sessionFromRow(row) : null;
+    };
+    if (!journal) return this.#run(() => revoke(this.#pool));
+    return this.#transaction(async (client) => {
+      const revoked = await revoke(client);
+      if (revoked) await this.#writeJournal(client, journal(revoked));
+      return revoked;
+    });
   }
 
-  async revokeUserSessions(userId: string, reason: RevocationReason, at: number, exceptSessionId?: string): Promise<SessionRecord[]> {
-    const rows = await this.#rows<SessionRow>('revokeUserSessions', { user_id: userId, reason, now: at, except: exceptSessionId ?? null });
-    return rows.map(sessionFromRow);
+  async revokeUserSessions(
+    userId: string,
+    reason: RevocationReason,
+    at: number,
+    exceptSessionId?: string,
+    journal?: JournalFor<SessionRecord[]>,
+  ): Promise<SessionRecord[]> {
+    const revoke = async (on: Queryable) => {
+      const result = await this.#query(on, 'revokeUserSessions', { user_id: userId, reason, now: at, except: exceptSessionId ?? null });
+      return (result.rows as SessionRow[]).map(sessionFromRow);
+    };
+    if (!journal) return this.#run(() => revoke(this.#pool));
+    return this.#transaction(async (client) => {
+      const revoked = await revoke(client);
+      if (revoked.length > 0) await this.#writeJournal(client, journal(revoked));
+      return revoked;
+    });
   }
 
   async listActiveSessions(userId: string, now: number): Promise<SessionRecord[]> {
@@ -170,7 +198,7 @@ export class PostgresSessionStore implements SessionStore {
     return rows.map(signingKeyFromRow);
   }
 
-  async addSigningKey(key: SigningKeyRecord, verifyUntil: number | null): Promise<void> {
+  async addSigningKey(key: SigningKeyRecord, verifyUntil: number | null, journal?: JournalFor<SigningKeyRecord>): Promise<void> {
     await this.#transaction(async (client) => {
       if (verifyUntil !== null) await this.#query(client, 'retireSigningKeys', { retired_at: key.createdAt, verify_until: verifyUntil });
       await this.#query(client, 'insertSigningKey', {
@@ -181,6 +209,7 @@ export class PostgresSessionStore implements SessionStore {
         created_at: key.createdAt,
         longest_token_ttl: key.longestTokenTtl,
       });
+      if (journal) await this.#writeJournal(client, journal(key));
     });
   }
 
@@ -197,13 +226,19 @@ export class PostgresSessionStore implements SessionStore {
     return rows.map(apiKeyFromRow);
   }
 
-  async putApiKey(key: ApiKeyRecord): Promise<void> {
-    await this.#rows('putApiKey', { hash: key.hash, name: key.name, origin: key.origin, created_at: key.createdAt });
+  async putApiKey(key: ApiKeyRecord, journal?: JournalFor<ApiKeyRecord>): Promise<void> {
+    await this.#transaction(async (client) => {
+      await this.#query(client, 'putApiKey', { hash: key.hash, name: key.name, origin: key.origin, created_at: key.createdAt });
+      if (journal) await this.#writeJournal(client, journal(key));
+    });
   }
 
-  async revokeApiKey(name: string, at: number): Promise<boolean> {
-    const result = await this.#run(() => this.#query(this.#pool, 'revokeApiKey', { name, at }));
-    return (result.rowCount ?? 0) > 0;
+  async revokeApiKey(name: string, at: number, journal?: JournalFor<string>): Promise<boolean> {
+    return this.#transaction(async (client) => {
+      const revoked = ((await this.#query(client, 'revokeApiKey', { name, at })).rowCount ?? 0) > 0;
+      if (revoked && journal) await this.#writeJournal(client, journal(name));
+      return revoked;
+    });
   }
 
   async revokeApiKeysOfOrigin(origin: ApiKeyOrigin, at: number, exceptHash: string | null): Promise<number> {
@@ -213,6 +248,21 @@ export class PostgresSessionStore implements SessionStore {
 
   async recordApiKeyUse(hash: string, at: number): Promise<void> {
     await this.#rows('recordApiKeyUse', { hash, at });
+  }
+
+  async appendJournal(write: JournalWrite): Promise<void> {
+    await this.#transaction((client) => this.#writeJournal(client, write));
+  }
+
+  async listAuditEvents(query: AuditQuery): Promise<AuditEventRecord[]> {
+    const rows = await this.#rows<AuditEventRow>('listAuditEvents', auditQueryParameters(query));
+    return rows.map(auditEventFromRow);
+  }
+
+  /** Inside a transaction: the audit events and webhook messages of a change. */
+  async #writeJournal(client: pg.PoolClient, write: JournalWrite): Promise<void> {
+    for (const event of write.events) await this.#query(client, 'insertAuditEvent', { ...auditEventToRow(event) });
+    for (const message of write.messages) await this.#query(client, 'insertWebhookMessage', { ...webhookMessageToRow(message) });
   }
 
   async ping(): Promise<void> {

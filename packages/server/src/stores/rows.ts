@@ -1,3 +1,4 @@
+import type { Actor, AuditEventRecord, AuditEventType, WebhookMessageRecord } from '../core/journal.js';
 import type { RevocationReason, SessionRecord } from '../core/session.js';
 import type { ApiKeyOrigin, ApiKeyRecord, RefreshTokenRecord, SigningKeyRecord } from '../core/store.js';
 
@@ -142,4 +143,112 @@ export const sessionColumns = [
   'revoked_reason',
   'metadata',
   'version',
+] as const;
+
+export interface AuditEventRow {
+  id: string;
+  type: string;
+  at: number | string;
+  user_id: string | null;
+  session_id: string | null;
+  actor_type: string;
+  actor_id: string;
+  reason: string | null;
+  details: string;
+}
+
+export function auditEventToRow(event: AuditEventRecord): AuditEventRow {
+  return {
+    id: event.id,
+    type: event.type,
+    at: event.at,
+    user_id: event.userId,
+    session_id: event.sessionId,
+    actor_type: event.actor.type,
+    actor_id: event.actor.id,
+    reason: event.reason,
+    details: JSON.stringify(event.details),
+  };
+}
+
+export function auditEventFromRow(row: AuditEventRow): AuditEventRecord {
+  return {
+    id: row.id,
+    type: row.type as AuditEventType,
+    at: time(row.at),
+    userId: row.user_id,
+    sessionId: row.session_id,
+    actor: { type: row.actor_type as Actor['type'], id: row.actor_id },
+    reason: row.reason,
+    details: JSON.parse(row.details) as Record<string, unknown>,
+  };
+}
+
+export interface WebhookMessageRow {
+  id: string;
+  endpoint_id: string;
+  event_id: string;
+  type: string;
+  payload: string;
+  created_at: number | string;
+  attempts: number | string;
+  next_attempt_at: number | string | null;
+  delivered_at: number | string | null;
+  failed_at: number | string | null;
+  last_error: string | null;
+  lease_owner: string | null;
+  lease_until: number | string | null;
+}
+
+export function webhookMessageToRow(message: WebhookMessageRecord): WebhookMessageRow {
+  return {
+    id: message.id,
+    endpoint_id: message.endpointId,
+    event_id: message.eventId,
+    type: message.type,
+    payload: message.payload,
+    created_at: message.createdAt,
+    attempts: message.attempts,
+    next_attempt_at: message.nextAttemptAt,
+    delivered_at: message.deliveredAt,
+    failed_at: message.failedAt,
+    last_error: message.lastError,
+    lease_owner: message.leaseOwner,
+    lease_until: message.leaseUntil,
+  };
+}
+
+export function webhookMessageFromRow(row: WebhookMessageRow): WebhookMessageRecord {
+  return {
+    id: row.id,
+    endpointId: row.endpoint_id,
+    eventId: row.event_id,
+    type: row.type as AuditEventType,
+    payload: row.payload,
+    createdAt: time(row.created_at),
+    attempts: Number(row.attempts),
+    nextAttemptAt: optionalTime(row.next_attempt_at),
+    deliveredAt: optionalTime(row.delivered_at),
+    failedAt: optionalTime(row.failed_at),
+    lastError: row.last_error,
+    leaseOwner: row.lease_owner,
+    leaseUntil: optionalTime(row.lease_until),
+  };
+}
+
+export const auditEventColumns = ['id', 'type', 'at', 'user_id', 'session_id', 'actor_type', 'actor_id', 'reason', 'details'] as const;
+export const webhookMessageColumns = [
+  'id',
+  'endpoint_id',
+  'event_id',
+  'type',
+  'payload',
+  'created_at',
+  'attempts',
+  'next_attempt_at',
+  'delivered_at',
+  'failed_at',
+  'last_error',
+  'lease_owner',
+  'lease_until',
 ] as const;

@@ -3,12 +3,16 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { ConfigError } from '../core/config-error.js';
 import { TesseraError } from '../core/errors.js';
+import type { AuditEventRecord, JournalFor, JournalWrite } from '../core/journal.js';
 import type { RevocationReason, SessionRecord } from '../core/session.js';
-import type { ApiKeyOrigin, ApiKeyRecord, RefreshTokenRecord, RotateRefreshToken, SessionStore, SigningKeyRecord } from '../core/store.js';
+import type { ApiKeyOrigin, ApiKeyRecord, AuditQuery, RefreshTokenRecord, RotateRefreshToken, SessionStore, SigningKeyRecord } from '../core/store.js';
 import { createMigrationsTable, listAppliedMigrations, pendingMigrations, recordMigration } from './migrations.js';
 import {
   type ApiKeyRow,
+  type AuditEventRow,
   apiKeyFromRow,
+  auditEventFromRow,
+  auditEventToRow,
   type RefreshTokenRow,
   refreshTokenFromRow,
   refreshTokenToRow,
@@ -17,8 +21,9 @@ import {
   sessionFromRow,
   sessionToRow,
   signingKeyFromRow,
+  webhookMessageToRow,
 } from './rows.js';
-import { type StatementName, statements } from './statements.js';
+import { auditQueryParameters, type StatementName, statements } from './statements.js';
 
 /** Error codes at start that mean the file can never be this store as it is: damaged, not SQLite, not openable. */
 const unusableFileCodes = new Set(['SQLITE_NOTADB', 'SQLITE_CORRUPT', 'SQLITE_CANTOPEN', 'SQLITE_READONLY', 'SQLITE_PERM']);
@@ -71,12 +76,13 @@ export class SqliteSessionStore implements SessionStore {
     }
   }
 
-  async createSession(session: SessionRecord, refreshToken: RefreshTokenRecord): Promise<void> {
+  async createSession(session: SessionRecord, refreshToken: RefreshTokenRecord, journal?: JournalFor<SessionRecord>): Promise<void> {
     this.#run(() =>
       this.#db
         .transaction(() => {
           this.#statements.insertSession.run(sessionToRow(session));
           this.#statements.insertRefreshToken.run(refreshTokenToRow(refreshToken));
+          if (journal) this.#writeJournal(journal(session));
         })
         .immediate(),
     );
@@ -116,16 +122,36 @@ export class SqliteSessionStore implements SessionStore {
     });
   }
 
-  async revokeSession(id: string, reason: RevocationReason, at: number): Promise<SessionRecord | null> {
-    const row = this.#run(() => this.#statements.revokeSession.get({ id, reason, at }) as SessionRow | undefined);
-    return row ? sessionFromRow(row) : null;
+  async revokeSession(id: string, reason: RevocationReason, at: number, journal?: JournalFor<SessionRecord>): Promise<SessionRecord | null> {
+    return this.#run(() =>
+      this.#db
+        .transaction(() => {
+          const row = this.#statements.revokeSession.get({ id, reason, at }) as SessionRow | undefined;
+          const revoked = row ? sessionFromRow(row) : null;
+          if (revoked && journal) this.#writeJournal(journal(revoked));
+          return revoked;
+        })
+        .immediate(),
+    );
   }
 
-  async revokeUserSessions(userId: string, reason: RevocationReason, at: number, exceptSessionId?: string): Promise<SessionRecord[]> {
-    const rows = this.#run(
-      () => this.#statements.revokeUserSessions.all({ user_id: userId, reason, now: at, except: exceptSessionId ?? null }) as SessionRow[],
+  async revokeUserSessions(
+    userId: string,
+    reason: RevocationReason,
+    at: number,
+    exceptSessionId?: string,
+    journal?: JournalFor<SessionRecord[]>,
+  ): Promise<SessionRecord[]> {
+    return this.#run(() =>
+      this.#db
+        .transaction(() => {
+          const rows = this.#statements.revokeUserSessions.all({ user_id: userId, reason, now: at, except: exceptSessionId ?? null }) as SessionRow[];
+          const revoked = rows.map(sessionFromRow);
+          if (revoked.length > 0 && journal) this.#writeJournal(journal(revoked));
+          return revoked;
+        })
+        .immediate(),
     );
-    return rows.map(sessionFromRow);
   }
 
   async listActiveSessions(userId: string, now: number): Promise<SessionRecord[]> {
@@ -153,7 +179,7 @@ export class SqliteSessionStore implements SessionStore {
     return rows.map(signingKeyFromRow);
   }
 
-  async addSigningKey(key: SigningKeyRecord, verifyUntil: number | null): Promise<void> {
+  async addSigningKey(key: SigningKeyRecord, verifyUntil: number | null, journal?: JournalFor<SigningKeyRecord>): Promise<void> {
     this.#run(() =>
       this.#db
         .transaction(() => {
@@ -166,6 +192,7 @@ export class SqliteSessionStore implements SessionStore {
             created_at: key.createdAt,
             longest_token_ttl: key.longestTokenTtl,
           });
+          if (journal) this.#writeJournal(journal(key));
         })
         .immediate(),
     );
@@ -184,12 +211,27 @@ export class SqliteSessionStore implements SessionStore {
     return rows.map(apiKeyFromRow);
   }
 
-  async putApiKey(key: ApiKeyRecord): Promise<void> {
-    this.#run(() => this.#statements.putApiKey.run({ hash: key.hash, name: key.name, origin: key.origin, created_at: key.createdAt }));
+  async putApiKey(key: ApiKeyRecord, journal?: JournalFor<ApiKeyRecord>): Promise<void> {
+    this.#run(() =>
+      this.#db
+        .transaction(() => {
+          this.#statements.putApiKey.run({ hash: key.hash, name: key.name, origin: key.origin, created_at: key.createdAt });
+          if (journal) this.#writeJournal(journal(key));
+        })
+        .immediate(),
+    );
   }
 
-  async revokeApiKey(name: string, at: number): Promise<boolean> {
-    return this.#run(() => this.#statements.revokeApiKey.run({ name, at }).changes > 0);
+  async revokeApiKey(name: string, at: number, journal?: JournalFor<string>): Promise<boolean> {
+    return this.#run(() =>
+      this.#db
+        .transaction(() => {
+          const revoked = this.#statements.revokeApiKey.run({ name, at }).changes > 0;
+          if (revoked && journal) this.#writeJournal(journal(name));
+          return revoked;
+        })
+        .immediate(),
+    );
   }
 
   async revokeApiKeysOfOrigin(origin: ApiKeyOrigin, at: number, exceptHash: string | null): Promise<number> {
@@ -198,6 +240,21 @@ export class SqliteSessionStore implements SessionStore {
 
   async recordApiKeyUse(hash: string, at: number): Promise<void> {
     this.#run(() => this.#statements.recordApiKeyUse.run({ hash, at }));
+  }
+
+  async appendJournal(write: JournalWrite): Promise<void> {
+    this.#run(() => this.#db.transaction(() => this.#writeJournal(write)).immediate());
+  }
+
+  async listAuditEvents(query: AuditQuery): Promise<AuditEventRecord[]> {
+    const rows = this.#run(() => this.#statements.listAuditEvents.all(auditQueryParameters(query)) as AuditEventRow[]);
+    return rows.map(auditEventFromRow);
+  }
+
+  /** Inside a transaction: the audit events and webhook messages of a change. */
+  #writeJournal(write: JournalWrite): void {
+    for (const event of write.events) this.#statements.insertAuditEvent.run(auditEventToRow(event));
+    for (const message of write.messages) this.#statements.insertWebhookMessage.run(webhookMessageToRow(message));
   }
 
   async ping(): Promise<void> {

@@ -1,4 +1,8 @@
-import { sessionColumns } from './rows.js';
+import type { AuditQuery } from '../core/store.js';
+import { auditEventColumns, sessionColumns, webhookMessageColumns } from './rows.js';
+
+const insertInto = (table: string, columns: readonly string[]) =>
+  `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map((column) => `@${column}`).join(', ')})`;
 
 /** A session is active at `@now` when it is neither revoked nor past either end. */
 const activeAt = 'revoked_at IS NULL AND expires_at > @now AND (idle_expires_at IS NULL OR idle_expires_at > @now)';
@@ -8,7 +12,7 @@ const activeAt = 'revoked_at IS NULL AND expires_at > @now AND (idle_expires_at 
  * PostgreSQL gets them rewritten to `$n` by `dialect.ts`. Both run the same SQL.
  */
 export const statements = {
-  insertSession: `INSERT INTO sessions (${sessionColumns.join(', ')}) VALUES (${sessionColumns.map((column) => `@${column}`).join(', ')})`,
+  insertSession: insertInto('sessions', sessionColumns),
   getSession: 'SELECT * FROM sessions WHERE id = @id',
   insertRefreshToken:
     'INSERT INTO refresh_tokens (hash, session_id, issued_at, spent_at, sealed_successor) VALUES (@hash, @session_id, @issued_at, @spent_at, @sealed_successor)',
@@ -42,10 +46,32 @@ export const statements = {
   revokeApiKeysOfOrigin: `UPDATE api_keys SET revoked_at = @at
     WHERE origin = @origin AND revoked_at IS NULL AND (CAST(@except AS TEXT) IS NULL OR hash <> @except)`,
   recordApiKeyUse: 'UPDATE api_keys SET last_used_at = @at WHERE hash = @hash AND (last_used_at IS NULL OR last_used_at < @at)',
+  // The journal (core/journal.ts): written beside the change it records.
+  insertAuditEvent: insertInto('audit_events', auditEventColumns),
+  insertWebhookMessage: insertInto('webhook_messages', webhookMessageColumns),
+  // Keyset paging: strictly older than (@before_at, @before_id); each filter applies when given.
+  listAuditEvents: `SELECT * FROM audit_events
+    WHERE (CAST(@user_id AS TEXT) IS NULL OR user_id = @user_id)
+      AND (CAST(@session_id AS TEXT) IS NULL OR session_id = @session_id)
+      AND (CAST(@type AS TEXT) IS NULL OR type = @type)
+      AND (CAST(@before_at AS BIGINT) IS NULL OR at < @before_at OR (at = @before_at AND id < @before_id))
+    ORDER BY at DESC, id DESC LIMIT @limit`,
   ping: 'SELECT 1',
 } as const;
 
 export type StatementName = keyof typeof statements;
+
+/** The parameters of `listAuditEvents`: null where the query sets no filter. */
+export function auditQueryParameters(query: AuditQuery) {
+  return {
+    user_id: query.userId ?? null,
+    session_id: query.sessionId ?? null,
+    type: query.type ?? null,
+    before_at: query.before?.at ?? null,
+    before_id: query.before?.id ?? null,
+    limit: query.limit,
+  };
+}
 
 /**
  * PostgreSQL only (SQLite has no data-modifying CTEs and no row locks): a whole rotation in one

@@ -3,6 +3,7 @@ import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TesseraError } from '../../src/core/errors.js';
+import { systemActor } from '../../src/core/journal.js';
 import { type RevocationReason, revocationReasons, type SessionState, sessionState } from '../../src/core/session.js';
 import type { TokenGrant } from '../../src/core/sessions.js';
 import { startCore, type TestTessera } from '../helpers.js';
@@ -175,7 +176,7 @@ describe('session properties over random command sequences', () => {
             case 'revoke': {
               const wasActive = model.state(now).status === 'active';
               if (command.reason === 'signed_out_elsewhere') {
-                const revoked = await sessions.revokeUserSessions(userId, command.reason, bystander.session.id);
+                const revoked = await sessions.revokeUserSessions(userId, command.reason, systemActor, bystander.session.id);
                 expect(revoked.map((s) => s.id)).toEqual(wasActive ? [sessionId] : []);
               } else {
                 const revoked = await sessions.revokeSession(sessionId, command.reason);

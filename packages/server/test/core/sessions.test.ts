@@ -4,6 +4,7 @@ import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AccessTokens } from '../../src/core/access-tokens.js';
 import { TesseraError } from '../../src/core/errors.js';
+import { systemActor } from '../../src/core/journal.js';
 import { type RevocationReason, sessionEnd, sessionState } from '../../src/core/session.js';
 import { startCore, type TestTessera, tempDir } from '../helpers.js';
 
@@ -307,7 +308,7 @@ describe('SessionService (core, manual clock, real SQLite)', () => {
     const cases: [RevocationReason, Revoke][] = [
       ['logout', (t, target) => t.tessera.sessions.revokeSession(target.id, 'logout')],
       ['admin', (t, target) => t.tessera.sessions.revokeSession(target.id, 'admin')],
-      ['signed_out_elsewhere', (t, target, keepId) => t.tessera.sessions.revokeUserSessions(target.userId, 'signed_out_elsewhere', keepId)],
+      ['signed_out_elsewhere', (t, target, keepId) => t.tessera.sessions.revokeUserSessions(target.userId, 'signed_out_elsewhere', systemActor, keepId)],
       [
         'reuse_detected',
         async (t, target) => {

@@ -20,7 +20,7 @@ afterAll(async () => {
 describeSessionStore('PostgreSQL', async () => {
   const store = await PostgresSessionStore.open({ connectionString: database.url });
   // One database for the file, emptied before each test.
-  await onDatabase(database.url, (client) => client.query('TRUNCATE sessions, refresh_tokens, signing_keys, api_keys CASCADE'));
+  await onDatabase(database.url, (client) => client.query('TRUNCATE sessions, refresh_tokens, signing_keys, api_keys, audit_events, webhook_messages CASCADE'));
   return { store, cleanup: () => store.close() };
 });
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TesseraError } from '../../src/core/errors.js';
+import type { AuditEventRecord, JournalWrite, WebhookMessageRecord } from '../../src/core/journal.js';
 import type { RevocationReason, SessionRecord } from '../../src/core/session.js';
 import type { ApiKeyRecord, RefreshTokenRecord, RotateRefreshToken, SessionStore, SigningKeyRecord } from '../../src/core/store.js';
 
@@ -268,6 +269,119 @@ export function describeSessionStore(name: string, openStore: () => Promise<{ st
 
       it('returns an empty list for a user with no sessions', async () => {
         expect(await store.revokeUserSessions('nobody', 'admin', t0)).toEqual([]);
+      });
+    });
+
+    describe('journal', () => {
+      const actor = { type: 'api_key', id: 'backend' } as const;
+      let eventCounter = 0;
+      function event(overrides: Partial<AuditEventRecord> = {}): AuditEventRecord {
+        eventCounter += 1;
+        return {
+          id: `evt_${String(eventCounter).padStart(6, '0')}`,
+          type: 'session.revoked',
+          at: t0,
+          userId: 'alice',
+          sessionId: null,
+          actor,
+          reason: 'admin',
+          details: { n: eventCounter },
+          ...overrides,
+        };
+      }
+      function message(eventId: string): WebhookMessageRecord {
+        return {
+          id: `msg_${eventId}`,
+          endpointId: 'wh_1',
+          eventId,
+          type: 'session.revoked',
+          payload: '{}',
+          createdAt: t0,
+          attempts: 0,
+          nextAttemptAt: t0,
+          deliveredAt: null,
+          failedAt: null,
+          lastError: null,
+          leaseOwner: null,
+          leaseUntil: null,
+        };
+      }
+      const write = (...events: AuditEventRecord[]): JournalWrite => ({ events, messages: events.map((e) => message(e.id)) });
+
+      it('writes the events of a change with it, and only when something changed', async () => {
+        const { session: s } = await create();
+        const recorded: SessionRecord[] = [];
+        const revoked = await store.revokeSession(s.id, 'admin', t0 + 1000, (changed) => {
+          recorded.push(changed);
+          return write(event({ sessionId: changed.id, at: changed.revokedAt! }));
+        });
+        expect(recorded).toEqual([revoked]);
+        expect(await store.revokeSession(s.id, 'admin', t0 + 2000, () => write(event({ sessionId: s.id })))).toBeNull();
+        const events = await store.listAuditEvents({ sessionId: s.id, limit: 10 });
+        expect(events).toEqual([expect.objectContaining({ sessionId: s.id, at: t0 + 1000, actor, reason: 'admin' })]);
+        expect(events[0]!.details).toEqual({ n: expect.any(Number) });
+      });
+
+      it('rolls the change back when its journal cannot be written', async () => {
+        const { session: s } = await create();
+        await expect(
+          store.revokeSession(s.id, 'admin', t0 + 1000, () => {
+            throw new Error('the journal failed');
+          }),
+        ).rejects.toThrow();
+        expect((await store.getSession(s.id))?.revokedAt).toBeNull();
+        // A duplicate event id fails the insert inside the transaction: the revocations roll back too.
+        const taken = event();
+        await store.appendJournal(write(taken));
+        await expect(store.revokeUserSessions('alice', 'admin', t0 + 1000, undefined, () => write(event(), taken))).rejects.toThrow();
+        expect((await store.getSession(s.id))?.revokedAt).toBeNull();
+        const brandNew = session();
+        await expect(store.createSession(brandNew, token(brandNew.id), () => write(taken))).rejects.toThrow();
+        expect(await store.getSession(brandNew.id)).toBeNull();
+      });
+
+      it('records one event per session a user-wide revocation ended', async () => {
+        const a = await create();
+        const b = await create();
+        await store.revokeUserSessions('alice', 'admin', t0 + 5, undefined, (revoked) =>
+          write(...revoked.map((r) => event({ sessionId: r.id, at: r.revokedAt! }))),
+        );
+        const events = await store.listAuditEvents({ userId: 'alice', limit: 10 });
+        expect(events.map((e) => e.sessionId).sort()).toEqual([a.session.id, b.session.id].sort());
+        expect(await store.revokeUserSessions('alice', 'admin', t0 + 6, undefined, () => write(event()))).toEqual([]);
+        expect(await store.listAuditEvents({ userId: 'alice', limit: 10 })).toHaveLength(2);
+      });
+
+      it('pages through events newest first, each once, with every filter', async () => {
+        const written = Array.from({ length: 7 }, (_, i) =>
+          event({ at: t0 + Math.floor(i / 3), userId: i % 2 === 0 ? 'alice' : 'bob', type: i % 3 === 0 ? 'session.created' : 'session.revoked' }),
+        );
+        await store.appendJournal(write(...written.slice(0, 4)));
+        await store.appendJournal(write(...written.slice(4)));
+        const newestFirst = [...written].sort((x, y) => y.at - x.at || (y.id < x.id ? -1 : 1));
+        const seen: AuditEventRecord[] = [];
+        let before: { at: number; id: string } | undefined;
+        for (;;) {
+          const page = await store.listAuditEvents({ limit: 2, ...(before ? { before } : {}) });
+          seen.push(...page);
+          if (page.length < 2) break;
+          before = { at: page.at(-1)!.at, id: page.at(-1)!.id };
+        }
+        expect(seen).toEqual(newestFirst);
+        expect((await store.listAuditEvents({ userId: 'bob', limit: 10 })).map((e) => e.id)).toEqual(
+          newestFirst.filter((e) => e.userId === 'bob').map((e) => e.id),
+        );
+        expect((await store.listAuditEvents({ type: 'session.created', userId: 'alice', limit: 10 })).map((e) => e.id)).toEqual(
+          newestFirst.filter((e) => e.type === 'session.created' && e.userId === 'alice').map((e) => e.id),
+        );
+      });
+
+      it('keeps what an API key change records with it', async () => {
+        const key: ApiKeyRecord = { hash: 'h1', name: 'ci', origin: 'created', createdAt: t0, revokedAt: null, lastUsedAt: null };
+        await store.putApiKey(key, () => write(event({ type: 'api_key.created', userId: null, details: { name: 'ci' } })));
+        expect(await store.revokeApiKey('ci', t0 + 1, () => write(event({ type: 'api_key.revoked', userId: null })))).toBe(true);
+        expect(await store.revokeApiKey('ci', t0 + 2, () => write(event({ type: 'api_key.revoked', userId: null })))).toBe(false);
+        expect((await store.listAuditEvents({ limit: 10 })).map((e) => e.type).sort()).toEqual(['api_key.created', 'api_key.revoked']);
       });
     });
 

@@ -72,7 +72,7 @@ export const endUserRoutes: FastifyPluginAsync<EndUserRouteOptions> = async (app
   cors.allowBrowserCalls(app, '/v1/session/logout', ['POST']);
   app.post('/v1/session/logout', { ...browser, config: { docs: docs.logout } }, async (request, reply) => {
     const { session } = await endingCookieWithSession(reply, cookie, requireSession(sessions, request));
-    const revoked = (await sessions.revokeSession(session.id, 'logout')) ?? session;
+    const revoked = (await sessions.revokeSession(session.id, 'logout', { type: 'user', id: session.userId })) ?? session;
     cookie?.clear(reply);
     return { session: sessionJson(revoked, clock.now()) };
   });

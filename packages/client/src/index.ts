@@ -33,7 +33,7 @@ export type {
 export { browserTabCoordinator, noTabCoordination, storageEventChannel } from './tab-coordinator.js';
 export type { Timers } from './timers.js';
 export type { FetchFunction } from './token-endpoint.js';
-export type { SessionInfo, TokenGrant } from './token-grant.js';
+export type { DeviceInfo, SessionInfo, TokenGrant } from './token-grant.js';
 export type { ConnectSessionWorkerOptions, ServiceWorkerLike } from './worker-client.js';
 export { connectSessionWorker } from './worker-client.js';
 export type { SessionWorkerHost, SessionWorkerOptions } from './worker-host.js';

@@ -142,6 +142,9 @@ export class FakeTessera {
         revoked_at: null,
         revoked_reason: null,
         metadata: { refreshes: this.#counter - 1 },
+        device: null,
+        last_seen_at: new Date(now).toISOString(),
+        refresh_count: 0,
       },
     };
   }

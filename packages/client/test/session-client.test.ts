@@ -22,6 +22,9 @@ const sessionInfo = {
   revoked_at: null,
   revoked_reason: null,
   metadata: {},
+  device: null,
+  last_seen_at: '2026-01-01T09:00:00.000Z',
+  refresh_count: 0,
 } as const;
 const start = Date.UTC(2026, 0, 1, 9, 0, 0);
 const minutes = (n: number) => n * 60_000;

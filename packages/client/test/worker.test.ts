@@ -25,6 +25,9 @@ const sessionInfo = {
   revoked_at: null,
   revoked_reason: null,
   metadata: {},
+  device: null,
+  last_seen_at: new Date().toISOString(),
+  refresh_count: 0,
 } as const;
 let server: FakeTessera;
 let host: SessionWorkerHost;

@@ -13,6 +13,7 @@ import {
   apiKeyFromRow,
   auditEventFromRow,
   auditEventToRow,
+  deviceToRow,
   type RefreshTokenRow,
   refreshTokenFromRow,
   refreshTokenToRow,
@@ -115,6 +116,7 @@ export class SqliteSessionStore implements SessionStore {
         id: rotation.sessionId,
         last_refreshed_at: rotation.lastRefreshedAt,
         idle_expires_at: rotation.idleExpiresAt,
+        ...deviceToRow(rotation.device),
       }) as SessionRow | undefined;
       if (!row) throw new LostRace();
       this.#statements.insertRefreshToken.run(refreshTokenToRow(rotation.successor));

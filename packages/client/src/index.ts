@@ -18,6 +18,7 @@ export type { EventSourceLike, PageEnvironment, WakeCause } from './refresh-sche
 export type { ServerTimeSample } from './server-clock.js';
 
 export { ServerClock } from './server-clock.js';
+export type { DeviceSession } from './session-endpoints.js';
 export type { RevocationReason, SessionClosedCause, SessionHandler, SessionRefreshedEvent } from './session-handler.js';
 export type { TokenStorage, WebStorageOptions } from './storage.js';
 export { localStorageAdapter, memoryStorage, sessionStorageAdapter } from './storage.js';

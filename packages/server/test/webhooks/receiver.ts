@@ -43,6 +43,8 @@ export interface ReceiverOptions {
 export class WebhookReceiver {
   readonly received: ReceivedWebhook[] = [];
   mode: ReceiverMode = { kind: 'ok' };
+  /** Real milliseconds to wait before answering (a slow receiver keeps deliveries in flight longer). */
+  delayMs = 0;
   readonly #webhook: Webhook;
   readonly #now: () => number;
   readonly #held = new Set<ServerResponse>();
@@ -67,7 +69,8 @@ export class WebhookReceiver {
   /** Verified deliveries, one per `webhook-id`: what a deduplicating receiver acts on. */
   get deduplicated(): Map<string, ReceivedWebhook> {
     const unique = new Map<string, ReceivedWebhook>();
-    for (const request of this.received) if (request.verified !== undefined && request.status < 300 && !unique.has(request.id)) unique.set(request.id, request);
+    for (const request of this.received)
+      if (request.verified !== undefined && request.status >= 200 && request.status < 300 && !unique.has(request.id)) unique.set(request.id, request);
     return unique;
   }
 
@@ -145,6 +148,7 @@ export class WebhookReceiver {
       this.#held.add(response);
       return;
     }
+    if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
     response.writeHead(status, { 'content-type': 'text/plain' }).end(status >= 300 ? `receiver says ${status}` : '');
   }
 }

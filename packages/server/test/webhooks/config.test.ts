@@ -1,6 +1,7 @@
 // The `webhooks` and `webhook_delivery` keys of the config file: what is accepted, the endpoint ids
 // every node derives alike, and one clear line for each mistake.
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '../../src/config.js';
 import { auditEventTypes } from '../../src/core/journal.js';
@@ -65,5 +66,14 @@ describe('webhooks in the config file', () => {
       [{ webhook_delivery: { concurrency: 0 } }, /webhook_delivery\.concurrency: /],
     ];
     for (const [input, expected] of cases) expect(problemsOf(input), JSON.stringify(input)).toMatch(expected);
+  });
+
+  it('accepts the README example as it is written', () => {
+    const readme = readFileSync(new URL('../../../../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('## Webhooks'));
+    const example = /```json\n([\s\S]*?)```/.exec(section)![1]!;
+    const config = parseConfig(JSON.parse(example));
+    expect(config.webhooks).toHaveLength(1);
+    expect(config.webhooks[0]!.events).toEqual(['session.revoked', 'session.reuse_detected']);
   });
 });

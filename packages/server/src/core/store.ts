@@ -1,7 +1,8 @@
 import type { Scheduler } from './clock.js';
 import type { FanoutChannel } from './fanout-channel.js';
-import type { AuditEventRecord, AuditEventType, JournalFor, JournalWrite } from './journal.js';
+import type { AuditEventRecord, AuditEventType, JournalFor, JournalWrite, WebhookMessageRecord } from './journal.js';
 import type { RevocationReason, SessionDevice, SessionRecord } from './session.js';
+import type { WebhookClaim, WebhookMessageQuery, WebhookSettlement } from './webhook-outbox.js';
 
 /** One refresh token, known only by the SHA-256 of its secret. */
 export interface RefreshTokenRecord {
@@ -136,6 +137,20 @@ export interface SessionStore {
   appendJournal(write: JournalWrite): Promise<void>;
   /** Audit events matching `query`, newest first (by time, then id), at most `query.limit`. */
   listAuditEvents(query: AuditQuery): Promise<AuditEventRecord[]>;
+
+  /**
+   * The webhook outbox (`core/webhook-outbox.ts`). Claims at most `limit` messages due by `now` whose
+   * lease is free or ran out, for `owner` until `leaseUntil`, in one conditional UPDATE: two nodes
+   * claiming at once never get the same message. Oldest due first.
+   */
+  claimWebhookMessages(claim: WebhookClaim): Promise<WebhookMessageRecord[]>;
+  /** Writes an attempt's outcome and frees the lease, only while `owner` holds it; null when it does not (another node took over). */
+  settleWebhookMessage(settlement: WebhookSettlement): Promise<WebhookMessageRecord | null>;
+  /** Messages matching `query`, newest first (by creation, then id), at most `query.limit`. */
+  listWebhookMessages(query: WebhookMessageQuery): Promise<WebhookMessageRecord[]>;
+  getWebhookMessage(id: string): Promise<WebhookMessageRecord | null>;
+  /** Makes an undelivered message (failed or pending) due at `at` again; null when there is none or it was delivered. */
+  retryWebhookMessage(id: string, at: number): Promise<WebhookMessageRecord | null>;
 
   /**
    * A channel between the nodes sharing this store, when the database can carry one

@@ -162,3 +162,40 @@ export const OAuthErrorAnswer = Type.Object({
   request_id: Type.String(),
   timestamp: Iso,
 });
+
+/** Signed webhooks (`GET /v1/webhooks/…`): what an operator and the console see of the outbox. */
+export const WebhookEndpointsAnswer = Type.Object({
+  endpoints: Type.Array(
+    Type.Object({
+      id: Type.String({ description: '`wh_` and 16 hex digits of the SHA-256 of the URL: the same on every node.' }),
+      url: Type.String(),
+      events: Type.Array(Type.String(), { description: 'The event types it hears.' }),
+    }),
+    { description: 'As configured (`webhooks` in the config file); the secret is never shown.' },
+  ),
+});
+
+export const WebhookMessageAnswer = Type.Object(
+  {
+    id: Type.String({ description: '`msg_…`: the `webhook-id` header, the receiver’s idempotency key.' }),
+    endpoint_id: Type.String(),
+    event_id: Type.String({ description: 'The audit event it tells of.' }),
+    type: Type.String(),
+    status: Type.Enum(['pending', 'delivered', 'failed']),
+    attempts: Type.Integer({ minimum: 0, description: 'Requests sent so far.' }),
+    last_error: Type.Union([Type.String(), Type.Null()], { description: 'Why the last attempt failed: `HTTP 500 …`, a network error, a timeout.' }),
+    created_at: Iso,
+    next_attempt_at: Type.Union([Iso, Type.Null()], { description: 'When it is tried next; null once delivered or failed.' }),
+    delivered_at: OptionalIso,
+    failed_at: Type.Union([Iso, Type.Null()], { description: 'When it was given up on (retries used up, or its endpoint removed).' }),
+    payload: Type.Record(Type.String(), Type.Unknown(), { description: 'The body as sent: `{ type, timestamp, data }`.' }),
+  },
+  { description: 'One webhook message for one endpoint.' },
+);
+
+export const WebhookMessagesAnswer = Type.Object({
+  messages: Type.Array(WebhookMessageAnswer, { description: 'Newest first.' }),
+  next_cursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass back as `cursor` for older messages; null on the last page.' }),
+});
+
+export const WebhookRetryAnswer = Type.Object({ message: WebhookMessageAnswer });

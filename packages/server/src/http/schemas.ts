@@ -48,3 +48,15 @@ export const RevocationsQuery = Type.Object(
 );
 export const AdminAssetParams = Type.Object({ file: Type.String({ maxLength: 64 }) });
 export const ErrorCodeParams = Type.Object({ code: Type.String({ maxLength: 64 }) });
+
+/** `GET /v1/webhooks/messages`: filters, a page size of 1–200 (default 50), and the cursor of the previous page. */
+export const WebhookMessagesQuery = Type.Object(
+  {
+    endpoint_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    status: Type.Optional(Type.Enum(['pending', 'delivered', 'failed'])),
+    limit: Type.Optional(Type.String({ pattern: '^([1-9][0-9]?|1[0-9][0-9]|200)$', description: '1 to 200.' })),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+  },
+  { additionalProperties: false },
+);
+export const WebhookMessageIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });

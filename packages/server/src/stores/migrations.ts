@@ -130,6 +130,12 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE sessions ADD COLUMN refresh_count BIGINT NOT NULL DEFAULT 0;
     `,
   },
+  {
+    version: 9,
+    name: 'webhook messages listed newest first',
+    // GET /v1/webhooks/messages pages all endpoints' messages by (created_at, id).
+    sql: 'CREATE INDEX webhook_messages_by_time ON webhook_messages (created_at, id)',
+  },
 ];
 
 /** The migrations not yet applied, in order. */

@@ -2,10 +2,11 @@ import pg from 'pg';
 import type { Scheduler } from '../core/clock.js';
 import { TesseraError } from '../core/errors.js';
 import type { FanoutChannel } from '../core/fanout-channel.js';
-import type { AuditEventRecord, JournalFor, JournalWrite } from '../core/journal.js';
+import type { AuditEventRecord, JournalFor, JournalWrite, WebhookMessageRecord } from '../core/journal.js';
 import { type Log, silentLog } from '../core/log.js';
 import type { RevocationReason, SessionRecord } from '../core/session.js';
 import type { ApiKeyOrigin, ApiKeyRecord, AuditQuery, RefreshTokenRecord, RotateRefreshToken, SessionStore, SigningKeyRecord } from '../core/store.js';
+import type { WebhookClaim, WebhookMessageQuery, WebhookSettlement } from '../core/webhook-outbox.js';
 import { PostgresFanoutChannel } from '../fanout/postgres.js';
 import { type NamedParameters, type PositionalStatement, positionalValues, postgresTypes, toPositional } from './dialect.js';
 import { createMigrationsTable, listAppliedMigrations, pendingMigrations, recordMigration } from './migrations.js';
@@ -25,9 +26,12 @@ import {
   sessionFromRow,
   sessionToRow,
   signingKeyFromRow,
+  type WebhookMessageRow,
+  webhookMessageFromRow,
+  webhookMessagesClaimed,
   webhookMessageToRow,
 } from './rows.js';
-import { auditQueryParameters, postgresStatements, type StatementName, statements } from './statements.js';
+import { auditQueryParameters, postgresStatements, type StatementName, statements, webhookParameters } from './statements.js';
 
 export interface PostgresStoreOptions {
   /** `postgres://user@host:port/database` */
@@ -62,6 +66,7 @@ export class PostgresSessionStore implements SessionStore {
   readonly #log: Log;
   readonly #compiled: Record<StatementName, PositionalStatement>;
   readonly #rotate = toPositional(postgresStatements.rotateRefreshToken);
+  readonly #claimWebhookMessages = toPositional(postgresStatements.claimWebhookMessages);
   #closed = false;
 
   /** Connects, and applies pending migrations under an advisory lock. */
@@ -259,6 +264,38 @@ export class PostgresSessionStore implements SessionStore {
   async listAuditEvents(query: AuditQuery): Promise<AuditEventRecord[]> {
     const rows = await this.#rows<AuditEventRow>('listAuditEvents', auditQueryParameters(query));
     return rows.map(auditEventFromRow);
+  }
+
+  async claimWebhookMessages(claim: WebhookClaim): Promise<WebhookMessageRecord[]> {
+    const statement = this.#claimWebhookMessages;
+    const result = await this.#run(() =>
+      this.#pool.query({
+        name: 'tessera_claimWebhookMessages_skipLocked',
+        text: statement.text,
+        values: positionalValues(statement, webhookParameters.claim(claim)),
+      }),
+    );
+    return webhookMessagesClaimed(result.rows as WebhookMessageRow[]);
+  }
+
+  async settleWebhookMessage(settlement: WebhookSettlement): Promise<WebhookMessageRecord | null> {
+    const [row] = await this.#rows<WebhookMessageRow>('settleWebhookMessage', webhookParameters.settle(settlement));
+    return row ? webhookMessageFromRow(row) : null;
+  }
+
+  async listWebhookMessages(query: WebhookMessageQuery): Promise<WebhookMessageRecord[]> {
+    const rows = await this.#rows<WebhookMessageRow>('listWebhookMessages', webhookParameters.list(query));
+    return rows.map(webhookMessageFromRow);
+  }
+
+  async getWebhookMessage(id: string): Promise<WebhookMessageRecord | null> {
+    const [row] = await this.#rows<WebhookMessageRow>('getWebhookMessage', { id });
+    return row ? webhookMessageFromRow(row) : null;
+  }
+
+  async retryWebhookMessage(id: string, at: number): Promise<WebhookMessageRecord | null> {
+    const [row] = await this.#rows<WebhookMessageRow>('retryWebhookMessage', { id, at });
+    return row ? webhookMessageFromRow(row) : null;
   }
 
   /** Inside a transaction: the audit events and webhook messages of a change. */

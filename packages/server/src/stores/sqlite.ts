@@ -3,9 +3,10 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { ConfigError } from '../core/config-error.js';
 import { TesseraError } from '../core/errors.js';
-import type { AuditEventRecord, JournalFor, JournalWrite } from '../core/journal.js';
+import type { AuditEventRecord, JournalFor, JournalWrite, WebhookMessageRecord } from '../core/journal.js';
 import type { RevocationReason, SessionRecord } from '../core/session.js';
 import type { ApiKeyOrigin, ApiKeyRecord, AuditQuery, RefreshTokenRecord, RotateRefreshToken, SessionStore, SigningKeyRecord } from '../core/store.js';
+import type { WebhookClaim, WebhookMessageQuery, WebhookSettlement } from '../core/webhook-outbox.js';
 import { createMigrationsTable, listAppliedMigrations, pendingMigrations, recordMigration } from './migrations.js';
 import {
   type ApiKeyRow,
@@ -22,9 +23,12 @@ import {
   sessionFromRow,
   sessionToRow,
   signingKeyFromRow,
+  type WebhookMessageRow,
+  webhookMessageFromRow,
+  webhookMessagesClaimed,
   webhookMessageToRow,
 } from './rows.js';
-import { auditQueryParameters, type StatementName, statements } from './statements.js';
+import { auditQueryParameters, type StatementName, statements, webhookParameters } from './statements.js';
 
 /** Error codes at start that mean the file can never be this store as it is: damaged, not SQLite, not openable. */
 const unusableFileCodes = new Set(['SQLITE_NOTADB', 'SQLITE_CORRUPT', 'SQLITE_CANTOPEN', 'SQLITE_READONLY', 'SQLITE_PERM']);
@@ -251,6 +255,31 @@ export class SqliteSessionStore implements SessionStore {
   async listAuditEvents(query: AuditQuery): Promise<AuditEventRecord[]> {
     const rows = this.#run(() => this.#statements.listAuditEvents.all(auditQueryParameters(query)) as AuditEventRow[]);
     return rows.map(auditEventFromRow);
+  }
+
+  async claimWebhookMessages(claim: WebhookClaim): Promise<WebhookMessageRecord[]> {
+    const rows = this.#run(() => this.#statements.claimWebhookMessages.all(webhookParameters.claim(claim)) as WebhookMessageRow[]);
+    return webhookMessagesClaimed(rows);
+  }
+
+  async settleWebhookMessage(settlement: WebhookSettlement): Promise<WebhookMessageRecord | null> {
+    const row = this.#run(() => this.#statements.settleWebhookMessage.get(webhookParameters.settle(settlement)) as WebhookMessageRow | undefined);
+    return row ? webhookMessageFromRow(row) : null;
+  }
+
+  async listWebhookMessages(query: WebhookMessageQuery): Promise<WebhookMessageRecord[]> {
+    const rows = this.#run(() => this.#statements.listWebhookMessages.all(webhookParameters.list(query)) as WebhookMessageRow[]);
+    return rows.map(webhookMessageFromRow);
+  }
+
+  async getWebhookMessage(id: string): Promise<WebhookMessageRecord | null> {
+    const row = this.#run(() => this.#statements.getWebhookMessage.get({ id }) as WebhookMessageRow | undefined);
+    return row ? webhookMessageFromRow(row) : null;
+  }
+
+  async retryWebhookMessage(id: string, at: number): Promise<WebhookMessageRecord | null> {
+    const row = this.#run(() => this.#statements.retryWebhookMessage.get({ id, at }) as WebhookMessageRow | undefined);
+    return row ? webhookMessageFromRow(row) : null;
   }
 
   /** Inside a transaction: the audit events and webhook messages of a change. */

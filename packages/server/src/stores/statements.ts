@@ -1,4 +1,5 @@
 import type { AuditQuery } from '../core/store.js';
+import type { WebhookClaim, WebhookMessageQuery, WebhookSettlement } from '../core/webhook-outbox.js';
 import { auditEventColumns, sessionColumns, webhookMessageColumns } from './rows.js';
 
 const insertInto = (table: string, columns: readonly string[]) =>
@@ -10,6 +11,8 @@ const activeAt = 'revoked_at IS NULL AND expires_at > @now AND (idle_expires_at 
 /** What a rotation writes besides the renewal: the device as the refresh saw it, one more refresh counted. */
 const recordDevice = `device_user_agent = @device_user_agent, device_browser = @device_browser, device_os = @device_os,
     device_ip = @device_ip, refresh_count = refresh_count + 1`;
+/** A webhook message is due at `@now` when its attempt time has come and no live lease holds it. */
+const webhookMessageDue = 'next_attempt_at <= @now AND (lease_until IS NULL OR lease_until < @now)';
 
 /**
  * Every statement a SQL store runs, once, with named `@parameters`: SQLite binds them as written,
@@ -60,6 +63,26 @@ export const statements = {
       AND (CAST(@type AS TEXT) IS NULL OR type = @type)
       AND (CAST(@before_at AS BIGINT) IS NULL OR at < @before_at OR (at = @before_at AND id < @before_id))
     ORDER BY at DESC, id DESC LIMIT @limit`,
+  // The webhook outbox (core/webhook-outbox.ts). A claim is one conditional UPDATE: the outer WHERE
+  // checks again what the inner SELECT chose, so on PostgreSQL a claimer that waited on another's row
+  // lock re-reads the row and skips it once leased; SQLite runs one writer at a time.
+  claimWebhookMessages: `UPDATE webhook_messages SET lease_owner = @owner, lease_until = @lease_until
+    WHERE id IN (SELECT id FROM webhook_messages WHERE ${webhookMessageDue} ORDER BY next_attempt_at, id LIMIT @limit)
+      AND ${webhookMessageDue}
+    RETURNING *`,
+  settleWebhookMessage: `UPDATE webhook_messages SET attempts = attempts + @attempted, delivered_at = @delivered_at, failed_at = @failed_at,
+      next_attempt_at = @next_attempt_at, last_error = @last_error, lease_owner = NULL, lease_until = NULL
+    WHERE id = @id AND lease_owner = @owner AND delivered_at IS NULL RETURNING *`,
+  getWebhookMessage: 'SELECT * FROM webhook_messages WHERE id = @id',
+  retryWebhookMessage: 'UPDATE webhook_messages SET failed_at = NULL, next_attempt_at = @at WHERE id = @id AND delivered_at IS NULL RETURNING *',
+  listWebhookMessages: `SELECT * FROM webhook_messages
+    WHERE (CAST(@endpoint_id AS TEXT) IS NULL OR endpoint_id = @endpoint_id)
+      AND (CAST(@status AS TEXT) IS NULL
+        OR (CAST(@status AS TEXT) = 'delivered' AND delivered_at IS NOT NULL)
+        OR (CAST(@status AS TEXT) = 'failed' AND failed_at IS NOT NULL)
+        OR (CAST(@status AS TEXT) = 'pending' AND delivered_at IS NULL AND failed_at IS NULL))
+      AND (CAST(@before_at AS BIGINT) IS NULL OR created_at < @before_at OR (created_at = @before_at AND id < @before_id))
+    ORDER BY created_at DESC, id DESC LIMIT @limit`,
   ping: 'SELECT 1',
 } as const;
 
@@ -76,6 +99,27 @@ export function auditQueryParameters(query: AuditQuery) {
     limit: query.limit,
   };
 }
+
+/** The parameters of the webhook outbox's statements. */
+export const webhookParameters = {
+  claim: (claim: WebhookClaim) => ({ owner: claim.owner, now: claim.now, lease_until: claim.leaseUntil, limit: claim.limit }),
+  settle: (settlement: WebhookSettlement) => ({
+    id: settlement.id,
+    owner: settlement.owner,
+    attempted: settlement.attempted ? 1 : 0,
+    delivered_at: settlement.deliveredAt,
+    failed_at: settlement.failedAt,
+    next_attempt_at: settlement.nextAttemptAt,
+    last_error: settlement.lastError,
+  }),
+  list: (query: WebhookMessageQuery) => ({
+    endpoint_id: query.endpointId ?? null,
+    status: query.status ?? null,
+    before_at: query.before?.createdAt ?? null,
+    before_id: query.before?.id ?? null,
+    limit: query.limit,
+  }),
+};
 
 /**
  * PostgreSQL only (SQLite has no data-modifying CTEs and no row locks): a whole rotation in one
@@ -101,4 +145,9 @@ export const postgresStatements = {
       SELECT @successor_hash, id, @issued_at, NULL, NULL FROM renewed
     )
     SELECT * FROM renewed`,
+  /** The claim, skipping rows another node's claim has locked instead of waiting for them. */
+  claimWebhookMessages: `UPDATE webhook_messages SET lease_owner = @owner, lease_until = @lease_until
+    WHERE id IN (SELECT id FROM webhook_messages WHERE ${webhookMessageDue} ORDER BY next_attempt_at, id LIMIT @limit FOR UPDATE SKIP LOCKED)
+      AND ${webhookMessageDue}
+    RETURNING *`,
 } as const;

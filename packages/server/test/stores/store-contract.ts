@@ -416,6 +416,150 @@ export function describeSessionStore(name: string, openStore: () => Promise<{ st
       });
     });
 
+    describe('webhook outbox', () => {
+      let messageCounter = 0;
+      function outboxMessage(overrides: Partial<WebhookMessageRecord> = {}): WebhookMessageRecord {
+        messageCounter += 1;
+        const n = String(messageCounter).padStart(6, '0');
+        return {
+          id: `msg_${n}`,
+          endpointId: 'wh_a',
+          eventId: `evt_outbox_${n}`,
+          type: 'session.revoked',
+          payload: `{"n":${messageCounter}}`,
+          createdAt: t0,
+          attempts: 0,
+          nextAttemptAt: t0,
+          deliveredAt: null,
+          failedAt: null,
+          lastError: null,
+          leaseOwner: null,
+          leaseUntil: null,
+          ...overrides,
+        };
+      }
+      const put = (...messages: WebhookMessageRecord[]) => store.appendJournal({ events: [], messages });
+      const claim = (owner: string, now: number, limit = 10, leaseMs = 60_000) => store.claimWebhookMessages({ owner, now, leaseUntil: now + leaseMs, limit });
+      const settlement = { attempted: true, deliveredAt: null, failedAt: null, nextAttemptAt: null, lastError: null };
+
+      it('claims due messages oldest due first, up to the limit, and not those due later', async () => {
+        const later = outboxMessage({ nextAttemptAt: t0 + 5_000 });
+        const first = outboxMessage({ nextAttemptAt: t0 - 2 });
+        const second = outboxMessage({ nextAttemptAt: t0 - 1 });
+        const third = outboxMessage();
+        await put(later, third, second, first);
+        const claimed = await claim('node_a', t0, 2);
+        expect(claimed.map((m) => m.id)).toEqual([first.id, second.id]);
+        expect(claimed[0]).toMatchObject({ leaseOwner: 'node_a', leaseUntil: t0 + 60_000, payload: first.payload, attempts: 0 });
+        expect((await claim('node_a', t0, 10)).map((m) => m.id)).toEqual([third.id]);
+        expect((await claim('node_b', t0 + 5_000, 10)).map((m) => m.id)).toEqual([later.id]);
+      });
+
+      it("a leased message is nobody else's until its lease runs out, then claimable again", async () => {
+        const message = outboxMessage();
+        await put(message);
+        expect(await claim('node_a', t0, 10, 30_000)).toHaveLength(1);
+        expect(await claim('node_b', t0 + 1_000)).toEqual([]);
+        expect(await claim('node_b', t0 + 30_000)).toEqual([]);
+        const taken = await claim('node_b', t0 + 30_001);
+        expect(taken.map((m) => [m.id, m.leaseOwner])).toEqual([[message.id, 'node_b']]);
+        // The first node's outcome comes too late: the message is node_b's now.
+        expect(await store.settleWebhookMessage({ id: message.id, owner: 'node_a', ...settlement, deliveredAt: t0 + 30_002 })).toBeNull();
+        expect(await store.getWebhookMessage(message.id)).toMatchObject({ deliveredAt: null, leaseOwner: 'node_b' });
+      });
+
+      it('two claimers at once never get the same message', async () => {
+        const messages = Array.from({ length: 40 }, () => outboxMessage());
+        await put(...messages);
+        const claims = await Promise.all(['node_a', 'node_b', 'node_c', 'node_d'].map((owner) => claim(owner, t0, 15)));
+        const ids = claims.flatMap((claimed) => claimed.map((m) => m.id));
+        expect(new Set(ids).size).toBe(ids.length);
+        expect(ids.sort()).toEqual(messages.map((m) => m.id).sort());
+        for (const [index, owner] of ['node_a', 'node_b', 'node_c', 'node_d'].entries()) {
+          for (const m of claims[index]!) expect((await store.getWebhookMessage(m.id))?.leaseOwner).toBe(owner);
+        }
+      });
+
+      it('settles an attempt for the lease holder: delivered, retried later, or given up; settled messages are never claimed', async () => {
+        const delivered = outboxMessage();
+        const retried = outboxMessage();
+        const givenUp = outboxMessage({ attempts: 7 });
+        await put(delivered, retried, givenUp);
+        await claim('node_a', t0);
+        expect(await store.settleWebhookMessage({ id: delivered.id, owner: 'node_a', ...settlement, deliveredAt: t0 + 10 })).toMatchObject({
+          attempts: 1,
+          deliveredAt: t0 + 10,
+          nextAttemptAt: null,
+          leaseOwner: null,
+          leaseUntil: null,
+        });
+        expect(
+          await store.settleWebhookMessage({ id: retried.id, owner: 'node_a', ...settlement, nextAttemptAt: t0 + 5_000, lastError: 'HTTP 500' }),
+        ).toMatchObject({ attempts: 1, nextAttemptAt: t0 + 5_000, lastError: 'HTTP 500', leaseOwner: null, deliveredAt: null, failedAt: null });
+        expect(await store.settleWebhookMessage({ id: givenUp.id, owner: 'node_a', ...settlement, failedAt: t0 + 20, lastError: 'timeout' })).toMatchObject({
+          attempts: 8,
+          failedAt: t0 + 20,
+          nextAttemptAt: null,
+        });
+        // Settled once: a second outcome for a delivered message changes nothing.
+        expect(await store.settleWebhookMessage({ id: delivered.id, owner: 'node_a', ...settlement, lastError: 'late' })).toBeNull();
+        expect(await claim('node_b', t0 + 4_999)).toEqual([]);
+        expect((await claim('node_b', t0 + 5_000)).map((m) => [m.id, m.attempts, m.lastError])).toEqual([[retried.id, 1, 'HTTP 500']]);
+        await store.settleWebhookMessage({ id: retried.id, owner: 'node_b', ...settlement, deliveredAt: t0 + 5_001 });
+        expect(await claim('node_c', t0 + 1_000_000_000)).toEqual([]);
+        // An endpoint that is gone: given up without an attempt.
+        const orphan = outboxMessage({ endpointId: 'wh_gone' });
+        await put(orphan);
+        await claim('node_a', t0);
+        expect(await store.settleWebhookMessage({ id: orphan.id, owner: 'node_a', ...settlement, attempted: false, failedAt: t0 })).toMatchObject({
+          attempts: 0,
+        });
+      });
+
+      it('lists messages newest first with status and endpoint filters, paging by (created_at, id)', async () => {
+        const written = Array.from({ length: 7 }, (_, i) => outboxMessage({ createdAt: t0 + Math.floor(i / 3), endpointId: i % 2 === 0 ? 'wh_a' : 'wh_b' }));
+        await put(...written);
+        await claim('node_a', t0, 2);
+        await store.settleWebhookMessage({ id: written[0]!.id, owner: 'node_a', ...settlement, deliveredAt: t0 + 5 });
+        await store.settleWebhookMessage({ id: written[1]!.id, owner: 'node_a', ...settlement, failedAt: t0 + 5, lastError: 'HTTP 410' });
+        const newestFirst = [...written].sort((x, y) => y.createdAt - x.createdAt || (y.id < x.id ? -1 : 1)).map((m) => m.id);
+        const seen: string[] = [];
+        let before: { createdAt: number; id: string } | undefined;
+        for (;;) {
+          const page = await store.listWebhookMessages({ limit: 3, ...(before ? { before } : {}) });
+          seen.push(...page.map((m) => m.id));
+          if (page.length < 3) break;
+          before = { createdAt: page.at(-1)!.createdAt, id: page.at(-1)!.id };
+        }
+        expect(seen).toEqual(newestFirst);
+        expect((await store.listWebhookMessages({ status: 'delivered', limit: 10 })).map((m) => m.id)).toEqual([written[0]!.id]);
+        expect((await store.listWebhookMessages({ status: 'failed', limit: 10 })).map((m) => m.id)).toEqual([written[1]!.id]);
+        expect((await store.listWebhookMessages({ status: 'pending', limit: 10 })).map((m) => m.id)).toEqual(newestFirst.slice(0, 5));
+        expect((await store.listWebhookMessages({ endpointId: 'wh_b', status: 'pending', limit: 10 })).map((m) => m.id)).toEqual(
+          newestFirst.filter((id) => written.find((m) => m.id === id)!.endpointId === 'wh_b' && id !== written[1]!.id),
+        );
+      });
+
+      it('retries an undelivered message now; a delivered or unknown one is left alone', async () => {
+        const failed = outboxMessage();
+        const delivered = outboxMessage();
+        await put(failed, delivered);
+        await claim('node_a', t0);
+        await store.settleWebhookMessage({ id: failed.id, owner: 'node_a', ...settlement, failedAt: t0 + 1, lastError: 'HTTP 500' });
+        await store.settleWebhookMessage({ id: delivered.id, owner: 'node_a', ...settlement, deliveredAt: t0 + 1 });
+        expect(await claim('node_a', t0 + 100)).toEqual([]);
+        expect(await store.retryWebhookMessage(failed.id, t0 + 100)).toMatchObject({
+          failedAt: null,
+          nextAttemptAt: t0 + 100,
+          attempts: 1,
+          lastError: 'HTTP 500',
+        });
+        expect(await store.retryWebhookMessage(delivered.id, t0 + 100)).toBeNull();
+        expect(await store.retryWebhookMessage('msg_none', t0 + 100)).toBeNull();
+        expect((await claim('node_b', t0 + 100)).map((m) => m.id)).toEqual([failed.id]);
+      });
+    });
+
     describe('listActiveSessions', () => {
       it('lists the active sessions of the user, newest first, excluding expired, idle-expired and revoked ones', async () => {
         const now = t0 + 2 * hour;

@@ -8,7 +8,7 @@ import { generateRefreshToken, hashRefreshToken, openSuccessor, sealSuccessor } 
 import { type RevocationReason, type SessionRecord, sessionEnd, sessionState } from './session.js';
 import { SessionCache } from './session-cache.js';
 import { storableTextProblem } from './storable-text.js';
-import type { SessionStore } from './store.js';
+import type { SessionPage, SessionQuery, SessionStore } from './store.js';
 import { assertUserId } from './user-id.js';
 
 /** What a sign-in or a refresh hands the client. Times are epoch milliseconds. */
@@ -252,10 +252,13 @@ export class SessionService {
     return this.#store.listActiveSessions(userId, this.#clock.now());
   }
 
-  /** The user's sessions of every status, newest first, at most `limit`: for an operator, not for the rules. */
-  async listUserSessions(userId: string, limit: number): Promise<SessionRecord[]> {
-    assertUserId(userId);
-    return this.#store.listUserSessions(userId, limit);
+  /**
+   * A page of the user's sessions under `query`'s filters, by their status now, newest first, and how
+   * many match in all: for an operator paging through them, not for the rules.
+   */
+  async listSessions(query: Omit<SessionQuery, 'now'>): Promise<SessionPage> {
+    assertUserId(query.userId);
+    return this.#store.listSessions({ ...query, now: this.#clock.now() });
   }
 
   /**

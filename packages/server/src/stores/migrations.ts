@@ -118,6 +118,12 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX webhook_messages_by_endpoint ON webhook_messages (endpoint_id, created_at, id);
     `,
   },
+  {
+    version: 7,
+    name: "a user's sessions by creation time, for keyset paging",
+    // GET /v1/users/:user_id/sessions reads newest first from a (created_at, id) position.
+    sql: 'CREATE INDEX sessions_by_user_created ON sessions (user_id, created_at, id)',
+  },
 ];
 
 /** The migrations not yet applied, in order. */

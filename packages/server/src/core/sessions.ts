@@ -254,11 +254,12 @@ export class SessionService {
 
   /**
    * A page of the user's sessions under `query`'s filters, by their status now, newest first, and how
-   * many match in all: for an operator paging through them, not for the rules.
+   * many match in all: for an operator paging through them, not for the rules. Status is judged at
+   * `now` (the clock's, unless the caller shows the sessions as of another moment).
    */
-  async listSessions(query: Omit<SessionQuery, 'now'>): Promise<SessionPage> {
+  async listSessions(query: Omit<SessionQuery, 'now'> & { readonly now?: number }): Promise<SessionPage> {
     assertUserId(query.userId);
-    return this.#store.listSessions({ ...query, now: this.#clock.now() });
+    return this.#store.listSessions({ ...query, now: query.now ?? this.#clock.now() });
   }
 
   /**

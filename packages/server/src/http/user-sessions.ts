@@ -37,11 +37,12 @@ export async function userSessionsPageJson(sessions: SessionService, userId: str
   assertUserId(userId);
   const { query, scope } = userSessionsQuery(userId, parameters);
   const before = parameters.cursor === undefined ? undefined : positionOf(parameters.cursor, scope);
+  // One moment for the filter and the statuses shown: an `active` page never shows an expired session.
+  const at = now();
   // One more than the page tells whether there is a next one.
-  const found = await sessions.listSessions({ ...query, ...(before ? { before } : {}), limit: query.limit + 1 });
+  const found = await sessions.listSessions({ ...query, now: at, ...(before ? { before } : {}), limit: query.limit + 1 });
   const page = found.sessions.slice(0, query.limit);
   const last = page.at(-1);
-  const at = now();
   return {
     sessions: page.map((session) => sessionJson(session, at)),
     next_cursor: found.sessions.length > query.limit && last ? encodeCursor(cursorKind, { at: last.createdAt, id: last.id }, scope) : null,

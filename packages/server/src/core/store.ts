@@ -61,6 +61,34 @@ export interface AuditQuery {
   readonly limit: number;
 }
 
+/** Which of a user's sessions a listing wants, by their status at the query's `now`. */
+export type SessionStatusFilter = 'active' | 'expired' | 'revoked' | 'all';
+
+/**
+ * One page of a user's sessions: newest first (by creation time, then id), strictly past `before`
+ * when given. "expired" means not revoked and past the idle or absolute end at `now`; "active",
+ * neither revoked nor expired. Each filter applies when given.
+ */
+export interface SessionQuery {
+  readonly userId: string;
+  readonly status: SessionStatusFilter;
+  readonly flow?: string;
+  /** Created strictly after this time. */
+  readonly createdAfter?: number;
+  /** Created strictly before this time. */
+  readonly createdBefore?: number;
+  readonly now: number;
+  /** The last session of the previous page (its creation time and id): reading goes on from just past it. */
+  readonly before?: { readonly at: number; readonly id: string };
+  readonly limit: number;
+}
+
+/** A page of sessions, and how many match the query's filters in all (whatever `before` and `limit`). */
+export interface SessionPage {
+  readonly sessions: SessionRecord[];
+  readonly total: number;
+}
+
 export interface RotateRefreshToken {
   readonly spentHash: string;
   readonly spentAt: number;
@@ -101,8 +129,8 @@ export interface SessionStore {
   ): Promise<SessionRecord[]>;
   /** Sessions of the user neither revoked nor expired at `now`, newest first. */
   listActiveSessions(userId: string, now: number): Promise<SessionRecord[]>;
-  /** The user's sessions of every status (active, expired, revoked), newest first, at most `limit`. */
-  listUserSessions(userId: string, limit: number): Promise<SessionRecord[]>;
+  /** A page of the user's sessions matching `query`, newest first, and the count of all that match. */
+  listSessions(query: SessionQuery): Promise<SessionPage>;
   /**
    * Sessions revoked strictly after `since` (by their `revokedAt`), oldest first: how a node catches
    * up on revocations it was not told about (another process, a lost subscription).

@@ -69,9 +69,9 @@ export const OwnSessionsAnswer = Type.Object({
 export const LogoutOthersAnswer = Type.Object({ revoked: Type.Integer({ minimum: 0 }), session_ids: Type.Array(Type.String()) });
 
 export const UserSessionsAnswer = Type.Object({
-  sessions: Type.Array(componentRef('Session'), { description: 'Newest first.' }),
-  limit: Type.Optional(Type.Integer({ description: 'With `status=all`: the most sessions one answer holds.' })),
-  has_more: Type.Optional(Type.Boolean({ description: 'With `status=all`: whether older sessions were left out.' })),
+  sessions: Type.Array(componentRef('Session'), { description: 'One page, newest first (by creation time, then id).' }),
+  next_cursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass back as `cursor`, with the same filters, for the next page; null on the last.' }),
+  total: Type.Integer({ minimum: 0, description: 'How many sessions match the filters, over every page.' }),
 });
 export const RevokedSessionsAnswer = Type.Object({ revoked: Type.Integer({ minimum: 0 }), sessions: Type.Array(componentRef('Session')) });
 

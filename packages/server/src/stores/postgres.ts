@@ -5,7 +5,17 @@ import type { FanoutChannel } from '../core/fanout-channel.js';
 import type { AuditEventRecord, JournalFor, JournalWrite, WebhookMessageRecord } from '../core/journal.js';
 import { type Log, silentLog } from '../core/log.js';
 import type { RevocationReason, SessionRecord } from '../core/session.js';
-import type { ApiKeyOrigin, ApiKeyRecord, AuditQuery, RefreshTokenRecord, RotateRefreshToken, SessionStore, SigningKeyRecord } from '../core/store.js';
+import type {
+  ApiKeyOrigin,
+  ApiKeyRecord,
+  AuditQuery,
+  RefreshTokenRecord,
+  RotateRefreshToken,
+  SessionPage,
+  SessionQuery,
+  SessionStore,
+  SigningKeyRecord,
+} from '../core/store.js';
 import type { WebhookClaim, WebhookMessageQuery, WebhookSettlement } from '../core/webhook-outbox.js';
 import { PostgresFanoutChannel } from '../fanout/postgres.js';
 import { type NamedParameters, type PositionalStatement, positionalValues, postgresTypes, toPositional } from './dialect.js';
@@ -31,7 +41,7 @@ import {
   webhookMessagesClaimed,
   webhookMessageToRow,
 } from './rows.js';
-import { auditQueryParameters, postgresStatements, type StatementName, statements, webhookParameters } from './statements.js';
+import { auditQueryParameters, postgresStatements, type StatementName, sessionQueryParameters, statements, webhookParameters } from './statements.js';
 
 export interface PostgresStoreOptions {
   /** `postgres://user@host:port/database` */
@@ -185,9 +195,15 @@ export class PostgresSessionStore implements SessionStore {
     return rows.map(sessionFromRow);
   }
 
-  async listUserSessions(userId: string, limit: number): Promise<SessionRecord[]> {
-    const rows = await this.#rows<SessionRow>('listUserSessions', { user_id: userId, limit });
-    return rows.map(sessionFromRow);
+  async listSessions(query: SessionQuery): Promise<SessionPage> {
+    const parameters = sessionQueryParameters(query);
+    // One snapshot for both statements: the page and the count see the same sessions.
+    return this.#transaction(async (client) => {
+      await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const rows = (await this.#query(client, 'listSessions', parameters)).rows as SessionRow[];
+      const [count] = (await this.#query(client, 'countSessions', parameters)).rows as { n: number | string }[];
+      return { sessions: rows.map(sessionFromRow), total: Number(count?.n ?? 0) };
+    });
   }
 
   async listRevokedSince(since: number): Promise<SessionRecord[]> {

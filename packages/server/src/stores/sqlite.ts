@@ -5,7 +5,17 @@ import { ConfigError } from '../core/config-error.js';
 import { TesseraError } from '../core/errors.js';
 import type { AuditEventRecord, JournalFor, JournalWrite, WebhookMessageRecord } from '../core/journal.js';
 import type { RevocationReason, SessionRecord } from '../core/session.js';
-import type { ApiKeyOrigin, ApiKeyRecord, AuditQuery, RefreshTokenRecord, RotateRefreshToken, SessionStore, SigningKeyRecord } from '../core/store.js';
+import type {
+  ApiKeyOrigin,
+  ApiKeyRecord,
+  AuditQuery,
+  RefreshTokenRecord,
+  RotateRefreshToken,
+  SessionPage,
+  SessionQuery,
+  SessionStore,
+  SigningKeyRecord,
+} from '../core/store.js';
 import type { WebhookClaim, WebhookMessageQuery, WebhookSettlement } from '../core/webhook-outbox.js';
 import { createMigrationsTable, listAppliedMigrations, pendingMigrations, recordMigration } from './migrations.js';
 import {
@@ -28,7 +38,7 @@ import {
   webhookMessagesClaimed,
   webhookMessageToRow,
 } from './rows.js';
-import { auditQueryParameters, type StatementName, statements, webhookParameters } from './statements.js';
+import { auditQueryParameters, type StatementName, sessionQueryParameters, statements, webhookParameters } from './statements.js';
 
 /** Error codes at start that mean the file can never be this store as it is: damaged, not SQLite, not openable. */
 const unusableFileCodes = new Set(['SQLITE_NOTADB', 'SQLITE_CORRUPT', 'SQLITE_CANTOPEN', 'SQLITE_READONLY', 'SQLITE_PERM']);
@@ -165,9 +175,16 @@ export class SqliteSessionStore implements SessionStore {
     return rows.map(sessionFromRow);
   }
 
-  async listUserSessions(userId: string, limit: number): Promise<SessionRecord[]> {
-    const rows = this.#run(() => this.#statements.listUserSessions.all({ user_id: userId, limit }) as SessionRow[]);
-    return rows.map(sessionFromRow);
+  async listSessions(query: SessionQuery): Promise<SessionPage> {
+    const parameters = sessionQueryParameters(query);
+    // One read transaction: the page and the count see the same sessions.
+    return this.#run(() =>
+      this.#db.transaction(() => {
+        const rows = this.#statements.listSessions.all(parameters) as SessionRow[];
+        const { n } = this.#statements.countSessions.get(parameters) as { n: number };
+        return { sessions: rows.map(sessionFromRow), total: n };
+      })(),
+    );
   }
 
   async listRevokedSince(since: number): Promise<SessionRecord[]> {

@@ -1,4 +1,4 @@
-import type { AuditQuery } from '../core/store.js';
+import type { AuditQuery, SessionQuery } from '../core/store.js';
 import type { WebhookClaim, WebhookMessageQuery, WebhookSettlement } from '../core/webhook-outbox.js';
 import { auditEventColumns, sessionColumns, webhookMessageColumns } from './rows.js';
 
@@ -13,6 +13,20 @@ const recordDevice = `device_user_agent = @device_user_agent, device_browser = @
     device_ip = @device_ip, refresh_count = refresh_count + 1`;
 /** A webhook message is due at `@now` when its attempt time has come and no live lease holds it. */
 const webhookMessageDue = 'next_attempt_at <= @now AND (lease_until IS NULL OR lease_until < @now)';
+
+/**
+ * A user's sessions under a listing's filters (`SessionQuery`): status at @now, flow, created after.
+ * The upper bound of created_at is the caller's (the created range, or also the page's position).
+ * Unset bounds are passed as the widest safe integers, so the index (user_id, created_at, id) always
+ * bounds the scan.
+ */
+const sessionFilters = `user_id = @user_id
+      AND (CAST(@status AS TEXT) = 'all'
+        OR (CAST(@status AS TEXT) = 'revoked' AND revoked_at IS NOT NULL)
+        OR (CAST(@status AS TEXT) = 'active' AND ${activeAt})
+        OR (CAST(@status AS TEXT) = 'expired' AND revoked_at IS NULL AND (expires_at <= @now OR idle_expires_at <= @now)))
+      AND (CAST(@flow AS TEXT) IS NULL OR flow = @flow)
+      AND created_at > @created_after`;
 
 /**
  * Every statement a SQL store runs, once, with named `@parameters`: SQLite binds them as written,
@@ -35,8 +49,12 @@ export const statements = {
   revokeUserSessions: `UPDATE sessions SET revoked_at = @now, revoked_reason = @reason, version = version + 1
     WHERE user_id = @user_id AND ${activeAt} AND (CAST(@except AS TEXT) IS NULL OR id <> @except) RETURNING *`,
   listActiveSessions: `SELECT * FROM sessions WHERE user_id = @user_id AND ${activeAt} ORDER BY created_at DESC, id DESC`,
-  // Every status, newest first, at most @limit: what an operator looks through.
-  listUserSessions: 'SELECT * FROM sessions WHERE user_id = @user_id ORDER BY created_at DESC, id DESC LIMIT @limit',
+  // Keyset paging, newest first: strictly older than (@before_at, @before_id). One plain upper bound
+  // on created_at (the created range and the position in one) starts the index scan at the position.
+  listSessions: `SELECT * FROM sessions WHERE ${sessionFilters}
+      AND created_at <= @created_up_to AND (created_at, id) < (@before_at, @before_id)
+    ORDER BY created_at DESC, id DESC LIMIT @limit`,
+  countSessions: `SELECT COUNT(*) AS n FROM sessions WHERE ${sessionFilters} AND created_at < @created_before`,
   listRevokedSince: 'SELECT * FROM sessions WHERE revoked_at > @since ORDER BY revoked_at, id',
   countRevokedBetween: 'SELECT COUNT(*) AS n FROM sessions WHERE revoked_at > @after AND revoked_at <= @up_to',
   listSigningKeys: 'SELECT * FROM signing_keys ORDER BY created_at, kid',
@@ -120,6 +138,26 @@ export const webhookParameters = {
     limit: query.limit,
   }),
 };
+
+/** The parameters of `listSessions` (and `countSessions`, which ignores the position and limit). */
+export function sessionQueryParameters(query: SessionQuery) {
+  const createdBefore = query.createdBefore ?? Number.MAX_SAFE_INTEGER;
+  const beforeAt = query.before?.at ?? Number.MAX_SAFE_INTEGER;
+  return {
+    user_id: query.userId,
+    status: query.status,
+    flow: query.flow ?? null,
+    now: query.now,
+    created_after: query.createdAfter ?? Number.MIN_SAFE_INTEGER,
+    created_before: createdBefore,
+    // Times are whole milliseconds: created before B is created at or before B - 1.
+    created_up_to: Math.min(createdBefore - 1, beforeAt),
+    // Past every real session: (created_at, id) < (MAX, '') holds for any created_at below MAX.
+    before_at: beforeAt,
+    before_id: query.before?.id ?? '',
+    limit: query.limit,
+  };
+}
 
 /**
  * PostgreSQL only (SQLite has no data-modifying CTEs and no row locks): a whole rotation in one

@@ -113,8 +113,8 @@ export interface SessionStore {
   findRefreshToken(hash: string): Promise<{ token: RefreshTokenRecord; session: SessionRecord } | null>;
   /**
    * Atomically: spend `spentHash` if it is still live, push the session's idle end, record its
-   * device, count the refresh and store the successor. Returns the updated session, or null when the token was already spent or the session
-   * revoked meanwhile (another request won the race).
+   * device, count the refresh and store the successor. Returns the updated session, or null when
+   * the token was already spent or the session revoked meanwhile (another request won the race).
    */
   rotateRefreshToken(rotation: RotateRefreshToken): Promise<SessionRecord | null>;
   /** Revokes the session if it is not revoked yet; returns it updated, or null when nothing changed. */

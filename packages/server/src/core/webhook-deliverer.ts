@@ -83,6 +83,7 @@ export class WebhookDeliverer {
   #pollAgain = false;
   #timer: Timer | undefined;
   #closed = false;
+  #claimsFailing = false;
 
   constructor(options: WebhookDelivererOptions) {
     this.#store = options.store;
@@ -130,7 +131,15 @@ export class WebhookDeliverer {
       return;
     }
     this.#poll = this.#claimAndSend()
-      .catch((error: unknown) => this.#log.warn({ err: error }, 'webhooks: could not claim due messages'))
+      .then(() => {
+        if (this.#claimsFailing) this.#log.info({ node: this.nodeId }, 'webhooks: claiming due messages again');
+        this.#claimsFailing = false;
+      })
+      .catch((error: unknown) => {
+        // Once per outage, not once a second while the store is away.
+        if (!this.#claimsFailing) this.#log.warn({ err: error, node: this.nodeId }, 'webhooks: could not claim due messages; retrying every poll');
+        this.#claimsFailing = true;
+      })
       .finally(() => {
         this.#poll = undefined;
         if (this.#pollAgain) {

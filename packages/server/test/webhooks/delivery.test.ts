@@ -1,10 +1,12 @@
 // Signed webhooks from the outbox, to a real receiving HTTP server that verifies each request with the
 // `standardwebhooks` package, on manual time: a revocation's message, a receiver down for hours, the
 // retry schedule used up, a timeout, an endpoint removed, and the management routes that show it all.
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.js';
 import { webhookEndpointId, webhookRetryDelaysMs } from '../../src/core/webhook-outbox.js';
-import { call, startCore, startServer, type TestServer, tempDir, testApiKey } from '../helpers.js';
+import { type Answer, call, startCore, startServer, type TestServer, tempDir, testApiKey } from '../helpers.js';
 import { newWebhookSecret, WebhookReceiver } from './receiver.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -334,5 +336,35 @@ describe('GET /v1/webhooks/messages', () => {
     const unauthenticated = await call(`${server.url}/v1/webhooks/messages`);
     expect(unauthenticated.status).toBe(401);
     expect(unauthenticated.body.error).toBe('api_key_invalid');
+  });
+});
+
+describe('the webhook routes in /openapi.json', () => {
+  it('describe what the routes answer, successes and errors alike', async () => {
+    const { server, receiver, messages } = await setUp({ events: ['*'] });
+    const document = (await call(`${server.url}/openapi.json`)).body;
+    const expectDescribed = (method: string, path: string, got: Answer) => {
+      const response = document.paths[path]?.[method]?.responses?.[String(got.status)];
+      expect(response, `${method} ${path} documents ${got.status}: ${got.text}`).toBeDefined();
+      const ajv = new Ajv2020({ strict: false, allErrors: true });
+      addFormats.default(ajv);
+      const validate = ajv.compile({ components: document.components, allOf: [response.content['application/json'].schema] });
+      expect(validate(got.body), `${method} ${path} ${got.status}: ${JSON.stringify(validate.errors)}`).toBe(true);
+    };
+    receiver.mode = { kind: 'status', status: 500 };
+    await call(`${server.url}/v1/sessions`, { token: testApiKey, body: { user_id: 'gina' } });
+    await server.tessera.webhooks!.settled();
+    const [message] = await messages();
+    const get = (path: string) => call(`${server.url}${path}`, { token: testApiKey });
+    const post = (path: string) => call(`${server.url}${path}`, { method: 'POST', token: testApiKey });
+    expectDescribed('get', '/v1/webhooks/endpoints', await get('/v1/webhooks/endpoints'));
+    expectDescribed('get', '/v1/webhooks/messages', await get('/v1/webhooks/messages?limit=1'));
+    expectDescribed('get', '/v1/webhooks/messages', await get('/v1/webhooks/messages?status=nope'));
+    expectDescribed('get', '/v1/webhooks/messages', await call(`${server.url}/v1/webhooks/messages`));
+    expectDescribed('post', '/v1/webhooks/messages/{id}/retry', await post(`/v1/webhooks/messages/${message.id}/retry`));
+    expectDescribed('post', '/v1/webhooks/messages/{id}/retry', await post('/v1/webhooks/messages/msg_none/retry'));
+    receiver.mode = { kind: 'ok' };
+    await server.tessera.webhooks!.settled();
+    expectDescribed('post', '/v1/webhooks/messages/{id}/retry', await post(`/v1/webhooks/messages/${message.id}/retry`));
   });
 });

@@ -1,11 +1,14 @@
 // Signed webhooks from the outbox, to a real receiving HTTP server that verifies each request with the
 // `standardwebhooks` package, on manual time: a revocation's message, a receiver down for hours, the
 // retry schedule used up, a timeout, an endpoint removed, and the management routes that show it all.
+
+import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.js';
 import { webhookEndpointId, webhookRetryDelaysMs } from '../../src/core/webhook-outbox.js';
+import { SqliteSessionStore } from '../../src/stores/sqlite.js';
 import { type Answer, call, startCore, startServer, type TestServer, tempDir, testApiKey } from '../helpers.js';
 import { newWebhookSecret, WebhookReceiver } from './receiver.js';
 
@@ -276,6 +279,57 @@ describe('a receiver that is down for a while', () => {
     await run(7);
     expect((await messages())[0]).toMatchObject({ status: 'delivered', attempts: 2 });
     expect(receiver.deduplicated.size).toBe(1);
+  });
+});
+
+describe('bounds on a node', () => {
+  it('holds at most webhook_delivery.concurrency requests in flight; the rest wait their turn', async () => {
+    const { server, receiver, run, messages } = await setUp({ delivery: { concurrency: 3 }, manualTimers: true });
+    receiver.mode = { kind: 'hold' };
+    for (let i = 0; i < 7; i++) await call(`${server.url}/v1/sessions`, { token: testApiKey, body: { user_id: 'hank' } });
+    await call(`${server.url}/v1/users/hank/sessions`, { method: 'DELETE', token: testApiKey });
+    await expect.poll(() => receiver.heldCount, { timeout: 10_000 }).toBe(3);
+    // More polls find no room: still 3 requests, 4 messages not even claimed.
+    await server.clock.advanceAsync(3);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(receiver.received).toHaveLength(3);
+    expect((await server.store.listWebhookMessages({ limit: 10 })).filter((message) => message.leaseOwner !== null)).toHaveLength(3);
+    receiver.mode = { kind: 'ok' };
+    receiver.release();
+    // Each freed slot is filled at once, without waiting for a poll (the manual clock stands still).
+    await expect.poll(() => receiver.received.length, { timeout: 10_000 }).toBe(7);
+    await run(0);
+    expect((await messages('?status=delivered')).map((message) => message.attempts)).toEqual(Array.from({ length: 7 }, () => 1));
+    expect(receiver.requestsById.size).toBe(7);
+  });
+
+  it('a node that closes mid-delivery records the attempt, and another node sends the message', async () => {
+    const temp = tempDir();
+    cleanups.push(temp.cleanup);
+    const first = await setUp({ dir: temp.dir, manualTimers: true });
+    first.receiver.mode = { kind: 'hold' };
+    const created = await call(`${first.server.url}/v1/sessions`, { token: testApiKey, body: { user_id: 'ivy' } });
+    await call(`${first.server.url}/v1/sessions/${created.body.session.id}`, { method: 'DELETE', token: testApiKey });
+    await expect.poll(() => first.receiver.heldCount, { timeout: 10_000 }).toBe(1);
+    await first.server.close();
+    const reader = new SqliteSessionStore(join(temp.dir, 'tessera.db'));
+    const [aborted] = await reader.listWebhookMessages({ limit: 10 });
+    await reader.close();
+    expect(aborted).toMatchObject({ attempts: 1, lastError: 'the node shut down mid-delivery', leaseOwner: null, deliveredAt: null });
+
+    first.receiver.mode = { kind: 'ok' };
+    const clock = new ManualClock(first.clock.now());
+    const second = await startCore({
+      dir: temp.dir,
+      clock,
+      scheduler: clock,
+      config: { webhooks: [{ url: first.receiver.url, events: ['session.revoked'], secret: first.secret }] },
+    });
+    cleanups.push(() => second.close());
+    await clock.advanceAsync(7);
+    await second.tessera.webhooks!.settled();
+    expect(first.receiver.deduplicated.has(aborted!.id)).toBe(true);
+    expect(await second.store.getWebhookMessage(aborted!.id)).toMatchObject({ attempts: 2, deliveredAt: expect.any(Number) });
   });
 });
 

@@ -220,6 +220,9 @@ export class WebhookDeliverer {
     this.#aborts.add(abort);
     try {
       return await this.#send(message, endpoint, this.#clock.now(), abort.signal);
+    } catch (error) {
+      // A sender that throws is a failed attempt too: the message must not sit leased and uncounted.
+      return { ok: false as const, error: error instanceof Error ? error.message : String(error) };
     } finally {
       timer.cancel();
       this.#aborts.delete(abort);

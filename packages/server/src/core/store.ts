@@ -134,6 +134,18 @@ export interface SessionStore {
   appendJournal(write: JournalWrite): Promise<void>;
   /** Audit events matching `query`, newest first (by time, then id), at most `query.limit`. */
   listAuditEvents(query: AuditQuery): Promise<AuditEventRecord[]>;
+  /**
+   * Atomically claims up to `limit` sessions past an end (idle or absolute) at `now`, not revoked and
+   * whose expiry is not yet recorded, marks them recorded and writes `journal`'s events with them;
+   * returns them. However many nodes sweep at once, each session is returned (and recorded) once.
+   */
+  recordExpiredSessions(now: number, limit: number, journal: JournalFor<SessionRecord[]>): Promise<SessionRecord[]>;
+  /** How many sessions are active at `now`, per flow (flows with none are absent); an indexed read. */
+  countActiveSessionsByFlow(now: number): Promise<Map<string, number>>;
+  /** Deletes up to `limit` audit events older than `before` (oldest first); returns how many. */
+  purgeAuditEvents(before: number, limit: number): Promise<number>;
+  /** Deletes up to `limit` webhook messages settled (delivered or given up) and created before `before`; returns how many. */
+  purgeSettledWebhookMessages(before: number, limit: number): Promise<number>;
 
   /**
    * A channel between the nodes sharing this store, when the database can carry one

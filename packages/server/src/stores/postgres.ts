@@ -61,6 +61,7 @@ export class PostgresSessionStore implements SessionStore {
   readonly #log: Log;
   readonly #compiled: Record<StatementName, PositionalStatement>;
   readonly #rotate = toPositional(postgresStatements.rotateRefreshToken);
+  readonly #claimExpired = toPositional(postgresStatements.claimExpiredSessions);
   #closed = false;
 
   /** Connects, and applies pending migrations under an advisory lock. */
@@ -257,6 +258,31 @@ export class PostgresSessionStore implements SessionStore {
   async listAuditEvents(query: AuditQuery): Promise<AuditEventRecord[]> {
     const rows = await this.#rows<AuditEventRow>('listAuditEvents', auditQueryParameters(query));
     return rows.map(auditEventFromRow);
+  }
+
+  async recordExpiredSessions(now: number, limit: number, journal: JournalFor<SessionRecord[]>): Promise<SessionRecord[]> {
+    return this.#transaction(async (client) => {
+      const claim = this.#claimExpired;
+      const result = await client.query({ name: 'tessera_claimExpiredSessionsSkipLocked', text: claim.text, values: positionalValues(claim, { now, limit }) });
+      const expired = (result.rows as SessionRow[]).map(sessionFromRow);
+      if (expired.length > 0) await this.#writeJournal(client, journal(expired));
+      return expired;
+    });
+  }
+
+  async countActiveSessionsByFlow(now: number): Promise<Map<string, number>> {
+    const rows = await this.#rows<{ flow: string; n: string | number }>('countActiveSessionsByFlow', { now });
+    return new Map(rows.map((row) => [row.flow, Number(row.n)]));
+  }
+
+  async purgeAuditEvents(before: number, limit: number): Promise<number> {
+    const result = await this.#run(() => this.#query(this.#pool, 'purgeAuditEvents', { before, limit }));
+    return result.rowCount ?? 0;
+  }
+
+  async purgeSettledWebhookMessages(before: number, limit: number): Promise<number> {
+    const result = await this.#run(() => this.#query(this.#pool, 'purgeSettledWebhookMessages', { before, limit }));
+    return result.rowCount ?? 0;
   }
 
   /** Inside a transaction: the audit events and webhook messages of a change. */

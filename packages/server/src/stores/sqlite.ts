@@ -251,6 +251,31 @@ export class SqliteSessionStore implements SessionStore {
     return rows.map(auditEventFromRow);
   }
 
+  async recordExpiredSessions(now: number, limit: number, journal: JournalFor<SessionRecord[]>): Promise<SessionRecord[]> {
+    return this.#run(() =>
+      this.#db
+        .transaction(() => {
+          const expired = (this.#statements.claimExpiredSessions.all({ now, limit }) as SessionRow[]).map(sessionFromRow);
+          if (expired.length > 0) this.#writeJournal(journal(expired));
+          return expired;
+        })
+        .immediate(),
+    );
+  }
+
+  async countActiveSessionsByFlow(now: number): Promise<Map<string, number>> {
+    const rows = this.#run(() => this.#statements.countActiveSessionsByFlow.all({ now }) as { flow: string; n: number }[]);
+    return new Map(rows.map((row) => [row.flow, Number(row.n)]));
+  }
+
+  async purgeAuditEvents(before: number, limit: number): Promise<number> {
+    return this.#run(() => this.#statements.purgeAuditEvents.run({ before, limit }).changes);
+  }
+
+  async purgeSettledWebhookMessages(before: number, limit: number): Promise<number> {
+    return this.#run(() => this.#statements.purgeSettledWebhookMessages.run({ before, limit }).changes);
+  }
+
   /** Inside a transaction: the audit events and webhook messages of a change. */
   #writeJournal(write: JournalWrite): void {
     for (const event of write.events) this.#statements.insertAuditEvent.run(auditEventToRow(event));

@@ -6,6 +6,26 @@ const insertInto = (table: string, columns: readonly string[]) =>
 
 /** A session is active at `@now` when it is neither revoked nor past either end. */
 const activeAt = 'revoked_at IS NULL AND expires_at > @now AND (idle_expires_at IS NULL OR idle_expires_at > @now)';
+/** Neither revoked nor its expiry recorded yet: the rows of the partial indexes of migration 8. */
+const unrecordedEnd = 'end_recorded_at IS NULL AND revoked_at IS NULL';
+
+/**
+ * Statements of the expiry sweeper, the journal purge and the active-sessions gauge (migration 8).
+ * The claim is one conditional UPDATE: a session already recorded, or revoked meanwhile, is not
+ * claimed again (PostgreSQL runs its own form, `postgresStatements.claimExpiredSessions`). Deletes go
+ * in batches (`@limit`), so a purge never holds a long transaction.
+ */
+const auditUpkeepStatements = {
+  claimExpiredSessions: `UPDATE sessions SET end_recorded_at = @now
+    WHERE id IN (
+      SELECT id FROM sessions WHERE ${unrecordedEnd} AND (expires_at <= @now OR idle_expires_at <= @now) ORDER BY id LIMIT @limit
+    ) AND ${unrecordedEnd} RETURNING *`,
+  countActiveSessionsByFlow: `SELECT flow, COUNT(*) AS n FROM sessions WHERE end_recorded_at IS NULL AND ${activeAt} GROUP BY flow`,
+  purgeAuditEvents: 'DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE at < @before ORDER BY at, id LIMIT @limit)',
+  purgeSettledWebhookMessages: `DELETE FROM webhook_messages WHERE id IN (
+      SELECT id FROM webhook_messages WHERE (delivered_at IS NOT NULL OR failed_at IS NOT NULL) AND created_at < @before LIMIT @limit
+    )`,
+} as const;
 
 /**
  * Every statement a SQL store runs, once, with named `@parameters`: SQLite binds them as written,
@@ -56,6 +76,7 @@ export const statements = {
       AND (CAST(@type AS TEXT) IS NULL OR type = @type)
       AND (CAST(@before_at AS BIGINT) IS NULL OR at < @before_at OR (at = @before_at AND id < @before_id))
     ORDER BY at DESC, id DESC LIMIT @limit`,
+  ...auditUpkeepStatements,
   ping: 'SELECT 1',
 } as const;
 
@@ -81,6 +102,17 @@ export function auditQueryParameters(query: AuditQuery) {
  * row. Every writer locks a session before its tokens, so rotations cannot deadlock.
  */
 export const postgresStatements = {
+  /**
+   * The sweeper's claim with `SKIP LOCKED`, so concurrent sweeps take disjoint batches instead of
+   * queueing. In a materialized CTE: as an `IN (…)` subquery the planner may run the locking SELECT
+   * more than once and claim past `@limit`.
+   */
+  claimExpiredSessions: `WITH claimed AS MATERIALIZED (
+      SELECT id FROM sessions WHERE ${unrecordedEnd} AND (expires_at <= @now OR idle_expires_at <= @now)
+      ORDER BY id LIMIT @limit FOR UPDATE SKIP LOCKED
+    )
+    UPDATE sessions SET end_recorded_at = @now FROM claimed WHERE sessions.id = claimed.id AND sessions.end_recorded_at IS NULL
+    RETURNING sessions.*`,
   rotateRefreshToken: `WITH live AS (
       SELECT id FROM sessions WHERE id = @session_id AND revoked_at IS NULL FOR UPDATE
     ), spent AS (

@@ -190,6 +190,31 @@ function managementOf(file: Static<typeof ManagementSchema> | undefined): Manage
 
 // ---- end of HTTP edges ----
 
+const AuditSchema = Type.Object(
+  {
+    retention_days: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 })),
+    expiry_sweep_interval: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600 })),
+  },
+  { additionalProperties: false },
+);
+
+/** The audit trail's upkeep (core/expiry-sweeper.ts, core/journal-purge.ts). */
+export interface AuditConfig {
+  /** Audit events, and settled webhook messages, are deleted once this many days old (1 to 3650). */
+  readonly retentionDays: number;
+  /** Seconds between sweeps that record `session.expired` for sessions that ended by themselves. */
+  readonly expirySweepInterval: number;
+}
+
+export const defaultAudit: AuditConfig = { retentionDays: 90, expirySweepInterval: 30 };
+
+function auditOf(file: Static<typeof AuditSchema> | undefined): AuditConfig {
+  return {
+    retentionDays: file?.retention_days ?? defaultAudit.retentionDays,
+    expirySweepInterval: file?.expiry_sweep_interval ?? defaultAudit.expirySweepInterval,
+  };
+}
+
 const ConfigSchema = Type.Object(
   {
     // additionalProperties: false, or names that do not match the pattern are let through unchecked.
@@ -205,6 +230,7 @@ const ConfigSchema = Type.Object(
     oauth: Type.Optional(OAuthSchema),
     timeouts: Type.Optional(TimeoutsSchema),
     management: Type.Optional(ManagementSchema),
+    audit: Type.Optional(AuditSchema),
   },
   { additionalProperties: false },
 );
@@ -231,6 +257,7 @@ export interface TesseraConfig {
   readonly oauthClients: readonly OAuthClient[];
   readonly timeouts: TimeoutsConfig;
   readonly management: ManagementConfig;
+  readonly audit: AuditConfig;
 }
 
 /** Each limit, or null when switched off. */
@@ -300,6 +327,7 @@ export const defaultConfig: TesseraConfig = {
   oauthClients: [],
   timeouts: defaultTimeouts,
   management: defaultManagement,
+  audit: defaultAudit,
 };
 
 /** Reads and validates a JSON config file. */
@@ -351,6 +379,7 @@ export function parseConfig(input: unknown, source = 'config'): TesseraConfig {
     })),
     timeouts: timeoutsOf(file.timeouts),
     management: managementOf(file.management),
+    audit: auditOf(file.audit),
   };
 }
 

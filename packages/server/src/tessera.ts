@@ -3,9 +3,11 @@ import { ConfigError, defaultConfig, type TesseraConfig } from './config.js';
 import { AccessTokens } from './core/access-tokens.js';
 import { ApiKeys } from './core/api-keys.js';
 import { type Clock, type Scheduler, systemClock, systemScheduler } from './core/clock.js';
+import { ExpirySweeper } from './core/expiry-sweeper.js';
 import { Fanout } from './core/fanout.js';
 import { longestAccessTokenTtl } from './core/flows.js';
 import { Journal } from './core/journal.js';
+import { JournalPurge } from './core/journal-purge.js';
 import { type KeyEncryption, KeyEncryptionError } from './core/key-encryption.js';
 import { type Log, silentLog } from './core/log.js';
 import { RevocationFeed } from './core/revocation-feed.js';
@@ -76,9 +78,11 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
   const scheduler = options.scheduler ?? systemScheduler;
   const config = options.config ?? defaultConfig;
   const issuer = config.issuer ?? options.issuer ?? 'http://localhost:4000';
+  const journal = new Journal({ clock });
   const signingKeys = new SigningKeys({
     store,
     clock,
+    journal,
     longestTokenTtl: longestAccessTokenTtl(config.flows),
     ...(options.keyEncryption ? { keyEncryption: options.keyEncryption } : {}),
   });
@@ -87,9 +91,8 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
     throw error instanceof KeyEncryptionError ? new ConfigError(error.message) : error;
   });
   const accessTokens = new AccessTokens({ keys: signingKeys, clock, issuer, audience: config.audience, clientId: config.clientId });
-  const journal = new Journal({ clock });
   const sessions = new SessionService({ store, clock, flows: config.flows, accessTokens, journal });
-  const apiKeys = await ApiKeys.load(store, clock);
+  const apiKeys = await ApiKeys.load(store, clock, journal);
   if (options.apiKey !== undefined) await apiKeys.supply(options.apiKey);
   const log = options.log ?? silentLog;
   const channel = options.redis ? new RedisFanoutChannel(options.redis, log) : store.openFanoutChannel?.({ scheduler });
@@ -97,6 +100,7 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
   await fanout.start();
   // A key revoked on any node (or by the CLI) is refused here within a second.
   const stopWatchingApiKeys = (options.listen ?? true) ? apiKeys.watch(log, scheduler) : () => {};
+  const stopAuditUpkeep = (options.listen ?? true) ? startAuditUpkeep({ store, clock, scheduler, journal, log, config }) : () => {};
   return {
     sessions,
     journal,
@@ -112,8 +116,26 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
     redis: options.redis,
     async close() {
       stopWatchingApiKeys();
+      stopAuditUpkeep();
       await fanout.close();
       await store.close();
     },
+  };
+}
+
+/** How often each node purges the audit trail and the webhook outbox past retention. */
+const journalPurgeIntervalMs = 3_600_000;
+
+/**
+ * A serving node's audit-trail jobs: the expiry sweeper (records `session.expired`) and the purge
+ * (keeps the store bounded). Returns the function that stops both.
+ */
+function startAuditUpkeep(parts: Pick<Tessera, 'store' | 'clock' | 'scheduler' | 'journal' | 'config'> & { log: Log }): () => void {
+  const { store, clock, scheduler, journal, log, config } = parts;
+  const sweeper = new ExpirySweeper({ store, clock, scheduler, journal, log, intervalMs: config.audit.expirySweepInterval * 1000 });
+  const purge = new JournalPurge({ store, clock, scheduler, log, retentionDays: config.audit.retentionDays, intervalMs: journalPurgeIntervalMs });
+  const stops = [sweeper.start(), purge.start()];
+  return () => {
+    for (const stop of stops) stop();
   };
 }

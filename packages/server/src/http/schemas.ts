@@ -1,4 +1,5 @@
 import Type from 'typebox';
+import { auditEventTypes } from '../core/journal.js';
 
 /** Request bodies, validated by Fastify before a handler runs; failures become `invalid_request`. */
 export const CreateSessionBody = Type.Object(
@@ -37,3 +38,14 @@ export const RevocationsQuery = Type.Object(
 );
 export const AdminAssetParams = Type.Object({ file: Type.String({ maxLength: 64 }) });
 export const ErrorCodeParams = Type.Object({ code: Type.String({ maxLength: 64 }) });
+/** `GET /v1/audit`: filters, a page size of 1–200, and the cursor an earlier page gave. */
+export const AuditQuery = Type.Object(
+  {
+    user_id: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+    session_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    type: Type.Optional(Type.Enum([...auditEventTypes])),
+    limit: Type.Optional(Type.String({ pattern: '^([1-9]|[1-9][0-9]|1[0-9][0-9]|200)$' })),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+  },
+  { additionalProperties: false },
+);

@@ -194,6 +194,7 @@ const AuditSchema = Type.Object(
   {
     retention_days: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 })),
     expiry_sweep_interval: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600 })),
+    purge_interval: Type.Optional(Type.Integer({ minimum: 60, maximum: 86_400 })),
   },
   { additionalProperties: false },
 );
@@ -204,14 +205,17 @@ export interface AuditConfig {
   readonly retentionDays: number;
   /** Seconds between sweeps that record `session.expired` for sessions that ended by themselves. */
   readonly expirySweepInterval: number;
+  /** Seconds between purges of what is past retention. */
+  readonly purgeInterval: number;
 }
 
-export const defaultAudit: AuditConfig = { retentionDays: 90, expirySweepInterval: 30 };
+export const defaultAudit: AuditConfig = { retentionDays: 90, expirySweepInterval: 30, purgeInterval: 3600 };
 
 function auditOf(file: Static<typeof AuditSchema> | undefined): AuditConfig {
   return {
     retentionDays: file?.retention_days ?? defaultAudit.retentionDays,
     expirySweepInterval: file?.expiry_sweep_interval ?? defaultAudit.expirySweepInterval,
+    purgeInterval: file?.purge_interval ?? defaultAudit.purgeInterval,
   };
 }
 

@@ -123,9 +123,6 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
   };
 }
 
-/** How often each node purges the audit trail and the webhook outbox past retention. */
-const journalPurgeIntervalMs = 3_600_000;
-
 /**
  * A serving node's audit-trail jobs: the expiry sweeper (records `session.expired`) and the purge
  * (keeps the store bounded). Returns the function that stops both.
@@ -133,7 +130,7 @@ const journalPurgeIntervalMs = 3_600_000;
 function startAuditUpkeep(parts: Pick<Tessera, 'store' | 'clock' | 'scheduler' | 'journal' | 'config'> & { log: Log }): () => void {
   const { store, clock, scheduler, journal, log, config } = parts;
   const sweeper = new ExpirySweeper({ store, clock, scheduler, journal, log, intervalMs: config.audit.expirySweepInterval * 1000 });
-  const purge = new JournalPurge({ store, clock, scheduler, log, retentionDays: config.audit.retentionDays, intervalMs: journalPurgeIntervalMs });
+  const purge = new JournalPurge({ store, clock, scheduler, log, retentionDays: config.audit.retentionDays, intervalMs: config.audit.purgeInterval * 1000 });
   const stops = [sweeper.start(), purge.start()];
   return () => {
     for (const stop of stops) stop();

@@ -46,12 +46,16 @@ export interface AuditPage {
 export async function readAuditPage(store: Pick<SessionStore, 'listAuditEvents'>, request: AuditPageRequest): Promise<AuditPage> {
   const limit = request.limit ?? auditPageLimits.default;
   if (!Number.isInteger(limit) || limit < 1 || limit > auditPageLimits.max) {
-    throw new TesseraError('invalid_request', { details: [{ field: 'limit', message: `must be a whole number from 1 to ${auditPageLimits.max}` }] });
+    const message = `must be a whole number from 1 to ${auditPageLimits.max}`;
+    throw new TesseraError('invalid_request', { message: `The limit ${message}.`, details: [{ field: 'limit', message }] });
   }
   let before: AuditCursor | undefined;
   if (request.cursor !== undefined) {
     before = decodeAuditCursor(request.cursor);
-    if (!before) throw new TesseraError('invalid_request', { details: [{ field: 'cursor', message: 'must be a next_cursor from an earlier answer' }] });
+    if (!before) {
+      const message = 'must be a next_cursor from an earlier answer';
+      throw new TesseraError('invalid_request', { message: `The cursor ${message}.`, details: [{ field: 'cursor', message }] });
+    }
   }
   // One more than asked: whether a next page exists, without a count.
   const events = await store.listAuditEvents({

@@ -106,6 +106,8 @@ export interface JournalOptions {
 export class Journal {
   readonly #clock: Clock;
   readonly #endpoints: readonly WebhookEndpoint[];
+  /** The last event id this journal made: ids of one millisecond rise in the order events happen. */
+  #lastEventId = '';
 
   constructor(options: JournalOptions) {
     this.#clock = options.clock;
@@ -124,7 +126,7 @@ export class Journal {
     const messages: WebhookMessageRecord[] = [];
     for (const draft of drafts) {
       const event: AuditEventRecord = {
-        id: newId('evt_', at),
+        id: this.#nextEventId(at),
         type: draft.type,
         at,
         userId: draft.session?.userId ?? draft.userId ?? null,
@@ -158,10 +160,41 @@ export class Journal {
     return { events, messages };
   }
 
+  /**
+   * A new event id, greater than the last one made here: a ULID's random part orders events of the
+   * same millisecond at random, and the trail reads newest first by time, then id. So a reuse detected
+   * comes before the revocation it causes, on this node; across nodes, a millisecond stays unordered.
+   */
+  #nextEventId(at: number): string {
+    let id = newId('evt_', at);
+    if (id <= this.#lastEventId) id = successorId(this.#lastEventId);
+    this.#lastEventId = id;
+    return id;
+  }
+
   /** The same drafts for every session a change touched (a user's sessions revoked at once). */
   forSessions(sessions: readonly SessionRecord[], draft: (session: SessionRecord) => readonly AuditEventDraft[]): JournalWrite {
     return this.write(sessions.flatMap(draft));
   }
+}
+
+/** Crockford's base 32, as ULIDs spell them. */
+const ulidAlphabet = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+/** The id just after `id` (its last base-32 digits incremented, with carry). */
+function successorId(id: string): string {
+  const digits = [...id];
+  for (let i = digits.length - 1; i >= 0; i--) {
+    const value = ulidAlphabet.indexOf(digits[i]!);
+    if (value < 0) break;
+    if (value < ulidAlphabet.length - 1) {
+      digits[i] = ulidAlphabet[value + 1]!;
+      return digits.join('');
+    }
+    digits[i] = ulidAlphabet[0]!;
+  }
+  // 16 random digits all at their largest: practically never; a longer id still sorts after.
+  return `${id}0`;
 }
 
 /** The contract's webhook body: `{ type, timestamp, data: { session, actor, reason, … } }`. */

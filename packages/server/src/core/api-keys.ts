@@ -75,15 +75,16 @@ export class ApiKeys {
    */
   async supply(key: string | undefined): Promise<void> {
     const now = this.#clock.now();
+    const revoked = this.#recordRevoked();
     if (key === undefined) {
-      await this.#store.revokeApiKeysOfOrigin('supplied', now, null);
+      await this.#store.revokeApiKeysOfOrigin('supplied', now, null, revoked);
     } else {
       const problem = suppliedApiKeyProblem(key);
       if (problem) throw new RangeError(problem);
       const hash = hashApiKey(key).toString('base64url');
-      await this.#store.revokeApiKeysOfOrigin('supplied', now, hash);
-      await this.#store.revokeApiKeysOfOrigin('generated', now, hash);
-      await this.#store.revokeApiKeysOfOrigin('legacy', now, hash);
+      await this.#store.revokeApiKeysOfOrigin('supplied', now, hash, revoked);
+      await this.#store.revokeApiKeysOfOrigin('generated', now, hash, revoked);
+      await this.#store.revokeApiKeysOfOrigin('legacy', now, hash, revoked);
       // Supplied again on every start: recorded only the first time it goes live.
       const alreadyLive = (await this.#store.listApiKeys()).some((known) => known.hash === hash && known.revokedAt === null);
       const record: ApiKeyRecord = { hash, name: suppliedKeyName, origin: 'supplied', createdAt: now, revokedAt: null, lastUsedAt: null };
@@ -186,6 +187,16 @@ export class ApiKeys {
     await this.#recordUses();
     const keys = await this.#store.listApiKeys();
     this.#live = keys.filter((key) => key.revokedAt === null).map((key) => ({ hash: Buffer.from(key.hash, 'base64url'), name: key.name }));
+  }
+
+  /** `api_key.revoked` for keys a start revoked (a supplied key replaced or dropped), by the system. */
+  #recordRevoked() {
+    const journal = this.#journal;
+    return (
+      journal &&
+      ((keys: ApiKeyRecord[]) =>
+        journal.write(keys.map((key) => ({ type: 'api_key.revoked' as const, actor: systemActor, details: { name: key.name, origin: key.origin } }))))
+    );
   }
 
   /** `api_key.created`: the key's name and origin, never its secret or hash. */

@@ -125,8 +125,8 @@ export interface SessionStore {
   putApiKey(key: ApiKeyRecord, journal?: JournalFor<ApiKeyRecord>): Promise<void>;
   /** Revokes the live key named `name`; false when there is none. */
   revokeApiKey(name: string, at: number, journal?: JournalFor<string>): Promise<boolean>;
-  /** Revokes every live key of `origin` but the one hashed `exceptHash`; returns how many. */
-  revokeApiKeysOfOrigin(origin: ApiKeyOrigin, at: number, exceptHash: string | null): Promise<number>;
+  /** Revokes every live key of `origin` but the one hashed `exceptHash`; returns how many (and journals those it revoked, when any). */
+  revokeApiKeysOfOrigin(origin: ApiKeyOrigin, at: number, exceptHash: string | null, journal?: JournalFor<ApiKeyRecord[]>): Promise<number>;
   /** Records a use of the key at `at`, unless a later one is recorded. */
   recordApiKeyUse(hash: string, at: number): Promise<void>;
 

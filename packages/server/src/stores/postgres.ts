@@ -242,9 +242,12 @@ export class PostgresSessionStore implements SessionStore {
     });
   }
 
-  async revokeApiKeysOfOrigin(origin: ApiKeyOrigin, at: number, exceptHash: string | null): Promise<number> {
-    const result = await this.#run(() => this.#query(this.#pool, 'revokeApiKeysOfOrigin', { origin, at, except: exceptHash }));
-    return result.rowCount ?? 0;
+  async revokeApiKeysOfOrigin(origin: ApiKeyOrigin, at: number, exceptHash: string | null, journal?: JournalFor<ApiKeyRecord[]>): Promise<number> {
+    return this.#transaction(async (client) => {
+      const revoked = ((await this.#query(client, 'revokeApiKeysOfOrigin', { origin, at, except: exceptHash })).rows as ApiKeyRow[]).map(apiKeyFromRow);
+      if (revoked.length > 0 && journal) await this.#writeJournal(client, journal(revoked));
+      return revoked.length;
+    });
   }
 
   async recordApiKeyUse(hash: string, at: number): Promise<void> {

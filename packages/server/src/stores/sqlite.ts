@@ -234,8 +234,16 @@ export class SqliteSessionStore implements SessionStore {
     );
   }
 
-  async revokeApiKeysOfOrigin(origin: ApiKeyOrigin, at: number, exceptHash: string | null): Promise<number> {
-    return this.#run(() => this.#statements.revokeApiKeysOfOrigin.run({ origin, at, except: exceptHash }).changes);
+  async revokeApiKeysOfOrigin(origin: ApiKeyOrigin, at: number, exceptHash: string | null, journal?: JournalFor<ApiKeyRecord[]>): Promise<number> {
+    return this.#run(() =>
+      this.#db
+        .transaction(() => {
+          const revoked = (this.#statements.revokeApiKeysOfOrigin.all({ origin, at, except: exceptHash }) as ApiKeyRow[]).map(apiKeyFromRow);
+          if (revoked.length > 0 && journal) this.#writeJournal(journal(revoked));
+          return revoked.length;
+        })
+        .immediate(),
+    );
   }
 
   async recordApiKeyUse(hash: string, at: number): Promise<void> {

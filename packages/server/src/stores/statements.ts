@@ -67,7 +67,7 @@ export const statements = {
     ON CONFLICT (hash) DO UPDATE SET name = excluded.name, origin = excluded.origin, revoked_at = NULL`,
   revokeApiKey: 'UPDATE api_keys SET revoked_at = @at WHERE name = @name AND revoked_at IS NULL',
   revokeApiKeysOfOrigin: `UPDATE api_keys SET revoked_at = @at
-    WHERE origin = @origin AND revoked_at IS NULL AND (CAST(@except AS TEXT) IS NULL OR hash <> @except)`,
+    WHERE origin = @origin AND revoked_at IS NULL AND (CAST(@except AS TEXT) IS NULL OR hash <> @except) RETURNING *`,
   recordApiKeyUse: 'UPDATE api_keys SET last_used_at = @at WHERE hash = @hash AND (last_used_at IS NULL OR last_used_at < @at)',
   // The journal (core/journal.ts): written beside the change it records.
   insertAuditEvent: insertInto('audit_events', auditEventColumns),

@@ -719,6 +719,34 @@ export function describeSessionStore(name: string, openStore: () => Promise<{ st
       });
     });
 
+    describe('api keys revoked by origin, on the record', () => {
+      it('journals the keys it revoked with the revocation, and nothing when it revoked none', async () => {
+        const key = (hash: string, name: string): ApiKeyRecord => ({ hash, name, origin: 'supplied', createdAt: t0, revokedAt: null, lastUsedAt: null });
+        await store.putApiKey(key('hash-old', 'supplied'));
+        const journaled: string[][] = [];
+        const journal = (revoked: ApiKeyRecord[]) => {
+          journaled.push(revoked.map((k) => k.hash));
+          return {
+            events: revoked.map((k) => ({
+              id: `evt_rev_${k.hash}`,
+              type: 'api_key.revoked' as const,
+              at: t0 + 1,
+              userId: null,
+              sessionId: null,
+              actor: { type: 'system' as const, id: 'tessera' },
+              reason: null,
+              details: { name: k.name },
+            })),
+            messages: [],
+          };
+        };
+        expect(await store.revokeApiKeysOfOrigin('supplied', t0 + 1, 'hash-new', journal)).toBe(1);
+        expect(await store.revokeApiKeysOfOrigin('supplied', t0 + 2, 'hash-new', journal)).toBe(0);
+        expect(journaled).toEqual([['hash-old']]);
+        expect((await store.listAuditEvents({ type: 'api_key.revoked', limit: 10 })).map((e) => e.id)).toEqual(['evt_rev_hash-old']);
+      });
+    });
+
     describe('revoked since', () => {
       it('lists sessions revoked strictly after a time, oldest first, whoever revoked them', async () => {
         const early = await create();

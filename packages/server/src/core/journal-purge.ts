@@ -7,6 +7,8 @@ const defaultBatchSize = 1_000;
 /** Batches per purge at most, per table; a larger backlog goes on the next purge. */
 const batchesPerPurge = 100;
 const dayMs = 86_400_000;
+/** The first purge after a start: soon, but not in the middle of the node's start-up. */
+const firstPurgeDelayMs = 60_000;
 
 export interface JournalPurgeOptions {
   readonly store: SessionStore;
@@ -51,21 +53,25 @@ export class JournalPurge {
     this.#log = options.log ?? silentLog;
   }
 
-  /** Purges every interval until the returned function is called. */
+  /**
+   * Purges a minute after the start (a node restarted more often than the interval still purges),
+   * then every interval, until the returned function is called.
+   */
   start(): () => void {
-    const timer = this.#scheduler.setRepeating(
-      this.#intervalMs,
-      () => {
-        this.purge().then(
-          (counts) => {
-            if (counts.events + counts.messages > 0) this.#log.info({ ...counts }, 'journal purge: deleted what is past retention');
-          },
-          (error: unknown) => this.#log.warn({ err: error }, 'journal purge: cannot purge now; will try again'),
-        );
-      },
-      { unref: true },
-    );
-    return () => timer.cancel();
+    const run = () => {
+      this.purge().then(
+        (counts) => {
+          if (counts.events + counts.messages > 0) this.#log.info({ ...counts }, 'journal purge: deleted what is past retention');
+        },
+        (error: unknown) => this.#log.warn({ err: error }, 'journal purge: cannot purge now; will try again'),
+      );
+    };
+    const first = this.#scheduler.setTimer(Math.min(firstPurgeDelayMs, this.#intervalMs), run, { unref: true });
+    const timer = this.#scheduler.setRepeating(this.#intervalMs, run, { unref: true });
+    return () => {
+      first.cancel();
+      timer.cancel();
+    };
   }
 
   /** Deletes what is older than the retention now; concurrent callers share one purge. */

@@ -87,6 +87,17 @@ describe('audit retention', () => {
     expect((await s.store.listAuditEvents({ limit: 10_000 })).every((e) => e.at >= clock.now() - 30 * day)).toBe(true);
   });
 
+  it('purges a minute after a start, whatever the interval, so nodes restarted often still purge', async () => {
+    const clock = new ManualClock(t0);
+    const timers = new ManualClock(t0);
+    server = await startServer({ clock, scheduler: timers, config: { audit: { retention_days: 1 } } });
+    await server.store.appendJournal({ events: [event('evt_old_1', t0 - 2 * day), event('evt_recent_1', t0 - day / 2)], messages: [] });
+    await timers.advanceAsync(59);
+    expect((await server.store.listAuditEvents({ userId: 'old-user', limit: 10 })).map((e) => e.id)).toEqual(['evt_recent_1', 'evt_old_1']);
+    await timers.advanceAsync(1);
+    expect((await server.store.listAuditEvents({ userId: 'old-user', limit: 10 })).map((e) => e.id)).toEqual(['evt_recent_1']);
+  });
+
   it.each([0, 3651, 1.5, '90', null])('refuses retention_days %j', (value) => {
     expect(() => parseConfig({ audit: { retention_days: value } })).toThrow(ConfigError);
   });

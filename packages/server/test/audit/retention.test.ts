@@ -38,8 +38,9 @@ const message = (id: string, createdAt: number, settled: boolean): WebhookMessag
   deliveredAt: settled ? createdAt + 1 : null,
   failedAt: null,
   lastError: null,
-  leaseOwner: null,
-  leaseUntil: null,
+  // A pending one is being delivered by another node (this node's deliverer must not settle it).
+  leaseOwner: settled ? null : 'node_elsewhere',
+  leaseUntil: settled ? null : createdAt + 1_000 * 86_400_000,
 });
 
 describe('audit retention', () => {

@@ -132,7 +132,7 @@ describe.concurrent('graceful shutdown', () => {
     expectCleanStore(data);
 
     // What the in-flight requests wrote was committed.
-    const listed = await runInProcess(['sessions', 'list', '--user', 'slow-3', '--data', data]);
+    const listed = await runInProcess(['sessions', 'list', '--user', 'slow-3', '--data', data, '--json']);
     expect(listed.code).toBe(0);
     expect((JSON.parse(listed.stdout) as { sessions: unknown[] }).sessions).toHaveLength(1);
   });

@@ -1,6 +1,6 @@
-import { type AuditCursor, decodeAuditCursor, encodeAuditCursor } from './audit-cursor.js';
 import { TesseraError } from './errors.js';
 import type { AuditEventRecord, AuditEventType } from './journal.js';
+import { decodeCursor, encodeCursor } from './page-cursor.js';
 import { isoTime } from './session-json.js';
 import type { SessionStore } from './store.js';
 
@@ -49,14 +49,9 @@ export async function readAuditPage(store: Pick<SessionStore, 'listAuditEvents'>
     const message = `must be a whole number from 1 to ${auditPageLimits.max}`;
     throw new TesseraError('invalid_request', { message: `The limit ${message}.`, details: [{ field: 'limit', message }] });
   }
-  let before: AuditCursor | undefined;
-  if (request.cursor !== undefined) {
-    before = decodeAuditCursor(request.cursor);
-    if (!before) {
-      const message = 'must be a next_cursor from an earlier answer';
-      throw new TesseraError('invalid_request', { message: `The cursor ${message}.`, details: [{ field: 'cursor', message }] });
-    }
-  }
+  // The cursor is bound to the filters it was issued under (core/page-cursor.ts).
+  const scope = [request.userId ?? null, request.sessionId ?? null, request.type ?? null];
+  const before = request.cursor === undefined ? undefined : decodeCursor('audit', request.cursor, scope);
   // One more than asked: whether a next page exists, without a count.
   const events = await store.listAuditEvents({
     ...(request.userId !== undefined ? { userId: request.userId } : {}),
@@ -69,6 +64,6 @@ export async function readAuditPage(store: Pick<SessionStore, 'listAuditEvents'>
   const last = page.at(-1);
   return {
     events: page.map(auditEventJson),
-    next_cursor: events.length > limit && last ? encodeAuditCursor({ at: last.at, id: last.id }) : null,
+    next_cursor: events.length > limit && last ? encodeCursor('audit', { at: last.at, id: last.id }, scope) : null,
   };
 }

@@ -4,6 +4,7 @@ import type { ApiKeys } from '../../core/api-keys.js';
 import type { Clock } from '../../core/clock.js';
 import { TesseraError } from '../../core/errors.js';
 import type { WebhookEndpoint, WebhookMessageRecord } from '../../core/journal.js';
+import { decodeCursor, encodeCursor } from '../../core/page-cursor.js';
 import { isoTime, optionalIsoTime } from '../../core/session-json.js';
 import type { SessionStore } from '../../core/store.js';
 import { webhookMessageStatus } from '../../core/webhook-outbox.js';
@@ -42,7 +43,10 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRouteOptions> = async (app
     async (request) => {
       const { endpoint_id, status, cursor } = request.query;
       const limit = request.query.limit === undefined ? defaultPageSize : Number(request.query.limit);
-      const before = cursor === undefined ? undefined : parseMessageCursor(cursor);
+      // The cursor is bound to the filters it was issued under (core/page-cursor.ts).
+      const scope = [endpoint_id ?? null, status ?? null];
+      const position = cursor === undefined ? undefined : decodeCursor('webhook_messages', cursor, scope);
+      const before = position && { createdAt: position.at, id: position.id };
       // One more than asked: whether there is a next page, without a count.
       const found = await store.listWebhookMessages({
         limit: limit + 1,
@@ -54,7 +58,7 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRouteOptions> = async (app
       const last = page.at(-1);
       return {
         messages: page.map(webhookMessageJson),
-        next_cursor: found.length > limit && last ? formatMessageCursor(last) : null,
+        next_cursor: found.length > limit && last ? encodeCursor('webhook_messages', { at: last.createdAt, id: last.id }, scope) : null,
       };
     },
   );
@@ -92,17 +96,6 @@ export function webhookMessageJson(message: WebhookMessageRecord) {
     failed_at: optionalIsoTime(message.failedAt),
     payload: JSON.parse(message.payload) as Record<string, unknown>,
   };
-}
-
-/** The cursor after `message`: opaque to callers, its creation time and id inside. */
-function formatMessageCursor(message: WebhookMessageRecord): string {
-  return Buffer.from(`${message.createdAt}.${message.id}`, 'utf8').toString('base64url');
-}
-
-function parseMessageCursor(cursor: string): { createdAt: number; id: string } {
-  const match = /^([0-9]{1,16})\.(msg_[A-Za-z0-9_-]{1,100})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (!match) throw new TesseraError('invalid_request', { details: [{ field: 'cursor', message: 'must be a next_cursor from an earlier answer' }] });
-  return { createdAt: Number(match[1]), id: match[2]! };
 }
 
 const docs = {

@@ -60,6 +60,26 @@ export interface AuditQuery {
   readonly limit: number;
 }
 
+/**
+ * Which users to find: ids starting with `prefix` (code point for code point), in id order, after
+ * `afterUserId` when given (the last of the previous page), at most `limit`.
+ */
+export interface UserSearch {
+  readonly prefix: string;
+  readonly afterUserId?: string;
+  readonly limit: number;
+  /** Sessions count as active when neither revoked nor past either end at this instant. */
+  readonly now: number;
+}
+
+/** A user as the admin console's search lists them: known by their sessions. */
+export interface UserSummary {
+  readonly userId: string;
+  readonly activeSessions: number;
+  /** When the user's newest session was created (epoch ms). */
+  readonly lastCreatedAt: number;
+}
+
 export interface RotateRefreshToken {
   readonly spentHash: string;
   readonly spentAt: number;
@@ -100,6 +120,10 @@ export interface SessionStore {
   listActiveSessions(userId: string, now: number): Promise<SessionRecord[]>;
   /** The user's sessions of every status (active, expired, revoked), newest first, at most `limit`. */
   listUserSessions(userId: string, limit: number): Promise<SessionRecord[]>;
+  /** Users with at least one stored session whose id starts with `search.prefix`, in id order (see `UserSearch`). */
+  searchUsers(search: UserSearch): Promise<UserSummary[]>;
+  /** How many sessions, of every user, are neither revoked nor expired at `now`. */
+  countActiveSessions(now: number): Promise<number>;
   /**
    * Sessions revoked strictly after `since` (by their `revokedAt`), oldest first: how a node catches
    * up on revocations it was not told about (another process, a lost subscription).

@@ -5,7 +5,17 @@ import type { FanoutChannel } from '../core/fanout-channel.js';
 import type { AuditEventRecord, JournalFor, JournalWrite } from '../core/journal.js';
 import { type Log, silentLog } from '../core/log.js';
 import type { RevocationReason, SessionRecord } from '../core/session.js';
-import type { ApiKeyOrigin, ApiKeyRecord, AuditQuery, RefreshTokenRecord, RotateRefreshToken, SessionStore, SigningKeyRecord } from '../core/store.js';
+import type {
+  ApiKeyOrigin,
+  ApiKeyRecord,
+  AuditQuery,
+  RefreshTokenRecord,
+  RotateRefreshToken,
+  SessionStore,
+  SigningKeyRecord,
+  UserSearch,
+  UserSummary,
+} from '../core/store.js';
 import { PostgresFanoutChannel } from '../fanout/postgres.js';
 import { type NamedParameters, type PositionalStatement, positionalValues, postgresTypes, toPositional } from './dialect.js';
 import { createMigrationsTable, listAppliedMigrations, pendingMigrations, recordMigration } from './migrations.js';
@@ -24,9 +34,11 @@ import {
   sessionFromRow,
   sessionToRow,
   signingKeyFromRow,
+  type UserSummaryRow,
+  userSummaryFromRow,
   webhookMessageToRow,
 } from './rows.js';
-import { auditQueryParameters, postgresStatements, type StatementName, statements } from './statements.js';
+import { auditQueryParameters, postgresStatements, type StatementName, statements, userSearchParameters } from './statements.js';
 
 export interface PostgresStoreOptions {
   /** `postgres://user@host:port/database` */
@@ -181,6 +193,16 @@ export class PostgresSessionStore implements SessionStore {
   async listUserSessions(userId: string, limit: number): Promise<SessionRecord[]> {
     const rows = await this.#rows<SessionRow>('listUserSessions', { user_id: userId, limit });
     return rows.map(sessionFromRow);
+  }
+
+  async searchUsers(search: UserSearch): Promise<UserSummary[]> {
+    const rows = await this.#rows<UserSummaryRow>('searchUsers', userSearchParameters(search));
+    return rows.map(userSummaryFromRow);
+  }
+
+  async countActiveSessions(now: number): Promise<number> {
+    const [row] = await this.#rows<{ n: string | number }>('countActiveSessions', { now });
+    return Number(row?.n ?? 0);
   }
 
   async listRevokedSince(since: number): Promise<SessionRecord[]> {

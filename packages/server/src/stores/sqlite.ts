@@ -5,7 +5,17 @@ import { ConfigError } from '../core/config-error.js';
 import { TesseraError } from '../core/errors.js';
 import type { AuditEventRecord, JournalFor, JournalWrite } from '../core/journal.js';
 import type { RevocationReason, SessionRecord } from '../core/session.js';
-import type { ApiKeyOrigin, ApiKeyRecord, AuditQuery, RefreshTokenRecord, RotateRefreshToken, SessionStore, SigningKeyRecord } from '../core/store.js';
+import type {
+  ApiKeyOrigin,
+  ApiKeyRecord,
+  AuditQuery,
+  RefreshTokenRecord,
+  RotateRefreshToken,
+  SessionStore,
+  SigningKeyRecord,
+  UserSearch,
+  UserSummary,
+} from '../core/store.js';
 import { createMigrationsTable, listAppliedMigrations, pendingMigrations, recordMigration } from './migrations.js';
 import {
   type ApiKeyRow,
@@ -21,9 +31,11 @@ import {
   sessionFromRow,
   sessionToRow,
   signingKeyFromRow,
+  type UserSummaryRow,
+  userSummaryFromRow,
   webhookMessageToRow,
 } from './rows.js';
-import { auditQueryParameters, type StatementName, statements } from './statements.js';
+import { auditQueryParameters, type StatementName, statements, userSearchParameters } from './statements.js';
 
 /** Error codes at start that mean the file can never be this store as it is: damaged, not SQLite, not openable. */
 const unusableFileCodes = new Set(['SQLITE_NOTADB', 'SQLITE_CORRUPT', 'SQLITE_CANTOPEN', 'SQLITE_READONLY', 'SQLITE_PERM']);
@@ -162,6 +174,16 @@ export class SqliteSessionStore implements SessionStore {
   async listUserSessions(userId: string, limit: number): Promise<SessionRecord[]> {
     const rows = this.#run(() => this.#statements.listUserSessions.all({ user_id: userId, limit }) as SessionRow[]);
     return rows.map(sessionFromRow);
+  }
+
+  async searchUsers(search: UserSearch): Promise<UserSummary[]> {
+    const rows = this.#run(() => this.#statements.searchUsers.all(userSearchParameters(search)) as UserSummaryRow[]);
+    return rows.map(userSummaryFromRow);
+  }
+
+  async countActiveSessions(now: number): Promise<number> {
+    const row = this.#run(() => this.#statements.countActiveSessions.get({ now }) as { n: number });
+    return row.n;
   }
 
   async listRevokedSince(since: number): Promise<SessionRecord[]> {

@@ -143,7 +143,23 @@ describe('the admin console', () => {
     await createSession('alina%');
     await createSession('bob');
 
-    await searchFor(page, 'ali');
+    // While the search is out: it says so, and cannot be sent twice.
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await page.route('**/v1/users?*', async (route) => {
+      await held;
+      await route.continue();
+    });
+    await page.fill(testId('search-input'), 'ali');
+    await page.click(testId('search-submit'));
+    await page.waitForSelector(`${testId('search-status')}:not([hidden])`);
+    expect(await text(page, testId('search-status'))).toBe('Searching…');
+    expect(await page.isDisabled(testId('search-submit'))).toBe(true);
+    release();
+    await settled(page);
+    await page.unroute('**/v1/users?*');
     const found = await page.$$eval(testId('user-result'), (buttons) => buttons.map((button) => button.getAttribute('data-user-id')));
     expect(found).toEqual(['ali-1', 'ali-2', 'alina%']);
     expect(await text(page, testId('user-results-summary'))).toBe('3 users whose id starts with “ali”.');
@@ -190,6 +206,7 @@ describe('the admin console', () => {
     expect(await text(page, cell(first.session.id, 'status-label'))).toBe('active');
     expect(await text(page, cell(first.session.id, 'state-when'))).toBe('Idle expires in 10 minutes');
     expect(await page.getAttribute(`${cell(first.session.id, 'created_at')} time`, 'datetime')).toBe(first.session.created_at);
+    await page.screenshot({ path: `${artifactsDir}desktop-list.png`, fullPage: true });
 
     // The detail: the metadata as indented JSON text, never markup.
     await page.click(`${row(first.session.id)} ${testId('session-details')}`);
@@ -207,6 +224,7 @@ describe('the admin console', () => {
     await page.waitForSelector(`${testId('confirm-dialog')}[open]`);
     expect(await text(page, testId('confirm-text'))).toBe(`Revoke session ${first.session.id} of ${hostileUser}?`);
     expect(await text(page, testId('confirm-detail'))).toContain('the reason recorded is “admin”');
+    await page.screenshot({ path: `${artifactsDir}desktop-confirmation.png` });
     await page.click(testId('confirm-cancel'));
     expect((await manage(`/v1/sessions/${first.session.id}`)).body.status).toBe('active');
 
@@ -274,14 +292,14 @@ describe('the admin console', () => {
     await page.waitForSelector(`${testId('confirm-dialog')}[open]`);
     expect(await text(page, testId('confirm-text'))).toBe('Revoke all 105 active sessions of many?');
     expect(await text(page, testId('confirm-accept'))).toBe('Revoke 105 sessions');
-    await page.screenshot({ path: `${artifactsDir}desktop-confirmation.png` });
+    await page.screenshot({ path: `${artifactsDir}desktop-revoke-all-confirmation.png` });
     await page.click(testId('confirm-accept'));
     await page.waitForFunction((selector) => document.querySelector(selector)?.textContent === 'Revoked 105 sessions of many.', testId('notice'));
     await settled(page);
     expect(await text(page, testId('results-summary'))).toBe('105 sessions, 0 active.');
     expect(await page.isDisabled(testId('revoke-all'))).toBe(true);
     expect((await manage('/v1/users/many/sessions')).body.sessions).toEqual([]);
-    await page.screenshot({ path: `${artifactsDir}desktop-list.png`, fullPage: true });
+    await page.screenshot({ path: `${artifactsDir}desktop-paged-list.png`, fullPage: true });
   });
 
   it('clears old results under a new error, and shows the server’s message', async () => {

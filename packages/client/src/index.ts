@@ -18,6 +18,7 @@ export type { EventSourceLike, PageEnvironment, WakeCause } from './refresh-sche
 export type { ServerTimeSample } from './server-clock.js';
 
 export { ServerClock } from './server-clock.js';
+export type { DeviceSession } from './session-endpoints.js';
 export type { RevocationReason, SessionClosedCause, SessionHandler, SessionRefreshedEvent } from './session-handler.js';
 export type { TokenStorage, WebStorageOptions } from './storage.js';
 export { localStorageAdapter, memoryStorage, sessionStorageAdapter } from './storage.js';
@@ -33,7 +34,7 @@ export type {
 export { browserTabCoordinator, noTabCoordination, storageEventChannel } from './tab-coordinator.js';
 export type { Timers } from './timers.js';
 export type { FetchFunction } from './token-endpoint.js';
-export type { SessionInfo, TokenGrant } from './token-grant.js';
+export type { DeviceInfo, SessionInfo, TokenGrant } from './token-grant.js';
 export type { ConnectSessionWorkerOptions, ServiceWorkerLike } from './worker-client.js';
 export { connectSessionWorker } from './worker-client.js';
 export type { SessionWorkerHost, SessionWorkerOptions } from './worker-host.js';

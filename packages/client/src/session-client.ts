@@ -6,7 +6,7 @@ import { callHandler, Listeners } from './listeners.js';
 import { openRealtime, type RealtimeOptions, type RealtimeSocket } from './realtime.js';
 import { detectPageEnvironment, type PageEnvironment, RefreshScheduler, type WakeCause } from './refresh-scheduler.js';
 import { ServerClock } from './server-clock.js';
-import { requestLogout, requestLogoutOthers } from './session-endpoints.js';
+import { type DeviceSession, requestEndSession, requestLogout, requestLogoutOthers, requestOwnSessions } from './session-endpoints.js';
 import type { SessionClosedCause, SessionHandler, SessionRefreshedEvent } from './session-handler.js';
 import { checkAt, endedWithAbsoluteLifetime, isDue, isExpired } from './session-timing.js';
 import { memoryStorage, SessionPersistence, type TokenStorage } from './storage.js';
@@ -136,6 +136,23 @@ export interface SessionClient {
   logout(): Promise<void>;
   /** Revokes the user's other sessions (`signed_out_elsewhere`); this one stays. */
   logoutOthers(): Promise<LogoutOthersResult>;
+  /**
+   * The user's active sessions, newest first, for a "your devices" page: each with its browser, OS,
+   * address and when it was last seen; `current` marks this one.
+   *
+   * @example
+   * ```ts
+   * for (const s of await client.sessions()) {
+   *   console.log(`${s.browser} on ${s.os} · ${s.ip} · ${s.lastSeenAt.toLocaleString()}${s.current ? ' (this device)' : ''}`);
+   * }
+   * ```
+   */
+  sessions(): Promise<DeviceSession[]>;
+  /**
+   * Ends one of the user's sessions by id ("sign out that device", `signed_out_elsewhere`). The
+   * held session's own id signs out here, as `logout()` does. Another user's id is `not_found`.
+   */
+  endSession(id: string): Promise<void>;
   /** Stops timers, listeners and the tab channel. The tokens stay usable on demand. */
   dispose(): void;
   /**
@@ -339,6 +356,16 @@ class TesseraSessionClient implements SessionClient {
 
   logoutOthers(): Promise<LogoutOthersResult> {
     return requestLogoutOthers(() => this.fetch(`${this.#baseUrl}/v1/session/logout-others`, { method: 'POST' }));
+  }
+
+  sessions(): Promise<DeviceSession[]> {
+    return requestOwnSessions(() => this.fetch(`${this.#baseUrl}/v1/session/sessions`));
+  }
+
+  async endSession(id: string): Promise<void> {
+    await this.ready;
+    if (id === this.sessionId) return this.logout();
+    await requestEndSession(() => this.fetch(`${this.#baseUrl}/v1/session/sessions/${encodeURIComponent(id)}`, { method: 'DELETE' }));
   }
 
   realtime(options: RealtimeOptions = {}): RealtimeSocket {

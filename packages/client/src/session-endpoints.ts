@@ -3,6 +3,7 @@ import { errorFromResponse } from './bearer-request.js';
 import { isSessionEndCode, SilentAuthFailedError, TesseraError } from './errors.js';
 import type { Timers } from './timers.js';
 import type { FetchFunction } from './token-endpoint.js';
+import type { SessionInfo } from './token-grant.js';
 
 export interface LogoutRequest {
   readonly fetch: FetchFunction;
@@ -42,18 +43,72 @@ export async function requestLogout(request: LogoutRequest): Promise<TesseraErro
 }
 
 /**
+ * One of the user's own sessions, as `client.sessions()` lists them for a "your devices" page.
+ * `session` is the server's `SESSION` as sent, for anything else (its `metadata`).
+ */
+export interface DeviceSession {
+  readonly id: string;
+  /** Whether it is the session this client holds: "this device". */
+  readonly current: boolean;
+  /** e.g. "Chrome 131"; null when the user agent did not tell, or none was seen. */
+  readonly browser: string | null;
+  /** e.g. "macOS". */
+  readonly os: string | null;
+  /** The address it was last seen from. */
+  readonly ip: string | null;
+  readonly userAgent: string | null;
+  readonly createdAt: Date;
+  /** Its last refresh, or its creation. */
+  readonly lastSeenAt: Date;
+  readonly expiresAt: Date;
+  readonly session: SessionInfo;
+}
+
+/**
+ * `GET /v1/session/sessions` through `send`: the user's active sessions, newest first, with dates
+ * as `Date`. A failure is a `TesseraError`, as for `requestLogoutOthers`.
+ */
+export async function requestOwnSessions(send: () => Promise<Response>): Promise<DeviceSession[]> {
+  const response = await sendOrUnreachable(send);
+  if (!response.ok) throw await errorFromResponse(response);
+  const body = (await response.json()) as { sessions?: unknown };
+  const listed = Array.isArray(body.sessions) ? (body.sessions as (SessionInfo & { current?: unknown })[]) : [];
+  return listed.map(({ current, ...session }) => ({
+    id: session.id,
+    current: current === true,
+    browser: session.device?.browser ?? null,
+    os: session.device?.os ?? null,
+    ip: session.device?.ip ?? null,
+    userAgent: session.device?.user_agent ?? null,
+    createdAt: new Date(session.created_at),
+    lastSeenAt: new Date(session.last_seen_at),
+    expiresAt: new Date(session.expires_at),
+    session,
+  }));
+}
+
+/** `DELETE /v1/session/sessions/:id` through `send`: ends one of the user's sessions; a failure is a `TesseraError`. */
+export async function requestEndSession(send: () => Promise<Response>): Promise<void> {
+  const response = await sendOrUnreachable(send);
+  if (!response.ok) throw await errorFromResponse(response);
+}
+
+async function sendOrUnreachable(send: () => Promise<Response>): Promise<Response> {
+  try {
+    return await send();
+  } catch (cause) {
+    if (cause instanceof TesseraError) throw cause;
+    throw new TesseraError('service_unavailable', { status: 0, message: 'The server could not be reached.', cause });
+  }
+}
+
+/**
  * The answer of `POST /v1/session/logout-others`, sent through `send` (the client's bearer `fetch`):
  * how many other sessions were revoked, and their ids. A failure is a `TesseraError`: the server's,
  * or `service_unavailable` when it could not be reached.
  */
 export async function requestLogoutOthers(send: () => Promise<Response>): Promise<{ revoked: number; sessionIds: string[] }> {
-  let response: Response;
-  try {
-    response = await send();
-  } catch (cause) {
-    if (cause instanceof TesseraError) throw cause;
-    throw new TesseraError('service_unavailable', { status: 0, message: 'The server could not be reached.', cause });
-  }
+  const response = await sendOrUnreachable(send);
   if (!response.ok) throw await errorFromResponse(response);
   const body = (await response.json()) as { revoked?: unknown; session_ids?: unknown };
   const sessionIds = Array.isArray(body.session_ids) ? body.session_ids.filter((id): id is string => typeof id === 'string') : [];

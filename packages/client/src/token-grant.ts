@@ -13,6 +13,22 @@ export interface SessionInfo {
   readonly revoked_at: string | null;
   readonly revoked_reason: string | null;
   readonly metadata: Record<string, unknown>;
+  /** What the server last saw of the session's device; null when nothing is known. */
+  readonly device: DeviceInfo | null;
+  /** The last refresh, or the creation. */
+  readonly last_seen_at: string;
+  /** Refreshes that rotated its token. */
+  readonly refresh_count: number;
+}
+
+/** The `device` of a `SESSION`: the raw user agent, the browser and OS read from it, the address. */
+export interface DeviceInfo {
+  readonly user_agent: string | null;
+  /** e.g. "Chrome 131". */
+  readonly browser: string | null;
+  /** e.g. "macOS". */
+  readonly os: string | null;
+  readonly ip: string | null;
 }
 
 /**

@@ -2,6 +2,7 @@ import type { SessionEndedError } from './errors.js';
 import { callHandler, Listeners } from './listeners.js';
 import { openRealtime, publicClientHost, type RealtimeOptions, type RealtimeSocket } from './realtime.js';
 import type { ClientSessionState, LogoutOthersResult, SessionClient } from './session-client.js';
+import type { DeviceSession } from './session-endpoints.js';
 import type { SessionHandler } from './session-handler.js';
 import { assertTokenGrant, dateOrNull, type SessionInfo, type TokenGrant } from './token-grant.js';
 import {
@@ -125,6 +126,15 @@ class WorkerSessionClient implements SessionClient {
 
   async logoutOthers(): Promise<LogoutOthersResult> {
     return (await this.#ask({ op: 'logoutOthers' })) as LogoutOthersResult;
+  }
+
+  /** Dates cross to the page as `Date`: structured cloning keeps them. */
+  async sessions(): Promise<DeviceSession[]> {
+    return (await this.#ask({ op: 'sessions' })) as DeviceSession[];
+  }
+
+  async endSession(id: string): Promise<void> {
+    await this.#ask({ op: 'endSession', sessionId: id });
   }
 
   /** Needs `{ url }`: the page does not know the worker's `baseUrl`. */

@@ -72,6 +72,11 @@ export function createSessionWorkerHost(options: SessionWorkerOptions): SessionW
         return { value: null };
       case 'logoutOthers':
         return { value: await client.logoutOthers() };
+      case 'sessions':
+        return { value: await client.sessions() };
+      case 'endSession':
+        await client.endSession(request.sessionId);
+        return { value: null };
       case 'disconnect':
         return { value: null };
     }

@@ -10,6 +10,8 @@ export type WorkerRequest =
   | { readonly id: number; readonly op: 'fetch'; readonly request: SentRequest }
   | { readonly id: number; readonly op: 'logout' }
   | { readonly id: number; readonly op: 'logoutOthers' }
+  | { readonly id: number; readonly op: 'sessions' }
+  | { readonly id: number; readonly op: 'endSession'; readonly sessionId: string }
   | { readonly id: number; readonly op: 'disconnect' };
 
 /** Where the worker's client session stands, as every page mirrors it. */

@@ -1,7 +1,7 @@
 // Test doubles for unit tests: a fake Tessera behind a fake `fetch`, and a fake page.
 import type { PageEnvironment } from '../src/refresh-scheduler.js';
 import type { Timers } from '../src/timers.js';
-import type { TokenGrant } from '../src/token-grant.js';
+import type { SessionInfo, TokenGrant } from '../src/token-grant.js';
 
 /** An unsigned JWT with the claims the SDK reads. */
 export function fakeJwt(claims: { iat: number; exp: number; sid: string; jti?: string }): string {
@@ -33,6 +33,33 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
  * `serverAhead`), rotates refresh tokens, can be told to fail the next refreshes, and serves a
  * small API under `/api/` that checks the bearer token like a resource server would.
  */
+export const phoneDevice = {
+  user_agent: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1',
+  browser: 'Mobile Safari 17',
+  os: 'iOS',
+  ip: '198.51.100.2',
+};
+
+/** A `SESSION` created at `createdAt` and last seen at `lastSeenAt` (epoch ms). */
+export function fakeSession(id: string, createdAt: number, lastSeenAt: number, device: typeof phoneDevice | null): SessionInfo {
+  return {
+    id,
+    user_id: 'u1',
+    flow: 'default',
+    status: 'active',
+    created_at: new Date(createdAt).toISOString(),
+    last_refreshed_at: lastSeenAt === createdAt ? null : new Date(lastSeenAt).toISOString(),
+    expires_at: new Date(createdAt + 14 * 86400_000).toISOString(),
+    idle_expires_at: null,
+    revoked_at: null,
+    revoked_reason: null,
+    metadata: {},
+    device,
+    last_seen_at: new Date(lastSeenAt).toISOString(),
+    refresh_count: lastSeenAt === createdAt ? 0 : 1,
+  };
+}
+
 export class FakeTessera {
   readonly baseUrl = 'http://tessera.test';
   /** Milliseconds the server clock is ahead of `clock()`. */
@@ -43,6 +70,8 @@ export class FakeTessera {
   ttl = 900;
   /** Every request seen, as "METHOD path". */
   readonly requests: string[] = [];
+  /** Session ids ended through `DELETE /v1/session/sessions/:id`. */
+  readonly endedSessions: string[] = [];
   readonly #liveRefreshTokens = new Map<string, string>();
   #revoked: { reason: string } | null = null;
   #counter = 0;
@@ -77,6 +106,7 @@ export class FakeTessera {
     this.requests.push(`${request.method} ${path}`);
     if (path === '/v1/token/refresh') return this.#refresh(request);
     if (path === '/v1/session/logout' || path === '/v1/session/logout-others') return this.#logout(request, path);
+    if (path === '/v1/session/sessions' || path.startsWith('/v1/session/sessions/')) return this.#ownSessions(request, path);
     if (path === '/api/own-401') return json(401, { error: 'not_your_order' });
     if (path.startsWith('/api/')) return this.#api(request);
     return json(404, envelope('not_found'));
@@ -108,6 +138,30 @@ export class FakeTessera {
     const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { exp: number };
     if (claims.exp * 1000 <= this.now()) return json(401, envelope('token_expired'));
     return json(200, { ok: true, token });
+  }
+
+  /**
+   * "Your devices": the held session and a phone (`ses_phone`, signed in a day ago from an iPhone);
+   * only the phone can be ended through DELETE, any other id is `not_found`.
+   */
+  #ownSessions(request: Request, path: string): Response {
+    const token = /^Bearer (.+)$/.exec(request.headers.get('authorization') ?? '')?.[1];
+    if (!token) return json(401, envelope('token_missing'));
+    const { sid } = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { sid: string };
+    const phone = fakeSession('ses_phone', this.now() - 86_400_000, this.now() - 3_600_000, phoneDevice);
+    if (request.method === 'DELETE') {
+      const id = decodeURIComponent(path.slice('/v1/session/sessions/'.length));
+      if (id !== phone.id) return json(404, envelope('not_found'));
+      this.endedSessions.push(id);
+      return json(200, { session: { ...phone, status: 'revoked', revoked_reason: 'signed_out_elsewhere' } });
+    }
+    const here = fakeSession(sid, this.now() - 60_000, this.now(), null);
+    return json(200, {
+      sessions: [
+        { ...here, current: true },
+        { ...phone, current: false },
+      ],
+    });
   }
 
   #logout(request: Request, path: string): Response {
@@ -142,6 +196,9 @@ export class FakeTessera {
         revoked_at: null,
         revoked_reason: null,
         metadata: { refreshes: this.#counter - 1 },
+        device: null,
+        last_seen_at: new Date(now).toISOString(),
+        refresh_count: 0,
       },
     };
   }

@@ -288,6 +288,36 @@ describe('against the real server', () => {
     expect(record.body).toMatchObject({ status: 'revoked', revoked_reason: 'logout' });
     expect(phone.state).toBe('signed_out');
   });
+
+  it('sessions() lists both devices as the real server parsed them; endSession ends the other, which then learns it', async () => {
+    server = await startServer();
+    const clock = server.clock;
+    const chrome = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+    const laptopHandler = spyHandler();
+    const laptop = client({ baseUrl: server.url, now: () => clock.now(), handler: laptopHandler });
+    const phone = client({ baseUrl: server.url, now: () => clock.now() });
+    const laptopGrant = (
+      await call(`${server.url}/v1/sessions`, { body: { user_id: 'alice', device: { user_agent: chrome, ip: '203.0.113.7' } }, token: testApiKey })
+    ).body as TokenGrant;
+    laptop.setSession(laptopGrant);
+    clock.advance(1);
+    phone.setSession(await signIn(server.url));
+
+    const seen = await phone.sessions();
+    expect(seen.map((device) => [device.id, device.current])).toEqual([
+      [phone.sessionId, true],
+      [laptop.sessionId, false],
+    ]);
+    expect(seen[1]).toMatchObject({ browser: 'Chrome 131', os: 'macOS', ip: '203.0.113.7', userAgent: chrome });
+    expect(seen[1]!.lastSeenAt.getTime()).toBe(Date.parse(laptopGrant.session!.created_at));
+
+    await phone.endSession(laptop.sessionId!);
+    clock.advance(14.5 * 60);
+    await expect(laptop.getAccessToken()).rejects.toMatchObject({ code: 'session_revoked' });
+    expect(laptopHandler.onSessionRevoked.mock.calls[0]![0]).toBe('signed_out_elsewhere');
+    expect((await phone.sessions()).map((device) => device.id)).toEqual([phone.sessionId]);
+    await expect(phone.endSession('ses_of_nobody')).rejects.toMatchObject({ code: 'not_found' });
+  });
 });
 
 describe('the server stopped for a while', () => {

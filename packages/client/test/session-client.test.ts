@@ -8,7 +8,7 @@ import {
   SilentAuthFailedError,
   TesseraError,
 } from '../src/index.js';
-import { envelope, FakePage, FakeTessera } from './fakes.js';
+import { envelope, FakePage, FakeTessera, phoneDevice } from './fakes.js';
 
 const sessionInfo = {
   id: 'ses_1',
@@ -22,6 +22,9 @@ const sessionInfo = {
   revoked_at: null,
   revoked_reason: null,
   metadata: {},
+  device: null,
+  last_seen_at: '2026-01-01T09:00:00.000Z',
+  refresh_count: 0,
 } as const;
 const start = Date.UTC(2026, 0, 1, 9, 0, 0);
 const minutes = (n: number) => n * 60_000;
@@ -603,6 +606,40 @@ describe('state and sign-out', () => {
     session.setSession(server.signIn());
     expect(await session.logoutOthers()).toEqual({ revoked: 2, sessionIds: ['ses_8', 'ses_9'] });
     expect(session.state).toBe('active');
+  });
+
+  it('sessions() lists the devices with dates as Date and this one marked; endSession ends another, or signs out here for this one', async () => {
+    const session = client();
+    session.setSession(server.signIn('ses_laptop'));
+    const devices = await session.sessions();
+    expect(devices.map((device) => [device.id, device.current])).toEqual([
+      ['ses_laptop', true],
+      ['ses_phone', false],
+    ]);
+    const phone = devices[1]!;
+    expect(phone).toMatchObject({ browser: 'Mobile Safari 17', os: 'iOS', ip: '198.51.100.2', userAgent: phoneDevice.user_agent });
+    expect(phone.lastSeenAt).toBeInstanceOf(Date);
+    expect(phone.lastSeenAt.toISOString()).toBe(phone.session.last_seen_at);
+    expect(phone.createdAt.toISOString()).toBe(phone.session.created_at);
+    expect(phone.expiresAt.toISOString()).toBe(phone.session.expires_at);
+    expect(devices[0]).toMatchObject({ browser: null, os: null, ip: null, userAgent: null });
+
+    await session.endSession('ses_phone');
+    expect(server.endedSessions).toEqual(['ses_phone']);
+    expect(server.requests).toContain('DELETE /v1/session/sessions/ses_phone');
+    const refused = await session.endSession('ses_of_someone_else').catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(TesseraError);
+    expect((refused as TesseraError).code).toBe('not_found');
+    expect(session.state).toBe('active');
+
+    await session.endSession('ses_laptop');
+    expect(server.requests).toContain('POST /v1/session/logout');
+    expect(session.state).toBe('signed_out');
+  });
+
+  it('sessions() without a session fails like any call that needs one', async () => {
+    const session = client();
+    await expect(session.sessions()).rejects.toBeInstanceOf(TesseraError);
   });
 
   it('setSession rejects something that is not a grant', () => {

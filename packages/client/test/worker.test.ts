@@ -25,6 +25,9 @@ const sessionInfo = {
   revoked_at: null,
   revoked_reason: null,
   metadata: {},
+  device: null,
+  last_seen_at: new Date().toISOString(),
+  refresh_count: 0,
 } as const;
 let server: FakeTessera;
 let host: SessionWorkerHost;
@@ -185,5 +188,20 @@ describe('worker mode', () => {
     await vi.waitFor(() => expect(second.state).toBe('signed_out'));
     expect(closed).toHaveBeenCalledExactlyOnceWith('logout');
     await expect(second.getAccessToken()).rejects.toMatchObject({ code: 'token_missing' });
+  });
+
+  it('sessions() and endSession() go through the worker: dates arrive as Date, errors with their class', async () => {
+    const page = openPage();
+    page.setSession(server.signIn());
+    const devices = await page.sessions();
+    expect(devices.map((device) => [device.id, device.current, device.browser])).toEqual([
+      ['ses_1', true, null],
+      ['ses_phone', false, 'Mobile Safari 17'],
+    ]);
+    expect(devices[1]!.lastSeenAt).toBeInstanceOf(Date);
+    expect(devices[1]!.lastSeenAt.toISOString()).toBe(devices[1]!.session.last_seen_at);
+    await page.endSession('ses_phone');
+    expect(server.endedSessions).toEqual(['ses_phone']);
+    await expect(page.endSession('ses_nope')).rejects.toMatchObject({ code: 'not_found', name: 'TesseraError' });
   });
 });

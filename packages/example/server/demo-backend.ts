@@ -67,7 +67,13 @@ export async function buildDemoBackend(options: DemoBackendOptions): Promise<Fas
     }
     const created = await management('/v1/sessions', {
       method: 'POST',
-      body: JSON.stringify({ user_id: request.body.user_name, flow, metadata: { device: deviceName(request.headers['user-agent']) } }),
+      body: JSON.stringify({
+        user_id: request.body.user_name,
+        flow,
+        metadata: { device: deviceName(request.headers['user-agent']) },
+        // The signing-in browser, as this backend sees it; Tessera keeps it up to date from each refresh.
+        device: { user_agent: request.headers['user-agent']?.slice(0, 512), ip: request.ip },
+      }),
     });
     // Tessera's answer as it is: 201 with the grant, or its error envelope.
     return reply

@@ -247,7 +247,7 @@ describe('the example app in Chromium', () => {
       expect(phoneSession).not.toBe(laptopSession);
       await expect.poll(() => laptop.getByTestId('socket-status').getAttribute('data-status')).toBe('open');
 
-      // The phone lists both sessions (through the demo backend's own API, on the access token).
+      // The phone lists both sessions (Tessera's own list, `client.sessions()`, on the access token).
       await expect.poll(() => phone.locator('[data-testid="other-sessions"] li').count(), { timeout: 6000 }).toBe(2);
       expect(await phone.locator(`li[data-session-id="${phoneSession}"]`).getAttribute('data-current')).toBe('true');
 
@@ -311,7 +311,7 @@ describe('the example app in Chromium', () => {
     await expect.poll(() => page.getByTestId('socket-status').getAttribute('data-status'), { timeout: 5000 }).toBe('open');
     expect(await page.getByTestId('session-id').textContent()).toBe(sessionId);
     expect(await page.locator('[role="alert"]').count()).toBe(0);
-    // The app's own API accepts the fresh token: the session list loads.
+    // Tessera accepts the fresh token: the session list loads.
     await expect.poll(() => page.locator(`[data-testid="other-sessions"] li[data-session-id="${sessionId}"]`).count()).toBe(1);
     await screenshot(page, '09-recovered-after-hidden');
     expect(consoleErrors).toEqual([]);
@@ -365,7 +365,7 @@ describe('the example page, state by state', () => {
     const page = await openTab(example.appUrl, [/Failed to load resource: .* 503 \(Service Unavailable\)/]);
     await signIn(page, 'kai');
     // The session list cannot load: said under the list, in red.
-    await context.route('**/demo/my-sessions', (route) => route.fulfill({ status: 503, contentType: 'application/json', body: '{}' }));
+    await context.route('**/v1/session/sessions', (route) => route.fulfill({ status: 503, contentType: 'application/json', body: '{}' }));
     const note = page.getByTestId('sessions-note');
     // The list is read again every 5 s.
     await pollAsTimePasses(() => note.count(), 'the failure to list').toBe(1);
@@ -377,7 +377,7 @@ describe('the example page, state by state', () => {
     // The next refresh is due within the token's life.
     await pollAsTimePasses(() => problem.count(), 'the failed refresh').toBeGreaterThanOrEqual(1);
     expect(await colourOf(page, '[data-testid="activity"] li[data-kind="problem"]')).toBe(errorColour);
-    await context.unroute('**/demo/my-sessions');
+    await context.unroute('**/v1/session/sessions');
     await context.unroute('**/v1/token/refresh');
     // The next reading of the list, within the token's life, succeeds.
     await pollAsTimePasses(() => note.count(), 'the list again').toBe(0);

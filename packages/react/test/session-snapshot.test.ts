@@ -41,6 +41,9 @@ const session: SessionInfo = {
   revoked_at: null,
   revoked_reason: null,
   metadata: {},
+  device: null,
+  last_seen_at: '2026-01-01T09:00:00.000Z',
+  refresh_count: 0,
 };
 
 describe('createSessionSnapshotSource', () => {

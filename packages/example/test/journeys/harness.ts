@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FastForwardClock } from '@tessera/server';
-import { type Browser, type BrowserContext, type CDPSession, chromium, type Page, type Request } from 'playwright-core';
+import { type Browser, type BrowserContext, type BrowserContextOptions, type CDPSession, chromium, type Page, type Request } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 import { chromiumArgs, findChromium, launchChromium } from '../../../server/test/chromium.js';
 import { type RunningExample, startExample } from '../../server/start.js';
@@ -62,7 +62,12 @@ export interface RefreshRecord {
   answeredAt: number | null;
 }
 
-/** One call of the demo backend's own API (`GET /demo/my-sessions`, on the access token). */
+/**
+ * One call the page makes on its access token besides refreshing: the "Your sessions" card's list
+ * (`GET /v1/session/sessions`), or the demo backend's own API (`GET /demo/my-sessions`).
+ */
+const apiPaths = new Set(['/v1/session/sessions', '/demo/my-sessions']);
+/** One such call. */
 interface ApiCall {
   readonly page: Page | null;
   readonly sentAt: number;
@@ -102,6 +107,8 @@ export interface Journeys {
   watch(context: BrowserContext): void;
   /** A browser profile kept in a folder: closed and launched again, it is the same browser after a restart. */
   launchPersistent(userDataDir: string): Promise<BrowserContext>;
+  /** Another device: a browser profile of its own (e.g. with its own `userAgent`), watched, on the journey's clock. */
+  newContext(options?: BrowserContextOptions): Promise<BrowserContext>;
   /** Asserts `outcome` on `page` within a bounded time; `since`: when the journey's event happened. */
   expectOutcome(page: Page, outcome: Outcome, expected: { sessionId: string; since: number; name: string; timeout?: number }): Promise<void>;
   /** The session lives in `page`: see `Outcome`. */
@@ -239,7 +246,7 @@ export function useJourneys({ time = 'fast-forward' }: { time?: JourneyTime } = 
       watched.on('request', (request) => {
         inFlight.add(request);
         const path = new URL(request.url()).pathname;
-        if (path === '/demo/my-sessions') {
+        if (apiPaths.has(path) && request.method() === 'GET') {
           const call: ApiCall = { page: pageOf(request), sentAt: clock.now(), status: null };
           calls.set(request, call);
           apiCalls.push(call);
@@ -274,6 +281,14 @@ export function useJourneys({ time = 'fast-forward' }: { time?: JourneyTime } = 
       world.watch(persistent);
       if (time === 'fast-forward') await installClock(persistent);
       return persistent;
+    },
+
+    async newContext(options = {}) {
+      const created = await browser.newContext({ viewport: { width: 1100, height: 900 }, ...options });
+      extraContexts.push(created);
+      world.watch(created);
+      if (time === 'fast-forward') await installClock(created);
+      return created;
     },
 
     async expectOutcome(page, outcome, { sessionId, since, name, timeout }) {

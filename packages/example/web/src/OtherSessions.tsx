@@ -1,15 +1,18 @@
+import type { DeviceSession } from '@tessera/client';
 import { useSessionClient } from '@tessera/react';
 import { type ReactNode, useCallback, useEffect, useState } from 'react';
-import { type DemoSession, mySessions } from './demo-api.js';
 
-/** The user's sessions on other devices and tabs, with "sign out everywhere else". */
+/**
+ * "Your sessions": every device the user is signed in on, from Tessera itself (`client.sessions()`),
+ * with a button to sign out each other device and one for all of them.
+ */
 export function OtherSessions(): ReactNode {
   const client = useSessionClient();
-  const [sessions, setSessions] = useState<DemoSession[] | null>(null);
+  const [sessions, setSessions] = useState<DeviceSession[] | null>(null);
   const [note, setNote] = useState<Note | null>(null);
 
   const load = useCallback(() => {
-    mySessions(client).then(
+    client.sessions().then(
       (listed) => {
         setSessions(listed);
         // A failure to list is over once a list arrives; a success note stays.
@@ -35,6 +38,16 @@ export function OtherSessions(): ReactNode {
     );
   };
 
+  const signOutDevice = (session: DeviceSession) => {
+    client.endSession(session.id).then(
+      () => {
+        setNote({ kind: 'note', text: `Signed out ${deviceLabel(session)}.` });
+        load();
+      },
+      (error: unknown) => setNote(problemNote(error)),
+    );
+  };
+
   const others = sessions?.filter((session) => !session.current) ?? [];
   return (
     <section className="card" data-testid="other-sessions">
@@ -50,9 +63,17 @@ export function OtherSessions(): ReactNode {
         <ul className="sessions">
           {sessions.map((session) => (
             <li key={session.id} data-session-id={session.id} data-current={session.current}>
-              <strong>{session.current ? 'This device' : session.device}</strong> · {session.flow} flow · signed in{' '}
-              {new Date(session.created_at).toLocaleTimeString()}
-              {session.last_refreshed_at && `, last active ${new Date(session.last_refreshed_at).toLocaleTimeString()}`}
+              <span data-testid="device">
+                <strong>{deviceLabel(session)}</strong>
+                {session.current && <span className="this-device"> · This device</span>}
+                {session.ip && ` · ${session.ip}`} · last seen{' '}
+                <time dateTime={session.lastSeenAt.toISOString()}>{session.lastSeenAt.toLocaleTimeString()}</time>
+              </span>
+              {!session.current && (
+                <button type="button" className="small" data-testid="end-session" onClick={() => signOutDevice(session)}>
+                  Sign out
+                </button>
+              )}
             </li>
           ))}
         </ul>
@@ -71,6 +92,12 @@ export function OtherSessions(): ReactNode {
 interface Note {
   readonly kind: 'note' | 'problem';
   readonly text: string;
+}
+
+/** "Chrome 131 on Linux", as Tessera read the device's user agent. */
+function deviceLabel(session: DeviceSession): string {
+  if (session.browser && session.os) return `${session.browser} on ${session.os}`;
+  return session.browser ?? session.os ?? 'Unknown device';
 }
 
 function problemNote(error: unknown): Note {

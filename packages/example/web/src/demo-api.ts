@@ -1,6 +1,5 @@
 // The demo backend's API (packages/example/server/demo-backend.ts), as the page sees it.
 import type { SessionClient, TokenGrant } from '@tessera/client';
-import type { DemoSession } from '../../server/demo-types.js';
 
 export type { DemoConfig, DemoFlow, DemoSession } from '../../server/demo-types.js';
 
@@ -28,11 +27,4 @@ export async function signIn(client: SessionClient, userName: string, flow: stri
   // In cookie mode this moves the refresh token into the cookie before it resolves: a reload from
   // now on finds the session.
   await client.setSession(body);
-}
-
-/** The user's sessions, from the demo backend's own API (the access token travels as a bearer). */
-export async function mySessions(client: SessionClient): Promise<DemoSession[]> {
-  const response = await client.fetch('/demo/my-sessions');
-  if (!response.ok) throw new Error(`could not list sessions (${response.status})`);
-  return ((await response.json()) as { sessions: DemoSession[] }).sessions;
 }

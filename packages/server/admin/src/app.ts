@@ -5,7 +5,7 @@
 import { activityChart, activityTotals } from './activity-chart.js';
 import { confirmAction } from './confirm.js';
 import { byTestId, element } from './dom.js';
-import { ConsoleError, deviceFields, ManagementApi, type SessionStatusFilter, type SessionView, type UserPage } from './management-api.js';
+import { ConsoleError, ManagementApi, type SessionStatusFilter, type SessionView, type UserPage } from './management-api.js';
 import { type CounterSnapshot, counterSnapshot, refreshesPerSecond } from './node-counters.js';
 import { metadataBlock, sessionFacts, type Timeline, timelineBlock } from './session-detail.js';
 import { deviceSummary } from './session-state.js';
@@ -316,7 +316,7 @@ function replaceSession(updated: SessionView): void {
 
 async function revokeOne(session: SessionView, button?: HTMLButtonElement): Promise<void> {
   if (!api) return;
-  const device = deviceSummary(deviceFields(session).device) ?? 'device not recorded';
+  const device = deviceSummary(session.device) ?? 'device not recorded';
   const confirmed = await confirmAction(
     `Revoke session ${session.id} of ${session.user_id}?`,
     `${device}. The device is signed out on its next request; the reason recorded is “admin” (revoked by an admin).`,

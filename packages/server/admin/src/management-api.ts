@@ -1,24 +1,10 @@
-import type { SessionInfo } from '@tessera/client';
+import type { DeviceInfo, SessionInfo } from '@tessera/client';
 
-/** What a session records of the device that uses it (`null` for sessions from before devices were recorded). */
-export interface SessionDevice {
-  readonly user_agent: string | null;
-  readonly browser: string | null;
-  readonly os: string | null;
-  readonly ip: string | null;
-}
+/** What a session records of the device that uses it (`null` when nothing is known). */
+export type SessionDevice = DeviceInfo;
 
 /** The `SESSION` object of the contract: the client SDK's type, so the two cannot drift apart. */
 export type SessionView = SessionInfo;
-
-/**
- * The device fields of the contract's "Operators and security additions", read where the SDK's type
- * does not have them yet (and a server from before them does not send them).
- */
-export function deviceFields(session: SessionView): { readonly device: SessionDevice | null; readonly last_seen_at: string | null } {
-  const fields = session as { readonly device?: SessionDevice | null; readonly last_seen_at?: string | null };
-  return { device: fields.device ?? null, last_seen_at: fields.last_seen_at ?? null };
-}
 
 export type SessionStatusFilter = 'active' | 'expired' | 'revoked' | 'all';
 

@@ -1,6 +1,6 @@
 import { element } from './dom.js';
-import { type AuditEvent, deviceFields, type SessionView } from './management-api.js';
-import { deviceSummary, lastSeen, sessionStateText } from './session-state.js';
+import type { AuditEvent, SessionView } from './management-api.js';
+import { deviceSummary, sessionStateText } from './session-state.js';
 import { localTime, relativeTime } from './times.js';
 
 /** What the timeline shows: the session's events, or why it cannot. */
@@ -27,7 +27,7 @@ function time(iso: string | null, now: number): (Node | string)[] {
 /** The facts of one session: who, which device, when, how it stands, and what the app stored with it. */
 export function sessionFacts(session: SessionView, now: number): HTMLElement {
   const state = sessionStateText(session, now);
-  const { device } = deviceFields(session);
+  const device = session.device;
   const facts = element(
     'dl',
     { class: 'facts', 'data-testid': 'detail-facts' },
@@ -47,8 +47,9 @@ export function sessionFacts(session: SessionView, now: number): HTMLElement {
     ...field('ip', 'Address', device?.ip ?? '—'),
     ...field('user_agent', 'User agent', element('span', { class: 'raw' }, device?.user_agent ?? '—')),
     ...field('created_at', 'Created', ...time(session.created_at, now)),
-    ...field('last_seen_at', 'Last seen', ...time(lastSeen(session), now)),
+    ...field('last_seen_at', 'Last seen', ...time(session.last_seen_at, now)),
     ...field('last_refreshed_at', 'Last refreshed', ...time(session.last_refreshed_at, now)),
+    ...field('refresh_count', 'Refreshes', String(session.refresh_count)),
     // Ends ahead only for a session that can still reach them.
     ...(session.status === 'active'
       ? [...field('expires_at', 'Ends', ...time(session.expires_at, now)), ...field('idle_expires_at', 'Idle expires', ...time(session.idle_expires_at, now))]

@@ -1,4 +1,4 @@
-import { deviceFields, type SessionDevice, type SessionView } from './management-api.js';
+import type { SessionDevice, SessionView } from './management-api.js';
 import { localTime, relativeTime } from './times.js';
 
 /** Why a session was revoked, in the operator's words. */
@@ -63,9 +63,4 @@ export function deviceSummary(device: SessionDevice | null | undefined): string 
   const name = device.browser && device.os ? `${device.browser} on ${device.os}` : (device.browser ?? device.os ?? null);
   if (name) return device.ip ? `${name} · ${device.ip}` : name;
   return device.ip ?? null;
-}
-
-/** When the session was last used: last seen (refresh or whoami), else last refreshed; null if never. */
-export function lastSeen(session: SessionView): string | null {
-  return deviceFields(session).last_seen_at ?? session.last_refreshed_at ?? null;
 }

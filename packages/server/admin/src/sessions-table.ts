@@ -1,6 +1,6 @@
 import { element } from './dom.js';
-import { deviceFields, type SessionView } from './management-api.js';
-import { deviceSummary, lastSeen, sessionStateText } from './session-state.js';
+import type { SessionView } from './management-api.js';
+import { deviceSummary, sessionStateText } from './session-state.js';
 import { localTime, relativeTime } from './times.js';
 
 export interface RowActions {
@@ -36,7 +36,7 @@ export function sessionRows(sessions: readonly SessionView[], now: number, actio
       revoke.addEventListener('click', () => actions.onRevoke(session, revoke));
       buttons.append(revoke);
     }
-    const device = deviceSummary(deviceFields(session).device);
+    const device = deviceSummary(session.device);
     return element(
       'tr',
       { 'data-testid': 'session-row', 'data-session-id': session.id, 'data-status': session.status },
@@ -55,7 +55,7 @@ export function sessionRows(sessions: readonly SessionView[], now: number, actio
         element('span', { class: 'relative', 'data-field': 'state-when' }, state.when),
       ),
       timeCell('created_at', 'Created', session.created_at, now),
-      timeCell('last_seen_at', 'Last seen', lastSeen(session), now),
+      timeCell('last_seen_at', 'Last seen', session.last_seen_at, now),
       buttons,
     );
   });

@@ -1,4 +1,4 @@
-import { type SessionRecord, sessionState } from './session.js';
+import { lastSeenAt, type SessionDevice, type SessionRecord, sessionState } from './session.js';
 
 /** The latest instant a Date can show (ECMA-262: 8.64e15 ms after 1970). */
 const latestTime = 8.64e15;
@@ -25,7 +25,16 @@ export function sessionJson(session: SessionRecord, now: number) {
     revoked_at: optionalIsoTime(session.revokedAt),
     revoked_reason: session.revokedReason,
     metadata: session.metadata,
+    device: deviceJson(session.device),
+    last_seen_at: isoTime(lastSeenAt(session)),
+    refresh_count: session.refreshCount,
   };
+}
+
+/** The contract's `device`: what the session's device was last seen as, or null when nothing is known. */
+function deviceJson(device: SessionDevice | null) {
+  if (!device) return null;
+  return { user_agent: device.userAgent, browser: device.browser, os: device.os, ip: device.ip };
 }
 
 export type SessionJson = ReturnType<typeof sessionJson>;

@@ -4,6 +4,18 @@ export type { RevocationReason } from '@tessera/verifier/core';
 // The verifier reads these from the revocation feed, so they are defined in @tessera/verifier.
 export { revocationReasons } from '@tessera/verifier/core';
 
+/** What a person recognises a session's device by; any part may be unknown. */
+export interface SessionDevice {
+  /** The raw `User-Agent` last seen (or given at creation). */
+  readonly userAgent: string | null;
+  /** Read from the user agent, e.g. "Chrome 131". */
+  readonly browser: string | null;
+  /** Read from the user agent, e.g. "macOS". */
+  readonly os: string | null;
+  /** The client address last seen (or given at creation). */
+  readonly ip: string | null;
+}
+
 /** The server-side record of one sign-in on one device. Times are epoch milliseconds. */
 export interface SessionRecord {
   readonly id: string;
@@ -18,6 +30,10 @@ export interface SessionRecord {
   readonly revokedAt: number | null;
   readonly revokedReason: RevocationReason | null;
   readonly metadata: Record<string, unknown>;
+  /** Null when nothing is known about it (created without one, never refreshed since). */
+  readonly device: SessionDevice | null;
+  /** How many refreshes rotated its token (replays within the reuse interval not counted). */
+  readonly refreshCount: number;
   /** Bumped by every change; lets caches and other nodes tell old from new. */
   readonly version: number;
 }
@@ -45,4 +61,9 @@ export function sessionState(session: SessionRecord, now: number): SessionState 
 /** The moment the session ends unless refreshed again: the earlier of the idle and absolute ends. */
 export function sessionEnd(session: SessionRecord): number {
   return session.idleExpiresAt === null ? session.expiresAt : Math.min(session.idleExpiresAt, session.expiresAt);
+}
+
+/** When the session's device was last heard from: its last refresh, or its creation. Whoami never writes it. */
+export function lastSeenAt(session: SessionRecord): number {
+  return session.lastRefreshedAt ?? session.createdAt;
 }

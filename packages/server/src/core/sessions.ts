@@ -1,11 +1,12 @@
 import { type AccessTokenClaims, type AccessTokens, tokenExpiredError } from './access-tokens.js';
 import type { Clock } from './clock.js';
+import { assertStorableDevice, deviceSeen, knownDevice } from './devices.js';
 import { TesseraError } from './errors.js';
 import type { FlowPolicies, FlowPolicy } from './flows.js';
 import { newId } from './ids.js';
 import { type Actor, type AuditEventDraft, type Journal, systemActor } from './journal.js';
 import { generateRefreshToken, hashRefreshToken, openSuccessor, sealSuccessor } from './refresh-tokens.js';
-import { type RevocationReason, type SessionRecord, sessionEnd, sessionState } from './session.js';
+import { type RevocationReason, type SessionDevice, type SessionRecord, sessionEnd, sessionState } from './session.js';
 import { SessionCache } from './session-cache.js';
 import { storableTextProblem } from './storable-text.js';
 import type { SessionStore } from './store.js';
@@ -45,6 +46,8 @@ export interface CreateSessionInput {
   readonly metadata?: Record<string, unknown>;
   /** Who starts it: the app's backend by its API key, an operator at the CLI. */
   readonly actor?: Actor;
+  /** The signing-in device, as the app's backend saw it; refreshes from the device update it. */
+  readonly device?: SessionDevice;
 }
 
 /** The sealed part of a successor grant: what a retry inside the reuse interval gets back. */
@@ -121,6 +124,7 @@ export class SessionService {
         details: [{ field: 'flow', message: `must be one of: ${this.flowNames.join(', ')}` }],
       });
     }
+    if (input.device) assertStorableDevice(input.device);
     const now = this.#clock.now();
     const session: SessionRecord = {
       id: newId('ses_', now),
@@ -133,6 +137,8 @@ export class SessionService {
       revokedAt: null,
       revokedReason: null,
       metadata: input.metadata ?? {},
+      device: input.device ? knownDevice(input.device) : null,
+      refreshCount: 0,
       version: 1,
     };
     const refreshToken = generateRefreshToken();
@@ -157,9 +163,10 @@ export class SessionService {
   /**
    * Exchanges a refresh token for a new pair. The token is spent; presenting it again within the
    * flow's reuse interval returns the same successor pair, after it revokes the session
-   * (`reuse_detected`).
+   * (`reuse_detected`). `seen` is the refreshing device (its user agent, its address): recorded with
+   * the rotation, in the same write.
    */
-  async refreshSession(refreshToken: string): Promise<TokenGrant> {
+  async refreshSession(refreshToken: string, seen?: SessionDevice): Promise<TokenGrant> {
     const hash = hashRefreshToken(refreshToken);
     for (let attempt = 0; attempt < rotationAttempts; attempt++) {
       const found = await this.#store.findRefreshToken(hash);
@@ -173,14 +180,21 @@ export class SessionService {
         return this.#replaySpentToken(refreshToken, token.spentAt, token.sealedSuccessor, session, flow, now);
       }
 
-      const grant = await this.#issueSuccessor(refreshToken, hash, session, flow, now);
+      const grant = await this.#issueSuccessor(refreshToken, hash, session, flow, now, seen);
       if (grant) return grant;
       // Another request spent the token first: go round and answer as a retry of the winner.
     }
     throw new TesseraError('service_unavailable', { retryAfter: 1, message: 'The refresh could not be settled. Retry.' });
   }
 
-  async #issueSuccessor(spentToken: string, spentHash: string, session: SessionRecord, flow: FlowPolicy, now: number): Promise<TokenGrant | null> {
+  async #issueSuccessor(
+    spentToken: string,
+    spentHash: string,
+    session: SessionRecord,
+    flow: FlowPolicy,
+    now: number,
+    seen: SessionDevice | undefined,
+  ): Promise<TokenGrant | null> {
     const idleExpiresAt = idleEnd(flow, now, session.expiresAt);
     const renewed: SessionRecord = { ...session, lastRefreshedAt: now, idleExpiresAt };
     const refreshToken = generateRefreshToken();
@@ -199,6 +213,7 @@ export class SessionService {
       sessionId: session.id,
       lastRefreshedAt: now,
       idleExpiresAt,
+      device: deviceSeen(session.device, seen),
     });
     if (!updated) return null;
     this.#cache.set(updated, now);
@@ -250,6 +265,26 @@ export class SessionService {
   async listActiveSessions(userId: string): Promise<SessionRecord[]> {
     assertUserId(userId);
     return this.#store.listActiveSessions(userId, this.#clock.now());
+  }
+
+  /**
+   * The active sessions of `current`'s user, newest first: the user's own "your devices" list. The
+   * user id comes from the store, as for `revokeOtherSessions`.
+   */
+  async listOwnSessions(current: SessionRecord): Promise<SessionRecord[]> {
+    return this.#store.listActiveSessions(current.userId, this.#clock.now());
+  }
+
+  /**
+   * The user ends one of their own sessions ("sign out that device"): `signed_out_elsewhere`, or
+   * `logout` when it is `current` itself. Another user's session is `not_found`, as if there were
+   * none; one that had already ended is returned as it is.
+   */
+  async revokeOwnSession(current: SessionRecord, id: string): Promise<SessionRecord> {
+    const target = await this.getSession(id);
+    if (!target || target.userId !== current.userId) throw new TesseraError('not_found', { message: 'You have no session with this id.' });
+    const reason: RevocationReason = target.id === current.id ? 'logout' : 'signed_out_elsewhere';
+    return (await this.revokeSession(id, reason, { type: 'user', id: current.userId })) ?? (await this.#store.getSession(id)) ?? target;
   }
 
   /** The user's sessions of every status, newest first, at most `limit`: for an operator, not for the rules. */

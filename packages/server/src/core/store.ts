@@ -1,7 +1,7 @@
 import type { Scheduler } from './clock.js';
 import type { FanoutChannel } from './fanout-channel.js';
 import type { AuditEventRecord, AuditEventType, JournalFor, JournalWrite } from './journal.js';
-import type { RevocationReason, SessionRecord } from './session.js';
+import type { RevocationReason, SessionDevice, SessionRecord } from './session.js';
 
 /** One refresh token, known only by the SHA-256 of its secret. */
 export interface RefreshTokenRecord {
@@ -88,6 +88,8 @@ export interface RotateRefreshToken {
   readonly sessionId: string;
   readonly lastRefreshedAt: number;
   readonly idleExpiresAt: number | null;
+  /** The device as this refresh saw it, written in the same update (`core/devices.ts`). */
+  readonly device: SessionDevice | null;
 }
 
 /**
@@ -101,8 +103,8 @@ export interface SessionStore {
   getSession(id: string): Promise<SessionRecord | null>;
   findRefreshToken(hash: string): Promise<{ token: RefreshTokenRecord; session: SessionRecord } | null>;
   /**
-   * Atomically: spend `spentHash` if it is still live, push the session's idle end and store the
-   * successor. Returns the updated session, or null when the token was already spent or the session
+   * Atomically: spend `spentHash` if it is still live, push the session's idle end, record its
+   * device, count the refresh and store the successor. Returns the updated session, or null when the token was already spent or the session
    * revoked meanwhile (another request won the race).
    */
   rotateRefreshToken(rotation: RotateRefreshToken): Promise<SessionRecord | null>;

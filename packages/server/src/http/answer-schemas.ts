@@ -10,6 +10,7 @@ export const componentRef = (name: string): TSchema => Type.Unsafe({ $ref: `#/co
 
 const Iso = Type.String({ format: 'date-time' });
 const OptionalIso = Type.Union([Iso, Type.Null()]);
+const OptionalString = Type.Union([Type.String(), Type.Null()]);
 
 export const SessionAnswer = Type.Object(
   {
@@ -24,6 +25,20 @@ export const SessionAnswer = Type.Object(
     revoked_at: OptionalIso,
     revoked_reason: Type.Union([Type.Enum(['logout', 'admin', 'reuse_detected', 'signed_out_elsewhere']), Type.Null()]),
     metadata: Type.Record(Type.String(), Type.Unknown()),
+    device: Type.Union(
+      [
+        Type.Object({
+          user_agent: OptionalString,
+          browser: Type.Union([Type.String({ examples: ['Chrome 131'] }), Type.Null()]),
+          os: Type.Union([Type.String({ examples: ['macOS'] }), Type.Null()]),
+          ip: OptionalString,
+        }),
+        Type.Null(),
+      ],
+      { description: 'What the last refresh (or the backend, at creation) saw of the device; null when nothing is known.' },
+    ),
+    last_seen_at: Type.String({ format: 'date-time', description: 'The last refresh, or the creation.' }),
+    refresh_count: Type.Integer({ minimum: 0, description: 'Refreshes that rotated its token.' }),
   },
   { description: 'The `SESSION` object: one sign-in on one device.' },
 );
@@ -43,6 +58,14 @@ export const GrantAnswer = Type.Object(
 
 export const CurrentSessionAnswer = Type.Object({ session: componentRef('Session'), server_time: Iso });
 export const LogoutAnswer = Type.Object({ session: componentRef('Session') });
+export const OwnSessionsAnswer = Type.Object({
+  sessions: Type.Array(
+    Type.Intersect([componentRef('Session'), Type.Object({ current: Type.Boolean({ description: 'The session of this access token.' }) })]),
+    {
+      description: 'The active ones, newest first.',
+    },
+  ),
+});
 export const LogoutOthersAnswer = Type.Object({ revoked: Type.Integer({ minimum: 0 }), session_ids: Type.Array(Type.String()) });
 
 export const UserSessionsAnswer = Type.Object({

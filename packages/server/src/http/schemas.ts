@@ -1,4 +1,14 @@
 import Type from 'typebox';
+import { userAgentMaxLength } from '../core/devices.js';
+
+/** The signing-in device as the app's backend saw it (`http/devices.ts` checks the address is one). */
+export const DeviceBody = Type.Object(
+  {
+    user_agent: Type.Optional(Type.String({ maxLength: userAgentMaxLength })),
+    ip: Type.Optional(Type.String({ maxLength: 64 })),
+  },
+  { additionalProperties: false },
+);
 
 /** Request bodies, validated by Fastify before a handler runs; failures become `invalid_request`. */
 export const CreateSessionBody = Type.Object(
@@ -7,6 +17,7 @@ export const CreateSessionBody = Type.Object(
     user_id: Type.String(),
     flow: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    device: Type.Optional(DeviceBody),
   },
   { additionalProperties: false },
 );

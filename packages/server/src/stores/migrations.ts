@@ -118,6 +118,18 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX webhook_messages_by_endpoint ON webhook_messages (endpoint_id, created_at, id);
     `,
   },
+  {
+    version: 6,
+    name: 'sessions remember their device and count their refreshes',
+    // The device is what the last refresh (or the app's backend, at creation) saw; NULL when unknown.
+    sql: `
+      ALTER TABLE sessions ADD COLUMN device_user_agent TEXT;
+      ALTER TABLE sessions ADD COLUMN device_browser TEXT;
+      ALTER TABLE sessions ADD COLUMN device_os TEXT;
+      ALTER TABLE sessions ADD COLUMN device_ip TEXT;
+      ALTER TABLE sessions ADD COLUMN refresh_count BIGINT NOT NULL DEFAULT 0;
+    `,
+  },
 ];
 
 /** The migrations not yet applied, in order. */

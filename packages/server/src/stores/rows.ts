@@ -1,5 +1,5 @@
 import type { Actor, AuditEventRecord, AuditEventType, WebhookMessageRecord } from '../core/journal.js';
-import type { RevocationReason, SessionRecord } from '../core/session.js';
+import type { RevocationReason, SessionDevice, SessionRecord } from '../core/session.js';
 import type { ApiKeyOrigin, ApiKeyRecord, RefreshTokenRecord, SigningKeyRecord, UserSummary } from '../core/store.js';
 
 /** Row shapes and their mapping to records, shared by every SQL store. */
@@ -15,6 +15,11 @@ export interface SessionRow {
   revoked_reason: string | null;
   metadata: string;
   version: number | string;
+  device_user_agent: string | null;
+  device_browser: string | null;
+  device_os: string | null;
+  device_ip: string | null;
+  refresh_count: number | string;
 }
 
 export interface RefreshTokenRow {
@@ -67,6 +72,23 @@ export function sessionFromRow(row: SessionRow): SessionRecord {
     revokedReason: row.revoked_reason as RevocationReason | null,
     metadata: JSON.parse(row.metadata) as Record<string, unknown>,
     version: time(row.version),
+    device: deviceFromRow(row),
+    refreshCount: Number(row.refresh_count),
+  };
+}
+
+function deviceFromRow(row: SessionRow): SessionDevice | null {
+  const device = { userAgent: row.device_user_agent, browser: row.device_browser, os: row.device_os, ip: row.device_ip };
+  return Object.values(device).every((part) => part === null) ? null : device;
+}
+
+/** The device columns of a session row: NULL for what is not known. */
+export function deviceToRow(device: SessionDevice | null) {
+  return {
+    device_user_agent: device?.userAgent ?? null,
+    device_browser: device?.browser ?? null,
+    device_os: device?.os ?? null,
+    device_ip: device?.ip ?? null,
   };
 }
 
@@ -83,6 +105,8 @@ export function sessionToRow(session: SessionRecord): SessionRow {
     revoked_reason: session.revokedReason,
     metadata: JSON.stringify(session.metadata),
     version: session.version,
+    ...deviceToRow(session.device),
+    refresh_count: session.refreshCount,
   };
 }
 
@@ -143,6 +167,11 @@ export const sessionColumns = [
   'revoked_reason',
   'metadata',
   'version',
+  'device_user_agent',
+  'device_browser',
+  'device_os',
+  'device_ip',
+  'refresh_count',
 ] as const;
 
 export interface AuditEventRow {

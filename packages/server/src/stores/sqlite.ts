@@ -23,6 +23,7 @@ import {
   apiKeyFromRow,
   auditEventFromRow,
   auditEventToRow,
+  deviceToRow,
   type RefreshTokenRow,
   refreshTokenFromRow,
   refreshTokenToRow,
@@ -127,6 +128,7 @@ export class SqliteSessionStore implements SessionStore {
         id: rotation.sessionId,
         last_refreshed_at: rotation.lastRefreshedAt,
         idle_expires_at: rotation.idleExpiresAt,
+        ...deviceToRow(rotation.device),
       }) as SessionRow | undefined;
       if (!row) throw new LostRace();
       this.#statements.insertRefreshToken.run(refreshTokenToRow(rotation.successor));

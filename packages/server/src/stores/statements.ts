@@ -8,6 +8,10 @@ const insertInto = (table: string, columns: readonly string[]) =>
 /** A session is active at `@now` when it is neither revoked nor past either end. */
 const activeAt = 'revoked_at IS NULL AND expires_at > @now AND (idle_expires_at IS NULL OR idle_expires_at > @now)';
 
+/** What a rotation writes besides the renewal: the device as the refresh saw it, one more refresh counted. */
+const recordDevice = `device_user_agent = @device_user_agent, device_browser = @device_browser, device_os = @device_os,
+    device_ip = @device_ip, refresh_count = refresh_count + 1`;
+
 /**
  * Every statement a SQL store runs, once, with named `@parameters`: SQLite binds them as written,
  * PostgreSQL gets them rewritten to `$n` by `dialect.ts`. Both run the same SQL.
@@ -22,8 +26,8 @@ export const statements = {
     'SELECT refresh_tokens.*, sessions.* FROM refresh_tokens JOIN sessions ON sessions.id = refresh_tokens.session_id WHERE refresh_tokens.hash = @hash',
   /** The conditional UPDATE that makes rotation single-use: only a live token changes. */
   spendRefreshToken: 'UPDATE refresh_tokens SET spent_at = @spent_at, sealed_successor = @sealed_successor WHERE hash = @hash AND spent_at IS NULL',
-  renewSession:
-    'UPDATE sessions SET last_refreshed_at = @last_refreshed_at, idle_expires_at = @idle_expires_at, version = version + 1 WHERE id = @id AND revoked_at IS NULL RETURNING *',
+  renewSession: `UPDATE sessions SET last_refreshed_at = @last_refreshed_at, idle_expires_at = @idle_expires_at, ${recordDevice}, version = version + 1
+    WHERE id = @id AND revoked_at IS NULL RETURNING *`,
   revokeSession: 'UPDATE sessions SET revoked_at = @at, revoked_reason = @reason, version = version + 1 WHERE id = @id AND revoked_at IS NULL RETURNING *',
   // CAST: PostgreSQL must know the type of a parameter that is only compared with NULL.
   revokeUserSessions: `UPDATE sessions SET revoked_at = @now, revoked_reason = @reason, version = version + 1
@@ -134,7 +138,8 @@ export const postgresStatements = {
       WHERE hash = @spent_hash AND spent_at IS NULL AND session_id IN (SELECT id FROM live)
       RETURNING session_id
     ), renewed AS (
-      UPDATE sessions SET last_refreshed_at = @last_refreshed_at, idle_expires_at = @idle_expires_at, version = version + 1
+      UPDATE sessions SET last_refreshed_at = @last_refreshed_at, idle_expires_at = @idle_expires_at, ${recordDevice},
+        version = version + 1
       WHERE id IN (SELECT session_id FROM spent)
       RETURNING *
     ), successor AS (

@@ -80,6 +80,8 @@ describe('Journal', () => {
       revokedAt: clock.now(),
       revokedReason: 'admin' as const,
       metadata: { plan: 'pro' },
+      device: null,
+      refreshCount: 0,
       version: 2,
     };
     const created = journal.write([{ type: 'session.created', session, actor: { type: 'system', id: 'tessera' } }]);

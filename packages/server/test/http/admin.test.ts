@@ -14,12 +14,15 @@ const start = Date.UTC(2026, 0, 1, 9, 0, 0);
 const config = { flows: { idle: { access_token_ttl: 60, idle_timeout: 600, absolute_lifetime: 86_400, reuse_interval: 10 } } };
 const sessionKeys = [
   'created_at',
+  'device',
   'expires_at',
   'flow',
   'id',
   'idle_expires_at',
   'last_refreshed_at',
+  'last_seen_at',
   'metadata',
+  'refresh_count',
   'revoked_at',
   'revoked_reason',
   'status',

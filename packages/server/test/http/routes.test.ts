@@ -11,12 +11,15 @@ const iso = (ms: number) => new Date(ms).toISOString();
 const grantKeys = ['access_token', 'access_token_expires_at', 'refresh_token', 'refresh_token_expires_at', 'server_time', 'session', 'token_type'];
 const sessionKeys = [
   'created_at',
+  'device',
   'expires_at',
   'flow',
   'id',
   'idle_expires_at',
   'last_refreshed_at',
+  'last_seen_at',
   'metadata',
+  'refresh_count',
   'revoked_at',
   'revoked_reason',
   'status',

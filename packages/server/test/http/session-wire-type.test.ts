@@ -41,6 +41,8 @@ describe('the SESSION wire type', () => {
         revokedAt: null,
         revokedReason: null,
         metadata: {},
+        device: null,
+        refreshCount: 0,
         version: 1,
       } satisfies SessionRecord,
       now,

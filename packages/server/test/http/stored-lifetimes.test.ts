@@ -75,6 +75,8 @@ describe.each([
       revokedAt: null,
       revokedReason: null,
       metadata: {},
+      device: null,
+      refreshCount: 0,
       version: 1,
     };
     await server.store.createSession(session, { hash: `hash-${id}`, sessionId: id, issuedAt: start, spentAt: null, sealedSuccessor: null });

@@ -250,6 +250,8 @@ describe('a user id stored before the rule', () => {
         revokedAt: null,
         revokedReason: null,
         metadata: {},
+        device: null,
+        refreshCount: 0,
         version: 1,
       });
       for (const id of ['ses_legacyphone', 'ses_legacylaptop']) {

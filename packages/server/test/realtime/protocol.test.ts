@@ -88,6 +88,8 @@ describe('authenticating a socket', () => {
       revokedAt: null,
       revokedReason: null,
       metadata: {},
+      device: null,
+      refreshCount: 0,
       version: 1,
     };
     const { token } = await forger.sign(ghost, 60, ghost.expiresAt);

@@ -36,6 +36,8 @@ const session = (id: string): SessionRecord => ({
   revokedAt: null,
   revokedReason: null,
   metadata: { a: 1 },
+  device: null,
+  refreshCount: 0,
   version: 1,
 });
 const token = (hash: string, sessionId: string): RefreshTokenRecord => ({ hash, sessionId, issuedAt: t0, spentAt: null, sealedSuccessor: null });
@@ -47,6 +49,7 @@ const rotation = (spentHash: string, successor: string, sessionId: string): Rota
   sessionId,
   lastRefreshedAt: t0 + 1,
   idleExpiresAt: null,
+  device: null,
 });
 
 async function rejection(work: Promise<unknown>): Promise<unknown> {

@@ -33,6 +33,8 @@ describe('SqliteSessionStore on a real file', () => {
     revokedAt: null,
     revokedReason: null,
     metadata: { a: 1 },
+    device: null,
+    refreshCount: 0,
     version: 1,
   });
   const token = (hash: string, sessionId: string) => ({ hash, sessionId, issuedAt: t0, spentAt: null, sealedSuccessor: null });
@@ -95,6 +97,7 @@ describe('SqliteSessionStore on a real file', () => {
         sessionId: 'ses_1',
         lastRefreshedAt: t0 + 1,
         idleExpiresAt: null,
+        device: null,
       });
       expect(await a.rotateRefreshToken(rotate('h2'))).not.toBeNull();
       expect(await b.rotateRefreshToken(rotate('h3'))).toBeNull();

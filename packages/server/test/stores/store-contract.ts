@@ -38,6 +38,8 @@ export function describeSessionStore(name: string, openStore: () => Promise<{ st
         revokedAt: null,
         revokedReason: null,
         metadata: {},
+        device: null,
+        refreshCount: 0,
         version: 1,
         ...overrides,
       };
@@ -70,6 +72,7 @@ export function describeSessionStore(name: string, openStore: () => Promise<{ st
         sessionId,
         lastRefreshedAt: at,
         idleExpiresAt,
+        device: null,
       };
     }
 
@@ -92,8 +95,22 @@ export function describeSessionStore(name: string, openStore: () => Promise<{ st
           flow: 'dash',
           idleExpiresAt: t0 + hour,
           metadata: { device: 'Firefox on Linux', nested: { n: 1, list: [1, 'two', null] } },
+          device: {
+            userAgent: 'Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0',
+            browser: 'Firefox 133',
+            os: 'Linux',
+            ip: '2001:db8::7',
+          },
         });
         expect(await store.getSession(s.id)).toEqual(s);
+      });
+
+      it('keeps a device known only in part, and none at all as null', async () => {
+        const partial = await create({ device: { userAgent: null, browser: null, os: null, ip: '203.0.113.7' } });
+        const none = await create({ device: null });
+        expect((await store.getSession(partial.session.id))?.device).toEqual({ userAgent: null, browser: null, os: null, ip: '203.0.113.7' });
+        expect((await store.getSession(none.session.id))?.device).toBeNull();
+        expect((await store.getSession(none.session.id))?.refreshCount).toBe(0);
       });
 
       it('returns null for an unknown session', async () => {
@@ -131,7 +148,7 @@ export function describeSessionStore(name: string, openStore: () => Promise<{ st
         const at = t0 + 60_000;
         const rot = rotation(s.id, tk.hash, at, at + hour);
         const updated = await store.rotateRefreshToken(rot);
-        expect(updated).toEqual({ ...s, lastRefreshedAt: at, idleExpiresAt: at + hour, version: s.version + 1 });
+        expect(updated).toEqual({ ...s, lastRefreshedAt: at, idleExpiresAt: at + hour, refreshCount: 1, version: s.version + 1 });
         expect(await store.getSession(s.id)).toEqual(updated);
 
         const spent = await store.findRefreshToken(tk.hash);
@@ -141,6 +158,20 @@ export function describeSessionStore(name: string, openStore: () => Promise<{ st
         const successor = await store.findRefreshToken(rot.successor.hash);
         expect(successor?.token).toEqual(rot.successor);
         expect(successor?.token.spentAt).toBeNull();
+      });
+
+      it('records the device each rotation saw and counts the rotations, in the same write', async () => {
+        const seenAt = { userAgent: 'Mozilla/5.0 (Macintosh) Chrome/131.0.0.0', browser: 'Chrome 131', os: 'macOS', ip: '198.51.100.1' };
+        const { session: s, token: tk } = await create({ device: { userAgent: null, browser: null, os: null, ip: '10.0.0.1' } });
+        const first = { ...rotation(s.id, tk.hash, t0 + 60_000), device: seenAt };
+        expect(await store.rotateRefreshToken(first)).toMatchObject({ device: seenAt, refreshCount: 1, lastRefreshedAt: t0 + 60_000 });
+        const moved = { ...seenAt, ip: '198.51.100.2' };
+        const second = { ...rotation(s.id, first.successor.hash, t0 + 120_000), device: moved };
+        expect(await store.rotateRefreshToken(second)).toMatchObject({ device: moved, refreshCount: 2, lastRefreshedAt: t0 + 120_000 });
+        expect(await store.getSession(s.id)).toMatchObject({ device: moved, refreshCount: 2, version: s.version + 2 });
+        // A lost race records nothing: neither the device nor a count.
+        expect(await store.rotateRefreshToken({ ...rotation(s.id, first.successor.hash, t0 + 180_000), device: seenAt })).toBeNull();
+        expect((await store.findRefreshToken(second.successor.hash))?.session).toMatchObject({ device: moved, refreshCount: 2 });
       });
 
       it('rotates a token at most once: a second rotation of the same hash returns null and stores nothing', async () => {

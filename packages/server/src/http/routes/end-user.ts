@@ -5,14 +5,15 @@ import type { Clock } from '../../core/clock.js';
 import { endsSession } from '../../core/error-catalogue.js';
 import { TesseraError } from '../../core/errors.js';
 import type { SessionService, TokenGrant } from '../../core/sessions.js';
-import { CurrentSessionAnswer, GrantAnswer, LogoutAnswer, LogoutOthersAnswer } from '../answer-schemas.js';
+import { CurrentSessionAnswer, GrantAnswer, LogoutAnswer, LogoutOthersAnswer, OwnSessionsAnswer } from '../answer-schemas.js';
 import { requireSession } from '../auth.js';
 import type { CorsPolicy } from '../cors.js';
+import { requestDevice } from '../devices.js';
 import type { RouteDocs } from '../openapi.js';
 import { clientSubject, type RequestRateLimits, secretSubject } from '../rate-limits.js';
 import { RefreshCookie, requireCsrfProof } from '../refresh-cookie.js';
 import { grantJson, sessionJson, withoutRefreshToken } from '../representation.js';
-import { OptionalRefreshBody, RefreshBody } from '../schemas.js';
+import { OptionalRefreshBody, RefreshBody, SessionIdParams } from '../schemas.js';
 
 export interface EndUserRouteOptions {
   readonly sessions: SessionService;
@@ -50,7 +51,7 @@ export const endUserRoutes: FastifyPluginAsync<EndUserRouteOptions> = async (app
       await limits.enforce('refresh_per_token', secretSubject(presented.token));
       let grant: TokenGrant;
       try {
-        grant = await sessions.refreshSession(presented.token);
+        grant = await sessions.refreshSession(presented.token, requestDevice(request));
       } catch (error) {
         if (cookie && presented.from === 'cookie' && isSessionEnd(error)) cookie.clear(reply);
         throw error;
@@ -83,6 +84,26 @@ export const endUserRoutes: FastifyPluginAsync<EndUserRouteOptions> = async (app
     const revoked = await sessions.revokeOtherSessions(session, 'signed_out_elsewhere');
     return { revoked: revoked.length, session_ids: revoked.map((other) => other.id) };
   });
+
+  // "Your devices": the user's own sessions, and ending one of them.
+  cors.allowBrowserCalls(app, '/v1/session/sessions', ['GET']);
+  app.get('/v1/session/sessions', { ...browser, config: { docs: docs.ownSessions } }, async (request) => {
+    const { session } = await requireSession(sessions, request);
+    const own = await sessions.listOwnSessions(session);
+    const now = clock.now();
+    return { sessions: own.map((other) => ({ ...sessionJson(other, now), current: other.id === session.id })) };
+  });
+
+  cors.allowBrowserCalls(app, '/v1/session/sessions/:id', ['DELETE']);
+  app.delete<{ Params: Static<typeof SessionIdParams> }>(
+    '/v1/session/sessions/:id',
+    { ...browser, schema: { params: SessionIdParams }, config: { docs: docs.endOwnSession } },
+    async (request) => {
+      const { session } = await requireSession(sessions, request);
+      const ended = await sessions.revokeOwnSession(session, request.params.id);
+      return { session: sessionJson(ended, clock.now()) };
+    },
+  );
 };
 
 const docs = {
@@ -111,6 +132,22 @@ const docs = {
     tag: 'End user',
     auth: 'access_token',
     answer: { status: 200, description: 'How many sessions were revoked, and their ids.', schema: LogoutOthersAnswer },
+  },
+  ownSessions: {
+    summary: 'The user\'s own active sessions, for a "your devices" page',
+    description: 'Each `SESSION` with its `device` and `last_seen_at`; `current` marks the session of this access token.',
+    tag: 'End user',
+    auth: 'access_token',
+    answer: { status: 200, description: 'The active sessions of the same user, newest first.', schema: OwnSessionsAnswer },
+  },
+  endOwnSession: {
+    summary: 'End one of your own sessions ("sign out that device")',
+    description:
+      'Reason `signed_out_elsewhere` (`logout` for the session of this access token). A session of another user is `not_found`, as is an unknown id; one that had already ended is answered as it is.',
+    tag: 'End user',
+    auth: 'access_token',
+    answer: { status: 200, description: 'The session, revoked.', schema: LogoutAnswer },
+    errors: ['not_found'],
   },
 } satisfies Record<string, RouteDocs>;
 

@@ -8,6 +8,7 @@ import { parseCursor } from '../../core/revocation-feed.js';
 import type { SessionService } from '../../core/sessions.js';
 import { GrantAnswer, RevocationPageAnswer, RevokedSessionsAnswer, SessionAnswer, UserSessionsAnswer } from '../answer-schemas.js';
 import { requireApiKey } from '../auth.js';
+import { bodyDevice } from '../devices.js';
 import type { RouteDocs } from '../openapi.js';
 import { type RequestRateLimits, secretSubject } from '../rate-limits.js';
 import { grantJson, revocationPageJson, sessionJson, userSessionsJson } from '../representation.js';
@@ -38,13 +39,13 @@ export const managementRoutes: FastifyPluginAsync<ManagementRouteOptions> = asyn
       '/v1/sessions',
       { schema: { body: CreateSessionBody }, config: { docs: docs.createSession } },
       async (request, reply) => {
-        const { user_id, flow, metadata } = request.body;
+        const { user_id, flow, metadata, device } = request.body;
         if (metadata !== undefined && jsonDepth(metadata) > maxMetadataDepth) {
           throw new TesseraError('invalid_request', {
             details: [{ field: 'metadata', message: `must be nested at most ${maxMetadataDepth} levels deep` }],
           });
         }
-        const grant = await sessions.createSession({ userId: user_id, flow, metadata });
+        const grant = await sessions.createSession({ userId: user_id, flow, metadata, device: bodyDevice(device) });
         return reply.code(201).send(grantJson(grant, clock.now()));
       },
     );
@@ -122,7 +123,8 @@ export const managementRoutes: FastifyPluginAsync<ManagementRouteOptions> = asyn
 const docs = {
   createSession: {
     summary: 'Start a session',
-    description: 'An unknown `flow` or a `user_id` the server does not take is `invalid_request`.',
+    description:
+      'An unknown `flow` or a `user_id` the server does not take is `invalid_request`. `device` is the signing-in browser as the backend saw it (`user_agent`, `ip`); refreshes from the device update it.',
     tag: 'Management',
     auth: 'api_key',
     answer: { status: 201, description: 'The new session and its first token pair.', schema: GrantAnswer },

@@ -11,6 +11,7 @@ import type { SessionStore } from '../../core/store.js';
 import { type ActiveToken, TokenIntrospection } from '../../core/token-introspection.js';
 import { IntrospectionAnswer, OAuthTokenAnswer, OAuthTokenForm, OAuthTokenOnlyForm } from '../answer-schemas.js';
 import { bearerToken, requireApiKey } from '../auth.js';
+import { requestDevice } from '../devices.js';
 import { docsBaseUrl } from '../envelope.js';
 import { OAuthRequestError, sendOAuthError } from '../oauth-errors.js';
 import type { RouteDocs } from '../openapi.js';
@@ -64,7 +65,7 @@ export const oauthRoutes: FastifyPluginAsync<OAuthRouteOptions> = async (app, { 
       }
       const refreshToken = required(params, 'refresh_token');
       await limits.enforce('refresh_per_token', secretSubject(refreshToken));
-      const grant = await sessions.refreshSession(refreshToken);
+      const grant = await sessions.refreshSession(refreshToken, requestDevice(request));
       reply.header('pragma', 'no-cache');
       return {
         access_token: grant.accessToken,

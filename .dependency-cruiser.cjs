@@ -8,7 +8,8 @@
 //
 //   core/                            the rules, no framework; nothing of the server outside core/
 //   fanout/ rate-limits/ docs/       parts below both edges: the fan-out channels; the limiters and the
-//     verifier/                      subjects they count; the error pages; the verifier's re-export
+//     verifier/ webhooks/            subjects they count; the error pages; the verifier's re-export; the
+//                                    webhook sender (signing with standardwebhooks, the HTTP request)
 //   stores/                          the databases (PostgreSQL opens its LISTEN/NOTIFY channel: fanout/)
 //   config.ts                        the operator's config file, parsed into the types of the layers below
 //   shared-redis.ts                  the Redis client the config names
@@ -44,6 +45,7 @@ const serverLayers = [
     { name: 'rate-limits', path: `^${server}rate-limits/` },
     { name: 'docs', path: `^${server}docs/` },
     { name: 'verifier', path: `^${server}verifier/` },
+    { name: 'webhooks', path: `^${server}webhooks/` },
   ],
   [{ name: 'stores', path: `^${server}stores/` }],
   [{ name: 'config', path: `^${server}config\\.ts$` }],
@@ -122,7 +124,7 @@ module.exports = {
       name: 'framework-stays-in-the-edges',
       comment: 'Fastify and ws belong to the edges (http/, realtime/) and what assembles them; the layers below are framework-free.',
       severity: 'error',
-      from: { path: `^${server}(core|fanout|rate-limits|docs|verifier|stores)/|^${server}(config|shared-redis|tessera)\\.ts$` },
+      from: { path: `^${server}(core|fanout|rate-limits|docs|verifier|webhooks|stores)/|^${server}(config|shared-redis|tessera)\\.ts$` },
       to: { path: '(^|node_modules/)(fastify|@fastify/[^/]+|ws)(/|$)' },
     },
     {

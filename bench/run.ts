@@ -52,6 +52,9 @@ const quick = flags.quick === true;
 const connections = Number.parseInt(flags.connections ?? '32', 10);
 if (!Number.isInteger(connections) || connections < 1) throw new Error('--connections must be a positive integer');
 
+/** A real browser's User-Agent, parsed (once, then cached) on every refresh to record the session's device. */
+const browserUserAgent = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+
 /** Seconds per phase. HTTP phases run a warm-up first, measured separately and discarded. */
 const durations = quick ? { rotate: 1, jose: 0.75, warmup: 1, http: 2 } : { rotate: 3, jose: 2, warmup: 1, http: 6 };
 /** Promises in flight for the jose measurements: enough to keep libuv's threadpool (4 threads) busy. */
@@ -226,7 +229,8 @@ async function tesseraPhases(gen: LoadGenerator, title: string, tessera: Tessera
     (url) => ({
       url: `${url}/v1/token/refresh`,
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      // As a browser sends it: each refresh records the device it comes from.
+      headers: { 'content-type': 'application/json', 'user-agent': browserUserAgent },
       dynamic: { kind: 'refresh', pool: 'refresh' },
     }),
     true,

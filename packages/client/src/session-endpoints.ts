@@ -91,6 +91,8 @@ export async function requestOwnSessions(send: () => Promise<Response>): Promise
 export async function requestEndSession(send: () => Promise<Response>): Promise<void> {
   const response = await sendOrUnreachable(send);
   if (!response.ok) throw await errorFromResponse(response);
+  // Read to the end: a body left unread keeps the request open in the browser (Chromium reports it unfinished).
+  await response.arrayBuffer();
 }
 
 async function sendOrUnreachable(send: () => Promise<Response>): Promise<Response> {

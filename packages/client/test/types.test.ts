@@ -5,6 +5,7 @@ import {
   type ClientSessionState,
   connectSessionWorker,
   createSessionClient,
+  type DeviceSession,
   type RevocationReason,
   type SessionClient,
   type SessionEndCode,
@@ -18,6 +19,14 @@ import {
 } from '../src/index.js';
 
 describe('public types', () => {
+  it('sessions() answers devices with dates as Date, and the same from a worker', () => {
+    expectTypeOf<SessionClient['sessions']>().returns.resolves.toEqualTypeOf<DeviceSession[]>();
+    expectTypeOf<DeviceSession['lastSeenAt']>().toEqualTypeOf<Date>();
+    expectTypeOf<DeviceSession['browser']>().toEqualTypeOf<string | null>();
+    expectTypeOf<SessionClient['endSession']>().parameters.toEqualTypeOf<[id: string]>();
+    expectTypeOf(connectSessionWorker).returns.toHaveProperty('sessions');
+  });
+
   it('error codes are a closed union generated from the catalogue, and narrow in a switch', () => {
     expectTypeOf<TesseraErrorCode>().toEqualTypeOf<(typeof tesseraErrorCodes)[number]>();
     expectTypeOf<'session_revoked'>().toExtend<TesseraErrorCode>();

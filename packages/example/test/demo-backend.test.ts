@@ -81,7 +81,7 @@ describe('the demo backend', () => {
     expect(await response.json()).toEqual({ error: 'invalid_request', message });
     const direct = example.tesseraUrl.replace('localhost', '127.0.0.1');
     const listed = await fetch(`${direct}/v1/users/frank/sessions`, { headers: { authorization: `Bearer ${example.apiKey}` } });
-    expect(await listed.json()).toEqual({ sessions: [] });
+    expect(await listed.json()).toEqual({ sessions: [], next_cursor: null, total: 0 });
   });
 
   it('refuses a huge body and non-JSON without a 500', async () => {

@@ -5,7 +5,10 @@ import Value from 'typebox/value';
 import { ConfigError } from './core/config-error.js';
 import { defaultSocketsPerClient } from './core/defaults.js';
 import { defaultFlowPolicies, type FlowPolicies, type FlowPolicy } from './core/flows.js';
+import { type AuditEventType, auditEventTypes, type WebhookEndpoint } from './core/journal.js';
 import type { OAuthClient } from './core/oauth-clients.js';
+import { defaultWebhookDelivererSettings, type WebhookDelivererSettings } from './core/webhook-deliverer.js';
+import { webhookEndpointId, webhookSecretProblem } from './core/webhook-outbox.js';
 import type { RateRule } from './rate-limits/rate-limiter.js';
 
 export type { RateRule };
@@ -188,6 +191,80 @@ function managementOf(file: Static<typeof ManagementSchema> | undefined): Manage
   };
 }
 
+// Signed webhooks (issue 16): the endpoints, and how this node delivers to them.
+const WebhookSchema = Type.Object(
+  {
+    url: Type.String({ minLength: 1, maxLength: 2048 }),
+    events: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: 64 }),
+    secret: Type.String({ minLength: 1, maxLength: 256 }),
+  },
+  { additionalProperties: false },
+);
+
+const WebhookDeliverySchema = Type.Object(
+  {
+    timeout: Type.Optional(Type.Number({ minimum: 0.1, maximum: 300 })),
+    lease: Type.Optional(Type.Number({ minimum: 0.2, maximum: 3600 })),
+    poll_interval: Type.Optional(Type.Number({ minimum: 0.05, maximum: 60 })),
+    concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
+  },
+  { additionalProperties: false },
+);
+
+function webhooksOf(file: Static<typeof WebhookSchema>[] | undefined): WebhookEndpoint[] {
+  return (file ?? []).map((webhook) => ({
+    id: webhookEndpointId(webhook.url),
+    url: webhook.url,
+    events: webhook.events.includes('*') ? [...auditEventTypes] : [...new Set(webhook.events.filter(isAuditEventType))],
+    secret: webhook.secret,
+  }));
+}
+
+function webhookDeliveryOf(file: Static<typeof WebhookDeliverySchema> | undefined): WebhookDelivererSettings {
+  const defaults = defaultWebhookDelivererSettings;
+  const ms = (seconds: number | undefined, fallback: number) => (seconds === undefined ? fallback : Math.round(seconds * 1000));
+  return {
+    timeoutMs: ms(file?.timeout, defaults.timeoutMs),
+    leaseMs: ms(file?.lease, defaults.leaseMs),
+    pollIntervalMs: ms(file?.poll_interval, defaults.pollIntervalMs),
+    concurrency: file?.concurrency ?? defaults.concurrency,
+  };
+}
+
+const isAuditEventType = (type: string): type is AuditEventType => (auditEventTypes as readonly string[]).includes(type);
+
+/** Why a webhook entry cannot be delivered to: a URL that is not http(s), a secret not in the Standard Webhooks form, a URL given twice. */
+function webhookProblems(file: ConfigFile): string[] {
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  (file.webhooks ?? []).forEach((webhook, index) => {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(webhook.url);
+    } catch {
+      problems.push(`webhooks.${index}.url: ${webhook.url} is not an absolute URL`);
+    }
+    if (parsed && parsed.protocol !== 'https:' && parsed.protocol !== 'http:') problems.push(`webhooks.${index}.url: must be an http(s) URL`);
+    if (parsed && (parsed.username !== '' || parsed.password !== '')) problems.push(`webhooks.${index}.url: must have no user name or password`);
+    if (seen.has(webhook.url)) problems.push(`webhooks.${index}.url: ${webhook.url} is listed twice (one entry per URL, with every event it takes)`);
+    seen.add(webhook.url);
+    webhook.events.forEach((type, at) => {
+      if (type !== '*' && !isAuditEventType(type)) {
+        problems.push(`webhooks.${index}.events.${at}: ${type} is not an event type; use ${auditEventTypes.join(', ')} or *`);
+      }
+    });
+    const secretProblem = webhookSecretProblem(webhook.secret);
+    if (secretProblem) problems.push(`webhooks.${index}.secret: ${secretProblem}`);
+  });
+  const delivery = webhookDeliveryOf(file.webhook_delivery);
+  if (delivery.leaseMs <= delivery.timeoutMs) {
+    problems.push(
+      `webhook_delivery.lease: must be longer than webhook_delivery.timeout (${delivery.timeoutMs / 1000} s), or a slow delivery could be sent twice at once`,
+    );
+  }
+  return problems;
+}
+
 // ---- end of HTTP edges ----
 
 const ConfigSchema = Type.Object(
@@ -205,6 +282,8 @@ const ConfigSchema = Type.Object(
     oauth: Type.Optional(OAuthSchema),
     timeouts: Type.Optional(TimeoutsSchema),
     management: Type.Optional(ManagementSchema),
+    webhooks: Type.Optional(Type.Array(WebhookSchema, { maxItems: 64 })),
+    webhook_delivery: Type.Optional(WebhookDeliverySchema),
   },
   { additionalProperties: false },
 );
@@ -231,6 +310,10 @@ export interface TesseraConfig {
   readonly oauthClients: readonly OAuthClient[];
   readonly timeouts: TimeoutsConfig;
   readonly management: ManagementConfig;
+  /** Endpoints that hear events, signed per Standard Webhooks; the id of each is derived from its URL. */
+  readonly webhooks: readonly WebhookEndpoint[];
+  /** How this node delivers the webhook outbox: timeout, lease, poll interval, concurrency. */
+  readonly webhookDelivery: WebhookDelivererSettings;
 }
 
 /** Each limit, or null when switched off. */
@@ -300,6 +383,8 @@ export const defaultConfig: TesseraConfig = {
   oauthClients: [],
   timeouts: defaultTimeouts,
   management: defaultManagement,
+  webhooks: [],
+  webhookDelivery: defaultWebhookDelivererSettings,
 };
 
 /** Reads and validates a JSON config file. */
@@ -351,6 +436,8 @@ export function parseConfig(input: unknown, source = 'config'): TesseraConfig {
     })),
     timeouts: timeoutsOf(file.timeouts),
     management: managementOf(file.management),
+    webhooks: webhooksOf(file.webhooks),
+    webhookDelivery: webhookDeliveryOf(file.webhook_delivery),
   };
 }
 
@@ -487,5 +574,6 @@ function semanticProblems(file: ConfigFile): string[] {
   if (file.cookie && !file.cookie.enabled && file.cookie.refresh_token_in_body === false) {
     problems.push('cookie.refresh_token_in_body: false needs cookie.enabled: true, or no client could ever refresh');
   }
+  problems.push(...webhookProblems(file));
   return problems;
 }

@@ -12,7 +12,9 @@ import { RevocationFeed } from './core/revocation-feed.js';
 import { SessionService } from './core/sessions.js';
 import { SigningKeys } from './core/signing-keys.js';
 import type { SessionStore } from './core/store.js';
+import { WebhookDeliverer, type WebhookSend } from './core/webhook-deliverer.js';
 import { RedisFanoutChannel } from './fanout/redis.js';
+import { standardWebhooksSender } from './webhooks/standard-webhooks-sender.js';
 
 export interface TesseraOptions {
   readonly store: SessionStore;
@@ -46,6 +48,8 @@ export interface TesseraOptions {
    * One-shot commands pass false: they only publish what they change.
    */
   readonly listen?: boolean;
+  /** How webhook messages leave this node; signed HTTP POSTs (`standardWebhooksSender`) by default. */
+  readonly sendWebhook?: WebhookSend;
 }
 
 /** One Tessera node's parts, wired together: what the HTTP server, the CLI and tests use. */
@@ -66,6 +70,8 @@ export interface Tessera {
   readonly revocations: RevocationFeed;
   /** The shared Redis, when one was given. */
   readonly redis: Redis | undefined;
+  /** Delivers the webhook outbox from this node; undefined in a process that does not listen (a one-shot command). */
+  readonly webhooks: WebhookDeliverer | undefined;
   close(): Promise<void>;
 }
 
@@ -87,7 +93,7 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
     throw error instanceof KeyEncryptionError ? new ConfigError(error.message) : error;
   });
   const accessTokens = new AccessTokens({ keys: signingKeys, clock, issuer, audience: config.audience, clientId: config.clientId });
-  const journal = new Journal({ clock });
+  const journal = new Journal({ clock, endpoints: config.webhooks });
   const sessions = new SessionService({ store, clock, flows: config.flows, accessTokens, journal });
   const apiKeys = await ApiKeys.load(store, clock);
   if (options.apiKey !== undefined) await apiKeys.supply(options.apiKey);
@@ -97,6 +103,7 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
   await fanout.start();
   // A key revoked on any node (or by the CLI) is refused here within a second.
   const stopWatchingApiKeys = (options.listen ?? true) ? apiKeys.watch(log, scheduler) : () => {};
+  const webhooks = (options.listen ?? true) ? startWebhookDelivery(options, { store, clock, scheduler, log, sessions, config }) : undefined;
   return {
     sessions,
     journal,
@@ -110,10 +117,40 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
     fanout,
     revocations: new RevocationFeed({ sessions, store, clock, scheduler, flows: config.flows }),
     redis: options.redis,
+    webhooks,
     async close() {
       stopWatchingApiKeys();
+      await webhooks?.close();
       await fanout.close();
       await store.close();
     },
   };
+}
+
+/**
+ * Every listening node delivers the outbox (leases in the store keep each message to one node), even
+ * with no endpoint configured: messages left for an endpoint since removed are marked failed.
+ */
+function startWebhookDelivery(
+  options: TesseraOptions,
+  parts: Pick<Tessera, 'store' | 'clock' | 'scheduler' | 'sessions' | 'config'> & { readonly log: Log },
+): WebhookDeliverer {
+  const { config } = parts;
+  const deliverer = new WebhookDeliverer({
+    ...config.webhookDelivery,
+    store: parts.store,
+    endpoints: config.webhooks,
+    send: options.sendWebhook ?? standardWebhooksSender(),
+    clock: parts.clock,
+    scheduler: parts.scheduler,
+    log: parts.log,
+  });
+  deliverer.start();
+  // A message this node just wrote goes out now, not at the next poll.
+  if (config.webhooks.length > 0) {
+    parts.sessions.onSessionEvent((event) => {
+      if (event.type !== 'refreshed' && !('elsewhere' in event && event.elsewhere)) deliverer.poll();
+    });
+  }
+  return deliverer;
 }

@@ -1,28 +1,11 @@
 import { Command } from 'commander';
-import { sessionJson, userSessionsJson, userSessionsLimit } from '../http/representation.js';
+import { sessionJson } from '../http/representation.js';
 import { cliActor, configOption, databaseOption, dataOption, openTessera, redisOption, redisPrefixOption, type StoreOptions } from './options.js';
+import { sessionsListCommand } from './sessions-list.js';
 
 export function sessionsCommand(): Command {
   const sessions = new Command('sessions').description('inspect and revoke sessions');
-  sessions
-    .command('list')
-    .description("list a user's active sessions, or with --all every status, newest first (JSON)")
-    .requiredOption('--user <user_id>', 'the user')
-    .option('--all', `sessions of every status (active, expired, revoked), the ${userSessionsLimit} most recent`)
-    .addOption(dataOption())
-    .addOption(configOption())
-    .addOption(databaseOption())
-    .addOption(redisOption())
-    .addOption(redisPrefixOption())
-    .action(async (options: StoreOptions & { user: string; all?: boolean }) => {
-      const tessera = await openTessera(options);
-      try {
-        const listed = await userSessionsJson(tessera.sessions, options.user, options.all ? 'all' : 'active', () => tessera.clock.now());
-        console.log(JSON.stringify(listed, null, 2));
-      } finally {
-        await tessera.close();
-      }
-    });
+  sessions.addCommand(sessionsListCommand());
   sessions
     .command('revoke')
     .description('revoke one session by id, or every session of --user (reason: admin)')

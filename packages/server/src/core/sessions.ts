@@ -9,7 +9,7 @@ import { generateRefreshToken, hashRefreshToken, openSuccessor, sealSuccessor } 
 import { type RevocationReason, type SessionDevice, type SessionRecord, sessionEnd, sessionState } from './session.js';
 import { SessionCache } from './session-cache.js';
 import { storableTextProblem } from './storable-text.js';
-import type { SessionStore } from './store.js';
+import type { SessionPage, SessionQuery, SessionStore } from './store.js';
 import { assertUserId } from './user-id.js';
 
 /** What a sign-in or a refresh hands the client. Times are epoch milliseconds. */
@@ -287,10 +287,14 @@ export class SessionService {
     return (await this.revokeSession(id, reason, { type: 'user', id: current.userId })) ?? (await this.#store.getSession(id)) ?? target;
   }
 
-  /** The user's sessions of every status, newest first, at most `limit`: for an operator, not for the rules. */
-  async listUserSessions(userId: string, limit: number): Promise<SessionRecord[]> {
-    assertUserId(userId);
-    return this.#store.listUserSessions(userId, limit);
+  /**
+   * A page of the user's sessions under `query`'s filters, by their status now, newest first, and how
+   * many match in all: for an operator paging through them, not for the rules. Status is judged at
+   * `now` (the clock's, unless the caller shows the sessions as of another moment).
+   */
+  async listSessions(query: Omit<SessionQuery, 'now'> & { readonly now?: number }): Promise<SessionPage> {
+    assertUserId(query.userId);
+    return this.#store.listSessions({ ...query, now: query.now ?? this.#clock.now() });
   }
 
   /**

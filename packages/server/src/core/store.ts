@@ -1,7 +1,8 @@
 import type { Scheduler } from './clock.js';
 import type { FanoutChannel } from './fanout-channel.js';
-import type { AuditEventRecord, AuditEventType, JournalFor, JournalWrite } from './journal.js';
+import type { AuditEventRecord, AuditEventType, JournalFor, JournalWrite, WebhookMessageRecord } from './journal.js';
 import type { RevocationReason, SessionDevice, SessionRecord } from './session.js';
+import type { WebhookClaim, WebhookMessageQuery, WebhookSettlement } from './webhook-outbox.js';
 
 /** One refresh token, known only by the SHA-256 of its secret. */
 export interface RefreshTokenRecord {
@@ -80,6 +81,34 @@ export interface UserSummary {
   readonly lastCreatedAt: number;
 }
 
+/** Which of a user's sessions a listing wants, by their status at the query's `now`. */
+export type SessionStatusFilter = 'active' | 'expired' | 'revoked' | 'all';
+
+/**
+ * One page of a user's sessions: newest first (by creation time, then id), strictly past `before`
+ * when given. "expired" means not revoked and past the idle or absolute end at `now`; "active",
+ * neither revoked nor expired. Each filter applies when given.
+ */
+export interface SessionQuery {
+  readonly userId: string;
+  readonly status: SessionStatusFilter;
+  readonly flow?: string;
+  /** Created strictly after this time. */
+  readonly createdAfter?: number;
+  /** Created strictly before this time. */
+  readonly createdBefore?: number;
+  readonly now: number;
+  /** The last session of the previous page (its creation time and id): reading goes on from just past it. */
+  readonly before?: { readonly at: number; readonly id: string };
+  readonly limit: number;
+}
+
+/** A page of sessions, and how many match the query's filters in all (whatever `before` and `limit`). */
+export interface SessionPage {
+  readonly sessions: SessionRecord[];
+  readonly total: number;
+}
+
 export interface RotateRefreshToken {
   readonly spentHash: string;
   readonly spentAt: number;
@@ -104,8 +133,8 @@ export interface SessionStore {
   findRefreshToken(hash: string): Promise<{ token: RefreshTokenRecord; session: SessionRecord } | null>;
   /**
    * Atomically: spend `spentHash` if it is still live, push the session's idle end, record its
-   * device, count the refresh and store the successor. Returns the updated session, or null when the token was already spent or the session
-   * revoked meanwhile (another request won the race).
+   * device, count the refresh and store the successor. Returns the updated session, or null when
+   * the token was already spent or the session revoked meanwhile (another request won the race).
    */
   rotateRefreshToken(rotation: RotateRefreshToken): Promise<SessionRecord | null>;
   /** Revokes the session if it is not revoked yet; returns it updated, or null when nothing changed. */
@@ -120,8 +149,8 @@ export interface SessionStore {
   ): Promise<SessionRecord[]>;
   /** Sessions of the user neither revoked nor expired at `now`, newest first. */
   listActiveSessions(userId: string, now: number): Promise<SessionRecord[]>;
-  /** The user's sessions of every status (active, expired, revoked), newest first, at most `limit`. */
-  listUserSessions(userId: string, limit: number): Promise<SessionRecord[]>;
+  /** A page of the user's sessions matching `query`, newest first, and the count of all that match. */
+  listSessions(query: SessionQuery): Promise<SessionPage>;
   /** Users with at least one stored session whose id starts with `search.prefix`, in id order (see `UserSearch`). */
   searchUsers(search: UserSearch): Promise<UserSummary[]>;
   /** How many sessions, of every user, are neither revoked nor expired at `now`. */
@@ -160,6 +189,20 @@ export interface SessionStore {
   appendJournal(write: JournalWrite): Promise<void>;
   /** Audit events matching `query`, newest first (by time, then id), at most `query.limit`. */
   listAuditEvents(query: AuditQuery): Promise<AuditEventRecord[]>;
+
+  /**
+   * The webhook outbox (`core/webhook-outbox.ts`). Claims at most `limit` messages due by `now` whose
+   * lease is free or ran out, for `owner` until `leaseUntil`, in one conditional UPDATE: two nodes
+   * claiming at once never get the same message. Oldest due first.
+   */
+  claimWebhookMessages(claim: WebhookClaim): Promise<WebhookMessageRecord[]>;
+  /** Writes an attempt's outcome and frees the lease, only while `owner` holds it; null when it does not (another node took over). */
+  settleWebhookMessage(settlement: WebhookSettlement): Promise<WebhookMessageRecord | null>;
+  /** Messages matching `query`, newest first (by creation, then id), at most `query.limit`. */
+  listWebhookMessages(query: WebhookMessageQuery): Promise<WebhookMessageRecord[]>;
+  getWebhookMessage(id: string): Promise<WebhookMessageRecord | null>;
+  /** Makes an undelivered message (failed or pending) due at `at` again; null when there is none or it was delivered. */
+  retryWebhookMessage(id: string, at: number): Promise<WebhookMessageRecord | null>;
 
   /**
    * A channel between the nodes sharing this store, when the database can carry one

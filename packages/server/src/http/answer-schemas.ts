@@ -69,9 +69,9 @@ export const OwnSessionsAnswer = Type.Object({
 export const LogoutOthersAnswer = Type.Object({ revoked: Type.Integer({ minimum: 0 }), session_ids: Type.Array(Type.String()) });
 
 export const UserSessionsAnswer = Type.Object({
-  sessions: Type.Array(componentRef('Session'), { description: 'Newest first.' }),
-  limit: Type.Optional(Type.Integer({ description: 'With `status=all`: the most sessions one answer holds.' })),
-  has_more: Type.Optional(Type.Boolean({ description: 'With `status=all`: whether older sessions were left out.' })),
+  sessions: Type.Array(componentRef('Session'), { description: 'One page, newest first (by creation time, then id).' }),
+  next_cursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass back as `cursor`, with the same filters, for the next page; null on the last.' }),
+  total: Type.Integer({ minimum: 0, description: 'How many sessions match the filters, over every page.' }),
 });
 export const RevokedSessionsAnswer = Type.Object({ revoked: Type.Integer({ minimum: 0 }), sessions: Type.Array(componentRef('Session')) });
 
@@ -189,3 +189,39 @@ export const ActivityAnswer = Type.Object({
   counting_since: Iso,
   server_time: Iso,
 });
+/** Signed webhooks (`GET /v1/webhooks/…`): what an operator and the console see of the outbox. */
+export const WebhookEndpointsAnswer = Type.Object({
+  endpoints: Type.Array(
+    Type.Object({
+      id: Type.String({ description: '`wh_` and 16 hex digits of the SHA-256 of the URL: the same on every node.' }),
+      url: Type.String(),
+      events: Type.Array(Type.String(), { description: 'The event types it hears.' }),
+    }),
+    { description: 'As configured (`webhooks` in the config file); the secret is never shown.' },
+  ),
+});
+
+export const WebhookMessageAnswer = Type.Object(
+  {
+    id: Type.String({ description: '`msg_…`: the `webhook-id` header, the receiver’s idempotency key.' }),
+    endpoint_id: Type.String(),
+    event_id: Type.String({ description: 'The audit event it tells of.' }),
+    type: Type.String(),
+    status: Type.Enum(['pending', 'delivered', 'failed']),
+    attempts: Type.Integer({ minimum: 0, description: 'Requests sent so far.' }),
+    last_error: Type.Union([Type.String(), Type.Null()], { description: 'Why the last attempt failed: `HTTP 500 …`, a network error, a timeout.' }),
+    created_at: Iso,
+    next_attempt_at: Type.Union([Iso, Type.Null()], { description: 'When it is tried next; null once delivered or failed.' }),
+    delivered_at: OptionalIso,
+    failed_at: Type.Union([Iso, Type.Null()], { description: 'When it was given up on (retries used up, or its endpoint removed).' }),
+    payload: Type.Record(Type.String(), Type.Unknown(), { description: 'The body as sent: `{ type, timestamp, data }`.' }),
+  },
+  { description: 'One webhook message for one endpoint.' },
+);
+
+export const WebhookMessagesAnswer = Type.Object({
+  messages: Type.Array(WebhookMessageAnswer, { description: 'Newest first.' }),
+  next_cursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass back as `cursor` for older messages; null on the last page.' }),
+});
+
+export const WebhookRetryAnswer = Type.Object({ message: WebhookMessageAnswer });

@@ -19,6 +19,7 @@ import { managementRoutes } from './routes/management.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { operationsRoutes } from './routes/operations.js';
 import { userRoutes } from './routes/users.js';
+import { webhookRoutes } from './routes/webhooks.js';
 import { wellKnownRoutes } from './routes/well-known.js';
 
 export interface AppOptions {
@@ -175,6 +176,15 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
   await app.register(wellKnownRoutes, { signingKeys: tessera.signingKeys, issuer });
   await app.register(oauthRoutes, { sessions, store, clock, issuer, config: tessera.config, apiKeys, limits, toTesseraError });
   await app.register(operationsRoutes, { clock, store, redis: tessera.redis, issuer, metrics });
+  const deliverer = tessera.webhooks;
+  await app.register(webhookRoutes, {
+    endpoints: tessera.config.webhooks,
+    store,
+    clock,
+    apiKeys,
+    limits,
+    ...(deliverer ? { deliverNow: () => deliverer.poll() } : {}),
+  });
   await app.register(adminRoutes);
   // The admin console's search and live counters: management API routes of their own.
   await app.register(userRoutes, { store, clock, apiKeys, limits });

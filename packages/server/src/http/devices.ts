@@ -10,7 +10,7 @@ import type { DeviceBody } from './schemas.js';
 type AgentDescription = Pick<SessionDevice, 'browser' | 'os'>;
 
 /**
- * Parsed user agents, by their text. Parsing one takes ~20 µs of regular expressions (ua-parser-js
+ * Parsed user agents, by their text. Parsing one takes 20–40 µs of regular expressions (ua-parser-js
  * 1.0, measured on this machine), and a refresh would pay it every time; a user base has few
  * distinct agents, so most refreshes find theirs here. Bounded: the oldest entry goes first.
  */

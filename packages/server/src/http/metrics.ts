@@ -71,7 +71,20 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor(tessera: Pick<Tessera, 'sessions' | 'revocations'>) {
+  readonly webhookDeliveries = new Counter({
+    name: 'tessera_webhook_deliveries_total',
+    help: 'Webhook delivery attempts by outcome: delivered; retrying (failed, tried again later); failed (given up, or its endpoint removed).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly webhookLatency = new Histogram({
+    name: 'tessera_webhook_delivery_latency_seconds',
+    help: 'From the event to its webhook message delivered, retries included.',
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 7200, 36000, 86400, 172800],
+    registers: [this.registry],
+  });
+
+  constructor(tessera: Pick<Tessera, 'sessions' | 'revocations'> & Partial<Pick<Tessera, 'webhooks'>>) {
     collectDefaultMetrics({ register: this.registry, prefix: 'tessera_' });
     const { revocations } = tessera;
     new Gauge({
@@ -81,6 +94,12 @@ export class Metrics {
       collect() {
         this.set(revocations.waitingReads);
       },
+    });
+    // Each outcome is scraped from the start, at 0 until it happens.
+    for (const outcome of ['delivered', 'retrying', 'failed']) this.webhookDeliveries.inc({ outcome }, 0);
+    tessera.webhooks?.onDelivery(({ outcome, sinceEventMs }) => {
+      this.webhookDeliveries.inc({ outcome });
+      if (outcome === 'delivered') this.webhookLatency.observe(sinceEventMs / 1000);
     });
     tessera.sessions.onSessionEvent((event) => {
       if (event.type === 'created') this.sessionsCreated.inc({ flow: event.session.flow });

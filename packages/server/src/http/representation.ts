@@ -1,6 +1,6 @@
 import { formatCursor, type RevocationPage } from '../core/revocation-feed.js';
 import { isoTime, sessionJson } from '../core/session-json.js';
-import type { SessionService, TokenGrant } from '../core/sessions.js';
+import type { TokenGrant } from '../core/sessions.js';
 
 const iso = isoTime;
 
@@ -38,30 +38,4 @@ export function grantJson(grant: TokenGrant, now: number) {
 export function withoutRefreshToken(json: ReturnType<typeof grantJson>): Omit<ReturnType<typeof grantJson>, 'refresh_token'> {
   const { refresh_token: _omitted, ...rest } = json;
   return rest;
-}
-
-/**
- * The most sessions one listing of every status answers (`has_more` says when older ones were left
- * out): a user with years of sign-ins stays one cheap read.
- */
-export const userSessionsLimit = 100;
-
-/**
- * A user's sessions as `GET /v1/users/:user_id/sessions` (and `tessera sessions list`) answer them:
- * the active ones, or with `all` every status, newest first, at most `userSessionsLimit`.
- */
-export async function userSessionsJson(sessions: SessionService, userId: string, status: 'active' | 'all', now: () => number) {
-  if (status === 'active') {
-    const active = await sessions.listActiveSessions(userId);
-    const at = now();
-    return { sessions: active.map((session) => sessionJson(session, at)) };
-  }
-  // One more than the cap tells whether older sessions were left out.
-  const found = await sessions.listUserSessions(userId, userSessionsLimit + 1);
-  const at = now();
-  return {
-    sessions: found.slice(0, userSessionsLimit).map((session) => sessionJson(session, at)),
-    limit: userSessionsLimit,
-    has_more: found.length > userSessionsLimit,
-  };
 }

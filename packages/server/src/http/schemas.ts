@@ -33,11 +33,19 @@ export const OptionalRefreshBody = Type.Object(
 export const SessionIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
 /** The user id is checked by the core's rule (core/user-id.ts), the same as at creation. */
 export const UserIdParams = Type.Object({ user_id: Type.String() });
-/** `?status=active` (the default: what the contract promises) or `?status=all` (every status, capped). */
-export const UserSessionsQuery = Type.Object({
-  // One `enum` rather than a union of literals: a wrong value is one field error, not three.
-  status: Type.Optional(Type.Enum(['active', 'all'])),
-});
+/** A user's sessions, a page at a time; values are checked further by `user-sessions.ts` (as for the CLI). */
+export const UserSessionsQuery = Type.Object(
+  {
+    // One `enum` rather than a union of literals: a wrong value is one field error, not four.
+    status: Type.Optional(Type.Enum(['active', 'expired', 'revoked', 'all'], { description: 'By status now; default `active`.' })),
+    flow: Type.Optional(Type.String({ maxLength: 64, description: 'Only sessions of this flow.' })),
+    created_after: Type.Optional(Type.String({ maxLength: 64, description: 'RFC 3339 date-time: only sessions created strictly after it.' })),
+    created_before: Type.Optional(Type.String({ maxLength: 64, description: 'RFC 3339 date-time: only sessions created strictly before it.' })),
+    limit: Type.Optional(Type.String({ maxLength: 8, description: 'Sessions per page, 1 to 200; default 50.' })),
+    cursor: Type.Optional(Type.String({ maxLength: 1024, description: "An earlier answer's `next_cursor`, with the same filters: the page after that one." })),
+  },
+  { additionalProperties: false },
+);
 /** The revocation feed: `cursor` as the last answer gave it; `wait` whole seconds, at most 30. */
 export const RevocationsQuery = Type.Object(
   {
@@ -62,3 +70,15 @@ export const ActivityQuery = Type.Object(
   { minutes: Type.Optional(Type.String({ pattern: '^([1-9]|[1-5][0-9]|60)$', description: '1 to 60; default 30.' })) },
   { additionalProperties: false },
 );
+
+/** `GET /v1/webhooks/messages`: filters, a page size of 1–200 (default 50), and the cursor of the previous page. */
+export const WebhookMessagesQuery = Type.Object(
+  {
+    endpoint_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    status: Type.Optional(Type.Enum(['pending', 'delivered', 'failed'])),
+    limit: Type.Optional(Type.String({ pattern: '^([1-9][0-9]?|1[0-9][0-9]|200)$', description: '1 to 200.' })),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+  },
+  { additionalProperties: false },
+);
+export const WebhookMessageIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });

@@ -130,6 +130,18 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE sessions ADD COLUMN refresh_count BIGINT NOT NULL DEFAULT 0;
     `,
   },
+  {
+    version: 7,
+    name: "a user's sessions by creation time, for keyset paging",
+    // GET /v1/users/:user_id/sessions reads newest first from a (created_at, id) position.
+    sql: 'CREATE INDEX sessions_by_user_created ON sessions (user_id, created_at, id)',
+  },
+  {
+    version: 9,
+    name: 'webhook messages listed newest first',
+    // GET /v1/webhooks/messages pages all endpoints' messages by (created_at, id).
+    sql: 'CREATE INDEX webhook_messages_by_time ON webhook_messages (created_at, id)',
+  },
 ];
 
 /** The migrations not yet applied, in order. */

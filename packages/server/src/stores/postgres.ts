@@ -2,7 +2,7 @@ import pg from 'pg';
 import type { Scheduler } from '../core/clock.js';
 import { TesseraError } from '../core/errors.js';
 import type { FanoutChannel } from '../core/fanout-channel.js';
-import type { AuditEventRecord, JournalFor, JournalWrite } from '../core/journal.js';
+import type { AuditEventRecord, JournalFor, JournalWrite, WebhookMessageRecord } from '../core/journal.js';
 import { type Log, silentLog } from '../core/log.js';
 import type { RevocationReason, SessionRecord } from '../core/session.js';
 import type {
@@ -11,11 +11,14 @@ import type {
   AuditQuery,
   RefreshTokenRecord,
   RotateRefreshToken,
+  SessionPage,
+  SessionQuery,
   SessionStore,
   SigningKeyRecord,
   UserSearch,
   UserSummary,
 } from '../core/store.js';
+import type { WebhookClaim, WebhookMessageQuery, WebhookSettlement } from '../core/webhook-outbox.js';
 import { PostgresFanoutChannel } from '../fanout/postgres.js';
 import { type NamedParameters, type PositionalStatement, positionalValues, postgresTypes, toPositional } from './dialect.js';
 import { createMigrationsTable, listAppliedMigrations, pendingMigrations, recordMigration } from './migrations.js';
@@ -37,9 +40,20 @@ import {
   signingKeyFromRow,
   type UserSummaryRow,
   userSummaryFromRow,
+  type WebhookMessageRow,
+  webhookMessageFromRow,
+  webhookMessagesClaimed,
   webhookMessageToRow,
 } from './rows.js';
-import { auditQueryParameters, postgresStatements, type StatementName, statements, userSearchParameters } from './statements.js';
+import {
+  auditQueryParameters,
+  postgresStatements,
+  type StatementName,
+  sessionQueryParameters,
+  statements,
+  userSearchParameters,
+  webhookParameters,
+} from './statements.js';
 
 export interface PostgresStoreOptions {
   /** `postgres://user@host:port/database` */
@@ -74,6 +88,7 @@ export class PostgresSessionStore implements SessionStore {
   readonly #log: Log;
   readonly #compiled: Record<StatementName, PositionalStatement>;
   readonly #rotate = toPositional(postgresStatements.rotateRefreshToken);
+  readonly #claimWebhookMessages = toPositional(postgresStatements.claimWebhookMessages);
   #closed = false;
 
   /** Connects, and applies pending migrations under an advisory lock. */
@@ -192,9 +207,15 @@ export class PostgresSessionStore implements SessionStore {
     return rows.map(sessionFromRow);
   }
 
-  async listUserSessions(userId: string, limit: number): Promise<SessionRecord[]> {
-    const rows = await this.#rows<SessionRow>('listUserSessions', { user_id: userId, limit });
-    return rows.map(sessionFromRow);
+  async listSessions(query: SessionQuery): Promise<SessionPage> {
+    const parameters = sessionQueryParameters(query);
+    // One snapshot for both statements: the page and the count see the same sessions.
+    return this.#transaction(async (client) => {
+      await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const rows = (await this.#query(client, 'listSessions', parameters)).rows as SessionRow[];
+      const [count] = (await this.#query(client, 'countSessions', parameters)).rows as { n: number | string }[];
+      return { sessions: rows.map(sessionFromRow), total: Number(count?.n ?? 0) };
+    });
   }
 
   async searchUsers(search: UserSearch): Promise<UserSummary[]> {
@@ -281,6 +302,38 @@ export class PostgresSessionStore implements SessionStore {
   async listAuditEvents(query: AuditQuery): Promise<AuditEventRecord[]> {
     const rows = await this.#rows<AuditEventRow>('listAuditEvents', auditQueryParameters(query));
     return rows.map(auditEventFromRow);
+  }
+
+  async claimWebhookMessages(claim: WebhookClaim): Promise<WebhookMessageRecord[]> {
+    const statement = this.#claimWebhookMessages;
+    const result = await this.#run(() =>
+      this.#pool.query({
+        name: 'tessera_claimWebhookMessages_skipLocked',
+        text: statement.text,
+        values: positionalValues(statement, webhookParameters.claim(claim)),
+      }),
+    );
+    return webhookMessagesClaimed(result.rows as WebhookMessageRow[]);
+  }
+
+  async settleWebhookMessage(settlement: WebhookSettlement): Promise<WebhookMessageRecord | null> {
+    const [row] = await this.#rows<WebhookMessageRow>('settleWebhookMessage', webhookParameters.settle(settlement));
+    return row ? webhookMessageFromRow(row) : null;
+  }
+
+  async listWebhookMessages(query: WebhookMessageQuery): Promise<WebhookMessageRecord[]> {
+    const rows = await this.#rows<WebhookMessageRow>('listWebhookMessages', webhookParameters.list(query));
+    return rows.map(webhookMessageFromRow);
+  }
+
+  async getWebhookMessage(id: string): Promise<WebhookMessageRecord | null> {
+    const [row] = await this.#rows<WebhookMessageRow>('getWebhookMessage', { id });
+    return row ? webhookMessageFromRow(row) : null;
+  }
+
+  async retryWebhookMessage(id: string, at: number): Promise<WebhookMessageRecord | null> {
+    const [row] = await this.#rows<WebhookMessageRow>('retryWebhookMessage', { id, at });
+    return row ? webhookMessageFromRow(row) : null;
   }
 
   /** Inside a transaction: the audit events and webhook messages of a change. */

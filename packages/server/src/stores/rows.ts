@@ -265,6 +265,11 @@ export function webhookMessageFromRow(row: WebhookMessageRow): WebhookMessageRec
   };
 }
 
+/** Claimed messages in the order they came due (an UPDATE's RETURNING keeps no order). */
+export function webhookMessagesClaimed(rows: readonly WebhookMessageRow[]): WebhookMessageRecord[] {
+  return rows.map(webhookMessageFromRow).sort((a, b) => (a.nextAttemptAt ?? 0) - (b.nextAttemptAt ?? 0) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
 export const auditEventColumns = ['id', 'type', 'at', 'user_id', 'session_id', 'actor_type', 'actor_id', 'reason', 'details'] as const;
 export const webhookMessageColumns = [
   'id',

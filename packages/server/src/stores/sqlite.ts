@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { ConfigError } from '../core/config-error.js';
 import { TesseraError } from '../core/errors.js';
-import type { AuditEventRecord, JournalFor, JournalWrite } from '../core/journal.js';
+import type { AuditEventRecord, JournalFor, JournalWrite, WebhookMessageRecord } from '../core/journal.js';
 import type { RevocationReason, SessionRecord } from '../core/session.js';
 import type {
   ApiKeyOrigin,
@@ -11,11 +11,14 @@ import type {
   AuditQuery,
   RefreshTokenRecord,
   RotateRefreshToken,
+  SessionPage,
+  SessionQuery,
   SessionStore,
   SigningKeyRecord,
   UserSearch,
   UserSummary,
 } from '../core/store.js';
+import type { WebhookClaim, WebhookMessageQuery, WebhookSettlement } from '../core/webhook-outbox.js';
 import { createMigrationsTable, listAppliedMigrations, pendingMigrations, recordMigration } from './migrations.js';
 import {
   type ApiKeyRow,
@@ -34,9 +37,12 @@ import {
   signingKeyFromRow,
   type UserSummaryRow,
   userSummaryFromRow,
+  type WebhookMessageRow,
+  webhookMessageFromRow,
+  webhookMessagesClaimed,
   webhookMessageToRow,
 } from './rows.js';
-import { auditQueryParameters, type StatementName, statements, userSearchParameters } from './statements.js';
+import { auditQueryParameters, type StatementName, sessionQueryParameters, statements, userSearchParameters, webhookParameters } from './statements.js';
 
 /** Error codes at start that mean the file can never be this store as it is: damaged, not SQLite, not openable. */
 const unusableFileCodes = new Set(['SQLITE_NOTADB', 'SQLITE_CORRUPT', 'SQLITE_CANTOPEN', 'SQLITE_READONLY', 'SQLITE_PERM']);
@@ -173,9 +179,16 @@ export class SqliteSessionStore implements SessionStore {
     return rows.map(sessionFromRow);
   }
 
-  async listUserSessions(userId: string, limit: number): Promise<SessionRecord[]> {
-    const rows = this.#run(() => this.#statements.listUserSessions.all({ user_id: userId, limit }) as SessionRow[]);
-    return rows.map(sessionFromRow);
+  async listSessions(query: SessionQuery): Promise<SessionPage> {
+    const parameters = sessionQueryParameters(query);
+    // One read transaction: the page and the count see the same sessions.
+    return this.#run(() =>
+      this.#db.transaction(() => {
+        const rows = this.#statements.listSessions.all(parameters) as SessionRow[];
+        const { n } = this.#statements.countSessions.get(parameters) as { n: number };
+        return { sessions: rows.map(sessionFromRow), total: n };
+      })(),
+    );
   }
 
   async searchUsers(search: UserSearch): Promise<UserSummary[]> {
@@ -273,6 +286,31 @@ export class SqliteSessionStore implements SessionStore {
   async listAuditEvents(query: AuditQuery): Promise<AuditEventRecord[]> {
     const rows = this.#run(() => this.#statements.listAuditEvents.all(auditQueryParameters(query)) as AuditEventRow[]);
     return rows.map(auditEventFromRow);
+  }
+
+  async claimWebhookMessages(claim: WebhookClaim): Promise<WebhookMessageRecord[]> {
+    const rows = this.#run(() => this.#statements.claimWebhookMessages.all(webhookParameters.claim(claim)) as WebhookMessageRow[]);
+    return webhookMessagesClaimed(rows);
+  }
+
+  async settleWebhookMessage(settlement: WebhookSettlement): Promise<WebhookMessageRecord | null> {
+    const row = this.#run(() => this.#statements.settleWebhookMessage.get(webhookParameters.settle(settlement)) as WebhookMessageRow | undefined);
+    return row ? webhookMessageFromRow(row) : null;
+  }
+
+  async listWebhookMessages(query: WebhookMessageQuery): Promise<WebhookMessageRecord[]> {
+    const rows = this.#run(() => this.#statements.listWebhookMessages.all(webhookParameters.list(query)) as WebhookMessageRow[]);
+    return rows.map(webhookMessageFromRow);
+  }
+
+  async getWebhookMessage(id: string): Promise<WebhookMessageRecord | null> {
+    const row = this.#run(() => this.#statements.getWebhookMessage.get({ id }) as WebhookMessageRow | undefined);
+    return row ? webhookMessageFromRow(row) : null;
+  }
+
+  async retryWebhookMessage(id: string, at: number): Promise<WebhookMessageRecord | null> {
+    const row = this.#run(() => this.#statements.retryWebhookMessage.get({ id, at }) as WebhookMessageRow | undefined);
+    return row ? webhookMessageFromRow(row) : null;
   }
 
   /** Inside a transaction: the audit events and webhook messages of a change. */

@@ -1,5 +1,6 @@
-import type { AuditQuery, UserSearch } from '../core/store.js';
+import type { AuditQuery, SessionQuery, UserSearch } from '../core/store.js';
 import { userIdMaxLength } from '../core/user-id.js';
+import type { WebhookClaim, WebhookMessageQuery, WebhookSettlement } from '../core/webhook-outbox.js';
 import { auditEventColumns, sessionColumns, webhookMessageColumns } from './rows.js';
 
 const insertInto = (table: string, columns: readonly string[]) =>
@@ -11,6 +12,22 @@ const activeAt = 'revoked_at IS NULL AND expires_at > @now AND (idle_expires_at 
 /** What a rotation writes besides the renewal: the device as the refresh saw it, one more refresh counted. */
 const recordDevice = `device_user_agent = @device_user_agent, device_browser = @device_browser, device_os = @device_os,
     device_ip = @device_ip, refresh_count = refresh_count + 1`;
+/** A webhook message is due at `@now` when its attempt time has come and no live lease holds it. */
+const webhookMessageDue = 'next_attempt_at <= @now AND (lease_until IS NULL OR lease_until < @now)';
+
+/**
+ * A user's sessions under a listing's filters (`SessionQuery`): status at @now, flow, created after.
+ * The upper bound of created_at is the caller's (the created range, or also the page's position).
+ * Unset bounds are passed as the widest safe integers, so the index (user_id, created_at, id) always
+ * bounds the scan.
+ */
+const sessionFilters = `user_id = @user_id
+      AND (CAST(@status AS TEXT) = 'all'
+        OR (CAST(@status AS TEXT) = 'revoked' AND revoked_at IS NOT NULL)
+        OR (CAST(@status AS TEXT) = 'active' AND ${activeAt})
+        OR (CAST(@status AS TEXT) = 'expired' AND revoked_at IS NULL AND (expires_at <= @now OR idle_expires_at <= @now)))
+      AND (CAST(@flow AS TEXT) IS NULL OR flow = @flow)
+      AND created_at > @created_after`;
 
 /**
  * Every statement a SQL store runs, once, with named `@parameters`: SQLite binds them as written,
@@ -33,8 +50,12 @@ export const statements = {
   revokeUserSessions: `UPDATE sessions SET revoked_at = @now, revoked_reason = @reason, version = version + 1
     WHERE user_id = @user_id AND ${activeAt} AND (CAST(@except AS TEXT) IS NULL OR id <> @except) RETURNING *`,
   listActiveSessions: `SELECT * FROM sessions WHERE user_id = @user_id AND ${activeAt} ORDER BY created_at DESC, id DESC`,
-  // Every status, newest first, at most @limit: what an operator looks through.
-  listUserSessions: 'SELECT * FROM sessions WHERE user_id = @user_id ORDER BY created_at DESC, id DESC LIMIT @limit',
+  // Keyset paging, newest first: strictly older than (@before_at, @before_id). One plain upper bound
+  // on created_at (the created range and the position in one) starts the index scan at the position.
+  listSessions: `SELECT * FROM sessions WHERE ${sessionFilters}
+      AND created_at <= @created_up_to AND (created_at, id) < (@before_at, @before_id)
+    ORDER BY created_at DESC, id DESC LIMIT @limit`,
+  countSessions: `SELECT COUNT(*) AS n FROM sessions WHERE ${sessionFilters} AND created_at < @created_before`,
   // A range on the user id (the index `sessions_by_user` serves it), then the exact prefix test: a
   // database collation other than C may put a few ids that do not start with the prefix in the range.
   searchUsers: `SELECT user_id, SUM(CASE WHEN ${activeAt} THEN 1 ELSE 0 END) AS active_sessions, MAX(created_at) AS last_created_at
@@ -71,6 +92,26 @@ export const statements = {
       AND (CAST(@type AS TEXT) IS NULL OR type = @type)
       AND (CAST(@before_at AS BIGINT) IS NULL OR at < @before_at OR (at = @before_at AND id < @before_id))
     ORDER BY at DESC, id DESC LIMIT @limit`,
+  // The webhook outbox (core/webhook-outbox.ts). A claim is one conditional UPDATE: the outer WHERE
+  // checks again what the inner SELECT chose, so on PostgreSQL a claimer that waited on another's row
+  // lock re-reads the row and skips it once leased; SQLite runs one writer at a time.
+  claimWebhookMessages: `UPDATE webhook_messages SET lease_owner = @owner, lease_until = @lease_until
+    WHERE id IN (SELECT id FROM webhook_messages WHERE ${webhookMessageDue} ORDER BY next_attempt_at, id LIMIT @limit)
+      AND ${webhookMessageDue}
+    RETURNING *`,
+  settleWebhookMessage: `UPDATE webhook_messages SET attempts = attempts + @attempted, delivered_at = @delivered_at, failed_at = @failed_at,
+      next_attempt_at = @next_attempt_at, last_error = @last_error, lease_owner = NULL, lease_until = NULL
+    WHERE id = @id AND lease_owner = @owner AND delivered_at IS NULL RETURNING *`,
+  getWebhookMessage: 'SELECT * FROM webhook_messages WHERE id = @id',
+  retryWebhookMessage: 'UPDATE webhook_messages SET failed_at = NULL, next_attempt_at = @at WHERE id = @id AND delivered_at IS NULL RETURNING *',
+  listWebhookMessages: `SELECT * FROM webhook_messages
+    WHERE (CAST(@endpoint_id AS TEXT) IS NULL OR endpoint_id = @endpoint_id)
+      AND (CAST(@status AS TEXT) IS NULL
+        OR (CAST(@status AS TEXT) = 'delivered' AND delivered_at IS NOT NULL)
+        OR (CAST(@status AS TEXT) = 'failed' AND failed_at IS NOT NULL)
+        OR (CAST(@status AS TEXT) = 'pending' AND delivered_at IS NULL AND failed_at IS NULL))
+      AND (CAST(@before_at AS BIGINT) IS NULL OR created_at < @before_at OR (created_at = @before_at AND id < @before_id))
+    ORDER BY created_at DESC, id DESC LIMIT @limit`,
   ping: 'SELECT 1',
 } as const;
 
@@ -84,6 +125,47 @@ export function auditQueryParameters(query: AuditQuery) {
     type: query.type ?? null,
     before_at: query.before?.at ?? null,
     before_id: query.before?.id ?? null,
+    limit: query.limit,
+  };
+}
+
+/** The parameters of the webhook outbox's statements. */
+export const webhookParameters = {
+  claim: (claim: WebhookClaim) => ({ owner: claim.owner, now: claim.now, lease_until: claim.leaseUntil, limit: claim.limit }),
+  settle: (settlement: WebhookSettlement) => ({
+    id: settlement.id,
+    owner: settlement.owner,
+    attempted: settlement.attempted ? 1 : 0,
+    delivered_at: settlement.deliveredAt,
+    failed_at: settlement.failedAt,
+    next_attempt_at: settlement.nextAttemptAt,
+    last_error: settlement.lastError,
+  }),
+  list: (query: WebhookMessageQuery) => ({
+    endpoint_id: query.endpointId ?? null,
+    status: query.status ?? null,
+    before_at: query.before?.createdAt ?? null,
+    before_id: query.before?.id ?? null,
+    limit: query.limit,
+  }),
+};
+
+/** The parameters of `listSessions` (and `countSessions`, which ignores the position and limit). */
+export function sessionQueryParameters(query: SessionQuery) {
+  const createdBefore = query.createdBefore ?? Number.MAX_SAFE_INTEGER;
+  const beforeAt = query.before?.at ?? Number.MAX_SAFE_INTEGER;
+  return {
+    user_id: query.userId,
+    status: query.status,
+    flow: query.flow ?? null,
+    now: query.now,
+    created_after: query.createdAfter ?? Number.MIN_SAFE_INTEGER,
+    created_before: createdBefore,
+    // Times are whole milliseconds: created before B is created at or before B - 1.
+    created_up_to: Math.min(createdBefore - 1, beforeAt),
+    // Past every real session: (created_at, id) < (MAX, '') holds for any created_at below MAX.
+    before_at: beforeAt,
+    before_id: query.before?.id ?? '',
     limit: query.limit,
   };
 }
@@ -147,4 +229,9 @@ export const postgresStatements = {
       SELECT @successor_hash, id, @issued_at, NULL, NULL FROM renewed
     )
     SELECT * FROM renewed`,
+  /** The claim, skipping rows another node's claim has locked instead of waiting for them. */
+  claimWebhookMessages: `UPDATE webhook_messages SET lease_owner = @owner, lease_until = @lease_until
+    WHERE id IN (SELECT id FROM webhook_messages WHERE ${webhookMessageDue} ORDER BY next_attempt_at, id LIMIT @limit FOR UPDATE SKIP LOCKED)
+      AND ${webhookMessageDue}
+    RETURNING *`,
 } as const;

@@ -38,11 +38,11 @@ async function waitForRevoked(accessToken: string) {
 }
 
 describe('tessera sessions list', () => {
-  it("prints a user's active sessions as JSON", async () => {
+  it("prints a user's active sessions as the API's JSON with --json", async () => {
     const grants = await createSessions(['alice', 'alice', 'bob']);
     const [listed, nobody] = await Promise.all([
-      runTessera(['sessions', 'list', '--user', 'alice', '--data', data]),
-      runTessera(['sessions', 'list', '--user', 'nobody', '--data', data]),
+      runTessera(['sessions', 'list', '--user', 'alice', '--json', '--data', data]),
+      runTessera(['sessions', 'list', '--user', 'nobody', '--json', '--data', data]),
     ]);
     expect(listed.code, listed.stderr).toBe(0);
     const parsed = JSON.parse(listed.stdout) as { sessions: { id: string; user_id: string; status: string; metadata: unknown }[] };
@@ -52,7 +52,7 @@ describe('tessera sessions list', () => {
       expect(session.status).toBe('active');
       expect(session.metadata).toEqual({ device: 'alice-phone' });
     }
-    expect(JSON.parse(nobody.stdout)).toEqual({ sessions: [] });
+    expect(JSON.parse(nobody.stdout)).toEqual({ sessions: [], next_cursor: null, total: 0 });
   });
 
   it('with --all lists ended sessions too, newest first, with their reasons', async () => {
@@ -60,8 +60,8 @@ describe('tessera sessions list', () => {
     const revoked = await call(`${server.url}/v1/sessions/${grants[0].session.id}`, { method: 'DELETE', token: key });
     expect(revoked.status).toBe(200);
     const [activeOnly, listed] = await Promise.all([
-      runTessera(['sessions', 'list', '--user', 'amy', '--data', data]),
-      runTessera(['sessions', 'list', '--user', 'amy', '--all', '--data', data]),
+      runTessera(['sessions', 'list', '--user', 'amy', '--json', '--data', data]),
+      runTessera(['sessions', 'list', '--user', 'amy', '--all', '--json', '--data', data]),
     ]);
     const active = JSON.parse(activeOnly.stdout) as { sessions: { id: string }[] };
     expect(active.sessions.map((session) => session.id)).toEqual([grants[1].session.id]);
@@ -69,8 +69,8 @@ describe('tessera sessions list', () => {
     expect(listed.code, listed.stderr).toBe(0);
     const all = JSON.parse(listed.stdout) as {
       sessions: { id: string; status: string; revoked_reason: string | null; created_at: string }[];
-      limit: number;
-      has_more: boolean;
+      next_cursor: string | null;
+      total: number;
     };
     // Newest first (two sessions made in the same millisecond may come either way).
     const created = all.sessions.map((session) => Date.parse(session.created_at));
@@ -82,7 +82,97 @@ describe('tessera sessions list', () => {
       ]),
     );
     expect(all.sessions).toHaveLength(2);
-    expect(all).toMatchObject({ limit: 100, has_more: false });
+    expect(all).toMatchObject({ next_cursor: null, total: 2 });
+  });
+});
+
+describe('tessera sessions list, a page at a time', () => {
+  // In this process (in-process.ts) against the running server's store: the command's real runs are above.
+  const list = (args: string[]) => runInProcess(['sessions', 'list', ...args, '--data', data]);
+
+  it('prints a table, the total and the command for the next page, which reads on from there', async () => {
+    const grants = await createSessions(Array.from({ length: 7 }, () => 'paula'));
+    await createSessions(['paula-other']);
+    const viaApi = await call(`${server.url}/v1/users/paula/sessions?limit=200`, { token: key });
+    const newestFirst: string[] = viaApi.body.sessions.map((session: { id: string }) => session.id);
+    expect([...newestFirst].sort()).toEqual(grants.map((grant) => grant.session.id).sort());
+
+    const first = await list(['--user', 'paula', '--limit', '3']);
+    expect(first.code, first.stderr).toBe(0);
+    const lines = first.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^ID +STATUS +FLOW +CREATED +LAST REFRESHED +REVOKED$/);
+    expect(lines.slice(1, 4).map((line) => line.split(/ +/)[0])).toEqual(newestFirst.slice(0, 3));
+    expect(lines[1]).toMatch(/ active +default +2\d{3}-/);
+    expect(first.stdout).toContain('3 of 7 sessions of paula (active), newest first.');
+    const cursor = /^next_cursor: (\S+)$/m.exec(first.stdout)?.[1];
+    expect(cursor).toBeDefined();
+    const hint = /^Next page: (.+)$/m.exec(first.stdout)?.[1];
+    expect(hint).toBe(`tessera sessions list --user paula --status active --limit 3 --cursor ${cursor}`);
+
+    // The hint, as a shell would run it (with the same store option).
+    const second = await runInProcess([...hint!.split(' ').slice(1), '--data', data]);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stdout).toContain('3 of 7 sessions of paula (active), newest first.');
+    const last = await list(['--user', 'paula', '--limit', '3', '--cursor', /^next_cursor: (\S+)$/m.exec(second.stdout)![1]!, '--json']);
+    const lastPage = JSON.parse(last.stdout);
+    expect(lastPage).toMatchObject({ next_cursor: null, total: 7 });
+    expect(lastPage.sessions.map((session: { id: string }) => session.id)).toEqual(newestFirst.slice(6));
+    expect(
+      second.stdout
+        .split('\n')
+        .slice(1, 4)
+        .map((line) => line.split(/ +/)[0]),
+    ).toEqual(newestFirst.slice(3, 6));
+  });
+
+  it('--all-pages follows the cursor to the end, in a table or as one JSON answer', async () => {
+    await createSessions(Array.from({ length: 5 }, () => 'quinn'));
+    const viaApi = await call(`${server.url}/v1/users/quinn/sessions`, { token: key });
+    const json = await list(['--user', 'quinn', '--all-pages', '--limit', '2', '--json']);
+    expect(json.code, json.stderr).toBe(0);
+    const all = JSON.parse(json.stdout);
+    expect(all).toMatchObject({ next_cursor: null, total: 5 });
+    expect(all.sessions).toEqual(viaApi.body.sessions);
+
+    const table = await list(['--user', 'quinn', '--all-pages', '--limit', '2']);
+    expect(table.stdout).toContain('5 sessions of quinn (active), newest first.');
+    expect(table.stdout).not.toContain('next_cursor');
+    expect(table.stdout.trimEnd().split('\n')).toHaveLength(1 + 5 + 2);
+  });
+
+  it('filters by status and flow, and says when nothing matches', async () => {
+    const [kept, ended] = await createSessions(['rhea', 'rhea']);
+    expect((await call(`${server.url}/v1/sessions/${ended.session.id}`, { method: 'DELETE', token: key })).status).toBe(200);
+    const revoked = JSON.parse((await list(['--user', 'rhea', '--status', 'revoked', '--json'])).stdout);
+    expect(revoked.sessions.map((session: { id: string }) => session.id)).toEqual([ended.session.id]);
+    expect(revoked.total).toBe(1);
+    const table = await list(['--user', 'rhea', '--status', 'revoked']);
+    expect(table.stdout).toMatch(new RegExp(`^${ended.session.id} +revoked +default .* \\(admin\\)$`, 'm'));
+    expect(JSON.parse((await list(['--user', 'rhea', '--json'])).stdout).sessions[0].id).toBe(kept.session.id);
+    expect((await list(['--user', 'rhea', '--flow', 'verification'])).stdout).toContain('No sessions of rhea (active, flow verification).');
+  });
+
+  it.each([
+    [['--limit', '0'], 'limit must be a whole number from 1 to 200'],
+    [['--limit', 'many'], 'limit must be a whole number from 1 to 200'],
+    [['--status', 'gone'], 'status must be one of: active, expired, revoked, all'],
+    [['--created-after', 'yesterday'], 'created_after must be an RFC 3339 date-time'],
+    [['--cursor', 'not-a-cursor'], 'The cursor is not a cursor from an earlier answer'],
+    [['--all', '--status', 'active'], '--all means --status all'],
+  ])('refuses %j', async (flags, message) => {
+    const refused = await list(['--user', 'sam', ...flags]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(message);
+    expect(refused.stdout).toBe('');
+  });
+
+  it('refuses a cursor of other filters', async () => {
+    await createSessions(['tess', 'tess', 'tess']);
+    const first = await list(['--user', 'tess', '--limit', '1', '--json']);
+    const { next_cursor: cursor } = JSON.parse(first.stdout);
+    const refused = await list(['--user', 'tess', '--status', 'all', '--cursor', cursor]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('other filters');
   });
 });
 
@@ -107,7 +197,7 @@ describe('tessera sessions revoke', () => {
     expect((await call(`${server.url}/v1/session`, { token: other.access_token })).status).toBe(200);
 
     // What the store holds now (listed in this process: the listing's real runs are above).
-    const listed = JSON.parse((await runInProcess(['sessions', 'list', '--user', 'rita', '--data', data])).stdout);
+    const listed = JSON.parse((await runInProcess(['sessions', 'list', '--user', 'rita', '--json', '--data', data])).stdout);
     expect(listed.sessions.map((session: { id: string }) => session.id)).toEqual([other.session.id]);
     const viaApi = await call(`${server.url}/v1/sessions/${target.session.id}`, { token: key });
     expect(viaApi.body.revoked_reason).toBe('admin');
@@ -129,7 +219,11 @@ describe('tessera sessions revoke', () => {
       expect(response.body.details[0].reason).toBe('admin');
     }
     expect((await call(`${server.url}/v1/session`, { token: grants[2].access_token })).status).toBe(200);
-    expect(JSON.parse((await runInProcess(['sessions', 'list', '--user', 'carol', '--data', data])).stdout)).toEqual({ sessions: [] });
+    expect(JSON.parse((await runInProcess(['sessions', 'list', '--user', 'carol', '--json', '--data', data])).stdout)).toEqual({
+      sessions: [],
+      next_cursor: null,
+      total: 0,
+    });
   });
 
   it('says so for a session that had already ended, and fails for an unknown id', async () => {

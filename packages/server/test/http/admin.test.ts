@@ -111,9 +111,9 @@ describe.each([
     const all = await manage(`/v1/users/${encodeURIComponent(user)}/sessions?status=all`);
     expect(all.status, all.text).toBe(200);
     expect(all.headers.get('cache-control')).toBe('no-store');
-    expect(Object.keys(all.body).sort()).toEqual(['has_more', 'limit', 'sessions']);
-    expect(all.body.limit).toBe(100);
-    expect(all.body.has_more).toBe(false);
+    expect(Object.keys(all.body).sort()).toEqual(['next_cursor', 'sessions', 'total']);
+    expect(all.body.total).toBe(4);
+    expect(all.body.next_cursor).toBeNull();
     const sessions: any[] = all.body.sessions;
     expect(sessions.map((s) => s.id)).toEqual([revoked, active, idle, absolute].map((g) => g.session.id));
     for (const session of sessions) {
@@ -136,29 +136,32 @@ describe.each([
     // The default is unchanged: the active ones only, in the contract's shape.
     const activeOnly = await manage(`/v1/users/${encodeURIComponent(user)}/sessions`);
     expect(activeOnly.status).toBe(200);
-    expect(Object.keys(activeOnly.body)).toEqual(['sessions']);
+    expect(Object.keys(activeOnly.body)).toEqual(['sessions', 'next_cursor', 'total']);
     expect(activeOnly.body.sessions.map((s: any) => s.id)).toEqual([active.session.id]);
     const explicit = await manage(`/v1/users/${encodeURIComponent(user)}/sessions?status=active`);
     expect(explicit.body).toEqual(activeOnly.body);
   });
 
-  it('returns the 100 most recent and says there are more', async () => {
+  it('returns a page of the most recent with the true total, and a cursor to the rest', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 101; i++) ids.push((await create(user)).session.id);
-    const all = await manage(`/v1/users/${encodeURIComponent(user)}/sessions?status=all`);
+    const all = await manage(`/v1/users/${encodeURIComponent(user)}/sessions?status=all&limit=100`);
     expect(all.status).toBe(200);
     expect(all.body.sessions).toHaveLength(100);
-    expect(all.body.has_more).toBe(true);
+    expect(all.body.total).toBe(101);
     expect(all.body.sessions.map((s: any) => s.id)).toEqual(ids.slice(1).reverse());
+    const rest = await manage(`/v1/users/${encodeURIComponent(user)}/sessions?status=all&limit=100&cursor=${all.body.next_cursor}`);
+    expect(rest.body).toMatchObject({ next_cursor: null, total: 101 });
+    expect(rest.body.sessions.map((s: any) => s.id)).toEqual([ids[0]]);
   });
 
   it('answers an empty list for a user with no sessions', async () => {
     const all = await manage('/v1/users/nobody-at-all/sessions?status=all');
     expect(all.status).toBe(200);
-    expect(all.body).toEqual({ sessions: [], limit: 100, has_more: false });
+    expect(all.body).toEqual({ sessions: [], next_cursor: null, total: 0 });
   });
 
-  it.each(['revoked', 'ALL', '', 'all&status=active', 'all%00'])('refuses ?status=%s as invalid_request', async (value) => {
+  it.each(['any', 'ALL', '', 'all&status=active', 'all%00'])('refuses ?status=%s as invalid_request', async (value) => {
     const answer = await manage(`/v1/users/${encodeURIComponent(user)}/sessions?status=${value}`);
     expectError(answer, 400, 'invalid_request');
     expect(answer.body.details).toEqual([{ field: 'status', message: expect.stringContaining('allowed values'), in: 'querystring' }]);

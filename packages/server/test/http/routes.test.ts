@@ -165,7 +165,7 @@ describe('GET /v1/users/:user_id/sessions', () => {
   it('a user with no sessions gets an empty list', async () => {
     const answer = await manage('/v1/users/nobody/sessions');
     expect(answer.status).toBe(200);
-    expect(answer.body).toEqual({ sessions: [] });
+    expect(answer.body).toEqual({ sessions: [], next_cursor: null, total: 0 });
   });
 
   it('user ids with reserved characters round-trip through percent-encoding', async () => {

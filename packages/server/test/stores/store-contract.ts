@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TesseraError } from '../../src/core/errors.js';
 import type { AuditEventRecord, JournalWrite, WebhookMessageRecord } from '../../src/core/journal.js';
-import type { RevocationReason, SessionRecord } from '../../src/core/session.js';
-import type { ApiKeyRecord, RefreshTokenRecord, RotateRefreshToken, SessionStore, SigningKeyRecord } from '../../src/core/store.js';
+import { type RevocationReason, type SessionRecord, sessionState } from '../../src/core/session.js';
+import type { ApiKeyRecord, RefreshTokenRecord, RotateRefreshToken, SessionQuery, SessionStore, SigningKeyRecord } from '../../src/core/store.js';
 
 /**
  * The contract every `SessionStore` keeps, whatever holds the data. A store's own test file calls
@@ -416,6 +417,150 @@ export function describeSessionStore(name: string, openStore: () => Promise<{ st
       });
     });
 
+    describe('webhook outbox', () => {
+      let messageCounter = 0;
+      function outboxMessage(overrides: Partial<WebhookMessageRecord> = {}): WebhookMessageRecord {
+        messageCounter += 1;
+        const n = String(messageCounter).padStart(6, '0');
+        return {
+          id: `msg_${n}`,
+          endpointId: 'wh_a',
+          eventId: `evt_outbox_${n}`,
+          type: 'session.revoked',
+          payload: `{"n":${messageCounter}}`,
+          createdAt: t0,
+          attempts: 0,
+          nextAttemptAt: t0,
+          deliveredAt: null,
+          failedAt: null,
+          lastError: null,
+          leaseOwner: null,
+          leaseUntil: null,
+          ...overrides,
+        };
+      }
+      const put = (...messages: WebhookMessageRecord[]) => store.appendJournal({ events: [], messages });
+      const claim = (owner: string, now: number, limit = 10, leaseMs = 60_000) => store.claimWebhookMessages({ owner, now, leaseUntil: now + leaseMs, limit });
+      const settlement = { attempted: true, deliveredAt: null, failedAt: null, nextAttemptAt: null, lastError: null };
+
+      it('claims due messages oldest due first, up to the limit, and not those due later', async () => {
+        const later = outboxMessage({ nextAttemptAt: t0 + 5_000 });
+        const first = outboxMessage({ nextAttemptAt: t0 - 2 });
+        const second = outboxMessage({ nextAttemptAt: t0 - 1 });
+        const third = outboxMessage();
+        await put(later, third, second, first);
+        const claimed = await claim('node_a', t0, 2);
+        expect(claimed.map((m) => m.id)).toEqual([first.id, second.id]);
+        expect(claimed[0]).toMatchObject({ leaseOwner: 'node_a', leaseUntil: t0 + 60_000, payload: first.payload, attempts: 0 });
+        expect((await claim('node_a', t0, 10)).map((m) => m.id)).toEqual([third.id]);
+        expect((await claim('node_b', t0 + 5_000, 10)).map((m) => m.id)).toEqual([later.id]);
+      });
+
+      it("a leased message is nobody else's until its lease runs out, then claimable again", async () => {
+        const message = outboxMessage();
+        await put(message);
+        expect(await claim('node_a', t0, 10, 30_000)).toHaveLength(1);
+        expect(await claim('node_b', t0 + 1_000)).toEqual([]);
+        expect(await claim('node_b', t0 + 30_000)).toEqual([]);
+        const taken = await claim('node_b', t0 + 30_001);
+        expect(taken.map((m) => [m.id, m.leaseOwner])).toEqual([[message.id, 'node_b']]);
+        // The first node's outcome comes too late: the message is node_b's now.
+        expect(await store.settleWebhookMessage({ id: message.id, owner: 'node_a', ...settlement, deliveredAt: t0 + 30_002 })).toBeNull();
+        expect(await store.getWebhookMessage(message.id)).toMatchObject({ deliveredAt: null, leaseOwner: 'node_b' });
+      });
+
+      it('two claimers at once never get the same message', async () => {
+        const messages = Array.from({ length: 40 }, () => outboxMessage());
+        await put(...messages);
+        const claims = await Promise.all(['node_a', 'node_b', 'node_c', 'node_d'].map((owner) => claim(owner, t0, 15)));
+        const ids = claims.flatMap((claimed) => claimed.map((m) => m.id));
+        expect(new Set(ids).size).toBe(ids.length);
+        expect(ids.sort()).toEqual(messages.map((m) => m.id).sort());
+        for (const [index, owner] of ['node_a', 'node_b', 'node_c', 'node_d'].entries()) {
+          for (const m of claims[index]!) expect((await store.getWebhookMessage(m.id))?.leaseOwner).toBe(owner);
+        }
+      });
+
+      it('settles an attempt for the lease holder: delivered, retried later, or given up; settled messages are never claimed', async () => {
+        const delivered = outboxMessage();
+        const retried = outboxMessage();
+        const givenUp = outboxMessage({ attempts: 7 });
+        await put(delivered, retried, givenUp);
+        await claim('node_a', t0);
+        expect(await store.settleWebhookMessage({ id: delivered.id, owner: 'node_a', ...settlement, deliveredAt: t0 + 10 })).toMatchObject({
+          attempts: 1,
+          deliveredAt: t0 + 10,
+          nextAttemptAt: null,
+          leaseOwner: null,
+          leaseUntil: null,
+        });
+        expect(
+          await store.settleWebhookMessage({ id: retried.id, owner: 'node_a', ...settlement, nextAttemptAt: t0 + 5_000, lastError: 'HTTP 500' }),
+        ).toMatchObject({ attempts: 1, nextAttemptAt: t0 + 5_000, lastError: 'HTTP 500', leaseOwner: null, deliveredAt: null, failedAt: null });
+        expect(await store.settleWebhookMessage({ id: givenUp.id, owner: 'node_a', ...settlement, failedAt: t0 + 20, lastError: 'timeout' })).toMatchObject({
+          attempts: 8,
+          failedAt: t0 + 20,
+          nextAttemptAt: null,
+        });
+        // Settled once: a second outcome for a delivered message changes nothing.
+        expect(await store.settleWebhookMessage({ id: delivered.id, owner: 'node_a', ...settlement, lastError: 'late' })).toBeNull();
+        expect(await claim('node_b', t0 + 4_999)).toEqual([]);
+        expect((await claim('node_b', t0 + 5_000)).map((m) => [m.id, m.attempts, m.lastError])).toEqual([[retried.id, 1, 'HTTP 500']]);
+        await store.settleWebhookMessage({ id: retried.id, owner: 'node_b', ...settlement, deliveredAt: t0 + 5_001 });
+        expect(await claim('node_c', t0 + 1_000_000_000)).toEqual([]);
+        // An endpoint that is gone: given up without an attempt.
+        const orphan = outboxMessage({ endpointId: 'wh_gone' });
+        await put(orphan);
+        await claim('node_a', t0);
+        expect(await store.settleWebhookMessage({ id: orphan.id, owner: 'node_a', ...settlement, attempted: false, failedAt: t0 })).toMatchObject({
+          attempts: 0,
+        });
+      });
+
+      it('lists messages newest first with status and endpoint filters, paging by (created_at, id)', async () => {
+        const written = Array.from({ length: 7 }, (_, i) => outboxMessage({ createdAt: t0 + Math.floor(i / 3), endpointId: i % 2 === 0 ? 'wh_a' : 'wh_b' }));
+        await put(...written);
+        await claim('node_a', t0, 2);
+        await store.settleWebhookMessage({ id: written[0]!.id, owner: 'node_a', ...settlement, deliveredAt: t0 + 5 });
+        await store.settleWebhookMessage({ id: written[1]!.id, owner: 'node_a', ...settlement, failedAt: t0 + 5, lastError: 'HTTP 410' });
+        const newestFirst = [...written].sort((x, y) => y.createdAt - x.createdAt || (y.id < x.id ? -1 : 1)).map((m) => m.id);
+        const seen: string[] = [];
+        let before: { createdAt: number; id: string } | undefined;
+        for (;;) {
+          const page = await store.listWebhookMessages({ limit: 3, ...(before ? { before } : {}) });
+          seen.push(...page.map((m) => m.id));
+          if (page.length < 3) break;
+          before = { createdAt: page.at(-1)!.createdAt, id: page.at(-1)!.id };
+        }
+        expect(seen).toEqual(newestFirst);
+        expect((await store.listWebhookMessages({ status: 'delivered', limit: 10 })).map((m) => m.id)).toEqual([written[0]!.id]);
+        expect((await store.listWebhookMessages({ status: 'failed', limit: 10 })).map((m) => m.id)).toEqual([written[1]!.id]);
+        expect((await store.listWebhookMessages({ status: 'pending', limit: 10 })).map((m) => m.id)).toEqual(newestFirst.slice(0, 5));
+        expect((await store.listWebhookMessages({ endpointId: 'wh_b', status: 'pending', limit: 10 })).map((m) => m.id)).toEqual(
+          newestFirst.filter((id) => written.find((m) => m.id === id)!.endpointId === 'wh_b' && id !== written[1]!.id),
+        );
+      });
+
+      it('retries an undelivered message now; a delivered or unknown one is left alone', async () => {
+        const failed = outboxMessage();
+        const delivered = outboxMessage();
+        await put(failed, delivered);
+        await claim('node_a', t0);
+        await store.settleWebhookMessage({ id: failed.id, owner: 'node_a', ...settlement, failedAt: t0 + 1, lastError: 'HTTP 500' });
+        await store.settleWebhookMessage({ id: delivered.id, owner: 'node_a', ...settlement, deliveredAt: t0 + 1 });
+        expect(await claim('node_a', t0 + 100)).toEqual([]);
+        expect(await store.retryWebhookMessage(failed.id, t0 + 100)).toMatchObject({
+          failedAt: null,
+          nextAttemptAt: t0 + 100,
+          attempts: 1,
+          lastError: 'HTTP 500',
+        });
+        expect(await store.retryWebhookMessage(delivered.id, t0 + 100)).toBeNull();
+        expect(await store.retryWebhookMessage('msg_none', t0 + 100)).toBeNull();
+        expect((await claim('node_b', t0 + 100)).map((m) => m.id)).toEqual([failed.id]);
+      });
+    });
+
     describe('listActiveSessions', () => {
       it('lists the active sessions of the user, newest first, excluding expired, idle-expired and revoked ones', async () => {
         const now = t0 + 2 * hour;
@@ -453,42 +598,164 @@ export function describeSessionStore(name: string, openStore: () => Promise<{ st
       });
     });
 
-    describe('listUserSessions', () => {
-      it("lists the user's sessions of every status, newest first, and no one else's", async () => {
-        const now = t0 + 2 * hour;
-        const active = await create({ createdAt: t0 + 5 });
-        const expired = await create({ createdAt: t0 + 4, expiresAt: now - 1 });
-        const idled = await create({ createdAt: t0 + 3, idleExpiresAt: now - 1 });
+    describe('listSessions', () => {
+      const now = t0 + 2 * hour;
+      const all = { userId: 'alice', status: 'all', now, limit: 100 } as const;
+      const ids = (page: { sessions: SessionRecord[] }) => page.sessions.map((s) => s.id);
+
+      /** One of each status at `now`, created a millisecond apart, and a session of bob's. */
+      async function oneOfEach() {
+        const active = await create({ createdAt: t0 + 5, flow: 'dash' });
+        const expired = await create({ createdAt: t0 + 4, expiresAt: now });
+        const idled = await create({ createdAt: t0 + 3, idleExpiresAt: now - 1, flow: 'dash' });
         const revoked = await create({ createdAt: t0 + 2 });
         const revokedRecord = await store.revokeSession(revoked.session.id, 'reuse_detected', t0 + 100);
-        const oldest = await create({ createdAt: t0 + 1 });
+        const oldest = await create({ createdAt: t0 + 1, idleExpiresAt: now + 1 });
         await create({ userId: 'bob', createdAt: t0 + 6 });
+        return { active, expired, idled, revoked, revokedRecord, oldest };
+      }
 
-        const all = await store.listUserSessions('alice', 100);
-        expect(all.map((s) => s.id)).toEqual([active, expired, idled, revoked, oldest].map((c) => c.session.id));
-        expect(all[0]).toEqual(active.session);
-        expect(all[1]).toEqual(expired.session);
-        expect(all[2]).toEqual(idled.session);
-        expect(all[3]).toEqual(revokedRecord);
-        expect(all[3]?.revokedReason).toBe('reuse_detected');
-        expect(all[3]?.revokedAt).toBe(t0 + 100);
+      it("lists the user's sessions of every status, newest first, and no one else's", async () => {
+        const { active, expired, idled, revoked, revokedRecord, oldest } = await oneOfEach();
+        const page = await store.listSessions(all);
+        expect(ids(page)).toEqual([active, expired, idled, revoked, oldest].map((c) => c.session.id));
+        expect(page.total).toBe(5);
+        expect(page.sessions[0]).toEqual(active.session);
+        expect(page.sessions[3]).toEqual(revokedRecord);
+        expect(page.sessions[3]?.revokedReason).toBe('reuse_detected');
       });
 
-      it('keeps the most recent ones when there are more than the limit, ties broken by id', async () => {
+      it('filters by status at `now`: an end exactly at `now` is expired, a revoked session is revoked whatever its ends', async () => {
+        const { active, expired, idled, revoked, oldest } = await oneOfEach();
+        const of = async (status: 'active' | 'expired' | 'revoked') => store.listSessions({ ...all, status });
+        expect(ids(await of('active'))).toEqual([active.session.id, oldest.session.id]);
+        expect(ids(await of('expired'))).toEqual([expired.session.id, idled.session.id]);
+        expect(ids(await of('revoked'))).toEqual([revoked.session.id]);
+        expect((await of('expired')).total).toBe(2);
+        // A moment later the oldest one's idle end has passed too.
+        const later = await store.listSessions({ ...all, status: 'expired', now: now + 1 });
+        expect(ids(later)).toEqual([expired.session.id, idled.session.id, oldest.session.id]);
+      });
+
+      it('filters by flow and by a created range with strict bounds', async () => {
+        const { active, expired, idled, revoked } = await oneOfEach();
+        expect(ids(await store.listSessions({ ...all, flow: 'dash' }))).toEqual([active.session.id, idled.session.id]);
+        expect(ids(await store.listSessions({ ...all, flow: 'nope' }))).toEqual([]);
+        const range = await store.listSessions({ ...all, createdAfter: t0 + 1, createdBefore: t0 + 5 });
+        expect(ids(range)).toEqual([expired.session.id, idled.session.id, revoked.session.id]);
+        expect(range.total).toBe(3);
+        const both = await store.listSessions({ ...all, status: 'active', flow: 'dash', createdAfter: t0 + 4 });
+        expect(ids(both)).toEqual([active.session.id]);
+      });
+
+      it('pages from a position, ties broken by id, and counts every match whatever the page', async () => {
         const made: SessionRecord[] = [];
         for (let i = 0; i < 5; i++) made.push((await create({ createdAt: t0 + i })).session);
-        const tied = await create({ createdAt: t0 + 4 });
-        const newestFirst = [...made, tied.session].sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : -1));
-        const three = await store.listUserSessions('alice', 3);
-        expect(three.map((s) => s.id)).toEqual(newestFirst.slice(0, 3).map((s) => s.id));
-        expect(await store.listUserSessions('alice', 1)).toHaveLength(1);
-        expect((await store.listUserSessions('alice', 100)).map((s) => s.id)).toEqual(newestFirst.map((s) => s.id));
+        for (let i = 0; i < 3; i++) made.push((await create({ createdAt: t0 + 4 })).session);
+        const newestFirst = [...made].sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : -1));
+
+        const first = await store.listSessions({ ...all, limit: 3 });
+        expect(ids(first)).toEqual(newestFirst.slice(0, 3).map((s) => s.id));
+        expect(first.total).toBe(8);
+        const last = first.sessions[2]!;
+        const second = await store.listSessions({ ...all, limit: 3, before: { at: last.createdAt, id: last.id } });
+        expect(ids(second)).toEqual(newestFirst.slice(3, 6).map((s) => s.id));
+        expect(second.total).toBe(8);
+        const oldest = newestFirst[7]!;
+        expect(await store.listSessions({ ...all, before: { at: oldest.createdAt, id: oldest.id } })).toEqual({ sessions: [], total: 8 });
       });
 
-      it('returns an empty list for an unknown user', async () => {
+      it('answers nothing for an unknown user', async () => {
         await create();
-        expect(await store.listUserSessions('nobody', 100)).toEqual([]);
+        expect(await store.listSessions({ ...all, userId: 'nobody' })).toEqual({ sessions: [], total: 0 });
       });
+
+      it('property: paging with any page sizes reads exactly the matching sessions, in order, once each', async () => {
+        let run = 0;
+        await fc.assert(
+          fc.asyncProperty(listingScenario, async ({ specs, filter, sizes }) => {
+            const userId = `prop-${(run += 1)}-${randomBytes(3).toString('hex')}`;
+            const made: SessionRecord[] = [];
+            for (const spec of specs) made.push(await createFromSpec(userId, spec));
+            const expected = made.filter((s) => matches(s, filter, now)).sort(newestFirstOrder);
+
+            const seen: SessionRecord[] = [];
+            let before: { at: number; id: string } | undefined;
+            for (let page = 0; ; page++) {
+              if (page > specs.length + 40) throw new Error('paging never ends');
+              const limit = sizes[page % sizes.length]!;
+              const answer = await store.listSessions({ userId, now, limit, ...filter, ...(before ? { before } : {}) });
+              expect(answer.total).toBe(expected.length);
+              seen.push(...answer.sessions);
+              if (answer.sessions.length < limit) break;
+              const last = answer.sessions.at(-1)!;
+              before = { at: last.createdAt, id: last.id };
+            }
+            expect(seen.map((s) => s.id)).toEqual(expected.map((s) => s.id));
+          }),
+          { numRuns: 25 },
+        );
+      });
+
+      it('property: sessions created or revoked between pages never make a seen session come again', async () => {
+        let run = 0;
+        await fc.assert(
+          fc.asyncProperty(listingScenario, fc.array(fc.array(sessionSpec, { maxLength: 3 }), { minLength: 1, maxLength: 6 }), async (scenario, inserts) => {
+            const { specs, filter, sizes } = scenario;
+            const userId = `prop-mut-${(run += 1)}-${randomBytes(3).toString('hex')}`;
+            const made: SessionRecord[] = [];
+            for (const spec of specs) made.push(await createFromSpec(userId, spec));
+
+            const seen: string[] = [];
+            let before: { at: number; id: string } | undefined;
+            let previous: SessionRecord | undefined;
+            for (let page = 0; ; page++) {
+              if (page > specs.length + 40) throw new Error('paging never ends');
+              const limit = sizes[page % sizes.length]!;
+              const answer = await store.listSessions({ userId, now, limit, ...filter, ...(before ? { before } : {}) });
+              for (const session of answer.sessions) {
+                // Strictly older than the one before it: in order, and never the same twice.
+                if (previous) expect(newestFirstOrder(previous, session)).toBeLessThan(0);
+                previous = session;
+                seen.push(session.id);
+              }
+              if (answer.sessions.length < limit) break;
+              const last = answer.sessions.at(-1)!;
+              before = { at: last.createdAt, id: last.id };
+              // Between pages: new sessions (some older than the position) and a revocation.
+              for (const spec of inserts[page % inserts.length]!) made.push(await createFromSpec(userId, spec));
+              const victim = made[(page * 7) % made.length]!;
+              await store.revokeSession(victim.id, 'admin', t0 + 200);
+            }
+            expect(new Set(seen).size).toBe(seen.length);
+            // Every session that matched from the start, still matches, and lies past the first page was read.
+            const current = (await Promise.all(made.map((s) => store.getSession(s.id)))) as SessionRecord[];
+            const initialIds = new Set(made.slice(0, specs.length).map((s) => s.id));
+            const initiallyMatching = new Set(
+              made
+                .slice(0, specs.length)
+                .filter((s) => matches(s, filter, now))
+                .map((s) => s.id),
+            );
+            for (const session of current) {
+              if (initialIds.has(session.id) && initiallyMatching.has(session.id) && matches(session, filter, now)) expect(seen).toContain(session.id);
+            }
+          }),
+          { numRuns: 15 },
+        );
+      });
+
+      async function createFromSpec(userId: string, spec: SessionSpec): Promise<SessionRecord> {
+        const created = await create({
+          userId,
+          flow: spec.flow,
+          createdAt: t0 + spec.createdAt,
+          ...(spec.state === 'expired' ? { expiresAt: now - 1 } : {}),
+          ...(spec.state === 'idled' ? { idleExpiresAt: now } : {}),
+        });
+        if (spec.state !== 'revoked') return created.session;
+        return (await store.revokeSession(created.session.id, 'logout', t0 + 100))!;
+      }
     });
 
     describe('signing keys', () => {
@@ -767,4 +1034,56 @@ export function describeSessionStore(name: string, openStore: () => Promise<{ st
       });
     });
   });
+}
+
+/** One session of a listing property: when it was made (ties likely), its flow, and how it stands at `now`. */
+interface SessionSpec {
+  readonly createdAt: number;
+  readonly flow: string;
+  readonly state: 'active' | 'expired' | 'idled' | 'revoked';
+}
+
+const sessionSpec: fc.Arbitrary<SessionSpec> = fc.record({
+  createdAt: fc.integer({ min: 0, max: 15 }),
+  flow: fc.constantFrom('default', 'dash'),
+  state: fc.constantFrom('active', 'active', 'expired', 'idled', 'revoked'),
+});
+
+type ListingFilter = Pick<SessionQuery, 'status' | 'flow' | 'createdAfter' | 'createdBefore'>;
+
+const base = Date.UTC(2026, 0, 1, 9, 0, 0);
+/** Filters that leave something to page through more often than not: each is unset half the time. */
+const listingFilter: fc.Arbitrary<ListingFilter> = fc
+  .record({
+    status: fc.constantFrom('active', 'expired', 'revoked', 'all', 'all'),
+    flow: fc.option(fc.constantFrom('default', 'dash'), { freq: 2, nil: undefined }),
+    createdAfter: fc.option(fc.integer({ min: -1, max: 6 }), { freq: 2, nil: undefined }),
+    createdBefore: fc.option(fc.integer({ min: 9, max: 16 }), { freq: 2, nil: undefined }),
+  })
+  .map(({ status, flow, createdAfter, createdBefore }) => ({
+    status,
+    ...(flow !== undefined ? { flow } : {}),
+    ...(createdAfter !== undefined ? { createdAfter: base + createdAfter } : {}),
+    ...(createdBefore !== undefined ? { createdBefore: base + createdBefore } : {}),
+  }));
+
+const listingScenario = fc.record({
+  specs: fc.array(sessionSpec, { minLength: 5, maxLength: 40 }),
+  filter: listingFilter,
+  sizes: fc.array(fc.integer({ min: 1, max: 7 }), { minLength: 1, maxLength: 5 }),
+});
+
+/** The listing's rules, independently of SQL: the status at `now` as `sessionState` has it. */
+function matches(session: SessionRecord, filter: ListingFilter, now: number): boolean {
+  if (filter.flow !== undefined && session.flow !== filter.flow) return false;
+  if (filter.createdAfter !== undefined && session.createdAt <= filter.createdAfter) return false;
+  if (filter.createdBefore !== undefined && session.createdAt >= filter.createdBefore) return false;
+  if (filter.status === 'all') return true;
+  return sessionState(session, now).status === filter.status;
+}
+
+/** Negative when `a` comes first: newest first, ties by id descending. */
+function newestFirstOrder(a: SessionRecord, b: SessionRecord): number {
+  if (a.createdAt !== b.createdAt) return b.createdAt - a.createdAt;
+  return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
 }

@@ -11,8 +11,9 @@ import { requireApiKey } from '../auth.js';
 import { bodyDevice } from '../devices.js';
 import type { RouteDocs } from '../openapi.js';
 import { type RequestRateLimits, secretSubject } from '../rate-limits.js';
-import { grantJson, revocationPageJson, sessionJson, userSessionsJson } from '../representation.js';
+import { grantJson, revocationPageJson, sessionJson } from '../representation.js';
 import { CreateSessionBody, RevocationsQuery, SessionIdParams, UserIdParams, UserSessionsQuery } from '../schemas.js';
+import { userSessionsPageJson } from '../user-sessions.js';
 
 export interface ManagementRouteOptions {
   readonly sessions: SessionService;
@@ -74,7 +75,7 @@ export const managementRoutes: FastifyPluginAsync<ManagementRouteOptions> = asyn
     scope.get<{ Params: Static<typeof UserIdParams>; Querystring: Static<typeof UserSessionsQuery> }>(
       '/v1/users/:user_id/sessions',
       { schema: { params: UserIdParams, querystring: UserSessionsQuery }, config: { docs: docs.listUserSessions } },
-      async (request) => userSessionsJson(sessions, request.params.user_id, request.query.status ?? 'active', () => clock.now()),
+      async (request) => userSessionsPageJson(sessions, request.params.user_id, request.query, () => clock.now()),
     );
 
     scope.delete<{ Params: Static<typeof UserIdParams> }>(
@@ -147,7 +148,13 @@ const docs = {
     summary: "List a user's sessions",
     tag: 'Management',
     auth: 'api_key',
-    answer: { status: 200, description: 'The active sessions, or with `status=all` every status, newest first.', schema: UserSessionsAnswer },
+    description:
+      'Newest first, a page at a time: follow `next_cursor` (with the same filters) until it is null to read every matching session once, even while sessions are created or revoked meanwhile. A cursor is refused (`invalid_request`, field `cursor`) under other filters or another user.',
+    answer: {
+      status: 200,
+      description: 'A page of the sessions matching the filters, the cursor of the next, and how many match in all.',
+      schema: UserSessionsAnswer,
+    },
   },
   revokeUserSessions: {
     summary: "Revoke all of a user's sessions (reason `admin`)",

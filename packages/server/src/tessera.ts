@@ -146,10 +146,14 @@ function startWebhookDelivery(
     log: parts.log,
   });
   deliverer.start();
-  // A message this node just wrote goes out now, not at the next poll.
-  if (config.webhooks.length > 0) {
+  // A message this node just wrote goes out now, not at the next poll; only for changes some endpoint hears.
+  const heard = new Set(config.webhooks.flatMap((endpoint) => endpoint.events));
+  const pokeOnCreated = heard.has('session.created');
+  const pokeOnRevoked = heard.has('session.revoked') || heard.has('session.reuse_detected');
+  if (pokeOnCreated || pokeOnRevoked) {
     parts.sessions.onSessionEvent((event) => {
-      if (event.type !== 'refreshed' && !('elsewhere' in event && event.elsewhere)) deliverer.poll();
+      if (event.type === 'created' && pokeOnCreated) deliverer.poll();
+      if (event.type === 'revoked' && !event.elsewhere && pokeOnRevoked) deliverer.poll();
     });
   }
   return deliverer;

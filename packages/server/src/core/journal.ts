@@ -102,10 +102,47 @@ export interface JournalOptions {
   readonly endpoints?: readonly WebhookEndpoint[];
 }
 
-/** Turns the core's events into audit records and webhook messages. Holds no state but the endpoints. */
+/** Crockford's base 32, as the ids spell it. */
+const base32 = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+/**
+ * Ids that sort in the order this process made them, within one millisecond too (a ULID's monotonic
+ * mode): a reuse and the revocation it caused are written in the same millisecond, and newest-first
+ * reading must show them in the order they happened.
+ */
+class MonotonicIds {
+  readonly #last = new Map<string, string>();
+
+  next(prefix: string, at: number): string {
+    const fresh = newId(prefix, at);
+    const last = this.#last.get(prefix);
+    const id = last !== undefined && fresh <= last ? successor(last) : fresh;
+    this.#last.set(prefix, id);
+    return id;
+  }
+}
+
+/** The next id in base-32 order: the last character up by one, carrying left. */
+function successor(id: string): string {
+  const chars = [...id];
+  for (let i = chars.length - 1; i >= 0; i--) {
+    const digit = base32.indexOf(chars[i]!);
+    if (digit < 0) break;
+    if (digit < base32.length - 1) {
+      chars[i] = base32[digit + 1]!;
+      return chars.join('');
+    }
+    chars[i] = base32[0]!;
+  }
+  // Every character was the last digit: longer sorts after it.
+  return `${id}0`;
+}
+
+/** Turns the core's events into audit records and webhook messages. Holds no state but the endpoints and the last ids. */
 export class Journal {
   readonly #clock: Clock;
   readonly #endpoints: readonly WebhookEndpoint[];
+  readonly #ids = new MonotonicIds();
 
   constructor(options: JournalOptions) {
     this.#clock = options.clock;
@@ -124,7 +161,7 @@ export class Journal {
     const messages: WebhookMessageRecord[] = [];
     for (const draft of drafts) {
       const event: AuditEventRecord = {
-        id: newId('evt_', at),
+        id: this.#ids.next('evt_', at),
         type: draft.type,
         at,
         userId: draft.session?.userId ?? draft.userId ?? null,
@@ -139,7 +176,7 @@ export class Journal {
       const payload = JSON.stringify(webhookBody(event, draft.session, at));
       for (const endpoint of subscribed) {
         messages.push({
-          id: newId('msg_', at),
+          id: this.#ids.next('msg_', at),
           endpointId: endpoint.id,
           eventId: event.id,
           type: event.type,

@@ -83,6 +83,7 @@ export class WebhookDeliverer {
   #pollAgain = false;
   #timer: Timer | undefined;
   #closed = false;
+  #claimsFailing = false;
 
   constructor(options: WebhookDelivererOptions) {
     this.#store = options.store;
@@ -130,7 +131,15 @@ export class WebhookDeliverer {
       return;
     }
     this.#poll = this.#claimAndSend()
-      .catch((error: unknown) => this.#log.warn({ err: error }, 'webhooks: could not claim due messages'))
+      .then(() => {
+        if (this.#claimsFailing) this.#log.info({ node: this.nodeId }, 'webhooks: claiming due messages again');
+        this.#claimsFailing = false;
+      })
+      .catch((error: unknown) => {
+        // Once per outage, not once a second while the store is away.
+        if (!this.#claimsFailing) this.#log.warn({ err: error, node: this.nodeId }, 'webhooks: could not claim due messages; retrying every poll');
+        this.#claimsFailing = true;
+      })
       .finally(() => {
         this.#poll = undefined;
         if (this.#pollAgain) {
@@ -211,6 +220,9 @@ export class WebhookDeliverer {
     this.#aborts.add(abort);
     try {
       return await this.#send(message, endpoint, this.#clock.now(), abort.signal);
+    } catch (error) {
+      // A sender that throws is a failed attempt too: the message must not sit leased and uncounted.
+      return { ok: false as const, error: error instanceof Error ? error.message : String(error) };
     } finally {
       timer.cancel();
       this.#aborts.delete(abort);

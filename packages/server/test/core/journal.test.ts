@@ -104,4 +104,12 @@ describe('Journal', () => {
       });
     }
   });
+
+  it('gives events written in one millisecond ids in the order they were written', () => {
+    const journal = new Journal({ clock: { now: () => Date.UTC(2026, 5, 1) } });
+    const drafts = Array.from({ length: 2_000 }, (_, i) => ({ type: 'api_key.created' as const, actor: { type: 'cli' as const, id: `op${i}` } }));
+    const ids = [...journal.write(drafts.slice(0, 1_000)).events, ...journal.write(drafts.slice(1_000)).events].map((event) => event.id);
+    expect(ids.every((id, i) => i === 0 || id > ids[i - 1]!)).toBe(true);
+    expect(ids.every((id) => /^evt_[0-9A-HJKMNP-TV-Z]{26}$/.test(id))).toBe(true);
+  });
 });

@@ -1,11 +1,16 @@
 // The `webhooks` and `webhook_delivery` keys of the config file: what is accepted, the endpoint ids
 // every node derives alike, and one clear line for each mistake.
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '../../src/config.js';
 import { auditEventTypes } from '../../src/core/journal.js';
 import { defaultWebhookDelivererSettings } from '../../src/core/webhook-deliverer.js';
+import { cleanupDirs, dataDir } from '../cli/harness.js';
+import { runInProcess } from '../cli/in-process.js';
+
+afterAll(() => cleanupDirs());
 
 const secret = (bytes: number) => `whsec_${randomBytes(bytes).toString('base64')}`;
 
@@ -75,5 +80,17 @@ describe('webhooks in the config file', () => {
     const config = parseConfig(JSON.parse(example));
     expect(config.webhooks).toHaveLength(1);
     expect(config.webhooks[0]!.events).toEqual(['session.revoked', 'session.reuse_detected']);
+  });
+
+  it('stops `tessera serve` with exit 2 and the line that names the key, before anything listens', async () => {
+    const data = dataDir();
+    const path = join(data, 'config.json');
+    writeFileSync(path, JSON.stringify({ webhooks: [{ url: 'https://app.example/hooks', events: ['session.revoked'], secret: 'whsec_c2hvcnQ=' }] }));
+    const result = await runInProcess(['serve', '--port', '0', '--host', '127.0.0.1', '--data', data, '--config', path]);
+    expect(result.code, result.stderr).toBe(2);
+    expect(result.stdout).not.toContain('Tessera is listening');
+    expect(result.stderr).toContain('webhooks.0.secret: must be whsec_ and the base64 of 24 to 64 random bytes');
+    expect(result.stderr).toContain('it holds 5 bytes');
+    expect(result.stderr).not.toMatch(/\n\s+at |node:internal/);
   });
 });

@@ -1,10 +1,15 @@
 // Signed webhooks from the outbox, to a real receiving HTTP server that verifies each request with the
 // `standardwebhooks` package, on manual time: a revocation's message, a receiver down for hours, the
 // retry schedule used up, a timeout, an endpoint removed, and the management routes that show it all.
+
+import { join } from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.js';
 import { webhookEndpointId, webhookRetryDelaysMs } from '../../src/core/webhook-outbox.js';
-import { call, startCore, startServer, type TestServer, tempDir, testApiKey } from '../helpers.js';
+import { SqliteSessionStore } from '../../src/stores/sqlite.js';
+import { type Answer, call, startCore, startServer, type TestServer, tempDir, testApiKey } from '../helpers.js';
 import { newWebhookSecret, WebhookReceiver } from './receiver.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -277,6 +282,57 @@ describe('a receiver that is down for a while', () => {
   });
 });
 
+describe('bounds on a node', () => {
+  it('holds at most webhook_delivery.concurrency requests in flight; the rest wait their turn', async () => {
+    const { server, receiver, run, messages } = await setUp({ delivery: { concurrency: 3 }, manualTimers: true });
+    receiver.mode = { kind: 'hold' };
+    for (let i = 0; i < 7; i++) await call(`${server.url}/v1/sessions`, { token: testApiKey, body: { user_id: 'hank' } });
+    await call(`${server.url}/v1/users/hank/sessions`, { method: 'DELETE', token: testApiKey });
+    await expect.poll(() => receiver.heldCount, { timeout: 10_000 }).toBe(3);
+    // More polls find no room: still 3 requests, 4 messages not even claimed.
+    await server.clock.advanceAsync(3);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(receiver.received).toHaveLength(3);
+    expect((await server.store.listWebhookMessages({ limit: 10 })).filter((message) => message.leaseOwner !== null)).toHaveLength(3);
+    receiver.mode = { kind: 'ok' };
+    receiver.release();
+    // Each freed slot is filled at once, without waiting for a poll (the manual clock stands still).
+    await expect.poll(() => receiver.received.length, { timeout: 10_000 }).toBe(7);
+    await run(0);
+    expect((await messages('?status=delivered')).map((message) => message.attempts)).toEqual(Array.from({ length: 7 }, () => 1));
+    expect(receiver.requestsById.size).toBe(7);
+  });
+
+  it('a node that closes mid-delivery records the attempt, and another node sends the message', async () => {
+    const temp = tempDir();
+    cleanups.push(temp.cleanup);
+    const first = await setUp({ dir: temp.dir, manualTimers: true });
+    first.receiver.mode = { kind: 'hold' };
+    const created = await call(`${first.server.url}/v1/sessions`, { token: testApiKey, body: { user_id: 'ivy' } });
+    await call(`${first.server.url}/v1/sessions/${created.body.session.id}`, { method: 'DELETE', token: testApiKey });
+    await expect.poll(() => first.receiver.heldCount, { timeout: 10_000 }).toBe(1);
+    await first.server.close();
+    const reader = new SqliteSessionStore(join(temp.dir, 'tessera.db'));
+    const [aborted] = await reader.listWebhookMessages({ limit: 10 });
+    await reader.close();
+    expect(aborted).toMatchObject({ attempts: 1, lastError: 'the node shut down mid-delivery', leaseOwner: null, deliveredAt: null });
+
+    first.receiver.mode = { kind: 'ok' };
+    const clock = new ManualClock(first.clock.now());
+    const second = await startCore({
+      dir: temp.dir,
+      clock,
+      scheduler: clock,
+      config: { webhooks: [{ url: first.receiver.url, events: ['session.revoked'], secret: first.secret }] },
+    });
+    cleanups.push(() => second.close());
+    await clock.advanceAsync(7);
+    await second.tessera.webhooks!.settled();
+    expect(first.receiver.deduplicated.has(aborted!.id)).toBe(true);
+    expect(await second.store.getWebhookMessage(aborted!.id)).toMatchObject({ attempts: 2, deliveredAt: expect.any(Number) });
+  });
+});
+
 describe('an endpoint removed from the config', () => {
   it('its undelivered messages are marked failed, saying why', async () => {
     const temp = tempDir();
@@ -334,5 +390,35 @@ describe('GET /v1/webhooks/messages', () => {
     const unauthenticated = await call(`${server.url}/v1/webhooks/messages`);
     expect(unauthenticated.status).toBe(401);
     expect(unauthenticated.body.error).toBe('api_key_invalid');
+  });
+});
+
+describe('the webhook routes in /openapi.json', () => {
+  it('describe what the routes answer, successes and errors alike', async () => {
+    const { server, receiver, messages } = await setUp({ events: ['*'] });
+    const document = (await call(`${server.url}/openapi.json`)).body;
+    const expectDescribed = (method: string, path: string, got: Answer) => {
+      const response = document.paths[path]?.[method]?.responses?.[String(got.status)];
+      expect(response, `${method} ${path} documents ${got.status}: ${got.text}`).toBeDefined();
+      const ajv = new Ajv2020({ strict: false, allErrors: true });
+      addFormats.default(ajv);
+      const validate = ajv.compile({ components: document.components, allOf: [response.content['application/json'].schema] });
+      expect(validate(got.body), `${method} ${path} ${got.status}: ${JSON.stringify(validate.errors)}`).toBe(true);
+    };
+    receiver.mode = { kind: 'status', status: 500 };
+    await call(`${server.url}/v1/sessions`, { token: testApiKey, body: { user_id: 'gina' } });
+    await server.tessera.webhooks!.settled();
+    const [message] = await messages();
+    const get = (path: string) => call(`${server.url}${path}`, { token: testApiKey });
+    const post = (path: string) => call(`${server.url}${path}`, { method: 'POST', token: testApiKey });
+    expectDescribed('get', '/v1/webhooks/endpoints', await get('/v1/webhooks/endpoints'));
+    expectDescribed('get', '/v1/webhooks/messages', await get('/v1/webhooks/messages?limit=1'));
+    expectDescribed('get', '/v1/webhooks/messages', await get('/v1/webhooks/messages?status=nope'));
+    expectDescribed('get', '/v1/webhooks/messages', await call(`${server.url}/v1/webhooks/messages`));
+    expectDescribed('post', '/v1/webhooks/messages/{id}/retry', await post(`/v1/webhooks/messages/${message.id}/retry`));
+    expectDescribed('post', '/v1/webhooks/messages/{id}/retry', await post('/v1/webhooks/messages/msg_none/retry'));
+    receiver.mode = { kind: 'ok' };
+    await server.tessera.webhooks!.settled();
+    expectDescribed('post', '/v1/webhooks/messages/{id}/retry', await post(`/v1/webhooks/messages/${message.id}/retry`));
   });
 });

@@ -64,7 +64,8 @@ async function exactlyOnceAcrossNodes(openStore: () => Promise<SessionStore>): P
     await writer.sessions.revokeSession(grant.session.id, 'admin');
   }
   await eventually(async () => receiver.deduplicated.size === n, 60_000);
-  // Quiet for a while after: nothing is sent again.
+  // The receiver answers before the node writes the outcome: wait for the store, then a quiet while: nothing is sent again.
+  await eventually(async () => (await a.store.listWebhookMessages({ limit: 1000 })).every((message) => message.deliveredAt !== null), 30_000);
   await new Promise((resolve) => setTimeout(resolve, 500));
   expect(receiver.received).toHaveLength(n);
   expect([...receiver.requestsById.values()].every((count) => count === 1)).toBe(true);
@@ -139,6 +140,7 @@ describe('a node killed mid-delivery', () => {
       // Not before the lease ran out (the store's clock and this one are the same machine's).
       expect(delivered!.at).toBeGreaterThanOrEqual(leaseEnd);
     }
+    await eventually(async () => (await survivor.store.listWebhookMessages({ limit: 100 })).every((message) => message.deliveredAt !== null), 30_000);
     const settled = await survivor.store.listWebhookMessages({ limit: 100 });
     expect(settled.map((message) => [message.deliveredAt !== null, message.attempts, message.leaseOwner])).toEqual(
       Array.from({ length: n }, () => [true, 1, null]),

@@ -5,12 +5,21 @@
 import { activityChart, activityTotals } from './activity-chart.js';
 import { confirmAction } from './confirm.js';
 import { byTestId, element } from './dom.js';
-import { ConsoleError, ManagementApi, type SessionStatusFilter, type SessionView, type UserPage } from './management-api.js';
+import {
+  ConsoleError,
+  ManagementApi,
+  type SessionStatusFilter,
+  type SessionView,
+  type UserPage,
+  type WebhookEndpoint,
+  type WebhookMessage,
+} from './management-api.js';
 import { type CounterSnapshot, counterSnapshot, refreshesPerSecond } from './node-counters.js';
 import { metadataBlock, sessionFacts, type Timeline, timelineBlock } from './session-detail.js';
 import { deviceSummary } from './session-state.js';
 import { sessionRows } from './sessions-table.js';
 import { relativeTime } from './times.js';
+import { webhookRows } from './webhooks-table.js';
 
 const keyStorageName = 'tessera.admin.key';
 const pollIntervalMs = 1_000;
@@ -66,6 +75,12 @@ const view = {
   activityChart: byTestId('activity-chart-box'),
   activityPeak: byTestId('activity-peak'),
   revocations: byTestId<HTMLDListElement>('counter-revocations'),
+  webhooksSummary: byTestId('webhooks-summary'),
+  webhooksReload: byTestId<HTMLButtonElement>('webhooks-reload'),
+  webhooksError: byTestId('webhooks-error'),
+  webhooksBox: byTestId('webhooks-box'),
+  webhookRows: byTestId<HTMLTableSectionElement>('webhook-rows'),
+  moreWebhooks: byTestId<HTMLButtonElement>('more-webhooks'),
   countersStatus: byTestId('counters-status'),
 };
 
@@ -139,6 +154,8 @@ function lock(message: string | null): void {
   if (pollTimer !== undefined) clearInterval(pollTimer);
   pollTimer = undefined;
   lastSnapshot = undefined;
+  webhooks = undefined;
+  view.webhookRows.replaceChildren();
   clearResults();
   show(view.error, null);
   view.console.hidden = true;
@@ -158,6 +175,7 @@ function unlock(key: string): void {
   polls = 0;
   void pollCounters();
   pollTimer = setInterval(() => void pollCounters(), pollIntervalMs);
+  void loadWebhooks(true);
 }
 
 async function tryKey(key: string): Promise<void> {
@@ -427,6 +445,61 @@ function closeDetail(): void {
   view.detailMetadata.replaceChildren();
 }
 
+// ——— Webhooks ———
+
+/** The outbox as shown: endpoints (for their URLs), the messages read so far, where the next page starts. */
+let webhooks: { endpoints: WebhookEndpoint[]; messages: WebhookMessage[]; nextCursor: string | null } | undefined;
+
+async function loadWebhooks(fresh: boolean): Promise<void> {
+  if (!api) return;
+  view.webhooksReload.disabled = true;
+  view.moreWebhooks.disabled = true;
+  show(view.webhooksError, null);
+  try {
+    const endpoints = fresh || !webhooks ? await api.webhookEndpoints() : webhooks.endpoints;
+    const page = await api.webhookMessages(fresh ? null : (webhooks?.nextCursor ?? null));
+    const messages = fresh || !webhooks ? page.messages : [...webhooks.messages, ...page.messages];
+    webhooks = { endpoints, messages, nextCursor: page.next_cursor };
+    renderWebhooks();
+  } catch (error) {
+    if (error instanceof ConsoleError && error.code === 'api_key_invalid') return lock(error.message);
+    show(view.webhooksError, `Webhook deliveries could not be read: ${messageOf(error)}`);
+  } finally {
+    view.webhooksReload.disabled = false;
+    view.moreWebhooks.disabled = false;
+  }
+}
+
+function renderWebhooks(): void {
+  if (!webhooks) return;
+  const { endpoints, messages, nextCursor } = webhooks;
+  const pending = messages.filter((message) => message.status === 'pending').length;
+  const failed = messages.filter((message) => message.status === 'failed').length;
+  view.webhooksSummary.textContent =
+    endpoints.length === 0
+      ? 'No webhook endpoints are configured (`webhooks` in the config file).'
+      : messages.length === 0
+        ? `${plural(endpoints.length, 'endpoint')}; no messages yet.`
+        : `${plural(endpoints.length, 'endpoint')}. The ${plural(messages.length, 'latest message')}: ${pending} pending, ${failed} failed.`;
+  view.webhooksBox.hidden = messages.length === 0;
+  view.webhookRows.replaceChildren(...webhookRows(messages, endpoints, Date.now(), (message, button) => void retryWebhook(message, button)));
+  view.moreWebhooks.hidden = nextCursor === null;
+}
+
+async function retryWebhook(message: WebhookMessage, button: HTMLButtonElement): Promise<void> {
+  if (!api) return;
+  button.disabled = true;
+  try {
+    const updated = await api.retryWebhookMessage(message.id);
+    if (webhooks) webhooks.messages = webhooks.messages.map((shown) => (shown.id === updated.id ? updated : shown));
+    renderWebhooks();
+  } catch (error) {
+    button.disabled = false;
+    if (error instanceof ConsoleError && error.code === 'api_key_invalid') return lock(error.message);
+    show(view.webhooksError, messageOf(error));
+  }
+}
+
 // ——— Counters ———
 
 async function pollCounters(): Promise<void> {
@@ -502,6 +575,8 @@ view.detailRevoke.addEventListener('click', () => {
   if (detailed) void revokeOne(detailed);
 });
 view.detailClose.addEventListener('click', () => closeDetail());
+view.webhooksReload.addEventListener('click', () => void loadWebhooks(true));
+view.moreWebhooks.addEventListener('click', () => void loadWebhooks(false));
 view.forgetKey.addEventListener('click', () => lock(null));
 
 const storedKey = sessionStorage.getItem(keyStorageName);

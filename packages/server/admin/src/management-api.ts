@@ -52,6 +52,33 @@ export interface Activity {
   readonly server_time: string;
 }
 
+/** A configured webhook endpoint (never its secret). */
+export interface WebhookEndpoint {
+  readonly id: string;
+  readonly url: string;
+  readonly events: readonly string[];
+}
+
+/** One message of the webhook outbox, for one endpoint. */
+export interface WebhookMessage {
+  readonly id: string;
+  readonly endpoint_id: string;
+  readonly event_id: string;
+  readonly type: string;
+  readonly status: 'pending' | 'delivered' | 'failed';
+  readonly attempts: number;
+  readonly last_error: string | null;
+  readonly created_at: string;
+  readonly next_attempt_at: string | null;
+  readonly delivered_at: string | null;
+  readonly failed_at: string | null;
+}
+
+export interface WebhookMessagePage {
+  readonly messages: WebhookMessage[];
+  readonly next_cursor: string | null;
+}
+
 /** A failed call, told with the error envelope's code and message. */
 export class ConsoleError extends Error {
   constructor(
@@ -127,6 +154,21 @@ export class ManagementApi {
 
   async activity(minutes: number): Promise<Activity> {
     return (await this.#request('GET', `/v1/activity?minutes=${minutes}`)) as Activity;
+  }
+
+  async webhookEndpoints(): Promise<WebhookEndpoint[]> {
+    return ((await this.#request('GET', '/v1/webhooks/endpoints')) as { endpoints: WebhookEndpoint[] }).endpoints;
+  }
+
+  /** The outbox, newest first. */
+  async webhookMessages(cursor: string | null = null, limit = 20): Promise<WebhookMessagePage> {
+    const query = new URLSearchParams({ limit: String(limit) });
+    if (cursor !== null) query.set('cursor', cursor);
+    return (await this.#request('GET', `/v1/webhooks/messages?${query}`)) as WebhookMessagePage;
+  }
+
+  async retryWebhookMessage(id: string): Promise<WebhookMessage> {
+    return ((await this.#request('POST', `/v1/webhooks/messages/${encodeURIComponent(id)}/retry`)) as { message: WebhookMessage }).message;
   }
 
   /** The `/metrics` text (same origin). The key goes along, in case the operator has put it behind one. */

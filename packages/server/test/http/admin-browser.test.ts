@@ -19,7 +19,11 @@ const hostileMetadata = { note: '<script>window.pwned=2</script>', nested: { htm
 /** What Chromium logs for a request that failed. */
 const failedLoad = /^Failed to load resource: the server responded with a status of (\d{3})/;
 /** A flow that ends after ten idle minutes: its active sessions say so, its ended ones must not. */
-const config = { flows: { idle: { access_token_ttl: 60, idle_timeout: 600, absolute_lifetime: 86_400, reuse_interval: 10 } } };
+const config = {
+  flows: { idle: { access_token_ttl: 60, idle_timeout: 600, absolute_lifetime: 86_400, reuse_interval: 10 } },
+  // A receiver that cannot be reached (fetch refuses port 9 outright): revocations wait in the outbox.
+  webhooks: [{ url: 'http://127.0.0.1:9/hooks', events: ['session.revoked'], secret: `whsec_${Buffer.alloc(32, 7).toString('base64')}` }],
+};
 const phone = { width: 375, height: 812 };
 
 let browser: Browser;
@@ -352,6 +356,37 @@ describe('the admin console', () => {
     await expectNoOverflow(onPhone);
     await onPhone.screenshot({ path: `${artifactsDir}phone-empty.png`, fullPage: true });
     await onPhone.close();
+  });
+
+  it('shows the webhook outbox: what waits for a receiver that is down, why, and a retry', async () => {
+    const grant = await createSession('hooked');
+    await manage(`/v1/sessions/${grant.session.id}`, 'DELETE');
+    // The node tries at once after its own change; wait for that attempt to be recorded.
+    let message: any;
+    for (let tries = 0; tries < 200; tries++) {
+      const { messages } = (await manage('/v1/webhooks/messages?limit=200')).body;
+      message = messages.find((candidate: any) => candidate.payload.data.session.id === grant.session.id);
+      if (message?.attempts > 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(message.attempts).toBeGreaterThan(0);
+    await page.click(testId('webhooks-reload'));
+    await page.waitForSelector(`[data-message-id="${message.id}"]`);
+    const shown = `[data-message-id="${message.id}"]`;
+    expect(await text(page, `${shown} [data-field="event"] strong`)).toBe('session.revoked');
+    expect(await text(page, `${shown} [data-field="endpoint"]`)).toBe('http://127.0.0.1:9/hooks');
+    expect(await text(page, `${shown} [data-field="status-label"]`)).toBe('pending');
+    expect(Number(await text(page, `${shown} [data-field="attempts"]`))).toBeGreaterThan(0);
+    expect(await text(page, `${shown} [data-field="last_error"]`)).not.toBe('—');
+    expect(await text(page, `${shown} [data-field="outcome"]`)).toMatch(/^Next attempt in \d+ seconds?$/);
+    expect(await text(page, testId('webhooks-summary'))).toMatch(/^1 endpoint\. The \d+ latest messages?: \d+ pending, 0 failed\.$/);
+
+    await page.click(`${shown} ${testId('webhook-retry')}`);
+    await page.waitForFunction(
+      (selector) => /^Next attempt (now|\d+ seconds? ago)$/.test(document.querySelector(selector)?.textContent ?? ''),
+      `${shown} [data-field="outcome"]`,
+    );
+    await page.screenshot({ path: `${artifactsDir}desktop-webhooks.png`, fullPage: true });
   });
 
   it('shows the live counters: the active sessions gauge, and refreshes and revocations per minute', async () => {

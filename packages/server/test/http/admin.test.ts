@@ -251,6 +251,7 @@ describe('the console at /admin', () => {
       'session-state.js',
       'sessions-table.js',
       'times.js',
+      'webhooks-table.js',
     ]);
   });
 

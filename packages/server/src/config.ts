@@ -267,6 +267,35 @@ function webhookProblems(file: ConfigFile): string[] {
 
 // ---- end of HTTP edges ----
 
+const AuditSchema = Type.Object(
+  {
+    retention_days: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 })),
+    expiry_sweep_interval: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600 })),
+    purge_interval: Type.Optional(Type.Integer({ minimum: 60, maximum: 86_400 })),
+  },
+  { additionalProperties: false },
+);
+
+/** The audit trail's upkeep (core/expiry-sweeper.ts, core/journal-purge.ts). */
+export interface AuditConfig {
+  /** Audit events, and settled webhook messages, are deleted once this many days old (1 to 3650). */
+  readonly retentionDays: number;
+  /** Seconds between sweeps that record `session.expired` for sessions that ended by themselves. */
+  readonly expirySweepInterval: number;
+  /** Seconds between purges of what is past retention. */
+  readonly purgeInterval: number;
+}
+
+export const defaultAudit: AuditConfig = { retentionDays: 90, expirySweepInterval: 30, purgeInterval: 3600 };
+
+function auditOf(file: Static<typeof AuditSchema> | undefined): AuditConfig {
+  return {
+    retentionDays: file?.retention_days ?? defaultAudit.retentionDays,
+    expirySweepInterval: file?.expiry_sweep_interval ?? defaultAudit.expirySweepInterval,
+    purgeInterval: file?.purge_interval ?? defaultAudit.purgeInterval,
+  };
+}
+
 const ConfigSchema = Type.Object(
   {
     // additionalProperties: false, or names that do not match the pattern are let through unchecked.
@@ -284,6 +313,7 @@ const ConfigSchema = Type.Object(
     management: Type.Optional(ManagementSchema),
     webhooks: Type.Optional(Type.Array(WebhookSchema, { maxItems: 64 })),
     webhook_delivery: Type.Optional(WebhookDeliverySchema),
+    audit: Type.Optional(AuditSchema),
   },
   { additionalProperties: false },
 );
@@ -314,6 +344,7 @@ export interface TesseraConfig {
   readonly webhooks: readonly WebhookEndpoint[];
   /** How this node delivers the webhook outbox: timeout, lease, poll interval, concurrency. */
   readonly webhookDelivery: WebhookDelivererSettings;
+  readonly audit: AuditConfig;
 }
 
 /** Each limit, or null when switched off. */
@@ -385,6 +416,7 @@ export const defaultConfig: TesseraConfig = {
   management: defaultManagement,
   webhooks: [],
   webhookDelivery: defaultWebhookDelivererSettings,
+  audit: defaultAudit,
 };
 
 /** Reads and validates a JSON config file. */
@@ -438,6 +470,7 @@ export function parseConfig(input: unknown, source = 'config'): TesseraConfig {
     management: managementOf(file.management),
     webhooks: webhooksOf(file.webhooks),
     webhookDelivery: webhookDeliveryOf(file.webhook_delivery),
+    audit: auditOf(file.audit),
   };
 }
 

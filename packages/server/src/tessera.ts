@@ -3,9 +3,11 @@ import { ConfigError, defaultConfig, type TesseraConfig } from './config.js';
 import { AccessTokens } from './core/access-tokens.js';
 import { ApiKeys } from './core/api-keys.js';
 import { type Clock, type Scheduler, systemClock, systemScheduler } from './core/clock.js';
+import { ExpirySweeper } from './core/expiry-sweeper.js';
 import { Fanout } from './core/fanout.js';
 import { longestAccessTokenTtl } from './core/flows.js';
 import { Journal } from './core/journal.js';
+import { JournalPurge } from './core/journal-purge.js';
 import { type KeyEncryption, KeyEncryptionError } from './core/key-encryption.js';
 import { type Log, silentLog } from './core/log.js';
 import { RevocationFeed } from './core/revocation-feed.js';
@@ -82,9 +84,11 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
   const scheduler = options.scheduler ?? systemScheduler;
   const config = options.config ?? defaultConfig;
   const issuer = config.issuer ?? options.issuer ?? 'http://localhost:4000';
+  const journal = new Journal({ clock, endpoints: config.webhooks });
   const signingKeys = new SigningKeys({
     store,
     clock,
+    journal,
     longestTokenTtl: longestAccessTokenTtl(config.flows),
     ...(options.keyEncryption ? { keyEncryption: options.keyEncryption } : {}),
   });
@@ -93,9 +97,8 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
     throw error instanceof KeyEncryptionError ? new ConfigError(error.message) : error;
   });
   const accessTokens = new AccessTokens({ keys: signingKeys, clock, issuer, audience: config.audience, clientId: config.clientId });
-  const journal = new Journal({ clock, endpoints: config.webhooks });
   const sessions = new SessionService({ store, clock, flows: config.flows, accessTokens, journal });
-  const apiKeys = await ApiKeys.load(store, clock);
+  const apiKeys = await ApiKeys.load(store, clock, journal);
   if (options.apiKey !== undefined) await apiKeys.supply(options.apiKey);
   const log = options.log ?? silentLog;
   const channel = options.redis ? new RedisFanoutChannel(options.redis, log) : store.openFanoutChannel?.({ scheduler });
@@ -104,6 +107,7 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
   // A key revoked on any node (or by the CLI) is refused here within a second.
   const stopWatchingApiKeys = (options.listen ?? true) ? apiKeys.watch(log, scheduler) : () => {};
   const webhooks = (options.listen ?? true) ? startWebhookDelivery(options, { store, clock, scheduler, log, sessions, config }) : undefined;
+  const stopAuditUpkeep = (options.listen ?? true) ? startAuditUpkeep({ store, clock, scheduler, journal, log, config }) : () => {};
   return {
     sessions,
     journal,
@@ -121,6 +125,7 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
     async close() {
       stopWatchingApiKeys();
       await webhooks?.close();
+      stopAuditUpkeep();
       await fanout.close();
       await store.close();
     },
@@ -157,4 +162,18 @@ function startWebhookDelivery(
     });
   }
   return deliverer;
+}
+
+/**
+ * A serving node's audit-trail jobs: the expiry sweeper (records `session.expired`) and the purge
+ * (keeps the store bounded). Returns the function that stops both.
+ */
+function startAuditUpkeep(parts: Pick<Tessera, 'store' | 'clock' | 'scheduler' | 'journal' | 'config'> & { log: Log }): () => void {
+  const { store, clock, scheduler, journal, log, config } = parts;
+  const sweeper = new ExpirySweeper({ store, clock, scheduler, journal, log, intervalMs: config.audit.expirySweepInterval * 1000 });
+  const purge = new JournalPurge({ store, clock, scheduler, log, retentionDays: config.audit.retentionDays, intervalMs: config.audit.purgeInterval * 1000 });
+  const stops = [sweeper.start(), purge.start()];
+  return () => {
+    for (const stop of stops) stop();
+  };
 }

@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import type { ApiKeyRecord } from '../core/store.js';
-import { databaseOption, dataOption, openTessera, redisOption, redisPrefixOption, type StoreOptions } from './options.js';
+import { cliActor, databaseOption, dataOption, openTessera, redisOption, redisPrefixOption, type StoreOptions } from './options.js';
 
 export function apiKeysCommand(): Command {
   const apiKeys = new Command('api-keys').description('manage the keys of the management API');
@@ -15,7 +15,7 @@ export function apiKeysCommand(): Command {
     .action(async (options: StoreOptions & { name: string }) => {
       const tessera = await openTessera(options);
       try {
-        const key = await tessera.apiKeys.create(options.name).catch((error: unknown) => {
+        const key = await tessera.apiKeys.create(options.name, cliActor()).catch((error: unknown) => {
           throw error instanceof RangeError ? new InvalidArgumentError(error.message) : error;
         });
         console.log(`New API key ${options.name} (shown once, stored hashed):\n\n  ${key}\n`);
@@ -51,7 +51,7 @@ export function apiKeysCommand(): Command {
     .action(async (name: string, options: StoreOptions) => {
       const tessera = await openTessera(options);
       try {
-        if (await tessera.apiKeys.revoke(name)) {
+        if (await tessera.apiKeys.revoke(name, cliActor())) {
           console.log(`Revoked API key ${name}.`);
         } else {
           console.error(`tessera: no live API key is named ${name}`);

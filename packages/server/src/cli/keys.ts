@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { ConfigError } from '../config.js';
 import { KeyEncryptionError } from '../core/key-encryption.js';
 import {
+  cliActor,
   configOption,
   databaseOption,
   dataOption,
@@ -28,7 +29,7 @@ export function keysCommand(): Command {
     .action(async (options: StoreOptions) => {
       const tessera = await openTessera(options);
       try {
-        const key = await tessera.signingKeys.rotate().catch((error: unknown) => {
+        const key = await tessera.signingKeys.rotate(cliActor()).catch((error: unknown) => {
           throw error instanceof KeyEncryptionError ? new ConfigError(error.message) : error;
         });
         console.log(`New signing key ${key.kid} (${key.alg}). Running nodes pick it up within 30 s.`);

@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError } from '../config.js';
 import { TesseraError } from '../core/errors.js';
 import { apiKeysCommand } from './api-keys.js';
+import { auditCommand } from './audit.js';
 import { keysCommand } from './keys.js';
 import { serveCommand } from './serve.js';
 import { sessionsCommand } from './sessions.js';
@@ -15,7 +16,8 @@ export function tesseraProgram(): Command {
     .addCommand(serveCommand())
     .addCommand(keysCommand())
     .addCommand(sessionsCommand())
-    .addCommand(apiKeysCommand());
+    .addCommand(apiKeysCommand())
+    .addCommand(auditCommand());
 }
 
 /** How the CLI ends on an error it can explain: one line on stderr, and this exit code. */

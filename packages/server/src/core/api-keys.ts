@@ -1,5 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { type Clock, type Scheduler, systemScheduler } from './clock.js';
+import { type Actor, type Journal, systemActor } from './journal.js';
 import { type Log, silentLog } from './log.js';
 import type { ApiKeyRecord, SessionStore } from './store.js';
 
@@ -42,19 +43,22 @@ function newKeySecret(): string {
 export class ApiKeys {
   readonly #store: SessionStore;
   readonly #clock: Clock;
-  #live: Buffer[] = [];
+  readonly #journal: Journal | undefined;
+  /** The live keys' hashes, each with its name (who an accepted request's actor is). */
+  #live: { readonly hash: Buffer; readonly name: string }[] = [];
   /** Hash (base64url) → when this node last saw it used, and when that was last written. */
   readonly #uses = new Map<string, { at: number; recordedAt: number }>();
   #reloading: Promise<void> | undefined;
 
-  private constructor(store: SessionStore, clock: Clock) {
+  private constructor(store: SessionStore, clock: Clock, journal: Journal | undefined) {
     this.#store = store;
     this.#clock = clock;
+    this.#journal = journal;
   }
 
-  /** Loads the live keys. */
-  static async load(store: SessionStore, clock: Clock): Promise<ApiKeys> {
-    const keys = new ApiKeys(store, clock);
+  /** Loads the live keys. With a `journal`, keys made and revoked are recorded in the audit trail. */
+  static async load(store: SessionStore, clock: Clock, journal?: Journal): Promise<ApiKeys> {
+    const keys = new ApiKeys(store, clock, journal);
     await keys.reload();
     return keys;
   }
@@ -71,37 +75,50 @@ export class ApiKeys {
    */
   async supply(key: string | undefined): Promise<void> {
     const now = this.#clock.now();
+    const revoked = this.#recordRevoked();
     if (key === undefined) {
-      await this.#store.revokeApiKeysOfOrigin('supplied', now, null);
+      await this.#store.revokeApiKeysOfOrigin('supplied', now, null, revoked);
     } else {
       const problem = suppliedApiKeyProblem(key);
       if (problem) throw new RangeError(problem);
       const hash = hashApiKey(key).toString('base64url');
-      await this.#store.revokeApiKeysOfOrigin('supplied', now, hash);
-      await this.#store.revokeApiKeysOfOrigin('generated', now, hash);
-      await this.#store.revokeApiKeysOfOrigin('legacy', now, hash);
-      await this.#store.putApiKey({ hash, name: suppliedKeyName, origin: 'supplied', createdAt: now, revokedAt: null, lastUsedAt: null });
+      await this.#store.revokeApiKeysOfOrigin('supplied', now, hash, revoked);
+      await this.#store.revokeApiKeysOfOrigin('generated', now, hash, revoked);
+      await this.#store.revokeApiKeysOfOrigin('legacy', now, hash, revoked);
+      // Supplied again on every start: recorded only the first time it goes live.
+      const alreadyLive = (await this.#store.listApiKeys()).some((known) => known.hash === hash && known.revokedAt === null);
+      const record: ApiKeyRecord = { hash, name: suppliedKeyName, origin: 'supplied', createdAt: now, revokedAt: null, lastUsedAt: null };
+      await this.#store.putApiKey(record, alreadyLive ? undefined : this.#recordCreated(systemActor));
     }
     await this.reload();
   }
 
   /** Makes a key on a first start, when none is live; it is returned once and never kept. */
   generate(): Promise<string> {
-    return this.#add(generatedKeyName, 'generated');
+    return this.#add(generatedKeyName, 'generated', systemActor);
   }
 
-  /** Makes a named key (`tessera api-keys create`); it is returned once and never kept. Throws `RangeError` for a bad or taken name. */
-  async create(name: string): Promise<string> {
+  /**
+   * Makes a named key (`tessera api-keys create`); it is returned once and never kept. Throws
+   * `RangeError` for a bad or taken name. `actor` is recorded as who made it.
+   */
+  async create(name: string, actor: Actor = systemActor): Promise<string> {
     const problem = apiKeyNameProblem(name);
     if (problem) throw new RangeError(problem);
     const taken = (await this.#store.listApiKeys()).some((key) => key.name === name && key.revokedAt === null);
     if (taken) throw new RangeError(`a live API key is already named ${name}; revoke it first or choose another name.`);
-    return this.#add(name, 'created');
+    return this.#add(name, 'created', actor);
   }
 
   /** Revokes the live key named `name`; false when there is none. Every node refuses it within a second. */
-  async revoke(name: string): Promise<boolean> {
-    const revoked = await this.#store.revokeApiKey(name, this.#clock.now());
+  async revoke(name: string, actor: Actor = systemActor): Promise<boolean> {
+    const origin = (await this.#store.listApiKeys()).find((key) => key.name === name && key.revokedAt === null)?.origin ?? null;
+    const journal = this.#journal;
+    const revoked = await this.#store.revokeApiKey(
+      name,
+      this.#clock.now(),
+      journal && ((revokedName) => journal.write([{ type: 'api_key.revoked', actor, details: { name: revokedName, origin } }])),
+    );
     await this.reload();
     return revoked;
   }
@@ -113,11 +130,19 @@ export class ApiKeys {
 
   /** Whether `presented` is a live key; every live key is compared, in constant time each. */
   accepts(presented: string): boolean {
+    return this.nameOf(presented) !== undefined;
+  }
+
+  /**
+   * The name of the live key `presented` is (the audit trail's actor), or undefined when it is none:
+   * the same single hash and constant-time comparisons as `accepts`.
+   */
+  nameOf(presented: string): string | undefined {
     const hash = hashApiKey(presented);
-    let accepted: Buffer | undefined;
-    for (const known of this.#live) if (timingSafeEqual(hash, known)) accepted = known;
-    if (accepted) this.#noteUse(accepted.toString('base64url'));
-    return accepted !== undefined;
+    let accepted: { readonly hash: Buffer; readonly name: string } | undefined;
+    for (const known of this.#live) if (timingSafeEqual(hash, known.hash)) accepted = known;
+    if (accepted) this.#noteUse(accepted.hash.toString('base64url'));
+    return accepted?.name;
   }
 
   /** Re-reads the live keys now, and writes the last uses due. Concurrent callers share one read. */
@@ -150,10 +175,10 @@ export class ApiKeys {
     return () => timer.cancel();
   }
 
-  async #add(name: string, origin: 'generated' | 'created'): Promise<string> {
+  async #add(name: string, origin: 'generated' | 'created', actor: Actor): Promise<string> {
     const key = newKeySecret();
     const hash = hashApiKey(key).toString('base64url');
-    await this.#store.putApiKey({ hash, name, origin, createdAt: this.#clock.now(), revokedAt: null, lastUsedAt: null });
+    await this.#store.putApiKey({ hash, name, origin, createdAt: this.#clock.now(), revokedAt: null, lastUsedAt: null }, this.#recordCreated(actor));
     await this.reload();
     return key;
   }
@@ -161,7 +186,23 @@ export class ApiKeys {
   async #load(): Promise<void> {
     await this.#recordUses();
     const keys = await this.#store.listApiKeys();
-    this.#live = keys.filter((key) => key.revokedAt === null).map((key) => Buffer.from(key.hash, 'base64url'));
+    this.#live = keys.filter((key) => key.revokedAt === null).map((key) => ({ hash: Buffer.from(key.hash, 'base64url'), name: key.name }));
+  }
+
+  /** `api_key.revoked` for keys a start revoked (a supplied key replaced or dropped), by the system. */
+  #recordRevoked() {
+    const journal = this.#journal;
+    return (
+      journal &&
+      ((keys: ApiKeyRecord[]) =>
+        journal.write(keys.map((key) => ({ type: 'api_key.revoked' as const, actor: systemActor, details: { name: key.name, origin: key.origin } }))))
+    );
+  }
+
+  /** `api_key.created`: the key's name and origin, never its secret or hash. */
+  #recordCreated(actor: Actor) {
+    const journal = this.#journal;
+    return journal && ((key: ApiKeyRecord) => journal.write([{ type: 'api_key.created', actor, details: { name: key.name, origin: key.origin } }]));
   }
 
   #noteUse(hash: string): void {

@@ -2,6 +2,7 @@ import { signingAlgorithm } from '@tessera/verifier/core';
 import { type CryptoKey, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
 import type { Clock } from './clock.js';
 import { newId } from './ids.js';
+import { type Actor, type Journal, systemActor } from './journal.js';
 import { KeyEncryption, KeyEncryptionError, missingKeyEncryptionKey } from './key-encryption.js';
 import type { SessionStore, SigningKeyRecord } from './store.js';
 
@@ -27,6 +28,8 @@ export interface SigningKeysOptions {
   readonly longestTokenTtl: number;
   /** Seals new private keys at rest and opens sealed ones; without it, a sealed key in the store is an error. */
   readonly keyEncryption?: KeyEncryption;
+  /** Records each new key (`signing_key.rotated`) in the audit trail; without it, nothing is recorded. */
+  readonly journal?: Journal;
 }
 
 /** The server's signing keys: one current key that signs, retired ones that still verify. */
@@ -35,6 +38,7 @@ export class SigningKeys {
   readonly #clock: Clock;
   readonly #longestTokenTtl: number;
   readonly #keyEncryption: KeyEncryption | undefined;
+  readonly #journal: Journal | undefined;
   #keys = new Map<string, LoadedKey>();
   #current: LoadedKey | undefined;
   #loadedAt = -Infinity;
@@ -48,6 +52,7 @@ export class SigningKeys {
     this.#clock = options.clock;
     this.#longestTokenTtl = options.longestTokenTtl;
     this.#keyEncryption = options.keyEncryption;
+    this.#journal = options.journal;
   }
 
   /**
@@ -58,7 +63,8 @@ export class SigningKeys {
   async init(options: { openCurrentKey?: boolean } = {}): Promise<void> {
     await this.#reload();
     if (!this.#current) {
-      await this.#store.addSigningKey(await this.#createKey(), null);
+      // A node's very first key is recorded too: Tessera made it.
+      await this.#store.addSigningKey(await this.#createKey(), null, this.#recording(systemActor, []));
       await this.#reload();
     }
     if (options.openCurrentKey ?? true) await this.currentKey();
@@ -87,17 +93,28 @@ export class SigningKeys {
    * Makes a new current key. The old one stops signing but stays in the JWKS until every token it
    * signed has expired (plus one reload interval, for nodes that have not seen the rotation yet):
    * for the longest lifetime any node signing with it recorded, not only what this process knows.
+   * `actor` is who asked (the CLI's operator), recorded with the new key's kid.
    */
-  async rotate(): Promise<SigningKeyRecord> {
+  async rotate(actor: Actor = systemActor): Promise<SigningKeyRecord> {
     await this.#reload();
     const recorded = [...this.#keys.values()].filter((key) => key.record.retiredAt === null).map((key) => key.record.longestTokenTtl ?? 0);
     const horizonTtl = Math.max(this.#longestTokenTtl, ...recorded);
     const key = await this.#createKey();
     const verifyUntil = this.#clock.now() + horizonTtl * 1000 + 2 * reloadIntervalMs;
-    await this.#store.addSigningKey(key, verifyUntil);
+    const retired = [...this.#keys.values()].filter((known) => known.record.retiredAt === null).map((known) => known.record.kid);
+    await this.#store.addSigningKey(key, verifyUntil, this.#recording(actor, retired));
     await this.#reload();
     for (const listener of this.#rotationListeners) listener(key);
     return key;
+  }
+
+  /** The journal entry of a new key: its kid and the kids it retires; never key material. */
+  #recording(actor: Actor, retired: readonly string[]) {
+    const journal = this.#journal;
+    return (
+      journal &&
+      ((key: SigningKeyRecord) => journal.write([{ type: 'signing_key.rotated', actor, details: { kid: key.kid, alg: key.alg, retired_kids: retired } }]))
+    );
   }
 
   /** Calls `listener` after each rotation made through this instance; returns the function that stops it. */

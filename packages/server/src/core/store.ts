@@ -180,8 +180,8 @@ export interface SessionStore {
   putApiKey(key: ApiKeyRecord, journal?: JournalFor<ApiKeyRecord>): Promise<void>;
   /** Revokes the live key named `name`; false when there is none. */
   revokeApiKey(name: string, at: number, journal?: JournalFor<string>): Promise<boolean>;
-  /** Revokes every live key of `origin` but the one hashed `exceptHash`; returns how many. */
-  revokeApiKeysOfOrigin(origin: ApiKeyOrigin, at: number, exceptHash: string | null): Promise<number>;
+  /** Revokes every live key of `origin` but the one hashed `exceptHash`; returns how many (and journals those it revoked, when any). */
+  revokeApiKeysOfOrigin(origin: ApiKeyOrigin, at: number, exceptHash: string | null, journal?: JournalFor<ApiKeyRecord[]>): Promise<number>;
   /** Records a use of the key at `at`, unless a later one is recorded. */
   recordApiKeyUse(hash: string, at: number): Promise<void>;
 
@@ -189,6 +189,18 @@ export interface SessionStore {
   appendJournal(write: JournalWrite): Promise<void>;
   /** Audit events matching `query`, newest first (by time, then id), at most `query.limit`. */
   listAuditEvents(query: AuditQuery): Promise<AuditEventRecord[]>;
+  /**
+   * Atomically claims up to `limit` sessions past an end (idle or absolute) at `now`, not revoked and
+   * whose expiry is not yet recorded, marks them recorded and writes `journal`'s events with them;
+   * returns them. However many nodes sweep at once, each session is returned (and recorded) once.
+   */
+  recordExpiredSessions(now: number, limit: number, journal: JournalFor<SessionRecord[]>): Promise<SessionRecord[]>;
+  /** How many sessions are active at `now`, per flow (flows with none are absent); an indexed read. */
+  countActiveSessionsByFlow(now: number): Promise<Map<string, number>>;
+  /** Deletes up to `limit` audit events older than `before` (oldest first); returns how many. */
+  purgeAuditEvents(before: number, limit: number): Promise<number>;
+  /** Deletes up to `limit` webhook messages settled (delivered or given up) and created before `before`; returns how many. */
+  purgeSettledWebhookMessages(before: number, limit: number): Promise<number>;
 
   /**
    * The webhook outbox (`core/webhook-outbox.ts`). Claims at most `limit` messages due by `now` whose

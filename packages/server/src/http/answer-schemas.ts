@@ -89,6 +89,26 @@ export const RevocationPageAnswer = Type.Object({
   server_time: Iso,
 });
 
+export const AuditPageAnswer = Type.Object({
+  events: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      type: Type.String({
+        description:
+          '`session.created`, `session.revoked`, `session.expired`, `session.reuse_detected`, `signing_key.rotated`, `api_key.created`, `api_key.revoked`.',
+      }),
+      at: Iso,
+      user_id: Type.Union([Type.String(), Type.Null()]),
+      session_id: Type.Union([Type.String(), Type.Null()]),
+      actor: Type.Object({ type: Type.Enum(['user', 'api_key', 'cli', 'system']), id: Type.String() }),
+      reason: Type.Union([Type.String(), Type.Null()]),
+      details: Type.Record(Type.String(), Type.Unknown()),
+    }),
+    { description: 'Newest first.' },
+  ),
+  next_cursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as `cursor` for the next page; null on the last.' }),
+});
+
 export const HealthAnswer = Type.Object({ status: Type.Literal('ok'), server_time: Iso });
 export const ReadinessAnswer = Type.Object({
   status: Type.Literal('ready'),

@@ -14,6 +14,7 @@ import { createRateLimiter, RequestRateLimits } from './rate-limits.js';
 import { requestForLog } from './request-log.js';
 import { activityRoutes } from './routes/activity.js';
 import { adminRoutes } from './routes/admin.js';
+import { auditRoutes } from './routes/audit.js';
 import { endUserRoutes } from './routes/end-user.js';
 import { managementRoutes } from './routes/management.js';
 import { oauthRoutes } from './routes/oauth.js';
@@ -172,6 +173,7 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
   // Each route module is a plugin handed only what it uses; registered in turn, so routes keep their order.
   const { sessions, clock, issuer, store, apiKeys } = tessera;
   await app.register(managementRoutes, { sessions, clock, revocations: tessera.revocations, apiKeys, limits });
+  await app.register(auditRoutes, { store, apiKeys, limits });
   await app.register(endUserRoutes, { sessions, clock, issuer, cookie: tessera.config.cookie, cors, limits });
   await app.register(wellKnownRoutes, { signingKeys: tessera.signingKeys, issuer });
   await app.register(oauthRoutes, { sessions, store, clock, issuer, config: tessera.config, apiKeys, limits, toTesseraError });

@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { ApiKeys } from '../core/api-keys.js';
 import { TesseraError } from '../core/errors.js';
+import type { Actor } from '../core/journal.js';
 import type { SessionService } from '../core/sessions.js';
 import { clientSubject, type RequestRateLimits } from './rate-limits.js';
 
@@ -13,18 +14,33 @@ export function bearerToken(request: FastifyRequest): string | undefined {
   return match[1]!.trim();
 }
 
+/** The name of the API key each authenticated request came with: its actor in the audit trail. */
+const apiKeyNames = new WeakMap<FastifyRequest, string>();
+
 /**
  * Throws `api_key_invalid` unless the request carries an accepted management API key; returns the
- * key. Failures count per client address; past `api_key_failures_per_ip` every attempt from that
- * address is `rate_limited` until the window ends, a right key included, so guessing learns nothing.
+ * key (and remembers its name for `apiKeyActor`). Failures count per client address; past
+ * `api_key_failures_per_ip` every attempt from that address is `rate_limited` until the window ends,
+ * a right key included, so guessing learns nothing.
  */
-export async function requireApiKey(apiKeys: Pick<ApiKeys, 'accepts'>, request: FastifyRequest, limits: RequestRateLimits): Promise<string> {
+export async function requireApiKey(apiKeys: Pick<ApiKeys, 'nameOf'>, request: FastifyRequest, limits: RequestRateLimits): Promise<string> {
   const client = clientSubject(request.ip);
   limits.refuseIfBlocked('api_key_failures_per_ip', client);
   const key = bearerToken(request);
-  if (key && apiKeys.accepts(key)) return key;
+  const name = key ? apiKeys.nameOf(key) : undefined;
+  if (key && name !== undefined) {
+    apiKeyNames.set(request, name);
+    return key;
+  }
   await limits.enforce('api_key_failures_per_ip', client);
   throw new TesseraError('api_key_invalid');
+}
+
+/** Who made a change through the management API: the API key the request was accepted with, by name. */
+export function apiKeyActor(request: FastifyRequest): Actor {
+  const name = apiKeyNames.get(request);
+  if (name === undefined) throw new Error('apiKeyActor before requireApiKey accepted the request');
+  return { type: 'api_key', id: name };
 }
 
 /** Authenticates the end user's access token and returns its live session. */

@@ -14,6 +14,9 @@ export interface RealtimeSocketCounts {
   readonly dropped: { readonly slowConsumer: number; readonly heartbeat: number };
 }
 
+/** The active-sessions count is read from the store at most this often, however often Prometheus scrapes. */
+const activeSessionsMaxAgeMs = 5_000;
+
 /** Prometheus metrics of one node, on a registry of its own (so tests can run many apps). */
 export class Metrics {
   readonly registry = new Registry();
@@ -84,9 +87,10 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor(tessera: Pick<Tessera, 'sessions' | 'revocations'> & Partial<Pick<Tessera, 'webhooks'>>) {
+  constructor(tessera: Pick<Tessera, 'sessions' | 'revocations' | 'store' | 'clock'> & Partial<Pick<Tessera, 'webhooks'>>) {
     collectDefaultMetrics({ register: this.registry, prefix: 'tessera_' });
     const { revocations } = tessera;
+    this.#observeActiveSessions(tessera);
     new Gauge({
       name: 'tessera_revocation_feed_waiting_reads',
       help: 'Reads of GET /v1/revocations waiting here for the next revocation (about one per verifier).',
@@ -111,6 +115,46 @@ export class Metrics {
         this.revocations.inc({ reason });
         if (reason === 'reuse_detected') this.reuseDetections.inc();
       }
+    });
+  }
+
+  /**
+   * `tessera_active_sessions{flow}`: sessions neither revoked nor past an end, in the whole store (every
+   * node reports the same). One indexed count per flow group (migration 8's partial index), read on a
+   * scrape at most every 5 s; a store that cannot answer keeps the last counts.
+   */
+  #observeActiveSessions({ sessions, store, clock }: Pick<Tessera, 'sessions' | 'store' | 'clock'>): void {
+    let counted: { at: number; byFlow: Map<string, number> } | undefined;
+    let counting: Promise<void> | undefined;
+    const refresh = async () => {
+      const at = clock.now();
+      if (counted && at - counted.at < activeSessionsMaxAgeMs) return;
+      counting ??= store
+        .countActiveSessionsByFlow(at)
+        .then(
+          (byFlow) => {
+            counted = { at, byFlow };
+          },
+          () => {},
+        )
+        .finally(() => {
+          counting = undefined;
+        });
+      await counting;
+    };
+    new Gauge({
+      name: 'tessera_active_sessions',
+      help: 'Sessions active now (neither revoked nor expired), by flow; counted in the store at most every 5 s.',
+      labelNames: ['flow'] as const,
+      registers: [this.registry],
+      async collect() {
+        await refresh();
+        if (!counted) return;
+        // Every configured flow, 0 when it has none; flows only the store knows (removed from the config) too.
+        const flows = new Set([...sessions.flowNames, ...counted.byFlow.keys()]);
+        this.reset();
+        for (const flow of flows) this.set({ flow }, counted.byFlow.get(flow) ?? 0);
+      },
     });
   }
 

@@ -10,6 +10,8 @@ export const DeviceBody = Type.Object(
   { additionalProperties: false },
 );
 
+import { auditEventTypes } from '../core/journal.js';
+
 /** Request bodies, validated by Fastify before a handler runs; failures become `invalid_request`. */
 export const CreateSessionBody = Type.Object(
   {
@@ -77,6 +79,18 @@ export const WebhookMessagesQuery = Type.Object(
     endpoint_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     status: Type.Optional(Type.Enum(['pending', 'delivered', 'failed'])),
     limit: Type.Optional(Type.String({ pattern: '^([1-9][0-9]?|1[0-9][0-9]|200)$', description: '1 to 200.' })),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+  },
+  { additionalProperties: false },
+);
+
+/** `GET /v1/audit`: filters, a page size of 1–200, and the cursor an earlier page gave. */
+export const AuditQuery = Type.Object(
+  {
+    user_id: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+    session_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    type: Type.Optional(Type.Enum([...auditEventTypes])),
+    limit: Type.Optional(Type.String({ pattern: '^([1-9]|[1-9][0-9]|1[0-9][0-9]|200)$' })),
     cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
   },
   { additionalProperties: false },

@@ -137,6 +137,19 @@ export const migrations: readonly Migration[] = [
     sql: 'CREATE INDEX sessions_by_user_created ON sessions (user_id, created_at, id)',
   },
   {
+    version: 8,
+    name: 'sessions remember that their expiry is recorded; settled webhook messages by age',
+    // The expiry sweeper (core/expiry-sweeper.ts) claims sessions past an end and not yet recorded:
+    // the partial indexes hold only unrevoked, unrecorded sessions (active ones and those just
+    // expired), so the sweep and the active-sessions count never read the whole table.
+    sql: `
+      ALTER TABLE sessions ADD COLUMN end_recorded_at BIGINT;
+      CREATE INDEX sessions_unrecorded_by_expiry ON sessions (expires_at) WHERE end_recorded_at IS NULL AND revoked_at IS NULL;
+      CREATE INDEX sessions_unrecorded_by_idle_expiry ON sessions (idle_expires_at) WHERE end_recorded_at IS NULL AND revoked_at IS NULL;
+      CREATE INDEX webhook_messages_settled ON webhook_messages (created_at) WHERE delivered_at IS NOT NULL OR failed_at IS NOT NULL;
+    `,
+  },
+  {
     version: 9,
     name: 'webhook messages listed newest first',
     // GET /v1/webhooks/messages pages all endpoints' messages by (created_at, id).

@@ -89,6 +89,7 @@ export class PostgresSessionStore implements SessionStore {
   readonly #compiled: Record<StatementName, PositionalStatement>;
   readonly #rotate = toPositional(postgresStatements.rotateRefreshToken);
   readonly #claimWebhookMessages = toPositional(postgresStatements.claimWebhookMessages);
+  readonly #claimExpired = toPositional(postgresStatements.claimExpiredSessions);
   #closed = false;
 
   /** Connects, and applies pending migrations under an advisory lock. */
@@ -286,9 +287,12 @@ export class PostgresSessionStore implements SessionStore {
     });
   }
 
-  async revokeApiKeysOfOrigin(origin: ApiKeyOrigin, at: number, exceptHash: string | null): Promise<number> {
-    const result = await this.#run(() => this.#query(this.#pool, 'revokeApiKeysOfOrigin', { origin, at, except: exceptHash }));
-    return result.rowCount ?? 0;
+  async revokeApiKeysOfOrigin(origin: ApiKeyOrigin, at: number, exceptHash: string | null, journal?: JournalFor<ApiKeyRecord[]>): Promise<number> {
+    return this.#transaction(async (client) => {
+      const revoked = ((await this.#query(client, 'revokeApiKeysOfOrigin', { origin, at, except: exceptHash })).rows as ApiKeyRow[]).map(apiKeyFromRow);
+      if (revoked.length > 0 && journal) await this.#writeJournal(client, journal(revoked));
+      return revoked.length;
+    });
   }
 
   async recordApiKeyUse(hash: string, at: number): Promise<void> {
@@ -334,6 +338,31 @@ export class PostgresSessionStore implements SessionStore {
   async retryWebhookMessage(id: string, at: number): Promise<WebhookMessageRecord | null> {
     const [row] = await this.#rows<WebhookMessageRow>('retryWebhookMessage', { id, at });
     return row ? webhookMessageFromRow(row) : null;
+  }
+
+  async recordExpiredSessions(now: number, limit: number, journal: JournalFor<SessionRecord[]>): Promise<SessionRecord[]> {
+    return this.#transaction(async (client) => {
+      const claim = this.#claimExpired;
+      const result = await client.query({ name: 'tessera_claimExpiredSessionsSkipLocked', text: claim.text, values: positionalValues(claim, { now, limit }) });
+      const expired = (result.rows as SessionRow[]).map(sessionFromRow);
+      if (expired.length > 0) await this.#writeJournal(client, journal(expired));
+      return expired;
+    });
+  }
+
+  async countActiveSessionsByFlow(now: number): Promise<Map<string, number>> {
+    const rows = await this.#rows<{ flow: string; n: string | number }>('countActiveSessionsByFlow', { now });
+    return new Map(rows.map((row) => [row.flow, Number(row.n)]));
+  }
+
+  async purgeAuditEvents(before: number, limit: number): Promise<number> {
+    const result = await this.#run(() => this.#query(this.#pool, 'purgeAuditEvents', { before, limit }));
+    return result.rowCount ?? 0;
+  }
+
+  async purgeSettledWebhookMessages(before: number, limit: number): Promise<number> {
+    const result = await this.#run(() => this.#query(this.#pool, 'purgeSettledWebhookMessages', { before, limit }));
+    return result.rowCount ?? 0;
   }
 
   /** Inside a transaction: the audit events and webhook messages of a change. */

@@ -271,8 +271,16 @@ export class SqliteSessionStore implements SessionStore {
     );
   }
 
-  async revokeApiKeysOfOrigin(origin: ApiKeyOrigin, at: number, exceptHash: string | null): Promise<number> {
-    return this.#run(() => this.#statements.revokeApiKeysOfOrigin.run({ origin, at, except: exceptHash }).changes);
+  async revokeApiKeysOfOrigin(origin: ApiKeyOrigin, at: number, exceptHash: string | null, journal?: JournalFor<ApiKeyRecord[]>): Promise<number> {
+    return this.#run(() =>
+      this.#db
+        .transaction(() => {
+          const revoked = (this.#statements.revokeApiKeysOfOrigin.all({ origin, at, except: exceptHash }) as ApiKeyRow[]).map(apiKeyFromRow);
+          if (revoked.length > 0 && journal) this.#writeJournal(journal(revoked));
+          return revoked.length;
+        })
+        .immediate(),
+    );
   }
 
   async recordApiKeyUse(hash: string, at: number): Promise<void> {
@@ -311,6 +319,31 @@ export class SqliteSessionStore implements SessionStore {
   async retryWebhookMessage(id: string, at: number): Promise<WebhookMessageRecord | null> {
     const row = this.#run(() => this.#statements.retryWebhookMessage.get({ id, at }) as WebhookMessageRow | undefined);
     return row ? webhookMessageFromRow(row) : null;
+  }
+
+  async recordExpiredSessions(now: number, limit: number, journal: JournalFor<SessionRecord[]>): Promise<SessionRecord[]> {
+    return this.#run(() =>
+      this.#db
+        .transaction(() => {
+          const expired = (this.#statements.claimExpiredSessions.all({ now, limit }) as SessionRow[]).map(sessionFromRow);
+          if (expired.length > 0) this.#writeJournal(journal(expired));
+          return expired;
+        })
+        .immediate(),
+    );
+  }
+
+  async countActiveSessionsByFlow(now: number): Promise<Map<string, number>> {
+    const rows = this.#run(() => this.#statements.countActiveSessionsByFlow.all({ now }) as { flow: string; n: number }[]);
+    return new Map(rows.map((row) => [row.flow, Number(row.n)]));
+  }
+
+  async purgeAuditEvents(before: number, limit: number): Promise<number> {
+    return this.#run(() => this.#statements.purgeAuditEvents.run({ before, limit }).changes);
+  }
+
+  async purgeSettledWebhookMessages(before: number, limit: number): Promise<number> {
+    return this.#run(() => this.#statements.purgeSettledWebhookMessages.run({ before, limit }).changes);
   }
 
   /** Inside a transaction: the audit events and webhook messages of a change. */

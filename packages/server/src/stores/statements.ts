@@ -8,6 +8,29 @@ const insertInto = (table: string, columns: readonly string[]) =>
 
 /** A session is active at `@now` when it is neither revoked nor past either end. */
 const activeAt = 'revoked_at IS NULL AND expires_at > @now AND (idle_expires_at IS NULL OR idle_expires_at > @now)';
+/** Neither revoked nor its expiry recorded yet: the rows of the partial indexes of migration 8. */
+const unrecordedEnd = 'end_recorded_at IS NULL AND revoked_at IS NULL';
+
+/**
+ * Statements of the expiry sweeper, the journal purge and the active-sessions gauge (migration 8).
+ * The claim is one conditional UPDATE: a session already recorded, or revoked meanwhile, is not
+ * claimed again (PostgreSQL runs its own form, `postgresStatements.claimExpiredSessions`). Deletes go
+ * in batches (`@limit`), so a purge never holds a long transaction.
+ */
+const auditUpkeepStatements = {
+  // A UNION ALL, not an OR: SQLite then searches each partial index by range instead of scanning one.
+  claimExpiredSessions: `UPDATE sessions SET end_recorded_at = @now
+    WHERE id IN (
+      SELECT id FROM sessions WHERE ${unrecordedEnd} AND expires_at <= @now
+      UNION ALL SELECT id FROM sessions WHERE ${unrecordedEnd} AND idle_expires_at <= @now
+      LIMIT @limit
+    ) AND ${unrecordedEnd} RETURNING *`,
+  countActiveSessionsByFlow: `SELECT flow, COUNT(*) AS n FROM sessions WHERE end_recorded_at IS NULL AND ${activeAt} GROUP BY flow`,
+  purgeAuditEvents: 'DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE at < @before ORDER BY at, id LIMIT @limit)',
+  purgeSettledWebhookMessages: `DELETE FROM webhook_messages WHERE id IN (
+      SELECT id FROM webhook_messages WHERE (delivered_at IS NOT NULL OR failed_at IS NOT NULL) AND created_at < @before LIMIT @limit
+    )`,
+} as const;
 
 /** What a rotation writes besides the renewal: the device as the refresh saw it, one more refresh counted. */
 const recordDevice = `device_user_agent = @device_user_agent, device_browser = @device_browser, device_os = @device_os,
@@ -80,7 +103,7 @@ export const statements = {
     ON CONFLICT (hash) DO UPDATE SET name = excluded.name, origin = excluded.origin, revoked_at = NULL`,
   revokeApiKey: 'UPDATE api_keys SET revoked_at = @at WHERE name = @name AND revoked_at IS NULL',
   revokeApiKeysOfOrigin: `UPDATE api_keys SET revoked_at = @at
-    WHERE origin = @origin AND revoked_at IS NULL AND (CAST(@except AS TEXT) IS NULL OR hash <> @except)`,
+    WHERE origin = @origin AND revoked_at IS NULL AND (CAST(@except AS TEXT) IS NULL OR hash <> @except) RETURNING *`,
   recordApiKeyUse: 'UPDATE api_keys SET last_used_at = @at WHERE hash = @hash AND (last_used_at IS NULL OR last_used_at < @at)',
   // The journal (core/journal.ts): written beside the change it records.
   insertAuditEvent: insertInto('audit_events', auditEventColumns),
@@ -112,6 +135,7 @@ export const statements = {
         OR (CAST(@status AS TEXT) = 'pending' AND delivered_at IS NULL AND failed_at IS NULL))
       AND (CAST(@before_at AS BIGINT) IS NULL OR created_at < @before_at OR (created_at = @before_at AND id < @before_id))
     ORDER BY created_at DESC, id DESC LIMIT @limit`,
+  ...auditUpkeepStatements,
   ping: 'SELECT 1',
 } as const;
 
@@ -213,6 +237,17 @@ export function prefixSuccessor(prefix: string): string | null {
  * row. Every writer locks a session before its tokens, so rotations cannot deadlock.
  */
 export const postgresStatements = {
+  /**
+   * The sweeper's claim with `SKIP LOCKED`, so concurrent sweeps take disjoint batches instead of
+   * queueing. In a materialized CTE: as an `IN (…)` subquery the planner may run the locking SELECT
+   * more than once and claim past `@limit`.
+   */
+  claimExpiredSessions: `WITH claimed AS MATERIALIZED (
+      SELECT id FROM sessions WHERE ${unrecordedEnd} AND (expires_at <= @now OR idle_expires_at <= @now)
+      ORDER BY id LIMIT @limit FOR UPDATE SKIP LOCKED
+    )
+    UPDATE sessions SET end_recorded_at = @now FROM claimed WHERE sessions.id = claimed.id AND sessions.end_recorded_at IS NULL
+    RETURNING sessions.*`,
   rotateRefreshToken: `WITH live AS (
       SELECT id FROM sessions WHERE id = @session_id AND revoked_at IS NULL FOR UPDATE
     ), spent AS (

@@ -41,12 +41,13 @@ const contractRoutes = [
   'GET /docs/errors',
   'GET /docs/errors/{code}',
   'GET /openapi.json',
+  'GET /v1/audit',
 ];
 /**
  * Contract routes this server does not serve yet (audit log). Once one is served it must move to the
  * list above: the document then names it by itself, and this test says so.
  */
-const contractRoutesNotServedYet = ['GET /v1/audit'];
+const contractRoutesNotServedYet: string[] = [];
 
 let server: RunningServer;
 let base: string;

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config.js';
 import { TesseraError } from '../../src/core/errors.js';
@@ -97,6 +98,42 @@ describe('PostgresSessionStore', () => {
       }
     } finally {
       await Promise.all(nodes.map((node) => node.close()));
+    }
+  });
+
+  it('records each passive expiry once when several nodes sweep at the same time', async () => {
+    const fresh = await createTestDatabase();
+    const nodes = await Promise.all(Array.from({ length: 3 }, () => PostgresSessionStore.open({ connectionString: fresh.url, poolSize: 4 })));
+    try {
+      const ids = Array.from({ length: 120 }, (_, i) => `ses_sweep_${String(i).padStart(3, '0')}`);
+      for (const id of ids) await nodes[0]!.createSession(session(id), token(`h_${id}`, id));
+      const now = t0 + 7_200_000;
+      const record = (expired: SessionRecord[]) => ({
+        events: expired.map((s) => ({
+          id: `evt_${s.id}_${randomUUID()}`,
+          type: 'session.expired' as const,
+          at: now,
+          userId: s.userId,
+          sessionId: s.id,
+          actor: { type: 'system' as const, id: 'tessera' },
+          reason: 'absolute',
+          details: {},
+        })),
+        messages: [],
+      });
+      // Sweeps of 25 from every node at once, until one finds nothing: batches are disjoint (SKIP LOCKED).
+      const claimed: string[] = [];
+      for (let round = 0; round < 10; round++) {
+        const sweeps = await Promise.all(Array.from({ length: 6 }, (_, i) => nodes[i % 3]!.recordExpiredSessions(now, 25, record)));
+        claimed.push(...sweeps.flat().map((s) => s.id));
+        if (sweeps.every((sweep) => sweep.length === 0)) break;
+      }
+      expect(claimed.sort()).toEqual(ids);
+      const events = await onDatabase(fresh.url, (client) => client.query("SELECT session_id FROM audit_events WHERE type = 'session.expired'"));
+      expect(events.rows.map((row) => row.session_id).sort()).toEqual(ids);
+    } finally {
+      await Promise.all(nodes.map((node) => node.close()));
+      await fresh.drop();
     }
   });
 

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { SessionRecord } from '../../src/core/session.js';
 import { createMigrationsTable, migrations, recordMigration } from '../../src/stores/migrations.js';
 import { SqliteSessionStore } from '../../src/stores/sqlite.js';
+import { statements } from '../../src/stores/statements.js';
 import { tempDir } from '../helpers.js';
 import { describeSessionStore } from './store-contract.js';
 
@@ -54,6 +55,27 @@ describe('SqliteSessionStore on a real file', () => {
       expect((await second.findRefreshToken('h1'))?.token.sessionId).toBe('ses_1');
       expect((await second.listApiKeys()).map((key) => key.hash)).toEqual(['api-hash']);
       await second.close();
+    } finally {
+      temp.cleanup();
+    }
+  });
+
+  it('sweeps expiries and counts active sessions through the partial indexes, never a scan of every session', async () => {
+    const temp = tempDir();
+    try {
+      const path = join(temp.dir, 'tessera.db');
+      await new SqliteSessionStore(path).close();
+      const db = new Database(path);
+      const plan = (sql: string) =>
+        (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all({ now: t0, limit: 10 }) as { detail: string }[]).map((row) => row.detail).join('; ');
+      const count = plan(statements.countActiveSessionsByFlow);
+      expect(count).toContain('sessions_unrecorded_by_expiry');
+      expect(count).not.toMatch(/SCAN sessions(?! USING)/);
+      const claim = plan(statements.claimExpiredSessions);
+      expect(claim).toContain('SEARCH sessions USING INDEX sessions_unrecorded_by_expiry (expires_at<?)');
+      expect(claim).toContain('SEARCH sessions USING INDEX sessions_unrecorded_by_idle_expiry (idle_expires_at<?)');
+      expect(claim).not.toMatch(/SCAN sessions(?! USING)/);
+      db.close();
     } finally {
       temp.cleanup();
     }

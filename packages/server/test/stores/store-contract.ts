@@ -561,6 +561,154 @@ export function describeSessionStore(name: string, openStore: () => Promise<{ st
       });
     });
 
+    describe('audit upkeep', () => {
+      const system = { type: 'system', id: 'tessera' } as const;
+      let upkeepCounter = 0;
+      function expiredEvent(s: SessionRecord, at: number): AuditEventRecord {
+        upkeepCounter += 1;
+        return {
+          id: `evt_x${String(upkeepCounter).padStart(6, '0')}_${randomBytes(3).toString('hex')}`,
+          type: 'session.expired',
+          at,
+          userId: s.userId,
+          sessionId: s.id,
+          actor: system,
+          reason: s.idleExpiresAt !== null && s.idleExpiresAt < s.expiresAt ? 'idle' : 'absolute',
+          details: {},
+        };
+      }
+      const recordAt = (at: number) => (expired: SessionRecord[]) => ({ events: expired.map((s) => expiredEvent(s, at)), messages: [] });
+
+      it('records each passive expiry once, idle and absolute, never an active or revoked session, and bumps no version', async () => {
+        const absolute = await create({ expiresAt: t0 + hour });
+        const idle = await create({ idleExpiresAt: t0 + hour / 2 });
+        const active = await create({ idleExpiresAt: t0 + 3 * hour });
+        const revoked = await create({ expiresAt: t0 + hour });
+        await store.revokeSession(revoked.session.id, 'admin', t0 + 60_000);
+        const claimed: SessionRecord[][] = [];
+        const first = await store.recordExpiredSessions(t0 + 2 * hour, 10, (expired) => {
+          claimed.push(expired);
+          return recordAt(t0 + 2 * hour)(expired);
+        });
+        expect(first.map((s) => s.id).sort()).toEqual([absolute.session.id, idle.session.id].sort());
+        expect(claimed).toEqual([first]);
+        // Claimed rows come back as they are: recording an expiry changes nothing a client sees.
+        expect(await store.getSession(absolute.session.id)).toEqual(absolute.session);
+        expect(await store.getSession(idle.session.id)).toEqual(idle.session);
+        const again = await store.recordExpiredSessions(t0 + 2 * hour, 10, () => {
+          throw new Error('nothing left to record');
+        });
+        expect(again).toEqual([]);
+        const events = await store.listAuditEvents({ type: 'session.expired', limit: 10 });
+        expect(events.map((e) => [e.sessionId, e.reason]).sort()).toEqual(
+          [
+            [absolute.session.id, 'absolute'],
+            [idle.session.id, 'idle'],
+          ].sort(),
+        );
+        // The active one is recorded once it ends.
+        expect((await store.recordExpiredSessions(t0 + 4 * hour, 10, recordAt(t0 + 4 * hour))).map((s) => s.id)).toEqual([active.session.id]);
+      });
+
+      it('claims at most the limit per sweep, the rest on the next ones', async () => {
+        const ids = [];
+        for (let i = 0; i < 5; i++) ids.push((await create({ expiresAt: t0 + hour })).session.id);
+        const sizes: number[] = [];
+        const seen: string[] = [];
+        for (let sweep = 0; sweep < 4; sweep++) {
+          const expired = await store.recordExpiredSessions(t0 + 2 * hour, 2, recordAt(t0 + 2 * hour));
+          sizes.push(expired.length);
+          seen.push(...expired.map((s) => s.id));
+        }
+        expect(sizes).toEqual([2, 2, 1, 0]);
+        expect(seen.sort()).toEqual(ids.sort());
+      });
+
+      it('records each expiry exactly once when sweeps run concurrently', async () => {
+        const ids: string[] = [];
+        for (let i = 0; i < 30; i++) ids.push((await create({ expiresAt: t0 + hour, userId: `user${i % 3}` })).session.id);
+        const sweeps = await Promise.all(Array.from({ length: 4 }, () => store.recordExpiredSessions(t0 + 2 * hour, 50, recordAt(t0 + 2 * hour))));
+        const claimed = sweeps.flat().map((s) => s.id);
+        expect(claimed.sort()).toEqual([...ids].sort());
+        const events = await store.listAuditEvents({ type: 'session.expired', limit: 100 });
+        expect(events.map((e) => e.sessionId).sort()).toEqual([...ids].sort());
+      });
+
+      it('leaves the expiry unrecorded when its journal cannot be written', async () => {
+        const { session: s } = await create({ expiresAt: t0 + hour });
+        await expect(
+          store.recordExpiredSessions(t0 + 2 * hour, 10, () => {
+            throw new Error('the journal failed');
+          }),
+        ).rejects.toThrow();
+        expect((await store.recordExpiredSessions(t0 + 2 * hour, 10, recordAt(t0 + 2 * hour))).map((e) => e.id)).toEqual([s.id]);
+      });
+
+      it('counts active sessions per flow, leaving out ended ones whether recorded or not', async () => {
+        await create({ flow: 'web' });
+        await create({ flow: 'web', idleExpiresAt: t0 + 3 * hour });
+        await create({ flow: 'mobile' });
+        await create({ flow: 'web', expiresAt: t0 + hour });
+        await create({ flow: 'kiosk', idleExpiresAt: t0 + hour });
+        const revoked = await create({ flow: 'mobile' });
+        await store.revokeSession(revoked.session.id, 'admin', t0 + 1);
+        const now = t0 + 2 * hour;
+        expect(Object.fromEntries(await store.countActiveSessionsByFlow(now))).toEqual({ web: 2, mobile: 1 });
+        await store.recordExpiredSessions(now, 10, recordAt(now));
+        expect(Object.fromEntries(await store.countActiveSessionsByFlow(now))).toEqual({ web: 2, mobile: 1 });
+        expect(Object.fromEntries(await store.countActiveSessionsByFlow(t0 + 4 * hour))).toEqual({ web: 1, mobile: 1 });
+      });
+
+      it('purges audit events older than a time in batches, oldest first, and keeps newer ones', async () => {
+        const events = Array.from({ length: 9 }, (_, i) => expiredEvent(session(), t0 + i * hour));
+        await store.appendJournal({ events, messages: [] });
+        const cutoff = t0 + 6 * hour;
+        expect(await store.purgeAuditEvents(cutoff, 4)).toBe(4);
+        expect((await store.listAuditEvents({ limit: 20 })).map((e) => e.at).sort()).toEqual(events.slice(4).map((e) => e.at));
+        expect(await store.purgeAuditEvents(cutoff, 4)).toBe(2);
+        expect(await store.purgeAuditEvents(cutoff, 4)).toBe(0);
+        expect((await store.listAuditEvents({ limit: 20 })).map((e) => e.id).sort()).toEqual(
+          events
+            .slice(6)
+            .map((e) => e.id)
+            .sort(),
+        );
+      });
+
+      it('purges settled webhook messages created before a time, never pending ones', async () => {
+        const message = (id: string, createdAt: number, settled: 'delivered' | 'failed' | null): WebhookMessageRecord => ({
+          id,
+          endpointId: 'wh_1',
+          eventId: `evt_${id}`,
+          type: 'session.revoked',
+          payload: '{}',
+          createdAt,
+          attempts: 1,
+          nextAttemptAt: settled ? null : createdAt,
+          deliveredAt: settled === 'delivered' ? createdAt + 1 : null,
+          failedAt: settled === 'failed' ? createdAt + 1 : null,
+          lastError: null,
+          leaseOwner: null,
+          leaseUntil: null,
+        });
+        await store.appendJournal({
+          events: [],
+          messages: [
+            message('msg_old_delivered', t0, 'delivered'),
+            message('msg_old_failed', t0 + 1, 'failed'),
+            message('msg_old_pending', t0 + 2, null),
+            message('msg_new_delivered', t0 + 2 * hour, 'delivered'),
+          ],
+        });
+        expect(await store.purgeSettledWebhookMessages(t0 + hour, 1)).toBe(1);
+        expect(await store.purgeSettledWebhookMessages(t0 + hour, 10)).toBe(1);
+        expect(await store.purgeSettledWebhookMessages(t0 + hour, 10)).toBe(0);
+        // What is left is what a later purge may still delete: the new settled one, once old enough.
+        expect(await store.purgeSettledWebhookMessages(t0 + 3 * hour, 10)).toBe(1);
+        expect(await store.purgeSettledWebhookMessages(t0 + 100 * hour, 10)).toBe(0);
+      });
+    });
+
     describe('listActiveSessions', () => {
       it('lists the active sessions of the user, newest first, excluding expired, idle-expired and revoked ones', async () => {
         const now = t0 + 2 * hour;
@@ -866,6 +1014,34 @@ export function describeSessionStore(name: string, openStore: () => Promise<{ st
         await store.recordApiKeyUse('hash-a', t0 + 10);
         await store.recordApiKeyUse('hash-a', t0 + 5);
         expect((await store.listApiKeys())[0]!.lastUsedAt).toBe(t0 + 10);
+      });
+    });
+
+    describe('api keys revoked by origin, on the record', () => {
+      it('journals the keys it revoked with the revocation, and nothing when it revoked none', async () => {
+        const key = (hash: string, name: string): ApiKeyRecord => ({ hash, name, origin: 'supplied', createdAt: t0, revokedAt: null, lastUsedAt: null });
+        await store.putApiKey(key('hash-old', 'supplied'));
+        const journaled: string[][] = [];
+        const journal = (revoked: ApiKeyRecord[]) => {
+          journaled.push(revoked.map((k) => k.hash));
+          return {
+            events: revoked.map((k) => ({
+              id: `evt_rev_${k.hash}`,
+              type: 'api_key.revoked' as const,
+              at: t0 + 1,
+              userId: null,
+              sessionId: null,
+              actor: { type: 'system' as const, id: 'tessera' },
+              reason: null,
+              details: { name: k.name },
+            })),
+            messages: [],
+          };
+        };
+        expect(await store.revokeApiKeysOfOrigin('supplied', t0 + 1, 'hash-new', journal)).toBe(1);
+        expect(await store.revokeApiKeysOfOrigin('supplied', t0 + 2, 'hash-new', journal)).toBe(0);
+        expect(journaled).toEqual([['hash-old']]);
+        expect((await store.listAuditEvents({ type: 'api_key.revoked', limit: 10 })).map((e) => e.id)).toEqual(['evt_rev_hash-old']);
       });
     });
 

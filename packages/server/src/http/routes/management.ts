@@ -7,7 +7,7 @@ import type { RevocationFeed } from '../../core/revocation-feed.js';
 import { parseCursor } from '../../core/revocation-feed.js';
 import type { SessionService } from '../../core/sessions.js';
 import { GrantAnswer, RevocationPageAnswer, RevokedSessionsAnswer, SessionAnswer, UserSessionsAnswer } from '../answer-schemas.js';
-import { requireApiKey } from '../auth.js';
+import { apiKeyActor, requireApiKey } from '../auth.js';
 import { bodyDevice } from '../devices.js';
 import type { RouteDocs } from '../openapi.js';
 import { type RequestRateLimits, secretSubject } from '../rate-limits.js';
@@ -19,7 +19,7 @@ export interface ManagementRouteOptions {
   readonly sessions: SessionService;
   readonly clock: Clock;
   readonly revocations: RevocationFeed;
-  readonly apiKeys: Pick<ApiKeys, 'accepts'>;
+  readonly apiKeys: Pick<ApiKeys, 'nameOf'>;
   readonly limits: RequestRateLimits;
 }
 
@@ -46,7 +46,7 @@ export const managementRoutes: FastifyPluginAsync<ManagementRouteOptions> = asyn
             details: [{ field: 'metadata', message: `must be nested at most ${maxMetadataDepth} levels deep` }],
           });
         }
-        const grant = await sessions.createSession({ userId: user_id, flow, metadata, device: bodyDevice(device) });
+        const grant = await sessions.createSession({ userId: user_id, flow, metadata, device: bodyDevice(device), actor: apiKeyActor(request) });
         return reply.code(201).send(grantJson(grant, clock.now()));
       },
     );
@@ -66,7 +66,7 @@ export const managementRoutes: FastifyPluginAsync<ManagementRouteOptions> = asyn
       { schema: { params: SessionIdParams }, config: { docs: docs.revokeSession } },
       async (request) => {
         const { id } = request.params;
-        const session = (await sessions.revokeSession(id, 'admin')) ?? (await sessions.getSession(id));
+        const session = (await sessions.revokeSession(id, 'admin', apiKeyActor(request))) ?? (await sessions.getSession(id));
         if (!session) throw new TesseraError('not_found', { message: 'No session with this id.' });
         return sessionJson(session, clock.now());
       },
@@ -82,7 +82,7 @@ export const managementRoutes: FastifyPluginAsync<ManagementRouteOptions> = asyn
       '/v1/users/:user_id/sessions',
       { schema: { params: UserIdParams }, config: { docs: docs.revokeUserSessions } },
       async (request) => {
-        const revoked = await sessions.revokeUserSessions(request.params.user_id, 'admin');
+        const revoked = await sessions.revokeUserSessions(request.params.user_id, 'admin', apiKeyActor(request));
         const now = clock.now();
         return { revoked: revoked.length, sessions: revoked.map((session) => sessionJson(session, now)) };
       },

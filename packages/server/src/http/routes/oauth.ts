@@ -26,7 +26,7 @@ export interface OAuthRouteOptions {
   readonly issuer: string;
   /** The `client_id` and `aud` of the tokens introspected, and the clients allowed to call. */
   readonly config: Pick<TesseraConfig, 'clientId' | 'audience' | 'oauthClients'>;
-  readonly apiKeys: Pick<ApiKeys, 'accepts'>;
+  readonly apiKeys: Pick<ApiKeys, 'nameOf'>;
   readonly limits: RequestRateLimits;
   /** How the app maps a thrown error to a catalogue one, before it leaves here as an RFC 6749 error. */
   readonly toTesseraError: ToTesseraError;

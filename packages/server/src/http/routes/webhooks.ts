@@ -17,7 +17,7 @@ export interface WebhookRouteOptions {
   readonly endpoints: readonly WebhookEndpoint[];
   readonly store: Pick<SessionStore, 'listWebhookMessages' | 'getWebhookMessage' | 'retryWebhookMessage'>;
   readonly clock: Clock;
-  readonly apiKeys: Pick<ApiKeys, 'accepts'>;
+  readonly apiKeys: Pick<ApiKeys, 'nameOf'>;
   readonly limits: RequestRateLimits;
   /** Looks for due messages at once (this node's deliverer), so a retried message goes now, not at the next poll. */
   readonly deliverNow?: () => void;

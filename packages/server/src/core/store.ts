@@ -153,8 +153,6 @@ export interface SessionStore {
   listSessions(query: SessionQuery): Promise<SessionPage>;
   /** Users with at least one stored session whose id starts with `search.prefix`, in id order (see `UserSearch`). */
   searchUsers(search: UserSearch): Promise<UserSummary[]>;
-  /** How many sessions, of every user, are neither revoked nor expired at `now`. */
-  countActiveSessions(now: number): Promise<number>;
   /**
    * Sessions revoked strictly after `since` (by their `revokedAt`), oldest first: how a node catches
    * up on revocations it was not told about (another process, a lost subscription).

@@ -224,11 +224,6 @@ export class PostgresSessionStore implements SessionStore {
     return rows.map(userSummaryFromRow);
   }
 
-  async countActiveSessions(now: number): Promise<number> {
-    const [row] = await this.#rows<{ n: string | number }>('countActiveSessions', { now });
-    return Number(row?.n ?? 0);
-  }
-
   async listRevokedSince(since: number): Promise<SessionRecord[]> {
     const rows = await this.#rows<SessionRow>('listRevokedSince', { since });
     return rows.map(sessionFromRow);

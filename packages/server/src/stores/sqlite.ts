@@ -196,11 +196,6 @@ export class SqliteSessionStore implements SessionStore {
     return rows.map(userSummaryFromRow);
   }
 
-  async countActiveSessions(now: number): Promise<number> {
-    const row = this.#run(() => this.#statements.countActiveSessions.get({ now }) as { n: number });
-    return row.n;
-  }
-
   async listRevokedSince(since: number): Promise<SessionRecord[]> {
     const rows = this.#run(() => this.#statements.listRevokedSince.all({ since }) as SessionRow[]);
     return rows.map(sessionFromRow);

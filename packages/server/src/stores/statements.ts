@@ -88,7 +88,6 @@ export const statements = {
       AND (CAST(@after AS TEXT) IS NULL OR user_id > @after)
       AND substr(user_id, 1, @prefix_length) = @prefix
     GROUP BY user_id ORDER BY user_id LIMIT @limit`,
-  countActiveSessions: `SELECT COUNT(*) AS n FROM sessions WHERE ${activeAt}`,
   listRevokedSince: 'SELECT * FROM sessions WHERE revoked_at > @since ORDER BY revoked_at, id',
   countRevokedBetween: 'SELECT COUNT(*) AS n FROM sessions WHERE revoked_at > @after AND revoked_at <= @up_to',
   listSigningKeys: 'SELECT * FROM signing_keys ORDER BY created_at, kid',

@@ -1141,22 +1141,6 @@ export function describeSessionStore(name: string, openStore: () => Promise<{ st
       });
     });
 
-    describe('countActiveSessions', () => {
-      it("counts every user's sessions that are neither revoked nor past either end", async () => {
-        const now = t0 + 2 * hour;
-        expect(await store.countActiveSessions(now)).toBe(0);
-        await create({ userId: 'alice' });
-        await create({ userId: 'bob' });
-        await create({ userId: 'bob', expiresAt: now });
-        await create({ userId: 'carol', idleExpiresAt: now - 1 });
-        await create({ userId: 'carol', idleExpiresAt: now + 1 });
-        const revoked = await create({ userId: 'dave' });
-        await store.revokeSession(revoked.session.id, 'logout', t0 + 1);
-        expect(await store.countActiveSessions(now)).toBe(3);
-        expect(await store.countActiveSessions(t0)).toBe(5);
-      });
-    });
-
     describe('versions', () => {
       it('bumps the version on every change and never otherwise', async () => {
         const { session: s, token: tk } = await create();

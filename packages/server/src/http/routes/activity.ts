@@ -13,9 +13,9 @@ import { ActivityQuery } from '../schemas.js';
 
 export interface ActivityRouteOptions {
   readonly activity: ActivityCounts;
-  readonly store: Pick<SessionStore, 'countActiveSessions'>;
+  readonly store: Pick<SessionStore, 'countActiveSessionsByFlow'>;
   readonly clock: Clock;
-  readonly apiKeys: Pick<ApiKeys, 'accepts'>;
+  readonly apiKeys: Pick<ApiKeys, 'nameOf'>;
   readonly limits: RequestRateLimits;
 }
 
@@ -28,7 +28,8 @@ export const activityRoutes: FastifyPluginAsync<ActivityRouteOptions> = async (a
   app.get<{ Querystring: Static<typeof ActivityQuery> }>('/v1/activity', { schema: { querystring: ActivityQuery }, config: { docs } }, async (request) => {
     const minutes = activity.lastMinutes(Number(request.query.minutes ?? defaultMinutes));
     const now = clock.now();
-    const active = await store.countActiveSessions(now);
+    let active = 0;
+    for (const count of (await store.countActiveSessionsByFlow(now)).values()) active += count;
     return {
       active_sessions: active,
       minutes: minutes.map((minute) => ({

@@ -16,7 +16,7 @@ import { UserSearchQuery } from '../schemas.js';
 export interface UserRouteOptions {
   readonly store: Pick<SessionStore, 'searchUsers'>;
   readonly clock: Clock;
-  readonly apiKeys: Pick<ApiKeys, 'accepts'>;
+  readonly apiKeys: Pick<ApiKeys, 'nameOf'>;
   readonly limits: RequestRateLimits;
 }
 

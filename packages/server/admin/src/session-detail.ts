@@ -15,6 +15,15 @@ const eventWords: Record<string, string> = {
   'session.signed_out_elsewhere': 'Signed out elsewhere',
 };
 
+/** Who did it, as the operator reads it: the user, an API key by name, someone at the CLI, Tessera itself. */
+export function actorWords(actor: AuditEvent['actor']): string {
+  if (actor.type === 'user') return 'by the user';
+  if (actor.type === 'api_key') return `by API key “${actor.id}”`;
+  if (actor.type === 'cli') return `by ${actor.id} at the CLI`;
+  if (actor.type === 'system') return 'by Tessera';
+  return `by ${actor.type} ${actor.id}`;
+}
+
 function field(name: string, label: string, ...value: (Node | string)[]): HTMLElement[] {
   return [element('dt', {}, label), element('dd', { 'data-field': name }, ...value)];
 }
@@ -79,7 +88,7 @@ export function timelineBlock(timeline: Timeline, now: number): HTMLElement {
         element('time', { datetime: event.at, title: event.at }, localTime(event.at)),
         element('span', { class: 'relative' }, relativeTime(event.at, now)),
         element('strong', {}, eventWords[event.type] ?? event.type),
-        element('span', { class: 'actor' }, `by ${event.actor.type} ${event.actor.id}`),
+        element('span', { class: 'actor' }, actorWords(event.actor)),
         ...(event.reason ? [element('span', { class: 'reason' }, `reason: ${event.reason}`)] : []),
       ),
     );

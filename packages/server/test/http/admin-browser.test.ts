@@ -254,7 +254,10 @@ describe('the admin console', () => {
     await page.waitForSelector(testId('timeline'), { timeout: 10_000 });
     const events = await page.$$eval(testId('timeline-event'), (items) => items.map((item) => item.getAttribute('data-type')));
     expect(events).toEqual(['session.created', 'session.revoked']);
-    expect(await text(page, `${testId('timeline-event')}[data-type="session.revoked"]`)).toContain('reason: admin');
+    const revoked = await text(page, `${testId('timeline-event')}[data-type="session.revoked"]`);
+    expect(revoked).toContain('Revoked');
+    expect(revoked).toContain('by API key');
+    expect(revoked).toContain('reason: admin');
   });
 
   it('shows the device a session was signed in from (needs devices in SESSION)', async () => {

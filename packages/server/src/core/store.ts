@@ -61,6 +61,26 @@ export interface AuditQuery {
   readonly limit: number;
 }
 
+/**
+ * Which users to find: ids starting with `prefix` (code point for code point), in id order, after
+ * `afterUserId` when given (the last of the previous page), at most `limit`.
+ */
+export interface UserSearch {
+  readonly prefix: string;
+  readonly afterUserId?: string;
+  readonly limit: number;
+  /** Sessions count as active when neither revoked nor past either end at this instant. */
+  readonly now: number;
+}
+
+/** A user as the admin console's search lists them: known by their sessions. */
+export interface UserSummary {
+  readonly userId: string;
+  readonly activeSessions: number;
+  /** When the user's newest session was created (epoch ms). */
+  readonly lastCreatedAt: number;
+}
+
 /** Which of a user's sessions a listing wants, by their status at the query's `now`. */
 export type SessionStatusFilter = 'active' | 'expired' | 'revoked' | 'all';
 
@@ -131,6 +151,8 @@ export interface SessionStore {
   listActiveSessions(userId: string, now: number): Promise<SessionRecord[]>;
   /** A page of the user's sessions matching `query`, newest first, and the count of all that match. */
   listSessions(query: SessionQuery): Promise<SessionPage>;
+  /** Users with at least one stored session whose id starts with `search.prefix`, in id order (see `UserSearch`). */
+  searchUsers(search: UserSearch): Promise<UserSummary[]>;
   /**
    * Sessions revoked strictly after `since` (by their `revokedAt`), oldest first: how a node catches
    * up on revocations it was not told about (another process, a lost subscription).

@@ -183,6 +183,32 @@ export const OAuthErrorAnswer = Type.Object({
   timestamp: Iso,
 });
 
+export const UserSearchAnswer = Type.Object({
+  users: Type.Array(
+    Type.Object({
+      user_id: Type.String(),
+      active_sessions: Type.Integer({ minimum: 0 }),
+      last_created_at: Iso,
+    }),
+    { description: 'In user id order (code point order).' },
+  ),
+  next_cursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as `cursor` for the next page; null on the last.' }),
+});
+
+export const ActivityAnswer = Type.Object({
+  active_sessions: Type.Integer({ minimum: 0, description: 'Sessions of every user neither revoked nor expired now (from the store).' }),
+  minutes: Type.Array(
+    Type.Object({
+      start: Iso,
+      sessions_created: Type.Integer({ minimum: 0 }),
+      refreshes: Type.Integer({ minimum: 0 }),
+      revocations: Type.Integer({ minimum: 0 }),
+    }),
+    { description: "This node's counts per minute, oldest first; the last is the current minute, still counting." },
+  ),
+  counting_since: Iso,
+  server_time: Iso,
+});
 /** Signed webhooks (`GET /v1/webhooks/…`): what an operator and the console see of the outbox. */
 export const WebhookEndpointsAnswer = Type.Object({
   endpoints: Type.Array(

@@ -5,18 +5,21 @@ import { TesseraError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { userIdMaxLength } from '../core/user-id.js';
 import type { Tessera } from '../tessera.js';
+import { ActivityCounts } from './activity.js';
 import { CorsPolicy, isPreflight, preflightRefusal } from './cors.js';
 import { docsBaseUrl, errorEnvelope, sendError, sendRawClientError } from './envelope.js';
 import { Metrics } from './metrics.js';
 import { type RouteDocs, serveOpenApi } from './openapi.js';
 import { createRateLimiter, RequestRateLimits } from './rate-limits.js';
 import { requestForLog } from './request-log.js';
+import { activityRoutes } from './routes/activity.js';
 import { adminRoutes } from './routes/admin.js';
 import { auditRoutes } from './routes/audit.js';
 import { endUserRoutes } from './routes/end-user.js';
 import { managementRoutes } from './routes/management.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { operationsRoutes } from './routes/operations.js';
+import { userRoutes } from './routes/users.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { wellKnownRoutes } from './routes/well-known.js';
 
@@ -185,6 +188,12 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
     ...(deliverer ? { deliverNow: () => deliverer.poll() } : {}),
   });
   await app.register(adminRoutes);
+  // The admin console's search and live counters: management API routes of their own.
+  await app.register(userRoutes, { store, clock, apiKeys, limits });
+  const activity = new ActivityCounts(clock);
+  const stopCounting = sessions.onSessionEvent((event) => activity.record(event));
+  app.addHook('onClose', async () => void stopCounting());
+  await app.register(activityRoutes, { activity, store, clock, apiKeys, limits });
   for (const path of options.upgradeOnlyPaths ?? []) {
     app.get(path, { config: { docs: realtimeDocs } }, async (request, reply) => {
       reply.header('upgrade', 'websocket');

@@ -58,6 +58,20 @@ export const RevocationsQuery = Type.Object(
 );
 export const AdminAssetParams = Type.Object({ file: Type.String({ maxLength: 64 }) });
 export const ErrorCodeParams = Type.Object({ code: Type.String({ maxLength: 64 }) });
+/** The admin console's user search: a prefix of user ids (may be empty: every user), a page size, a cursor. */
+export const UserSearchQuery = Type.Object(
+  {
+    prefix: Type.Optional(Type.String({ maxLength: 1024 })),
+    limit: Type.Optional(Type.String({ pattern: '^([1-9]|[1-9][0-9]|1[0-9][0-9]|200)$', description: '1 to 200; default 50.' })),
+    cursor: Type.Optional(Type.String({ maxLength: 2048 })),
+  },
+  { additionalProperties: false },
+);
+/** How many minutes of this node's activity: 1 to 60, default 30. */
+export const ActivityQuery = Type.Object(
+  { minutes: Type.Optional(Type.String({ pattern: '^([1-9]|[1-5][0-9]|60)$', description: '1 to 60; default 30.' })) },
+  { additionalProperties: false },
+);
 
 /** `GET /v1/webhooks/messages`: filters, a page size of 1–200 (default 50), and the cursor of the previous page. */
 export const WebhookMessagesQuery = Type.Object(

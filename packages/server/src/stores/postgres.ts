@@ -15,6 +15,8 @@ import type {
   SessionQuery,
   SessionStore,
   SigningKeyRecord,
+  UserSearch,
+  UserSummary,
 } from '../core/store.js';
 import type { WebhookClaim, WebhookMessageQuery, WebhookSettlement } from '../core/webhook-outbox.js';
 import { PostgresFanoutChannel } from '../fanout/postgres.js';
@@ -36,12 +38,22 @@ import {
   sessionFromRow,
   sessionToRow,
   signingKeyFromRow,
+  type UserSummaryRow,
+  userSummaryFromRow,
   type WebhookMessageRow,
   webhookMessageFromRow,
   webhookMessagesClaimed,
   webhookMessageToRow,
 } from './rows.js';
-import { auditQueryParameters, postgresStatements, type StatementName, sessionQueryParameters, statements, webhookParameters } from './statements.js';
+import {
+  auditQueryParameters,
+  postgresStatements,
+  type StatementName,
+  sessionQueryParameters,
+  statements,
+  userSearchParameters,
+  webhookParameters,
+} from './statements.js';
 
 export interface PostgresStoreOptions {
   /** `postgres://user@host:port/database` */
@@ -205,6 +217,11 @@ export class PostgresSessionStore implements SessionStore {
       const [count] = (await this.#query(client, 'countSessions', parameters)).rows as { n: number | string }[];
       return { sessions: rows.map(sessionFromRow), total: Number(count?.n ?? 0) };
     });
+  }
+
+  async searchUsers(search: UserSearch): Promise<UserSummary[]> {
+    const rows = await this.#rows<UserSummaryRow>('searchUsers', userSearchParameters(search));
+    return rows.map(userSummaryFromRow);
   }
 
   async listRevokedSince(since: number): Promise<SessionRecord[]> {

@@ -1,6 +1,6 @@
 import type { Actor, AuditEventRecord, AuditEventType, WebhookMessageRecord } from '../core/journal.js';
 import type { RevocationReason, SessionDevice, SessionRecord } from '../core/session.js';
-import type { ApiKeyOrigin, ApiKeyRecord, RefreshTokenRecord, SigningKeyRecord } from '../core/store.js';
+import type { ApiKeyOrigin, ApiKeyRecord, RefreshTokenRecord, SigningKeyRecord, UserSummary } from '../core/store.js';
 
 /** Row shapes and their mapping to records, shared by every SQL store. */
 export interface SessionRow {
@@ -286,3 +286,14 @@ export const webhookMessageColumns = [
   'lease_owner',
   'lease_until',
 ] as const;
+
+/** One user found by `searchUsers`: PostgreSQL gives its SUM as NUMERIC text, SQLite as a number. */
+export interface UserSummaryRow {
+  user_id: string;
+  active_sessions: number | string;
+  last_created_at: number | string;
+}
+
+export function userSummaryFromRow(row: UserSummaryRow): UserSummary {
+  return { userId: row.user_id, activeSessions: Number(row.active_sessions), lastCreatedAt: time(row.last_created_at) };
+}

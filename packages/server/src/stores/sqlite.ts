@@ -15,6 +15,8 @@ import type {
   SessionQuery,
   SessionStore,
   SigningKeyRecord,
+  UserSearch,
+  UserSummary,
 } from '../core/store.js';
 import type { WebhookClaim, WebhookMessageQuery, WebhookSettlement } from '../core/webhook-outbox.js';
 import { createMigrationsTable, listAppliedMigrations, pendingMigrations, recordMigration } from './migrations.js';
@@ -33,12 +35,14 @@ import {
   sessionFromRow,
   sessionToRow,
   signingKeyFromRow,
+  type UserSummaryRow,
+  userSummaryFromRow,
   type WebhookMessageRow,
   webhookMessageFromRow,
   webhookMessagesClaimed,
   webhookMessageToRow,
 } from './rows.js';
-import { auditQueryParameters, type StatementName, sessionQueryParameters, statements, webhookParameters } from './statements.js';
+import { auditQueryParameters, type StatementName, sessionQueryParameters, statements, userSearchParameters, webhookParameters } from './statements.js';
 
 /** Error codes at start that mean the file can never be this store as it is: damaged, not SQLite, not openable. */
 const unusableFileCodes = new Set(['SQLITE_NOTADB', 'SQLITE_CORRUPT', 'SQLITE_CANTOPEN', 'SQLITE_READONLY', 'SQLITE_PERM']);
@@ -185,6 +189,11 @@ export class SqliteSessionStore implements SessionStore {
         return { sessions: rows.map(sessionFromRow), total: n };
       })(),
     );
+  }
+
+  async searchUsers(search: UserSearch): Promise<UserSummary[]> {
+    const rows = this.#run(() => this.#statements.searchUsers.all(userSearchParameters(search)) as UserSummaryRow[]);
+    return rows.map(userSummaryFromRow);
   }
 
   async listRevokedSince(since: number): Promise<SessionRecord[]> {

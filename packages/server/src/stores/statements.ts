@@ -1,4 +1,5 @@
-import type { AuditQuery, SessionQuery } from '../core/store.js';
+import type { AuditQuery, SessionQuery, UserSearch } from '../core/store.js';
+import { userIdMaxLength } from '../core/user-id.js';
 import type { WebhookClaim, WebhookMessageQuery, WebhookSettlement } from '../core/webhook-outbox.js';
 import { auditEventColumns, sessionColumns, webhookMessageColumns } from './rows.js';
 
@@ -78,6 +79,15 @@ export const statements = {
       AND created_at <= @created_up_to AND (created_at, id) < (@before_at, @before_id)
     ORDER BY created_at DESC, id DESC LIMIT @limit`,
   countSessions: `SELECT COUNT(*) AS n FROM sessions WHERE ${sessionFilters} AND created_at < @created_before`,
+  // A range on the user id (the index `sessions_by_user` serves it), then the exact prefix test: a
+  // database collation other than C may put a few ids that do not start with the prefix in the range.
+  searchUsers: `SELECT user_id, SUM(CASE WHEN ${activeAt} THEN 1 ELSE 0 END) AS active_sessions, MAX(created_at) AS last_created_at
+    FROM sessions
+    WHERE user_id >= @from
+      AND user_id < @below
+      AND (CAST(@after AS TEXT) IS NULL OR user_id > @after)
+      AND substr(user_id, 1, @prefix_length) = @prefix
+    GROUP BY user_id ORDER BY user_id LIMIT @limit`,
   listRevokedSince: 'SELECT * FROM sessions WHERE revoked_at > @since ORDER BY revoked_at, id',
   countRevokedBetween: 'SELECT COUNT(*) AS n FROM sessions WHERE revoked_at > @after AND revoked_at <= @up_to',
   listSigningKeys: 'SELECT * FROM signing_keys ORDER BY created_at, kid',
@@ -181,6 +191,41 @@ export function sessionQueryParameters(query: SessionQuery) {
     before_id: query.before?.id ?? '',
     limit: query.limit,
   };
+}
+
+/**
+ * The parameters of `searchUsers`. The range `[from, below)` holds every id that starts with the
+ * prefix and no other in code point order (SQLite's BINARY, PostgreSQL's C collation): `below` is the
+ * prefix with its last code point raised by one. Neither bound needs LIKE, so no wildcard to escape.
+ */
+export function userSearchParameters(search: UserSearch) {
+  const after = search.afterUserId ?? null;
+  return {
+    from: after ?? search.prefix,
+    below: prefixSuccessor(search.prefix) ?? aboveEveryUserId,
+    after,
+    prefix: search.prefix,
+    prefix_length: [...search.prefix].length,
+    limit: search.limit,
+    now: search.now,
+  };
+}
+
+const lastCodePoint = 0x10ffff;
+/** Longer than the longest user id, and of the last code point: above every id (the bound of the empty prefix). */
+const aboveEveryUserId = String.fromCodePoint(lastCodePoint).repeat(userIdMaxLength + 1);
+
+/** The least string above every string that starts with `prefix`; null for '' (nothing is above all). */
+export function prefixSuccessor(prefix: string): string | null {
+  const codePoints = [...prefix].map((char) => char.codePointAt(0)!);
+  while (codePoints.length > 0) {
+    const last = codePoints.pop()!;
+    if (last === lastCodePoint) continue;
+    // The surrogates are not characters: the next one after U+D7FF is U+E000.
+    codePoints.push(last === 0xd7ff ? 0xe000 : last + 1);
+    return String.fromCodePoint(...codePoints);
+  }
+  return null;
 }
 
 /**

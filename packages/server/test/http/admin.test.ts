@@ -240,7 +240,19 @@ describe('the console at /admin', () => {
       expect(script.text).not.toMatch(/innerHTML|outerHTML|insertAdjacentHTML|document\.write/);
       for (const match of script.text.matchAll(/from '\.\/([a-z-]+\.js)'/g)) pending.push(match[1]!);
     }
-    expect([...seen].sort()).toEqual(['app.js', 'dom.js', 'management-api.js', 'node-counters.js', 'sessions-table.js', 'times.js']);
+    expect([...seen].sort()).toEqual([
+      'activity-chart.js',
+      'app.js',
+      'confirm.js',
+      'dom.js',
+      'management-api.js',
+      'node-counters.js',
+      'session-detail.js',
+      'session-state.js',
+      'sessions-table.js',
+      'times.js',
+      'webhooks-table.js',
+    ]);
   });
 
   it.each(['/admin/nope.js', '/admin/app.d.ts', '/admin/index.html', '/admin/%2e%2e%2fpackage.json', '/admin/..%2F..%2Fpackage.json', '/admin/a/b'])(

@@ -1076,6 +1076,71 @@ export function describeSessionStore(name: string, openStore: () => Promise<{ st
       });
     });
 
+    describe('searchUsers', () => {
+      const now = t0 + 2 * hour;
+      const search = (prefix: string, limit = 50, afterUserId?: string) =>
+        store.searchUsers({ prefix, limit, now, ...(afterUserId === undefined ? {} : { afterUserId }) });
+
+      it('finds the users whose id starts with the prefix, in id order, with their active sessions and newest creation', async () => {
+        await create({ userId: 'alice', createdAt: t0 + 1 });
+        await create({ userId: 'alice', createdAt: t0 + 7 });
+        const revoked = await create({ userId: 'alice', createdAt: t0 + 3 });
+        await store.revokeSession(revoked.session.id, 'admin', t0 + 10);
+        await create({ userId: 'alice', createdAt: t0 + 2, expiresAt: now - 1 });
+        await create({ userId: 'alina', createdAt: t0 + 5, idleExpiresAt: now - 1 });
+        await create({ userId: 'ali', createdAt: t0 + 4 });
+        await create({ userId: 'Alice', createdAt: t0 + 4 });
+        await create({ userId: 'bob', createdAt: t0 + 4 });
+        await create({ userId: 'al', createdAt: t0 + 4 });
+
+        expect(await search('ali')).toEqual([
+          { userId: 'ali', activeSessions: 1, lastCreatedAt: t0 + 4 },
+          { userId: 'alice', activeSessions: 2, lastCreatedAt: t0 + 7 },
+          { userId: 'alina', activeSessions: 0, lastCreatedAt: t0 + 5 },
+        ]);
+        expect((await search('alice')).map((user) => user.userId)).toEqual(['alice']);
+        expect(await search('alicia')).toEqual([]);
+        expect(await search('zz')).toEqual([]);
+        // The empty prefix is every user.
+        expect((await search('')).map((user) => user.userId)).toEqual(['Alice', 'al', 'ali', 'alice', 'alina', 'bob']);
+      });
+
+      it('pages on: after the last user of a page come the next ones, each once', async () => {
+        const ids = ['u-01', 'u-02', 'u-03', 'u-04', 'u-05', 'u-06', 'u-07', 'v-01'];
+        for (const userId of ids) {
+          await create({ userId });
+          await create({ userId });
+        }
+        const seen: string[] = [];
+        let after: string | undefined;
+        for (let page = 0; page < 10; page++) {
+          const found = await search('u-', 3, after);
+          seen.push(...found.map((user) => user.userId));
+          if (found.length < 3) break;
+          after = found.at(-1)!.userId;
+        }
+        expect(seen).toEqual(ids.slice(0, 7));
+        expect((await search('u-', 3)).map((user) => user.activeSessions)).toEqual([2, 2, 2]);
+      });
+
+      it('takes LIKE wildcards, quotes and backslashes as the characters they are', async () => {
+        for (const userId of ['a%b', 'a_b', 'axb', 'a\\b', "a'b", 'ab']) await create({ userId });
+        expect((await search('a%')).map((user) => user.userId)).toEqual(['a%b']);
+        expect((await search('a_')).map((user) => user.userId)).toEqual(['a_b']);
+        expect((await search('a\\')).map((user) => user.userId)).toEqual(['a\\b']);
+        expect((await search("a'")).map((user) => user.userId)).toEqual(["a'b"]);
+        expect(await search('%')).toEqual([]);
+      });
+
+      it('matches ids outside the Basic Multilingual Plane, and a prefix ending in the last code point', async () => {
+        const ids = ['é-1', 'é😀', 'é\u{10FFFF}x', 'é\u{FFFF}', 'f', 'e'];
+        for (const userId of ids) await create({ userId });
+        expect((await search('é')).map((user) => user.userId).sort()).toEqual(['é-1', 'é😀', 'é\u{10FFFF}x', 'é\u{FFFF}'].sort());
+        expect((await search('é😀')).map((user) => user.userId)).toEqual(['é😀']);
+        expect((await search('é\u{10FFFF}')).map((user) => user.userId)).toEqual(['é\u{10FFFF}x']);
+      });
+    });
+
     describe('versions', () => {
       it('bumps the version on every change and never otherwise', async () => {
         const { session: s, token: tk } = await create();

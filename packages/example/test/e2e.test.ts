@@ -207,9 +207,11 @@ describe('the example app in Chromium', () => {
     await expect.poll(async () => admin.getByTestId('counter-listening-verifiers').textContent(), { timeout: 3000 }).toBe('1');
     await screenshot(admin, '04-admin-console');
 
-    // The admin ends the session; both tabs say so, with the reason, within a second.
-    const revokedAt = Date.now();
+    // The admin ends the session (the console asks first); both tabs say so, with the reason, within a second.
     await row.getByTestId('revoke-session').click();
+    await admin.getByTestId('confirm-text').waitFor();
+    const revokedAt = Date.now();
+    await admin.getByTestId('confirm-accept').click();
     for (const page of [first, second]) {
       const notice = page.locator('[data-tessera-end-reason="admin"]');
       await notice.waitFor({ timeout: 1000 });

@@ -95,7 +95,7 @@ describe('tessera audit', () => {
     [['--type', 'session.exploded'], /not an event type/],
     [['--limit', '0'], /--limit/],
     [['--limit', '201'], /--limit/],
-    [['--cursor', 'garbage!'], /^tessera: The cursor must be a next_cursor from an earlier answer\.\n$/],
+    [['--cursor', 'garbage!'], /^tessera: The cursor is not a cursor from an earlier answer of this listing\.\n$/],
   ])('refuses %j with exit 2 and one line', async (args, message) => {
     const run = await runInProcess(['audit', ...args, '--data', data]);
     expect(run.code).toBe(2);

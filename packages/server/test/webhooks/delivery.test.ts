@@ -159,6 +159,39 @@ describe('a revocation becomes a signed session.revoked webhook', () => {
   });
 });
 
+describe('every way a session ends reaches the receiver', () => {
+  it('a logout, a revocation by the backend and a passive expiry each arrive once, signed, with their reason and actor', async () => {
+    const { server, clock, receiver, run } = await setUp({ events: ['session.revoked', 'session.expired'], manualTimers: true });
+    const start = (user: string) => call(`${server.url}/v1/sessions`, { token: testApiKey, body: { user_id: user, flow: 'verification' } });
+    const [byLogout, byBackend, byTime] = await Promise.all([start('ann'), start('ben'), start('cat')]);
+    const logout = await call(`${server.url}/v1/session/logout`, { method: 'POST', token: byLogout.body.access_token });
+    expect(logout.status).toBe(200);
+    expect((await call(`${server.url}/v1/sessions/${byBackend.body.session.id}`, { method: 'DELETE', token: testApiKey })).status).toBe(200);
+    await run(1);
+    // Nobody ends the third: the verification flow's 15 minutes pass, and the sweeper records the expiry.
+    await run(15 * 60 + 60, 30);
+
+    const ends = [...receiver.deduplicated.values()].map((request) => request.verified as any);
+    expect(receiver.received.every((request) => request.verifyError === undefined)).toBe(true);
+    const bySession = new Map(ends.map((body) => [body.data.session.id, body]));
+    expect(bySession.size).toBe(3);
+    expect(bySession.get(byLogout.body.session.id)).toMatchObject({
+      type: 'session.revoked',
+      data: { reason: 'logout', actor: { type: 'user', id: 'ann' }, session: { status: 'revoked', revoked_reason: 'logout' } },
+    });
+    expect(bySession.get(byBackend.body.session.id)).toMatchObject({
+      type: 'session.revoked',
+      data: { reason: 'admin', actor: { type: 'api_key' }, session: { status: 'revoked' } },
+    });
+    expect(bySession.get(byTime.body.session.id)).toMatchObject({
+      type: 'session.expired',
+      data: { reason: 'absolute', actor: { type: 'system' }, session: { user_id: 'cat', status: 'expired' } },
+    });
+    expect(Date.parse(bySession.get(byTime.body.session.id).timestamp)).toBeGreaterThanOrEqual(Date.parse(byTime.body.session.expires_at));
+    expect(clock.now()).toBeGreaterThan(Date.parse(byTime.body.session.expires_at));
+  });
+});
+
 describe('a receiver that is down for a while', () => {
   it('retries by the backoff schedule until it is back; each message arrives, and exactly once after dedup', async () => {
     const { server, clock, receiver, jumpToNextAttempt, messages } = await setUp();

@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import type { ApiKeyRecord } from '../core/store.js';
 import { cliActor, databaseOption, dataOption, openTessera, redisOption, redisPrefixOption, type StoreOptions } from './options.js';
+import { formatTable } from './table.js';
 
 export function apiKeysCommand(): Command {
   const apiKeys = new Command('api-keys').description('manage the keys of the management API');
@@ -68,13 +69,5 @@ function formatKeyTable(keys: ApiKeyRecord[], withRevoked: boolean): string {
   const time = (at: number | null) => (at === null ? '-' : new Date(at).toISOString());
   const header = ['NAME', 'ORIGIN', 'CREATED', 'LAST USED', ...(withRevoked ? ['REVOKED'] : [])];
   const rows = keys.map((key) => [key.name, key.origin, time(key.createdAt), time(key.lastUsedAt), ...(withRevoked ? [time(key.revokedAt)] : [])]);
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
-  return [header, ...rows]
-    .map((row) =>
-      row
-        .map((cell, column) => cell.padEnd(widths[column]!))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
+  return formatTable(header, rows);
 }

@@ -9,6 +9,7 @@ import {
   userSessionsPageJson,
 } from '../http/user-sessions.js';
 import { configOption, databaseOption, dataOption, openTessera, redisOption, redisPrefixOption, type StoreOptions } from './options.js';
+import { formatTable } from './table.js';
 
 interface ListOptions extends StoreOptions {
   user: string;
@@ -134,15 +135,7 @@ function sessionTable(sessions: readonly SessionJson[]): string {
     session.last_refreshed_at ?? '-',
     session.revoked_at === null ? '-' : `${session.revoked_at} (${session.revoked_reason})`,
   ]);
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
-  return [header, ...rows]
-    .map((row) =>
-      row
-        .map((cell, column) => cell.padEnd(widths[column]!))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
+  return formatTable(header, rows);
 }
 
 function usageError(message: string): InvalidArgumentError {

@@ -119,6 +119,10 @@ export async function postgresRawRates(
           idle_expires_at: null,
           successor_hash: successor,
           issued_at: at,
+          device_user_agent: null,
+          device_browser: null,
+          device_os: null,
+          device_ip: null,
         }),
       });
       if (result.rowCount !== 1) throw new Error('raw rotate: token already spent');

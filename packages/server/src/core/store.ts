@@ -129,6 +129,11 @@ export interface RotateRefreshToken {
  */
 export interface SessionStore {
   createSession(session: SessionRecord, refreshToken: RefreshTokenRecord, journal?: JournalFor<SessionRecord>): Promise<void>;
+  /**
+   * Stores many new sessions, each with its live refresh token, in one transaction: all or none. A
+   * bulk import, with no journal (the bench seeds a million sessions through it).
+   */
+  importSessions(sessions: readonly { readonly session: SessionRecord; readonly refreshToken: RefreshTokenRecord }[]): Promise<void>;
   getSession(id: string): Promise<SessionRecord | null>;
   findRefreshToken(hash: string): Promise<{ token: RefreshTokenRecord; session: SessionRecord } | null>;
   /**

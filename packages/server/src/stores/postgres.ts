@@ -138,6 +138,15 @@ export class PostgresSessionStore implements SessionStore {
     });
   }
 
+  async importSessions(sessions: readonly { readonly session: SessionRecord; readonly refreshToken: RefreshTokenRecord }[]): Promise<void> {
+    await this.#transaction(async (client) => {
+      for (const { session, refreshToken } of sessions) {
+        await this.#query(client, 'insertSession', sessionToRow(session));
+        await this.#query(client, 'insertRefreshToken', refreshTokenToRow(refreshToken));
+      }
+    });
+  }
+
   async getSession(id: string): Promise<SessionRecord | null> {
     const [row] = await this.#rows<SessionRow>('getSession', { id });
     return row ? sessionFromRow(row) : null;

@@ -107,6 +107,19 @@ export class SqliteSessionStore implements SessionStore {
     );
   }
 
+  async importSessions(sessions: readonly { readonly session: SessionRecord; readonly refreshToken: RefreshTokenRecord }[]): Promise<void> {
+    this.#run(() =>
+      this.#db
+        .transaction(() => {
+          for (const { session, refreshToken } of sessions) {
+            this.#statements.insertSession.run(sessionToRow(session));
+            this.#statements.insertRefreshToken.run(refreshTokenToRow(refreshToken));
+          }
+        })
+        .immediate(),
+    );
+  }
+
   async getSession(id: string): Promise<SessionRecord | null> {
     const row = this.#run(() => this.#statements.getSession.get({ id }) as SessionRow | undefined);
     return row ? sessionFromRow(row) : null;

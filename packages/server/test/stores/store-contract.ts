@@ -132,6 +132,37 @@ export function describeSessionStore(name: string, openStore: () => Promise<{ st
       });
     });
 
+    describe('bulk import', () => {
+      it('stores every session with its refresh token', async () => {
+        const entries = Array.from({ length: 25 }, (_, index) => {
+          const s = session({ userId: `imported-${index % 5}`, createdAt: t0 + index });
+          return { session: s, refreshToken: token(s.id, { issuedAt: s.createdAt }) };
+        });
+        await store.importSessions(entries);
+        for (const entry of entries) {
+          expect(await store.findRefreshToken(entry.refreshToken.hash)).toEqual({ token: entry.refreshToken, session: entry.session });
+        }
+        expect((await store.listActiveSessions('imported-3', t0)).map((each) => each.id).sort()).toEqual(
+          entries
+            .filter((entry) => entry.session.userId === 'imported-3')
+            .map((entry) => entry.session.id)
+            .sort(),
+        );
+      });
+
+      it('stores none of them when one cannot be stored', async () => {
+        const { session: existing } = await create();
+        const fresh = session();
+        const entries = [
+          { session: fresh, refreshToken: token(fresh.id) },
+          { session: existing, refreshToken: token(existing.id) },
+        ];
+        await expect(store.importSessions(entries)).rejects.toThrow();
+        expect(await store.getSession(fresh.id)).toBeNull();
+        expect(await store.findRefreshToken(entries[0]!.refreshToken.hash)).toBeNull();
+      });
+    });
+
     describe('refresh tokens', () => {
       it('finds a refresh token with its session', async () => {
         const { session: s, token: tk } = await create();

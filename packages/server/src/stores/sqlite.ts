@@ -9,6 +9,7 @@ import type {
   ApiKeyOrigin,
   ApiKeyRecord,
   AuditQuery,
+  PurgeableCounts,
   RefreshTokenRecord,
   RotateRefreshToken,
   SessionPage,
@@ -352,6 +353,39 @@ export class SqliteSessionStore implements SessionStore {
 
   async purgeSettledWebhookMessages(before: number, limit: number): Promise<number> {
     return this.#run(() => this.#statements.purgeSettledWebhookMessages.run({ before, limit }).changes);
+  }
+
+  async clearSealedSuccessors(spentBefore: number, limit: number): Promise<number> {
+    return this.#run(() => this.#statements.clearSealedSuccessors.run({ spent_before: spentBefore, limit }).changes);
+  }
+
+  async purgeEndedSessionTokens(endedBefore: number, limit: number): Promise<number> {
+    return this.#run(() => this.#statements.purgeEndedSessionTokens.run({ ended_before: endedBefore, limit }).changes);
+  }
+
+  async purgeEndedSessions(endedBefore: number, limit: number): Promise<number> {
+    // `changes` counts the sessions only, not the tokens the cascade removes with them.
+    return this.#run(() => this.#statements.purgeEndedSessions.run({ ended_before: endedBefore, limit }).changes);
+  }
+
+  async countPurgeable(spentBefore: number, endedBefore: number): Promise<PurgeableCounts> {
+    const count = (name: 'countSealedSuccessorsBefore' | 'countEndedSessionTokens' | 'countEndedSessions') =>
+      Number((this.#statements[name].get({ spent_before: spentBefore, ended_before: endedBefore }) as { n: number }).n);
+    return this.#run(() =>
+      this.#db.transaction(() => ({
+        sealedSuccessors: count('countSealedSuccessorsBefore'),
+        endedSessionTokens: count('countEndedSessionTokens'),
+        endedSessions: count('countEndedSessions'),
+      }))(),
+    );
+  }
+
+  async claimLease(name: string, owner: string, now: number, until: number): Promise<boolean> {
+    return this.#run(() => this.#statements.claimLease.get({ name, owner, now, lease_until: until }) !== undefined);
+  }
+
+  async releaseLease(name: string, owner: string): Promise<void> {
+    this.#run(() => this.#statements.releaseLease.run({ name, owner }));
   }
 
   /** Inside a transaction: the audit events and webhook messages of a change. */

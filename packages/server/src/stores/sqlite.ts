@@ -43,7 +43,15 @@ import {
   webhookMessagesClaimed,
   webhookMessageToRow,
 } from './rows.js';
-import { auditQueryParameters, type StatementName, sessionQueryParameters, statements, userSearchParameters, webhookParameters } from './statements.js';
+import {
+  auditQueryParameters,
+  type StatementName,
+  sessionQueryParameters,
+  sqliteStatements,
+  statements,
+  userSearchParameters,
+  webhookParameters,
+} from './statements.js';
 
 /** Error codes at start that mean the file can never be this store as it is: damaged, not SQLite, not openable. */
 const unusableFileCodes = new Set(['SQLITE_NOTADB', 'SQLITE_CORRUPT', 'SQLITE_CANTOPEN', 'SQLITE_READONLY', 'SQLITE_PERM']);
@@ -73,6 +81,7 @@ const unavailableCodes = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_IOERR'
 export class SqliteSessionStore implements SessionStore {
   readonly #db: Database.Database;
   readonly #statements: ReturnType<typeof prepareStatements>;
+  #takeSpentWithSealedSuccessor: Database.Statement | undefined;
 
   /**
    * Opens (creating it if needed) the database file at `path` and applies pending migrations. A file
@@ -356,7 +365,18 @@ export class SqliteSessionStore implements SessionStore {
   }
 
   async clearSealedSuccessors(spentBefore: number, limit: number): Promise<number> {
-    return this.#run(() => this.#statements.clearSealedSuccessors.run({ spent_before: spentBefore, limit }).changes);
+    this.#takeSpentWithSealedSuccessor ??= this.#db.prepare(sqliteStatements.takeSpentWithSealedSuccessor);
+    const take = this.#takeSpentWithSealedSuccessor;
+    // Out and back in without the successor (see `sqliteStatements`): the same token, spent as it was.
+    return this.#run(() =>
+      this.#db
+        .transaction(() => {
+          const rows = take.all({ spent_before: spentBefore, limit }) as Omit<RefreshTokenRow, 'sealed_successor'>[];
+          for (const row of rows) this.#statements.insertRefreshToken.run({ ...row, sealed_successor: null });
+          return rows.length;
+        })
+        .immediate(),
+    );
   }
 
   async purgeEndedSessionTokens(endedBefore: number, limit: number): Promise<number> {

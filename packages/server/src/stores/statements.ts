@@ -257,6 +257,18 @@ export function prefixSuccessor(prefix: string): string | null {
 }
 
 /**
+ * SQLite only. Clearing a sealed successor in place shrinks its row, and SQLite merges pages after a
+ * DELETE but never after an UPDATE: the ~840 bytes each stay, spread over half-empty pages, for as long
+ * as the session lives. So the SQLite store takes the rows out and puts them back without it (in one
+ * transaction): the pages they left are merged and reused, and the rows are packed where the new ones go.
+ */
+export const sqliteStatements = {
+  takeSpentWithSealedSuccessor: `DELETE FROM refresh_tokens WHERE hash IN (
+      SELECT hash FROM refresh_tokens WHERE sealed_successor IS NOT NULL AND spent_at < @spent_before LIMIT @limit
+    ) RETURNING hash, session_id, issued_at, spent_at`,
+} as const;
+
+/**
  * PostgreSQL only (SQLite has no data-modifying CTEs and no row locks): a whole rotation in one
  * statement, one round trip. It locks the session row first (`FOR UPDATE` waits for a concurrent
  * revocation or rotation to commit, then re-reads the row), spends the token only if it is still

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { SessionRecord } from '../../src/core/session.js';
 import { createMigrationsTable, migrations, recordMigration } from '../../src/stores/migrations.js';
 import { SqliteSessionStore } from '../../src/stores/sqlite.js';
-import { statements } from '../../src/stores/statements.js';
+import { sqliteStatements, statements } from '../../src/stores/statements.js';
 import { tempDir } from '../helpers.js';
 import { describeSessionStore } from './store-contract.js';
 
@@ -91,7 +91,7 @@ describe('SqliteSessionStore on a real file', () => {
         (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all({ spent_before: t0, ended_before: t0, limit: 500 }) as { detail: string }[])
           .map((row) => row.detail)
           .join('; ');
-      const clear = plan(statements.clearSealedSuccessors);
+      const clear = plan(sqliteStatements.takeSpentWithSealedSuccessor);
       expect(clear).toContain('SEARCH refresh_tokens USING INDEX refresh_tokens_sealed_by_spent_at (spent_at<?)');
       for (const sql of [statements.purgeEndedSessionTokens, statements.purgeEndedSessions, statements.countEndedSessionTokens]) {
         const ended = plan(sql);

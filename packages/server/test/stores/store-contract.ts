@@ -1224,9 +1224,10 @@ export function describeSessionStore(name: string, openStore: () => Promise<{ st
         const { session: s, spent, live } = await refreshedTwice();
         // Only the first was spent before t0 + 90 s.
         expect(await store.clearSealedSuccessors(t0 + 90_000, 500)).toBe(1);
+        // The same spent token, issued and spent when it was: only its sealed successor is gone.
         const first = await store.findRefreshToken(spent[0]!);
-        expect(first?.token).toMatchObject({ spentAt: t0 + 60_000, sealedSuccessor: null });
-        expect(first?.session.id).toBe(s.id);
+        expect(first?.token).toEqual({ hash: spent[0], sessionId: s.id, issuedAt: t0, spentAt: t0 + 60_000, sealedSuccessor: null });
+        expect(first?.session).toEqual(await store.getSession(s.id));
         expect(await sealedOf(spent[1]!)).toMatch(/^sealed-/);
         expect(await store.clearSealedSuccessors(t0 + 90_000, 500)).toBe(0);
         // Far past every spend: the live token stays exactly as it was.

@@ -7,6 +7,8 @@
  *   npm run bench -- --quick            shorter phases
  *   npm run bench -- --json out.json    also write the results as JSON
  *   npm run bench -- --connections 32   concurrent keep-alive connections per HTTP phase
+ *   npm run bench -- --growth           only the store's growth per refresh, with and without the
+ *                                       store purge (bench/store-growth.ts); --quick for a shorter run
  *   npm run bench -- --store postgres   the same on PostgreSQL (a bench database of its own on
  *                                       --database-url, default TEST_POSTGRES_URL or 127.0.0.1:5432),
  *                                       one node in this process, then two `tessera serve` nodes
@@ -47,6 +49,7 @@ const { values: flags } = parseArgs({
     store: { type: 'string', default: 'sqlite' },
     'database-url': { type: 'string' },
     peers: { type: 'boolean', default: false },
+    growth: { type: 'boolean', default: false },
   },
 });
 
@@ -76,6 +79,16 @@ const whoamiTokens = 1_000;
 const targets = { refresh: 0.4, whoami: 0.6 };
 
 const dir = mkdtempSync(join(os.tmpdir(), 'tessera-bench-'));
+if (flags.growth) {
+  const { storeGrowthBench } = await import('./store-growth.js');
+  try {
+    const growth = await storeGrowthBench(dir, quick, (message) => process.stderr.write(`${message}\n`));
+    if (flags.json) writeFileSync(flags.json, `${JSON.stringify({ date: new Date().toISOString(), quick, growth }, null, 2)}\n`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  process.exit(0);
+}
 const startedAt = new Date();
 const runStart = performance.now();
 

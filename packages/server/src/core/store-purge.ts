@@ -131,12 +131,16 @@ export class StorePurge {
 
   /** One background run: null when another node holds the lease. */
   async #leadAndPurge(): Promise<StorePurgeCounts | null> {
-    if (this.#purging) return null;
     const holdLease = () => {
       const now = this.#clock.now();
       // Three intervals: a node that stops without giving the lease up is replaced within three runs.
       return this.#store.claimLease(storePurgeLease, this.#owner, now, now + 3 * this.#intervalMs);
     };
+    if (this.#purging) {
+      // The last run is still going (a backlog): keep the lease for it, and start none.
+      await holdLease();
+      return null;
+    }
     if (!(await holdLease())) return null;
     this.#purging = this.#purge(holdLease).finally(() => {
       this.#purging = undefined;

@@ -8,7 +8,9 @@ import { ExpirySweeper } from '../../src/core/expiry-sweeper.js';
 import { hashRefreshToken } from '../../src/core/refresh-tokens.js';
 import type { SessionStore } from '../../src/core/store.js';
 import { StorePurge, storePurgeLease } from '../../src/core/store-purge.js';
+import { PostgresSessionStore } from '../../src/stores/postgres.js';
 import { startCore, type TestTessera } from '../helpers.js';
+import { createTestDatabase } from '../services.js';
 
 const t0 = Date.UTC(2026, 0, 1, 9, 0, 0);
 const day = 86_400_000;
@@ -35,13 +37,13 @@ function purgeOf(c: TestTessera, store: SessionStore = c.store, scheduler?: Manu
   });
 }
 
-/** The store, counting the purge's first statement of each run (a node's purge ran when it grew). */
-function countingClears(store: SessionStore, count: () => void): SessionStore {
+/** The store, counting calls of `method` (the purge's first statement of each run, unless another is named). */
+function countingClears(store: SessionStore, count: () => void, method: keyof SessionStore = 'clearSealedSuccessors'): SessionStore {
   return new Proxy(store, {
     get(target, property) {
       const value: unknown = Reflect.get(target, property);
       if (typeof value !== 'function') return value;
-      if (property !== 'clearSealedSuccessors') return value.bind(target);
+      if (property !== method) return value.bind(target);
       return (...args: unknown[]) => {
         count();
         return value.apply(target, args);
@@ -216,3 +218,59 @@ describe('retention config', () => {
     expect(() => parseConfig({ retention })).toThrow(ConfigError);
   });
 });
+
+describe('store purge on PostgreSQL, two nodes', () => {
+  it('one node purges at a time; the other takes over when it stops', async () => {
+    const database = await createTestDatabase();
+    const stores = [await PostgresSessionStore.open({ connectionString: database.url }), await PostgresSessionStore.open({ connectionString: database.url })];
+    try {
+      const clock = new ManualClock(t0);
+      const timers = new ManualClock(t0);
+      const calls = [0, 0];
+      const purges = stores.map(
+        (store, node) =>
+          new StorePurge({
+            // Its last statement: a run has ended (and the next may start) when it is counted.
+            store: countingClears(store, () => (calls[node]! += 1), 'purgeEndedSessions'),
+            clock,
+            scheduler: timers,
+            flows: parseConfig({}).flows,
+            retentionDays: 30,
+            intervalMs: 60_000,
+          }),
+      );
+      const stops = purges.map((purge) => purge.start());
+      // A minute at a time, each after the runs due have had time to end (a run still going when the next
+      // is due skips that one), until three runs have ended.
+      const aMinuteOn = async () => {
+        clock.advance(60);
+        await timers.advanceAsync(60);
+      };
+      await eventually(async () => {
+        await aMinuteOn();
+        return calls[0]! + calls[1]! >= 3;
+      });
+      expect(calls.filter((n) => n > 0)).toHaveLength(1);
+      const leader = calls[0]! > 0 ? 0 : 1;
+      stops[leader]!();
+      const before = calls[1 - leader]!;
+      await eventually(async () => {
+        await aMinuteOn();
+        return calls[1 - leader]! > before;
+      });
+      stops[1 - leader]!();
+    } finally {
+      for (const store of stores) await store.close();
+      await database.drop();
+    }
+  });
+});
+
+/** Polls `check` (every 20 ms, up to 5 s) until it holds. */
+async function eventually(check: () => boolean | Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('never happened');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

@@ -95,7 +95,8 @@ const closeGrace = 2;
  * `session_ended`, the 4xxx close codes) to a Node HTTP(S) server or to a `ws` server, so an app's
  * own socket server gets session-aware connections and can push its own messages over them.
  * Revocations reach the sockets through `sessions.onSessionEvent`, from this node or, with fan-out,
- * from any other.
+ * from any other: on the turns of the event loop after the revoking call has returned (so its HTTP
+ * answer leaves first), a few hundred sockets a turn.
  *
  * @example
  * ```ts

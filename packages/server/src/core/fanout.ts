@@ -70,6 +70,9 @@ export class Fanout {
   readonly #stops: (() => void)[] = [];
   /** Revocations made here in this turn, published together once its synchronous work is done. */
   #unpublished: RevokedSessionNote[] = [];
+  /** Sessions heard of in batches, waiting for the next look at the store, and that look while it runs. */
+  #batchesWaiting: RevokedSessionNote[] = [];
+  #readingBatches: Promise<void> | undefined;
   #connected = false;
   #catchUpNeeded = true;
   /** Every revocation before this time (less the commit lag) has been delivered here. */
@@ -191,26 +194,33 @@ export class Fanout {
   /**
    * Sessions revoked together elsewhere: their cached state is dropped at once, and the records are read
    * in one look at the store's recent revocations rather than one read each; any that look missed (a
-   * commit not visible yet to this connection) is read on its own.
+   * commit not visible yet to this connection) is read on its own. Batches heard while a look runs are
+   * read together by the next one, so the 70 messages of 10,000 sessions cost two looks, not 70.
    */
   #heardMany(notes: readonly RevokedSessionNote[]): void {
     for (const note of notes) this.#sessions.forgetSession(note.sessionId, note.version);
     const unheard = notes.filter((note) => !this.#wasDelivered(note.sessionId, note.version));
     if (unheard.length === 0) return;
-    this.#track(
-      (async () => {
-        try {
-          const recent = await this.#store.listRevokedSince(this.#clock.now() - this.#commitLagMs);
-          for (const session of recent) this.#deliver(session);
-          const missed = unheard.filter((note) => !this.#wasDelivered(note.sessionId, note.version));
-          const sessions = await Promise.all(missed.map((note) => this.#store.getSession(note.sessionId)));
-          for (const session of sessions) if (session && session.revokedAt !== null) this.#deliver(session);
-        } catch (error) {
-          this.#log.warn({ err: error, sessions: unheard.length }, 'fanout: cannot read revoked sessions; catching up later');
-          this.#catchUpNeeded = true;
-        }
-      })(),
-    );
+    this.#batchesWaiting.push(...unheard);
+    if (!this.#readingBatches) this.#track((this.#readingBatches = this.#readBatches()));
+  }
+
+  async #readBatches(): Promise<void> {
+    while (this.#batchesWaiting.length > 0) {
+      const notes = this.#batchesWaiting;
+      this.#batchesWaiting = [];
+      try {
+        const recent = await this.#store.listRevokedSince(this.#clock.now() - this.#commitLagMs);
+        for (const session of recent) this.#deliver(session);
+        const missed = notes.filter((note) => !this.#wasDelivered(note.sessionId, note.version));
+        const sessions = await Promise.all(missed.map((note) => this.#store.getSession(note.sessionId)));
+        for (const session of sessions) if (session && session.revokedAt !== null) this.#deliver(session);
+      } catch (error) {
+        this.#log.warn({ err: error, sessions: notes.length }, 'fanout: cannot read revoked sessions; catching up later');
+        this.#catchUpNeeded = true;
+      }
+    }
+    this.#readingBatches = undefined;
   }
 
   async #pollStore(): Promise<void> {

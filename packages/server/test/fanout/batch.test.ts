@@ -2,7 +2,7 @@
 // message (and one store read) per session. Real PostgreSQL, Redis and LISTEN connections; delivery is
 // timed on the wall clock with a margin for a busy machine.
 import type { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { systemClock } from '../../src/core/clock.js';
 import { type FanoutMessage, fanoutMessageBytes, parseFanoutMessage, revocationMessages } from '../../src/core/fanout-channel.js';
 import type { Log } from '../../src/core/log.js';
@@ -116,6 +116,26 @@ describe('a mass revocation between nodes on one PostgreSQL database', () => {
     expect(wire.map((message) => message.type)).toEqual(['sessions_revoked', 'sessions_revoked', 'sessions_revoked']);
     expect(new Set(wire.flatMap((message) => (message.type === 'sessions_revoked' ? message.sessions.map((each) => each.sessionId) : []))).size).toBe(300);
   });
+
+  it('over Redis: the batches of 1,000 sessions are read from the store together, not one look per message', async () => {
+    const prefix = uniqueRedisPrefix();
+    const redisOf = () => {
+      const redis = connectRedis(redisUrl, prefix, quietLog);
+      cleanups.push(() => redis.disconnect());
+      return redis;
+    };
+    const a = await startNode(redisOf());
+    const b = await startNode(redisOf());
+    await eventually(async () => a.tessera.fanout.connected && b.tessera.fanout.connected, 5_000);
+    const grants = await signIns(a.tessera, 'mass-looks', 1000);
+    const messages = revocationMessages(grants.map((grant) => ({ sessionId: grant.session.id, version: grant.session.version })));
+    expect(messages.length).toBeGreaterThanOrEqual(6);
+    const looks = vi.spyOn(b.tessera.store, 'listRevokedSince');
+    const last = await revokeAllAndHear(a.tessera, b, grants);
+    expect(last).toBeLessThan(2_000);
+    // The first message's look, then one for every message heard meanwhile (and at most one safety poll).
+    expect(looks.mock.calls.length).toBeLessThanOrEqual(3);
+  }, 30_000);
 
   it('over LISTEN/NOTIFY: 300 sessions revoked at once reach the other node within a second, in a few notifications', async () => {
     const a = await startNode();

@@ -290,8 +290,13 @@ describe('the example app in Chromium', () => {
       document.dispatchEvent(new Event('visibilitychange'));
     });
     const cdp = await context.newCDPSession(page);
+    const paused = new Promise<void>((resolve) => cdp.once('Debugger.paused', () => resolve()));
     await cdp.send('Debugger.enable');
     await cdp.send('Debugger.pause');
+    // The pause takes hold at the next script that runs: one runs now, so the page is held before the
+    // time moves (an idle page would not pause at all, and the resume below would be refused).
+    void cdp.send('Runtime.evaluate', { expression: 'void 0' }).catch(() => {});
+    await paused;
     // The time runs past the token's expiry while the tab is frozen: Tessera's at once; the tab's
     // when it thaws (Playwright's clock cannot move a paused page), its overdue timers firing then.
     const frozenFor = tokenTtl + 2;

@@ -327,8 +327,13 @@ export function useJourneys({ time = 'fast-forward', fullBrowser = false }: { ti
 
     async freeze(page) {
       const cdp = await page.context().newCDPSession(page);
+      const paused = new Promise<void>((resolve) => cdp.once('Debugger.paused', () => resolve()));
       await cdp.send('Debugger.enable');
       await cdp.send('Debugger.pause');
+      // The pause takes hold at the next script that runs: one runs now, so the page is held on return
+      // (an idle page would otherwise never pause, and the thaw's resume would be refused).
+      void cdp.send('Runtime.evaluate', { expression: 'void 0' }).catch(() => {});
+      await paused;
       let thawed = false;
       const thaw = async () => {
         if (thawed) return;

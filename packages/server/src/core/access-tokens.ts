@@ -33,7 +33,7 @@ export class AccessTokens {
   }
 
   /** Signs a token for the session, expiring after `ttl` seconds or at `notAfter`, whichever is first. */
-  async sign(session: SessionRecord, ttl: number, notAfter: number): Promise<{ token: string; expiresAt: number }> {
+  async sign(session: Pick<SessionRecord, 'id' | 'userId' | 'flow'>, ttl: number, notAfter: number): Promise<{ token: string; expiresAt: number }> {
     const { issuer, audience, clientId, clock } = this.#options;
     const iat = Math.floor(clock.now() / 1000);
     const exp = Math.min(iat + ttl, Math.floor(notAfter / 1000));

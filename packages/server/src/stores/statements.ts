@@ -263,6 +263,31 @@ export const postgresStatements = {
       SELECT @successor_hash, id, @issued_at, NULL, NULL FROM renewed
     )
     SELECT * FROM renewed`,
+  /**
+   * `rotateRefreshToken` of a token not read first: the session must also be active at @now (what
+   * the core checks on a read), and the device is merged here as `deviceSeen` merges it: a request
+   * with a user agent replaces agent, browser and OS, one without keeps them; an address replaces the address.
+   */
+  rotateUnreadRefreshToken: `WITH live AS (
+      SELECT id FROM sessions WHERE id = @session_id AND ${activeAt} FOR UPDATE
+    ), spent AS (
+      UPDATE refresh_tokens SET spent_at = @spent_at, sealed_successor = @sealed_successor
+      WHERE hash = @spent_hash AND spent_at IS NULL AND session_id IN (SELECT id FROM live)
+      RETURNING session_id
+    ), renewed AS (
+      UPDATE sessions SET last_refreshed_at = @last_refreshed_at, idle_expires_at = @idle_expires_at,
+        device_user_agent = COALESCE(CAST(@seen_user_agent AS TEXT), device_user_agent),
+        device_browser = CASE WHEN CAST(@seen_user_agent AS TEXT) IS NULL THEN device_browser ELSE CAST(@seen_browser AS TEXT) END,
+        device_os = CASE WHEN CAST(@seen_user_agent AS TEXT) IS NULL THEN device_os ELSE CAST(@seen_os AS TEXT) END,
+        device_ip = COALESCE(CAST(@seen_ip AS TEXT), device_ip),
+        refresh_count = refresh_count + 1, version = version + 1
+      WHERE id IN (SELECT session_id FROM spent)
+      RETURNING *
+    ), successor AS (
+      INSERT INTO refresh_tokens (hash, session_id, issued_at, spent_at, sealed_successor)
+      SELECT @successor_hash, id, @issued_at, NULL, NULL FROM renewed
+    )
+    SELECT * FROM renewed`,
   /** The claim, skipping rows another node's claim has locked instead of waiting for them. */
   claimWebhookMessages: `UPDATE webhook_messages SET lease_owner = @owner, lease_until = @lease_until
     WHERE id IN (SELECT id FROM webhook_messages WHERE ${webhookMessageDue} ORDER BY next_attempt_at, id LIMIT @limit FOR UPDATE SKIP LOCKED)

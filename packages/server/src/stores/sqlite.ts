@@ -11,6 +11,7 @@ import type {
   AuditQuery,
   RefreshTokenRecord,
   RotateRefreshToken,
+  RotateUnreadRefreshToken,
   SessionPage,
   SessionQuery,
   SessionStore,
@@ -74,7 +75,7 @@ export class SqliteSessionStore implements SessionStore {
   readonly #db: Database.Database;
   readonly #statements: ReturnType<typeof prepareStatements>;
   readonly #transactions: ReturnType<typeof prepareTransactions>;
-  readonly #rotations = new GroupCommit<RotateRefreshToken, SessionRecord | null>((batch) => this.#rotateBatch(batch), rotationBatchLimit);
+  readonly #rotations = new GroupCommit<QueuedRotation, SessionRecord | null>((batch) => this.#rotateBatch(batch), rotationBatchLimit);
 
   /**
    * Opens (creating it if needed) the database file at `path` and applies pending migrations. A file
@@ -129,16 +130,22 @@ export class SqliteSessionStore implements SessionStore {
    * write) per batch instead of per refresh is most of what a rotation costs here.
    */
   async rotateRefreshToken(rotation: RotateRefreshToken): Promise<SessionRecord | null> {
-    return this.#rotations.submit(rotation);
+    return this.#rotations.submit({ unread: false, rotation });
+  }
+
+  /** The rotation without the read before it (`SessionStore.rotateUnreadRefreshToken`), in the same batches. */
+  async rotateUnreadRefreshToken(rotation: RotateUnreadRefreshToken): Promise<SessionRecord | null> {
+    return this.#rotations.submit({ unread: true, rotation });
   }
 
   /** One batch of rotations, one transaction; a rotation that fails alone is rolled back to its savepoint. */
-  #rotateBatch(batch: readonly RotateRefreshToken[]): BatchOutcome<SessionRecord | null>[] {
+  #rotateBatch(batch: readonly QueuedRotation[]): BatchOutcome<SessionRecord | null>[] {
     return this.#run(() =>
-      this.#transactions.batch.immediate(batch, (rotation: RotateRefreshToken): BatchOutcome<SessionRecord | null> => {
+      this.#transactions.batch.immediate(batch, (queued: QueuedRotation): BatchOutcome<SessionRecord | null> => {
         try {
           // Nested in the batch's transaction, better-sqlite3 runs it as a savepoint.
-          return { ok: true, value: lostRaceAsNull(() => this.#transactions.rotation(rotation)) };
+          const rotate = () => (queued.unread ? this.#transactions.unreadRotation(queued.rotation) : this.#transactions.rotation(queued.rotation));
+          return { ok: true, value: lostRaceAsNull(rotate) };
         } catch (error) {
           // An error that ended the whole transaction (I/O, disk full) fails the batch: nothing is committed.
           if (!this.#db.inTransaction) throw error;
@@ -378,6 +385,11 @@ export class SqliteSessionStore implements SessionStore {
   }
 }
 
+/** A rotation waiting for its batch: of a token the core read first, or of one it did not. */
+type QueuedRotation =
+  | { readonly unread: false; readonly rotation: RotateRefreshToken }
+  | { readonly unread: true; readonly rotation: RotateUnreadRefreshToken };
+
 /** Most rotations in one transaction: enough for every connection of a busy node, few enough to answer them soon. */
 const rotationBatchLimit = 256;
 
@@ -404,10 +416,30 @@ function prepareTransactions(db: Database.Database, statements: Record<Statement
     statements.insertRefreshToken.run(refreshTokenToRow(rotation.successor));
     return sessionFromRow(row);
   });
-  const batch = db.transaction((work: readonly RotateRefreshToken[], each: (rotation: RotateRefreshToken) => BatchOutcome<SessionRecord | null>) =>
-    work.map(each),
-  );
-  return { rotation, batch };
+  const unreadRotation = db.transaction((rotation: RotateUnreadRefreshToken): SessionRecord | null => {
+    const spent = statements.spendUnreadRefreshToken.run({
+      hash: rotation.spentHash,
+      session_id: rotation.sessionId,
+      now: rotation.now,
+      spent_at: rotation.spentAt,
+      sealed_successor: rotation.sealedSuccessor,
+    });
+    if (spent.changes !== 1) return null;
+    const row = statements.renewUnreadSession.get({
+      id: rotation.sessionId,
+      last_refreshed_at: rotation.lastRefreshedAt,
+      idle_expires_at: rotation.idleExpiresAt,
+      seen_user_agent: rotation.seen?.userAgent ?? null,
+      seen_browser: rotation.seen?.browser ?? null,
+      seen_os: rotation.seen?.os ?? null,
+      seen_ip: rotation.seen?.ip ?? null,
+    }) as SessionRow | undefined;
+    if (!row) throw new LostRace();
+    statements.insertRefreshToken.run(refreshTokenToRow(rotation.successor));
+    return sessionFromRow(row);
+  });
+  const batch = db.transaction((work: readonly QueuedRotation[], each: (queued: QueuedRotation) => BatchOutcome<SessionRecord | null>) => work.map(each));
+  return { rotation, unreadRotation, batch };
 }
 
 /**

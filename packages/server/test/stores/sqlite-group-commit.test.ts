@@ -122,6 +122,26 @@ describe('SqliteSessionStore: rotations committed in groups', () => {
     expect((await store.findRefreshToken(revoked.token.hash))?.token.spentAt).toBeNull();
   });
 
+  it('rotates an unread token only while it is live, of its session, and the session active; merges the device as deviceSeen', async () => {
+    const made = await createSessions(4);
+    const [live, revoked, expired, other] = made as [(typeof made)[0], (typeof made)[0], (typeof made)[0], (typeof made)[0]];
+    await store.revokeSession(revoked.session.id, 'admin', t0 + 500);
+    const unread = (of: (typeof made)[0], sessionId: string, now: number) => ({
+      ...rotation(sessionId, of.token.hash),
+      now,
+      seen: { userAgent: null, browser: null, os: null, ip: '203.0.113.9' },
+    });
+    const results = await Promise.all([
+      store.rotateUnreadRefreshToken(unread(live, live.session.id, t0 + 1_000)),
+      store.rotateUnreadRefreshToken(unread(revoked, revoked.session.id, t0 + 1_000)),
+      store.rotateUnreadRefreshToken(unread(expired, expired.session.id, expired.session.expiresAt)),
+      store.rotateUnreadRefreshToken(unread(other, live.session.id, t0 + 1_000)),
+    ]);
+    expect(results.map((result) => result?.refreshCount ?? null)).toEqual([1, null, null, null]);
+    expect(results[0]?.device).toEqual({ userAgent: null, browser: null, os: null, ip: '203.0.113.9' });
+    for (const refused of [revoked, expired, other]) expect((await store.findRefreshToken(refused.token.hash))?.token.spentAt).toBeNull();
+  });
+
   it('commits before it answers: another connection to the file sees every answered rotation', async () => {
     const made = await createSessions(5);
     await Promise.all(made.map(({ session: s, token: tk }) => store.rotateRefreshToken(rotation(s.id, tk.hash))));

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import autocannon, { type Request } from 'autocannon';
 import type { LoadJob, LoadResult, ParentMessage } from './protocol.js';
 
-/** Named token lists, loaded once from a file the parent wrote. */
+/** Named token lists, loaded from files the parent wrote (the peers' lists sit beside Tessera's). */
 let pools: Record<string, string[]> = {};
 /** Refresh tokens are single use: the cursor survives across jobs (warm-up, then measurement). */
 const cursors = new Map<string, number>();
@@ -24,7 +24,10 @@ function requestFor(job: LoadJob, stats: { exhausted: number }): Request {
           const token = pool[at];
           // Never resend a spent token (that would be a grace-window replay): ask with an unknown one instead.
           if (token === undefined) stats.exhausted++;
-          request.body = JSON.stringify({ refresh_token: token ?? 'rt_pool_exhausted' });
+          const refreshToken = token ?? 'rt_pool_exhausted';
+          request.body = dynamic.form
+            ? new URLSearchParams({ ...dynamic.form, refresh_token: refreshToken }).toString()
+            : JSON.stringify({ refresh_token: refreshToken });
           return request;
         },
       };
@@ -93,8 +96,9 @@ function run(job: LoadJob): Promise<LoadResult> {
 process.on('message', (message: ParentMessage) => {
   const reply = (answer: unknown) => process.send?.(answer);
   if (message.type === 'pools') {
-    pools = JSON.parse(readFileSync(message.file, 'utf8')) as Record<string, string[]>;
-    cursors.clear();
+    const loaded = JSON.parse(readFileSync(message.file, 'utf8')) as Record<string, string[]>;
+    pools = { ...pools, ...loaded };
+    for (const name of Object.keys(loaded)) cursors.delete(name);
     reply({ type: 'ready', id: message.id });
     return;
   }

@@ -117,13 +117,12 @@ export async function postgresRawRates(
           sealed_successor: sealed,
           last_refreshed_at: at,
           idle_expires_at: null,
-          // The rotation records the refreshing device (issue 16); the raw rate stores none.
+          successor_hash: successor,
+          issued_at: at,
           device_user_agent: null,
           device_browser: null,
           device_os: null,
           device_ip: null,
-          successor_hash: successor,
-          issued_at: at,
         }),
       });
       if (result.rowCount !== 1) throw new Error('raw rotate: token already spent');

@@ -4,8 +4,11 @@ import { fileURLToPath } from 'node:url';
 
 /** How each request of a job differs from the last one. */
 export type Dynamic =
-  /** POST a fresh refresh token from `pool` per request; each token is sent at most once. */
-  | { readonly kind: 'refresh'; readonly pool: string }
+  /**
+   * POST a fresh refresh token from `pool` per request; each token is sent at most once. As JSON
+   * (`{"refresh_token": …}`), or with `form` as an OAuth token request: those fields and `refresh_token`, URL-encoded.
+   */
+  | { readonly kind: 'refresh'; readonly pool: string; readonly form?: Record<string, string> }
   /** `Authorization: Bearer` cycling through the first `count` tokens of `pool`. */
   | { readonly kind: 'bearer'; readonly pool: string; readonly count?: number }
   /** POST /v1/sessions with a distinct user id per request. */
@@ -40,6 +43,7 @@ export interface LoadResult {
 }
 
 export type ParentMessage =
+  /** Token lists by name, added to those loaded before (a name loaded again is replaced and starts over). */
   | { readonly type: 'pools'; readonly id: number; readonly file: string }
   | { readonly type: 'run'; readonly id: number; readonly job: LoadJob }
   | { readonly type: 'exit' };

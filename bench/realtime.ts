@@ -6,6 +6,7 @@
  *
  *   npm run bench:realtime                      10,000 sockets
  *   npm run bench:realtime -- --sockets 2000    fewer
+ *   npm run bench:realtime -- --quick           1,000 sockets: the size of the fan-out target (p99 ≤ 100 ms)
  *   npm run bench:realtime -- --json out.json   also write the results as JSON
  */
 import { writeFileSync } from 'node:fs';
@@ -18,8 +19,11 @@ import { createVerifier, type Verifier } from '../packages/server/src/verifier/i
 import { CpuWindow } from './cpu.js';
 import { type MemorySample, RealtimeServerChild } from './realtime-protocol.js';
 
-const { values: flags } = parseArgs({ options: { sockets: { type: 'string', default: '10000' }, json: { type: 'string' } } });
-const count = Number.parseInt(flags.sockets ?? '10000', 10);
+const { values: flags } = parseArgs({ options: { sockets: { type: 'string' }, quick: { type: 'boolean', default: false }, json: { type: 'string' } } });
+/** The fan-out target of issue 17: every one of 1,000 sockets told within this (p99), on one node. */
+const targetSockets = 1000;
+const targetP99Ms = 100;
+const count = Number.parseInt(flags.sockets ?? (flags.quick ? String(targetSockets) : '10000'), 10);
 if (!Number.isInteger(count) || count < 1) throw new Error('--sockets must be a positive integer');
 /** Sockets opening at once. */
 const openBatch = 500;
@@ -74,9 +78,13 @@ interface FanOut {
   readonly sockets: number;
   readonly httpMs: number;
   readonly p50: number;
+  readonly p95: number;
   readonly p99: number;
   readonly max: number;
-  /** Server time spent in the synchronous fan-out (every socket's frames queued), all events summed. */
+  /**
+   * Server time spent in the revoking call's own listeners, all events summed. Since issue 17 the sockets
+   * are told on later turns, so this is the queueing only; the telling is in the latencies.
+   */
   readonly serverFanoutMs: number;
   /** CPU of the server process and of this (client) process over the phase, percent of one core. */
   readonly serverCpuPercent: number;
@@ -108,6 +116,7 @@ async function measureFanOut(what: string, held: readonly Held[], request: () =>
     sockets: held.length,
     httpMs,
     p50: percentile(latencies, 0.5),
+    p95: percentile(latencies, 0.95),
     p99: percentile(latencies, 0.99),
     max: latencies.at(-1)!,
     serverFanoutMs,
@@ -166,7 +175,9 @@ log(`RSS ${mib(before.rss)} → ${mib(after.memory.rss)}: ${n0(idle.rssPerSocket
 const manySessions = await measureFanOut(`DELETE /v1/users/:id/sessions (${n0(count)} sessions, a socket each)`, many, () =>
   fetch(`${url}/v1/users/bench-many/sessions`, { method: 'DELETE', headers: { authorization: `Bearer ${apiKey}` } }),
 );
-log(`fan-out to ${n0(count)} sessions: p50 ${ms1(manySessions.p50)}, p99 ${ms1(manySessions.p99)}`);
+log(
+  `fan-out to ${n0(count)} sessions: HTTP ${ms1(manySessions.httpMs)}, p50 ${ms1(manySessions.p50)}, p95 ${ms1(manySessions.p95)}, p99 ${ms1(manySessions.p99)}`,
+);
 
 // 3. Fan-out to sockets of one session (one user's 10,000 tabs, or a shared service session).
 const {
@@ -180,7 +191,9 @@ const one = await openSockets(
 const oneSession = await measureFanOut(`DELETE /v1/sessions/:id (1 session, ${n0(count)} sockets)`, one, () =>
   fetch(`${url}/v1/sessions/${sessionId}`, { method: 'DELETE', headers: { authorization: `Bearer ${apiKey}` } }),
 );
-log(`fan-out to one session's ${n0(count)} sockets: p50 ${ms1(oneSession.p50)}, p99 ${ms1(oneSession.p99)}`);
+log(
+  `fan-out to one session's ${n0(count)} sockets: HTTP ${ms1(oneSession.httpMs)}, p50 ${ms1(oneSession.p50)}, p95 ${ms1(oneSession.p95)}, p99 ${ms1(oneSession.p99)}`,
+);
 
 // 4. Verifiers: resource servers that read the revocation feed, in this process; each keeps one read
 // open. Each one's fetch notes when a feed answer naming a session first reaches it: from then on,
@@ -273,13 +286,17 @@ console.log(
 );
 console.log('');
 console.log('Revocation fan-out (from the start of the HTTP call to each socket hearing session_ended)');
-console.log('| revocation | HTTP answer | p50 | p99 | last | server fan-out work | server CPU | client CPU | other CPU |');
-console.log('|---|---|---|---|---|---|---|---|---|');
+console.log('| revocation | HTTP answer | p50 | p95 | p99 | last | server work in the revoking call | server CPU | client CPU | other CPU |');
+console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const row of [manySessions, oneSession]) {
   console.log(
-    `| ${row.what} | ${ms1(row.httpMs)} | ${ms1(row.p50)} | ${ms1(row.p99)} | ${ms1(row.max)} | ${ms1(row.serverFanoutMs)} | ${row.serverCpuPercent.toFixed(0)}% | ${row.clientCpuPercent.toFixed(0)}% | ${row.otherCpuPercent.toFixed(0)}% |`,
+    `| ${row.what} | ${ms1(row.httpMs)} | ${ms1(row.p50)} | ${ms1(row.p95)} | ${ms1(row.p99)} | ${ms1(row.max)} | ${ms1(row.serverFanoutMs)} | ${row.serverCpuPercent.toFixed(0)}% | ${row.clientCpuPercent.toFixed(0)}% | ${row.otherCpuPercent.toFixed(0)}% |`,
   );
 }
+const met = [manySessions, oneSession].every((row) => row.p99 <= targetP99Ms);
+console.log(
+  `${met ? 'PASS' : 'MISS'}: fan-out p99 ≤ ${targetP99Ms} ms at ${n0(targetSockets)} sockets on one node: ${n0(count)} sessions × 1 socket p99 ${ms1(manySessions.p99)}, 1 session × ${n0(count)} sockets p99 ${ms1(oneSession.p99)}${count === targetSockets ? '' : ` (measured at ${n0(count)} sockets, not ${n0(targetSockets)}: run with --quick)`}; HTTP answers ${ms1(manySessions.httpMs)} and ${ms1(oneSession.httpMs)}`,
+);
 
 console.log('');
 console.log(
@@ -295,6 +312,21 @@ console.log(
 );
 
 if (flags.json) {
-  writeFileSync(flags.json, JSON.stringify({ startedAt: startedAt.toISOString(), machine, count, idle, fanOut: [manySessions, oneSession], feed }, null, 2));
+  writeFileSync(
+    flags.json,
+    JSON.stringify(
+      {
+        startedAt: startedAt.toISOString(),
+        machine,
+        count,
+        idle,
+        fanOut: [manySessions, oneSession],
+        target: { sockets: targetSockets, p99Ms: targetP99Ms, met },
+        feed,
+      },
+      null,
+      2,
+    ),
+  );
 }
 process.exit(0);

@@ -3,7 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { parseConfig } from '../packages/server/src/config.js';
 import { systemClock } from '../packages/server/src/core/clock.js';
 import type { SessionStore } from '../packages/server/src/core/store.js';
-import { buildApp } from '../packages/server/src/http/app.js';
+import { type AppOptions, buildApp } from '../packages/server/src/http/app.js';
 import { createTessera, type Tessera } from '../packages/server/src/tessera.js';
 
 export const benchApiKey = 'tsk_bench_fixed_key_not_a_secret';
@@ -45,8 +45,11 @@ export const benchConfigFile = { rate_limits: { refresh_per_token: null, refresh
 /** The bench's issuer: nodes started as processes must name the same one to accept the bench's tokens. */
 export const benchIssuer = 'http://127.0.0.1';
 
-/** The real server in this process: createTessera + buildApp over `store`, system clock, fixed API key. */
-export async function startTessera(store: SessionStore): Promise<RunningTessera> {
+/**
+ * The real server in this process: createTessera + buildApp over `store`, system clock, fixed API
+ * key; no logger unless `appOptions` gives one.
+ */
+export async function startTessera(store: SessionStore, appOptions: AppOptions = {}): Promise<RunningTessera> {
   const tessera = await createTessera({ store, clock: systemClock, apiKey: benchApiKey, issuer: benchIssuer, config: parseConfig(benchConfigFile) });
   const counters: Counters = { refreshed: 0, replayed: 0, created: 0 };
   tessera.sessions.onSessionEvent((event) => {
@@ -57,7 +60,7 @@ export async function startTessera(store: SessionStore): Promise<RunningTessera>
       counters.created++;
     }
   });
-  const app = await buildApp(tessera);
+  const app = await buildApp(tessera, appOptions);
   await app.listen({ port: 0, host: '127.0.0.1' });
   return {
     tessera,

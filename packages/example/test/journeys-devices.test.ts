@@ -6,7 +6,9 @@ import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 import { journeyTimeout, observe, signIn, useJourneys } from './journeys/harness.js';
 
-const world = useJourneys();
+// In the desktop Chromium, not the headless shell the other journeys use: one journey proves the
+// page in the browser people run.
+const world = useJourneys({ fullBrowser: true });
 const artifacts = fileURLToPath(new URL('../../../test-artifacts/journeys/', import.meta.url));
 
 const linuxChrome = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';

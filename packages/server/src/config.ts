@@ -296,6 +296,34 @@ function auditOf(file: Static<typeof AuditSchema> | undefined): AuditConfig {
   };
 }
 
+const RetentionSchema = Type.Object(
+  {
+    ended_sessions_days: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 })),
+    purge_interval: Type.Optional(Type.Integer({ minimum: 10, maximum: 3600 })),
+  },
+  { additionalProperties: false },
+);
+
+/** What the session store keeps (core/store-purge.ts). */
+export interface RetentionConfig {
+  /** Ended sessions (revoked or expired) and their refresh tokens are deleted this many days after they ended (1 to 3650). */
+  readonly endedSessionsDays: number;
+  /**
+   * Seconds between purges (10 to 3600). Sealed successors are cleared at each, once past the reuse
+   * interval: between two purges they are what the store grows by, about 1 KB a refresh.
+   */
+  readonly purgeInterval: number;
+}
+
+export const defaultRetention: RetentionConfig = { endedSessionsDays: 30, purgeInterval: 60 };
+
+function retentionOf(file: Static<typeof RetentionSchema> | undefined): RetentionConfig {
+  return {
+    endedSessionsDays: file?.ended_sessions_days ?? defaultRetention.endedSessionsDays,
+    purgeInterval: file?.purge_interval ?? defaultRetention.purgeInterval,
+  };
+}
+
 const ConfigSchema = Type.Object(
   {
     // additionalProperties: false, or names that do not match the pattern are let through unchecked.
@@ -314,6 +342,7 @@ const ConfigSchema = Type.Object(
     webhooks: Type.Optional(Type.Array(WebhookSchema, { maxItems: 64 })),
     webhook_delivery: Type.Optional(WebhookDeliverySchema),
     audit: Type.Optional(AuditSchema),
+    retention: Type.Optional(RetentionSchema),
   },
   { additionalProperties: false },
 );
@@ -345,6 +374,7 @@ export interface TesseraConfig {
   /** How this node delivers the webhook outbox: timeout, lease, poll interval, concurrency. */
   readonly webhookDelivery: WebhookDelivererSettings;
   readonly audit: AuditConfig;
+  readonly retention: RetentionConfig;
 }
 
 /** Each limit, or null when switched off. */
@@ -417,6 +447,7 @@ export const defaultConfig: TesseraConfig = {
   webhooks: [],
   webhookDelivery: defaultWebhookDelivererSettings,
   audit: defaultAudit,
+  retention: defaultRetention,
 };
 
 /** Reads and validates a JSON config file. */
@@ -471,6 +502,7 @@ export function parseConfig(input: unknown, source = 'config'): TesseraConfig {
     webhooks: webhooksOf(file.webhooks),
     webhookDelivery: webhookDeliveryOf(file.webhook_delivery),
     audit: auditOf(file.audit),
+    retention: retentionOf(file.retention),
   };
 }
 

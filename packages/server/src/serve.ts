@@ -9,6 +9,7 @@ import type { KeyEncryption } from './core/key-encryption.js';
 import { buildApp } from './http/app.js';
 import { clientAddressResolver } from './http/client-address.js';
 import { Metrics } from './http/metrics.js';
+import type { RequestLogging } from './http/request-log.js';
 import { attachRealtime, defaultRealtimePath, type RealtimeGateway } from './realtime/gateway.js';
 import { connectRedis, defaultRedisPrefix } from './shared-redis.js';
 import { openStore } from './stores/open-store.js';
@@ -25,6 +26,8 @@ export interface ServeOptions {
   readonly apiKey?: string;
   readonly issuer?: string;
   readonly logLevel: string;
+  /** Which requests get a log line; default `failures` (see `RequestLogging`). */
+  readonly requestLogging?: RequestLogging;
   /** `postgres://…`: PostgreSQL instead of the embedded store. */
   readonly databaseUrl?: string;
   /** `redis://…`: revocation fan-out (and shared limits) over Redis. */
@@ -85,6 +88,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const managementRequests = new WeakSet<IncomingMessage>();
   const app = await buildApp(tessera, {
     logger,
+    ...(options.requestLogging ? { requestLogging: options.requestLogging } : {}),
     metrics,
     upgradeOnlyPaths: [defaultRealtimePath],
     ...(managementPort === null ? {} : { isManagementRequest: (request: IncomingMessage) => managementRequests.has(request) }),

@@ -14,6 +14,7 @@ import { RevocationFeed } from './core/revocation-feed.js';
 import { SessionService } from './core/sessions.js';
 import { SigningKeys } from './core/signing-keys.js';
 import type { SessionStore } from './core/store.js';
+import { StorePurge } from './core/store-purge.js';
 import { WebhookDeliverer, type WebhookSend } from './core/webhook-deliverer.js';
 import { RedisFanoutChannel } from './fanout/redis.js';
 import { standardWebhooksSender } from './webhooks/standard-webhooks-sender.js';
@@ -165,14 +166,24 @@ function startWebhookDelivery(
 }
 
 /**
- * A serving node's audit-trail jobs: the expiry sweeper (records `session.expired`) and the purge
- * (keeps the store bounded). Returns the function that stops both.
+ * A serving node's upkeep jobs: the expiry sweeper (records `session.expired`), the journal purge
+ * (keeps the audit trail bounded) and the store purge (keeps sessions and tokens bounded). Returns the
+ * function that stops them.
  */
 function startAuditUpkeep(parts: Pick<Tessera, 'store' | 'clock' | 'scheduler' | 'journal' | 'config'> & { log: Log }): () => void {
   const { store, clock, scheduler, journal, log, config } = parts;
   const sweeper = new ExpirySweeper({ store, clock, scheduler, journal, log, intervalMs: config.audit.expirySweepInterval * 1000 });
   const purge = new JournalPurge({ store, clock, scheduler, log, retentionDays: config.audit.retentionDays, intervalMs: config.audit.purgeInterval * 1000 });
-  const stops = [sweeper.start(), purge.start()];
+  const storePurge = new StorePurge({
+    store,
+    clock,
+    scheduler,
+    log,
+    flows: config.flows,
+    retentionDays: config.retention.endedSessionsDays,
+    intervalMs: config.retention.purgeInterval * 1000,
+  });
+  const stops = [sweeper.start(), purge.start(), storePurge.start()];
   return () => {
     for (const stop of stops) stop();
   };

@@ -23,7 +23,7 @@ describe('finding Chromium for the browser tests', () => {
 
   it('without it, the first of the usual places that exists', () => {
     expect(findChromium({}, [absent, present, alsoPresent])).toBe(present);
-    expect(defaultChromiumPaths).toEqual(['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome']);
+    expect(defaultChromiumPaths).toEqual(['/usr/bin/chromium-headless-shell', '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome']);
   });
 
   it('none found: one error naming the variable and the places tried', () => {

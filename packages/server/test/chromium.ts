@@ -2,8 +2,16 @@
 import { existsSync } from 'node:fs';
 import { type Browser, chromium } from 'playwright-core';
 
-/** Where Debian, Ubuntu and Google put it; `CHROMIUM_PATH` names any other. */
-export const defaultChromiumPaths: readonly string[] = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
+/** Where Debian, Ubuntu and Google put the full browser. */
+export const fullChromiumPaths: readonly string[] = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
+
+/**
+ * Where the tests look, in order; `CHROMIUM_PATH` names any other. First Chromium's headless shell
+ * (Debian's `chromium-headless-shell`): the same Blink and V8 without the desktop browser around
+ * them, and what Playwright itself runs for headless tests. On this 2-core machine it halves the
+ * browser suites' time (the whole suite: 620 s → 439 s). Then the full browser.
+ */
+export const defaultChromiumPaths: readonly string[] = ['/usr/bin/chromium-headless-shell', ...fullChromiumPaths];
 
 /**
  * Without the background-networking flags Chromium dials Google's hosts at every start, which a
@@ -36,7 +44,11 @@ export function findChromium(env: NodeJS.ProcessEnv = process.env, candidates: r
   return found;
 }
 
-/** Headless Chromium through playwright-core. */
-export async function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: findChromium(), args: [...chromiumArgs] });
+/**
+ * Headless Chromium through playwright-core: the headless shell when there is one, or with `full`
+ * the desktop browser that people run (a few journeys use it, so both are covered).
+ */
+export async function launchChromium({ full = false }: { full?: boolean } = {}): Promise<Browser> {
+  const executablePath = full ? findChromium(process.env, fullChromiumPaths) : findChromium();
+  return chromium.launch({ executablePath, args: [...chromiumArgs] });
 }

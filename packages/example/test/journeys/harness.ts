@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { FastForwardClock } from '@tessera/server';
 import { type Browser, type BrowserContext, type BrowserContextOptions, type CDPSession, chromium, type Page, type Request } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
-import { chromiumArgs, findChromium, launchChromium } from '../../../server/test/chromium.js';
+import { chromiumArgs, findChromium, fullChromiumPaths, launchChromium } from '../../../server/test/chromium.js';
 import { type RunningExample, startExample } from '../../server/start.js';
 import type { Outcome, StorageMode } from './outcomes.js';
 
@@ -129,8 +129,11 @@ export interface Journeys {
   sessionOnServer(sessionId: string): Promise<{ status: string; revoked_reason: string | null }>;
 }
 
-/** Registers the hooks of a journey file and returns its world, valid inside tests. */
-export function useJourneys({ time = 'fast-forward' }: { time?: JourneyTime } = {}): Journeys {
+/**
+ * Registers the hooks of a journey file and returns its world, valid inside tests. Tabs open in
+ * Chromium's headless shell, or with `fullBrowser` in the desktop Chromium people run.
+ */
+export function useJourneys({ time = 'fast-forward', fullBrowser = false }: { time?: JourneyTime; fullBrowser?: boolean } = {}): Journeys {
   const tokenTtl = tokenTtls[time];
   let browser: Browser;
   let clock: FastForwardClock;
@@ -155,7 +158,7 @@ export function useJourneys({ time = 'fast-forward' }: { time?: JourneyTime } = 
   beforeAll(async () => {
     if (!existsSync(builtPage)) throw new Error('the page is not built: npm run build');
     mkdirSync(artifacts, { recursive: true });
-    browser = await launchChromium();
+    browser = await launchChromium({ full: fullBrowser });
   });
 
   afterAll(async () => {
@@ -273,7 +276,7 @@ export function useJourneys({ time = 'fast-forward' }: { time?: JourneyTime } = 
 
     async launchPersistent(userDataDir) {
       const persistent = await chromium.launchPersistentContext(userDataDir, {
-        executablePath: findChromium(),
+        executablePath: fullBrowser ? findChromium(process.env, fullChromiumPaths) : findChromium(),
         args: [...chromiumArgs],
         viewport: { width: 1100, height: 900 },
       });

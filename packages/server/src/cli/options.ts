@@ -6,6 +6,7 @@ import { ConfigError, defaultConfig, issuerProblem, loadConfigFile, type Tessera
 import type { Actor } from '../core/journal.js';
 import { KeyEncryption, KeyEncryptionError, parseKeyEncryptionKey } from '../core/key-encryption.js';
 import { silentLog } from '../core/log.js';
+import { type RequestLogging, requestLoggingModes } from '../http/request-log.js';
 import { connectRedis, defaultRedisPrefix } from '../shared-redis.js';
 import { openStore } from '../stores/open-store.js';
 import { createTessera, type Tessera } from '../tessera.js';
@@ -35,6 +36,13 @@ export function parseLogLevel(value: string): string {
   const levels = [...Object.keys(pino.levels.values), 'silent'];
   if (!levels.includes(value)) throw usageError(`${value} is not a log level (one of ${levels.join(', ')})`);
   return value;
+}
+
+/** `--log-requests`: which requests get a log line (`http/request-log.ts`). */
+export function parseRequestLogging(value: string): RequestLogging {
+  const mode = requestLoggingModes.find((each) => each === value);
+  if (mode === undefined) throw usageError(`${value} is not a request logging mode (one of ${requestLoggingModes.join(', ')})`);
+  return mode;
 }
 
 export const dataOption = () => new Option('--data <dir>', 'folder of the embedded store').default('./.tessera');

@@ -4,6 +4,7 @@ import { TesseraError } from '../core/errors.js';
 import { apiKeysCommand } from './api-keys.js';
 import { auditCommand } from './audit.js';
 import { keysCommand } from './keys.js';
+import { purgeCommand } from './purge.js';
 import { serveCommand } from './serve.js';
 import { sessionsCommand } from './sessions.js';
 
@@ -17,7 +18,8 @@ export function tesseraProgram(): Command {
     .addCommand(keysCommand())
     .addCommand(sessionsCommand())
     .addCommand(apiKeysCommand())
-    .addCommand(auditCommand());
+    .addCommand(auditCommand())
+    .addCommand(purgeCommand());
 }
 
 /** How the CLI ends on an error it can explain: one line on stderr, and this exit code. */

@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import type { RequestLogging } from '../http/request-log.js';
 import { startServer } from '../serve.js';
 import {
   configOption,
@@ -9,6 +10,7 @@ import {
   parseIssuer,
   parseLogLevel,
   parsePort,
+  parseRequestLogging,
   previousKekFileOption,
   redisOption,
   redisPrefixOption,
@@ -29,6 +31,12 @@ export function serveCommand(): Command {
     )
     .addOption(new Option('--issuer <url>', 'iss of access tokens (default http://localhost:PORT)').env('TESSERA_ISSUER').argParser(parseIssuer))
     .addOption(new Option('--log-level <level>', 'pino log level').env('LOG_LEVEL').default('info').argParser(parseLogLevel))
+    .addOption(
+      new Option('--log-requests <which>', 'request lines: all, failures (answers >= 400 or slower than 1 s) or none')
+        .env('LOG_REQUESTS')
+        .default('failures')
+        .argParser(parseRequestLogging),
+    )
     .addOption(new Option('--management-port <port>', 'serve /metrics and /admin on this port only').env('TESSERA_MANAGEMENT_PORT').argParser(parsePort))
     .addOption(new Option('--management-host <host>', 'interface of the management port (default 127.0.0.1)').env('TESSERA_MANAGEMENT_HOST'))
     .addOption(kekFileOption())
@@ -42,6 +50,7 @@ export function serveCommand(): Command {
         apiKey?: string;
         issuer?: string;
         logLevel: string;
+        logRequests: RequestLogging;
         databaseUrl?: string;
         redisUrl?: string;
         redisPrefix: string;
@@ -60,6 +69,7 @@ export function serveCommand(): Command {
           apiKey: options.apiKey || undefined,
           issuer: options.issuer,
           logLevel: options.logLevel,
+          requestLogging: options.logRequests,
           databaseUrl: options.databaseUrl,
           redisUrl: options.redisUrl,
           redisPrefix: options.redisPrefix,

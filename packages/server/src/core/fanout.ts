@@ -1,13 +1,13 @@
 import { type Clock, type Scheduler, systemScheduler, type Timer } from './clock.js';
 import { revocationCommitLagMs } from './defaults.js';
-import type { FanoutChannel, FanoutMessage } from './fanout-channel.js';
+import { type FanoutChannel, type FanoutMessage, type RevokedSessionNote, revocationMessages } from './fanout-channel.js';
 import type { Log } from './log.js';
 import type { SessionRecord } from './session.js';
 import type { SessionService } from './sessions.js';
 import type { SigningKeys } from './signing-keys.js';
 import type { SessionStore } from './store.js';
 
-export type { FanoutChannel, FanoutMessage, FanoutSubscriber } from './fanout-channel.js';
+export type { FanoutChannel, FanoutMessage, FanoutSubscriber, RevokedSessionNote } from './fanout-channel.js';
 // The channel contract has a module of its own, below the store; re-exported for existing imports.
 export { parseFanoutMessage } from './fanout-channel.js';
 
@@ -68,6 +68,11 @@ export class Fanout {
   readonly #delivered = new Map<string, { version: number; at: number }>();
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #stops: (() => void)[] = [];
+  /** Revocations made here in this turn, published together once its synchronous work is done. */
+  #unpublished: RevokedSessionNote[] = [];
+  /** Sessions heard of in batches, waiting for the next look at the store, and that look while it runs. */
+  #batchesWaiting: RevokedSessionNote[] = [];
+  #readingBatches: Promise<void> | undefined;
   #connected = false;
   #catchUpNeeded = true;
   /** Every revocation before this time (less the commit lag) has been delivered here. */
@@ -98,7 +103,7 @@ export class Fanout {
       this.#sessions.onSessionEvent((event) => {
         if (event.type !== 'revoked' || event.elsewhere) return;
         this.#remember(event.session);
-        this.#publish({ type: 'session_revoked', sessionId: event.session.id, version: event.session.version });
+        this.#queuePublish({ sessionId: event.session.id, version: event.session.version });
       }),
       this.#signingKeys.onRotated(() => this.#publish({ type: 'keys_rotated' })),
     );
@@ -130,6 +135,7 @@ export class Fanout {
   async close(): Promise<void> {
     this.#timer?.cancel();
     for (const stop of this.#stops.splice(0)) stop();
+    this.#publishRevoked();
     await Promise.allSettled([...this.#inFlight]);
     await this.#channel?.close();
   }
@@ -165,6 +171,10 @@ export class Fanout {
       this.#track(this.#signingKeys.reload().catch((error: unknown) => this.#log.warn({ err: error }, 'fanout: cannot reload signing keys')));
       return;
     }
+    if (message.type === 'sessions_revoked') {
+      this.#heardMany(message.sessions);
+      return;
+    }
     // Drop the cached state at once; the record itself is read from the store.
     this.#sessions.forgetSession(message.sessionId, message.version);
     if (this.#wasDelivered(message.sessionId, message.version)) return;
@@ -179,6 +189,38 @@ export class Fanout {
         },
       ),
     );
+  }
+
+  /**
+   * Sessions revoked together elsewhere: their cached state is dropped at once, and the records are read
+   * in one look at the store's recent revocations rather than one read each; any that look missed (a
+   * commit not visible yet to this connection) is read on its own. Batches heard while a look runs are
+   * read together by the next one, so the 70 messages of 10,000 sessions cost two looks, not 70.
+   */
+  #heardMany(notes: readonly RevokedSessionNote[]): void {
+    for (const note of notes) this.#sessions.forgetSession(note.sessionId, note.version);
+    const unheard = notes.filter((note) => !this.#wasDelivered(note.sessionId, note.version));
+    if (unheard.length === 0) return;
+    this.#batchesWaiting.push(...unheard);
+    if (!this.#readingBatches) this.#track((this.#readingBatches = this.#readBatches()));
+  }
+
+  async #readBatches(): Promise<void> {
+    while (this.#batchesWaiting.length > 0) {
+      const notes = this.#batchesWaiting;
+      this.#batchesWaiting = [];
+      try {
+        const recent = await this.#store.listRevokedSince(this.#clock.now() - this.#commitLagMs);
+        for (const session of recent) this.#deliver(session);
+        const missed = notes.filter((note) => !this.#wasDelivered(note.sessionId, note.version));
+        const sessions = await Promise.all(missed.map((note) => this.#store.getSession(note.sessionId)));
+        for (const session of sessions) if (session && session.revokedAt !== null) this.#deliver(session);
+      } catch (error) {
+        this.#log.warn({ err: error, sessions: notes.length }, 'fanout: cannot read revoked sessions; catching up later');
+        this.#catchUpNeeded = true;
+      }
+    }
+    this.#readingBatches = undefined;
   }
 
   async #pollStore(): Promise<void> {
@@ -211,6 +253,20 @@ export class Fanout {
     if (this.#wasDelivered(session.id, session.version)) return;
     this.#remember(session);
     this.#sessions.revokedElsewhere(session);
+  }
+
+  /** Queues a revocation made here; those of one turn (a user's every session) leave together, at its end. */
+  #queuePublish(note: RevokedSessionNote): void {
+    if (!this.#channel) return;
+    this.#unpublished.push(note);
+    if (this.#unpublished.length === 1) queueMicrotask(() => this.#publishRevoked());
+  }
+
+  #publishRevoked(): void {
+    if (this.#unpublished.length === 0) return;
+    const revoked = this.#unpublished;
+    this.#unpublished = [];
+    for (const message of revocationMessages(revoked)) this.#publish(message);
   }
 
   #publish(message: FanoutMessage): void {

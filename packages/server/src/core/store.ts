@@ -109,6 +109,13 @@ export interface SessionPage {
   readonly total: number;
 }
 
+/** What the store purge would remove (`SessionStore.countPurgeable`). */
+export interface PurgeableCounts {
+  readonly sealedSuccessors: number;
+  readonly endedSessionTokens: number;
+  readonly endedSessions: number;
+}
+
 export interface RotateRefreshToken {
   readonly spentHash: string;
   readonly spentAt: number;
@@ -139,6 +146,11 @@ export interface RotateUnreadRefreshToken extends Omit<RotateRefreshToken, 'devi
  */
 export interface SessionStore {
   createSession(session: SessionRecord, refreshToken: RefreshTokenRecord, journal?: JournalFor<SessionRecord>): Promise<void>;
+  /**
+   * Stores many new sessions, each with its live refresh token, in one transaction: all or none. A
+   * bulk import, with no journal (the bench seeds a million sessions through it).
+   */
+  importSessions(sessions: readonly { readonly session: SessionRecord; readonly refreshToken: RefreshTokenRecord }[]): Promise<void>;
   getSession(id: string): Promise<SessionRecord | null>;
   findRefreshToken(hash: string): Promise<{ token: RefreshTokenRecord; session: SessionRecord } | null>;
   /**
@@ -216,6 +228,29 @@ export interface SessionStore {
   purgeAuditEvents(before: number, limit: number): Promise<number>;
   /** Deletes up to `limit` webhook messages settled (delivered or given up) and created before `before`; returns how many. */
   purgeSettledWebhookMessages(before: number, limit: number): Promise<number>;
+
+  /**
+   * The store purge (`core/store-purge.ts`). Sets the sealed successor of up to `limit` tokens spent
+   * before `spentBefore` to null (the spent token itself stays: reuse detection still knows it);
+   * returns how many. A live token (never spent) is never touched.
+   */
+  clearSealedSuccessors(spentBefore: number, limit: number): Promise<number>;
+  /**
+   * Deletes up to `limit` refresh tokens of sessions that ended before `endedBefore`: revoked then, or
+   * not revoked and their expiry recorded (`recordExpiredSessions`) then. Returns how many.
+   */
+  purgeEndedSessionTokens(endedBefore: number, limit: number): Promise<number>;
+  /** Deletes up to `limit` sessions that ended before `endedBefore` (as above), with any token left; returns how many. */
+  purgeEndedSessions(endedBefore: number, limit: number): Promise<number>;
+  /** What the three purges above would remove now, counted without removing anything. */
+  countPurgeable(spentBefore: number, endedBefore: number): Promise<PurgeableCounts>;
+  /**
+   * Takes the lease `name` for `owner` until `until`, or renews it when `owner` holds it; true then.
+   * False while another owner holds it past `now`. However many nodes claim at once, one holds it.
+   */
+  claimLease(name: string, owner: string, now: number, until: number): Promise<boolean>;
+  /** Gives the lease up, if `owner` holds it. */
+  releaseLease(name: string, owner: string): Promise<void>;
 
   /**
    * The webhook outbox (`core/webhook-outbox.ts`). Claims at most `limit` messages due by `now` whose

@@ -11,7 +11,7 @@ import { docsBaseUrl, errorEnvelope, sendError, sendRawClientError } from './env
 import { Metrics } from './metrics.js';
 import { type RouteDocs, serveOpenApi } from './openapi.js';
 import { createRateLimiter, RequestRateLimits } from './rate-limits.js';
-import { requestForLog } from './request-log.js';
+import { type RequestLogging, requestForLog, requestLogController } from './request-log.js';
 import { activityRoutes } from './routes/activity.js';
 import { adminRoutes } from './routes/admin.js';
 import { auditRoutes } from './routes/audit.js';
@@ -26,6 +26,8 @@ import { wellKnownRoutes } from './routes/well-known.js';
 export interface AppOptions {
   /** A pino logger; none by default. */
   readonly logger?: FastifyBaseLogger;
+  /** Which requests the logger gets a line for (see `RequestLogging`); default `failures`. */
+  readonly requestLogging?: RequestLogging;
   /** The node's metrics, for a caller that adds its own (the realtime sockets); made here when absent. */
   readonly metrics?: Metrics;
   /** Paths that only take a WebSocket upgrade (the realtime socket): a plain `GET` there gets `426 upgrade_required`. */
@@ -49,9 +51,11 @@ const shutdownRetryAfter = 5;
  */
 export async function buildApp(tessera: Tessera, options: AppOptions = {}): Promise<FastifyInstance> {
   const timeouts = tessera.config.timeouts;
+  const requestLogging = options.logger ? (options.requestLogging ?? 'failures') : 'none';
   const app = Fastify({
     // Credentials a client put in the query string never reach the log.
     ...(options.logger ? { loggerInstance: options.logger.child({}, { serializers: { req: requestForLog } }) } : { logger: false }),
+    logController: requestLogController(requestLogging),
     bodyLimit: tessera.config.bodyLimit,
     genReqId: () => newId('req_'),
     requestIdHeader: false,

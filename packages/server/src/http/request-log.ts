@@ -1,4 +1,45 @@
-import type { FastifyRequest } from 'fastify';
+import { type FastifyReply, type FastifyRequest, LogController } from 'fastify';
+
+/**
+ * Which requests get a log line: `all`, Fastify's two lines per request (incoming, completed);
+ * `failures`, one line for each answer of 400 or more or slower than `slowRequestMs`; `none`.
+ */
+export type RequestLogging = 'all' | 'failures' | 'none';
+export const requestLoggingModes: readonly RequestLogging[] = ['all', 'failures', 'none'];
+
+/** An answer that took at least this long is logged under `failures` whatever its status. */
+export const slowRequestMs = 1000;
+
+/** Fastify's request lines as `mode` wants them. */
+export function requestLogController(mode: RequestLogging): LogController {
+  if (mode === 'all') return new LogController();
+  if (mode === 'none') return new LogController({ disableRequestLogging: true });
+  return new FailedRequestLog();
+}
+
+/**
+ * `failures`: no "incoming request" line, and a "request completed" line (with the request, since no
+ * line before it has it) only for an answer of 400 or more, or one slower than `slowRequestMs`: 5xx
+ * at `error`, slow answers at `warn`, other refusals at `info`. A successful hot-path request (a
+ * refresh, a whoami) writes nothing.
+ */
+class FailedRequestLog extends LogController {
+  override incomingRequest(): void {}
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    const status = reply.statusCode;
+    const responseTime = reply.elapsedTime;
+    if (error) {
+      reply.log.error({ req: request, res: reply, err: error, responseTime }, 'request errored');
+      return;
+    }
+    if (status < 400 && responseTime < slowRequestMs) return;
+    const line = { req: request, res: reply, responseTime };
+    if (status >= 500) reply.log.error(line, 'request completed');
+    else if (responseTime >= slowRequestMs) reply.log.warn(line, 'request completed');
+    else reply.log.info(line, 'request completed');
+  }
+}
 
 /** Query parameters whose values are credentials (an API key, a token, a secret) in any spelling. */
 const credentialName = /key|token|secret|password|passwd|auth|credential|code|signature|jwt/i;

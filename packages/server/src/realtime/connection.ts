@@ -2,10 +2,10 @@ import type { IncomingMessage } from 'node:http';
 import { type RawData, WebSocket } from 'ws';
 import type { AccessTokenClaims } from '../core/access-tokens.js';
 import type { Clock, Scheduler, Timer } from '../core/clock.js';
-import { errorEnvelope } from '../core/error-envelope.js';
 import { type SessionRecord, sessionEnd } from '../core/session.js';
 import { assertActive, type SessionService } from '../core/sessions.js';
 import { type RealtimeError, realtimeError, toRealtimeError } from './close-codes.js';
+import { corked, type EndingFrame, frameOf } from './ending-frame.js';
 import { MessageRate } from './message-rate.js';
 import { type ClientFrame, encodeServerFrame, parseClientFrame, type ServerFrame } from './protocol.js';
 
@@ -129,19 +129,30 @@ export class SocketConnection implements RealtimeConnection {
   /** Sends `session_ended` (or `error`) with the envelope, then closes with the matching code. */
   fail(error: RealtimeError): void {
     if (this.#closing) return;
-    const envelope = errorEnvelope(error, this.id, this.#baseUrl, this.#context.clock.now());
-    this.#sendFrame(error.endsSession ? { type: 'session_ended', error: envelope } : { type: 'error', error: envelope });
-    this.close(error.closeCode, error.code);
+    const frame = encodeServerFrame(frameOf(error, this.id, this.#baseUrl, this.#context.clock.now()));
+    corked(this.#ws, () => {
+      this.#sendText(frame);
+      this.close(error.closeCode, error.code);
+    });
+  }
+
+  /** Like `fail`, with the frame serialised once for every socket it ends. */
+  end(ending: EndingFrame): void {
+    if (this.#closing) return;
+    corked(this.#ws, () => {
+      this.#sendText(ending.textFor(this.id));
+      this.close(ending.error.closeCode, ending.error.code);
+    });
   }
 
   /**
    * The session changed (refreshed, or revoked here or on another node): follow the change, or end
-   * the socket with `ending`, the error the gateway worked out once for all sockets of the session.
+   * the socket with `ending`, the frame the gateway worked out once for all sockets of the session.
    */
-  sessionChanged(session: SessionRecord, ending: RealtimeError | null): void {
+  sessionChanged(session: SessionRecord, ending: EndingFrame | null): void {
     if (this.#closing || this.#session?.id !== session.id || session.version < this.#session.version) return;
     if (ending) {
-      this.fail(ending);
+      this.end(ending);
       return;
     }
     this.#session = session;
@@ -300,13 +311,17 @@ export class SocketConnection implements RealtimeConnection {
   // ── Outgoing ─────────────────────────────────────────────────────────────────
 
   #sendFrame(frame: ServerFrame): boolean {
+    return this.#sendText(encodeServerFrame(frame));
+  }
+
+  #sendText(text: string): boolean {
     if (this.#ws.readyState !== WebSocket.OPEN) return false;
     if (this.#ws.bufferedAmount > this.#context.maxBufferedBytes) {
       // A slow consumer: its close frame would wait behind the backlog, so drop it outright.
       this.#terminate('slow_consumer');
       return false;
     }
-    this.#ws.send(encodeServerFrame(frame));
+    this.#ws.send(text);
     return true;
   }
 

@@ -155,6 +155,22 @@ export const migrations: readonly Migration[] = [
     // GET /v1/webhooks/messages pages all endpoints' messages by (created_at, id).
     sql: 'CREATE INDEX webhook_messages_by_time ON webhook_messages (created_at, id)',
   },
+  {
+    version: 10,
+    name: 'the store purge: sealed successors by spend time, recorded expiries by time, one purging node',
+    // The store purge (core/store-purge.ts) reads each of these by range: sealed successors still kept
+    // (only those spent within the last purge interval or so), expired sessions by when their expiry
+    // was recorded (revoked ones by `sessions_by_revoked_at`), and one lease row per job.
+    sql: `
+      CREATE INDEX refresh_tokens_sealed_by_spent_at ON refresh_tokens (spent_at) WHERE sealed_successor IS NOT NULL;
+      CREATE INDEX sessions_recorded_by_end ON sessions (end_recorded_at) WHERE end_recorded_at IS NOT NULL AND revoked_at IS NULL;
+      CREATE TABLE store_leases (
+        name TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        lease_until BIGINT NOT NULL
+      );
+    `,
+  },
 ];
 
 /** The migrations not yet applied, in order. */

@@ -9,6 +9,7 @@ import type {
   ApiKeyOrigin,
   ApiKeyRecord,
   AuditQuery,
+  PurgeableCounts,
   RefreshTokenRecord,
   RotateRefreshToken,
   RotateUnreadRefreshToken,
@@ -137,6 +138,15 @@ export class PostgresSessionStore implements SessionStore {
       await this.#query(client, 'insertSession', sessionToRow(session));
       await this.#query(client, 'insertRefreshToken', refreshTokenToRow(refreshToken));
       if (journal) await this.#writeJournal(client, journal(session));
+    });
+  }
+
+  async importSessions(sessions: readonly { readonly session: SessionRecord; readonly refreshToken: RefreshTokenRecord }[]): Promise<void> {
+    await this.#transaction(async (client) => {
+      for (const { session, refreshToken } of sessions) {
+        await this.#query(client, 'insertSession', sessionToRow(session));
+        await this.#query(client, 'insertRefreshToken', refreshTokenToRow(refreshToken));
+      }
     });
   }
 
@@ -387,6 +397,46 @@ export class PostgresSessionStore implements SessionStore {
   async purgeSettledWebhookMessages(before: number, limit: number): Promise<number> {
     const result = await this.#run(() => this.#query(this.#pool, 'purgeSettledWebhookMessages', { before, limit }));
     return result.rowCount ?? 0;
+  }
+
+  async clearSealedSuccessors(spentBefore: number, limit: number): Promise<number> {
+    const result = await this.#run(() => this.#query(this.#pool, 'clearSealedSuccessors', { spent_before: spentBefore, limit }));
+    return result.rowCount ?? 0;
+  }
+
+  async purgeEndedSessionTokens(endedBefore: number, limit: number): Promise<number> {
+    const result = await this.#run(() => this.#query(this.#pool, 'purgeEndedSessionTokens', { ended_before: endedBefore, limit }));
+    return result.rowCount ?? 0;
+  }
+
+  async purgeEndedSessions(endedBefore: number, limit: number): Promise<number> {
+    // The row count is of sessions only, not of the tokens the cascade removes with them.
+    const result = await this.#run(() => this.#query(this.#pool, 'purgeEndedSessions', { ended_before: endedBefore, limit }));
+    return result.rowCount ?? 0;
+  }
+
+  async countPurgeable(spentBefore: number, endedBefore: number): Promise<PurgeableCounts> {
+    return this.#transaction(async (client) => {
+      await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const count = async (name: 'countSealedSuccessorsBefore' | 'countEndedSessionTokens' | 'countEndedSessions', parameters: NamedParameters) => {
+        const [row] = (await this.#query(client, name, parameters)).rows as { n: string | number }[];
+        return Number(row?.n ?? 0);
+      };
+      return {
+        sealedSuccessors: await count('countSealedSuccessorsBefore', { spent_before: spentBefore }),
+        endedSessionTokens: await count('countEndedSessionTokens', { ended_before: endedBefore }),
+        endedSessions: await count('countEndedSessions', { ended_before: endedBefore }),
+      };
+    });
+  }
+
+  async claimLease(name: string, owner: string, now: number, until: number): Promise<boolean> {
+    const rows = await this.#rows('claimLease', { name, owner, now, lease_until: until });
+    return rows.length > 0;
+  }
+
+  async releaseLease(name: string, owner: string): Promise<void> {
+    await this.#rows('releaseLease', { name, owner });
   }
 
   /** Inside a transaction: the audit events and webhook messages of a change. */

@@ -9,6 +9,7 @@ import type {
   ApiKeyOrigin,
   ApiKeyRecord,
   AuditQuery,
+  PurgeableCounts,
   RefreshTokenRecord,
   RotateRefreshToken,
   RotateUnreadRefreshToken,
@@ -44,7 +45,15 @@ import {
   webhookMessagesClaimed,
   webhookMessageToRow,
 } from './rows.js';
-import { auditQueryParameters, type StatementName, sessionQueryParameters, statements, userSearchParameters, webhookParameters } from './statements.js';
+import {
+  auditQueryParameters,
+  type StatementName,
+  sessionQueryParameters,
+  sqliteStatements,
+  statements,
+  userSearchParameters,
+  webhookParameters,
+} from './statements.js';
 
 /** Error codes at start that mean the file can never be this store as it is: damaged, not SQLite, not openable. */
 const unusableFileCodes = new Set(['SQLITE_NOTADB', 'SQLITE_CORRUPT', 'SQLITE_CANTOPEN', 'SQLITE_READONLY', 'SQLITE_PERM']);
@@ -76,6 +85,7 @@ export class SqliteSessionStore implements SessionStore {
   readonly #statements: ReturnType<typeof prepareStatements>;
   readonly #transactions: ReturnType<typeof prepareTransactions>;
   readonly #rotations = new GroupCommit<QueuedRotation, SessionRecord | null>((batch) => this.#rotateBatch(batch), rotationBatchLimit);
+  #takeSpentWithSealedSuccessor: Database.Statement | undefined;
 
   /**
    * Opens (creating it if needed) the database file at `path` and applies pending migrations. A file
@@ -107,6 +117,19 @@ export class SqliteSessionStore implements SessionStore {
           this.#statements.insertSession.run(sessionToRow(session));
           this.#statements.insertRefreshToken.run(refreshTokenToRow(refreshToken));
           if (journal) this.#writeJournal(journal(session));
+        })
+        .immediate(),
+    );
+  }
+
+  async importSessions(sessions: readonly { readonly session: SessionRecord; readonly refreshToken: RefreshTokenRecord }[]): Promise<void> {
+    this.#run(() =>
+      this.#db
+        .transaction(() => {
+          for (const { session, refreshToken } of sessions) {
+            this.#statements.insertSession.run(sessionToRow(session));
+            this.#statements.insertRefreshToken.run(refreshTokenToRow(refreshToken));
+          }
         })
         .immediate(),
     );
@@ -352,6 +375,50 @@ export class SqliteSessionStore implements SessionStore {
 
   async purgeSettledWebhookMessages(before: number, limit: number): Promise<number> {
     return this.#run(() => this.#statements.purgeSettledWebhookMessages.run({ before, limit }).changes);
+  }
+
+  async clearSealedSuccessors(spentBefore: number, limit: number): Promise<number> {
+    this.#takeSpentWithSealedSuccessor ??= this.#db.prepare(sqliteStatements.takeSpentWithSealedSuccessor);
+    const take = this.#takeSpentWithSealedSuccessor;
+    // Out and back in without the successor (see `sqliteStatements`): the same token, spent as it was.
+    return this.#run(() =>
+      this.#db
+        .transaction(() => {
+          const rows = take.all({ spent_before: spentBefore, limit }) as Omit<RefreshTokenRow, 'sealed_successor'>[];
+          for (const row of rows) this.#statements.insertRefreshToken.run({ ...row, sealed_successor: null });
+          return rows.length;
+        })
+        .immediate(),
+    );
+  }
+
+  async purgeEndedSessionTokens(endedBefore: number, limit: number): Promise<number> {
+    return this.#run(() => this.#statements.purgeEndedSessionTokens.run({ ended_before: endedBefore, limit }).changes);
+  }
+
+  async purgeEndedSessions(endedBefore: number, limit: number): Promise<number> {
+    // `changes` counts the sessions only, not the tokens the cascade removes with them.
+    return this.#run(() => this.#statements.purgeEndedSessions.run({ ended_before: endedBefore, limit }).changes);
+  }
+
+  async countPurgeable(spentBefore: number, endedBefore: number): Promise<PurgeableCounts> {
+    const count = (name: 'countSealedSuccessorsBefore' | 'countEndedSessionTokens' | 'countEndedSessions') =>
+      Number((this.#statements[name].get({ spent_before: spentBefore, ended_before: endedBefore }) as { n: number }).n);
+    return this.#run(() =>
+      this.#db.transaction(() => ({
+        sealedSuccessors: count('countSealedSuccessorsBefore'),
+        endedSessionTokens: count('countEndedSessionTokens'),
+        endedSessions: count('countEndedSessions'),
+      }))(),
+    );
+  }
+
+  async claimLease(name: string, owner: string, now: number, until: number): Promise<boolean> {
+    return this.#run(() => this.#statements.claimLease.get({ name, owner, now, lease_until: until }) !== undefined);
+  }
+
+  async releaseLease(name: string, owner: string): Promise<void> {
+    this.#run(() => this.#statements.releaseLease.run({ name, owner }));
   }
 
   /** Inside a transaction: the audit events and webhook messages of a change. */

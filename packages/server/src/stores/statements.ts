@@ -32,6 +32,33 @@ const auditUpkeepStatements = {
     )`,
 } as const;
 
+/** Sessions that ended before `@ended_before`: revoked then, or (not revoked) their expiry recorded then. */
+const sessionsEndedBefore = ['sessions.revoked_at < @ended_before', 'sessions.revoked_at IS NULL AND sessions.end_recorded_at < @ended_before'];
+/** The ids of those sessions, and the hashes of their tokens: one UNION ALL branch per index (no LIMIT). */
+const endedSessionIds = sessionsEndedBefore.map((ended) => `SELECT id FROM sessions WHERE ${ended}`).join(' UNION ALL ');
+const endedSessionTokens = sessionsEndedBefore
+  .map((ended) => `SELECT refresh_tokens.hash FROM sessions JOIN refresh_tokens ON refresh_tokens.session_id = sessions.id WHERE ${ended}`)
+  .join(' UNION ALL ');
+
+const storePurgeStatements = {
+  // The spent token stays (reuse detection still knows it); only its sealed successor goes.
+  clearSealedSuccessors: `UPDATE refresh_tokens SET sealed_successor = NULL WHERE hash IN (
+      SELECT hash FROM refresh_tokens WHERE sealed_successor IS NOT NULL AND spent_at < @spent_before LIMIT @limit
+    )`,
+  purgeEndedSessionTokens: `DELETE FROM refresh_tokens WHERE hash IN (${endedSessionTokens} LIMIT @limit)`,
+  // Their tokens are gone by then (purgeEndedSessionTokens runs first); the cascade removes any left.
+  purgeEndedSessions: `DELETE FROM sessions WHERE id IN (${endedSessionIds} LIMIT @limit)`,
+  countSealedSuccessorsBefore: 'SELECT COUNT(*) AS n FROM refresh_tokens WHERE sealed_successor IS NOT NULL AND spent_at < @spent_before',
+  countEndedSessionTokens: `SELECT COUNT(*) AS n FROM (${endedSessionTokens}) AS ended_tokens`,
+  countEndedSessions: `SELECT COUNT(*) AS n FROM (${endedSessionIds}) AS ended_sessions`,
+  // One row per job: taken when free or run out, renewed by its owner; a conflict changes nothing and returns no row.
+  claimLease: `INSERT INTO store_leases (name, owner, lease_until) VALUES (@name, @owner, @lease_until)
+    ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, lease_until = excluded.lease_until
+    WHERE store_leases.owner = excluded.owner OR store_leases.lease_until < @now
+    RETURNING owner`,
+  releaseLease: 'DELETE FROM store_leases WHERE name = @name AND owner = @owner',
+} as const;
+
 /** What a rotation writes besides the renewal: the device as the refresh saw it, one more refresh counted. */
 const recordDevice = `device_user_agent = @device_user_agent, device_browser = @device_browser, device_os = @device_os,
     device_ip = @device_ip, refresh_count = refresh_count + 1`;
@@ -148,6 +175,7 @@ export const statements = {
       AND (CAST(@before_at AS BIGINT) IS NULL OR created_at < @before_at OR (created_at = @before_at AND id < @before_id))
     ORDER BY created_at DESC, id DESC LIMIT @limit`,
   ...auditUpkeepStatements,
+  ...storePurgeStatements,
   ping: 'SELECT 1',
 } as const;
 
@@ -240,6 +268,18 @@ export function prefixSuccessor(prefix: string): string | null {
   }
   return null;
 }
+
+/**
+ * SQLite only. Clearing a sealed successor in place shrinks its row, and SQLite merges pages after a
+ * DELETE but never after an UPDATE: the ~840 bytes each stay, spread over half-empty pages, for as long
+ * as the session lives. So the SQLite store takes the rows out and puts them back without it (in one
+ * transaction): the pages they left are merged and reused, and the rows are packed where the new ones go.
+ */
+export const sqliteStatements = {
+  takeSpentWithSealedSuccessor: `DELETE FROM refresh_tokens WHERE hash IN (
+      SELECT hash FROM refresh_tokens WHERE sealed_successor IS NOT NULL AND spent_at < @spent_before LIMIT @limit
+    ) RETURNING hash, session_id, issued_at, spent_at`,
+} as const;
 
 /**
  * PostgreSQL only (SQLite has no data-modifying CTEs and no row locks): a whole rotation in one

@@ -15,7 +15,7 @@ export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../
 const cliEntry = join(repoRoot, 'packages/server/dist/cli/main.js');
 
 /** Settings a developer's shell might carry that would change what the CLI does. */
-const inheritedSettings = ['PORT', 'HOST', 'LOG_LEVEL', 'TESSERA_API_KEY', 'TESSERA_ISSUER', 'DATABASE_URL', 'REDIS_URL'];
+const inheritedSettings = ['PORT', 'HOST', 'LOG_LEVEL', 'LOG_REQUESTS', 'TESSERA_API_KEY', 'TESSERA_ISSUER', 'DATABASE_URL', 'REDIS_URL'];
 
 export interface TesseraProcess {
   readonly process: ChildProcess;

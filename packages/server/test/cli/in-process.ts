@@ -21,7 +21,7 @@ export function runInProcess(args: string[], env: Record<string, string | undefi
 let queue: Promise<void> = Promise.resolve();
 
 /** Settings a developer's shell might carry that would change what the CLI does (as the harness drops them). */
-const inheritedSettings = ['PORT', 'HOST', 'LOG_LEVEL', 'TESSERA_API_KEY', 'TESSERA_ISSUER', 'DATABASE_URL', 'REDIS_URL'];
+const inheritedSettings = ['PORT', 'HOST', 'LOG_LEVEL', 'LOG_REQUESTS', 'TESSERA_API_KEY', 'TESSERA_ISSUER', 'DATABASE_URL', 'REDIS_URL'];
 
 async function runNow(args: string[], env: Record<string, string | undefined>) {
   let stdout = '';

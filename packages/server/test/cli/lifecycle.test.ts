@@ -105,7 +105,7 @@ async function expectPromptExit(server: ServeHandle, data: string): Promise<void
 describe.concurrent('graceful shutdown', () => {
   it('SIGTERM lets every in-flight request finish, then exits 0 with the store closed cleanly', async () => {
     const data = dataDir();
-    const server = await serve(serveArgs(data, '--log-level', 'info'));
+    const server = await serve(serveArgs(data, '--log-level', 'info', '--log-requests', 'all'));
     const burst = Array.from({ length: 8 }, (_, index) => slowCreate(server.url, `slow-${index}`));
     // Every request has reached the server (its headers are parsed) before the signal.
     for (let seen = 0; seen < burst.length; ) {
@@ -176,7 +176,7 @@ describe.concurrent('graceful shutdown', () => {
 
   it('requests arriving after SIGTERM are not accepted', async () => {
     const data = dataDir();
-    const server = await serve(serveArgs(data, '--log-level', 'info'));
+    const server = await serve(serveArgs(data, '--log-level', 'info', '--log-requests', 'all'));
     const held = slowCreate(server.url, 'holder');
     await server.waitFor(/"msg":"incoming request"/);
     server.process.kill('SIGTERM');

@@ -177,8 +177,8 @@ describe.concurrent('tessera serve: port and issuer', () => {
 });
 
 describe.concurrent('tessera serve: logs', () => {
-  it('with --log-level info, writes pino JSON lines for requests', async () => {
-    const server = await serve(['--port', '0', ...loopback, '--data', dataDir(), '--log-level', 'info']);
+  it('with --log-level info and --log-requests all, writes pino JSON lines for every request', async () => {
+    const server = await serve(['--port', '0', ...loopback, '--data', dataDir(), '--log-level', 'info', '--log-requests', 'all']);
     await call(`${server.url}/healthz`);
     await server.waitFor(/"msg":"request completed"/);
     const lines = (server.stdout() + server.stderr())
@@ -195,6 +195,27 @@ describe.concurrent('tessera serve: logs', () => {
     const completed = lines.find((line) => line['msg'] === 'request completed');
     expect(completed?.['reqId']).toMatch(/^req_/);
     expect(lines.some((line) => line['msg'] === 'incoming request' && line['reqId'] === completed?.['reqId'])).toBe(true);
+  });
+
+  it('by default logs a line for each refused or failed answer only, and none with --log-requests none', async () => {
+    const quiet = await serve(['--port', '0', ...loopback, '--data', dataDir(), '--log-level', 'info']);
+    const silent = await serve(['--port', '0', ...loopback, '--data', dataDir(), '--log-level', 'info'], { LOG_REQUESTS: 'none' });
+    for (const server of [quiet, silent]) {
+      expect((await call(`${server.url}/healthz`)).status).toBe(200);
+      expect((await call(`${server.url}/v1/session`)).status).toBe(401);
+    }
+    await quiet.waitFor(/"msg":"request completed"/);
+    const requestLines = (output: string) =>
+      output
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as { msg: string; req?: { url: string }; res?: { statusCode: number }; responseTime?: number })
+        .filter((line) => line.msg === 'request completed' || line.msg === 'incoming request');
+    const logged = requestLines(quiet.stdout() + quiet.stderr());
+    expect(logged.map((line) => [line.msg, line.req?.url, line.res?.statusCode])).toEqual([['request completed', '/v1/session', 401]]);
+    expect(typeof logged[0]?.responseTime).toBe('number');
+    // The other server answered the same two requests (after the first's line was written) and logged neither.
+    expect(requestLines(silent.stdout() + silent.stderr())).toEqual([]);
   });
 
   it('with --log-level warn, writes no info lines', async () => {

@@ -72,10 +72,15 @@ describe.concurrent('flags and environment that cannot work: one line, exit 2', 
   );
 
   it(
-    '--log-level and LOG_LEVEL must be a level',
+    '--log-level and LOG_LEVEL must be a level, --log-requests and LOG_REQUESTS a mode',
     async () => {
       expectRefusal(await runInProcess(['serve', ...loopback, '--data', dataDir(), '--log-level', 'loud']), /loud.*not a log level.*info/);
       expectRefusal(await runInProcess(['serve', ...loopback, '--data', dataDir()], { LOG_LEVEL: 'LOUD' }), /LOUD.*not a log level/);
+      expectRefusal(
+        await runInProcess(['serve', ...loopback, '--data', dataDir(), '--log-requests', 'some']),
+        /some.*not a request logging mode.*all, failures, none/,
+      );
+      expectRefusal(await runInProcess(['serve', ...loopback, '--data', dataDir()], { LOG_REQUESTS: 'ALL' }), /ALL.*not a request logging mode/);
     },
     slowSpawn,
   );

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { SessionRecord } from '../../src/core/session.js';
 import { createMigrationsTable, migrations, recordMigration } from '../../src/stores/migrations.js';
 import { SqliteSessionStore } from '../../src/stores/sqlite.js';
-import { statements } from '../../src/stores/statements.js';
+import { sqliteStatements, statements } from '../../src/stores/statements.js';
 import { tempDir } from '../helpers.js';
 import { describeSessionStore } from './store-contract.js';
 
@@ -75,6 +75,33 @@ describe('SqliteSessionStore on a real file', () => {
       expect(claim).toContain('SEARCH sessions USING INDEX sessions_unrecorded_by_expiry (expires_at<?)');
       expect(claim).toContain('SEARCH sessions USING INDEX sessions_unrecorded_by_idle_expiry (idle_expires_at<?)');
       expect(claim).not.toMatch(/SCAN sessions(?! USING)/);
+      db.close();
+    } finally {
+      temp.cleanup();
+    }
+  });
+
+  it('purges by index ranges (migration 10), never a scan of every session or token', async () => {
+    const temp = tempDir();
+    try {
+      const path = join(temp.dir, 'tessera.db');
+      await new SqliteSessionStore(path).close();
+      const db = new Database(path);
+      const plan = (sql: string) =>
+        (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all({ spent_before: t0, ended_before: t0, limit: 500 }) as { detail: string }[])
+          .map((row) => row.detail)
+          .join('; ');
+      const clear = plan(sqliteStatements.takeSpentWithSealedSuccessor);
+      expect(clear).toContain('SEARCH refresh_tokens USING INDEX refresh_tokens_sealed_by_spent_at (spent_at<?)');
+      for (const sql of [statements.purgeEndedSessionTokens, statements.purgeEndedSessions, statements.countEndedSessionTokens]) {
+        const ended = plan(sql);
+        expect(ended).toContain('SEARCH sessions USING INDEX sessions_by_revoked_at (revoked_at<?)');
+        expect(ended).toContain('SEARCH sessions USING INDEX sessions_recorded_by_end (end_recorded_at<?)');
+      }
+      expect(plan(statements.purgeEndedSessionTokens)).toContain('SEARCH refresh_tokens USING INDEX refresh_tokens_by_session (session_id=?)');
+      for (const sql of [clear, plan(statements.purgeEndedSessionTokens), plan(statements.purgeEndedSessions)]) {
+        expect(sql).not.toMatch(/SCAN (sessions|refresh_tokens)(?! USING)/);
+      }
       db.close();
     } finally {
       temp.cleanup();

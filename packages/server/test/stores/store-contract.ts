@@ -132,6 +132,37 @@ export function describeSessionStore(name: string, openStore: () => Promise<{ st
       });
     });
 
+    describe('bulk import', () => {
+      it('stores every session with its refresh token', async () => {
+        const entries = Array.from({ length: 25 }, (_, index) => {
+          const s = session({ userId: `imported-${index % 5}`, createdAt: t0 + index });
+          return { session: s, refreshToken: token(s.id, { issuedAt: s.createdAt }) };
+        });
+        await store.importSessions(entries);
+        for (const entry of entries) {
+          expect(await store.findRefreshToken(entry.refreshToken.hash)).toEqual({ token: entry.refreshToken, session: entry.session });
+        }
+        expect((await store.listActiveSessions('imported-3', t0)).map((each) => each.id).sort()).toEqual(
+          entries
+            .filter((entry) => entry.session.userId === 'imported-3')
+            .map((entry) => entry.session.id)
+            .sort(),
+        );
+      });
+
+      it('stores none of them when one cannot be stored', async () => {
+        const { session: existing } = await create();
+        const fresh = session();
+        const entries = [
+          { session: fresh, refreshToken: token(fresh.id) },
+          { session: existing, refreshToken: token(existing.id) },
+        ];
+        await expect(store.importSessions(entries)).rejects.toThrow();
+        expect(await store.getSession(fresh.id)).toBeNull();
+        expect(await store.findRefreshToken(entries[0]!.refreshToken.hash)).toBeNull();
+      });
+    });
+
     describe('refresh tokens', () => {
       it('finds a refresh token with its session', async () => {
         const { session: s, token: tk } = await create();
@@ -1174,6 +1205,113 @@ export function describeSessionStore(name: string, openStore: () => Promise<{ st
         const [bulk] = await store.revokeUserSessions('alice', 'admin', t0 + 6);
         expect(bulk?.id).toBe(other.id);
         expect(bulk?.version).toBe(2);
+      });
+    });
+
+    describe('store purge', () => {
+      /** A session refreshed at t0 + 1 min and + 2 min: two spent tokens (with sealed successors) and a live one. */
+      async function refreshedTwice(overrides: Partial<SessionRecord> = {}) {
+        const { session: s, token: first } = await create(overrides);
+        const one = rotation(s.id, first.hash, t0 + 60_000);
+        await store.rotateRefreshToken(one);
+        const two = rotation(s.id, one.successor.hash, t0 + 120_000);
+        await store.rotateRefreshToken(two);
+        return { session: s, spent: [first.hash, one.successor.hash], live: two.successor };
+      }
+      const sealedOf = async (hash: string) => (await store.findRefreshToken(hash))?.token.sealedSuccessor ?? 'gone';
+
+      it('clears the sealed successors of tokens spent before the cutoff, keeps the spent tokens, and never touches a live token', async () => {
+        const { session: s, spent, live } = await refreshedTwice();
+        // Only the first was spent before t0 + 90 s.
+        expect(await store.clearSealedSuccessors(t0 + 90_000, 500)).toBe(1);
+        // The same spent token, issued and spent when it was: only its sealed successor is gone.
+        const first = await store.findRefreshToken(spent[0]!);
+        expect(first?.token).toEqual({ hash: spent[0], sessionId: s.id, issuedAt: t0, spentAt: t0 + 60_000, sealedSuccessor: null });
+        expect(first?.session).toEqual(await store.getSession(s.id));
+        expect(await sealedOf(spent[1]!)).toMatch(/^sealed-/);
+        expect(await store.clearSealedSuccessors(t0 + 90_000, 500)).toBe(0);
+        // Far past every spend: the live token stays exactly as it was.
+        expect(await store.clearSealedSuccessors(t0 + 1_000 * hour, 500)).toBe(1);
+        expect((await store.findRefreshToken(live.hash))?.token).toEqual(live);
+        expect((await store.findRefreshToken(spent[1]!))?.token).toMatchObject({ spentAt: t0 + 120_000, sealedSuccessor: null });
+      });
+
+      it('clears in batches of at most the limit', async () => {
+        for (let i = 0; i < 3; i++) await refreshedTwice();
+        expect(await store.countPurgeable(t0 + hour, t0)).toEqual({ sealedSuccessors: 6, endedSessionTokens: 0, endedSessions: 0 });
+        expect(await store.clearSealedSuccessors(t0 + hour, 4)).toBe(4);
+        expect(await store.clearSealedSuccessors(t0 + hour, 4)).toBe(2);
+        expect(await store.clearSealedSuccessors(t0 + hour, 4)).toBe(0);
+      });
+
+      it('deletes sessions revoked or recorded expired before the cutoff, with their tokens; keeps the rest and the journal', async () => {
+        const revokedEarly = await refreshedTwice();
+        await store.revokeSession(revokedEarly.session.id, 'admin', t0 + hour);
+        const revokedLate = await refreshedTwice();
+        await store.revokeSession(revokedLate.session.id, 'logout', t0 + 10 * hour);
+        const expired = await refreshedTwice({ expiresAt: t0 + 2 * hour });
+        // Recorded at t0 + 3 h; the other expires at t0 + 4 h and is not recorded yet: it stays until the sweep records it.
+        expect((await store.recordExpiredSessions(t0 + 3 * hour, 10, () => ({ events: [], messages: [] }))).map((e) => e.id)).toEqual([expired.session.id]);
+        const unrecorded = await refreshedTwice({ expiresAt: t0 + 4 * hour });
+        const live = await refreshedTwice({ expiresAt: t0 + 100 * hour });
+        const note: AuditEventRecord = {
+          id: `evt_purge_${randomBytes(3).toString('hex')}`,
+          type: 'session.revoked',
+          at: t0 + hour,
+          userId: 'alice',
+          sessionId: revokedEarly.session.id,
+          actor: { type: 'system', id: 'tessera' },
+          reason: 'admin',
+          details: {},
+        };
+        await store.appendJournal({ events: [note], messages: [] });
+
+        const cutoff = t0 + 5 * hour;
+        const before = await store.countPurgeable(t0, cutoff);
+        expect(before.endedSessions).toBe(2);
+        expect(before.endedSessionTokens).toBe(6);
+
+        expect(await store.purgeEndedSessionTokens(cutoff, 4)).toBe(4);
+        expect(await store.purgeEndedSessionTokens(cutoff, 4)).toBe(2);
+        expect(await store.purgeEndedSessionTokens(cutoff, 4)).toBe(0);
+        expect(await store.purgeEndedSessions(cutoff, 500)).toBe(2);
+        expect(await store.purgeEndedSessions(cutoff, 500)).toBe(0);
+        expect(await store.countPurgeable(t0, cutoff)).toEqual({ sealedSuccessors: 0, endedSessionTokens: 0, endedSessions: 0 });
+
+        expect(await store.getSession(revokedEarly.session.id)).toBeNull();
+        for (const hash of [...revokedEarly.spent, revokedEarly.live.hash]) expect(await store.findRefreshToken(hash)).toBeNull();
+        expect(await store.getSession(expired.session.id)).toBeNull();
+        expect(await store.findRefreshToken(expired.live.hash)).toBeNull();
+        expect((await store.findRefreshToken(unrecorded.live.hash))?.token).toEqual(unrecorded.live);
+        // Revoked after the cutoff: kept, tokens and all.
+        expect(await store.getSession(revokedLate.session.id)).not.toBeNull();
+        for (const hash of revokedLate.spent) expect(await store.findRefreshToken(hash)).not.toBeNull();
+        // The live session's tokens, spent and live, stay.
+        for (const hash of live.spent) expect((await store.findRefreshToken(hash))?.token.spentAt).not.toBeNull();
+        expect((await store.findRefreshToken(live.live.hash))?.token).toEqual(live.live);
+        // The audit trail still names the deleted session.
+        expect(await store.listAuditEvents({ sessionId: revokedEarly.session.id, limit: 10 })).toEqual([note]);
+      });
+
+      it('gives the lease to one owner at a time, renews it for its owner, and hands it on once it runs out or is released', async () => {
+        const name = `lease_${randomBytes(4).toString('hex')}`;
+        expect(await store.claimLease(name, 'node_a', t0, t0 + 60_000)).toBe(true);
+        expect(await store.claimLease(name, 'node_b', t0 + 1_000, t0 + 61_000)).toBe(false);
+        expect(await store.claimLease(name, 'node_a', t0 + 30_000, t0 + 90_000)).toBe(true);
+        // Renewed: still node_a's at t0 + 70 s.
+        expect(await store.claimLease(name, 'node_b', t0 + 70_000, t0 + 130_000)).toBe(false);
+        expect(await store.claimLease(name, 'node_b', t0 + 90_001, t0 + 150_000)).toBe(true);
+        expect(await store.claimLease(name, 'node_a', t0 + 91_000, t0 + 151_000)).toBe(false);
+        await store.releaseLease(name, 'node_a'); // not node_a's: changes nothing
+        expect(await store.claimLease(name, 'node_a', t0 + 92_000, t0 + 152_000)).toBe(false);
+        await store.releaseLease(name, 'node_b');
+        expect(await store.claimLease(name, 'node_a', t0 + 93_000, t0 + 153_000)).toBe(true);
+      });
+
+      it('gives a lease claimed by many at once to exactly one', async () => {
+        const name = `lease_${randomBytes(4).toString('hex')}`;
+        const claims = await Promise.all(Array.from({ length: 8 }, (_, i) => store.claimLease(name, `node_${i}`, t0, t0 + 60_000)));
+        expect(claims.filter(Boolean)).toHaveLength(1);
       });
     });
 

@@ -1,0 +1,129 @@
+// A revocation answers HTTP once the store has committed it; the sockets are told after, a chunk per turn of
+// the event loop. The gateway's turns are held here (its queue's `defer` is swapped for one the test runs by
+// hand), so "answered before told" and "so many sockets a turn" are checked without timing anything. The server
+// runs on manual time: no auth timeout or heartbeat fires while a thousand sockets connect on a busy machine.
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { SocketConnection } from '../../src/realtime/connection.js';
+import { socketsPerTurn } from '../../src/realtime/session-changes.js';
+import { call, testApiKey } from '../helpers.js';
+import { openSocket, type RealtimeServer, startRealtimeServer, type TestSocket } from './sockets.js';
+
+const turns = vi.hoisted(() => ({ held: [] as (() => void)[], hold: false }));
+
+vi.mock('../../src/realtime/session-changes.js', async (importOriginal) => {
+  const original = await importOriginal<typeof import('../../src/realtime/session-changes.js')>();
+  class HeldSessionChanges extends original.SessionChanges {
+    constructor(options: ConstructorParameters<typeof original.SessionChanges>[0]) {
+      super({ ...options, defer: (turn) => (turns.hold ? turns.held.push(turn) : setImmediate(turn)) });
+    }
+  }
+  return { ...original, SessionChanges: HeldSessionChanges };
+});
+
+let server: RealtimeServer | null = null;
+
+afterEach(async () => {
+  turns.hold = false;
+  for (const turn of turns.held.splice(0)) turn();
+  vi.restoreAllMocks();
+  await server?.close();
+  server = null;
+});
+
+/** Opens `accessTokens.length` sockets, 100 at a time, and waits for every `ready`. */
+async function readySockets(socketUrl: string, accessTokens: readonly string[]): Promise<TestSocket[]> {
+  const sockets: TestSocket[] = [];
+  for (let i = 0; i < accessTokens.length; i += 100) {
+    const batch = await Promise.all(accessTokens.slice(i, i + 100).map(() => openSocket(socketUrl)));
+    for (const [j, socket] of batch.entries()) socket.auth(accessTokens[i + j]!);
+    await Promise.all(batch.map((socket) => socket.next('ready', 30_000)));
+    sockets.push(...batch);
+  }
+  return sockets;
+}
+
+/** Runs the held turns one at a time (each may hold the next), returning how many ran. */
+function runHeldTurns(): number {
+  let ran = 0;
+  for (let turn = turns.held.shift(); turn; turn = turns.held.shift()) {
+    turn();
+    ran++;
+  }
+  return ran;
+}
+
+describe('revocation fan-out after the answer', () => {
+  it("answers a revoke-all of a user's 20 sessions before any socket is told, then tells every one", async () => {
+    server = await startRealtimeServer({ time: 'manual' });
+    const grants = await Promise.all(Array.from({ length: 20 }, () => server!.tessera.sessions.createSession({ userId: 'dana' })));
+    const sockets = await readySockets(
+      server.socketUrl,
+      grants.map((grant) => grant.accessToken),
+    );
+    const told = vi.spyOn(SocketConnection.prototype, 'end');
+
+    turns.hold = true;
+    const answer = await call(`${server.url}/v1/users/dana/sessions`, { method: 'DELETE', token: testApiKey });
+    expect(answer.status).toBe(200);
+    expect(answer.body.revoked).toBe(20);
+    // The answer is out; the sockets' turn has not run yet.
+    expect(turns.held).toHaveLength(1);
+    expect(told).not.toHaveBeenCalled();
+    expect(server.realtime.authenticatedSize).toBe(20);
+    expect(sockets.every((socket) => socket.frames.every((frame) => frame.type === 'ready'))).toBe(true);
+
+    expect(runHeldTurns()).toBe(1);
+    expect(told).toHaveBeenCalledTimes(20);
+    const closes = await Promise.all(sockets.map((socket) => socket.closed));
+    expect(closes.map((closed) => closed.code)).toEqual(sockets.map(() => 4003));
+    for (const socket of sockets) {
+      const ended = await socket.next('session_ended');
+      // One serialised frame for all, with each socket's own request id in its envelope.
+      expect(ended.error).toMatchObject({ error: 'session_revoked', details: [{ reason: 'admin' }], request_id: socket.upgradeHeaders['x-request-id'] });
+    }
+  });
+
+  it(`tells one session's 300 sockets ${socketsPerTurn} a turn, yielding to the event loop in between`, async () => {
+    server = await startRealtimeServer({ time: 'manual', realtime: { maxSocketsPerClient: null } });
+    const grant = await server.tessera.sessions.createSession({ userId: 'erin' });
+    const sockets = await readySockets(
+      server.socketUrl,
+      Array.from({ length: 300 }, () => grant.accessToken),
+    );
+    const told = vi.spyOn(SocketConnection.prototype, 'end');
+
+    turns.hold = true;
+    const answer = await call(`${server.url}/v1/sessions/${grant.session.id}`, { method: 'DELETE', token: testApiKey });
+    expect(answer.status).toBe(200);
+    expect(told).not.toHaveBeenCalled();
+    const counts: number[] = [];
+    for (let turn = turns.held.shift(); turn; turn = turns.held.shift()) {
+      turn();
+      counts.push(told.mock.calls.length);
+    }
+    const turnsNeeded = Math.ceil(300 / socketsPerTurn);
+    expect(turnsNeeded).toBeGreaterThan(1);
+    expect(counts).toEqual(Array.from({ length: turnsNeeded }, (_, i) => Math.min(300, (i + 1) * socketsPerTurn)));
+    const closes = await Promise.all(sockets.map((socket) => socket.closed));
+    expect(new Set(closes.map((closed) => closed.code))).toEqual(new Set([4003]));
+  });
+
+  it("reaches all 1,000 sockets of one session on one node when it is revoked (real sockets, the event loop's own turns)", async () => {
+    server = await startRealtimeServer({ time: 'manual', realtime: { maxSocketsPerClient: null } });
+    const grant = await server.tessera.sessions.createSession({ userId: 'frank' });
+    const sockets = await readySockets(
+      server.socketUrl,
+      Array.from({ length: 1000 }, () => grant.accessToken),
+    );
+    expect(server.realtime.connectionsOfSession(grant.session.id)).toHaveLength(1000);
+
+    const answer = await call(`${server.url}/v1/sessions/${grant.session.id}`, { method: 'DELETE', token: testApiKey });
+    expect(answer.status).toBe(200);
+    const closes = await Promise.all(sockets.map((socket) => socket.closed));
+    expect(closes.filter((closed) => closed.code !== 4003)).toEqual([]);
+    const ended = sockets.map((socket) => socket.frames.find((frame) => frame.type === 'session_ended'));
+    expect(ended.filter((frame) => frame?.error?.error !== 'session_revoked')).toEqual([]);
+    // Every envelope names its own socket.
+    expect(new Set(ended.map((frame) => frame!.error.request_id)).size).toBe(1000);
+  }, 60_000);
+});

@@ -1,8 +1,8 @@
 import { type AccessTokenClaims, type AccessTokenKeyLookup, type CheckedAccessToken, checkAccessToken, tokenExpiredError } from '@tessera/verifier/core';
-import { SignJWT } from 'jose';
 import type { Clock } from './clock.js';
 import { TesseraError } from './errors.js';
 import { newId } from './ids.js';
+import { keyObjectOf, signCompactJws } from './jws-sign.js';
 import { KeyEncryptionError } from './key-encryption.js';
 import type { SessionRecord } from './session.js';
 import { type SigningKeys, signingAlgorithm } from './signing-keys.js';
@@ -33,20 +33,24 @@ export class AccessTokens {
   }
 
   /** Signs a token for the session, expiring after `ttl` seconds or at `notAfter`, whichever is first. */
-  async sign(session: SessionRecord, ttl: number, notAfter: number): Promise<{ token: string; expiresAt: number }> {
+  async sign(session: Pick<SessionRecord, 'id' | 'userId' | 'flow'>, ttl: number, notAfter: number): Promise<{ token: string; expiresAt: number }> {
     const { issuer, audience, clientId, clock } = this.#options;
     const iat = Math.floor(clock.now() / 1000);
     const exp = Math.min(iat + ttl, Math.floor(notAfter / 1000));
     const { kid, privateKey } = await this.#currentKey();
-    const token = await new SignJWT({ client_id: clientId, sid: session.id, flow: session.flow })
-      .setProtectedHeader({ alg: signingAlgorithm, typ: 'at+jwt', kid })
-      .setIssuer(issuer)
-      .setSubject(session.userId)
-      .setAudience(audience)
-      .setIssuedAt(iat)
-      .setExpirationTime(exp)
-      .setJti(newId('', clock.now()))
-      .sign(privateKey);
+    // RFC 9068 claims, plus the session's id and flow.
+    const payload = {
+      client_id: clientId,
+      sid: session.id,
+      flow: session.flow,
+      iss: issuer,
+      sub: session.userId,
+      aud: audience,
+      iat,
+      exp,
+      jti: newId('', clock.now()),
+    };
+    const token = signCompactJws({ alg: signingAlgorithm, typ: 'at+jwt', kid }, payload, keyObjectOf(privateKey));
     return { token, expiresAt: exp * 1000 };
   }
 

@@ -59,7 +59,7 @@ export function sessionState(session: SessionRecord, now: number): SessionState 
 }
 
 /** The moment the session ends unless refreshed again: the earlier of the idle and absolute ends. */
-export function sessionEnd(session: SessionRecord): number {
+export function sessionEnd(session: Pick<SessionRecord, 'expiresAt' | 'idleExpiresAt'>): number {
   return session.idleExpiresAt === null ? session.expiresAt : Math.min(session.idleExpiresAt, session.expiresAt);
 }
 

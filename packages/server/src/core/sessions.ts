@@ -61,6 +61,12 @@ interface SealedGrant {
 /** A rotation can lose a race at most this many times before the answer is settled by the winner. */
 const rotationAttempts = 3;
 
+/** What never changes about a session: enough to sign its next access token without reading it. */
+type SessionIdentity = Pick<SessionRecord, 'id' | 'userId' | 'flow' | 'expiresAt'>;
+
+/** Refresh tokens this node issued and remembers the session of (the oldest forgotten first): ~200 bytes each. */
+const issuedTokensLimit = 65_536;
+
 /**
  * The session rules, in one place: create, refresh (single-use rotation with a grace window and
  * reuse detection), authenticate, revoke. Knows nothing of HTTP, SQL or sockets.
@@ -73,6 +79,12 @@ export class SessionService {
   readonly #cache: SessionCache;
   readonly #journal: Journal | undefined;
   readonly #listeners = new Set<(event: SessionEvent) => void>();
+  /**
+   * The session of each refresh token this node issued, by the token's hash: with a store that can
+   * rotate a token unread (`rotateUnreadRefreshToken`), refreshing one of them is one statement, one
+   * round trip, instead of a read and then the rotation.
+   */
+  readonly #issuedTokens = new Map<string, SessionIdentity>();
 
   constructor(options: SessionServiceOptions) {
     this.#store = options.store;
@@ -150,6 +162,7 @@ export class SessionService {
       journal && ((created) => journal.write([{ type: 'session.created', session: created, actor: input.actor ?? systemActor }])),
     );
     this.#cache.set(session, now);
+    this.#rememberIssued(hashRefreshToken(refreshToken), session);
     this.#emit({ type: 'created', session });
     return {
       session,
@@ -168,6 +181,12 @@ export class SessionService {
    */
   async refreshSession(refreshToken: string, seen?: SessionDevice): Promise<TokenGrant> {
     const hash = hashRefreshToken(refreshToken);
+    const issued = this.#takeIssued(hash);
+    if (issued && this.#store.rotateUnreadRefreshToken) {
+      const grant = await this.#issueUnreadSuccessor(refreshToken, hash, issued, seen);
+      if (grant) return grant;
+      // Refused (spent, revoked, expired, gone): read the token and decide as for any other.
+    }
     for (let attempt = 0; attempt < rotationAttempts; attempt++) {
       const found = await this.#store.findRefreshToken(hash);
       if (!found) throw new TesseraError('session_not_found');
@@ -195,17 +214,37 @@ export class SessionService {
     now: number,
     seen: SessionDevice | undefined,
   ): Promise<TokenGrant | null> {
+    const successor = await this.#successorOf(spentToken, spentHash, session, flow, now);
+    const updated = await this.#store.rotateRefreshToken({ ...successor.rotation, device: deviceSeen(session.device, seen) });
+    return this.#afterRotation(updated, successor.sealed, now);
+  }
+
+  /**
+   * The rotation of a token this node issued, without reading it first: the store checks in the
+   * same statement what the read would have (live token, active session). Null when it refuses.
+   */
+  async #issueUnreadSuccessor(spentToken: string, spentHash: string, session: SessionIdentity, seen: SessionDevice | undefined): Promise<TokenGrant | null> {
+    const rotateUnread = this.#store.rotateUnreadRefreshToken;
+    if (!rotateUnread) return null;
+    const now = this.#clock.now();
+    const successor = await this.#successorOf(spentToken, spentHash, session, this.#flowOf(session), now);
+    const updated = await rotateUnread.call(this.#store, { ...successor.rotation, now, seen: seen ?? null });
+    return this.#afterRotation(updated, successor.sealed, now);
+  }
+
+  /** The successor pair of a spent token, signed and sealed, and the rotation that stores it. */
+  async #successorOf(spentToken: string, spentHash: string, session: SessionIdentity, flow: FlowPolicy, now: number) {
     const idleExpiresAt = idleEnd(flow, now, session.expiresAt);
-    const renewed: SessionRecord = { ...session, lastRefreshedAt: now, idleExpiresAt };
+    const ends = sessionEnd({ expiresAt: session.expiresAt, idleExpiresAt });
     const refreshToken = generateRefreshToken();
-    const access = await this.#accessTokens.sign(renewed, flow.accessTokenTtl, sessionEnd(renewed));
+    const access = await this.#accessTokens.sign(session, flow.accessTokenTtl, ends);
     const sealed: SealedGrant = {
       accessToken: access.token,
       accessTokenExpiresAt: access.expiresAt,
       refreshToken,
-      refreshTokenExpiresAt: sessionEnd(renewed),
+      refreshTokenExpiresAt: ends,
     };
-    const updated = await this.#store.rotateRefreshToken({
+    const rotation = {
       spentHash,
       spentAt: now,
       sealedSuccessor: sealSuccessor(spentToken, sealed),
@@ -213,12 +252,31 @@ export class SessionService {
       sessionId: session.id,
       lastRefreshedAt: now,
       idleExpiresAt,
-      device: deviceSeen(session.device, seen),
-    });
+    };
+    return { sealed, rotation };
+  }
+
+  #afterRotation(updated: SessionRecord | null, sealed: SealedGrant, now: number): TokenGrant | null {
     if (!updated) return null;
     this.#cache.set(updated, now);
+    this.#rememberIssued(hashRefreshToken(sealed.refreshToken), updated);
     this.#emit({ type: 'refreshed', session: updated, replayed: false });
     return { session: updated, ...sealed };
+  }
+
+  #rememberIssued(hash: string, session: SessionIdentity): void {
+    if (this.#issuedTokens.size >= issuedTokensLimit) {
+      const oldest = this.#issuedTokens.keys().next().value;
+      if (oldest !== undefined) this.#issuedTokens.delete(oldest);
+    }
+    this.#issuedTokens.set(hash, { id: session.id, userId: session.userId, flow: session.flow, expiresAt: session.expiresAt });
+  }
+
+  /** The session of a token this node issued, forgotten now: a token is presented for rotation once. */
+  #takeIssued(hash: string): SessionIdentity | undefined {
+    const issued = this.#issuedTokens.get(hash);
+    if (issued) this.#issuedTokens.delete(hash);
+    return issued;
   }
 
   async #replaySpentToken(
@@ -359,7 +417,7 @@ export class SessionService {
     return session;
   }
 
-  #flowOf(session: SessionRecord): FlowPolicy {
+  #flowOf(session: Pick<SessionRecord, 'flow'>): FlowPolicy {
     // A flow removed from the config keeps working under the default rules rather than stranding its sessions.
     const own = Object.hasOwn(this.#flows, session.flow) ? this.#flows[session.flow] : undefined;
     return own ?? this.#flows['default'] ?? Object.values(this.#flows)[0]!;

@@ -129,6 +129,16 @@ export interface RotateRefreshToken {
 }
 
 /**
+ * A rotation of a token the caller has not read (`SessionStore.rotateUnreadRefreshToken`): what a
+ * rotation writes, with the device as this refresh `seen` it (merged into the stored one by
+ * `deviceSeen`'s rule), and `now` to judge the session active at.
+ */
+export interface RotateUnreadRefreshToken extends Omit<RotateRefreshToken, 'device'> {
+  readonly now: number;
+  readonly seen: SessionDevice | null;
+}
+
+/**
  * Everything the core needs to keep. Implementations are thin: the rules live in the core.
  * Every method that changes a session bumps its `version`. A method given a `journal` writes what it
  * returns (audit events, webhook messages) in the same transaction as the change, and only when
@@ -149,6 +159,13 @@ export interface SessionStore {
    * the token was already spent or the session revoked meanwhile (another request won the race).
    */
   rotateRefreshToken(rotation: RotateRefreshToken): Promise<SessionRecord | null>;
+  /**
+   * Optional, for a store where each statement is a network round trip: a rotation as one statement,
+   * with no read before it. It checks what that read would have: the token is live and belongs to
+   * `sessionId`, the session is active at `now` (neither revoked nor past an end). Returns the
+   * renewed session, or null when any check fails and nothing changed: the caller then reads and decides.
+   */
+  rotateUnreadRefreshToken?(rotation: RotateUnreadRefreshToken): Promise<SessionRecord | null>;
   /** Revokes the session if it is not revoked yet; returns it updated, or null when nothing changed. */
   revokeSession(id: string, reason: RevocationReason, at: number, journal?: JournalFor<SessionRecord>): Promise<SessionRecord | null>;
   /** Revokes every unrevoked, unexpired session of the user but `exceptSessionId`; returns those it revoked. */

@@ -12,6 +12,7 @@ import type {
   PurgeableCounts,
   RefreshTokenRecord,
   RotateRefreshToken,
+  RotateUnreadRefreshToken,
   SessionPage,
   SessionQuery,
   SessionStore,
@@ -89,6 +90,7 @@ export class PostgresSessionStore implements SessionStore {
   readonly #log: Log;
   readonly #compiled: Record<StatementName, PositionalStatement>;
   readonly #rotate = toPositional(postgresStatements.rotateRefreshToken);
+  readonly #rotateUnread = toPositional(postgresStatements.rotateUnreadRefreshToken);
   readonly #claimWebhookMessages = toPositional(postgresStatements.claimWebhookMessages);
   readonly #claimExpired = toPositional(postgresStatements.claimExpiredSessions);
   #closed = false;
@@ -172,6 +174,33 @@ export class PostgresSessionStore implements SessionStore {
           last_refreshed_at: rotation.lastRefreshedAt,
           idle_expires_at: rotation.idleExpiresAt,
           ...deviceToRow(rotation.device),
+          successor_hash: rotation.successor.hash,
+          issued_at: rotation.successor.issuedAt,
+        }),
+      }),
+    );
+    const row = result.rows[0] as SessionRow | undefined;
+    return row ? sessionFromRow(row) : null;
+  }
+
+  /** The whole refresh in one round trip: no read first (`SessionStore.rotateUnreadRefreshToken`). */
+  async rotateUnreadRefreshToken(rotation: RotateUnreadRefreshToken): Promise<SessionRecord | null> {
+    const result = await this.#run(() =>
+      this.#pool.query({
+        name: 'tessera_rotateUnreadRefreshToken',
+        text: this.#rotateUnread.text,
+        values: positionalValues(this.#rotateUnread, {
+          session_id: rotation.sessionId,
+          now: rotation.now,
+          spent_hash: rotation.spentHash,
+          spent_at: rotation.spentAt,
+          sealed_successor: rotation.sealedSuccessor,
+          last_refreshed_at: rotation.lastRefreshedAt,
+          idle_expires_at: rotation.idleExpiresAt,
+          seen_user_agent: rotation.seen?.userAgent ?? null,
+          seen_browser: rotation.seen?.browser ?? null,
+          seen_os: rotation.seen?.os ?? null,
+          seen_ip: rotation.seen?.ip ?? null,
           successor_hash: rotation.successor.hash,
           issued_at: rotation.successor.issuedAt,
         }),

@@ -12,6 +12,7 @@ import type {
   PurgeableCounts,
   RefreshTokenRecord,
   RotateRefreshToken,
+  RotateUnreadRefreshToken,
   SessionPage,
   SessionQuery,
   SessionStore,
@@ -20,6 +21,7 @@ import type {
   UserSummary,
 } from '../core/store.js';
 import type { WebhookClaim, WebhookMessageQuery, WebhookSettlement } from '../core/webhook-outbox.js';
+import { type BatchOutcome, GroupCommit } from './group-commit.js';
 import { createMigrationsTable, listAppliedMigrations, pendingMigrations, recordMigration } from './migrations.js';
 import {
   type ApiKeyRow,
@@ -81,6 +83,8 @@ const unavailableCodes = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_IOERR'
 export class SqliteSessionStore implements SessionStore {
   readonly #db: Database.Database;
   readonly #statements: ReturnType<typeof prepareStatements>;
+  readonly #transactions: ReturnType<typeof prepareTransactions>;
+  readonly #rotations = new GroupCommit<QueuedRotation, SessionRecord | null>((batch) => this.#rotateBatch(batch), rotationBatchLimit);
   #takeSpentWithSealedSuccessor: Database.Statement | undefined;
 
   /**
@@ -99,6 +103,7 @@ export class SqliteSessionStore implements SessionStore {
       migrate(db);
       this.#statements = prepareStatements(db);
       this.#db = db;
+      this.#transactions = prepareTransactions(db, this.#statements);
     } catch (error) {
       db?.close();
       throw startupError(path, error);
@@ -140,29 +145,37 @@ export class SqliteSessionStore implements SessionStore {
     return row ? { token: refreshTokenFromRow(row), session: sessionFromRow(row) } : null;
   }
 
+  /**
+   * Group commit: rotations submitted in one event-loop turn run on the next in one `BEGIN IMMEDIATE`
+   * … `COMMIT`, each in a savepoint of its own, and each answers once that COMMIT is done. Each
+   * rotation's conditional UPDATE decides it alone, exactly as in a transaction of its own: the
+   * second rotation of a token in a batch finds it spent and loses the race. One COMMIT (the WAL
+   * write) per batch instead of per refresh is most of what a rotation costs here.
+   */
   async rotateRefreshToken(rotation: RotateRefreshToken): Promise<SessionRecord | null> {
-    return this.#run(() => lostRaceAsNull(() => this.#rotation(rotation).immediate()));
+    return this.#rotations.submit({ unread: false, rotation });
   }
 
-  /** The rotation as one transaction: spend, renew, insert the successor, or roll back with `LostRace`. */
-  #rotation(rotation: RotateRefreshToken) {
-    return this.#db.transaction((): SessionRecord | null => {
-      const spent = this.#statements.spendRefreshToken.run({
-        hash: rotation.spentHash,
-        spent_at: rotation.spentAt,
-        sealed_successor: rotation.sealedSuccessor,
-      });
-      if (spent.changes !== 1) return null;
-      const row = this.#statements.renewSession.get({
-        id: rotation.sessionId,
-        last_refreshed_at: rotation.lastRefreshedAt,
-        idle_expires_at: rotation.idleExpiresAt,
-        ...deviceToRow(rotation.device),
-      }) as SessionRow | undefined;
-      if (!row) throw new LostRace();
-      this.#statements.insertRefreshToken.run(refreshTokenToRow(rotation.successor));
-      return sessionFromRow(row);
-    });
+  /** The rotation without the read before it (`SessionStore.rotateUnreadRefreshToken`), in the same batches. */
+  async rotateUnreadRefreshToken(rotation: RotateUnreadRefreshToken): Promise<SessionRecord | null> {
+    return this.#rotations.submit({ unread: true, rotation });
+  }
+
+  /** One batch of rotations, one transaction; a rotation that fails alone is rolled back to its savepoint. */
+  #rotateBatch(batch: readonly QueuedRotation[]): BatchOutcome<SessionRecord | null>[] {
+    return this.#run(() =>
+      this.#transactions.batch.immediate(batch, (queued: QueuedRotation): BatchOutcome<SessionRecord | null> => {
+        try {
+          // Nested in the batch's transaction, better-sqlite3 runs it as a savepoint.
+          const rotate = () => (queued.unread ? this.#transactions.unreadRotation(queued.rotation) : this.#transactions.rotation(queued.rotation));
+          return { ok: true, value: lostRaceAsNull(rotate) };
+        } catch (error) {
+          // An error that ended the whole transaction (I/O, disk full) fails the batch: nothing is committed.
+          if (!this.#db.inTransaction) throw error;
+          return { ok: false, error: this.#storeError(error) };
+        }
+      }),
+    );
   }
 
   async revokeSession(id: string, reason: RevocationReason, at: number, journal?: JournalFor<SessionRecord>): Promise<SessionRecord | null> {
@@ -419,6 +432,8 @@ export class SqliteSessionStore implements SessionStore {
   }
 
   async close(): Promise<void> {
+    // Rotations still queued are committed and answered, not dropped.
+    if (this.#db.open) this.#rotations.drain();
     if (this.#db.open) this.#db.close();
   }
 
@@ -427,12 +442,71 @@ export class SqliteSessionStore implements SessionStore {
     try {
       return work();
     } catch (error) {
-      if (isUnavailable(error) || !this.#db.open) {
-        throw new TesseraError('service_unavailable', { retryAfter: 1, cause: error });
-      }
-      throw error;
+      throw this.#storeError(error);
     }
   }
+
+  #storeError(error: unknown): unknown {
+    if (isUnavailable(error) || !this.#db.open) return new TesseraError('service_unavailable', { retryAfter: 1, cause: error });
+    return error;
+  }
+}
+
+/** A rotation waiting for its batch: of a token the core read first, or of one it did not. */
+type QueuedRotation =
+  | { readonly unread: false; readonly rotation: RotateRefreshToken }
+  | { readonly unread: true; readonly rotation: RotateUnreadRefreshToken };
+
+/** Most rotations in one transaction: enough for every connection of a busy node, few enough to answer them soon. */
+const rotationBatchLimit = 256;
+
+/**
+ * Transactions prepared once (better-sqlite3 builds a wrapper per `transaction()` call):
+ * - `rotation`: spend, renew, insert the successor, or roll back with `LostRace`;
+ * - `batch`: runs `each` on every rotation of a batch inside one transaction and returns what each gave.
+ */
+function prepareTransactions(db: Database.Database, statements: Record<StatementName, Database.Statement>) {
+  const rotation = db.transaction((rotation: RotateRefreshToken): SessionRecord | null => {
+    const spent = statements.spendRefreshToken.run({
+      hash: rotation.spentHash,
+      spent_at: rotation.spentAt,
+      sealed_successor: rotation.sealedSuccessor,
+    });
+    if (spent.changes !== 1) return null;
+    const row = statements.renewSession.get({
+      id: rotation.sessionId,
+      last_refreshed_at: rotation.lastRefreshedAt,
+      idle_expires_at: rotation.idleExpiresAt,
+      ...deviceToRow(rotation.device),
+    }) as SessionRow | undefined;
+    if (!row) throw new LostRace();
+    statements.insertRefreshToken.run(refreshTokenToRow(rotation.successor));
+    return sessionFromRow(row);
+  });
+  const unreadRotation = db.transaction((rotation: RotateUnreadRefreshToken): SessionRecord | null => {
+    const spent = statements.spendUnreadRefreshToken.run({
+      hash: rotation.spentHash,
+      session_id: rotation.sessionId,
+      now: rotation.now,
+      spent_at: rotation.spentAt,
+      sealed_successor: rotation.sealedSuccessor,
+    });
+    if (spent.changes !== 1) return null;
+    const row = statements.renewUnreadSession.get({
+      id: rotation.sessionId,
+      last_refreshed_at: rotation.lastRefreshedAt,
+      idle_expires_at: rotation.idleExpiresAt,
+      seen_user_agent: rotation.seen?.userAgent ?? null,
+      seen_browser: rotation.seen?.browser ?? null,
+      seen_os: rotation.seen?.os ?? null,
+      seen_ip: rotation.seen?.ip ?? null,
+    }) as SessionRow | undefined;
+    if (!row) throw new LostRace();
+    statements.insertRefreshToken.run(refreshTokenToRow(rotation.successor));
+    return sessionFromRow(row);
+  });
+  const batch = db.transaction((work: readonly QueuedRotation[], each: (queued: QueuedRotation) => BatchOutcome<SessionRecord | null>) => work.map(each));
+  return { rotation, unreadRotation, batch };
 }
 
 /**

@@ -62,6 +62,11 @@ const storePurgeStatements = {
 /** What a rotation writes besides the renewal: the device as the refresh saw it, one more refresh counted. */
 const recordDevice = `device_user_agent = @device_user_agent, device_browser = @device_browser, device_os = @device_os,
     device_ip = @device_ip, refresh_count = refresh_count + 1`;
+/** What a rotation of an unread token writes of the device: merged in SQL, as `deviceSeen` merges it. */
+const mergeSeenDevice = `device_user_agent = COALESCE(CAST(@seen_user_agent AS TEXT), device_user_agent),
+        device_browser = CASE WHEN CAST(@seen_user_agent AS TEXT) IS NULL THEN device_browser ELSE CAST(@seen_browser AS TEXT) END,
+        device_os = CASE WHEN CAST(@seen_user_agent AS TEXT) IS NULL THEN device_os ELSE CAST(@seen_os AS TEXT) END,
+        device_ip = COALESCE(CAST(@seen_ip AS TEXT), device_ip)`;
 /** A webhook message is due at `@now` when its attempt time has come and no live lease holds it. */
 const webhookMessageDue = 'next_attempt_at <= @now AND (lease_until IS NULL OR lease_until < @now)';
 
@@ -93,6 +98,14 @@ export const statements = {
     'SELECT refresh_tokens.*, sessions.* FROM refresh_tokens JOIN sessions ON sessions.id = refresh_tokens.session_id WHERE refresh_tokens.hash = @hash',
   /** The conditional UPDATE that makes rotation single-use: only a live token changes. */
   spendRefreshToken: 'UPDATE refresh_tokens SET spent_at = @spent_at, sealed_successor = @sealed_successor WHERE hash = @hash AND spent_at IS NULL',
+  /** `spendRefreshToken` of a token not read first: also only while its session (@session_id) is active at @now. */
+  spendUnreadRefreshToken: `UPDATE refresh_tokens SET spent_at = @spent_at, sealed_successor = @sealed_successor
+    WHERE hash = @hash AND spent_at IS NULL AND session_id = @session_id
+      AND EXISTS (SELECT 1 FROM sessions WHERE id = @session_id AND ${activeAt})`,
+  /** `renewSession` with the device merged as `deviceSeen` merges it (see `postgresStatements.rotateUnreadRefreshToken`). */
+  renewUnreadSession: `UPDATE sessions SET last_refreshed_at = @last_refreshed_at, idle_expires_at = @idle_expires_at, ${mergeSeenDevice},
+      refresh_count = refresh_count + 1, version = version + 1
+    WHERE id = @id AND revoked_at IS NULL RETURNING *`,
   renewSession: `UPDATE sessions SET last_refreshed_at = @last_refreshed_at, idle_expires_at = @idle_expires_at, ${recordDevice}, version = version + 1
     WHERE id = @id AND revoked_at IS NULL RETURNING *`,
   revokeSession: 'UPDATE sessions SET revoked_at = @at, revoked_reason = @reason, version = version + 1 WHERE id = @id AND revoked_at IS NULL RETURNING *',
@@ -296,6 +309,27 @@ export const postgresStatements = {
     ), renewed AS (
       UPDATE sessions SET last_refreshed_at = @last_refreshed_at, idle_expires_at = @idle_expires_at, ${recordDevice},
         version = version + 1
+      WHERE id IN (SELECT session_id FROM spent)
+      RETURNING *
+    ), successor AS (
+      INSERT INTO refresh_tokens (hash, session_id, issued_at, spent_at, sealed_successor)
+      SELECT @successor_hash, id, @issued_at, NULL, NULL FROM renewed
+    )
+    SELECT * FROM renewed`,
+  /**
+   * `rotateRefreshToken` of a token not read first: the session must also be active at @now (what
+   * the core checks on a read), and the device is merged here as `deviceSeen` merges it: a request
+   * with a user agent replaces agent, browser and OS, one without keeps them; an address replaces the address.
+   */
+  rotateUnreadRefreshToken: `WITH live AS (
+      SELECT id FROM sessions WHERE id = @session_id AND ${activeAt} FOR UPDATE
+    ), spent AS (
+      UPDATE refresh_tokens SET spent_at = @spent_at, sealed_successor = @sealed_successor
+      WHERE hash = @spent_hash AND spent_at IS NULL AND session_id IN (SELECT id FROM live)
+      RETURNING session_id
+    ), renewed AS (
+      UPDATE sessions SET last_refreshed_at = @last_refreshed_at, idle_expires_at = @idle_expires_at, ${mergeSeenDevice},
+        refresh_count = refresh_count + 1, version = version + 1
       WHERE id IN (SELECT session_id FROM spent)
       RETURNING *
     ), successor AS (

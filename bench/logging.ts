@@ -23,7 +23,7 @@ import { createSessions, startTessera } from './servers.js';
 const { values: flags } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
 const seconds = flags.quick ? { warmup: 1, measure: 2 } : { warmup: 1, measure: 5 };
 const connections = 32;
-const refreshPool = flags.quick ? 8_000 : 16_000;
+const refreshPool = flags.quick ? 12_000 : 30_000;
 const userAgent = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 
 type Mode = 'no logger' | RequestLogging;

@@ -114,9 +114,16 @@ async function expectNoOverflow(on: Page): Promise<void> {
   expect(sticking).toEqual([]);
 }
 
-/** Waits until the console has shown every reading of the counters it asked for. */
+/**
+ * Waits until the console has shown every reading of the counters it asked for, for at most 10 s: a
+ * reading Playwright never reported finished held a full run's test until its 60 s limit once (the
+ * machine loaded; not reproduced alone). The counters shown are asserted after it either way.
+ */
 async function countersSettled(on: Page): Promise<void> {
-  while (readingsInFlight.size > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+  const giveUpAt = Date.now() + 10_000;
+  while (readingsInFlight.size > 0 && Date.now() < giveUpAt) await new Promise((resolve) => setTimeout(resolve, 10));
+  if (readingsInFlight.size > 0)
+    console.warn(`admin-browser: readings still in flight after 10 s: ${[...readingsInFlight].map((request) => request.url()).join(', ')}`);
   await on.evaluate(() => 0);
 }
 

@@ -49,6 +49,11 @@ export interface RealtimeOptions {
    */
   readonly refuseOtherPaths?: boolean;
   /**
+   * How a revocation's fan-out waits for the next turn of the event loop between chunks of sockets.
+   * Default `setImmediate`. Tests pass one that holds the turns, to see what happens between them.
+   */
+  readonly deferTurn?: (turn: () => void) => void;
+  /**
    * The client's address for that cap. Default: the connection's peer. Behind a reverse proxy every
    * socket comes from the proxy: pass a function that reads `X-Forwarded-For` from trusted hops.
    */
@@ -238,7 +243,12 @@ export function attachRealtime(target: HttpServer | HttpsServer | WebSocketServe
   if (ownServer) (target as HttpServer).on('upgrade', onUpgrade);
 
   // Sockets are told after the revoking call has returned (and its HTTP answer has left), a chunk per turn.
-  const changes = new SessionChanges({ clock, baseUrl: docsBaseUrl(issuer), connectionsOf: (sessionId) => bySession.get(sessionId) });
+  const changes = new SessionChanges({
+    clock,
+    baseUrl: docsBaseUrl(issuer),
+    connectionsOf: (sessionId) => bySession.get(sessionId),
+    ...(options.deferTurn ? { defer: options.deferTurn } : {}),
+  });
   const stopListening = sessions.onSessionEvent((event) => {
     if (event.type === 'created' || !bySession.has(event.session.id)) return;
     changes.push(event.session);

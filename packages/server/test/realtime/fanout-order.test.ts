@@ -1,24 +1,18 @@
 // A revocation answers HTTP once the store has committed it; the sockets are told after, a chunk per turn of
-// the event loop. The gateway's turns are held here (its queue's `defer` is swapped for one the test runs by
-// hand), so "answered before told" and "so many sockets a turn" are checked without timing anything. The server
+// the event loop. The gateway's turns are held here (its `deferTurn` is one the test runs by hand), so "answered before told" and "so many sockets a turn" are checked without timing anything. The server
 // runs on manual time: no auth timeout or heartbeat fires while a thousand sockets connect on a busy machine.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SocketConnection } from '../../src/realtime/connection.js';
+import type { RealtimeOptions } from '../../src/realtime/gateway.js';
 import { socketsPerTurn } from '../../src/realtime/session-changes.js';
 import { call, testApiKey } from '../helpers.js';
 import { openSocket, type RealtimeServer, startRealtimeServer, type TestSocket } from './sockets.js';
 
-const turns = vi.hoisted(() => ({ held: [] as (() => void)[], hold: false }));
-
-vi.mock('../../src/realtime/session-changes.js', async (importOriginal) => {
-  const original = await importOriginal<typeof import('../../src/realtime/session-changes.js')>();
-  class HeldSessionChanges extends original.SessionChanges {
-    constructor(options: ConstructorParameters<typeof original.SessionChanges>[0]) {
-      super({ ...options, defer: (turn) => (turns.hold ? turns.held.push(turn) : setImmediate(turn)) });
-    }
-  }
-  return { ...original, SessionChanges: HeldSessionChanges };
-});
+const turns = { held: [] as (() => void)[], hold: false };
+/** The gateway's turns: held while `turns.hold`, else the event loop's own. */
+const heldTurns: Pick<RealtimeOptions, 'deferTurn'> = {
+  deferTurn: (turn) => void (turns.hold ? turns.held.push(turn) : setImmediate(turn)),
+};
 
 let server: RealtimeServer | null = null;
 
@@ -54,7 +48,7 @@ function runHeldTurns(): number {
 
 describe('revocation fan-out after the answer', () => {
   it("answers a revoke-all of a user's 20 sessions before any socket is told, then tells every one", async () => {
-    server = await startRealtimeServer({ time: 'manual' });
+    server = await startRealtimeServer({ time: 'manual', realtime: heldTurns });
     const grants = await Promise.all(Array.from({ length: 20 }, () => server!.tessera.sessions.createSession({ userId: 'dana' })));
     const sockets = await readySockets(
       server.socketUrl,
@@ -84,7 +78,7 @@ describe('revocation fan-out after the answer', () => {
   });
 
   it(`tells one session's 300 sockets ${socketsPerTurn} a turn, yielding to the event loop in between`, async () => {
-    server = await startRealtimeServer({ time: 'manual', realtime: { maxSocketsPerClient: null } });
+    server = await startRealtimeServer({ time: 'manual', realtime: { ...heldTurns, maxSocketsPerClient: null } });
     const grant = await server.tessera.sessions.createSession({ userId: 'erin' });
     const sockets = await readySockets(
       server.socketUrl,

@@ -79,15 +79,19 @@ describe('a mass revocation between nodes on one PostgreSQL database', () => {
     return grants;
   }
 
-  /** Revokes the user's sessions on `a`; every one reaches `b`'s listeners, and `b` refuses their tokens. */
+  /**
+   * Revokes the user's sessions on `a`; every one reaches `b`'s listeners, and `b` refuses their tokens.
+   * Returns the ms from `a`'s commit to `b` hearing the last one.
+   */
   async function revokeAllAndHear(a: Tessera, b: { tessera: Tessera; heard: Map<string, number> }, grants: TokenGrant[]): Promise<number> {
     // `b` has a few of them cached as active.
     for (const grant of grants.slice(0, 10)) await b.tessera.sessions.authenticate(grant.accessToken);
-    const started = Date.now();
     const revoked = await a.sessions.revokeUserSessions(grants[0]!.session.userId, 'admin');
+    // From the commit: how long the revocation of that many sessions itself takes is the bench's to say.
+    const committed = Date.now();
     expect(revoked).toHaveLength(grants.length);
     await eventually(async () => grants.every((grant) => b.heard.has(grant.session.id)), 5_000, 5);
-    const last = Math.max(...grants.map((grant) => b.heard.get(grant.session.id)!)) - started;
+    const last = Math.max(...grants.map((grant) => b.heard.get(grant.session.id)!)) - committed;
     for (const grant of grants.slice(0, 10))
       await expect(b.tessera.sessions.authenticate(grant.accessToken)).rejects.toMatchObject({ code: 'session_revoked' });
     expect(b.heard.size).toBe(grants.length);

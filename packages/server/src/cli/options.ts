@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
@@ -8,7 +8,7 @@ import { KeyEncryption, KeyEncryptionError, parseKeyEncryptionKey } from '../cor
 import { silentLog } from '../core/log.js';
 import { type RequestLogging, requestLoggingModes } from '../http/request-log.js';
 import { connectRedis, defaultRedisPrefix } from '../shared-redis.js';
-import { openStore } from '../stores/open-store.js';
+import { openStore, sqliteFileIn } from '../stores/open-store.js';
 import { createTessera, type Tessera } from '../tessera.js';
 
 /** A flag or variable that cannot work: commander prints it on one line and exits 2, as for a bad config. */
@@ -115,6 +115,10 @@ export interface StoreOptions extends KeyEncryptionOptions {
  */
 export async function openTessera(options: StoreOptions): Promise<Tessera> {
   const config: TesseraConfig = options.config ? loadConfigFile(options.config) : defaultConfig;
+  // A mistyped --data would otherwise get a new, empty store, and the command would answer about nothing.
+  if (!options.databaseUrl && !existsSync(sqliteFileIn(options.data))) {
+    throw new ConfigError(`${options.data} holds no Tessera store: pass the --data folder of \`tessera serve\`, or --database-url`);
+  }
   const store = await openStore({ dataDir: options.data, databaseUrl: options.databaseUrl });
   const redis = options.redisUrl ? connectRedis(options.redisUrl, options.redisPrefix ?? defaultRedisPrefix, silentLog) : undefined;
   const keyEncryption = keyEncryptionOf(options);

@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError } from '../config.js';
 import { TesseraError } from '../core/errors.js';
+import { packageVersion } from '../core/package-version.js';
 import { apiKeysCommand } from './api-keys.js';
 import { auditCommand } from './audit.js';
 import { keysCommand } from './keys.js';
@@ -13,6 +14,7 @@ export function tesseraProgram(): Command {
   return new Command()
     .name('tessera')
     .description('Sessions that never surprise the people who use them.')
+    .version(packageVersion(), '-V, --version', 'print the version of @tessera/server')
     .showHelpAfterError()
     .addCommand(serveCommand())
     .addCommand(keysCommand())

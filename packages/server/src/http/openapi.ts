@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import type { TSchema } from 'typebox';
 import { type ErrorCode, errorCatalogue, sessionEndingCodes } from '../core/error-catalogue.js';
 import { TesseraError } from '../core/errors.js';
+import { packageVersion } from '../core/package-version.js';
 import type { Tessera } from '../tessera.js';
 import { ErrorEnvelope, GrantAnswer, OAuthErrorAnswer, SessionAnswer } from './answer-schemas.js';
 import { type OAuthErrorCode, OAuthRequestError, oauthAnswerOf } from './oauth-errors.js';
@@ -98,15 +98,6 @@ const tags: { name: RouteTag; description: string }[] = [
   { name: 'Operations', description: 'Health, readiness, metrics and the documentation of every error code.' },
   { name: 'Admin console', description: 'The static operator console; it calls the management API with the key it is given.' },
 ];
-
-/** The package's version, from the `package.json` three levels up in `src/` and `dist/` alike. */
-function packageVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  } catch {
-    return '0.0.0';
-  }
-}
 
 /**
  * Serves `GET /openapi.json`, an OpenAPI 3.1 document built from the routes as registered: their

@@ -14,9 +14,14 @@ export interface StoreLocation {
 }
 
 /** The store a node runs on: PostgreSQL when a database URL is given, else the SQLite file under `dataDir`. */
+/** The embedded store's file in a `--data` folder. */
+export function sqliteFileIn(dataDir: string): string {
+  return join(dataDir, 'tessera.db');
+}
+
 export async function openStore(location: StoreLocation): Promise<SessionStore> {
   const url = location.databaseUrl;
-  if (!url) return new SqliteSessionStore(join(location.dataDir, 'tessera.db'));
+  if (!url) return new SqliteSessionStore(sqliteFileIn(location.dataDir));
   if (!/^postgres(ql)?:\/\//.test(url)) throw new ConfigError('DATABASE_URL must be a postgres:// or postgresql:// URL.');
   return PostgresSessionStore.open({ connectionString: url, ...(location.log ? { log: location.log } : {}) });
 }

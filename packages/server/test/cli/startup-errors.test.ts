@@ -3,7 +3,7 @@
 // a data folder of its own, so they run side by side. A real process for each way of failing (commander's
 // own refusal, a config, a store, the core); the other cases of each way run in this process
 // (in-process.ts), through the same program and the same explanations.
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteSessionStore } from '../../src/stores/sqlite.js';
@@ -121,6 +121,47 @@ describe.concurrent('stores that cannot be opened: one line, exit 2', () => {
       /role "tessera_cli_no_such_role" does not exist/,
     );
   });
+});
+
+describe.concurrent('a --data folder that holds no store', () => {
+  it.each([
+    ['sessions', 'list', '--user', 'alice'],
+    ['sessions', 'revoke', '--user', 'alice'],
+    ['keys', 'rotate'],
+    ['api-keys', 'list'],
+    ['api-keys', 'create', '--name', 'backend'],
+    ['audit'],
+    ['purge'],
+  ])('%s %s: refused, and no store is made there', async (...command) => {
+    const data = join(dataDir(), 'mistyped');
+    expectRefusal(await runInProcess([...command, '--data', data]), `${data} holds no Tessera store`);
+    expect(existsSync(data)).toBe(false);
+  });
+
+  it(
+    'refused by the real process too, exit 2',
+    async () => {
+      const data = join(dataDir(), 'mistyped');
+      expectRefusal(await runTessera(['sessions', 'list', '--user', 'alice', '--data', data]), 'holds no Tessera store');
+      expect(existsSync(data)).toBe(false);
+    },
+    slowSpawn,
+  );
+});
+
+describe('--version', () => {
+  it(
+    "prints @tessera/server's version and exits 0",
+    async () => {
+      const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+      expect(version).toMatch(/^\d+\.\d+\.\d+/);
+      const result = await runTessera(['--version']);
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout.trim()).toBe(version);
+      expect((await runInProcess(['-V'])).stdout.trim()).toBe(version);
+    },
+    slowSpawn,
+  );
 });
 
 describe.concurrent('values the core refuses, from the one-shot commands: one line, exit 2', () => {

@@ -5,6 +5,7 @@
 export type TesseraErrorCode =
   | 'token_expired'
   | 'token_invalid'
+  | 'dpop_proof_invalid'
   | 'token_missing'
   | 'session_expired'
   | 'session_revoked'
@@ -32,6 +33,7 @@ export type TesseraErrorCode =
 export const tesseraErrorCodes: readonly TesseraErrorCode[] = [
   'token_expired',
   'token_invalid',
+  'dpop_proof_invalid',
   'token_missing',
   'session_expired',
   'session_revoked',
@@ -60,6 +62,7 @@ export const tesseraErrorCodes: readonly TesseraErrorCode[] = [
 export const tesseraErrorStatus: { readonly [Code in TesseraErrorCode]: number } = {
   token_expired: 401,
   token_invalid: 401,
+  dpop_proof_invalid: 401,
   token_missing: 401,
   session_expired: 401,
   session_revoked: 401,
@@ -88,6 +91,7 @@ export const tesseraErrorStatus: { readonly [Code in TesseraErrorCode]: number }
 export const tesseraErrorMessage: { readonly [Code in TesseraErrorCode]: string } = {
   token_expired: 'The access token has expired. Refresh it and try again.',
   token_invalid: 'The access token is not valid. Please sign in again.',
+  dpop_proof_invalid: 'This request could not be proven to come from your device. Please try again.',
   token_missing: 'No access token was presented. Please sign in.',
   session_expired: 'Your session has expired. Please sign in again.',
   session_revoked: 'Your session has ended. Please sign in again.',

@@ -6,6 +6,8 @@ export type { AccessTokenCheckOptions, AccessTokenClaims, AccessTokenKeyLookup, 
 export { checkAccessToken, signingAlgorithm, tokenExpiredError } from './access-token-check.js';
 export type { Clock, Scheduler, Timer, TimerOptions } from './clock.js';
 export { FastForwardClock, ManualClock, systemClock, systemScheduler } from './clock.js';
+export type { CheckedDpopProof, DpopProofCheckOptions, DpopProofProblem } from './dpop-proof.js';
+export { accessTokenHash, checkDpopProof, dpopProofError, dpopSigningAlgorithms, isJwkThumbprint } from './dpop-proof.js';
 export type { CloseCodeErrorCode, ErrorCode, ErrorDefinition, OAuthErrorCode, SessionEndingErrorCode } from './error-catalogue.js';
 export {
   endsSession,

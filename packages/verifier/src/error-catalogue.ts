@@ -1,8 +1,9 @@
-/** The `error` values of RFC 6749 §5.2, RFC 7009 §2.2.1 and RFC 7662 that Tessera sends. */
+/** The `error` values of RFC 6749 §5.2, RFC 7009 §2.2.1, RFC 7662 and RFC 9449 §7.1 that Tessera sends. */
 export type OAuthErrorCode =
   | 'invalid_request'
   | 'invalid_client'
   | 'invalid_grant'
+  | 'invalid_dpop_proof'
   | 'unsupported_grant_type'
   | 'unsupported_token_type'
   | 'temporarily_unavailable'
@@ -78,6 +79,21 @@ export const errorCatalogue = defineErrorCodes({
     exampleDetails: [{ reason: 'signature verification failed' }],
     endsClientSession: true,
     closeCode: 4002,
+  },
+  dpop_proof_invalid: {
+    status: 401,
+    message: 'This request could not be proven to come from your device. Please try again.',
+    clientAction:
+      "Make a new DPoP proof for this request (method, URL, a fresh `jti` and `iat`, the access token's `ath`) with the key the session is bound to, and send it once more; with a `DPoP-Nonce` header, put that nonce in it. The Tessera client SDK does this itself.",
+    meaning:
+      "The session is sender-constrained (RFC 9449, DPoP): its tokens are bound to a key the signing-in device holds, and this request's `DPoP` proof was missing or did not hold. `details[0].reason` says which check failed: `missing`, `malformed`, `typ`, `alg` (only asymmetric algorithms, never `none` or HMAC), `jwk` (the header must carry a public key, never a private one), `signature`, `jti`, `htm`, `htu` (another method or URL than this request's), `iat` (not made just now), `ath` (made for another access token), `nonce`, `key_mismatch` (signed by another key than the session's) or `replayed` (a proof is good for one request). A token presented without its key's proof may have been copied off the device.",
+    when: [
+      'A refresh token or access token copied out of the browser is replayed from elsewhere, without the private key that never leaves the device.',
+      "The proof was made for another URL, such as the app's own origin instead of Tessera's.",
+      'The same proof was sent twice, or kept and sent minutes later.',
+    ],
+    exampleDetails: [{ reason: 'htu' }],
+    oauthError: 'invalid_dpop_proof',
   },
   token_missing: {
     status: 401,

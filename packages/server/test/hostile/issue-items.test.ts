@@ -309,7 +309,10 @@ describe.each(storeKinds)('issue 13 items (%s)', (store) => {
       );
       for (const answers of conversations) {
         for (const answer of answers.slice(0, -1)) {
-          expectContract(answer, request);
+          // On a loaded machine a PostgreSQL pool that waits past its 3 s sheds a request: a 503 with
+          // Retry-After, in the contract. A limit that was never met still fails below.
+          const shed = answer.status === 503 && answer.headers['retry-after'] !== undefined;
+          expectContract(answer, request, { allow5xx: shed });
           const code = answer.status < 400 ? String(answer.status) : String(answer.body.tessera_error ?? answer.body.error);
           codes.set(code, (codes.get(code) ?? 0) + 1);
         }
@@ -318,7 +321,8 @@ describe.each(storeKinds)('issue 13 items (%s)', (store) => {
     }
 
     // A flood a hundred past the default limit (600 revocations, 30 key failures a minute) meets it, as
-    // 1,500 did; 1,500 revocations on PostgreSQL on a loaded machine waited past the pool's 3 s (a 503).
+    // 1,500 did; 1,500 revocations on PostgreSQL on a loaded machine waited past the pool's 3 s (a 503),
+    // and 700 did once at a load average of 10.
     it('100 unauthenticated POST /oauth/revoke past the default limit from one address meet rate_limited', async () => {
       const body = 'token=rt_not_a_real_token_0000000000000000';
       const codes = await flood(

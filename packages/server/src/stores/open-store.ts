@@ -13,12 +13,12 @@ export interface StoreLocation {
   readonly log?: Log;
 }
 
-/** The store a node runs on: PostgreSQL when a database URL is given, else the SQLite file under `dataDir`. */
 /** The embedded store's file in a `--data` folder. */
 export function sqliteFileIn(dataDir: string): string {
   return join(dataDir, 'tessera.db');
 }
 
+/** The store a node runs on: PostgreSQL when a database URL is given, else the SQLite file under `dataDir`. */
 export async function openStore(location: StoreLocation): Promise<SessionStore> {
   const url = location.databaseUrl;
   if (!url) return new SqliteSessionStore(sqliteFileIn(location.dataDir));

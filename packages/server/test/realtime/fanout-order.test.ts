@@ -1,5 +1,6 @@
 // A revocation answers HTTP once the store has committed it; the sockets are told after, a chunk per turn of
-// the event loop. The gateway's turns are held here (its `deferTurn` is one the test runs by hand), so "answered before told" and "so many sockets a turn" are checked without timing anything. The server
+// the event loop. The gateway's turns are held here (its `deferTurn` is one the test runs by hand), so
+// "answered before told" and "so many sockets a turn" are checked without timing anything. The server
 // runs on manual time: no auth timeout or heartbeat fires while a thousand sockets connect on a busy machine.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SocketConnection } from '../../src/realtime/connection.js';

@@ -67,8 +67,24 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const fileConfig: TesseraConfig = options.config ?? (options.configPath ? loadConfigFile(options.configPath) : defaultConfig);
   // An explicit --issuer / TESSERA_ISSUER wins over the config file's issuer.
   const config: TesseraConfig = options.issuer ? { ...fileConfig, issuer: options.issuer } : fileConfig;
-  // The default issuer names the real port, so port 0 is resolved to a free port before the core is built.
-  const listenPort = options.port === 0 && !config.issuer ? await freePort(options.host) : options.port;
+  // The default issuer names the real port, so port 0 is resolved to a free port before the core is
+  // built, and held until the app is ready to listen: building takes seconds on a busy machine, and a
+  // port merely seen free was taken in between (by another process's outgoing connection).
+  const reservation = options.port === 0 && !config.issuer ? await reservePort(options.host) : undefined;
+  try {
+    return await startOn(reservation?.port ?? options.port, reservation, logger, config, options);
+  } finally {
+    await reservation?.release();
+  }
+}
+
+async function startOn(
+  listenPort: number,
+  reservation: PortReservation | undefined,
+  logger: Logger,
+  config: TesseraConfig,
+  options: ServeOptions,
+): Promise<RunningServer> {
   const store = await openStore({ dataDir: options.dataDir, databaseUrl: options.databaseUrl, log: logger });
   const redis = options.redisUrl ? connectRedis(options.redisUrl, options.redisPrefix ?? defaultRedisPrefix, logger) : undefined;
   const tessera = await createTessera({
@@ -103,6 +119,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   });
   metrics.observeRealtime(realtime);
   const silent = silentConnections(app);
+  await app.ready();
+  await reservation?.release();
   await app.listen({ port: listenPort, host: options.host });
   const management =
     managementPort === null
@@ -212,14 +230,28 @@ function silentConnections(app: FastifyInstance): Set<Socket> {
  * A port the OS reports free on `host`, for a launcher that must know a port before it listens (the
  * default issuer names it; a CORS list names an app's). Another process could take it in between.
  */
-export function freePort(host: string): Promise<number> {
+export async function freePort(host: string): Promise<number> {
+  const reservation = await reservePort(host);
+  await reservation.release();
+  return reservation.port;
+}
+
+/** A free port on `host`, kept bound (so no one else gets it) until `release()`; releasing twice is fine. */
+interface PortReservation {
+  readonly port: number;
+  release(): Promise<void>;
+}
+
+function reservePort(host: string): Promise<PortReservation> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once('error', reject);
     probe.listen({ port: 0, host, exclusive: true }, () => {
       const address = probe.address();
       const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolve(port));
+      let released: Promise<void> | undefined;
+      const release = () => (released ??= new Promise<void>((done) => probe.close(() => done())));
+      resolve({ port, release });
     });
   });
 }

@@ -40,13 +40,12 @@ function spyHandler() {
 
 /**
  * A server whose sockets echo app messages, and a client holding a fresh session of `flow`; both on
- * `clock` when given (its heartbeat then set past any jump: a jump that fires two pings in one
- * breath would drop a socket no real night would).
+ * `clock` when given.
  */
 async function setUp(config: unknown = {}, flow?: string, clock?: FastForwardClock) {
   server = await startRealtimeServer({
     config,
-    realtime: { onMessage: (connection, data) => void connection.send({ echo: data }), ...(clock ? { heartbeatInterval: 3600 } : {}) },
+    realtime: { onMessage: (connection, data) => void connection.send({ echo: data }) },
     ...(clock ? { time: clock } : {}),
   });
   const refreshes = { count: 0 };
@@ -265,7 +264,7 @@ describe('client.realtime()', () => {
 
   it('worker mode: a page socket re-authenticates with each token the worker refreshes, and a revocation is told to the page once', async () => {
     const clock = new FastForwardClock();
-    server = await startRealtimeServer({ config: { flows: { brief: { access_token_ttl: 60 } } }, realtime: { heartbeatInterval: 3600 }, time: clock });
+    server = await startRealtimeServer({ config: { flows: { brief: { access_token_ttl: 60 } } }, time: clock });
     const workerHost = createSessionWorkerHost({ baseUrl: server.url, tabs: false, timers: fastForwardTimers(clock) });
     const channel = new MessageChannel();
     workerHost.connect(channel.port1 as unknown as MessagePortLike);

@@ -94,7 +94,9 @@ export interface RealtimeServer extends TestServer {
  * Sockets and the database stay real either way, so a test waits for what a timer sent (a frame, a
  * close) before moving the clock again; and one move across two heartbeats (60 s by default) drops
  * every socket, as no pong can arrive in between. Or `time` is a clock that is its own scheduler
- * (a `FastForwardClock`, shared with the client's timers), and the server runs on it.
+ * (a `FastForwardClock`, shared with the client's timers), and the server runs on it; its heartbeat
+ * is then a day unless the test sets one. A jump fires a due heartbeat at once, with no turn for the
+ * pong of a ping sent just before it to arrive, and drops a socket no real night would drop.
  */
 export async function startRealtimeServer(
   options: { config?: unknown; realtime?: Omit<RealtimeOptions, 'tessera'>; time?: 'system' | 'manual' | (Clock & Scheduler) } = {},
@@ -102,7 +104,7 @@ export async function startRealtimeServer(
   const given = typeof options.time === 'object' ? options.time : null;
   const scheduler = options.time === 'manual' ? new ManualClock(Date.UTC(2026, 0, 1, 9, 0, 0)) : given;
   const server = await startServer({ clock: scheduler ?? systemClock, ...(scheduler ? { scheduler } : {}), config: options.config ?? {} });
-  const realtime = attachRealtime(server.app.server, { tessera: server.tessera, ...options.realtime });
+  const realtime = attachRealtime(server.app.server, { tessera: server.tessera, ...(given ? { heartbeatInterval: 86_400 } : {}), ...options.realtime });
   return {
     ...server,
     realtime,

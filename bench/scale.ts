@@ -60,6 +60,7 @@ function seeded(index: number, now: number): { session: SessionRecord; refreshTo
     metadata: {},
     device: { userAgent, browser: 'Chrome 131', os: 'macOS', ip: '203.0.113.7' },
     refreshCount: 0,
+    dpopJkt: null,
     version: 1,
   };
   return {

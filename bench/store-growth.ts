@@ -82,6 +82,7 @@ export async function storeGrowthRun(dir: string, settings: GrowthSettings, with
       metadata: {},
       device: null,
       refreshCount: 0,
+      dpopJkt: null,
       version: 1,
     };
     const token: RefreshTokenRecord = { hash: tokenHash(), sessionId: session.id, issuedAt: now, spentAt: null, sealedSuccessor: null };
@@ -117,6 +118,7 @@ export async function storeGrowthRun(dir: string, settings: GrowthSettings, with
           lastRefreshedAt: now,
           idleExpiresAt: null,
           device: null,
+          dpopJkt: null,
         });
         if (!renewed) throw new Error('store growth: a rotation lost a race it cannot lose');
         slot.live = successor.hash;

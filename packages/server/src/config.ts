@@ -4,7 +4,7 @@ import Type, { type Static } from 'typebox';
 import Value from 'typebox/value';
 import { ConfigError } from './core/config-error.js';
 import { defaultSocketsPerClient } from './core/defaults.js';
-import { defaultFlowPolicies, type FlowPolicies, type FlowPolicy } from './core/flows.js';
+import { type DpopMisuse, type DpopMode, defaultFlowPolicies, type FlowPolicies, type FlowPolicy } from './core/flows.js';
 import { type AuditEventType, auditEventTypes, type WebhookEndpoint } from './core/journal.js';
 import type { OAuthClient } from './core/oauth-clients.js';
 import { defaultWebhookDelivererSettings, type WebhookDelivererSettings } from './core/webhook-deliverer.js';
@@ -37,6 +37,8 @@ const bounds = {
 } as const;
 
 const whole = (minimum: number, bound: { limit: number }) => Type.Integer({ minimum, maximum: bound.limit });
+/** One of a few words; a wrong one is told the words it may be. */
+const oneOf = <Word extends string>(words: readonly Word[]) => Type.Unsafe<Word>({ type: 'string', enum: [...words] });
 
 const FlowSchema = Type.Object(
   {
@@ -44,6 +46,8 @@ const FlowSchema = Type.Object(
     idle_timeout: Type.Optional(Type.Union([whole(1, bounds.lifetime), Type.Null()])),
     absolute_lifetime: Type.Optional(whole(1, bounds.lifetime)),
     reuse_interval: Type.Optional(whole(0, bounds.reuseInterval)),
+    dpop: Type.Optional(oneOf<DpopMode>(['off', 'allowed', 'required'])),
+    dpop_misuse: Type.Optional(oneOf<DpopMisuse>(['revoke', 'refuse'])),
   },
   { additionalProperties: false },
 );
@@ -481,6 +485,8 @@ export function parseConfig(input: unknown, source = 'config'): TesseraConfig {
       idleTimeout: flow.idle_timeout === undefined ? start.idleTimeout : flow.idle_timeout,
       absoluteLifetime: flow.absolute_lifetime ?? start.absoluteLifetime,
       reuseInterval: flow.reuse_interval ?? start.reuseInterval,
+      dpop: flow.dpop ?? start.dpop,
+      dpopMisuse: flow.dpop_misuse ?? start.dpopMisuse,
     };
   }
   return {
@@ -578,6 +584,8 @@ function withoutUnionNoise<T extends { key: string; keyword: string; message: st
 
 /** A bound says what it is in words a person reads (`10 years`, `64 MiB`), not only as a number of seconds or bytes. */
 function messageOf(error: { keyword: string; message: string; params: unknown }): string {
+  const allowed = (error.params as { allowedValues?: unknown }).allowedValues;
+  if (error.keyword === 'enum' && Array.isArray(allowed)) return `must be one of: ${allowed.map((value) => JSON.stringify(value)).join(', ')}`;
   const limit = (error.params as { limit?: unknown }).limit;
   if (error.keyword !== 'maximum' || typeof limit !== 'number') return error.message;
   const words = Object.values(bounds).find((bound) => bound.limit === limit)?.words;

@@ -62,6 +62,16 @@ describe('config: rate_limits, cors, cookie, trust_proxy', () => {
     expect(problemsOf({ cookie: { enabled: true, name: 'a=b' } })).toContain('cookie.name');
   });
 
+  it("a flow's DPoP settings: the words each may be, said when another is given", () => {
+    expect(parseConfig({ flows: { bound: { dpop: 'required', dpop_misuse: 'refuse' } } }).flows['bound']).toMatchObject({
+      dpop: 'required',
+      dpopMisuse: 'refuse',
+    });
+    expect(parseConfig({}).flows['default']).toMatchObject({ dpop: 'off', dpopMisuse: 'revoke' });
+    expect(problemsOf({ flows: { bound: { dpop: 'on' } } })).toContain('flows.bound.dpop: must be one of: "off", "allowed", "required"');
+    expect(problemsOf({ flows: { bound: { dpop_misuse: true } } })).toContain('flows.bound.dpop_misuse: must be one of: "revoke", "refuse"');
+  });
+
   it('origins must be origins exactly as browsers send them', () => {
     expect(problemsOf({ cors: { origins: ['https://app.example/'] } })).toContain(
       'cors.origins.0: https://app.example/ must be an origin exactly as browsers send it (https://app.example)',
@@ -87,7 +97,14 @@ describe('config: every number has a bound a deployment would accept', () => {
       cors: { origins: [], max_age: 86_400 },
       trust_proxy: 64,
     });
-    expect(config.flows['long']).toEqual({ accessTokenTtl: 86_400, idleTimeout: 315_360_000, absoluteLifetime: 315_360_000, reuseInterval: 3_600 });
+    expect(config.flows['long']).toEqual({
+      accessTokenTtl: 86_400,
+      idleTimeout: 315_360_000,
+      absoluteLifetime: 315_360_000,
+      reuseInterval: 3_600,
+      dpop: 'off',
+      dpopMisuse: 'revoke',
+    });
   });
 
   it.each([

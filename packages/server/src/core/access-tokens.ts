@@ -32,8 +32,15 @@ export class AccessTokens {
     this.#options = options;
   }
 
-  /** Signs a token for the session, expiring after `ttl` seconds or at `notAfter`, whichever is first. */
-  async sign(session: Pick<SessionRecord, 'id' | 'userId' | 'flow'>, ttl: number, notAfter: number): Promise<{ token: string; expiresAt: number }> {
+  /**
+   * Signs a token for the session, expiring after `ttl` seconds or at `notAfter`, whichever is first.
+   * A session bound to a DPoP key gets `cnf.jkt` (RFC 9449 §6): the token is usable only with that key's proofs.
+   */
+  async sign(
+    session: Pick<SessionRecord, 'id' | 'userId' | 'flow'> & { readonly dpopJkt?: string | null },
+    ttl: number,
+    notAfter: number,
+  ): Promise<{ token: string; expiresAt: number }> {
     const { issuer, audience, clientId, clock } = this.#options;
     const iat = Math.floor(clock.now() / 1000);
     const exp = Math.min(iat + ttl, Math.floor(notAfter / 1000));
@@ -49,6 +56,7 @@ export class AccessTokens {
       iat,
       exp,
       jti: newId('', clock.now()),
+      ...(session.dpopJkt ? { cnf: { jkt: session.dpopJkt } } : {}),
     };
     const token = signCompactJws({ alg: signingAlgorithm, typ: 'at+jwt', kid }, payload, keyObjectOf(privateKey));
     return { token, expiresAt: exp * 1000 };

@@ -34,6 +34,11 @@ export interface SessionRecord {
   readonly device: SessionDevice | null;
   /** How many refreshes rotated its token (replays within the reuse interval not counted). */
   readonly refreshCount: number;
+  /**
+   * The RFC 7638 thumbprint of the key the session is bound to (DPoP): its refreshes need that key's
+   * proof and its access tokens carry it as `cnf.jkt`. Null for a bearer session.
+   */
+  readonly dpopJkt: string | null;
   /** Bumped by every change; lets caches and other nodes tell old from new. */
   readonly version: number;
 }

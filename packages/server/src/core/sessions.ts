@@ -1,3 +1,4 @@
+import { checkDpopProof, type DpopProofProblem, dpopProofError, isJwkThumbprint } from '@tessera/verifier/core';
 import { type AccessTokenClaims, type AccessTokens, tokenExpiredError } from './access-tokens.js';
 import type { Clock } from './clock.js';
 import { assertStorableDevice, deviceSeen, knownDevice } from './devices.js';
@@ -48,6 +49,20 @@ export interface CreateSessionInput {
   readonly actor?: Actor;
   /** The signing-in device, as the app's backend saw it; refreshes from the device update it. */
   readonly device?: SessionDevice;
+  /** The RFC 7638 thumbprint of the device's DPoP key: the session is bound to it from the start. */
+  readonly dpopJkt?: string;
+}
+
+/**
+ * The DPoP side of a refresh request (RFC 9449): its `DPoP` header, and what a proof must name.
+ * The core checks it against the session's binding and the flow's `dpop` mode.
+ */
+export interface DpopRequest {
+  /** The `DPoP` header; undefined when the request has none. */
+  readonly proof: string | undefined;
+  readonly method: string;
+  /** The URLs a proof's `htu` may name: the request's own, and the same path under the issuer (a proxy in front). */
+  readonly urls: readonly string[];
 }
 
 /** The sealed part of a successor grant: what a retry inside the reuse interval gets back. */
@@ -61,8 +76,15 @@ interface SealedGrant {
 /** A rotation can lose a race at most this many times before the answer is settled by the winner. */
 const rotationAttempts = 3;
 
-/** What never changes about a session: enough to sign its next access token without reading it. */
-type SessionIdentity = Pick<SessionRecord, 'id' | 'userId' | 'flow' | 'expiresAt'>;
+/**
+ * What never changes about a session: enough to sign its next access token without reading it. Its
+ * DPoP key can only be set by the rotation of the token this identity was remembered for.
+ */
+type SessionIdentity = Pick<SessionRecord, 'id' | 'userId' | 'flow' | 'expiresAt' | 'dpopJkt'>;
+
+/** Seconds a DPoP proof is accepted after its `iat`, and ahead of the clock (a device's fast clock). */
+const dpopProofMaxAge = 60;
+const dpopClockSkew = 5;
 
 /** Refresh tokens this node issued and remembers the session of (the oldest forgotten first): ~200 bytes each. */
 const issuedTokensLimit = 65_536;
@@ -137,6 +159,7 @@ export class SessionService {
       });
     }
     if (input.device) assertStorableDevice(input.device);
+    if (input.dpopJkt !== undefined) assertDpopJkt(input.dpopJkt, flowName, flow);
     const now = this.#clock.now();
     const session: SessionRecord = {
       id: newId('ses_', now),
@@ -151,6 +174,7 @@ export class SessionService {
       metadata: input.metadata ?? {},
       device: input.device ? knownDevice(input.device) : null,
       refreshCount: 0,
+      dpopJkt: input.dpopJkt ?? null,
       version: 1,
     };
     const refreshToken = generateRefreshToken();
@@ -177,13 +201,17 @@ export class SessionService {
    * Exchanges a refresh token for a new pair. The token is spent; presenting it again within the
    * flow's reuse interval returns the same successor pair, after it revokes the session
    * (`reuse_detected`). `seen` is the refreshing device (its user agent, its address): recorded with
-   * the rotation, in the same write.
+   * the rotation, in the same write. `dpop` is the request's DPoP proof: a session bound to a key
+   * refreshes only with that key's proof (`#dpopKeyOf`).
    */
-  async refreshSession(refreshToken: string, seen?: SessionDevice): Promise<TokenGrant> {
+  async refreshSession(refreshToken: string, seen?: SessionDevice, dpop?: DpopRequest): Promise<TokenGrant> {
     const hash = hashRefreshToken(refreshToken);
     const issued = this.#takeIssued(hash);
+    // The proof is checked once per request: its jti is taken then, and a second check would call it a replay.
+    let dpopJkt: string | null | undefined;
     if (issued && this.#store.rotateUnreadRefreshToken) {
-      const grant = await this.#issueUnreadSuccessor(refreshToken, hash, issued, seen);
+      dpopJkt = await this.#dpopKeyOf(issued, this.#flowOf(issued), dpop);
+      const grant = await this.#issueUnreadSuccessor(refreshToken, hash, { ...issued, dpopJkt }, seen);
       if (grant) return grant;
       // Refused (spent, revoked, expired, gone): read the token and decide as for any other.
     }
@@ -194,12 +222,13 @@ export class SessionService {
       const now = this.#clock.now();
       assertActive(session, now);
       const flow = this.#flowOf(session);
+      if (dpopJkt === undefined) dpopJkt = await this.#dpopKeyOf(session, flow, dpop);
 
       if (token.spentAt !== null) {
         return this.#replaySpentToken(refreshToken, token.spentAt, token.sealedSuccessor, session, flow, now);
       }
 
-      const grant = await this.#issueSuccessor(refreshToken, hash, session, flow, now, seen);
+      const grant = await this.#issueSuccessor(refreshToken, hash, { ...session, dpopJkt: session.dpopJkt ?? dpopJkt }, flow, now, seen);
       if (grant) return grant;
       // Another request spent the token first: go round and answer as a retry of the winner.
     }
@@ -215,7 +244,7 @@ export class SessionService {
     seen: SessionDevice | undefined,
   ): Promise<TokenGrant | null> {
     const successor = await this.#successorOf(spentToken, spentHash, session, flow, now);
-    const updated = await this.#store.rotateRefreshToken({ ...successor.rotation, device: deviceSeen(session.device, seen) });
+    const updated = await this.#store.rotateRefreshToken({ ...successor.rotation, device: deviceSeen(session.device, seen), dpopJkt: session.dpopJkt });
     return this.#afterRotation(updated, successor.sealed, now);
   }
 
@@ -228,7 +257,7 @@ export class SessionService {
     if (!rotateUnread) return null;
     const now = this.#clock.now();
     const successor = await this.#successorOf(spentToken, spentHash, session, this.#flowOf(session), now);
-    const updated = await rotateUnread.call(this.#store, { ...successor.rotation, now, seen: seen ?? null });
+    const updated = await rotateUnread.call(this.#store, { ...successor.rotation, now, seen: seen ?? null, dpopJkt: session.dpopJkt });
     return this.#afterRotation(updated, successor.sealed, now);
   }
 
@@ -269,7 +298,56 @@ export class SessionService {
       const oldest = this.#issuedTokens.keys().next().value;
       if (oldest !== undefined) this.#issuedTokens.delete(oldest);
     }
-    this.#issuedTokens.set(hash, { id: session.id, userId: session.userId, flow: session.flow, expiresAt: session.expiresAt });
+    this.#issuedTokens.set(hash, { id: session.id, userId: session.userId, flow: session.flow, expiresAt: session.expiresAt, dpopJkt: session.dpopJkt });
+  }
+
+  /**
+   * The DPoP key a refresh of `session` rotates under: the session's own when it is bound (the
+   * request must carry that key's proof), the proof's key when the flow binds on first use, or null
+   * (a bearer refresh). A bound session refreshed without its key's proof is suspected theft: the
+   * flow's `dpop_misuse` revokes it (`reuse_detected`) or only refuses. Every refusal is
+   * `dpop_proof_invalid`. A proof's `jti` is taken once across the nodes sharing the store.
+   */
+  async #dpopKeyOf(session: Pick<SessionRecord, 'id' | 'dpopJkt'>, flow: FlowPolicy, dpop: DpopRequest | undefined): Promise<string | null> {
+    const bound = session.dpopJkt;
+    if (bound === null && flow.dpop === 'off') return null;
+    const refuse = async (reason: DpopProofProblem, error: unknown): Promise<never> => {
+      if (bound !== null && flow.dpopMisuse === 'revoke') {
+        await this.revokeSession(session.id, 'reuse_detected', systemActor, { dpop_proof: reason });
+      }
+      throw error;
+    };
+    if (dpop?.proof === undefined) {
+      if (bound === null && flow.dpop === 'allowed') return null;
+      return refuse('missing', dpopProofError('missing', 'This session refreshes only with a DPoP proof of its key, in the DPoP header.'));
+    }
+    const now = this.#clock.now();
+    let checked: Awaited<ReturnType<typeof checkDpopProof>> | undefined;
+    let problem: unknown;
+    // The first URL that the proof names; a proof for another target fails on every one.
+    for (const url of dpop.urls) {
+      try {
+        checked = await checkDpopProof(dpop.proof, {
+          method: dpop.method,
+          url,
+          now,
+          maxAge: dpopProofMaxAge,
+          clockSkew: dpopClockSkew,
+          ...(bound !== null ? { boundTo: bound } : {}),
+        });
+        break;
+      } catch (error) {
+        problem = error;
+        if (dpopProblemOf(error) !== 'htu') break;
+      }
+    }
+    if (!checked) return refuse(dpopProblemOf(problem) ?? 'malformed', problem);
+    // Kept until no clock would accept the proof again; a second use anywhere is a replay.
+    const staleAt = (checked.iat + dpopProofMaxAge + dpopClockSkew) * 1000;
+    if (!(await this.#store.rememberDpopProof(checked.jti, Math.max(staleAt, now)))) {
+      return refuse('replayed', dpopProofError('replayed', 'This DPoP proof was used before. Make a new one for each request.'));
+    }
+    return bound ?? checked.jkt;
   }
 
   /** The session of a token this node issued, forgotten now: a token is presented for rotation once. */
@@ -426,6 +504,29 @@ export class SessionService {
   #emit(event: SessionEvent): void {
     for (const listener of this.#listeners) listener(event);
   }
+}
+
+/** A `dpop_jkt` at sign-in: a SHA-256 JWK thumbprint, for a flow that uses DPoP. */
+function assertDpopJkt(jkt: unknown, flowName: string, flow: FlowPolicy): void {
+  if (!isJwkThumbprint(jkt)) {
+    throw new TesseraError('invalid_request', {
+      message: 'dpop_jkt must be the RFC 7638 SHA-256 thumbprint of the DPoP public key (43 base64url characters).',
+      details: [{ field: 'dpop_jkt', message: 'must be a SHA-256 JWK thumbprint' }],
+    });
+  }
+  if (flow.dpop === 'off') {
+    throw new TesseraError('invalid_request', {
+      message: `The flow "${flowName}" does not use DPoP: set its "dpop" to "allowed" or "required" to bind sessions to a key.`,
+      details: [{ field: 'dpop_jkt', message: `flow "${flowName}" has dpop "off"` }],
+    });
+  }
+}
+
+/** The `reason` of a `dpop_proof_invalid` error, else undefined. */
+function dpopProblemOf(error: unknown): DpopProofProblem | undefined {
+  if (!(error instanceof TesseraError) || error.code !== 'dpop_proof_invalid') return undefined;
+  const reason = (error.details?.[0] as { reason?: unknown } | undefined)?.reason;
+  return typeof reason === 'string' ? (reason as DpopProofProblem) : undefined;
 }
 
 /** A session id from outside that no store could hold (a NUL, an unpaired surrogate) is a malformed request. */

@@ -126,6 +126,11 @@ export interface RotateRefreshToken {
   readonly idleExpiresAt: number | null;
   /** The device as this refresh saw it, written in the same update (`core/devices.ts`). */
   readonly device: SessionDevice | null;
+  /**
+   * The thumbprint of the refresh's DPoP key: binds a session not yet bound (a bound one keeps its
+   * key). An unread rotation refuses a session bound to another key, or bound when this is null.
+   */
+  readonly dpopJkt: string | null;
 }
 
 /**
@@ -166,6 +171,11 @@ export interface SessionStore {
    * renewed session, or null when any check fails and nothing changed: the caller then reads and decides.
    */
   rotateUnreadRefreshToken?(rotation: RotateUnreadRefreshToken): Promise<SessionRecord | null>;
+  /**
+   * Records a DPoP proof's `jti` until `expiresAt` (epoch ms); false when it is already recorded: a
+   * replayed proof. Every node sharing the store sees the same answer.
+   */
+  rememberDpopProof(jti: string, expiresAt: number): Promise<boolean>;
   /** Revokes the session if it is not revoked yet; returns it updated, or null when nothing changed. */
   revokeSession(id: string, reason: RevocationReason, at: number, journal?: JournalFor<SessionRecord>): Promise<SessionRecord | null>;
   /** Revokes every unrevoked, unexpired session of the user but `exceptSessionId`; returns those it revoked. */

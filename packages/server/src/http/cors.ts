@@ -3,9 +3,9 @@ import type { CorsConfig } from '../config.js';
 import { TesseraError } from '../core/errors.js';
 
 /** Request headers a browser SDK sends: the bearer token, JSON, and the cookie-mode CSRF header. */
-const allowedRequestHeaders = 'authorization, content-type, x-tessera-csrf';
+const allowedRequestHeaders = 'authorization, content-type, dpop, x-tessera-csrf';
 /** Response headers page scripts may read: the SDK honours Retry-After and reports request ids. */
-const exposedResponseHeaders = 'retry-after, x-request-id, www-authenticate';
+const exposedResponseHeaders = 'dpop-nonce, retry-after, x-request-id, www-authenticate';
 
 /**
  * CORS for the routes a browser calls (refresh, session, logout), by the exact origins of the

@@ -20,6 +20,8 @@ export const CreateSessionBody = Type.Object(
     flow: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
     device: Type.Optional(DeviceBody),
+    // The form of a thumbprint, and whether the flow uses DPoP, are the core's rules (core/sessions.ts).
+    dpop_jkt: Type.Optional(Type.String({ maxLength: 128 })),
   },
   { additionalProperties: false },
 );

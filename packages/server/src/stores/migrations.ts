@@ -171,6 +171,20 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 11,
+    name: 'sessions bound to a DPoP key; the DPoP proofs seen, until they go stale',
+    // A proof's jti is refused a second time (RFC 9449 §11.1) by every node sharing the store; the
+    // store purge deletes the rows past `expires_at`, when the proof's iat would refuse it anyway.
+    sql: `
+      ALTER TABLE sessions ADD COLUMN dpop_jkt TEXT;
+      CREATE TABLE dpop_proofs (
+        jti TEXT PRIMARY KEY,
+        expires_at BIGINT NOT NULL
+      );
+      CREATE INDEX dpop_proofs_by_expiry ON dpop_proofs (expires_at);
+    `,
+  },
 ];
 
 /** The migrations not yet applied, in order. */

@@ -174,6 +174,7 @@ export class PostgresSessionStore implements SessionStore {
           last_refreshed_at: rotation.lastRefreshedAt,
           idle_expires_at: rotation.idleExpiresAt,
           ...deviceToRow(rotation.device),
+          dpop_jkt: rotation.dpopJkt,
           successor_hash: rotation.successor.hash,
           issued_at: rotation.successor.issuedAt,
         }),
@@ -201,6 +202,7 @@ export class PostgresSessionStore implements SessionStore {
           seen_browser: rotation.seen?.browser ?? null,
           seen_os: rotation.seen?.os ?? null,
           seen_ip: rotation.seen?.ip ?? null,
+          dpop_jkt: rotation.dpopJkt,
           successor_hash: rotation.successor.hash,
           issued_at: rotation.successor.issuedAt,
         }),
@@ -208,6 +210,11 @@ export class PostgresSessionStore implements SessionStore {
     );
     const row = result.rows[0] as SessionRow | undefined;
     return row ? sessionFromRow(row) : null;
+  }
+
+  async rememberDpopProof(jti: string, expiresAt: number): Promise<boolean> {
+    const result = await this.#run(() => this.#query(this.#pool, 'rememberDpopProof', { jti, expires_at: expiresAt }));
+    return result.rowCount === 1;
   }
 
   async revokeSession(id: string, reason: RevocationReason, at: number, journal?: JournalFor<SessionRecord>): Promise<SessionRecord | null> {

@@ -20,6 +20,7 @@ export interface SessionRow {
   device_os: string | null;
   device_ip: string | null;
   refresh_count: number | string;
+  dpop_jkt: string | null;
 }
 
 export interface RefreshTokenRow {
@@ -74,6 +75,7 @@ export function sessionFromRow(row: SessionRow): SessionRecord {
     version: time(row.version),
     device: deviceFromRow(row),
     refreshCount: Number(row.refresh_count),
+    dpopJkt: row.dpop_jkt ?? null,
   };
 }
 
@@ -107,6 +109,7 @@ export function sessionToRow(session: SessionRecord): SessionRow {
     version: session.version,
     ...deviceToRow(session.device),
     refresh_count: session.refreshCount,
+    dpop_jkt: session.dpopJkt,
   };
 }
 
@@ -172,6 +175,7 @@ export const sessionColumns = [
   'device_os',
   'device_ip',
   'refresh_count',
+  'dpop_jkt',
 ] as const;
 
 export interface AuditEventRow {

@@ -161,6 +161,10 @@ export class SqliteSessionStore implements SessionStore {
     return this.#rotations.submit({ unread: true, rotation });
   }
 
+  async rememberDpopProof(jti: string, expiresAt: number): Promise<boolean> {
+    return this.#run(() => this.#statements.rememberDpopProof.run({ jti, expires_at: expiresAt }).changes === 1);
+  }
+
   /** One batch of rotations, one transaction; a rotation that fails alone is rolled back to its savepoint. */
   #rotateBatch(batch: readonly QueuedRotation[]): BatchOutcome<SessionRecord | null>[] {
     return this.#run(() =>
@@ -478,6 +482,7 @@ function prepareTransactions(db: Database.Database, statements: Record<Statement
       last_refreshed_at: rotation.lastRefreshedAt,
       idle_expires_at: rotation.idleExpiresAt,
       ...deviceToRow(rotation.device),
+      dpop_jkt: rotation.dpopJkt,
     }) as SessionRow | undefined;
     if (!row) throw new LostRace();
     statements.insertRefreshToken.run(refreshTokenToRow(rotation.successor));
@@ -490,6 +495,7 @@ function prepareTransactions(db: Database.Database, statements: Record<Statement
       now: rotation.now,
       spent_at: rotation.spentAt,
       sealed_successor: rotation.sealedSuccessor,
+      dpop_jkt: rotation.dpopJkt,
     });
     if (spent.changes !== 1) return null;
     const row = statements.renewUnreadSession.get({
@@ -500,6 +506,7 @@ function prepareTransactions(db: Database.Database, statements: Record<Statement
       seen_browser: rotation.seen?.browser ?? null,
       seen_os: rotation.seen?.os ?? null,
       seen_ip: rotation.seen?.ip ?? null,
+      dpop_jkt: rotation.dpopJkt,
     }) as SessionRow | undefined;
     if (!row) throw new LostRace();
     statements.insertRefreshToken.run(refreshTokenToRow(rotation.successor));

@@ -62,6 +62,13 @@ const storePurgeStatements = {
 /** What a rotation writes besides the renewal: the device as the refresh saw it, one more refresh counted. */
 const recordDevice = `device_user_agent = @device_user_agent, device_browser = @device_browser, device_os = @device_os,
     device_ip = @device_ip, refresh_count = refresh_count + 1`;
+/** A rotation binds an unbound session to the key of its refresh's DPoP proof (@dpop_jkt); a bound one keeps its key. */
+const bindDpopKey = 'dpop_jkt = COALESCE(dpop_jkt, CAST(@dpop_jkt AS TEXT))';
+/**
+ * An unread rotation also checks the binding the core assumed: a session bound to a key rotates only
+ * with a proof of that key (@dpop_jkt). The core checks first; this keeps a stale assumption harmless.
+ */
+const dpopKeyMatches = '(dpop_jkt IS NULL OR dpop_jkt = CAST(@dpop_jkt AS TEXT))';
 /** What a rotation of an unread token writes of the device: merged in SQL, as `deviceSeen` merges it. */
 const mergeSeenDevice = `device_user_agent = COALESCE(CAST(@seen_user_agent AS TEXT), device_user_agent),
         device_browser = CASE WHEN CAST(@seen_user_agent AS TEXT) IS NULL THEN device_browser ELSE CAST(@seen_browser AS TEXT) END,
@@ -101,12 +108,13 @@ export const statements = {
   /** `spendRefreshToken` of a token not read first: also only while its session (@session_id) is active at @now. */
   spendUnreadRefreshToken: `UPDATE refresh_tokens SET spent_at = @spent_at, sealed_successor = @sealed_successor
     WHERE hash = @hash AND spent_at IS NULL AND session_id = @session_id
-      AND EXISTS (SELECT 1 FROM sessions WHERE id = @session_id AND ${activeAt})`,
+      AND EXISTS (SELECT 1 FROM sessions WHERE id = @session_id AND ${activeAt} AND ${dpopKeyMatches})`,
   /** `renewSession` with the device merged as `deviceSeen` merges it (see `postgresStatements.rotateUnreadRefreshToken`). */
   renewUnreadSession: `UPDATE sessions SET last_refreshed_at = @last_refreshed_at, idle_expires_at = @idle_expires_at, ${mergeSeenDevice},
-      refresh_count = refresh_count + 1, version = version + 1
+      refresh_count = refresh_count + 1, ${bindDpopKey}, version = version + 1
     WHERE id = @id AND revoked_at IS NULL RETURNING *`,
-  renewSession: `UPDATE sessions SET last_refreshed_at = @last_refreshed_at, idle_expires_at = @idle_expires_at, ${recordDevice}, version = version + 1
+  renewSession: `UPDATE sessions SET last_refreshed_at = @last_refreshed_at, idle_expires_at = @idle_expires_at, ${recordDevice}, ${bindDpopKey},
+      version = version + 1
     WHERE id = @id AND revoked_at IS NULL RETURNING *`,
   revokeSession: 'UPDATE sessions SET revoked_at = @at, revoked_reason = @reason, version = version + 1 WHERE id = @id AND revoked_at IS NULL RETURNING *',
   // CAST: PostgreSQL must know the type of a parameter that is only compared with NULL.
@@ -174,6 +182,8 @@ export const statements = {
         OR (CAST(@status AS TEXT) = 'pending' AND delivered_at IS NULL AND failed_at IS NULL))
       AND (CAST(@before_at AS BIGINT) IS NULL OR created_at < @before_at OR (created_at = @before_at AND id < @before_id))
     ORDER BY created_at DESC, id DESC LIMIT @limit`,
+  // A proof's jti is taken once: a conflict inserts nothing, and the caller counts the rows.
+  rememberDpopProof: 'INSERT INTO dpop_proofs (jti, expires_at) VALUES (@jti, @expires_at) ON CONFLICT (jti) DO NOTHING',
   ...auditUpkeepStatements,
   ...storePurgeStatements,
   ping: 'SELECT 1',
@@ -307,7 +317,7 @@ export const postgresStatements = {
       WHERE hash = @spent_hash AND spent_at IS NULL AND session_id IN (SELECT id FROM live)
       RETURNING session_id
     ), renewed AS (
-      UPDATE sessions SET last_refreshed_at = @last_refreshed_at, idle_expires_at = @idle_expires_at, ${recordDevice},
+      UPDATE sessions SET last_refreshed_at = @last_refreshed_at, idle_expires_at = @idle_expires_at, ${recordDevice}, ${bindDpopKey},
         version = version + 1
       WHERE id IN (SELECT session_id FROM spent)
       RETURNING *
@@ -322,14 +332,14 @@ export const postgresStatements = {
    * with a user agent replaces agent, browser and OS, one without keeps them; an address replaces the address.
    */
   rotateUnreadRefreshToken: `WITH live AS (
-      SELECT id FROM sessions WHERE id = @session_id AND ${activeAt} FOR UPDATE
+      SELECT id FROM sessions WHERE id = @session_id AND ${activeAt} AND ${dpopKeyMatches} FOR UPDATE
     ), spent AS (
       UPDATE refresh_tokens SET spent_at = @spent_at, sealed_successor = @sealed_successor
       WHERE hash = @spent_hash AND spent_at IS NULL AND session_id IN (SELECT id FROM live)
       RETURNING session_id
     ), renewed AS (
       UPDATE sessions SET last_refreshed_at = @last_refreshed_at, idle_expires_at = @idle_expires_at, ${mergeSeenDevice},
-        refresh_count = refresh_count + 1, version = version + 1
+        refresh_count = refresh_count + 1, ${bindDpopKey}, version = version + 1
       WHERE id IN (SELECT session_id FROM spent)
       RETURNING *
     ), successor AS (

@@ -82,6 +82,7 @@ describe('Journal', () => {
       metadata: { plan: 'pro' },
       device: null,
       refreshCount: 0,
+      dpopJkt: null,
       version: 2,
     };
     const created = journal.write([{ type: 'session.created', session, actor: { type: 'system', id: 'tessera' } }]);

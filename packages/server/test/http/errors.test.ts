@@ -1,3 +1,4 @@
+import { dpopSigningAlgorithms } from '@tessera/verifier/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type ErrorCode, errorCatalogue, serverErrorCodes } from '../../src/core/error-catalogue.js';
 import { startServer as startNode } from '../../src/serve.js';
@@ -26,7 +27,7 @@ function refresh(server: TestServer, refreshToken: unknown): Promise<Answer> {
  * - dpop_proof_invalid: the proof check is built (`checkDpopProof`, tested in the verifier's suite); no
  *   route asks for a proof until a flow can require DPoP (issue 18), and then this list loses it.
  */
-const notProduced = ['internal_error', 'dpop_proof_invalid'] as const;
+const notProduced = ['internal_error'] as const;
 /** Sent only inside RFC 6749 §5.2 errors of /oauth/* (as `tessera_error`, `error: invalid_client`); test/oauth covers it. */
 const oauthOnly = ['client_invalid'] as const;
 /** Codes only the client SDK produces (`clientOnly` in the catalogue). */
@@ -38,6 +39,7 @@ const producerConfig: Partial<Record<ProducedCode, unknown>> = {
   rate_limited: { rate_limits: { refresh_per_token: { limit: 2, window: 60 } } },
   csrf_failed: { cookie: { enabled: true, secure: false } },
   request_timeout: { timeouts: { headers: 1, request: 1 } },
+  dpop_proof_invalid: { flows: { bound: { dpop: 'required' } } },
 };
 
 /** One way to make the server send each code, over a real socket. The type makes the list complete. */
@@ -60,6 +62,8 @@ const producers: Record<ProducedCode, (server: TestServer) => Promise<Answer>> =
     return send(`${server.url}/v1/session`, { headers: { authorization: `Bearer ${created.access_token}` } });
   },
   session_not_found: (server) => refresh(server, 'rt_never_issued'),
+  // A refresh in a flow that needs a DPoP proof, without one.
+  dpop_proof_invalid: async (server) => refresh(server, (await createSession(server, { user_id: 'alice', flow: 'bound' })).refresh_token),
   invalid_request: (server) =>
     send(`${server.url}/v1/sessions`, { method: 'POST', headers: { ...api, ...jsonHeaders }, body: JSON.stringify({ user_id: 123 }) }),
   api_key_invalid: (server) =>
@@ -149,7 +153,9 @@ async function expectContractEnvelope(server: TestServer, answer: Answer, code: 
     expect(answer.headers.get('retry-after')).toBe(String(envelope.retry_after));
   }
   if (answer.status === 401) {
-    expect(answer.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
+    // A failed DPoP proof also gets DPoP's challenge (RFC 9449 §7.1), after the bearer one every 401 carries.
+    const dpop = answer.body?.error === 'dpop_proof_invalid' ? `, DPoP error="invalid_dpop_proof", algs="${dpopSigningAlgorithms.join(' ')}"` : '';
+    expect(answer.headers.get('www-authenticate')).toBe(`Bearer error="invalid_token"${dpop}`);
   }
 
   // doc_url names the configured issuer (never the caller's Host) and resolves to an HTML page about the code.
@@ -182,7 +188,7 @@ describe('every server error code over HTTP', () => {
     expect([...producedCodes].sort()).toEqual(expected);
     // The exceptions are server codes indeed, and the only ones.
     for (const code of notProduced) expect(serverErrorCodes).toContain(code);
-    expect([...notProduced]).toEqual(['internal_error', 'dpop_proof_invalid']);
+    expect([...notProduced]).toEqual(['internal_error']);
   });
 
   it('the default limits never bother a normal client: 20 tabs replaying one refresh token at once all get the pair', async () => {

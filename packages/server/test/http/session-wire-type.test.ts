@@ -43,6 +43,7 @@ describe('the SESSION wire type', () => {
         metadata: {},
         device: null,
         refreshCount: 0,
+        dpopJkt: null,
         version: 1,
       } satisfies SessionRecord,
       now,

@@ -77,6 +77,7 @@ describe.each([
       metadata: {},
       device: null,
       refreshCount: 0,
+      dpopJkt: null,
       version: 1,
     };
     await server.store.createSession(session, { hash: `hash-${id}`, sessionId: id, issuedAt: start, spentAt: null, sealedSuccessor: null });

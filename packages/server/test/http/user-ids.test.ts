@@ -252,6 +252,7 @@ describe('a user id stored before the rule', () => {
         metadata: {},
         device: null,
         refreshCount: 0,
+        dpopJkt: null,
         version: 1,
       });
       for (const id of ['ses_legacyphone', 'ses_legacylaptop']) {

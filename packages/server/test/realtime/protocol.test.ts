@@ -90,6 +90,7 @@ describe('authenticating a socket', () => {
       metadata: {},
       device: null,
       refreshCount: 0,
+      dpopJkt: null,
       version: 1,
     };
     const { token } = await forger.sign(ghost, 60, ghost.expiresAt);

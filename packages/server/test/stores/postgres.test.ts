@@ -39,6 +39,7 @@ const session = (id: string): SessionRecord => ({
   metadata: { a: 1 },
   device: null,
   refreshCount: 0,
+  dpopJkt: null,
   version: 1,
 });
 const token = (hash: string, sessionId: string): RefreshTokenRecord => ({ hash, sessionId, issuedAt: t0, spentAt: null, sealedSuccessor: null });
@@ -51,6 +52,7 @@ const rotation = (spentHash: string, successor: string, sessionId: string): Rota
   lastRefreshedAt: t0 + 1,
   idleExpiresAt: null,
   device: null,
+  dpopJkt: null,
 });
 
 async function rejection(work: Promise<unknown>): Promise<unknown> {

@@ -45,6 +45,7 @@ describe('SqliteSessionStore: rotations committed in groups', () => {
     metadata: {},
     device: null,
     refreshCount: 0,
+    dpopJkt: null,
     version: 1,
   });
   const token = (sessionId: string, hash = randomBytes(32).toString('base64url')): RefreshTokenRecord => ({
@@ -63,6 +64,7 @@ describe('SqliteSessionStore: rotations committed in groups', () => {
     lastRefreshedAt: t0 + 1_000,
     idleExpiresAt: null,
     device: null,
+    dpopJkt: null,
   });
   async function createSessions(count: number): Promise<{ session: SessionRecord; token: RefreshTokenRecord }[]> {
     const made = [];
@@ -235,7 +237,7 @@ for (const method of ['run', 'get']) {
   };
 }
 await Promise.all(hashes.map((hash, i) => store.rotateRefreshToken({
-  spentHash: hash, spentAt: at, sealedSuccessor: 'sealed', sessionId: sessionIds[i], lastRefreshedAt: at, idleExpiresAt: null, device: null,
+  spentHash: hash, spentAt: at, sealedSuccessor: 'sealed', sessionId: sessionIds[i], lastRefreshedAt: at, idleExpiresAt: null, device: null, dpopJkt: null,
   successor: { hash: 'successor-' + i, sessionId: sessionIds[i], issuedAt: at, spentAt: null, sealedSuccessor: null },
 })));
 process.stdout.write('finished without dying\\n');

@@ -36,6 +36,7 @@ describe('SqliteSessionStore on a real file', () => {
     metadata: { a: 1 },
     device: null,
     refreshCount: 0,
+    dpopJkt: null,
     version: 1,
   });
   const token = (hash: string, sessionId: string) => ({ hash, sessionId, issuedAt: t0, spentAt: null, sealedSuccessor: null });
@@ -147,6 +148,7 @@ describe('SqliteSessionStore on a real file', () => {
         lastRefreshedAt: t0 + 1,
         idleExpiresAt: null,
         device: null,
+        dpopJkt: null,
       });
       expect(await a.rotateRefreshToken(rotate('h2'))).not.toBeNull();
       expect(await b.rotateRefreshToken(rotate('h3'))).toBeNull();

@@ -41,6 +41,7 @@ export function describeSessionStore(name: string, openStore: () => Promise<{ st
         metadata: {},
         device: null,
         refreshCount: 0,
+        dpopJkt: null,
         version: 1,
         ...overrides,
       };
@@ -74,6 +75,7 @@ export function describeSessionStore(name: string, openStore: () => Promise<{ st
         lastRefreshedAt: at,
         idleExpiresAt,
         device: null,
+        dpopJkt: null,
       };
     }
 
@@ -260,12 +262,52 @@ export function describeSessionStore(name: string, openStore: () => Promise<{ st
         expect(await store.getSession(s.id)).toEqual(revoked);
       });
 
+      it('binds a session to the DPoP key of its first rotation that names one, and keeps that key after', async () => {
+        const jkt = 'a'.repeat(43);
+        const { session: s, token: tk } = await create();
+        const bearer = rotation(s.id, tk.hash, t0 + 1000);
+        expect(await store.rotateRefreshToken(bearer)).toMatchObject({ dpopJkt: null });
+        const binding = { ...rotation(s.id, bearer.successor.hash, t0 + 2000), dpopJkt: jkt };
+        expect(await store.rotateRefreshToken(binding)).toMatchObject({ dpopJkt: jkt });
+        const other = { ...rotation(s.id, binding.successor.hash, t0 + 3000), dpopJkt: 'b'.repeat(43) };
+        expect(await store.rotateRefreshToken(other)).toMatchObject({ dpopJkt: jkt });
+        expect(await store.getSession(s.id)).toMatchObject({ dpopJkt: jkt });
+        expect((await store.findRefreshToken(other.successor.hash))?.session.dpopJkt).toBe(jkt);
+      });
+
+      it('rotates a bound session unread only with its own key', async () => {
+        if (!store.rotateUnreadRefreshToken) return;
+        const jkt = 'c'.repeat(43);
+        const { session: s, token: tk } = await create({ dpopJkt: jkt });
+        const unread = (hash: string, at: number, dpopJkt: string | null) => {
+          const { device: _device, ...rot } = rotation(s.id, hash, at);
+          return { ...rot, now: at, seen: null, dpopJkt };
+        };
+        expect(await store.rotateUnreadRefreshToken(unread(tk.hash, t0 + 1000, null))).toBeNull();
+        expect(await store.rotateUnreadRefreshToken(unread(tk.hash, t0 + 1000, 'd'.repeat(43)))).toBeNull();
+        expect((await store.findRefreshToken(tk.hash))?.token.spentAt).toBeNull();
+        expect(await store.rotateUnreadRefreshToken(unread(tk.hash, t0 + 1000, jkt))).toMatchObject({ dpopJkt: jkt, refreshCount: 1 });
+      });
+
       it('returns null when rotating an unknown hash', async () => {
         const { session: s } = await create();
         const rot = rotation(s.id, randomBytes(32).toString('base64url'), t0 + 1000);
         expect(await store.rotateRefreshToken(rot)).toBeNull();
         expect(await store.findRefreshToken(rot.successor.hash)).toBeNull();
         expect((await store.getSession(s.id))?.version).toBe(1);
+      });
+    });
+
+    describe('DPoP proofs', () => {
+      it('remembers a jti once: the second time is a replay', async () => {
+        expect(await store.rememberDpopProof('jti-1', t0 + 65_000)).toBe(true);
+        expect(await store.rememberDpopProof('jti-1', t0 + 65_000)).toBe(false);
+        expect(await store.rememberDpopProof('jti-2', t0 + 65_000)).toBe(true);
+      });
+
+      it('lets exactly one of many concurrent uses of one jti through', async () => {
+        const results = await Promise.all(Array.from({ length: 8 }, () => store.rememberDpopProof('jti-raced', t0 + 65_000)));
+        expect(results.filter(Boolean)).toHaveLength(1);
       });
     });
 

@@ -4,7 +4,7 @@ import type { CookieConfig } from '../../config.js';
 import type { Clock } from '../../core/clock.js';
 import { endsSession } from '../../core/error-catalogue.js';
 import { TesseraError } from '../../core/errors.js';
-import type { SessionService, TokenGrant } from '../../core/sessions.js';
+import type { DpopRequest, SessionService, TokenGrant } from '../../core/sessions.js';
 import { CurrentSessionAnswer, GrantAnswer, LogoutAnswer, LogoutOthersAnswer, OwnSessionsAnswer } from '../answer-schemas.js';
 import { requireSession } from '../auth.js';
 import type { CorsPolicy } from '../cors.js';
@@ -32,7 +32,7 @@ export const endUserRoutes: FastifyPluginAsync<EndUserRouteOptions> = async (app
   const refreshDocs: RouteDocs = {
     ...docs.refresh,
     // Cookie mode: a refresh may come with the cookie alone, which needs the CSRF header and a listed origin.
-    errors: cookie ? ['token_missing', 'csrf_failed', 'origin_not_allowed'] : [],
+    errors: cookie ? ['dpop_proof_invalid', 'token_missing', 'csrf_failed', 'origin_not_allowed'] : ['dpop_proof_invalid'],
   };
 
   cors.allowBrowserCalls(app, '/v1/token/refresh', ['POST']);
@@ -51,7 +51,7 @@ export const endUserRoutes: FastifyPluginAsync<EndUserRouteOptions> = async (app
       await limits.enforce('refresh_per_token', secretSubject(presented.token));
       let grant: TokenGrant;
       try {
-        grant = await sessions.refreshSession(presented.token, requestDevice(request));
+        grant = await sessions.refreshSession(presented.token, requestDevice(request), dpopRequest(request, issuer));
       } catch (error) {
         if (cookie && presented.from === 'cookie' && isSessionEnd(error)) cookie.clear(reply);
         throw error;
@@ -106,11 +106,23 @@ export const endUserRoutes: FastifyPluginAsync<EndUserRouteOptions> = async (app
   );
 };
 
+/**
+ * The request's DPoP proof (RFC 9449 §4.3) and the URLs its `htu` may name: the request's own (as the
+ * client called it, through a proxy the server trusts), and the same path under the issuer (a proxy
+ * that rewrites the host). More than one `DPoP` header is a malformed proof.
+ */
+function dpopRequest(request: FastifyRequest, issuer: string): DpopRequest {
+  const header = request.headers.dpop;
+  const path = request.url.split('?')[0]!;
+  const urls = [`${request.protocol}://${request.host}${path}`, `${issuer}${path}`];
+  return { proof: Array.isArray(header) ? header.join(',') : header, method: request.method, urls: [...new Set(urls)] };
+}
+
 const docs = {
   refresh: {
     summary: 'Refresh: spend the refresh token for a new pair',
     description:
-      "The old refresh token is spent. Presented again within the flow's `reuse_interval` it returns the same successor pair; after it, the session is revoked (`reuse_detected`).",
+      "The old refresh token is spent. Presented again within the flow's `reuse_interval` it returns the same successor pair; after it, the session is revoked (`reuse_detected`). In a flow with `dpop`, a `DPoP` header proof (RFC 9449) for `POST` and this URL binds the session to its key on the first refresh (or `dpop_jkt` did at sign-in); a bound session's refreshes need that key's proof, and its access tokens carry `cnf.jkt`.",
     tag: 'End user',
     auth: 'refresh_token',
     answer: { status: 200, description: 'The new token pair (in cookie mode the refresh token also, or only, in the cookie).', schema: GrantAnswer },

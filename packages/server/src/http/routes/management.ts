@@ -40,13 +40,20 @@ export const managementRoutes: FastifyPluginAsync<ManagementRouteOptions> = asyn
       '/v1/sessions',
       { schema: { body: CreateSessionBody }, config: { docs: docs.createSession } },
       async (request, reply) => {
-        const { user_id, flow, metadata, device } = request.body;
+        const { user_id, flow, metadata, device, dpop_jkt } = request.body;
         if (metadata !== undefined && jsonDepth(metadata) > maxMetadataDepth) {
           throw new TesseraError('invalid_request', {
             details: [{ field: 'metadata', message: `must be nested at most ${maxMetadataDepth} levels deep` }],
           });
         }
-        const grant = await sessions.createSession({ userId: user_id, flow, metadata, device: bodyDevice(device), actor: apiKeyActor(request) });
+        const grant = await sessions.createSession({
+          userId: user_id,
+          flow,
+          metadata,
+          device: bodyDevice(device),
+          actor: apiKeyActor(request),
+          ...(dpop_jkt !== undefined ? { dpopJkt: dpop_jkt } : {}),
+        });
         return reply.code(201).send(grantJson(grant, clock.now()));
       },
     );

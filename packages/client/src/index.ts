@@ -6,6 +6,7 @@ export { createSessionClient } from './session-client.js';
 export type SessionState = ClientSessionState;
 
 export type { BackoffOptions } from './backoff.js';
+export type { DpopOption, DpopOptions, DpopProofRequest } from './dpop-prover.js';
 export type { ErrorEnvelope } from './envelope.js';
 export { isErrorEnvelope } from './envelope.js';
 export type { TesseraErrorCode } from './error-codes.js';

@@ -87,6 +87,12 @@ export interface RealtimeHost {
   renewAccessToken(used: string): Promise<string>;
   /** The server ended the session: end the client session, which tells the handler once. */
   endSession(error: SessionEndedError, sessionId: string | null): void;
+  /**
+   * A DPoP proof for `token` on the socket (`htm: GET`, `htu`: the socket URL as http(s), `ath`),
+   * sent in the `auth` frame as `dpop`; null (synchronously) when the token is not bound to a key or
+   * the client proves none, and the frame goes at once, as without DPoP.
+   */
+  proveAccessToken?(token: string, url: string): Promise<string> | null;
   readonly environment?: PageEnvironment;
   /** Where the reconnect, ready and wake-up timers come from, and the clock that finds a late tick. Default: the globals. */
   readonly timers?: Timers;
@@ -102,6 +108,7 @@ export interface PublicSessionLike {
   subscribe(listener: (state: string) => void): () => void;
   getAccessToken(): Promise<string>;
   fetch(input: string): Promise<Response>;
+  dpopProof?(request: { method: string; url: string; accessToken?: string }): Promise<string | null>;
 }
 
 const outboxLimit = 1000;
@@ -154,6 +161,13 @@ export function publicClientHost(client: PublicSessionLike, url: string | undefi
     },
     endSession() {
       client.fetch(`${baseUrl}/v1/session`).catch(() => {});
+    },
+    proveAccessToken(token, socketUrl) {
+      if (!client.dpopProof || readAccessTokenClaims(token).boundKey === null) return null;
+      return client.dpopProof({ method: 'GET', url: socketUrl, accessToken: token }).then((proof) => {
+        if (proof === null) throw new Error('The token is bound to a DPoP key, and the session worker proves none.');
+        return proof;
+      });
     },
   };
 }
@@ -289,7 +303,18 @@ class TesseraRealtimeSocket implements RealtimeSocket {
   #authenticate(ws: WebSocketLike, token: string): void {
     if (ws !== this.#ws || ws.readyState !== 1) return;
     this.#token = token;
-    ws.send(JSON.stringify({ type: 'auth', access_token: token }));
+    const proving = this.#host.proveAccessToken?.(token, this.#url) ?? null;
+    if (proving === null) ws.send(JSON.stringify({ type: 'auth', access_token: token }));
+    else {
+      // Sent when signed, if the socket and token are still the ones; a proof that cannot be made
+      // leaves the frame unsent, and the ready timer gives the socket up.
+      proving.then(
+        (proof) => {
+          if (ws === this.#ws && ws.readyState === 1 && this.#token === token) ws.send(JSON.stringify({ type: 'auth', access_token: token, dpop: proof }));
+        },
+        () => {},
+      );
+    }
     if (this.#readyTimer !== null) this.#timers.clearTimeout(this.#readyTimer);
     this.#readyTimer = this.#timers.setTimeout(() => {
       this.#readyTimer = null;

@@ -1,5 +1,7 @@
+import { readAccessTokenClaims } from './access-token-claims.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
-import { requestSender } from './bearer-request.js';
+import { requestSender, sendWithAccessToken } from './bearer-request.js';
+import { createDpopProver, type DpopOption, type DpopProofRequest, type DpopProver } from './dpop-prover.js';
 import { errorFromEnvelope, readErrorEnvelope } from './envelope.js';
 import { isSessionEndCode, type SessionEndCode, SessionEndedError, SilentAuthFailedError, TesseraError } from './errors.js';
 import { callHandler, Listeners } from './listeners.js';
@@ -78,6 +80,26 @@ export interface SessionClientOptions {
   readonly random?: () => number;
   /** Where wake-up events come from. Default: `window`/`document` when present. */
   readonly environment?: PageEnvironment;
+  /**
+   * DPoP (RFC 9449): the session is bound to a key of this device, so a stolen refresh or access
+   * token is useless elsewhere. Off by default. With it, every refresh carries a `DPoP` proof
+   * (which binds the session on its first refresh, unless the app's backend passed
+   * `client.dpopThumbprint()` as `dpop_jkt` to `POST /v1/sessions`), and `client.fetch` sends a
+   * token bound to the key (`cnf.jkt`) as `Authorization: DPoP` with a proof. A server's
+   * `DPoP-Nonce` is kept per origin and a request it refuses for want of one is sent once more.
+   *
+   * `true`: the device's own key, made on first use with a private key that cannot be exported; in
+   * browsers and workers kept in IndexedDB (one per `baseUrl`, shared by the origin's tabs), in
+   * Node in memory for the client's life. `{ key }`: the app's own ECDSA P-256 pair.
+   *
+   * @example
+   * ```ts
+   * const client = createSessionClient({ baseUrl, dpop: true });
+   * const grant = await signIn({ dpop_jkt: await client.dpopThumbprint() }); // the backend's POST /v1/sessions
+   * await client.setSession(grant);
+   * ```
+   */
+  readonly dpop?: DpopOption;
 }
 
 /** The answer of `logoutOthers()`. */
@@ -156,6 +178,31 @@ export interface SessionClient {
   /** Stops timers, listeners and the tab channel. The tokens stay usable on demand. */
   dispose(): void;
   /**
+   * The RFC 7638 thumbprint (SHA-256, base64url) of the client's DPoP key, made on first use; null
+   * when the client was created without `dpop`. Send it to the app's backend at sign-in, to pass on
+   * as `dpop_jkt` to `POST /v1/sessions`: the session is bound from its first token on.
+   *
+   * @example
+   * ```ts
+   * const jkt = await client.dpopThumbprint();
+   * const grant = await (await fetch('/api/sign-in', { method: 'POST', body: JSON.stringify({ ...credentials, dpop_jkt: jkt }) })).json();
+   * ```
+   */
+  dpopThumbprint(): Promise<string | null>;
+  /**
+   * A DPoP proof for a request the app sends itself (another HTTP client, a socket): `htm` and
+   * `htu` from `request`, `ath` when `accessToken` is given, the server's latest nonce for that
+   * origin, `iat` on the server's clock. Null when the client was created without `dpop`.
+   *
+   * @example
+   * ```ts
+   * const token = await client.getAccessToken();
+   * const proof = await client.dpopProof({ method: 'GET', url: 'https://api.example.com/orders', accessToken: token });
+   * await fetch('https://api.example.com/orders', { headers: { authorization: `DPoP ${token}`, dpop: proof ?? '' } });
+   * ```
+   */
+  dpopProof(request: DpopProofRequest): Promise<string | null>;
+  /**
    * A socket to the server's `/v1/realtime` for this session: authenticated with `getAccessToken()`,
    * re-authenticated in band when the token is expiring (never reconnecting for it), reconnected
    * with backoff and a fresh token after a network loss or sleep, and ended through the handler
@@ -210,6 +257,8 @@ class TesseraSessionClient implements SessionClient {
   readonly #tabs: TabCoordinator;
   readonly #stopListeningToTabs: () => void;
   readonly #listeners = new Listeners<ClientSessionState>();
+  /** The client's DPoP key and nonces; null when DPoP is off. */
+  readonly #dpop: DpopProver | null;
 
   #state: ClientSessionState = 'loading';
   #tokens: HeldTokens | null = null;
@@ -240,6 +289,7 @@ class TesseraSessionClient implements SessionClient {
     this.#timers = timers;
     const deviceNow = options.now ?? (() => timers.now());
     this.#clock = new ServerClock(deviceNow);
+    this.#dpop = createDpopProver(options.dpop, this.#baseUrl, () => this.#clock.now());
     this.#backoff = new Backoff(options.retry, options.random);
     this.#scheduler = new RefreshScheduler({
       deviceNow,
@@ -316,10 +366,10 @@ class TesseraSessionClient implements SessionClient {
   }
 
   async fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
-    const send = requestSender(input, init, this.#fetch);
+    const request = requestSender(input, init, this.#fetch);
     const token = await this.getAccessToken();
     const generation = this.#generation;
-    const response = await send(token);
+    const response = await sendWithAccessToken(request, token, this.#dpop);
     if (response.status !== 401) return response;
     const envelope = await readErrorEnvelope(response);
     if (!envelope) return response;
@@ -329,7 +379,7 @@ class TesseraSessionClient implements SessionClient {
     }
     if (envelope.error !== 'token_expired') return response;
     const fresh = await this.#refreshAfterRejection(token, generation);
-    const retried = await send(fresh.accessToken);
+    const retried = await sendWithAccessToken(request, fresh.accessToken, this.#dpop);
     if (retried.status === 401) await this.#endIfTerminal(retried, this.#generation);
     return retried;
   }
@@ -368,8 +418,17 @@ class TesseraSessionClient implements SessionClient {
     await requestEndSession(() => this.fetch(`${this.#baseUrl}/v1/session/sessions/${encodeURIComponent(id)}`, { method: 'DELETE' }));
   }
 
+  async dpopThumbprint(): Promise<string | null> {
+    return this.#dpop === null ? null : this.#dpop.thumbprint();
+  }
+
+  async dpopProof(request: DpopProofRequest): Promise<string | null> {
+    return this.#dpop === null ? null : this.#dpop.proof(request);
+  }
+
   realtime(options: RealtimeOptions = {}): RealtimeSocket {
     const state = () => this.#state;
+    const dpop = this.#dpop;
     return openRealtime(
       {
         baseUrl: this.#baseUrl,
@@ -380,6 +439,8 @@ class TesseraSessionClient implements SessionClient {
         subscribe: (listener) => this.subscribe(listener),
         getAccessToken: () => this.getAccessToken(),
         renewAccessToken: async (used) => (await this.#refreshAfterRejection(used, this.#generation)).accessToken,
+        proveAccessToken: (token, url) =>
+          dpop === null || readAccessTokenClaims(token).boundKey === null ? null : dpop.proof({ method: 'GET', url, accessToken: token }),
         endSession: (error, sessionId) => {
           if (sessionId === null || this.#tokens?.sessionId === sessionId) this.#endSession(error, this.#generation);
         },
@@ -677,6 +738,7 @@ class TesseraSessionClient implements SessionClient {
         timeout: this.#requestTimeout,
         deviceNow: () => this.#clock.deviceNow(),
         timers: this.#timers,
+        ...(this.#dpop === null ? {} : { dpop: this.#dpop }),
       });
       const held = holdTokens(answer.grant);
       // In cookie mode the successor is in the cookie; a copy in page memory would only be a target.
@@ -782,6 +844,7 @@ class TesseraSessionClient implements SessionClient {
       withCookie: this.#refreshTokenInCookie,
       timeout: this.#requestTimeout,
       timers: this.#timers,
+      dpop: this.#dpop,
     });
     if (error) this.#notify('onSessionError', error);
   }

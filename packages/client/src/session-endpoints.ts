@@ -1,5 +1,6 @@
 /** The session's own endpoints (`/v1/session/…`), as the client calls them on logout. */
-import { errorFromResponse } from './bearer-request.js';
+import { errorFromResponse, requestSender, sendWithAccessToken } from './bearer-request.js';
+import type { DpopProver } from './dpop-prover.js';
 import { isSessionEndCode, SilentAuthFailedError, TesseraError } from './errors.js';
 import type { Timers } from './timers.js';
 import type { FetchFunction } from './token-endpoint.js';
@@ -15,6 +16,8 @@ export interface LogoutRequest {
   /** Milliseconds before the request is abandoned. */
   readonly timeout: number;
   readonly timers: Timers;
+  /** The client's DPoP: a token bound to its key goes with a proof. */
+  readonly dpop?: DpopProver | null;
 }
 
 /**
@@ -26,12 +29,12 @@ export async function requestLogout(request: LogoutRequest): Promise<TesseraErro
   const controller = new AbortController();
   const timer = request.timers.setTimeout(() => controller.abort(), request.timeout);
   try {
-    const response = await request.fetch(request.url, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${request.accessToken}` },
-      signal: controller.signal,
-      ...(request.withCookie ? { credentials: 'include' as const } : {}),
-    });
+    const logout = requestSender(
+      request.url,
+      { method: 'POST', signal: controller.signal, ...(request.withCookie ? { credentials: 'include' as const } : {}) },
+      request.fetch,
+    );
+    const response = await sendWithAccessToken(logout, request.accessToken, request.dpop ?? null);
     if (response.ok) return null;
     const error = await errorFromResponse(response);
     return isSessionEndCode(error.code) ? null : error;

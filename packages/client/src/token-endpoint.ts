@@ -1,3 +1,4 @@
+import type { DpopProver } from './dpop-prover.js';
 import { type ErrorEnvelope, errorFromEnvelope, isErrorEnvelope, retryAfterSeconds } from './envelope.js';
 import { SessionEndedError, SilentAuthFailedError, type TesseraError } from './errors.js';
 import { systemTimers, type Timers } from './timers.js';
@@ -21,6 +22,8 @@ export interface RefreshRequest {
   readonly deviceNow: () => number;
   /** Where the timeout's timer comes from. Default: the globals. */
   readonly timers?: Timers;
+  /** Prove the device's DPoP key: a `DPoP` header on the request, sent again once when the server asks for a nonce. */
+  readonly dpop?: DpopProver;
 }
 
 /** A timeout timer this late (ms) fired after the page was frozen or the device slept. */
@@ -59,19 +62,22 @@ export async function requestRefresh(request: RefreshRequest): Promise<RefreshAn
     let response: Response;
     let body: unknown;
     try {
-      response = await request.fetch(request.url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          accept: 'application/json',
-          // A header a form or a cross-site page cannot add without a preflight the server refuses.
-          ...(request.withCookie ? { [csrfHeader]: '1' } : {}),
-        },
-        body: JSON.stringify(request.refreshToken === null ? {} : { refresh_token: request.refreshToken }),
-        signal: controller.signal,
-        credentials: request.withCookie ? 'include' : 'omit',
-        cache: 'no-store',
-      });
+      const send = (proof: string | null) =>
+        request.fetch(request.url, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            accept: 'application/json',
+            // A header a form or a cross-site page cannot add without a preflight the server refuses.
+            ...(request.withCookie ? { [csrfHeader]: '1' } : {}),
+            ...(proof === null ? {} : { dpop: proof }),
+          },
+          body: JSON.stringify(request.refreshToken === null ? {} : { refresh_token: request.refreshToken }),
+          signal: controller.signal,
+          credentials: request.withCookie ? 'include' : 'omit',
+          cache: 'no-store',
+        });
+      response = request.dpop ? await request.dpop.send({ method: 'POST', url: request.url }, send) : await send(null);
       body = await response.json().catch(() => undefined);
     } catch (cause) {
       const timedOut = controller.signal.aborted;

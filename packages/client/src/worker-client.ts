@@ -1,3 +1,4 @@
+import type { DpopProofRequest } from './dpop-prover.js';
 import type { SessionEndedError } from './errors.js';
 import { callHandler, Listeners } from './listeners.js';
 import { openRealtime, publicClientHost, type RealtimeOptions, type RealtimeSocket } from './realtime.js';
@@ -135,6 +136,17 @@ class WorkerSessionClient implements SessionClient {
 
   async endSession(id: string): Promise<void> {
     await this.#ask({ op: 'endSession', sessionId: id });
+  }
+
+  /** The worker's key: DPoP is set on `serveSessionWorker({ dpop })`, and the key lives in the worker. */
+  async dpopThumbprint(): Promise<string | null> {
+    return (await this.#ask({ op: 'dpopThumbprint' })) as string | null;
+  }
+
+  /** Signed in the worker, with its key and nonces. */
+  async dpopProof(request: DpopProofRequest): Promise<string | null> {
+    const { method, url, accessToken } = request;
+    return (await this.#ask({ op: 'dpopProof', request: { method, url, ...(accessToken === undefined ? {} : { accessToken }) } })) as string | null;
   }
 
   /** Needs `{ url }`: the page does not know the worker's `baseUrl`. */

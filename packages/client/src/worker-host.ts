@@ -77,6 +77,10 @@ export function createSessionWorkerHost(options: SessionWorkerOptions): SessionW
       case 'endSession':
         await client.endSession(request.sessionId);
         return { value: null };
+      case 'dpopThumbprint':
+        return { value: await client.dpopThumbprint() };
+      case 'dpopProof':
+        return { value: await client.dpopProof(request.request) };
       case 'disconnect':
         return { value: null };
     }

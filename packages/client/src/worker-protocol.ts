@@ -1,3 +1,4 @@
+import type { DpopProofRequest } from './dpop-prover.js';
 import type { TesseraErrorCode } from './error-codes.js';
 import { isSessionEndCode, SessionEndedError, SilentAuthFailedError, TesseraError } from './errors.js';
 import type { ClientSessionState } from './session-client.js';
@@ -12,6 +13,8 @@ export type WorkerRequest =
   | { readonly id: number; readonly op: 'logoutOthers' }
   | { readonly id: number; readonly op: 'sessions' }
   | { readonly id: number; readonly op: 'endSession'; readonly sessionId: string }
+  | { readonly id: number; readonly op: 'dpopThumbprint' }
+  | { readonly id: number; readonly op: 'dpopProof'; readonly request: DpopProofRequest }
   | { readonly id: number; readonly op: 'disconnect' };
 
 /** Where the worker's client session stands, as every page mirrors it. */

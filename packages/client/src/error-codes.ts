@@ -145,6 +145,7 @@ export type TesseraServerSessionEndCode = 'session_expired' | 'session_revoked' 
 export const tesseraCloseCodes = {
   token_expired: 4001,
   token_invalid: 4002,
+  dpop_proof_invalid: 4401,
   token_missing: 4008,
   session_expired: 4005,
   session_revoked: 4003,

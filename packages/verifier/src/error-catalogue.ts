@@ -94,6 +94,7 @@ export const errorCatalogue = defineErrorCodes({
     ],
     exampleDetails: [{ reason: 'htu' }],
     oauthError: 'invalid_dpop_proof',
+    closeCode: 4401,
   },
   token_missing: {
     status: 401,

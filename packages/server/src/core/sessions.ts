@@ -1,4 +1,4 @@
-import { checkDpopProof, type DpopProofProblem, dpopProofError, isJwkThumbprint } from '@tessera/verifier/core';
+import { type CheckedDpopProof, checkDpopProof, type DpopProofProblem, dpopProofError, isJwkThumbprint } from '@tessera/verifier/core';
 import { type AccessTokenClaims, type AccessTokens, tokenExpiredError } from './access-tokens.js';
 import type { Clock } from './clock.js';
 import { assertStorableDevice, deviceSeen, knownDevice } from './devices.js';
@@ -54,8 +54,8 @@ export interface CreateSessionInput {
 }
 
 /**
- * The DPoP side of a refresh request (RFC 9449): its `DPoP` header, and what a proof must name.
- * The core checks it against the session's binding and the flow's `dpop` mode.
+ * The DPoP side of a request (RFC 9449): its `DPoP` header, and what a proof must name. The core
+ * checks it against the session's binding (a refresh) or the token's `cnf.jkt` (a resource request).
  */
 export interface DpopRequest {
   /** The `DPoP` header; undefined when the request has none. */
@@ -72,6 +72,12 @@ interface SealedGrant {
   readonly refreshToken: string;
   readonly refreshTokenExpiresAt: number;
 }
+
+/**
+ * How a request presented an access token: `Authorization: Bearer`, or `Authorization: DPoP` with its
+ * proof (a socket's `auth` frame says the same with or without its `dpop` field).
+ */
+export type TokenPresentation = { readonly scheme: 'bearer' } | { readonly scheme: 'dpop'; readonly dpop: DpopRequest };
 
 /** A rotation can lose a race at most this many times before the answer is settled by the winner. */
 const rotationAttempts = 3;
@@ -321,33 +327,16 @@ export class SessionService {
       if (bound === null && flow.dpop === 'allowed') return null;
       return refuse('missing', dpopProofError('missing', 'This session refreshes only with a DPoP proof of its key, in the DPoP header.'));
     }
-    const now = this.#clock.now();
-    let checked: Awaited<ReturnType<typeof checkDpopProof>> | undefined;
-    let problem: unknown;
-    // The first URL that the proof names; a proof for another target fails on every one.
-    for (const url of dpop.urls) {
-      try {
-        checked = await checkDpopProof(dpop.proof, {
-          method: dpop.method,
-          url,
-          now,
-          maxAge: dpopProofMaxAge,
-          clockSkew: dpopClockSkew,
-          ...(bound !== null ? { boundTo: bound } : {}),
-        });
-        break;
-      } catch (error) {
-        problem = error;
-        if (dpopProblemOf(error) !== 'htu') break;
-      }
+    try {
+      const checked = await this.#checkProof(dpop, bound !== null ? { boundTo: bound } : {});
+      await this.#takeProof(checked);
+      return bound ?? checked.jkt;
+    } catch (error) {
+      const problem = dpopProblemOf(error);
+      // Not the proof's fault (the store cannot answer): no verdict on the session.
+      if (problem === undefined) throw error;
+      return refuse(problem, error);
     }
-    if (!checked) return refuse(dpopProblemOf(problem) ?? 'malformed', problem);
-    // Kept until no clock would accept the proof again; a second use anywhere is a replay.
-    const staleAt = (checked.iat + dpopProofMaxAge + dpopClockSkew) * 1000;
-    if (!(await this.#store.rememberDpopProof(checked.jti, Math.max(staleAt, now)))) {
-      return refuse('replayed', dpopProofError('replayed', 'This DPoP proof was used before. Make a new one for each request.'));
-    }
-    return bound ?? checked.jkt;
   }
 
   /** The session of a token this node issued, forgotten now: a token is presented for rotation once. */
@@ -382,13 +371,57 @@ export class SessionService {
    * session gets the session's code too: refreshing cannot help it. `token_expired` means the
    * session lives.
    */
-  async authenticate(accessToken: string): Promise<{ session: SessionRecord; claims: AccessTokenClaims }> {
+  async authenticate(accessToken: string, presented?: TokenPresentation): Promise<{ session: SessionRecord; claims: AccessTokenClaims }> {
     const { claims, expired } = await this.#accessTokens.check(accessToken);
     const session = await this.#cachedSession(claims.sid);
     if (!session || session.userId !== claims.sub) throw new TesseraError('session_not_found');
     assertActive(session, this.#clock.now());
     if (expired) throw tokenExpiredError(claims.exp);
+    if (presented) await this.#assertProofOfPossession(accessToken, claims, presented);
     return { session, claims };
+  }
+
+  /**
+   * A token bound to a key (`cnf.jkt`) is used only with a proof of that key for this request (RFC
+   * 9449 §7): its `ath` names the token, and its `jti` is taken once. Bearer use is refused.
+   */
+  async #assertProofOfPossession(accessToken: string, claims: AccessTokenClaims, presented: TokenPresentation): Promise<void> {
+    const jkt = boundKeyOf(claims);
+    if (jkt === undefined) return;
+    if (presented.scheme !== 'dpop')
+      throw dpopProofError('missing', 'This access token is bound to a key: send it as "Authorization: DPoP" with a DPoP proof.');
+    const checked = await this.#checkProof(presented.dpop, { boundTo: jkt, accessToken });
+    await this.#takeProof(checked);
+  }
+
+  /** The proof checked against the first of the request's URLs it names; throws `dpop_proof_invalid`. */
+  async #checkProof(dpop: DpopRequest, expect: { readonly boundTo?: string; readonly accessToken?: string }): Promise<CheckedDpopProof> {
+    let problem: unknown;
+    for (const url of dpop.urls) {
+      try {
+        return await checkDpopProof(dpop.proof, {
+          method: dpop.method,
+          url,
+          now: this.#clock.now(),
+          maxAge: dpopProofMaxAge,
+          clockSkew: dpopClockSkew,
+          ...expect,
+        });
+      } catch (error) {
+        problem = error;
+        // A proof for another target fails on every URL; any other problem, on the first.
+        if (dpopProblemOf(error) !== 'htu') break;
+      }
+    }
+    throw problem;
+  }
+
+  /** Takes a proof's `jti` until no clock would accept the proof again; a second use anywhere is `replayed`. */
+  async #takeProof(checked: CheckedDpopProof): Promise<void> {
+    const staleAt = (checked.iat + dpopProofMaxAge + dpopClockSkew) * 1000;
+    if (!(await this.#store.rememberDpopProof(checked.jti, Math.max(staleAt, this.#clock.now())))) {
+      throw dpopProofError('replayed', 'This DPoP proof was used before. Make a new one for each request.');
+    }
   }
 
   /** The session with this id, whatever its status. */
@@ -520,6 +553,12 @@ function assertDpopJkt(jkt: unknown, flowName: string, flow: FlowPolicy): void {
       details: [{ field: 'dpop_jkt', message: `flow "${flowName}" has dpop "off"` }],
     });
   }
+}
+
+/** The thumbprint of the key an access token is bound to (`cnf.jkt`), or undefined for a bearer token. */
+function boundKeyOf(claims: AccessTokenClaims): string | undefined {
+  const jkt = (claims as { cnf?: { jkt?: unknown } }).cnf?.jkt;
+  return typeof jkt === 'string' ? jkt : undefined;
 }
 
 /** The `reason` of a `dpop_proof_invalid` error, else undefined. */

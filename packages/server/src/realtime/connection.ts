@@ -3,7 +3,7 @@ import { type RawData, WebSocket } from 'ws';
 import type { AccessTokenClaims } from '../core/access-tokens.js';
 import type { Clock, Scheduler, Timer } from '../core/clock.js';
 import { type SessionRecord, sessionEnd } from '../core/session.js';
-import { assertActive, type SessionService } from '../core/sessions.js';
+import { assertActive, type SessionService, type TokenPresentation } from '../core/sessions.js';
 import { type RealtimeError, realtimeError, toRealtimeError } from './close-codes.js';
 import { corked, type EndingFrame, frameOf } from './ending-frame.js';
 import { MessageRate } from './message-rate.js';
@@ -40,6 +40,8 @@ export interface ConnectionContext {
   /** Bytes queued for a client before it is dropped as a slow consumer. */
   readonly maxBufferedBytes: number;
   readonly messageRate: { readonly perSecond: number; readonly burst: number };
+  /** The issuer: a DPoP proof on `auth` may name the socket's path under it (a proxy in front). */
+  readonly issuer: string;
   /** The socket authenticated for the first time: from now on it hears its session's events. */
   track(connection: SocketConnection): void;
   /** The socket is tracked and its session was still active after that: tell the app. */
@@ -192,8 +194,8 @@ export class SocketConnection implements RealtimeConnection {
     }
     if (frame.type === 'auth') {
       this.#authReceived = true;
-      const token = frame.accessToken;
-      this.#enqueue(() => this.#authenticate(token));
+      const { accessToken, dpop } = frame;
+      this.#enqueue(() => this.#authenticate(accessToken, dpop));
       return;
     }
     const data = frame.data;
@@ -203,8 +205,8 @@ export class SocketConnection implements RealtimeConnection {
     });
   }
 
-  async #authenticate(accessToken: string): Promise<void> {
-    const { session, claims } = await this.#context.sessions.authenticate(accessToken);
+  async #authenticate(accessToken: string, dpop: string | undefined): Promise<void> {
+    const { session, claims } = await this.#context.sessions.authenticate(accessToken, this.#presentation(dpop));
     if (this.#closing) return;
     const first = this.#session === null;
     if (!first && session.id !== this.#session!.id) {
@@ -237,6 +239,18 @@ export class SocketConnection implements RealtimeConnection {
         if (!this.#closing) await step();
       })
       .catch((error: unknown) => this.fail(toRealtimeError(error)));
+  }
+
+  /**
+   * How `auth` presented its token: with a `dpop` proof, one for `GET` and this socket's URL, as the
+   * client wrote it with an http(s) scheme (RFC 9449 names no ws: one), or under the issuer.
+   */
+  #presentation(dpop: string | undefined): TokenPresentation {
+    if (dpop === undefined) return { scheme: 'bearer' };
+    const path = (this.request.url ?? '/').split('?')[0]!;
+    const host = this.request.headers.host ?? '';
+    const urls = [`https://${host}${path}`, `http://${host}${path}`, `${this.#context.issuer}${path}`];
+    return { scheme: 'dpop', dpop: { proof: dpop, method: 'GET', urls } };
   }
 
   // ── Deadlines: token_expiring, token expiry, session end ─────────────────────

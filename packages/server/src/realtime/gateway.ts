@@ -146,6 +146,7 @@ export function attachRealtime(target: HttpServer | HttpsServer | WebSocketServe
     scheduler,
     leeway: options.leeway ?? 60,
     authTimeoutMs: (options.authTimeout ?? 10) * 1000,
+    issuer,
     maxBufferedBytes: options.maxBufferedBytes ?? 1024 * 1024,
     messageRate: options.messageRate ?? { perSecond: 20, burst: 40 },
     track(connection) {

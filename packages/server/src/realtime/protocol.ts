@@ -6,7 +6,9 @@ import { realtimeError } from './close-codes.js';
  * Client → server: `auth` (first, and again at any time), `message`.
  * Server → client: `ready`, `token_expiring`, `session_ended`, `error` (before a close), `message`.
  */
-export type ClientFrame = { readonly type: 'auth'; readonly accessToken: string } | { readonly type: 'message'; readonly data: unknown };
+export type ClientFrame =
+  /** `dpop`: a DPoP proof for `GET` and the socket's URL (as http or https), for a token bound to a key. */
+  { readonly type: 'auth'; readonly accessToken: string; readonly dpop?: string } | { readonly type: 'message'; readonly data: unknown };
 
 export type ServerFrame =
   | { readonly type: 'ready'; readonly session_id: string; readonly access_token_expires_at: string }
@@ -32,7 +34,11 @@ export function parseClientFrame(raw: RawData, isBinary: boolean): ClientFrame {
       if (typeof accessToken !== 'string' || accessToken === '') {
         throw invalid('"auth" needs an "access_token" string.', [{ field: 'access_token', message: 'must be a non-empty string' }]);
       }
-      return { type: 'auth', accessToken };
+      const dpop = frame['dpop'];
+      if (dpop !== undefined && (typeof dpop !== 'string' || dpop === '')) {
+        throw invalid('"dpop" is a DPoP proof (a compact JWS) when it is given.', [{ field: 'dpop', message: 'must be a non-empty string' }]);
+      }
+      return dpop === undefined ? { type: 'auth', accessToken } : { type: 'auth', accessToken, dpop };
     }
     case 'message':
       return { type: 'message', data: frame['data'] };

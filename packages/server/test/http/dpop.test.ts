@@ -1,5 +1,6 @@
 // Sender-constrained sessions (DPoP, RFC 9449) at the refresh endpoint, over real HTTP on a SQLite
 // file, and across two nodes on one PostgreSQL: binding, refusal, the misuse policy and replays.
+import { accessTokenHash } from '@tessera/verifier/core';
 import { calculateJwkThumbprint, decodeJwt, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
@@ -7,7 +8,8 @@ import { ManualClock } from '../../src/core/clock.js';
 import { buildApp } from '../../src/http/app.js';
 import { PostgresSessionStore } from '../../src/stores/postgres.js';
 import { createTessera } from '../../src/tessera.js';
-import { type Answer, call, startServer, type TestServer, testApiKey } from '../helpers.js';
+import { type Answer, call, send, startServer, type TestServer, testApiKey } from '../helpers.js';
+import { openSocket, type RealtimeServer, startRealtimeServer } from '../realtime/sockets.js';
 import { createTestDatabase, type TestDatabase } from '../services.js';
 
 const config = {
@@ -23,7 +25,7 @@ const config = {
 interface DeviceKey {
   readonly jwk: JWK;
   readonly jkt: string;
-  proof(claims: { htm?: string; htu: string; iat?: number; jti?: string }, header?: Record<string, unknown>): Promise<string>;
+  proof(claims: { htm?: string; htu: string; iat?: number; jti?: string; ath?: string }, header?: Record<string, unknown>): Promise<string>;
 }
 
 async function deviceKey(clock: ManualClock): Promise<DeviceKey> {
@@ -32,15 +34,15 @@ async function deviceKey(clock: ManualClock): Promise<DeviceKey> {
   return {
     jwk,
     jkt: await calculateJwkThumbprint(jwk, 'sha256'),
-    proof: ({ htm = 'POST', htu, iat = Math.floor(clock.now() / 1000), jti = crypto.randomUUID() }, header = {}) =>
-      new SignJWT({ htm, htu, jti })
+    proof: ({ htm = 'POST', htu, iat = Math.floor(clock.now() / 1000), jti = crypto.randomUUID(), ath }, header = {}) =>
+      new SignJWT({ htm, htu, jti, ...(ath ? { ath } : {}) })
         .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk, ...header })
         .setIssuedAt(iat)
         .sign(privateKey),
   };
 }
 
-let server: TestServer | undefined;
+let server: TestServer | RealtimeServer | undefined;
 
 afterEach(async () => {
   await server?.close();
@@ -186,6 +188,49 @@ describe('DPoP at the refresh endpoint', () => {
       headers: { origin: 'https://app.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, dpop' },
     });
     expect(preflight.headers.get('access-control-allow-headers')).toMatch(/\bdpop\b/);
+  });
+});
+
+describe("DPoP at Tessera's own routes and socket, for a bound access token", () => {
+  it('GET /v1/session takes a bound token as "DPoP" with a proof of its key (ath included), once per proof, and refuses it as a bearer token', async () => {
+    server = await startServer({ config });
+    const key = await deviceKey(server.clock);
+    const grant = await signIn(server.url, 'strict', key.jkt);
+    const htu = `${server.url}/v1/session`;
+    const ath = await accessTokenHash(grant.access_token);
+
+    expectProofRefused(await call(htu, { token: grant.access_token }), 'missing');
+    const proof = await key.proof({ htm: 'GET', htu, ath });
+    const proven = await send(htu, { headers: { authorization: `DPoP ${grant.access_token}`, dpop: proof } });
+    expect(proven.status).toBe(200);
+    expect(proven.body.session.id).toBe(grant.session.id);
+    expectProofRefused(await send(htu, { headers: { authorization: `DPoP ${grant.access_token}`, dpop: proof } }), 'replayed');
+    // A proof made for another token, or with no ath at all.
+    const noAth = await key.proof({ htm: 'GET', htu });
+    expectProofRefused(await send(htu, { headers: { authorization: `DPoP ${grant.access_token}`, dpop: noAth } }), 'ath');
+    // Another device's key cannot use the token either.
+    const thief = await deviceKey(server.clock);
+    const stolen = await thief.proof({ htm: 'GET', htu, ath });
+    expectProofRefused(await send(htu, { headers: { authorization: `DPoP ${grant.access_token}`, dpop: stolen } }), 'key_mismatch');
+  });
+
+  it("a socket's auth needs a proof for GET and the socket's URL with a bound token; without one it closes 4401", async () => {
+    const realtime = await startRealtimeServer({ config });
+    server = realtime;
+    const key = await deviceKey(realtime.clock);
+    const grant = await signIn(realtime.url, 'strict', key.jkt);
+    const ath = await accessTokenHash(grant.access_token);
+
+    const bare = await openSocket(realtime.socketUrl);
+    bare.auth(grant.access_token);
+    const refused = await bare.next('error');
+    expect(refused.error).toMatchObject({ error: 'dpop_proof_invalid', details: [{ reason: 'missing' }] });
+    expect(await bare.closed).toMatchObject({ code: 4401, reason: 'dpop_proof_invalid' });
+
+    const proven = await openSocket(realtime.socketUrl);
+    proven.sendJson({ type: 'auth', access_token: grant.access_token, dpop: await key.proof({ htm: 'GET', htu: `${realtime.url}/v1/realtime`, ath }) });
+    expect(await proven.next('ready')).toMatchObject({ session_id: grant.session.id });
+    proven.ws.close();
   });
 });
 

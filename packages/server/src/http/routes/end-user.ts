@@ -4,11 +4,12 @@ import type { CookieConfig } from '../../config.js';
 import type { Clock } from '../../core/clock.js';
 import { endsSession } from '../../core/error-catalogue.js';
 import { TesseraError } from '../../core/errors.js';
-import type { DpopRequest, SessionService, TokenGrant } from '../../core/sessions.js';
+import type { SessionService, TokenGrant } from '../../core/sessions.js';
 import { CurrentSessionAnswer, GrantAnswer, LogoutAnswer, LogoutOthersAnswer, OwnSessionsAnswer } from '../answer-schemas.js';
 import { requireSession } from '../auth.js';
 import type { CorsPolicy } from '../cors.js';
 import { requestDevice } from '../devices.js';
+import { dpopRequest } from '../dpop.js';
 import type { RouteDocs } from '../openapi.js';
 import { clientSubject, type RequestRateLimits, secretSubject } from '../rate-limits.js';
 import { RefreshCookie, requireCsrfProof } from '../refresh-cookie.js';
@@ -65,14 +66,14 @@ export const endUserRoutes: FastifyPluginAsync<EndUserRouteOptions> = async (app
 
   cors.allowBrowserCalls(app, '/v1/session', ['GET']);
   app.get('/v1/session', { ...browser, config: { docs: docs.currentSession } }, async (request) => {
-    const { session } = await requireSession(sessions, request);
+    const { session } = await requireSession(sessions, request, issuer);
     const now = clock.now();
     return { session: sessionJson(session, now), server_time: new Date(now).toISOString() };
   });
 
   cors.allowBrowserCalls(app, '/v1/session/logout', ['POST']);
   app.post('/v1/session/logout', { ...browser, config: { docs: docs.logout } }, async (request, reply) => {
-    const { session } = await endingCookieWithSession(reply, cookie, requireSession(sessions, request));
+    const { session } = await endingCookieWithSession(reply, cookie, requireSession(sessions, request, issuer));
     const revoked = (await sessions.revokeSession(session.id, 'logout', { type: 'user', id: session.userId })) ?? session;
     cookie?.clear(reply);
     return { session: sessionJson(revoked, clock.now()) };
@@ -80,7 +81,7 @@ export const endUserRoutes: FastifyPluginAsync<EndUserRouteOptions> = async (app
 
   cors.allowBrowserCalls(app, '/v1/session/logout-others', ['POST']);
   app.post('/v1/session/logout-others', { ...browser, config: { docs: docs.logoutOthers } }, async (request) => {
-    const { session } = await requireSession(sessions, request);
+    const { session } = await requireSession(sessions, request, issuer);
     const revoked = await sessions.revokeOtherSessions(session, 'signed_out_elsewhere');
     return { revoked: revoked.length, session_ids: revoked.map((other) => other.id) };
   });
@@ -88,7 +89,7 @@ export const endUserRoutes: FastifyPluginAsync<EndUserRouteOptions> = async (app
   // "Your devices": the user's own sessions, and ending one of them.
   cors.allowBrowserCalls(app, '/v1/session/sessions', ['GET']);
   app.get('/v1/session/sessions', { ...browser, config: { docs: docs.ownSessions } }, async (request) => {
-    const { session } = await requireSession(sessions, request);
+    const { session } = await requireSession(sessions, request, issuer);
     const own = await sessions.listOwnSessions(session);
     const now = clock.now();
     return { sessions: own.map((other) => ({ ...sessionJson(other, now), current: other.id === session.id })) };
@@ -99,24 +100,12 @@ export const endUserRoutes: FastifyPluginAsync<EndUserRouteOptions> = async (app
     '/v1/session/sessions/:id',
     { ...browser, schema: { params: SessionIdParams }, config: { docs: docs.endOwnSession } },
     async (request) => {
-      const { session } = await requireSession(sessions, request);
+      const { session } = await requireSession(sessions, request, issuer);
       const ended = await sessions.revokeOwnSession(session, request.params.id);
       return { session: sessionJson(ended, clock.now()) };
     },
   );
 };
-
-/**
- * The request's DPoP proof (RFC 9449 §4.3) and the URLs its `htu` may name: the request's own (as the
- * client called it, through a proxy the server trusts), and the same path under the issuer (a proxy
- * that rewrites the host). More than one `DPoP` header is a malformed proof.
- */
-function dpopRequest(request: FastifyRequest, issuer: string): DpopRequest {
-  const header = request.headers.dpop;
-  const path = request.url.split('?')[0]!;
-  const urls = [`${request.protocol}://${request.host}${path}`, `${issuer}${path}`];
-  return { proof: Array.isArray(header) ? header.join(',') : header, method: request.method, urls: [...new Set(urls)] };
-}
 
 const docs = {
   refresh: {

@@ -12,6 +12,7 @@ import { type ActiveToken, TokenIntrospection } from '../../core/token-introspec
 import { IntrospectionAnswer, OAuthTokenAnswer, OAuthTokenForm, OAuthTokenOnlyForm } from '../answer-schemas.js';
 import { bearerToken, requireApiKey } from '../auth.js';
 import { requestDevice } from '../devices.js';
+import { dpopRequest } from '../dpop.js';
 import { docsBaseUrl } from '../envelope.js';
 import { OAuthRequestError, sendOAuthError } from '../oauth-errors.js';
 import type { RouteDocs } from '../openapi.js';
@@ -65,7 +66,7 @@ export const oauthRoutes: FastifyPluginAsync<OAuthRouteOptions> = async (app, { 
       }
       const refreshToken = required(params, 'refresh_token');
       await limits.enforce('refresh_per_token', secretSubject(refreshToken));
-      const grant = await sessions.refreshSession(refreshToken, requestDevice(request));
+      const grant = await sessions.refreshSession(refreshToken, requestDevice(request), dpopRequest(request, issuer));
       reply.header('pragma', 'no-cache');
       return {
         access_token: grant.accessToken,

@@ -4,6 +4,8 @@
 export type { AccessTokenClaims } from './access-token-check.js';
 export type { Clock, Scheduler, Timer, TimerOptions } from './clock.js';
 export { FastForwardClock, ManualClock, systemClock, systemScheduler } from './clock.js';
+export type { DpopReplayCache, MemoryDpopReplayCacheOptions } from './dpop-replay-cache.js';
+export { MemoryDpopReplayCache } from './dpop-replay-cache.js';
 export type { ErrorCode, ErrorDefinition } from './error-catalogue.js';
 export { errorCatalogue } from './error-catalogue.js';
 export type { VerifierErrorResponse } from './error-response.js';

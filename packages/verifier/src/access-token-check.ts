@@ -24,6 +24,8 @@ export interface AccessTokenClaims {
   readonly client_id: string;
   readonly sid: string;
   readonly flow: string;
+  /** Present when the session is bound to a DPoP key (RFC 9449 §6.1): `jkt` is its RFC 7638 thumbprint. */
+  readonly cnf?: { readonly jkt: string };
 }
 
 /** A token that passed every check but its expiry, and whether it has expired. */

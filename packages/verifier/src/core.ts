@@ -4,8 +4,12 @@
 export type { AccessTokenCheckOptions, AccessTokenClaims, AccessTokenKeyLookup, CheckedAccessToken } from './access-token-check.js';
 // Values
 export { checkAccessToken, signingAlgorithm, tokenExpiredError } from './access-token-check.js';
+export type { AccessTokenCredential } from './authorization-header.js';
+export { accessTokenCredentialOf } from './authorization-header.js';
 export type { Clock, Scheduler, Timer, TimerOptions } from './clock.js';
 export { FastForwardClock, ManualClock, systemClock, systemScheduler } from './clock.js';
+export type { TokenProofRequest } from './dpop-binding.js';
+export { boundThumbprintOf, checkTokenProof } from './dpop-binding.js';
 export type { CheckedDpopProof, DpopProofCheckOptions, DpopProofProblem } from './dpop-proof.js';
 export { accessTokenHash, checkDpopProof, dpopProofError, dpopSigningAlgorithms, isJwkThumbprint } from './dpop-proof.js';
 export type { CloseCodeErrorCode, ErrorCode, ErrorDefinition, OAuthErrorCode, SessionEndingErrorCode } from './error-catalogue.js';

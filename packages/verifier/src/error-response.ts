@@ -1,3 +1,4 @@
+import { dpopSigningAlgorithms } from './dpop-proof.js';
 import { errorEnvelope } from './error-envelope.js';
 import type { TesseraError } from './errors.js';
 import { newId } from './ids.js';
@@ -9,10 +10,17 @@ export interface VerifierErrorResponse {
   readonly body: ReturnType<typeof errorEnvelope>;
 }
 
-/** The envelope for `error`; `doc_url` points at the issuer, where the error pages live. */
+/** The challenge of a failed DPoP proof (RFC 9449 §7.1), with the algorithms a proof may be signed with. */
+const dpopChallenge = `DPoP error="invalid_dpop_proof", algs="${dpopSigningAlgorithms.join(' ')}"`;
+
+/**
+ * The envelope for `error`; `doc_url` points at the issuer, where the error pages live. A 401 carries
+ * `WWW-Authenticate`: the `DPoP` challenge for `dpop_proof_invalid`, the `Bearer` one otherwise.
+ */
 export function verifierErrorResponse(error: TesseraError, issuer: string, now: number, requestId = newId('req_')): VerifierErrorResponse {
   const headers: Record<string, string> = { 'cache-control': 'no-store', 'x-request-id': requestId };
-  if (error.status === 401) headers['www-authenticate'] = 'Bearer error="invalid_token"';
+  if (error.code === 'dpop_proof_invalid') headers['www-authenticate'] = dpopChallenge;
+  else if (error.status === 401) headers['www-authenticate'] = 'Bearer error="invalid_token"';
   if (error.retryAfter !== null) headers['retry-after'] = String(error.retryAfter);
   return { status: error.status, headers, body: errorEnvelope(error, requestId, issuer.replace(/\/+$/, ''), now) };
 }

@@ -1,7 +1,8 @@
-import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { AccessTokenClaims } from './access-token-check.js';
 import { verifierErrorResponse } from './error-response.js';
 import { TesseraError } from './errors.js';
+import { type PublicUrl, publicUrlOf } from './public-url.js';
 import { createVerifier, type Verifier, type VerifierOptions } from './verifier.js';
 
 declare module 'fastify' {
@@ -11,11 +12,19 @@ declare module 'fastify' {
   }
 }
 
-export type TesseraFastifyOptions = VerifierOptions | { readonly verifier: Verifier };
+export type TesseraFastifyOptions = (VerifierOptions | { readonly verifier: Verifier }) & {
+  /**
+   * The URL clients address this app by, for DPoP proofs; by default `request.protocol`,
+   * `request.host` and `request.url`, which follow Fastify's `trustProxy` setting.
+   */
+  readonly publicUrl?: PublicUrl<FastifyRequest>;
+};
 
 /**
  * A Fastify plugin that requires a valid Tessera access token on every route of the scope it is
  * registered in, and answers failures with the Tessera envelope. Claims are on `request.tessera`.
+ * Tokens bound to a DPoP key are checked with the request's `DPoP` proof, against its method and
+ * public URL (see `publicUrl`).
  *
  * @example
  * ```ts
@@ -30,9 +39,16 @@ export const tesseraFastify: FastifyPluginAsync<TesseraFastifyOptions> = async (
   // A verifier made here is closed here; one passed in belongs to the caller.
   if (!('verifier' in options)) app.addHook('onClose', async () => verifier.close());
   if (!app.hasRequestDecorator('tessera')) app.decorateRequest('tessera', null);
+  const urlOf = (request: FastifyRequest): string =>
+    options.publicUrl === undefined ? `${request.protocol}://${request.host}${request.url}` : publicUrlOf(options.publicUrl, request, request.url);
   app.addHook('onRequest', async (request, reply) => {
     try {
-      request.tessera = await verifier.verifyAuthorization(request.headers.authorization);
+      request.tessera = await verifier.verifyRequest({
+        authorization: request.headers.authorization,
+        dpop: request.headers.dpop,
+        method: request.method,
+        url: urlOf(request),
+      });
     } catch (error) {
       if (!(error instanceof TesseraError)) throw error;
       const answer = verifierErrorResponse(error, verifier.issuer, verifier.clock.now(), request.id);

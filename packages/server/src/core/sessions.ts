@@ -1,4 +1,4 @@
-import { type CheckedDpopProof, checkDpopProof, type DpopProofProblem, dpopProofError, isJwkThumbprint } from '@tessera/verifier/core';
+import { type CheckedDpopProof, checkDpopProof, checkTokenProof, type DpopProofProblem, dpopProofError, isJwkThumbprint } from '@tessera/verifier/core';
 import { type AccessTokenClaims, type AccessTokens, tokenExpiredError } from './access-tokens.js';
 import type { Clock } from './clock.js';
 import { assertStorableDevice, deviceSeen, knownDevice } from './devices.js';
@@ -383,15 +383,31 @@ export class SessionService {
 
   /**
    * A token bound to a key (`cnf.jkt`) is used only with a proof of that key for this request (RFC
-   * 9449 §7): its `ath` names the token, and its `jti` is taken once. Bearer use is refused.
+   * 9449 §7): the verifier's rule (`checkTokenProof`), against each URL the request may be named by;
+   * a proof's `jti` is taken once. Bearer use of a bound token is refused.
    */
   async #assertProofOfPossession(accessToken: string, claims: AccessTokenClaims, presented: TokenPresentation): Promise<void> {
-    const jkt = boundKeyOf(claims);
-    if (jkt === undefined) return;
-    if (presented.scheme !== 'dpop')
-      throw dpopProofError('missing', 'This access token is bound to a key: send it as "Authorization: DPoP" with a DPoP proof.');
-    const checked = await this.#checkProof(presented.dpop, { boundTo: jkt, accessToken });
-    await this.#takeProof(checked);
+    const dpop = presented.scheme === 'dpop' ? presented.dpop : undefined;
+    let problem: unknown;
+    for (const url of dpop?.urls ?? ['']) {
+      try {
+        const checked = await checkTokenProof(accessToken, claims, {
+          scheme: presented.scheme,
+          proof: dpop?.proof,
+          method: dpop?.method ?? '',
+          url,
+          now: this.#clock.now(),
+          maxAge: dpopProofMaxAge,
+          clockSkew: dpopClockSkew,
+        });
+        if (checked) await this.#takeProof(checked);
+        return;
+      } catch (error) {
+        problem = error;
+        if (dpopProblemOf(error) !== 'htu') break;
+      }
+    }
+    throw problem;
   }
 
   /** The proof checked against the first of the request's URLs it names; throws `dpop_proof_invalid`. */
@@ -553,12 +569,6 @@ function assertDpopJkt(jkt: unknown, flowName: string, flow: FlowPolicy): void {
       details: [{ field: 'dpop_jkt', message: `flow "${flowName}" has dpop "off"` }],
     });
   }
-}
-
-/** The thumbprint of the key an access token is bound to (`cnf.jkt`), or undefined for a bearer token. */
-function boundKeyOf(claims: AccessTokenClaims): string | undefined {
-  const jkt = (claims as { cnf?: { jkt?: unknown } }).cnf?.jkt;
-  return typeof jkt === 'string' ? jkt : undefined;
 }
 
 /** The `reason` of a `dpop_proof_invalid` error, else undefined. */

@@ -110,6 +110,8 @@ export interface ClientSettings {
   readonly refreshTokenInCookie?: boolean;
   /** The server's origin, when it is not the page's (cookie mode with CORS). */
   readonly baseUrl?: string;
+  /** Proofs of a DPoP key the page keeps in IndexedDB, on every refresh (the SDK's `dpop: true`). */
+  readonly dpop?: boolean;
 }
 
 /** What the page's handler heard, in order: the callback's name and its first argument, summarised. */
@@ -126,13 +128,14 @@ export async function openClient(page: Page, origin: string, settings: number | 
     storage = 'memory',
     refreshTokenInCookie = false,
     baseUrl = null,
+    dpop = false,
   } = typeof settings === 'number' ? { leeway: settings, retry: undefined } : settings;
   await page.goto(`${origin}/`);
   // A module script, not `import()` inside evaluate: vitest rewrites dynamic imports in test code.
   await page.addScriptTag({ type: 'module', content: "import * as lib from '/client.js'; globalThis.tesseraLib = lib;" });
   await page.waitForFunction(() => 'tesseraLib' in globalThis);
   await page.evaluate(
-    ({ leeway, retry, storage, refreshTokenInCookie, baseUrl }) => {
+    ({ leeway, retry, storage, refreshTokenInCookie, baseUrl, dpop }) => {
       const scope = globalThis as Record<string, unknown>;
       const { createSessionClient, localStorageAdapter } = scope.tesseraLib as typeof import('../src/index.js');
       const heard: { name: string; detail: string | null }[] = [];
@@ -145,6 +148,7 @@ export async function openClient(page: Page, origin: string, settings: number | 
         ...(retry ? { retry } : {}),
         ...(storage === 'memory' ? {} : { storage: localStorageAdapter({ persistRefreshToken: storage === 'local-refresh' }) }),
         ...(refreshTokenInCookie ? { refreshTokenInCookie } : {}),
+        ...(dpop ? { dpop } : {}),
         handler: {
           onSessionRefreshed: record('refreshed'),
           onSessionExpired: record('expired'),
@@ -154,7 +158,7 @@ export async function openClient(page: Page, origin: string, settings: number | 
         },
       });
     },
-    { leeway, retry, storage, refreshTokenInCookie, baseUrl },
+    { leeway, retry, storage, refreshTokenInCookie, baseUrl, dpop },
   );
 }
 

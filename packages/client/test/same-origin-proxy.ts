@@ -20,6 +20,9 @@ export async function forward(upstream: string, request: IncomingMessage, respon
     if (value === undefined || droppedRequestHeaders.includes(name)) continue;
     headers.set(name, Array.isArray(value) ? value.join(', ') : value);
   }
+  // As a real proxy says whom the client called (a server that trusts the proxy reads them, e.g. for DPoP's htu).
+  if (request.headers.host) headers.set('x-forwarded-host', request.headers.host);
+  headers.set('x-forwarded-proto', 'http');
   const body = request.method === 'GET' || request.method === 'HEAD' ? undefined : new Uint8Array(await readBody(request));
   const answer = await fetch(upstream + (request.url ?? '/'), { method: request.method ?? 'GET', headers, body });
   const out: Record<string, string> = {};

@@ -30,6 +30,8 @@ const SignInBody = {
   properties: {
     user_name: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._@-]+$' },
     flow: { type: 'string', maxLength: 64 },
+    // The thumbprint of the browser's DPoP key, for a flow that binds sessions to it.
+    dpop_jkt: { type: 'string', maxLength: 64 },
   },
 } as const;
 
@@ -57,7 +59,7 @@ export async function buildDemoBackend(options: DemoBackendOptions): Promise<Fas
   // DEMO ONLY: a session for whatever name is typed. A real backend checks the user first.
   // attachValidation: a body the schema refuses comes here, to be answered in words a person reads.
   const signInRoute = { schema: { body: SignInBody }, attachValidation: true };
-  app.post<{ Body: { user_name: string; flow?: string } }>('/demo/sign-in', signInRoute, async (request, reply) => {
+  app.post<{ Body: { user_name: string; flow?: string; dpop_jkt?: string } }>('/demo/sign-in', signInRoute, async (request, reply) => {
     if (request.validationError) {
       return reply.code(400).send({ error: 'invalid_request', message: describeRefusedSignIn(request.validationError.validation) });
     }
@@ -70,6 +72,7 @@ export async function buildDemoBackend(options: DemoBackendOptions): Promise<Fas
       body: JSON.stringify({
         user_id: request.body.user_name,
         flow,
+        ...(request.body.dpop_jkt ? { dpop_jkt: request.body.dpop_jkt } : {}),
         metadata: { device: deviceName(request.headers['user-agent']) },
         // The signing-in browser, as this backend sees it; Tessera keeps it up to date from each refresh.
         device: { user_agent: request.headers['user-agent']?.slice(0, 512), ip: request.ip },

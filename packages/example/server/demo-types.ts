@@ -4,6 +4,8 @@
 export interface DemoFlow {
   readonly name: string;
   readonly label: string;
+  /** Its sessions are bound to the browser's DPoP key: the page signs in with the key's thumbprint (`?dpop=on`). */
+  readonly dpop?: boolean;
 }
 
 /** `GET /demo/config`: how the page finds Tessera. */

@@ -62,6 +62,8 @@ export async function startExample(options: ExampleOptions): Promise<RunningExam
         demo: { access_token_ttl: demoTtl, idle_timeout: 600, absolute_lifetime: 86_400, reuse_interval: 10 },
         default: { access_token_ttl: 900, idle_timeout: null, absolute_lifetime: 1_209_600, reuse_interval: 10 },
         verification: { access_token_ttl: 300, idle_timeout: null, absolute_lifetime: 900, reuse_interval: 10 },
+        // The demo's lifetimes, each session bound to a key its browser holds (DPoP): tokens copied off it are useless.
+        device: { access_token_ttl: demoTtl, idle_timeout: 600, absolute_lifetime: 86_400, reuse_interval: 10, dpop: 'required' },
       },
       cors: { origins: appOrigins },
       // The refresh token lives in an HttpOnly cookie that page scripts cannot read.
@@ -85,6 +87,7 @@ export async function startExample(options: ExampleOptions): Promise<RunningExam
   const flows: DemoFlow[] = [
     { name: 'demo', label: `demo: ${demoTtl}-second access tokens, 10 idle minutes` },
     { name: 'default', label: 'default: 15-minute access tokens, 14 days' },
+    { name: 'device', label: `device: as demo, bound to this browser's key (DPoP)`, dpop: true },
   ];
   // Server to server over IPv4: Node may resolve "localhost" to ::1, where nothing listens.
   const tesseraDirect = `http://127.0.0.1:${tesseraPort}`;

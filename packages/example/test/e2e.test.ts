@@ -355,6 +355,32 @@ describe('the example page, state by state', () => {
     expect(consoleErrors).toEqual([]);
   });
 
+  it("?dpop=on: the device flow binds the session to the browser's key; the page refreshes and keeps its socket, a copied token is refused", async () => {
+    const page = await openTab(`${example.appUrl}/?dpop=on`);
+    await page.getByTestId('flow').selectOption('device');
+    const sessionId = await signIn(page, 'dora');
+    expect(await page.getByTestId('flow-name').textContent()).toBe('device');
+    await expect.poll(() => page.getByTestId('socket-status').getAttribute('data-status')).toBe('open');
+    const refreshesAtSignIn = await refreshCount(page);
+    await pollAsTimePasses(() => refreshCount(page), 'a refresh with the key before the token runs out').toBeGreaterThan(refreshesAtSignIn);
+    // The socket took the new token in band, with a proof of the key: no reconnect.
+    expect(await page.getByTestId('socket-status').getAttribute('data-status')).toBe('open');
+    expect(await page.getByTestId('socket-status').textContent()).not.toMatch(/reconnected/);
+
+    // The access token in the page's storage is bound to the key, and worth nothing without it.
+    const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }));
+    const accessToken = /(eyJ[\w-]+\.[\w-]+\.[\w-]+)/.exec(stored)![1]!;
+    const claims = JSON.parse(Buffer.from(accessToken.split('.')[1]!, 'base64url').toString()) as { sid: string; cnf?: { jkt: string } };
+    expect(claims.sid).toBe(sessionId);
+    expect(claims.cnf?.jkt).toMatch(/^[\w-]{43}$/);
+    for (const url of [`${example.tesseraUrl}/v1/session`, `${example.appUrl}/demo/my-sessions`]) {
+      const copied = await fetch(url, { headers: { authorization: `Bearer ${accessToken}` } });
+      expect(copied.status).toBe(401);
+      expect(((await copied.json()) as { error: string }).error).toBe('dpop_proof_invalid');
+    }
+    expect(consoleErrors).toEqual([]);
+  });
+
   it('a malformed name is refused in plain words, in the error colour, and no session starts', async () => {
     const page = await openTab(example.appUrl, [/Failed to load resource: .* 400 \(Bad Request\)/]);
     await page.getByTestId('user-name').fill('hana <script>');

@@ -20,7 +20,7 @@ export function SignIn({ flows, onHandOver }: SignInProps): ReactNode {
     setBusy(true);
     setProblem(null);
     onHandOver(true);
-    signIn(client, userName.trim(), flow).then(
+    signIn(client, userName.trim(), flows.find((offered) => offered.name === flow) ?? { name: flow, label: flow }).then(
       () => {
         setBusy(false);
         onHandOver(false);

@@ -10,10 +10,15 @@ import './styles.css';
 const config = (await (await fetch('/demo/config')).json()) as DemoConfig;
 const activity = createActivity();
 const storageMode = readStorageMode();
+// `?dpop=on`: the client proves a key it keeps in IndexedDB on every refresh, and the sign-in offers
+// the `device` flow, whose sessions are bound to that key.
+const dpop = new URLSearchParams(location.search).get('dpop') === 'on';
+const flows = config.flows.filter((flow) => dpop || !flow.dpop);
 // Tessera runs beside this app on its own port, under the same host name (so the same site).
 const client = createSessionClient({
   baseUrl: `${location.protocol}//${location.hostname}:${config.tessera_port}`,
   ...clientStorage(storageMode),
+  ...(dpop ? { dpop: true } : {}),
   leeway: 10,
   handler: activity.handler,
 });
@@ -45,7 +50,7 @@ function clientStorage(mode: StorageMode): Pick<SessionClientOptions, 'storage' 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
     <SessionProvider client={client}>
-      <App flows={config.flows} activity={activity} storageMode={storageMode} />
+      <App flows={flows} activity={activity} storageMode={storageMode} />
     </SessionProvider>
   </StrictMode>,
 );

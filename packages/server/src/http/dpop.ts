@@ -9,6 +9,6 @@ import type { DpopRequest } from '../core/sessions.js';
 export function dpopRequest(request: FastifyRequest, issuer: string): DpopRequest {
   const header = request.headers.dpop;
   const path = request.url.split('?')[0]!;
-  const urls = [`${request.protocol}://${request.host}${path}`, `${issuer}${path}`];
+  const urls = [`${request.protocol}://${request.host}${path}`, `${issuer.replace(/\/+$/, '')}${path}`];
   return { proof: Array.isArray(header) ? header.join(',') : header, method: request.method, urls: [...new Set(urls)] };
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createRemoteJWKSet, customFetch as joseCustomFetch, jwtVerify } from 'jose';
+import { calculateJwkThumbprint, createRemoteJWKSet, exportJWK, customFetch as joseCustomFetch, jwtVerify } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, send, startServer, type TestServer, testApiKey } from '../helpers.js';
@@ -42,6 +42,8 @@ beforeAll(async () => {
   server = await startServer({
     config: {
       oauth: { clients: [{ client_id: 'backend', client_secret_sha256: createHash('sha256').update(confidentialSecret).digest('hex') }] },
+      // Sessions bound to the client's DPoP key (RFC 9449) from their first refresh.
+      flows: { device: { dpop: 'required' } },
     },
   });
   const response = await oauth.discoveryRequest(issuer, { ...requestOptions(), algorithm: 'oauth2' });
@@ -50,6 +52,40 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server.close();
+});
+
+describe('oauth4webapi with DPoP against Tessera (RFC 9449)', () => {
+  it('reads dpop_signing_alg_values_supported from the metadata', () => {
+    expect(as.dpop_signing_alg_values_supported).toContain('ES256');
+  });
+
+  it('refreshes with its own proofs: the session binds to its key, the DPoP token works at /v1/session with a proof and not without', async () => {
+    const created = await createSession('device');
+    const keyPair = await oauth.generateKeyPair('ES256');
+    // The server runs on a test clock: the client's proofs are dated by it (oauth4webapi's clock skew).
+    const dpopClient: oauth.Client = { ...publicClient, [oauth.clockSkew]: Math.round((server.clock.now() - Date.now()) / 1000) };
+    const DPoP = oauth.DPoP(dpopClient, keyPair);
+    const response = await oauth.refreshTokenGrantRequest(as, publicClient, oauth.None(), created.refresh_token, { ...requestOptions(), DPoP });
+    const tokens = await oauth.processRefreshTokenResponse(as, publicClient, response);
+    expect(tokens.token_type).toBe('dpop');
+    const claims = JSON.parse(Buffer.from(tokens.access_token.split('.')[1]!, 'base64url').toString()) as { cnf?: { jkt: string } };
+    expect(claims.cnf?.jkt).toBe(await calculateJwkThumbprint(await exportJWK(keyPair.publicKey)));
+
+    const whoami = await oauth.protectedResourceRequest(tokens.access_token, 'GET', new URL('http://tessera.test/v1/session'), new Headers(), null, {
+      [oauth.allowInsecureRequests]: true,
+      [oauth.customFetch]: (url, init) => fetch(toSocket(url), init as RequestInit),
+      DPoP,
+    });
+    expect(whoami.status).toBe(200);
+    expect(((await whoami.json()) as { session: { id: string } }).session.id).toBe(created.session.id);
+    expect((await call(`${server.url}/v1/session`, { token: tokens.access_token })).body.error).toBe('dpop_proof_invalid');
+
+    // The next refresh needs a proof of the same key: another client's key is refused in RFC 6749 form.
+    const other = oauth.DPoP(dpopClient, await oauth.generateKeyPair('ES256'));
+    const refused = await oauth.refreshTokenGrantRequest(as, publicClient, oauth.None(), tokens.refresh_token!, { ...requestOptions(), DPoP: other });
+    expect(refused.status).toBe(401);
+    expect(await refused.json()).toMatchObject({ error: 'invalid_dpop_proof', tessera_error: 'dpop_proof_invalid' });
+  });
 });
 
 describe('oauth4webapi against Tessera', () => {

@@ -70,7 +70,8 @@ export const oauthRoutes: FastifyPluginAsync<OAuthRouteOptions> = async (app, { 
       reply.header('pragma', 'no-cache');
       return {
         access_token: grant.accessToken,
-        token_type: 'Bearer',
+        // RFC 9449 §5: a token bound to the proof's key is a DPoP token.
+        token_type: grant.session.dpopJkt ? 'DPoP' : 'Bearer',
         expires_in: Math.max(0, Math.floor((grant.accessTokenExpiresAt - clock.now()) / 1000)),
         refresh_token: grant.refreshToken,
       };

@@ -1,3 +1,4 @@
+import { dpopSigningAlgorithms } from '@tessera/verifier/core';
 import type { FastifyPluginAsync } from 'fastify';
 import type { SigningKeys } from '../../core/signing-keys.js';
 import { AuthorizationServerMetadataAnswer, JwksAnswer } from '../answer-schemas.js';
@@ -48,6 +49,8 @@ export const wellKnownRoutes: FastifyPluginAsync<WellKnownRouteOptions> = async 
         // The management API key (Bearer) is accepted too; RFC 8414 has no registered name for it.
         introspection_endpoint_auth_methods_supported: ['client_secret_basic'],
         service_documentation: `${issuer}/docs/errors`,
+        // RFC 9449 §5.1: proofs are taken at the token endpoint (and at /v1) for flows that use DPoP.
+        dpop_signing_alg_values_supported: [...dpopSigningAlgorithms],
       };
     },
   );

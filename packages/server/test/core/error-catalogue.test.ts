@@ -17,6 +17,8 @@ describe('what the catalogue derives', () => {
       session_revoked: 4003,
       session_not_found: 4004,
       invalid_request: 4400,
+      // Not in the contract's list: a bound token's auth frame without its key's proof (issue 18).
+      dpop_proof_invalid: 4401,
       payload_too_large: 1009,
       rate_limited: 4429,
       service_unavailable: 1013,

@@ -39,6 +39,7 @@ export function purgeCommand(): Command {
                 sealed_successors: counts.sealedSuccessors,
                 ended_session_tokens: counts.endedSessionTokens,
                 ended_sessions: counts.endedSessions,
+                stale_dpop_proofs: counts.staleDpopProofs,
               },
               null,
               2,
@@ -58,5 +59,6 @@ function purgeLines(counts: StorePurgeCounts, dryRun: boolean, cutoffs: { spentB
   return [
     `${clear} ${counts.sealedSuccessors} sealed successor(s) of tokens spent before ${new Date(cutoffs.spentBefore).toISOString()}.`,
     `${remove} ${counts.endedSessions} session(s) and ${counts.endedSessionTokens} refresh token(s) ended before ${new Date(cutoffs.endedBefore).toISOString()}.`,
+    `${remove} ${counts.staleDpopProofs} remembered DPoP proof(s) too old to be presented again.`,
   ];
 }

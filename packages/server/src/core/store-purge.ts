@@ -38,10 +38,11 @@ export interface StorePurgeOptions {
 /** What one purge removed: sealed successors set to null, tokens and sessions deleted. */
 export type StorePurgeCounts = PurgeableCounts;
 
-/** The moments before which the purge removes things: spent (for sealed successors) and ended (for sessions). */
+/** The moments before which the purge removes things: spent (for sealed successors), ended (for sessions), stale (for DPoP proofs). */
 export interface PurgeCutoffs {
   readonly spentBefore: number;
   readonly endedBefore: number;
+  readonly proofsBefore: number;
 }
 
 /**
@@ -87,6 +88,8 @@ export class StorePurge {
     return {
       spentBefore: now - longestReuseInterval * 1000 - graceAllowanceMs,
       endedBefore: now - Math.max(this.#retentionMs, feedHorizonMs),
+      // A remembered proof's expires_at is already past its iat window (and clock skew): none is needed after it.
+      proofsBefore: now,
     };
   }
 
@@ -98,7 +101,7 @@ export class StorePurge {
     const run = () => {
       this.#leadAndPurge().then(
         (counts) => {
-          if (counts && counts.sealedSuccessors + counts.endedSessionTokens + counts.endedSessions > 0) {
+          if (counts && counts.sealedSuccessors + counts.endedSessionTokens + counts.endedSessions + counts.staleDpopProofs > 0) {
             this.#log.info({ ...counts }, 'store purge: removed what the rules no longer need');
           }
         },
@@ -125,8 +128,8 @@ export class StorePurge {
 
   /** What `purge` would remove now. */
   countPurgeable(): Promise<PurgeableCounts> {
-    const { spentBefore, endedBefore } = this.cutoffs();
-    return this.#store.countPurgeable(spentBefore, endedBefore);
+    const { spentBefore, endedBefore, proofsBefore } = this.cutoffs();
+    return this.#store.countPurgeable(spentBefore, endedBefore, proofsBefore);
   }
 
   /** One background run: null when another node holds the lease. */
@@ -149,13 +152,14 @@ export class StorePurge {
   }
 
   async #purge(holdLease: () => Promise<boolean>): Promise<StorePurgeCounts> {
-    const { spentBefore, endedBefore } = this.cutoffs();
+    const { spentBefore, endedBefore, proofsBefore } = this.cutoffs();
     const sealedSuccessors = await this.#inBatches((limit) => this.#store.clearSealedSuccessors(spentBefore, limit));
     // Renewed between the kinds: a long run keeps its lease.
-    if (!(await holdLease())) return { sealedSuccessors, endedSessionTokens: 0, endedSessions: 0 };
+    if (!(await holdLease())) return { sealedSuccessors, endedSessionTokens: 0, endedSessions: 0, staleDpopProofs: 0 };
     const endedSessionTokens = await this.#inBatches((limit) => this.#store.purgeEndedSessionTokens(endedBefore, limit));
     const endedSessions = await this.#inBatches((limit) => this.#store.purgeEndedSessions(endedBefore, limit));
-    return { sealedSuccessors, endedSessionTokens, endedSessions };
+    const staleDpopProofs = await this.#inBatches((limit) => this.#store.purgeStaleDpopProofs(proofsBefore, limit));
+    return { sealedSuccessors, endedSessionTokens, endedSessions, staleDpopProofs };
   }
 
   async #inBatches(purgeBatch: (limit: number) => Promise<number>): Promise<number> {

@@ -114,6 +114,8 @@ export interface PurgeableCounts {
   readonly sealedSuccessors: number;
   readonly endedSessionTokens: number;
   readonly endedSessions: number;
+  /** Seen DPoP proofs past their `expires_at`: a proof that old is refused for its `iat` anyway. */
+  readonly staleDpopProofs: number;
 }
 
 export interface RotateRefreshToken {
@@ -252,8 +254,10 @@ export interface SessionStore {
   purgeEndedSessionTokens(endedBefore: number, limit: number): Promise<number>;
   /** Deletes up to `limit` sessions that ended before `endedBefore` (as above), with any token left; returns how many. */
   purgeEndedSessions(endedBefore: number, limit: number): Promise<number>;
-  /** What the three purges above would remove now, counted without removing anything. */
-  countPurgeable(spentBefore: number, endedBefore: number): Promise<PurgeableCounts>;
+  /** Deletes up to `limit` remembered DPoP proofs whose `expires_at` is before `before`; returns how many. */
+  purgeStaleDpopProofs(before: number, limit: number): Promise<number>;
+  /** What the purges above would remove now (proofs stale before `proofsBefore`, none by default), counted without removing anything. */
+  countPurgeable(spentBefore: number, endedBefore: number, proofsBefore?: number): Promise<PurgeableCounts>;
   /**
    * Takes the lease `name` for `owner` until `until`, or renews it when `owner` holds it; true then.
    * False while another owner holds it past `now`. However many nodes claim at once, one holds it.

@@ -422,10 +422,18 @@ export class PostgresSessionStore implements SessionStore {
     return result.rowCount ?? 0;
   }
 
-  async countPurgeable(spentBefore: number, endedBefore: number): Promise<PurgeableCounts> {
+  async purgeStaleDpopProofs(before: number, limit: number): Promise<number> {
+    const result = await this.#run(() => this.#query(this.#pool, 'purgeStaleDpopProofs', { before, limit }));
+    return result.rowCount ?? 0;
+  }
+
+  async countPurgeable(spentBefore: number, endedBefore: number, proofsBefore = 0): Promise<PurgeableCounts> {
     return this.#transaction(async (client) => {
       await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const count = async (name: 'countSealedSuccessorsBefore' | 'countEndedSessionTokens' | 'countEndedSessions', parameters: NamedParameters) => {
+      const count = async (
+        name: 'countSealedSuccessorsBefore' | 'countEndedSessionTokens' | 'countEndedSessions' | 'countStaleDpopProofs',
+        parameters: NamedParameters,
+      ) => {
         const [row] = (await this.#query(client, name, parameters)).rows as { n: string | number }[];
         return Number(row?.n ?? 0);
       };
@@ -433,6 +441,7 @@ export class PostgresSessionStore implements SessionStore {
         sealedSuccessors: await count('countSealedSuccessorsBefore', { spent_before: spentBefore }),
         endedSessionTokens: await count('countEndedSessionTokens', { ended_before: endedBefore }),
         endedSessions: await count('countEndedSessions', { ended_before: endedBefore }),
+        staleDpopProofs: await count('countStaleDpopProofs', { before: proofsBefore }),
       };
     });
   }

@@ -405,7 +405,11 @@ export class SqliteSessionStore implements SessionStore {
     return this.#run(() => this.#statements.purgeEndedSessions.run({ ended_before: endedBefore, limit }).changes);
   }
 
-  async countPurgeable(spentBefore: number, endedBefore: number): Promise<PurgeableCounts> {
+  async purgeStaleDpopProofs(before: number, limit: number): Promise<number> {
+    return this.#run(() => this.#statements.purgeStaleDpopProofs.run({ before, limit }).changes);
+  }
+
+  async countPurgeable(spentBefore: number, endedBefore: number, proofsBefore = 0): Promise<PurgeableCounts> {
     const count = (name: 'countSealedSuccessorsBefore' | 'countEndedSessionTokens' | 'countEndedSessions') =>
       Number((this.#statements[name].get({ spent_before: spentBefore, ended_before: endedBefore }) as { n: number }).n);
     return this.#run(() =>
@@ -413,6 +417,7 @@ export class SqliteSessionStore implements SessionStore {
         sealedSuccessors: count('countSealedSuccessorsBefore'),
         endedSessionTokens: count('countEndedSessionTokens'),
         endedSessions: count('countEndedSessions'),
+        staleDpopProofs: Number((this.#statements.countStaleDpopProofs.get({ before: proofsBefore }) as { n: number }).n),
       }))(),
     );
   }

@@ -57,6 +57,8 @@ const storePurgeStatements = {
     WHERE store_leases.owner = excluded.owner OR store_leases.lease_until < @now
     RETURNING owner`,
   releaseLease: 'DELETE FROM store_leases WHERE name = @name AND owner = @owner',
+  purgeStaleDpopProofs: 'DELETE FROM dpop_proofs WHERE jti IN (SELECT jti FROM dpop_proofs WHERE expires_at < @before LIMIT @limit)',
+  countStaleDpopProofs: 'SELECT COUNT(*) AS n FROM dpop_proofs WHERE expires_at < @before',
 } as const;
 
 /** What a rotation writes besides the renewal: the device as the refresh saw it, one more refresh counted. */

@@ -70,7 +70,7 @@ describe('store purge', () => {
     const purge = purgeOf(c);
     // The reuse interval (10 s) and the clocks' allowance (10 s) have not passed: nothing is cleared.
     c.clock.advance(19);
-    expect(await purge.purge()).toEqual({ sealedSuccessors: 0, endedSessionTokens: 0, endedSessions: 0 });
+    expect(await purge.purge()).toEqual({ sealedSuccessors: 0, endedSessionTokens: 0, endedSessions: 0, staleDpopProofs: 0 });
     c.clock.set(t0 + 9_000);
     const retry = await sessions.refreshSession(first.refreshToken);
     expect(retry.refreshToken).toBe(next.refreshToken);
@@ -80,13 +80,24 @@ describe('store purge', () => {
     expect((await c.store.findRefreshToken(hashRefreshToken(next.refreshToken)))?.token.spentAt).toBeNull();
   });
 
+  it('forgets a remembered DPoP proof once its expiry has passed, and not before', async () => {
+    const c = await start();
+    expect(await c.store.rememberDpopProof('jti-of-a-proof', t0 + 65_000)).toBe(true);
+    c.clock.advance(60);
+    expect(await purgeOf(c).purge()).toMatchObject({ staleDpopProofs: 0 });
+    c.clock.advance(6);
+    expect(await purgeOf(c).countPurgeable()).toMatchObject({ staleDpopProofs: 1 });
+    expect(await purgeOf(c).purge()).toMatchObject({ staleDpopProofs: 1 });
+    expect(await purgeOf(c).countPurgeable()).toMatchObject({ staleDpopProofs: 0 });
+  });
+
   it('a spent token replayed after the purge cleared its sealed successor still revokes the session for reuse', async () => {
     const c = await start();
     const { sessions } = c.tessera;
     const first = await sessions.createSession({ userId: 'alice' });
     await sessions.refreshSession(first.refreshToken);
     c.clock.advance(21);
-    expect(await purgeOf(c).purge()).toEqual({ sealedSuccessors: 1, endedSessionTokens: 0, endedSessions: 0 });
+    expect(await purgeOf(c).purge()).toEqual({ sealedSuccessors: 1, endedSessionTokens: 0, endedSessions: 0, staleDpopProofs: 0 });
     const spent = await c.store.findRefreshToken(hashRefreshToken(first.refreshToken));
     expect(spent?.token).toMatchObject({ spentAt: t0, sealedSuccessor: null });
 
@@ -113,7 +124,7 @@ describe('store purge', () => {
     const liveBefore = await c.store.findRefreshToken(hashRefreshToken(current.refreshToken));
     // Days later (the session lives 14 days), far past any retention of spent successors.
     c.clock.advance(10 * 86_400);
-    expect(await purgeOf(c).purge()).toEqual({ sealedSuccessors: 3, endedSessionTokens: 0, endedSessions: 0 });
+    expect(await purgeOf(c).purge()).toEqual({ sealedSuccessors: 3, endedSessionTokens: 0, endedSessions: 0, staleDpopProofs: 0 });
     expect(await c.store.findRefreshToken(hashRefreshToken(current.refreshToken))).toEqual(liveBefore);
     for (const token of spentTokens) expect((await c.store.findRefreshToken(hashRefreshToken(token)))?.token.spentAt).not.toBeNull();
     // The live token still refreshes; the oldest spent one is still known as reuse.
@@ -137,16 +148,16 @@ describe('store purge', () => {
 
     c.clock.set(t0 + day + 5_000);
     // The sealed successor is long past its window; the revoked session still within the feed's.
-    expect(await purge.purge()).toEqual({ sealedSuccessors: 1, endedSessionTokens: 0, endedSessions: 0 });
+    expect(await purge.purge()).toEqual({ sealedSuccessors: 1, endedSessionTokens: 0, endedSessions: 0, staleDpopProofs: 0 });
     expect(await c.store.getSession(revoked.session.id)).not.toBeNull();
     c.clock.set(t0 + day + 11_000);
-    expect(await purge.purge()).toEqual({ sealedSuccessors: 0, endedSessionTokens: 2, endedSessions: 1 });
+    expect(await purge.purge()).toEqual({ sealedSuccessors: 0, endedSessionTokens: 2, endedSessions: 1, staleDpopProofs: 0 });
     expect(await c.store.getSession(revoked.session.id)).toBeNull();
     expect(await c.store.findRefreshToken(hashRefreshToken(revoked.refreshToken))).toBeNull();
     // Expired at t0 + 1 h, recorded then: a day later it goes too.
     expect(await c.store.getSession(expiring.session.id)).not.toBeNull();
     c.clock.set(t0 + 3600_000 + day + 11_000);
-    expect(await purge.purge()).toEqual({ sealedSuccessors: 0, endedSessionTokens: 1, endedSessions: 1 });
+    expect(await purge.purge()).toEqual({ sealedSuccessors: 0, endedSessionTokens: 1, endedSessions: 1, staleDpopProofs: 0 });
     expect(await c.store.getSession(expiring.session.id)).toBeNull();
     // A presented token of a deleted session is simply unknown; the audit trail still tells its story.
     expect((await refusal(sessions.refreshSession(expiring.refreshToken))).code).toBe('session_not_found');

@@ -305,6 +305,25 @@ export function describeSessionStore(name: string, openStore: () => Promise<{ st
         expect(await store.rememberDpopProof('jti-2', t0 + 65_000)).toBe(true);
       });
 
+      it('purges the proofs past their expiry, in batches, and counts them first', async () => {
+        for (const [jti, expiresAt] of [
+          ['old-1', t0 - 2],
+          ['old-2', t0 - 1],
+          ['old-3', t0 - 1],
+          ['fresh', t0 + 60_000],
+        ] as const) {
+          expect(await store.rememberDpopProof(jti, expiresAt)).toBe(true);
+        }
+        expect((await store.countPurgeable(t0, t0, t0)).staleDpopProofs).toBe(3);
+        expect((await store.countPurgeable(t0, t0)).staleDpopProofs).toBe(0);
+        expect(await store.purgeStaleDpopProofs(t0, 2)).toBe(2);
+        expect(await store.purgeStaleDpopProofs(t0, 2)).toBe(1);
+        expect(await store.purgeStaleDpopProofs(t0, 2)).toBe(0);
+        // The fresh one is still remembered; a purged one could be taken again (its iat refuses it first).
+        expect(await store.rememberDpopProof('fresh', t0 + 60_000)).toBe(false);
+        expect(await store.rememberDpopProof('old-1', t0 + 60_000)).toBe(true);
+      });
+
       it('lets exactly one of many concurrent uses of one jti through', async () => {
         const results = await Promise.all(Array.from({ length: 8 }, () => store.rememberDpopProof('jti-raced', t0 + 65_000)));
         expect(results.filter(Boolean)).toHaveLength(1);
@@ -1280,7 +1299,7 @@ export function describeSessionStore(name: string, openStore: () => Promise<{ st
 
       it('clears in batches of at most the limit', async () => {
         for (let i = 0; i < 3; i++) await refreshedTwice();
-        expect(await store.countPurgeable(t0 + hour, t0)).toEqual({ sealedSuccessors: 6, endedSessionTokens: 0, endedSessions: 0 });
+        expect(await store.countPurgeable(t0 + hour, t0)).toEqual({ sealedSuccessors: 6, endedSessionTokens: 0, endedSessions: 0, staleDpopProofs: 0 });
         expect(await store.clearSealedSuccessors(t0 + hour, 4)).toBe(4);
         expect(await store.clearSealedSuccessors(t0 + hour, 4)).toBe(2);
         expect(await store.clearSealedSuccessors(t0 + hour, 4)).toBe(0);
@@ -1318,7 +1337,7 @@ export function describeSessionStore(name: string, openStore: () => Promise<{ st
         expect(await store.purgeEndedSessionTokens(cutoff, 4)).toBe(0);
         expect(await store.purgeEndedSessions(cutoff, 500)).toBe(2);
         expect(await store.purgeEndedSessions(cutoff, 500)).toBe(0);
-        expect(await store.countPurgeable(t0, cutoff)).toEqual({ sealedSuccessors: 0, endedSessionTokens: 0, endedSessions: 0 });
+        expect(await store.countPurgeable(t0, cutoff)).toEqual({ sealedSuccessors: 0, endedSessionTokens: 0, endedSessions: 0, staleDpopProofs: 0 });
 
         expect(await store.getSession(revokedEarly.session.id)).toBeNull();
         for (const hash of [...revokedEarly.spent, revokedEarly.live.hash]) expect(await store.findRefreshToken(hash)).toBeNull();

@@ -1,3 +1,3 @@
 #!/usr/bin/env node
-// Runs the compiled CLI; `npm install` builds it (the root `prepare` script).
-import '../dist/cli/main.js';
+// Runs the CLI, compiled and bundled into one file; `npm install` builds it (the root `prepare` script).
+import '../dist/cli/tessera.js';

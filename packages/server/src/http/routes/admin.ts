@@ -2,16 +2,16 @@ import { readdirSync, readFileSync } from 'node:fs';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { Static } from 'typebox';
 import { TesseraError } from '../../core/errors.js';
+import { packageRoot } from '../../core/package-root.js';
 import { AdminAssetParams } from '../schemas.js';
 
 /**
- * Where the console's files are, found from this module so the same paths hold whether it runs from
- * `src/http/routes/` (tests) or `dist/http/routes/` (npm start): both sit three levels under the
- * package. The page, its stylesheet and icon are written by hand; the scripts are compiled by `tsc -b`
- * from `admin/src/` (its own tsconfig, with the DOM).
+ * Where the console's files are, under the package's root wherever this module runs from (`src/`,
+ * `dist/`, the bundled CLI). The page, its stylesheet and icon are written by hand; the scripts are
+ * compiled by `tsc -b` from `admin/src/` (its own tsconfig, with the DOM).
  */
-const publicDir = new URL('../../../admin/public/', import.meta.url);
-const scriptDir = new URL('../../../dist/admin/', import.meta.url);
+const publicDir = () => new URL('admin/public/', packageRoot());
+const scriptDir = () => new URL('dist/admin/', packageRoot());
 
 /**
  * The page may load only its own files and talk only to this server: no inline script or style,
@@ -114,7 +114,7 @@ function loadAssets(): () => ReadonlyMap<string, Asset> {
   let loaded: Map<string, Asset> | undefined;
   return () => {
     if (loaded?.has('index.html') && loaded.has('app.js')) return loaded;
-    loaded = new Map([...readAssets(publicDir, ['.html', '.css', '.svg']), ...readAssets(scriptDir, ['.js'])]);
+    loaded = new Map([...readAssets(publicDir(), ['.html', '.css', '.svg']), ...readAssets(scriptDir(), ['.js'])]);
     return loaded;
   };
 }

@@ -101,6 +101,34 @@ describe('against the real server', () => {
     expect(whoami.body.session.id).toBe(grant.session?.id);
   });
 
+  it('DPoP with server nonces: the refresh is retried once with the nonce it was told, then its token works through client.fetch', async () => {
+    server = await startServer({ config: { dpop_nonce: true, flows: { device: { dpop: 'required', dpop_misuse: 'revoke' } } } });
+    const clock = server.clock;
+    const recorder = recordingFetch();
+    const handler = spyHandler();
+    const session = client({ baseUrl: server.url, fetch: recorder.fetch, now: () => clock.now(), dpop: true, handler });
+    const created = await call(`${server.url}/v1/sessions`, {
+      body: { user_id: 'alice', flow: 'device', dpop_jkt: await session.dpopThumbprint() },
+      token: testApiKey,
+    });
+    expect(created.status).toBe(201);
+    session.setSession(created.body as TokenGrant);
+
+    clock.advance(14.5 * 60);
+    const token = await session.getAccessToken();
+    expect(token).not.toBe(created.body.access_token);
+    // Told the nonce by the first answer, the client made one more proof with it, and no more.
+    expect(recorder.seen.filter((entry) => entry.path === '/v1/token/refresh').map((entry) => entry.status)).toEqual([401, 200]);
+    const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { cnf?: { jkt: string } };
+    expect(claims.cnf?.jkt).toBe(await session.dpopThumbprint());
+
+    const whoami = await session.fetch(`${server.url}/v1/session`);
+    expect(whoami.status).toBe(200);
+    expect(((await whoami.json()) as { session: { id: string; status: string } }).session).toMatchObject({ id: created.body.session.id, status: 'active' });
+    expect(handler.onSessionRevoked).not.toHaveBeenCalled();
+    expect(handler.onSessionClosed).not.toHaveBeenCalled();
+  });
+
   for (const [label, skew] of [
     ['ahead', 10 * 60_000],
     ['behind', -10 * 60_000],

@@ -347,6 +347,7 @@ const ConfigSchema = Type.Object(
     webhook_delivery: Type.Optional(WebhookDeliverySchema),
     audit: Type.Optional(AuditSchema),
     retention: Type.Optional(RetentionSchema),
+    dpop_nonce: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );
@@ -379,6 +380,8 @@ export interface TesseraConfig {
   readonly webhookDelivery: WebhookDelivererSettings;
   readonly audit: AuditConfig;
   readonly retention: RetentionConfig;
+  /** DPoP proofs over HTTP must carry a nonce this server gave out (`DPoP-Nonce`, RFC 9449 §8). */
+  readonly dpopNonce: boolean;
 }
 
 /** Each limit, or null when switched off. */
@@ -452,6 +455,7 @@ export const defaultConfig: TesseraConfig = {
   webhookDelivery: defaultWebhookDelivererSettings,
   audit: defaultAudit,
   retention: defaultRetention,
+  dpopNonce: false,
 };
 
 /** Reads and validates a JSON config file. */
@@ -509,6 +513,7 @@ export function parseConfig(input: unknown, source = 'config'): TesseraConfig {
     webhookDelivery: webhookDeliveryOf(file.webhook_delivery),
     audit: auditOf(file.audit),
     retention: retentionOf(file.retention),
+    dpopNonce: file.dpop_nonce ?? defaultConfig.dpopNonce,
   };
 }
 

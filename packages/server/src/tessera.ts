@@ -3,6 +3,7 @@ import { ConfigError, defaultConfig, type TesseraConfig } from './config.js';
 import { AccessTokens } from './core/access-tokens.js';
 import { ApiKeys } from './core/api-keys.js';
 import { type Clock, type Scheduler, systemClock, systemScheduler } from './core/clock.js';
+import { DpopNonces } from './core/dpop-nonces.js';
 import { ExpirySweeper } from './core/expiry-sweeper.js';
 import { Fanout } from './core/fanout.js';
 import { longestAccessTokenTtl } from './core/flows.js';
@@ -75,6 +76,8 @@ export interface Tessera {
   readonly redis: Redis | undefined;
   /** Delivers the webhook outbox from this node; undefined in a process that does not listen (a one-shot command). */
   readonly webhooks: WebhookDeliverer | undefined;
+  /** The DPoP nonces this node gives out (`DPoP-Nonce`), with `dpop_nonce` on. */
+  readonly dpopNonces: DpopNonces | undefined;
   close(): Promise<void>;
 }
 
@@ -98,7 +101,9 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
     throw error instanceof KeyEncryptionError ? new ConfigError(error.message) : error;
   });
   const accessTokens = new AccessTokens({ keys: signingKeys, clock, issuer, audience: config.audience, clientId: config.clientId });
-  const sessions = new SessionService({ store, clock, flows: config.flows, accessTokens, journal });
+  // Nonces one node gives out are accepted by every node on the store: the key is kept there.
+  const dpopNonces = config.dpopNonce ? await DpopNonces.shared(store, clock) : undefined;
+  const sessions = new SessionService({ store, clock, flows: config.flows, accessTokens, journal, ...(dpopNonces ? { dpopNonces } : {}) });
   const apiKeys = await ApiKeys.load(store, clock, journal);
   if (options.apiKey !== undefined) await apiKeys.supply(options.apiKey);
   const log = options.log ?? silentLog;
@@ -123,6 +128,7 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
     revocations: new RevocationFeed({ sessions, store, clock, scheduler, flows: config.flows }),
     redis: options.redis,
     webhooks,
+    dpopNonces,
     async close() {
       stopWatchingApiKeys();
       await webhooks?.close();

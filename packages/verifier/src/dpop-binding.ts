@@ -31,6 +31,8 @@ export interface TokenProofRequest {
   readonly maxAge?: number;
   /** Seconds an `iat` may lie ahead of `now`; 5 unless given. */
   readonly clockSkew?: number;
+  /** Whether the proof's `nonce` is one the server gave out (RFC 9449 §8); no nonce is asked for when absent. */
+  readonly acceptsNonce?: (nonce: string | undefined) => boolean;
 }
 
 /**
@@ -56,6 +58,7 @@ export async function checkTokenProof(token: string, claims: AccessTokenClaims, 
     ...(boundTo === undefined ? {} : { boundTo }),
     ...(request.maxAge === undefined ? {} : { maxAge: request.maxAge }),
     ...(request.clockSkew === undefined ? {} : { clockSkew: request.clockSkew }),
+    ...(request.acceptsNonce === undefined ? {} : { acceptsNonce: request.acceptsNonce }),
   });
 }
 

@@ -4,6 +4,7 @@ export type OAuthErrorCode =
   | 'invalid_client'
   | 'invalid_grant'
   | 'invalid_dpop_proof'
+  | 'use_dpop_nonce'
   | 'unsupported_grant_type'
   | 'unsupported_token_type'
   | 'temporarily_unavailable'

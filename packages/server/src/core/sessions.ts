@@ -2,6 +2,7 @@ import { type CheckedDpopProof, checkDpopProof, checkTokenProof, type DpopProofP
 import { type AccessTokenClaims, type AccessTokens, tokenExpiredError } from './access-tokens.js';
 import type { Clock } from './clock.js';
 import { assertStorableDevice, deviceSeen, knownDevice } from './devices.js';
+import type { DpopNonces } from './dpop-nonces.js';
 import { TesseraError } from './errors.js';
 import type { FlowPolicies, FlowPolicy } from './flows.js';
 import { newId } from './ids.js';
@@ -39,6 +40,8 @@ export interface SessionServiceOptions {
   readonly cache?: SessionCache;
   /** Records what changes in the audit trail and the webhook outbox; without one, nothing is recorded. */
   readonly journal?: Journal;
+  /** When given, a DPoP proof must carry a nonce these gave out (RFC 9449 §8). */
+  readonly dpopNonces?: DpopNonces;
 }
 
 export interface CreateSessionInput {
@@ -63,6 +66,8 @@ export interface DpopRequest {
   readonly method: string;
   /** The URLs a proof's `htu` may name: the request's own, and the same path under the issuer (a proxy in front). */
   readonly urls: readonly string[];
+  /** A socket's `auth` cannot be answered with a `DPoP-Nonce` header: its proof needs none. */
+  readonly withoutNonce?: boolean;
 }
 
 /** The sealed part of a successor grant: what a retry inside the reuse interval gets back. */
@@ -106,6 +111,7 @@ export class SessionService {
   readonly #accessTokens: AccessTokens;
   readonly #cache: SessionCache;
   readonly #journal: Journal | undefined;
+  readonly #dpopNonces: DpopNonces | undefined;
   readonly #listeners = new Set<(event: SessionEvent) => void>();
   /**
    * The session of each refresh token this node issued, by the token's hash: with a store that can
@@ -121,6 +127,7 @@ export class SessionService {
     this.#accessTokens = options.accessTokens;
     this.#cache = options.cache ?? new SessionCache();
     this.#journal = options.journal;
+    this.#dpopNonces = options.dpopNonces;
   }
 
   /** Calls `listener` on every change; returns the function that stops it. */
@@ -318,7 +325,8 @@ export class SessionService {
     const bound = session.dpopJkt;
     if (bound === null && flow.dpop === 'off') return null;
     const refuse = async (reason: DpopProofProblem, error: unknown): Promise<never> => {
-      if (bound !== null && flow.dpopMisuse === 'revoke') {
+      // A stale nonce is the server's doing, not a thief's: every client meets one now and then.
+      if (bound !== null && flow.dpopMisuse === 'revoke' && reason !== 'nonce') {
         await this.revokeSession(session.id, 'reuse_detected', systemActor, { dpop_proof: reason });
       }
       throw error;
@@ -399,6 +407,7 @@ export class SessionService {
           now: this.#clock.now(),
           maxAge: dpopProofMaxAge,
           clockSkew: dpopClockSkew,
+          ...this.#nonceCheck(dpop),
         });
         if (checked) await this.#takeProof(checked);
         return;
@@ -421,6 +430,7 @@ export class SessionService {
           now: this.#clock.now(),
           maxAge: dpopProofMaxAge,
           clockSkew: dpopClockSkew,
+          ...this.#nonceCheck(dpop),
           ...expect,
         });
       } catch (error) {
@@ -430,6 +440,13 @@ export class SessionService {
       }
     }
     throw problem;
+  }
+
+  /** The nonce rule for a proof of `dpop`: one of ours, when nonces are on and the request can be told one. */
+  #nonceCheck(dpop: DpopRequest | undefined): { acceptsNonce?: (nonce: string | undefined) => boolean } {
+    const nonces = this.#dpopNonces;
+    if (!nonces || dpop?.withoutNonce) return {};
+    return { acceptsNonce: (nonce) => nonces.accepts(nonce) };
   }
 
   /** Takes a proof's `jti` until no clock would accept the proof again; a second use anywhere is `replayed`. */

@@ -178,6 +178,11 @@ export interface SessionStore {
    * replayed proof. Every node sharing the store sees the same answer.
    */
   rememberDpopProof(jti: string, expiresAt: number): Promise<boolean>;
+  /**
+   * The secret stored under `name`: `candidate` if none was (it is stored then), else the one stored
+   * first. However many nodes offer one at once, all get the same.
+   */
+  sharedSecret(name: string, candidate: string, now: number): Promise<string>;
   /** Revokes the session if it is not revoked yet; returns it updated, or null when nothing changed. */
   revokeSession(id: string, reason: RevocationReason, at: number, journal?: JournalFor<SessionRecord>): Promise<SessionRecord | null>;
   /** Revokes every unrevoked, unexpired session of the user but `exceptSessionId`; returns those it revoked. */

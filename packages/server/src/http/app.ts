@@ -128,8 +128,11 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
   });
 
   const isManagementRequest = options.isManagementRequest;
+  const dpopNonces = tessera.dpopNonces;
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    // RFC 9449 §8: every answer to a request with a DPoP proof tells the nonce its next proof must carry.
+    if (dpopNonces && request.headers.dpop !== undefined) reply.header('dpop-nonce', dpopNonces.current());
     if (isManagementRequest && managementPathPattern.test(request.url) && !isManagementRequest(request.raw)) {
       const error = new TesseraError('not_found', { details: [{ path: request.url.split('?')[0] ?? '' }] });
       return sendError(request, reply, error, docsBaseUrl(tessera.issuer), tessera.clock.now());

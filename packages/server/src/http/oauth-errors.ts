@@ -18,13 +18,16 @@ export class OAuthRequestError extends TesseraError {
 /** The OAuth `error` for a catalogue error: the catalogue's `oauthError`, unless the route named another. */
 export function oauthErrorCode(error: TesseraError): OAuthErrorCode {
   if (error instanceof OAuthRequestError) return error.oauthCode;
+  // RFC 9449 §8: a proof without the server's current nonce asks the client to retry with it.
+  if (error.code === 'dpop_proof_invalid' && error.details[0]?.['reason'] === 'nonce') return 'use_dpop_nonce';
   return oauthErrorOf(error.code);
 }
 
 /** RFC 6749 §5.2 statuses: 400 for the request's own errors, 401 for client authentication. */
 function oauthStatus(oauthCode: OAuthErrorCode, error: TesseraError): number {
   if (oauthCode === 'invalid_client') return 401;
-  if (oauthCode === 'invalid_grant') return 400;
+  // RFC 9449 §5 and §8: the token endpoint's DPoP errors are errors of the request (RFC 6749 §5.2).
+  if (oauthCode === 'invalid_grant' || oauthCode === 'invalid_dpop_proof' || oauthCode === 'use_dpop_nonce') return 400;
   return error.status;
 }
 

@@ -250,7 +250,7 @@ export class SocketConnection implements RealtimeConnection {
     const path = (this.request.url ?? '/').split('?')[0]!;
     const host = this.request.headers.host ?? '';
     const urls = [`https://${host}${path}`, `http://${host}${path}`, `${this.#context.issuer}${path}`];
-    return { scheme: 'dpop', dpop: { proof: dpop, method: 'GET', urls } };
+    return { scheme: 'dpop', dpop: { proof: dpop, method: 'GET', urls, withoutNonce: true } };
   }
 
   // ── Deadlines: token_expiring, token expiry, session end ─────────────────────

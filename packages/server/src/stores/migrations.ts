@@ -185,6 +185,18 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX dpop_proofs_by_expiry ON dpop_proofs (expires_at);
     `,
   },
+  {
+    version: 12,
+    name: 'secrets every node shares, made by the first node that needs one',
+    // The DPoP nonce key: nonces one node gives out are accepted by the others.
+    sql: `
+      CREATE TABLE shared_secrets (
+        name TEXT PRIMARY KEY,
+        secret TEXT NOT NULL,
+        created_at BIGINT NOT NULL
+      );
+    `,
+  },
 ];
 
 /** The migrations not yet applied, in order. */

@@ -212,6 +212,13 @@ export class PostgresSessionStore implements SessionStore {
     return row ? sessionFromRow(row) : null;
   }
 
+  async sharedSecret(name: string, candidate: string, now: number): Promise<string> {
+    await this.#run(() => this.#query(this.#pool, 'offerSharedSecret', { name, secret: candidate, created_at: now }));
+    const [row] = await this.#rows<{ secret: string }>('getSharedSecret', { name });
+    if (!row) throw new TesseraError('service_unavailable', { retryAfter: 1, message: 'The shared secret could not be read. Retry.' });
+    return row.secret;
+  }
+
   async rememberDpopProof(jti: string, expiresAt: number): Promise<boolean> {
     const result = await this.#run(() => this.#query(this.#pool, 'rememberDpopProof', { jti, expires_at: expiresAt }));
     return result.rowCount === 1;

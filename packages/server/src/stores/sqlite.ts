@@ -161,6 +161,17 @@ export class SqliteSessionStore implements SessionStore {
     return this.#rotations.submit({ unread: true, rotation });
   }
 
+  async sharedSecret(name: string, candidate: string, now: number): Promise<string> {
+    return this.#run(() =>
+      this.#db
+        .transaction(() => {
+          this.#statements.offerSharedSecret.run({ name, secret: candidate, created_at: now });
+          return (this.#statements.getSharedSecret.get({ name }) as { secret: string }).secret;
+        })
+        .immediate(),
+    );
+  }
+
   async rememberDpopProof(jti: string, expiresAt: number): Promise<boolean> {
     return this.#run(() => this.#statements.rememberDpopProof.run({ jti, expires_at: expiresAt }).changes === 1);
   }

@@ -184,6 +184,9 @@ export const statements = {
         OR (CAST(@status AS TEXT) = 'pending' AND delivered_at IS NULL AND failed_at IS NULL))
       AND (CAST(@before_at AS BIGINT) IS NULL OR created_at < @before_at OR (created_at = @before_at AND id < @before_id))
     ORDER BY created_at DESC, id DESC LIMIT @limit`,
+  // The first node to offer a secret under a name makes it; every node then reads the same one.
+  offerSharedSecret: 'INSERT INTO shared_secrets (name, secret, created_at) VALUES (@name, @secret, @created_at) ON CONFLICT (name) DO NOTHING',
+  getSharedSecret: 'SELECT secret FROM shared_secrets WHERE name = @name',
   // A proof's jti is taken once: a conflict inserts nothing, and the caller counts the rows.
   rememberDpopProof: 'INSERT INTO dpop_proofs (jti, expires_at) VALUES (@jti, @expires_at) ON CONFLICT (jti) DO NOTHING',
   ...auditUpkeepStatements,

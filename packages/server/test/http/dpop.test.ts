@@ -25,7 +25,7 @@ const config = {
 interface DeviceKey {
   readonly jwk: JWK;
   readonly jkt: string;
-  proof(claims: { htm?: string; htu: string; iat?: number; jti?: string; ath?: string }, header?: Record<string, unknown>): Promise<string>;
+  proof(claims: { htm?: string; htu: string; iat?: number; jti?: string; ath?: string }, header?: Record<string, unknown>, nonce?: string): Promise<string>;
 }
 
 async function deviceKey(clock: ManualClock): Promise<DeviceKey> {
@@ -34,8 +34,8 @@ async function deviceKey(clock: ManualClock): Promise<DeviceKey> {
   return {
     jwk,
     jkt: await calculateJwkThumbprint(jwk, 'sha256'),
-    proof: ({ htm = 'POST', htu, iat = Math.floor(clock.now() / 1000), jti = crypto.randomUUID(), ath }, header = {}) =>
-      new SignJWT({ htm, htu, jti, ...(ath ? { ath } : {}) })
+    proof: ({ htm = 'POST', htu, iat = Math.floor(clock.now() / 1000), jti = crypto.randomUUID(), ath }, header = {}, nonce = undefined) =>
+      new SignJWT({ htm, htu, jti, ...(ath ? { ath } : {}), ...(nonce ? { nonce } : {}) })
         .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk, ...header })
         .setIssuedAt(iat)
         .sign(privateKey),
@@ -234,6 +234,60 @@ describe("DPoP at Tessera's own routes and socket, for a bound access token", ()
   });
 });
 
+describe('DPoP nonces (RFC 9449 §8), with dpop_nonce on', () => {
+  const withNonces = { ...config, dpop_nonce: true };
+
+  it('a proof without the nonce is refused with the nonce to use, without ending a bound session; with it, it passes', async () => {
+    server = await startServer({ config: withNonces });
+    const key = await deviceKey(server.clock);
+    const htu = `${server.url}/v1/token/refresh`;
+    // The "bind" flow revokes on misuse: a stale nonce is not misuse.
+    const grant = await signIn(server.url, 'bind', key.jkt);
+    const first = await refresh(server.url, grant.refresh_token, await key.proof({ htu }));
+    expectProofRefused(first, 'nonce');
+    const nonce = first.headers.get('dpop-nonce');
+    expect(nonce).toMatch(/^[0-9a-z]+\.[\w-]{22}$/);
+    expect((await call(`${server.url}/v1/sessions/${grant.session.id}`, { token: testApiKey })).body.status).toBe('active');
+
+    const second = await refresh(server.url, grant.refresh_token, await key.proof({ htu }, {}, nonce!));
+    expect(second.status).toBe(200);
+    expect(second.headers.get('dpop-nonce')).toBe(nonce);
+    // A request without DPoP is not told one.
+    expect((await call(`${server.url}/v1/sessions/${grant.session.id}`, { token: testApiKey })).headers.get('dpop-nonce')).toBeNull();
+
+    // The resource side asks for it too; a nonce two windows old is refused with the new one.
+    const whoami = `${server.url}/v1/session`;
+    const ath = await accessTokenHash(second.body.access_token);
+    const proven = await send(whoami, {
+      headers: { authorization: `DPoP ${second.body.access_token}`, dpop: await key.proof({ htm: 'GET', htu: whoami, ath }, {}, nonce!) },
+    });
+    expect(proven.status).toBe(200);
+    server.clock.advance(121);
+    const stale = await send(whoami, {
+      headers: { authorization: `DPoP ${second.body.access_token}`, dpop: await key.proof({ htm: 'GET', htu: whoami, ath }, {}, nonce!) },
+    });
+    expectProofRefused(stale, 'nonce');
+    expect(stale.headers.get('dpop-nonce')).not.toBe(nonce);
+  });
+
+  it('a forged nonce is refused; a socket auth needs none (it cannot be told one)', async () => {
+    const realtime = await startRealtimeServer({ config: withNonces });
+    server = realtime;
+    const key = await deviceKey(realtime.clock);
+    const grant = await signIn(realtime.url, 'strict', key.jkt);
+    const htu = `${realtime.url}/v1/token/refresh`;
+    const told = (await refresh(realtime.url, grant.refresh_token, await key.proof({ htu }))).headers.get('dpop-nonce')!;
+    const [window] = told.split('.');
+    expectProofRefused(await refresh(realtime.url, grant.refresh_token, await key.proof({ htu }, {}, `${window}.${'A'.repeat(22)}`)), 'nonce');
+
+    const socket = await openSocket(realtime.socketUrl);
+    const ath = await accessTokenHash(grant.access_token);
+    socket.sendJson({ type: 'auth', access_token: grant.access_token, dpop: await key.proof({ htm: 'GET', htu: `${realtime.url}/v1/realtime`, ath }) });
+    expect(await socket.next('ready')).toMatchObject({ session_id: grant.session.id });
+    socket.ws.close();
+  });
+});
+
 describe('DPoP across two nodes on one PostgreSQL', () => {
   let database: TestDatabase | undefined;
 
@@ -241,13 +295,20 @@ describe('DPoP across two nodes on one PostgreSQL', () => {
     await database?.drop();
   });
 
-  it('a proof used at one node is refused as replayed at the other', async () => {
+  it('a proof used at one node is refused as replayed at the other, and a nonce one node gave out is taken by the other', async () => {
     database = await createTestDatabase();
     const clock = new ManualClock(Date.UTC(2026, 0, 1, 9, 0, 0));
+    // Both nodes start at once: the first to offer the nonce key stores it, the other reads that one.
     const nodes = await Promise.all(
       [0, 1].map(async () => {
         const store = await PostgresSessionStore.open({ connectionString: database!.url });
-        const tessera = await createTessera({ store, clock, config: parseConfig(config), apiKey: testApiKey, issuer: 'http://tessera.test' });
+        const tessera = await createTessera({
+          store,
+          clock,
+          config: parseConfig({ ...config, dpop_nonce: true }),
+          apiKey: testApiKey,
+          issuer: 'http://tessera.test',
+        });
         const app = await buildApp(tessera);
         await app.listen({ port: 0, host: '127.0.0.1' });
         const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
@@ -261,14 +322,19 @@ describe('DPoP across two nodes on one PostgreSQL', () => {
     try {
       const [a, b] = nodes as [(typeof nodes)[0], (typeof nodes)[0]];
       const key = await deviceKey(clock);
+      const htu = 'http://tessera.test/v1/token/refresh';
       const grant = await signIn(a.url, 'strict', key.jkt);
-      // One proof that names the issuer's URL, so either node would take it once.
-      const proof = await key.proof({ htu: 'http://tessera.test/v1/token/refresh' });
+      const told = await refresh(a.url, grant.refresh_token, await key.proof({ htu }));
+      expectProofRefused(told, 'nonce');
+      const nonce = told.headers.get('dpop-nonce')!;
+      // One proof that names the issuer's URL and A's nonce, so either node would take it once.
+      const proof = await key.proof({ htu }, {}, nonce);
       const first = await refresh(a.url, grant.refresh_token, proof);
       expect(first.status).toBe(200);
       expectProofRefused(await refresh(b.url, first.body.refresh_token, proof), 'replayed');
-      const next = await refresh(b.url, first.body.refresh_token, await key.proof({ htu: 'http://tessera.test/v1/token/refresh' }));
+      const next = await refresh(b.url, first.body.refresh_token, await key.proof({ htu }, {}, nonce));
       expect(next.status).toBe(200);
+      expect(next.headers.get('dpop-nonce')).toBe(nonce);
       expect(decodeJwt(next.body.access_token).cnf).toEqual({ jkt: key.jkt });
     } finally {
       for (const node of nodes) await node.close();

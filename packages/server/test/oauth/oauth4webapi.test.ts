@@ -42,8 +42,9 @@ beforeAll(async () => {
   server = await startServer({
     config: {
       oauth: { clients: [{ client_id: 'backend', client_secret_sha256: createHash('sha256').update(confidentialSecret).digest('hex') }] },
-      // Sessions bound to the client's DPoP key (RFC 9449) from their first refresh.
+      // Sessions bound to the client's DPoP key (RFC 9449) from their first refresh, proofs with the server's nonce.
       flows: { device: { dpop: 'required' } },
+      dpop_nonce: true,
     },
   });
   const response = await oauth.discoveryRequest(issuer, { ...requestOptions(), algorithm: 'oauth2' });
@@ -65,8 +66,16 @@ describe('oauth4webapi with DPoP against Tessera (RFC 9449)', () => {
     // The server runs on a test clock: the client's proofs are dated by it (oauth4webapi's clock skew).
     const dpopClient: oauth.Client = { ...publicClient, [oauth.clockSkew]: Math.round((server.clock.now() - Date.now()) / 1000) };
     const DPoP = oauth.DPoP(dpopClient, keyPair);
-    const response = await oauth.refreshTokenGrantRequest(as, publicClient, oauth.None(), created.refresh_token, { ...requestOptions(), DPoP });
-    const tokens = await oauth.processRefreshTokenResponse(as, publicClient, response);
+    // The first proof has no nonce: use_dpop_nonce, and the handle keeps the one the answer names (RFC 9449 §8).
+    const grant = async () =>
+      oauth.processRefreshTokenResponse(
+        as,
+        publicClient,
+        await oauth.refreshTokenGrantRequest(as, publicClient, oauth.None(), created.refresh_token, { ...requestOptions(), DPoP }),
+      );
+    const nonceError = await grant().catch((error: unknown) => error);
+    expect(oauth.isDPoPNonceError(nonceError)).toBe(true);
+    const tokens = await grant();
     expect(tokens.token_type).toBe('dpop');
     const claims = JSON.parse(Buffer.from(tokens.access_token.split('.')[1]!, 'base64url').toString()) as { cnf?: { jkt: string } };
     expect(claims.cnf?.jkt).toBe(await calculateJwkThumbprint(await exportJWK(keyPair.publicKey)));
@@ -82,8 +91,12 @@ describe('oauth4webapi with DPoP against Tessera (RFC 9449)', () => {
 
     // The next refresh needs a proof of the same key: another client's key is refused in RFC 6749 form.
     const other = oauth.DPoP(dpopClient, await oauth.generateKeyPair('ES256'));
-    const refused = await oauth.refreshTokenGrantRequest(as, publicClient, oauth.None(), tokens.refresh_token!, { ...requestOptions(), DPoP: other });
-    expect(refused.status).toBe(401);
+    const withOther = () => oauth.refreshTokenGrantRequest(as, publicClient, oauth.None(), tokens.refresh_token!, { ...requestOptions(), DPoP: other });
+    // Its handle learns the nonce from the first answer; the second, with it, meets the key check.
+    expect(await (await withOther()).json()).toMatchObject({ error: 'use_dpop_nonce' });
+    const refused = await withOther();
+    // RFC 6749 §5.2 (RFC 9449 §5): a bad proof at the token endpoint is 400.
+    expect(refused.status).toBe(400);
     expect(await refused.json()).toMatchObject({ error: 'invalid_dpop_proof', tessera_error: 'dpop_proof_invalid' });
   });
 });

@@ -324,6 +324,14 @@ export function describeSessionStore(name: string, openStore: () => Promise<{ st
         expect(await store.rememberDpopProof('old-1', t0 + 60_000)).toBe(true);
       });
 
+      it('keeps the first shared secret offered under a name: every node gets that one', async () => {
+        const offers = await Promise.all(['s1', 's2', 's3', 's4'].map((candidate) => store.sharedSecret('nonce-key', candidate, t0)));
+        expect(new Set(offers).size).toBe(1);
+        expect(['s1', 's2', 's3', 's4']).toContain(offers[0]);
+        expect(await store.sharedSecret('nonce-key', 'later', t0 + 1)).toBe(offers[0]);
+        expect(await store.sharedSecret('another', 'own', t0)).toBe('own');
+      });
+
       it('lets exactly one of many concurrent uses of one jti through', async () => {
         const results = await Promise.all(Array.from({ length: 8 }, () => store.rememberDpopProof('jti-raced', t0 + 65_000)));
         expect(results.filter(Boolean)).toHaveLength(1);

@@ -1,10 +1,12 @@
 /**
  * What a DPoP request must cost the server at least, part by part, with no HTTP: the verifier's
  * proof check (`checkDpopProof`: the embedded key's import, one ES256 verify, the thumbprint, and
- * `ath` for a token's proof), and taking the proof's jti in the SQLite store.
+ * `ath` for a token's proof), two of its parts alone (the key's import and one SHA-256 digest,
+ * through WebCrypto as jose and the verifier make them), and taking the proof's jti in the SQLite store.
  */
 import { join } from 'node:path';
 import { checkDpopProof } from '@tessera/verifier/core';
+import { importJWK } from 'jose';
 import { SqliteSessionStore } from '../packages/server/src/stores/sqlite.js';
 import { accessTokenHash, type DpopDeviceKey, DpopProofSigner } from './dpop-proofs.js';
 import { opsPerSecond } from './raw.js';
@@ -14,6 +16,10 @@ export interface DpopRawCosts {
   readonly refreshProofCpuUs: number;
   /** The same with `ath` (the access token's hash), as whoami checks it. */
   readonly tokenProofCpuUs: number;
+  /** jose's `importJWK` of the proof's public key (what `EmbeddedJWK` does for every proof), CPU µs. */
+  readonly keyImportCpuUs: number;
+  /** One `crypto.subtle.digest('SHA-256')` of a thumbprint's input (the check makes one, two with `ath`), CPU µs. */
+  readonly digestCpuUs: number;
   /** `rememberDpopProof` on a SQLite store of its own (one autocommit INSERT), CPU µs per jti. */
   readonly jtiInsertCpuUs: number;
 }
@@ -31,6 +37,10 @@ export async function dpopRawCosts(dir: string, key: DpopDeviceKey, accessToken:
   await Promise.all(refreshProofs.slice(0, concurrency).map((proof) => check(proof, false)));
   const refreshProof = await opsPerSecond(seconds, concurrency, (i) => check(refreshProofs[i % refreshProofs.length]!, false));
   const tokenProof = await opsPerSecond(seconds, concurrency, (i) => check(tokenProofs[i % tokenProofs.length]!, true));
+  const { crv, kty, x, y } = key.privateJwk;
+  const keyImport = await opsPerSecond(seconds, concurrency, () => importJWK({ crv, kty, x, y }, 'ES256'));
+  const thumbprintInput = new TextEncoder().encode(JSON.stringify({ crv, kty, x, y }));
+  const digest = await opsPerSecond(seconds, concurrency, () => crypto.subtle.digest('SHA-256', thumbprintInput));
 
   const store = new SqliteSessionStore(join(dir, 'dpop-jti.db'));
   try {
@@ -40,7 +50,13 @@ export async function dpopRawCosts(dir: string, key: DpopDeviceKey, accessToken:
       if (!(await store.rememberDpopProof(`raw-jti-${taken++}`, staleAt))) throw new Error('raw jti: taken twice');
     };
     const jtiInsert = await opsPerSecond(seconds, concurrency, take);
-    return { refreshProofCpuUs: refreshProof.cpuUs, tokenProofCpuUs: tokenProof.cpuUs, jtiInsertCpuUs: jtiInsert.cpuUs };
+    return {
+      refreshProofCpuUs: refreshProof.cpuUs,
+      tokenProofCpuUs: tokenProof.cpuUs,
+      keyImportCpuUs: keyImport.cpuUs,
+      digestCpuUs: digest.cpuUs,
+      jtiInsertCpuUs: jtiInsert.cpuUs,
+    };
   } finally {
     await store.close();
   }

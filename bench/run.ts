@@ -697,8 +697,9 @@ function dpopTable(figures: TesseraFigures, raw: DpopRawCosts, verifyCpuUs: numb
       ],
       rows,
     ),
-    `One ES256 verify (jose, ${joseConcurrency} in flight): ${us(verifyCpuUs)} of CPU. The verifier's proof check alone: ${us(raw.refreshProofCpuUs)} ` +
-      `(refresh), ${us(raw.tokenProofCpuUs)} (with ath); one jti insert in a SQLite store of its own: ${us(raw.jtiInsertCpuUs)}.`,
+    `CPU, ${joseConcurrency} in flight, no HTTP: one ES256 verify (jose) ${us(verifyCpuUs)}; the verifier's proof check ${us(raw.refreshProofCpuUs)} ` +
+      `(refresh), ${us(raw.tokenProofCpuUs)} (with ath); parts of it alone: importing the proof's jwk ${us(raw.keyImportCpuUs)}, ` +
+      `one SHA-256 digest ${us(raw.digestCpuUs)} (WebCrypto); one jti insert in a SQLite store of its own ${us(raw.jtiInsertCpuUs)}.`,
     `Proofs (node:crypto, ES256): ${prepared.join('; ')}.`,
     ...failures,
   ].join('\n');

@@ -1,18 +1,33 @@
 /** Messages between bench/run.ts and the load-generator child (bench/loadgen.ts), and the parent's handle on it. */
 import { type ChildProcess, fork } from 'node:child_process';
+import type { JsonWebKey } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 
 /** How each request of a job differs from the last one. */
 export type Dynamic =
   /**
    * POST a fresh refresh token from `pool` per request; each token is sent at most once. As JSON
-   * (`{"refresh_token": …}`), or with `form` as an OAuth token request: those fields and `refresh_token`, URL-encoded.
+   * (`{"refresh_token": …}`), or with `form` as an OAuth token request: those fields and `refresh_token`,
+   * URL-encoded. With `dpop`, each request also carries a proof for POST and the job's URL.
    */
-  | { readonly kind: 'refresh'; readonly pool: string; readonly form?: Record<string, string> }
-  /** `Authorization: Bearer` cycling through the first `count` tokens of `pool`. */
-  | { readonly kind: 'bearer'; readonly pool: string; readonly count?: number }
+  | { readonly kind: 'refresh'; readonly pool: string; readonly form?: Record<string, string>; readonly dpop?: DpopLoad }
+  /**
+   * `Authorization: Bearer` cycling through the first `count` tokens of `pool`; with `dpop`,
+   * `Authorization: DPoP` and a proof for GET, the job's URL and the token (`ath`).
+   */
+  | { readonly kind: 'bearer'; readonly pool: string; readonly count?: number; readonly dpop?: DpopLoad }
   /** POST /v1/sessions with a distinct user id per request. */
   | { readonly kind: 'create' };
+
+/** Requests of a job carry DPoP proofs signed with this key, one per request (each its own jti). */
+export interface DpopLoad {
+  readonly privateJwk: JsonWebKey;
+  /**
+   * The rate expected: `prepare` signs rate × duration proofs before the job (each `iat` stays
+   * within the server's 60 s); a request beyond them is signed inside `setupRequest`.
+   */
+  readonly ratePerSec: number;
+}
 
 export interface LoadJob {
   readonly url: string;
@@ -40,17 +55,28 @@ export interface LoadResult {
   /** CPU the load generator itself used, percent of one core, and in milliseconds. */
   readonly cpuPercent: number;
   readonly cpuMs: number;
+  /** DPoP jobs: proofs signed during the run because the prepared ones ran out. */
+  readonly proofsSignedLive: number;
+}
+
+/** What `prepare` did: proofs signed ahead of a job, and the load generator's CPU for them. */
+export interface Prepared {
+  readonly proofs: number;
+  readonly cpuMs: number;
 }
 
 export type ParentMessage =
   /** Token lists by name, added to those loaded before (a name loaded again is replaced and starts over). */
   | { readonly type: 'pools'; readonly id: number; readonly file: string }
+  /** Work a job needs before it starts (DPoP proofs), kept apart from its measured run. */
+  | { readonly type: 'prepare'; readonly id: number; readonly job: LoadJob }
   | { readonly type: 'run'; readonly id: number; readonly job: LoadJob }
   | { readonly type: 'exit' };
 
 type ChildMessage =
   | { readonly type: 'ready'; readonly id: number }
   | { readonly type: 'result'; readonly id: number; readonly result: LoadResult }
+  | { readonly type: 'prepared'; readonly id: number; readonly prepared: Prepared }
   | { readonly type: 'error'; readonly id: number; readonly message: string };
 
 /** The forked load generator. */
@@ -86,6 +112,13 @@ export class LoadGenerator {
 
   async loadPools(file: string): Promise<void> {
     await this.#request({ type: 'pools', id: 0, file });
+  }
+
+  /** Signs a DPoP job's proofs ahead of its `run` (the next run of the same URL uses them); nothing for other jobs. */
+  async prepare(job: LoadJob): Promise<Prepared> {
+    const answer = await this.#request({ type: 'prepare', id: 0, job });
+    if (answer.type !== 'prepared') throw new Error('load generator: unexpected answer');
+    return answer.prepared;
   }
 
   async run(job: LoadJob): Promise<LoadResult> {

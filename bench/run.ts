@@ -12,6 +12,9 @@
  *   npm run bench -- --store postgres   the same on PostgreSQL (a bench database of its own on
  *                                       --database-url, default TEST_POSTGRES_URL or 127.0.0.1:5432),
  *                                       one node in this process, then two `tessera serve` nodes
+ *   npm run bench -- --dpop             also refresh and whoami with DPoP (RFC 9449) proofs, each right after its
+ *                                       bearer phase, the server's CPU per request both ways, and what the
+ *                                       proof check and the jti insert cost on their own
  *   npm run bench -- --peers            also node-oidc-provider (memory adapter, refresh rotation, ES256
  *                                       JWT access tokens) in a child process, each of its phases right
  *                                       after Tessera's (refresh, whoami), and the ratios against the
@@ -26,6 +29,8 @@ import { PostgresSessionStore } from '../packages/server/src/stores/postgres.js'
 import { SqliteSessionStore } from '../packages/server/src/stores/sqlite.js';
 import type { Tessera } from '../packages/server/src/tessera.js';
 import { type CpuShares, CpuWindow } from './cpu.js';
+import { type DpopRawCosts, dpopRawCosts } from './dpop-costs.js';
+import { type DpopDeviceKey, dpopDeviceKey } from './dpop-proofs.js';
 import { type ComparedPhase, PeerComparison } from './peers.js';
 import {
   type BenchDatabase,
@@ -37,7 +42,7 @@ import {
   serverSettings,
   startNodeProcess,
 } from './postgres.js';
-import { LoadGenerator, type LoadJob, type LoadResult } from './protocol.js';
+import { type DpopLoad, LoadGenerator, type LoadJob, type LoadResult, type Prepared } from './protocol.js';
 import { joseRates, rotateTxPerSecond } from './raw.js';
 import { benchApiKey, benchIssuer, type Counters, createSessions, startBareFastify, startTessera } from './servers.js';
 
@@ -50,6 +55,7 @@ const { values: flags } = parseArgs({
     'database-url': { type: 'string' },
     peers: { type: 'boolean', default: false },
     growth: { type: 'boolean', default: false },
+    dpop: { type: 'boolean', default: false },
   },
 });
 
@@ -134,8 +140,11 @@ interface HttpFigure {
   readonly load: LoadResult;
   /** Event-loop utilisation of the server's main thread during the measured run (0..1); undefined for node processes. */
   readonly serverElu: number | undefined;
-  /** CPU of the server process(es) (main thread + threadpool), percent of one core. */
+  /** CPU of the server process(es) (main thread + threadpool), percent of one core, and in milliseconds. */
   readonly serverCpuPercent: number;
+  readonly serverCpuMs: number;
+  /** DPoP phases: the proofs the load generator signed before the measured run. */
+  readonly prepared?: Prepared;
   /** CPU used by processes other than the server(s) and the load generator, percent of one core. */
   readonly othersCpuPercent: number;
   readonly server?: Counters;
@@ -167,6 +176,7 @@ function mergeLoads(loads: LoadResult[]): LoadResult {
     statusCodes,
     cpuPercent: sum((load) => load.cpuPercent),
     cpuMs: sum((load) => load.cpuMs),
+    proofsSignedLive: sum((load) => load.proofsSignedLive),
   };
 }
 
@@ -180,17 +190,28 @@ async function httpPhase(
   rateOf?: (delta: Counters, load: LoadResult) => number,
 ): Promise<HttpFigure> {
   const perServer = Math.max(1, Math.floor(connections / servers.urls.length));
-  const runAll = (durationSec: number) =>
-    Promise.all(servers.urls.map((url) => gen.run({ ...job(url), connections: perServer, durationSec }))).then(mergeLoads);
+  const jobsOf = (durationSec: number): LoadJob[] => servers.urls.map((url) => ({ ...job(url), connections: perServer, durationSec }));
+  const runAll = (jobs: LoadJob[]) => Promise.all(jobs.map((one) => gen.run(one))).then(mergeLoads);
+  // DPoP proofs are signed before each run, outside the measured window.
+  const prepareAll = async (jobs: LoadJob[]): Promise<Prepared | undefined> => {
+    if (!jobs.some((one) => one.dynamic?.kind !== 'create' && one.dynamic?.dpop)) return undefined;
+    const all = await Promise.all(jobs.map((one) => gen.prepare(one)));
+    return { proofs: all.reduce((total, one) => total + one.proofs, 0), cpuMs: all.reduce((total, one) => total + one.cpuMs, 0) };
+  };
   log(`${label}: warm-up`);
-  await runAll(durations.warmup);
+  const warmupJobs = jobsOf(durations.warmup);
+  await prepareAll(warmupJobs);
+  await runAll(warmupJobs);
+  const measuredJobs = jobsOf(durations.http);
+  const prepared = await prepareAll(measuredJobs);
+  if (prepared) log(`${label}: ${n0(prepared.proofs)} DPoP proofs signed in ${n0(prepared.cpuMs)} ms of load-generator CPU`);
   log(`${label}: measuring ${durations.http}s`);
   const before = counted ? await servers.counters() : undefined;
   const nodesCpuBefore = servers.pids.map(processCpuMs);
   const elu = performance.eventLoopUtilization();
   const cpu = new CpuWindow();
   const wallStart = performance.now();
-  const load = await runAll(durations.http);
+  const load = await runAll(measuredJobs);
   const wallMs = performance.now() - wallStart;
   const nodesCpuMs = servers.pids.reduce((total, pid, i) => total + processCpuMs(pid) - nodesCpuBefore[i]!, 0);
   const cpuUsed = cpu.stop(load.cpuMs + nodesCpuMs);
@@ -210,8 +231,10 @@ async function httpPhase(
     load,
     serverElu,
     serverCpuPercent: inProcess ? cpuUsed.ownPercent : (nodesCpuMs / wallMs) * 100,
+    serverCpuMs: inProcess ? (cpuUsed.ownPercent / 100) * wallMs : nodesCpuMs,
     othersCpuPercent: cpuUsed.othersPercent,
     ...(delta ? { server: delta } : {}),
+    ...(prepared ? { prepared } : {}),
   };
 }
 
@@ -222,6 +245,15 @@ interface TesseraFigures {
   readonly whoamiSingle: HttpFigure;
   readonly whoamiCold: HttpFigure;
   readonly create: HttpFigure;
+  /** `--dpop`: the refresh and 1,000-token whoami phases again, on DPoP-bound sessions with a proof per request. */
+  readonly dpop?: { readonly refresh: HttpFigure; readonly whoami: HttpFigure };
+}
+
+/** `--dpop`: the device key every DPoP session is bound to, and a cap on the proofs signed ahead of a whoami run. */
+interface DpopPhases {
+  readonly key: DpopDeviceKey;
+  /** DPoP whoami cannot pass one ES256 verify per request: sign no more proofs ahead than that rate needs. */
+  readonly maxRatePerSec: number;
 }
 
 /** Only first uses of a token count. The server's count excludes grace-window replays (autocannon's 2xx would not)
@@ -230,31 +262,55 @@ const firstUses = (delta: Counters, load: LoadResult) => Math.min(delta.refreshe
 const creations = (delta: Counters, load: LoadResult) => Math.min(delta.created, load.ok) / load.durationSec;
 
 /** The Tessera phases against `servers`, on sessions made through `tessera` (same store) beforehand. */
-async function tesseraPhases(gen: LoadGenerator, title: string, tessera: Tessera, servers: Servers, peers?: PeerComparison): Promise<TesseraFigures> {
-  log(`${title}: creating ${refreshPool} + ${whoamiTokens} sessions through the core`);
+async function tesseraPhases(
+  gen: LoadGenerator,
+  title: string,
+  tessera: Tessera,
+  servers: Servers,
+  peers?: PeerComparison,
+  dpop?: DpopPhases,
+): Promise<TesseraFigures> {
+  log(`${title}: creating ${refreshPool} + ${whoamiTokens} sessions through the core${dpop ? ', twice (bearer, DPoP-bound)' : ''}`);
   const createStart = performance.now();
   const forRefresh = await createSessions(tessera, refreshPool, joseConcurrency, `bench-refresh-${title}`);
   const forWhoami = await createSessions(tessera, whoamiTokens, joseConcurrency, `bench-whoami-${title}`);
   const setupRate = (refreshPool + whoamiTokens) / ((performance.now() - createStart) / 1000);
   log(`${title}: ${n0(setupRate)} sessions/s through the core (no HTTP)`);
+  const dpopRefresh = dpop ? await createSessions(tessera, refreshPool, joseConcurrency, `bench-dpop-refresh-${title}`, dpop.key.jkt) : undefined;
+  const dpopWhoami = dpop ? await createSessions(tessera, whoamiTokens, joseConcurrency, `bench-dpop-whoami-${title}`, dpop.key.jkt) : undefined;
   const poolsFile = join(dir, 'pools.json');
-  writeFileSync(poolsFile, JSON.stringify({ refresh: forRefresh.refreshTokens, whoami: forWhoami.accessTokens, cold: forRefresh.accessTokens }));
+  writeFileSync(
+    poolsFile,
+    JSON.stringify({
+      refresh: forRefresh.refreshTokens,
+      whoami: forWhoami.accessTokens,
+      cold: forRefresh.accessTokens,
+      ...(dpopRefresh && dpopWhoami ? { 'dpop-refresh': dpopRefresh.refreshTokens, 'dpop-whoami': dpopWhoami.accessTokens } : {}),
+    }),
+  );
   await gen.loadPools(poolsFile);
 
-  const refresh = await httpPhase(
-    gen,
-    `${title}: POST /v1/token/refresh`,
-    servers,
-    (url) => ({
+  const refreshJob =
+    (pool: string, dpopLoad?: DpopLoad) =>
+    (url: string): Omit<LoadJob, 'durationSec' | 'connections'> => ({
       url: `${url}/v1/token/refresh`,
       method: 'POST',
       // As a browser sends it: each refresh records the device it comes from.
       headers: { 'content-type': 'application/json', 'user-agent': browserUserAgent },
-      dynamic: { kind: 'refresh', pool: 'refresh' },
-    }),
-    true,
-    firstUses,
-  );
+      dynamic: { kind: 'refresh', pool, ...(dpopLoad ? { dpop: dpopLoad } : {}) },
+    });
+  const refresh = await httpPhase(gen, `${title}: POST /v1/token/refresh`, servers, refreshJob('refresh'), true, firstUses);
+  // Right after the bearer phase, on the same server and connections: proofs are signed for a quarter more than its rate.
+  const refreshDpop = dpop
+    ? await httpPhase(
+        gen,
+        `${title}: POST /v1/token/refresh with DPoP`,
+        servers,
+        refreshJob('dpop-refresh', { privateJwk: dpop.key.privateJwk, ratePerSec: refresh.rate * 1.25 }),
+        true,
+        firstUses,
+      )
+    : undefined;
   await peers?.after('refresh');
   const whoamiJob =
     (dynamic: LoadJob['dynamic']) =>
@@ -264,6 +320,18 @@ async function tesseraPhases(gen: LoadGenerator, title: string, tessera: Tessera
       ...(dynamic ? { dynamic } : {}),
     });
   const whoami = await httpPhase(gen, `${title}: GET /v1/session, ${whoamiTokens} tokens`, servers, whoamiJob({ kind: 'bearer', pool: 'whoami' }));
+  const whoamiDpop = dpop
+    ? await httpPhase(
+        gen,
+        `${title}: GET /v1/session with DPoP, ${whoamiTokens} tokens`,
+        servers,
+        whoamiJob({
+          kind: 'bearer',
+          pool: 'dpop-whoami',
+          dpop: { privateJwk: dpop.key.privateJwk, ratePerSec: Math.min(whoami.rate, dpop.maxRatePerSec) * 1.25 },
+        }),
+      )
+    : undefined;
   await peers?.after('whoami');
   const whoamiSingle = await httpPhase(gen, `${title}: GET /v1/session, 1 token`, servers, whoamiJob({ kind: 'bearer', pool: 'whoami', count: 1 }));
   const whoamiCold = await httpPhase(
@@ -285,7 +353,15 @@ async function tesseraPhases(gen: LoadGenerator, title: string, tessera: Tessera
     true,
     creations,
   );
-  return { setupRate, refresh, whoami, whoamiSingle, whoamiCold, create };
+  return {
+    setupRate,
+    refresh,
+    whoami,
+    whoamiSingle,
+    whoamiCold,
+    create,
+    ...(refreshDpop && whoamiDpop ? { dpop: { refresh: refreshDpop, whoami: whoamiDpop } } : {}),
+  };
 }
 
 const gen = new LoadGenerator();
@@ -323,6 +399,13 @@ try {
   const es256 = { ...(await joseRates('ES256', durations.jose, joseConcurrency)), cpu: window.stop() };
   window = new CpuWindow();
   const eddsa = { ...(await joseRates('EdDSA', durations.jose, joseConcurrency)), cpu: window.stop() };
+  const dpopKey = flags.dpop ? dpopDeviceKey() : undefined;
+  let dpopRaw: DpopRawCosts | undefined;
+  if (dpopKey) {
+    log(`raw: DPoP proof checks (verifier) and jti inserts (SQLite store), ${joseConcurrency} in flight, ${durations.jose}s each`);
+    // An access token's length (~700 characters): only its hash (ath) is computed from it.
+    dpopRaw = await dpopRawCosts(dir, dpopKey, 'eyJ'.padEnd(700, 'x'), durations.jose, joseConcurrency);
+  }
 
   const bare = await startBareFastify();
   open.add(bare.close);
@@ -368,6 +451,7 @@ try {
       counters: async () => ({ ...server.counters }),
     },
     peers,
+    dpopKey ? { key: dpopKey, maxRatePerSec: es256.verifyPerSec } : undefined,
   );
   const comparedOneNode: Record<ComparedPhase, HttpFigure> = { refresh: oneNode.refresh, whoami: oneNode.whoami };
   if (peers) await peers.close();
@@ -490,12 +574,15 @@ try {
     create,
     fastify,
     ...(twoNodes ? { twoNodesWhoami: twoNodes.whoami, twoNodesCreate: twoNodes.create } : {}),
+    ...(oneNode.dpop ? { dpopRefresh: oneNode.dpop.refresh, dpopWhoami: oneNode.dpop.whoami } : {}),
   };
   for (const [name, figure] of Object.entries(others)) {
     if (figure.load.non2xx > 0 || figure.load.errors > 0) {
       console.log(`Warning: ${name} had ${figure.load.non2xx} non-2xx responses, ${figure.load.errors} errors: ${JSON.stringify(figure.load.statusCodes)}`);
     }
   }
+  const dpopReport = oneNode.dpop && dpopRaw ? dpopTable(oneNode, dpopRaw, es256.verifyCpuUs) : undefined;
+  if (dpopReport) console.log(`\n${dpopReport}`);
   if (peers) console.log(`\n${peers.report(comparedOneNode, store)}`);
   console.log(
     `\nES256 vs EdDSA (jose/WebCrypto): sign ${n0(es256.signPerSec)} vs ${n0(eddsa.signPerSec)}/s, verify ${n0(es256.verifyPerSec)} vs ${n0(eddsa.verifyPerSec)}/s`,
@@ -528,7 +615,7 @@ try {
       othersCpuPercentBefore: busyBefore,
       load: { generator: 'autocannon@8, child process', connections, warmupSec: durations.warmup, measureSec: durations.http },
       store,
-      raw: { rotate, postgresUpdate, es256, eddsa, fastify, seedSessions, joseConcurrency },
+      raw: { rotate, postgresUpdate, es256, eddsa, fastify, seedSessions, joseConcurrency, ...(dpopRaw ? { dpop: dpopRaw } : {}) },
       tessera: { refreshPool, whoamiTokens, setupSessionsPerSec: setupRate, refresh, whoami, whoamiSingle, whoamiCold, create },
       twoNodes,
       ...(peers ? { peers: peers.summary(comparedOneNode, store) } : {}),
@@ -541,6 +628,81 @@ try {
   for (const close of [...open].reverse()) await close().catch(() => {});
   await gen.close();
   rmSync(dir, { recursive: true, force: true });
+}
+
+/** Requests the server answered in a phase. */
+function answered(figure: HttpFigure): number {
+  return figure.load.ok + figure.load.non2xx;
+}
+
+/** The server's CPU per answered request, microseconds. */
+function serverCpuUs(figure: HttpFigure): number {
+  return (figure.serverCpuMs * 1000) / answered(figure);
+}
+
+/**
+ * `--dpop`: each DPoP phase beside its bearer one, the server's CPU per request both ways, and the
+ * extra set against one ES256 verify and against what the proof check and the jti insert cost alone.
+ */
+function dpopTable(figures: TesseraFigures, raw: DpopRawCosts, verifyCpuUs: number): string {
+  const dpop = figures.dpop!;
+  const us = (value: number) => `${Math.round(value)} µs`;
+  const signed = (value: number) => `${value >= 0 ? '+' : '−'}${us(Math.abs(value))}`;
+  const pairs = [
+    { name: 'refresh/s', bearer: figures.refresh, dpop: dpop.refresh, needs: raw.refreshProofCpuUs + raw.jtiInsertCpuUs },
+    { name: `whoami/s (${whoamiTokens} tokens)`, bearer: figures.whoami, dpop: dpop.whoami, needs: raw.tokenProofCpuUs + raw.jtiInsertCpuUs },
+  ];
+  const rows = pairs.flatMap((pair) => {
+    const extra = serverCpuUs(pair.dpop) - serverCpuUs(pair.bearer);
+    const row = (label: string, figure: HttpFigure, dpopCells: string[]) => [
+      `${pair.name}, ${label}`,
+      n0(figure.rate),
+      ms(figure.p50),
+      ms(figure.p99),
+      pct(figure.serverCpuPercent / 100),
+      us(serverCpuUs(figure)),
+      ...dpopCells,
+      us((figure.load.cpuMs * 1000) / answered(figure)),
+      pct(figure.othersCpuPercent / 100),
+    ];
+    return [
+      row('bearer', pair.bearer, ['-', '-', '-', '-']),
+      row('DPoP', pair.dpop, [signed(extra), `${(extra / verifyCpuUs).toFixed(2)}×`, us(pair.needs), signed(extra - pair.needs)]),
+    ];
+  });
+  const prepared = [dpop.refresh, dpop.whoami].map((figure, i) => {
+    const ahead = figure.prepared ?? { proofs: 0, cpuMs: 0 };
+    const perProof = ahead.proofs > 0 ? us((ahead.cpuMs * 1000) / ahead.proofs) : '-';
+    return `${i === 0 ? 'refresh' : 'whoami'} ${n0(ahead.proofs)} signed ahead (${perProof} of load-generator CPU each), ${n0(figure.load.proofsSignedLive)} signed live`;
+  });
+  const failures = [dpop.refresh, dpop.whoami]
+    .filter((figure) => figure.load.non2xx > 0)
+    .map((figure) => `Warning: a DPoP phase had non-2xx answers: ${JSON.stringify(figure.load.statusCodes)}`);
+  return [
+    'DPoP (RFC 9449) against bearer, each DPoP phase right after its bearer one, same server and connections',
+    table(
+      [
+        'figure',
+        'rate',
+        'p50',
+        'p99',
+        'server CPU',
+        'CPU/request',
+        'extra',
+        'extra ÷ verify',
+        'check + jti alone',
+        'extra − that',
+        'loadgen CPU/req',
+        'other CPU',
+      ],
+      rows,
+    ),
+    `CPU, ${joseConcurrency} in flight, no HTTP: one ES256 verify (jose) ${us(verifyCpuUs)}; the verifier's proof check ${us(raw.refreshProofCpuUs)} ` +
+      `(refresh), ${us(raw.tokenProofCpuUs)} (with ath); parts of it alone: importing the proof's jwk ${us(raw.keyImportCpuUs)}, ` +
+      `one SHA-256 digest ${us(raw.digestCpuUs)} (WebCrypto); one jti insert in a SQLite store of its own ${us(raw.jtiInsertCpuUs)}.`,
+    `Proofs (node:crypto, ES256): ${prepared.join('; ')}.`,
+    ...failures,
+  ].join('\n');
 }
 
 function table(header: string[], rows: string[][]): string {

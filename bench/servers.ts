@@ -36,11 +36,17 @@ export interface RunningTessera {
   close(): Promise<void>;
 }
 
+/** A flow whose every refresh needs a DPoP proof (`--dpop`); otherwise the default flow's settings. */
+export const dpopFlow = 'bench-dpop';
+
 /**
  * Rate limits off: the load comes from one address with one API key, and the bench measures what a
  * node can do, not what it allows one client to do (1,200 refreshes a minute per address by default).
  */
-export const benchConfigFile = { rate_limits: { refresh_per_token: null, refresh_per_ip: null, management_per_key: null } };
+export const benchConfigFile = {
+  rate_limits: { refresh_per_token: null, refresh_per_ip: null, management_per_key: null },
+  flows: { [dpopFlow]: { dpop: 'required' } },
+};
 
 /** The bench's issuer: nodes started as processes must name the same one to accept the bench's tokens. */
 export const benchIssuer = 'http://127.0.0.1';
@@ -75,19 +81,21 @@ export async function startTessera(store: SessionStore, appOptions: AppOptions =
 
 /**
  * Starts `count` sessions through the core (no HTTP), `concurrency` at a time, and returns their
- * first refresh and access tokens.
+ * first refresh and access tokens. With `dpopJkt`, in the DPoP flow and bound to that key from the start.
  */
 export async function createSessions(
   tessera: Tessera,
   count: number,
   concurrency: number,
   prefix: string,
+  dpopJkt?: string,
 ): Promise<{ refreshTokens: string[]; accessTokens: string[] }> {
+  const binding = dpopJkt === undefined ? {} : { flow: dpopFlow, dpopJkt };
   const refreshTokens: string[] = [];
   const accessTokens: string[] = [];
   for (let done = 0; done < count; done += concurrency) {
     const size = Math.min(concurrency, count - done);
-    const grants = await Promise.all(Array.from({ length: size }, (_, i) => tessera.sessions.createSession({ userId: `${prefix}-${done + i}` })));
+    const grants = await Promise.all(Array.from({ length: size }, (_, i) => tessera.sessions.createSession({ userId: `${prefix}-${done + i}`, ...binding })));
     for (const grant of grants) {
       refreshTokens.push(grant.refreshToken);
       accessTokens.push(grant.accessToken);

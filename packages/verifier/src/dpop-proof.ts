@@ -1,4 +1,4 @@
-import { base64url, calculateJwkThumbprint, decodeProtectedHeader, EmbeddedJWK, type JWK, errors as joseErrors, jwtVerify } from 'jose';
+import { base64url, calculateJwkThumbprint, decodeProtectedHeader, importJWK, type JWK, errors as joseErrors, jwtVerify } from 'jose';
 import { TesseraError } from './errors.js';
 
 /**
@@ -75,10 +75,13 @@ export function dpopProofError(reason: DpopProofProblem, message?: string): Tess
 export async function checkDpopProof(proof: string | undefined, options: DpopProofCheckOptions): Promise<CheckedDpopProof> {
   if (proof === undefined || proof === '') throw dpopProofError('missing', 'This request needs a DPoP proof in the DPoP header.');
   if (proof.length > maxProofLength || !/^[\w-]+\.[\w-]+\.[\w-]+$/.test(proof)) throw dpopProofError('malformed');
-  const jwk = publicJwkOf(proof);
+  const { jwk, alg } = publicKeyOf(proof);
   let payload: Record<string, unknown>;
+  let jkt: string;
   try {
-    ({ payload } = await jwtVerify(proof, EmbeddedJWK, { typ: 'dpop+jwt', algorithms: [...dpopSigningAlgorithms], currentDate: new Date(options.now) }));
+    const imported = await importedKeyOf(jwk, alg);
+    jkt = imported.jkt;
+    ({ payload } = await jwtVerify(proof, imported.key, { typ: 'dpop+jwt', algorithms: [...dpopSigningAlgorithms], currentDate: new Date(options.now) }));
   } catch (error) {
     throw dpopProofError(problemOf(error));
   }
@@ -94,7 +97,6 @@ export async function checkDpopProof(proof: string | undefined, options: DpopPro
   if (options.accessToken !== undefined && ath !== (await accessTokenHash(options.accessToken))) throw dpopProofError('ath');
   if (nonce !== undefined && typeof nonce !== 'string') throw dpopProofError('nonce');
   if (options.acceptsNonce && !options.acceptsNonce(nonce)) throw dpopProofError('nonce', 'Make the DPoP proof again with the nonce in the DPoP-Nonce header.');
-  const jkt = await calculateJwkThumbprint(jwk, 'sha256');
   if (options.boundTo !== undefined && jkt !== options.boundTo)
     throw dpopProofError('key_mismatch', 'The DPoP proof is signed by another key than the one this session is bound to.');
   return { jkt, jti, iat };
@@ -110,18 +112,43 @@ export function isJwkThumbprint(jkt: unknown): jkt is string {
   return typeof jkt === 'string' && /^[A-Za-z0-9_-]{43}$/.test(jkt);
 }
 
-/** The header's `jwk`, refused before any import when it is not a public key. */
-function publicJwkOf(proof: string): JWK {
+/** The header's `jwk` and `alg`, refused before any import when the key is not a public one or the `alg` not an asymmetric one. */
+function publicKeyOf(proof: string): { jwk: JWK; alg: string } {
   let header: ReturnType<typeof decodeProtectedHeader>;
   try {
     header = decodeProtectedHeader(proof);
   } catch {
     throw dpopProofError('malformed');
   }
-  const jwk = header.jwk;
+  const { jwk, alg } = header;
   if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk)) throw dpopProofError('jwk', 'The DPoP proof must carry its public key in the jwk header.');
   if (secretMembers.some((member) => Object.hasOwn(jwk, member))) throw dpopProofError('jwk', 'The jwk header of a DPoP proof must be a public key.');
-  return jwk;
+  if (typeof alg !== 'string' || !(dpopSigningAlgorithms as readonly string[]).includes(alg)) throw dpopProofError('alg');
+  return { jwk, alg };
+}
+
+/** Distinct proof keys kept imported (a device signs every proof with one key); the oldest is forgotten first. */
+const importedKeysLimit = 1_000;
+const importedKeys = new Map<string, Promise<{ key: CryptoKey | Uint8Array; jkt: string }>>();
+
+/**
+ * The proof's public key, imported for `alg`, and its RFC 7638 thumbprint: done once per distinct key
+ * and `alg`, not per proof (an import and a hash cost about three signature checks). A key that cannot
+ * be imported is not kept.
+ */
+function importedKeyOf(jwk: JWK, alg: string): Promise<{ key: CryptoKey | Uint8Array; jkt: string }> {
+  const cacheKey = `${alg} ${JSON.stringify(jwk)}`;
+  const known = importedKeys.get(cacheKey);
+  if (known) return known;
+  const imported = (async () => {
+    const key = await importJWK({ ...jwk, ext: true }, alg);
+    if (key instanceof Uint8Array || key.type !== 'public') throw new joseErrors.JWSInvalid('the jwk header must be a public key');
+    return { key, jkt: await calculateJwkThumbprint(jwk, 'sha256') };
+  })();
+  if (importedKeys.size >= importedKeysLimit) importedKeys.delete(importedKeys.keys().next().value!);
+  importedKeys.set(cacheKey, imported);
+  imported.catch(() => importedKeys.delete(cacheKey));
+  return imported;
 }
 
 function problemOf(error: unknown): DpopProofProblem {

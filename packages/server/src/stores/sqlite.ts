@@ -85,6 +85,10 @@ export class SqliteSessionStore implements SessionStore {
   readonly #statements: ReturnType<typeof prepareStatements>;
   readonly #transactions: ReturnType<typeof prepareTransactions>;
   readonly #rotations = new GroupCommit<QueuedRotation, SessionRecord | null>((batch) => this.#rotateBatch(batch), rotationBatchLimit);
+  readonly #dpopProofs = new GroupCommit<{ readonly jti: string; readonly expiresAt: number }, boolean>(
+    (batch) => this.#rememberDpopProofs(batch),
+    rotationBatchLimit,
+  );
   #takeSpentWithSealedSuccessor: Database.Statement | undefined;
 
   /**
@@ -172,8 +176,28 @@ export class SqliteSessionStore implements SessionStore {
     );
   }
 
+  /**
+   * Group commit, as for rotations: the proofs of one event-loop turn are taken in one transaction
+   * (a COMMIT per proof was most of what a DPoP request added here). A jti twice in one batch is
+   * refused the second time: the first insert is already visible to it.
+   */
   async rememberDpopProof(jti: string, expiresAt: number): Promise<boolean> {
-    return this.#run(() => this.#statements.rememberDpopProof.run({ jti, expires_at: expiresAt }).changes === 1);
+    return this.#dpopProofs.submit({ jti, expiresAt });
+  }
+
+  #rememberDpopProofs(batch: readonly { readonly jti: string; readonly expiresAt: number }[]): BatchOutcome<boolean>[] {
+    return this.#run(() =>
+      this.#db
+        .transaction(() =>
+          batch.map(
+            ({ jti, expiresAt }): BatchOutcome<boolean> => ({
+              ok: true,
+              value: this.#statements.rememberDpopProof.run({ jti, expires_at: expiresAt }).changes === 1,
+            }),
+          ),
+        )
+        .immediate(),
+    );
   }
 
   /** One batch of rotations, one transaction; a rotation that fails alone is rolled back to its savepoint. */
@@ -452,8 +476,9 @@ export class SqliteSessionStore implements SessionStore {
   }
 
   async close(): Promise<void> {
-    // Rotations still queued are committed and answered, not dropped.
+    // Rotations and proofs still queued are committed and answered, not dropped.
     if (this.#db.open) this.#rotations.drain();
+    if (this.#db.open) this.#dpopProofs.drain();
     if (this.#db.open) this.#db.close();
   }
 

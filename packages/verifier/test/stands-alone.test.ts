@@ -42,6 +42,7 @@ describe('@tessera/verifier stands alone', () => {
     expect(throughServer.tesseraFastify).toBe(alone.tesseraFastify);
     expect(throughServer.tesseraExpress).toBe(alone.tesseraExpress);
     expect(throughServer.TesseraError).toBe(alone.TesseraError);
+    expect(throughServer.MemoryDpopReplayCache).toBe(alone.MemoryDpopReplayCache);
     expect(server.TesseraError).toBe(alone.TesseraError);
     expect(server.errorCatalogue).toBe((await import('@tessera/verifier/core')).errorCatalogue);
   });

@@ -2,17 +2,23 @@
 
 export type {
   AccessTokenClaims,
+  DpopReplayCache,
   ErrorCode,
+  MemoryDpopReplayCacheOptions,
+  PublicUrl,
   RevocationListOptions,
   TesseraExpressOptions,
   TesseraFastifyOptions,
   TesseraRequest,
+  VerifiableRequest,
   Verifier,
+  VerifierDpopOptions,
   VerifierErrorResponse,
   VerifierOptions,
 } from '@tessera/verifier';
 export {
   createVerifier,
+  MemoryDpopReplayCache,
   TesseraError,
   tesseraExpress,
   tesseraFastify,

@@ -24,6 +24,11 @@ export function isRetryable(error: unknown): boolean {
   return state !== undefined && retryableStates.has(state);
 }
 
+/** A unique index refused a row (23505): for an upsert, another transaction inserted the same row first. */
+export function isUniqueViolation(error: unknown): boolean {
+  return sqlState(error) === '23505';
+}
+
 /** Whether `error` says the database is out of reach or overloaded rather than the request being wrong. */
 export function isUnavailable(error: unknown): boolean {
   if (error instanceof TesseraError) return false;

@@ -24,7 +24,7 @@ import type { WebhookClaim, WebhookMessageQuery, WebhookSettlement } from '../co
 import { PostgresFanoutChannel } from '../fanout/postgres.js';
 import { type NamedParameters, type PositionalStatement, positionalValues, postgresTypes, toPositional } from './dialect.js';
 import { createMigrationsTable, listAppliedMigrations, pendingMigrations, recordMigration } from './migrations.js';
-import { isRetryable, startupError, storeError } from './postgres-errors.js';
+import { isRetryable, isUniqueViolation, startupError, storeError } from './postgres-errors.js';
 import {
   type ApiKeyRow,
   type AuditEventRow,
@@ -320,11 +320,23 @@ export class PostgresSessionStore implements SessionStore {
     return rows.map(apiKeyFromRow);
   }
 
+  /**
+   * Two nodes started at once with the same `--api-key` insert the same row at once; the later one can
+   * meet the live-name index before its ON CONFLICT sees the other's row, and fail. Once that row is
+   * committed, running again takes the ON CONFLICT path.
+   */
   async putApiKey(key: ApiKeyRecord, journal?: JournalFor<ApiKeyRecord>): Promise<void> {
-    await this.#transaction(async (client) => {
-      await this.#query(client, 'putApiKey', { hash: key.hash, name: key.name, origin: key.origin, created_at: key.createdAt });
-      if (journal) await this.#writeJournal(client, journal(key));
-    });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#transaction(async (client) => {
+          await this.#query(client, 'putApiKey', { hash: key.hash, name: key.name, origin: key.origin, created_at: key.createdAt });
+          if (journal) await this.#writeJournal(client, journal(key));
+        });
+        return;
+      } catch (error) {
+        if (attempt >= transactionAttempts || !isUniqueViolation(error)) throw error;
+      }
+    }
   }
 
   async revokeApiKey(name: string, at: number, journal?: JournalFor<string>): Promise<boolean> {

@@ -24,6 +24,7 @@ export {
   sessionEndingCodes,
 } from './error-catalogue.js';
 export { errorEnvelope } from './error-envelope.js';
+export { authenticateChallenges } from './error-response.js';
 export type { TesseraErrorOptions } from './errors.js';
 export { TesseraError } from './errors.js';
 export { newId } from './ids.js';

@@ -12,15 +12,26 @@ export interface VerifierErrorResponse {
 
 /** The challenge of a failed DPoP proof (RFC 9449 §7.1), with the algorithms a proof may be signed with. */
 const dpopChallenge = `DPoP error="invalid_dpop_proof", algs="${dpopSigningAlgorithms.join(' ')}"`;
+const bearerChallenge = 'Bearer error="invalid_token"';
+
+/**
+ * The `WWW-Authenticate` of an error, for the server and resource servers alike: the bearer
+ * challenge on every 401 (RFC 6750), and for a failed DPoP proof also DPoP's (RFC 9449 §7.1).
+ * Undefined for any other status.
+ */
+export function authenticateChallenges(error: TesseraError): string | undefined {
+  if (error.status !== 401) return undefined;
+  return error.code === 'dpop_proof_invalid' ? `${bearerChallenge}, ${dpopChallenge}` : bearerChallenge;
+}
 
 /**
  * The envelope for `error`; `doc_url` points at the issuer, where the error pages live. A 401 carries
- * `WWW-Authenticate`: the `DPoP` challenge for `dpop_proof_invalid`, the `Bearer` one otherwise.
+ * `WWW-Authenticate` (`authenticateChallenges`).
  */
 export function verifierErrorResponse(error: TesseraError, issuer: string, now: number, requestId = newId('req_')): VerifierErrorResponse {
   const headers: Record<string, string> = { 'cache-control': 'no-store', 'x-request-id': requestId };
-  if (error.code === 'dpop_proof_invalid') headers['www-authenticate'] = dpopChallenge;
-  else if (error.status === 401) headers['www-authenticate'] = 'Bearer error="invalid_token"';
+  const challenges = authenticateChallenges(error);
+  if (challenges !== undefined) headers['www-authenticate'] = challenges;
   if (error.retryAfter !== null) headers['retry-after'] = String(error.retryAfter);
   return { status: error.status, headers, body: errorEnvelope(error, requestId, issuer.replace(/\/+$/, ''), now) };
 }

@@ -146,7 +146,8 @@ function request(url: string, token: string, options: { scheme?: string; dpop?: 
 function expectRefused(answer: Answer, reason: string, where = ''): void {
   expect(answer.status, `${where} ${answer.text}`).toBe(401);
   expect(answer.body, where).toMatchObject({ success: false, error: 'dpop_proof_invalid', details: [{ reason }] });
-  expect(answer.headers.get('www-authenticate'), where).toBe(dpopChallenge);
+  // The bearer challenge every 401 carries, then DPoP's: the same as Tessera's own routes send.
+  expect(answer.headers.get('www-authenticate'), where).toBe(`Bearer error="invalid_token", ${dpopChallenge}`);
 }
 
 async function reasonOf(attempt: Promise<unknown>): Promise<string> {

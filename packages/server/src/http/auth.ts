@@ -1,8 +1,9 @@
+import { accessTokenCredentialOf } from '@tessera/verifier/core';
 import type { FastifyRequest } from 'fastify';
 import type { ApiKeys } from '../core/api-keys.js';
 import { TesseraError } from '../core/errors.js';
 import type { Actor } from '../core/journal.js';
-import type { SessionService } from '../core/sessions.js';
+import type { SessionService, TokenPresentation } from '../core/sessions.js';
 import { dpopRequest } from './dpop.js';
 import { clientSubject, type RequestRateLimits } from './rate-limits.js';
 
@@ -44,22 +45,15 @@ export function apiKeyActor(request: FastifyRequest): Actor {
   return { type: 'api_key', id: name };
 }
 
-/** The access token of `Authorization: DPoP <token>` (RFC 9449 §7.1), as `bearerToken` reads a bearer one. */
-function dpopToken(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization;
-  if (typeof header !== 'string') return undefined;
-  const match = /^DPoP[ ]+(.*)$/i.exec(header);
-  return match ? match[1]!.trim() : undefined;
-}
-
 /**
  * Authenticates the end user's access token and returns its live session. A token bound to a DPoP
  * key comes as `Authorization: DPoP` with a proof of that key for this request; as a bearer token it is refused.
  */
 export async function requireSession(sessions: Pick<SessionService, 'authenticate'>, request: FastifyRequest, issuer: string) {
-  const dpop = dpopToken(request);
-  const token = dpop ?? bearerToken(request);
-  if (token === undefined) throw new TesseraError('token_missing');
-  if (token === '') throw new TesseraError('token_invalid', { details: [{ reason: 'empty bearer token' }] });
-  return sessions.authenticate(token, dpop === undefined ? { scheme: 'bearer' } : { scheme: 'dpop', dpop: dpopRequest(request, issuer) });
+  // The verifier's reading of the header: `Bearer` or `DPoP`, the scheme in any case.
+  const credential = accessTokenCredentialOf(request.headers.authorization);
+  if (credential === undefined) throw new TesseraError('token_missing');
+  if (credential.token === '') throw new TesseraError('token_invalid', { details: [{ reason: 'empty bearer token' }] });
+  const presented: TokenPresentation = credential.scheme === 'dpop' ? { scheme: 'dpop', dpop: dpopRequest(request, issuer) } : { scheme: 'bearer' };
+  return sessions.authenticate(credential.token, presented);
 }

@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { dpopSigningAlgorithms } from '@tessera/verifier/core';
+import { authenticateChallenges } from '@tessera/verifier/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { errorEnvelope } from '../core/error-envelope.js';
 import type { TesseraError } from '../core/errors.js';
@@ -11,22 +11,13 @@ export { docsBaseUrl, errorEnvelope } from '../core/error-envelope.js';
 /** Sends the envelope for any `TesseraError`, with its headers. */
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: TesseraError, baseUrl: string, now: number) {
   if (error.retryAfter !== null) reply.header('retry-after', String(error.retryAfter));
-  if (error.status === 401) reply.header('www-authenticate', authenticateChallenge(error));
+  const challenges = authenticateChallenges(error);
+  if (challenges !== undefined) reply.header('www-authenticate', challenges);
   reply.header('cache-control', 'no-store');
   return reply
     .code(error.status)
     .type('application/json; charset=utf-8')
     .send(errorEnvelope(error, request.id, baseUrl, now));
-}
-
-/**
- * The 401's challenges: the bearer token's (RFC 6750, on every 401), and for a proof that failed also
- * DPoP's (RFC 9449 §7.1), naming the algorithms a proof may use.
- */
-function authenticateChallenge(error: TesseraError): string | string[] {
-  const bearer = 'Bearer error="invalid_token"';
-  if (error.code !== 'dpop_proof_invalid') return bearer;
-  return [bearer, `DPoP error="invalid_dpop_proof", algs="${dpopSigningAlgorithms.join(' ')}"`];
 }
 
 /**

@@ -385,7 +385,9 @@ export class SessionService {
     if (!session || session.userId !== claims.sub) throw new TesseraError('session_not_found');
     assertActive(session, this.#clock.now());
     if (expired) throw tokenExpiredError(claims.exp);
-    if (presented) await this.#assertProofOfPossession(accessToken, claims, presented);
+    // A bearer token bound to nothing (every whoami without DPoP) has nothing more to prove.
+    const needsProof = presented !== undefined && (presented.scheme === 'dpop' || claims.cnf !== undefined);
+    if (needsProof) await this.#assertProofOfPossession(accessToken, claims, presented);
     return { session, claims };
   }
 

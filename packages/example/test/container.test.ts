@@ -3,12 +3,12 @@
 // Containers that cannot be built or run here fail this file; it never skips.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Answer, call } from '../../server/test/helpers.js';
+import { testPort } from '../../server/test/ports.js';
 import { createTestDatabase, redisUrl, type TestDatabase, uniqueRedisPrefix } from '../../server/test/services.js';
 
 const run = promisify(execFile);
@@ -26,17 +26,6 @@ const podmanEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
 });
 
 const podman = (args: string[]) => run('podman', args, { env: podmanEnv(), maxBuffer: 16 * 1024 * 1024 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /** Polls /healthz until it answers 200; a container that stops or never answers fails with its log. */
 async function untilHealthy(url: string, container: string, timeoutMs = 90_000): Promise<void> {
@@ -89,7 +78,7 @@ describe('one container on its embedded store', () => {
   let url = '';
 
   const start = async () => {
-    const port = await freePort();
+    const port = await testPort();
     url = `http://127.0.0.1:${port}`;
     await podman([
       'run',
@@ -149,7 +138,7 @@ describe('two containers on one PostgreSQL and one Redis (container/two-nodes.sh
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    const [portA, portB] = [await freePort(), await freePort()];
+    const [portA, portB] = [await testPort(), await testPort()];
     a = `http://127.0.0.1:${portA}`;
     b = `http://127.0.0.1:${portB}`;
     await twoNodes(['up'], {

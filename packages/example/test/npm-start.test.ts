@@ -7,8 +7,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '@tessera/server';
 import { describe, it, type OnTestFinishedHandler } from 'vitest';
+import { testPort } from '../../server/test/ports.js';
 
 const main = fileURLToPath(new URL('../dist/server/main.js', import.meta.url));
 const dev = fileURLToPath(new URL('../dist/server/dev.js', import.meta.url));
@@ -99,7 +99,7 @@ describe.concurrent('npm start', () => {
 
   it('npm run dev: the page from Vite (edits show at once), /demo forwarded, and Tessera admits its origin', async ({ expect, onTestFinished }) => {
     const dataDir = dataFolder(onTestFinished);
-    const [vitePort, tesseraPort] = [await freePort('127.0.0.1'), await freePort('127.0.0.1')];
+    const [vitePort, tesseraPort] = [await testPort(), await testPort()];
     const env = { PORT: String(tesseraPort), EXAMPLE_PORT: '0', VITE_PORT: String(vitePort), TESSERA_DATA: dataDir };
     const child = launch(dev, env, onTestFinished);
     await new Promise<void>((resolve, reject) => {

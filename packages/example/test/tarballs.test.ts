@@ -2,13 +2,13 @@
 // installed into an empty project outside this repository, where the README's first run is replayed.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readWorkspaces } from '../../../scripts/release-files.js';
+import { testPort } from '../../server/test/ports.js';
 
 const run = promisify(execFile);
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -78,17 +78,6 @@ async function offerLocalPrebuild(): Promise<Record<string, string>> {
   return { npm_config_better_sqlite3_local_prebuilds: prebuilds };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
 async function healthz(): Promise<number> {
   try {
     return (await fetch(`${tessera}/healthz`)).status;
@@ -118,7 +107,7 @@ beforeAll(async () => {
     maxBuffer: 16 * 1024 * 1024,
   });
   writeFileSync(join(project, 'tessera.json'), '{ "flows": { "first-run": { "access_token_ttl": 5 } } }\n');
-  const port = await freePort();
+  const port = await testPort();
   tessera = `http://127.0.0.1:${port}`;
   server = spawn(
     'npx',

@@ -16,6 +16,7 @@ import { FastForwardClock } from '@tessera/server';
 import { type Browser, type BrowserContext, type BrowserContextOptions, type CDPSession, chromium, type Page, type Request } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 import { chromiumArgs, findChromium, fullChromiumPaths, launchChromium } from '../../../server/test/chromium.js';
+import { testPort } from '../../../server/test/ports.js';
 import { type RunningExample, startExample } from '../../server/start.js';
 import type { Outcome, StorageMode } from './outcomes.js';
 
@@ -169,7 +170,8 @@ export function useJourneys({ time = 'fast-forward', fullBrowser = false }: { ti
     dataDir = mkdtempSync(join(tmpdir(), 'tessera-journey-'));
     clock = new FastForwardClock();
     clocked = [];
-    example = await startExample({ tesseraPort: 0, appPort: 0, dataDir, demoAccessTokenTtl: tokenTtl, clock });
+    // Ports below the OS's ephemeral range: while Tessera is down for a restart, nothing else takes its port.
+    example = await startExample({ tesseraPort: await testPort(), appPort: await testPort(), dataDir, demoAccessTokenTtl: tokenTtl, clock });
     refreshes = [];
     apiCalls = [];
     unexpected = [];

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { call } from '../helpers.js';
-import { cleanupDirs, dataDir, freePort, jwtHeader, killAll, type ServeHandle, serve, sleep, spawnTessera, stop } from './harness.js';
+import { testPort } from '../ports.js';
+import { cleanupDirs, dataDir, jwtHeader, killAll, type ServeHandle, serve, sleep, spawnTessera, stop } from './harness.js';
 import { runInProcess } from './in-process.js';
 
 // Every test has a node and a data folder of its own: they run side by side.
@@ -33,7 +34,7 @@ describe.concurrent('restart', () => {
   it('keeps sessions and signing keys: old access tokens still pass and refresh tokens refresh', async () => {
     const data = dataDir();
     // The same port on both starts, as in production: the default issuer names the port.
-    const port = String(await freePort());
+    const port = String(await testPort());
     const args = [...serveArgs(data), '--port', port];
     const first = await serve(args);
     const created = await call(`${first.url}/v1/sessions`, { body: { user_id: 'alice' }, token: key });

@@ -2,7 +2,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../helpers.js';
-import { cleanupDirs, dataDir, freePort, jwtPayload, killAll, type ServeHandle, serve, spawnTessera, stop } from './harness.js';
+import { testPort } from '../ports.js';
+import { cleanupDirs, dataDir, jwtPayload, killAll, type ServeHandle, serve, spawnTessera, stop } from './harness.js';
 import { runInProcess } from './in-process.js';
 
 // Apart from the first group, every test starts processes of its own on a data folder of its own, so
@@ -94,7 +95,7 @@ describe.concurrent('tessera serve: the management key', () => {
 
 describe.concurrent('tessera serve: port and issuer', () => {
   it('listens on env PORT when --port is not given', async () => {
-    const port = await freePort();
+    const port = await testPort();
     const server = await serve([...loopback, '--data', dataDir()], { PORT: String(port) });
     expect(server.printedUrl).toBe(`http://localhost:${port}`);
     const health = await call(`http://127.0.0.1:${port}/healthz`);
@@ -103,7 +104,7 @@ describe.concurrent('tessera serve: port and issuer', () => {
   });
 
   it('--port wins over env PORT', async () => {
-    const port = await freePort();
+    const port = await testPort();
     const server = await serve(['--port', String(port), ...loopback, '--data', dataDir()], { PORT: '1' });
     expect(server.printedUrl).toBe(`http://localhost:${port}`);
   });

@@ -2,8 +2,9 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
 import { type RunningServer, startServer as startNode } from '../../src/serve.js';
-import { cleanupDirs, dataDir, freePort, killAll, serve } from '../cli/harness.js';
+import { cleanupDirs, dataDir, killAll, serve } from '../cli/harness.js';
 import { send } from '../helpers.js';
+import { testPort } from '../ports.js';
 
 const key = 'tsk_management_port_key_of_32_chars_or_more';
 const servers: RunningServer[] = [];
@@ -19,7 +20,7 @@ const loopback = (url: string) => url.replace('localhost', '127.0.0.1');
 
 describe('the management port', () => {
   it('serves /metrics and /admin (and the management API the console calls); the public port refuses them with 404', async () => {
-    const port = await freePort();
+    const port = await testPort();
     const server = await startNode({
       port: 0,
       host: '127.0.0.1',
@@ -59,7 +60,7 @@ describe('the management port', () => {
   });
 
   it('serve --management-port: prints where it listens, and SIGTERM closes both ports', async () => {
-    const port = await freePort();
+    const port = await testPort();
     const node = await serve(['--port', '0', '--host', '127.0.0.1', '--data', dataDir(), '--api-key', key, '--management-port', String(port)]);
     expect(node.stdout()).toContain(`Management (metrics, admin console) on http://127.0.0.1:${port}`);
     expect((await send(`http://127.0.0.1:${port}/metrics`)).status).toBe(200);

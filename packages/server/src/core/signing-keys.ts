@@ -42,6 +42,8 @@ export class SigningKeys {
   #keys = new Map<string, LoadedKey>();
   #current: LoadedKey | undefined;
   #loadedAt = -Infinity;
+  /** When an unknown kid last made this instance re-read the keys. */
+  #unknownKidReloadAt = -Infinity;
   #loading: Promise<void> | undefined;
   /** Kids this instance has made sure carry its longest token lifetime. */
   readonly #stamped = new Set<string>();
@@ -141,7 +143,10 @@ export class SigningKeys {
   /** The public key for `kid`, if it may still verify tokens. */
   async verificationKey(kid: string): Promise<CryptoKey | undefined> {
     let key = this.#keys.get(kid);
-    if (!key && this.#clock.now() - this.#loadedAt > unknownKidReloadMs) {
+    // Timed from the last reload an unknown kid caused, not from any load: a node that has just
+    // started must still learn the key another node created at the same moment (both found none).
+    if (!key && this.#clock.now() - this.#unknownKidReloadAt > unknownKidReloadMs) {
+      this.#unknownKidReloadAt = this.#clock.now();
       await this.#reload();
       key = this.#keys.get(kid);
     }

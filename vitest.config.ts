@@ -1,4 +1,5 @@
 import { configDefaults, defineConfig } from 'vitest/config';
+import BrowsersFirst from './test/sequencer.js';
 
 /**
  * Tests of what ships, run by `npm run test:dist` (CI runs them after `npm test`): they pack every
@@ -29,6 +30,7 @@ export default defineConfig({
     // runs file after file fails the run ("Terminating worker thread") though every test passed.
     poolOptions: { forks: { maxForks: 3, minForks: 3, isolate: false } },
     globalSetup: ['./test/global-setup.ts'],
+    sequence: { sequencer: BrowsersFirst },
     projects: [
       { test: { ...common, name: 'server', include: sharedModules, isolate: false } },
       {

@@ -2,13 +2,24 @@ import { type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 
 /**
  * Which requests get a log line: `all`, Fastify's two lines per request (incoming, completed);
- * `failures`, one line for each answer of 400 or more or slower than `slowRequestMs`; `none`.
+ * `failures`, one line for each answer of 400 or more or slower than `slowRequestMs` (a long poll's
+ * wait aside); `none`.
  */
 export type RequestLogging = 'all' | 'failures' | 'none';
 export const requestLoggingModes: readonly RequestLogging[] = ['all', 'failures', 'none'];
 
-/** An answer that took at least this long is logged under `failures` whatever its status. */
+/** An answer that took at least this long is logged under `failures` whatever its status, unless its route waits on purpose. */
 export const slowRequestMs = 1000;
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * The route holds its answer on purpose until something happens (the revocation feed's long poll):
+     * its time is not slowness, and a reader polling every 25 s must not write a warning each time.
+     */
+    longPoll?: boolean;
+  }
+}
 
 /** Fastify's request lines as `mode` wants them. */
 export function requestLogController(mode: RequestLogging): LogController {
@@ -33,10 +44,11 @@ class FailedRequestLog extends LogController {
       reply.log.error({ req: request, res: reply, err: error, responseTime }, 'request errored');
       return;
     }
-    if (status < 400 && responseTime < slowRequestMs) return;
+    const slow = responseTime >= slowRequestMs && request.routeOptions.config.longPoll !== true;
+    if (status < 400 && !slow) return;
     const line = { req: request, res: reply, responseTime };
     if (status >= 500) reply.log.error(line, 'request completed');
-    else if (responseTime >= slowRequestMs) reply.log.warn(line, 'request completed');
+    else if (slow) reply.log.warn(line, 'request completed');
     else reply.log.info(line, 'request completed');
   }
 }

@@ -199,10 +199,16 @@ describe.concurrent('tessera serve: logs', () => {
   });
 
   it('by default logs a line for each refused or failed answer only, and none with --log-requests none', async () => {
-    const quiet = await serve(['--port', '0', ...loopback, '--data', dataDir(), '--log-level', 'info']);
-    const silent = await serve(['--port', '0', ...loopback, '--data', dataDir(), '--log-level', 'info'], { LOG_REQUESTS: 'none' });
+    const key = 'tsk_log_default_0123456789abcdefghijk';
+    const quiet = await serve(['--port', '0', ...loopback, '--data', dataDir(), '--log-level', 'info', '--api-key', key]);
+    const silent = await serve(['--port', '0', ...loopback, '--data', dataDir(), '--log-level', 'info', '--api-key', key], { LOG_REQUESTS: 'none' });
     for (const server of [quiet, silent]) {
       expect((await call(`${server.url}/healthz`)).status).toBe(200);
+      // A resource server's long poll on the revocation feed: over a second by design, so not slow.
+      const { cursor } = (await call(`${server.url}/v1/revocations`, { token: key })).body;
+      const started = Date.now();
+      expect((await call(`${server.url}/v1/revocations?cursor=${cursor}&wait=2`, { token: key })).status).toBe(200);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
       expect((await call(`${server.url}/v1/session`)).status).toBe(401);
     }
     await quiet.waitFor(/"msg":"request completed"/);

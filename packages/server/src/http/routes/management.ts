@@ -104,7 +104,7 @@ export const managementRoutes: FastifyPluginAsync<ManagementRouteOptions> = asyn
 
     feed.get<{ Querystring: Static<typeof RevocationsQuery> }>(
       '/v1/revocations',
-      { schema: { querystring: RevocationsQuery }, config: { docs: docs.revocations } },
+      { schema: { querystring: RevocationsQuery }, config: { docs: docs.revocations, longPoll: true } },
       async (request, reply) => {
         const cursor = request.query.cursor === undefined ? null : parseCursor(request.query.cursor);
         if (cursor === null && request.query.cursor !== undefined) {

@@ -60,3 +60,60 @@ export class GroupCommit<W, R> {
     });
   }
 }
+
+/**
+ * Group commit for a store whose commits are round trips (PostgreSQL): work submitted while
+ * `concurrency` batches are being committed waits, and goes into the next batch, which starts as
+ * soon as one of them ends. Under light load a piece runs at once, alone; under heavy load pieces
+ * share one transaction and one WAL flush. Each promise settles after its batch committed (or
+ * failed): durability is as if each piece had committed alone.
+ */
+export class PipelinedGroupCommit<W, R> {
+  readonly #runBatch: (work: readonly W[]) => Promise<BatchOutcome<R>[]>;
+  readonly #maxBatch: number;
+  readonly #concurrency: number;
+  #queue: { work: W; resolve: (value: R) => void; reject: (error: unknown) => void }[] = [];
+  #running = 0;
+  #scheduled = false;
+
+  constructor(runBatch: (work: readonly W[]) => Promise<BatchOutcome<R>[]>, options: { maxBatch: number; concurrency: number }) {
+    this.#runBatch = runBatch;
+    this.#maxBatch = options.maxBatch;
+    this.#concurrency = options.concurrency;
+  }
+
+  submit(work: W): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      this.#queue.push({ work, resolve, reject });
+      if (this.#scheduled || this.#running >= this.#concurrency) return;
+      // On the next turn, as GroupCommit does, so the requests of this turn share the batch.
+      this.#scheduled = true;
+      setImmediate(() => {
+        this.#scheduled = false;
+        void this.#next();
+      });
+    });
+  }
+
+  async #next(): Promise<void> {
+    const batch = this.#queue.splice(0, this.#maxBatch);
+    if (batch.length === 0) return;
+    this.#running++;
+    let outcomes: BatchOutcome<R>[] | undefined;
+    let failure: unknown;
+    try {
+      outcomes = await this.#runBatch(batch.map((entry) => entry.work));
+    } catch (error) {
+      failure = error;
+    }
+    this.#running--;
+    batch.forEach((entry, i) => {
+      const outcome = outcomes?.[i];
+      if (!outcomes) entry.reject(failure);
+      else if (!outcome) entry.reject(new Error('group commit: no outcome for a piece of work'));
+      else if (outcome.ok) entry.resolve(outcome.value);
+      else entry.reject(outcome.error);
+    });
+    if (this.#queue.length > 0 && !this.#scheduled) void this.#next();
+  }
+}

@@ -23,6 +23,7 @@ import type {
 import type { WebhookClaim, WebhookMessageQuery, WebhookSettlement } from '../core/webhook-outbox.js';
 import { PostgresFanoutChannel } from '../fanout/postgres.js';
 import { type NamedParameters, type PositionalStatement, positionalValues, postgresTypes, toPositional } from './dialect.js';
+import { type BatchOutcome, PipelinedGroupCommit } from './group-commit.js';
 import { createMigrationsTable, listAppliedMigrations, pendingMigrations, recordMigration } from './migrations.js';
 import { isRetryable, isUniqueViolation, startupError, storeError } from './postgres-errors.js';
 import {
@@ -93,6 +94,11 @@ export class PostgresSessionStore implements SessionStore {
   readonly #rotateUnread = toPositional(postgresStatements.rotateUnreadRefreshToken);
   readonly #claimWebhookMessages = toPositional(postgresStatements.claimWebhookMessages);
   readonly #claimExpired = toPositional(postgresStatements.claimExpiredSessions);
+  /** Refreshes of this node, committed in groups: at most two transactions at a time, 64 rotations each. */
+  readonly #rotations = new PipelinedGroupCommit((batch: readonly RotateUnreadRefreshToken[]) => this.#rotateUnreadBatch(batch), {
+    maxBatch: 64,
+    concurrency: 2,
+  });
   #closed = false;
 
   /** Connects, and applies pending migrations under an advisory lock. */
@@ -184,30 +190,65 @@ export class PostgresSessionStore implements SessionStore {
     return row ? sessionFromRow(row) : null;
   }
 
-  /** The whole refresh in one round trip: no read first (`SessionStore.rotateUnreadRefreshToken`). */
-  async rotateUnreadRefreshToken(rotation: RotateUnreadRefreshToken): Promise<SessionRecord | null> {
-    const result = await this.#run(() =>
-      this.#pool.query({
-        name: 'tessera_rotateUnreadRefreshToken',
-        text: this.#rotateUnread.text,
-        values: positionalValues(this.#rotateUnread, {
-          session_id: rotation.sessionId,
-          now: rotation.now,
-          spent_hash: rotation.spentHash,
-          spent_at: rotation.spentAt,
-          sealed_successor: rotation.sealedSuccessor,
-          last_refreshed_at: rotation.lastRefreshedAt,
-          idle_expires_at: rotation.idleExpiresAt,
-          seen_user_agent: rotation.seen?.userAgent ?? null,
-          seen_browser: rotation.seen?.browser ?? null,
-          seen_os: rotation.seen?.os ?? null,
-          seen_ip: rotation.seen?.ip ?? null,
-          dpop_jkt: rotation.dpopJkt,
-          successor_hash: rotation.successor.hash,
-          issued_at: rotation.successor.issuedAt,
-        }),
-      }),
+  /**
+   * The whole refresh in one round trip, no read first (`SessionStore.rotateUnreadRefreshToken`),
+   * committed with the other rotations that arrive while earlier ones commit (`#rotations`).
+   */
+  rotateUnreadRefreshToken(rotation: RotateUnreadRefreshToken): Promise<SessionRecord | null> {
+    return this.#rotations.submit(rotation);
+  }
+
+  /**
+   * Rotations submitted together: one alone runs as its own statement; several share a transaction,
+   * so one WAL flush commits them all. Each statement sees the ones before it, as when they ran one
+   * after another: the one-successor rule holds in the batch as between nodes. A batch that fails as
+   * a whole (a deadlock with another node's batch after its retries, a constraint) runs again piece
+   * by piece, so a piece's error is its own; an unreachable database fails them all at once.
+   */
+  async #rotateUnreadBatch(batch: readonly RotateUnreadRefreshToken[]): Promise<BatchOutcome<SessionRecord | null>[]> {
+    if (batch.length > 1) {
+      try {
+        const sessions = await this.#transaction(async (client) => {
+          const rotated: (SessionRecord | null)[] = [];
+          for (const rotation of batch) rotated.push(await this.#rotateUnreadOn(client, rotation));
+          return rotated;
+        });
+        return sessions.map((value) => ({ ok: true, value }));
+      } catch (error) {
+        if (error instanceof TesseraError && error.code === 'service_unavailable') return batch.map(() => ({ ok: false, error }));
+      }
+    }
+    return Promise.all(
+      batch.map((rotation) =>
+        this.#run(() => this.#rotateUnreadOn(this.#pool, rotation)).then(
+          (value): BatchOutcome<SessionRecord | null> => ({ ok: true, value }),
+          (error: unknown): BatchOutcome<SessionRecord | null> => ({ ok: false, error }),
+        ),
+      ),
     );
+  }
+
+  async #rotateUnreadOn(on: Queryable, rotation: RotateUnreadRefreshToken): Promise<SessionRecord | null> {
+    const result = await on.query({
+      name: 'tessera_rotateUnreadRefreshToken',
+      text: this.#rotateUnread.text,
+      values: positionalValues(this.#rotateUnread, {
+        session_id: rotation.sessionId,
+        now: rotation.now,
+        spent_hash: rotation.spentHash,
+        spent_at: rotation.spentAt,
+        sealed_successor: rotation.sealedSuccessor,
+        last_refreshed_at: rotation.lastRefreshedAt,
+        idle_expires_at: rotation.idleExpiresAt,
+        seen_user_agent: rotation.seen?.userAgent ?? null,
+        seen_browser: rotation.seen?.browser ?? null,
+        seen_os: rotation.seen?.os ?? null,
+        seen_ip: rotation.seen?.ip ?? null,
+        dpop_jkt: rotation.dpopJkt,
+        successor_hash: rotation.successor.hash,
+        issued_at: rotation.successor.issuedAt,
+      }),
+    });
     const row = result.rows[0] as SessionRow | undefined;
     return row ? sessionFromRow(row) : null;
   }

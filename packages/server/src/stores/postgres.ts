@@ -76,6 +76,8 @@ const migrationLockKey = 7_355_608_418_001;
 const transactionAttempts = 3;
 
 type Queryable = pg.Pool | pg.PoolClient;
+/** One rotation's statement, run on a connection of a batch's transaction or on the pool alone. */
+type Rotation = (on: Queryable) => Promise<SessionRecord | null>;
 
 /**
  * The store for many nodes: PostgreSQL through a `pg` pool, on the same SQL as SQLite
@@ -95,7 +97,7 @@ export class PostgresSessionStore implements SessionStore {
   readonly #claimWebhookMessages = toPositional(postgresStatements.claimWebhookMessages);
   readonly #claimExpired = toPositional(postgresStatements.claimExpiredSessions);
   /** Refreshes of this node, committed in groups: at most two transactions at a time, 64 rotations each. */
-  readonly #rotations = new PipelinedGroupCommit((batch: readonly RotateUnreadRefreshToken[]) => this.#rotateUnreadBatch(batch), {
+  readonly #rotations = new PipelinedGroupCommit((batch: readonly Rotation[]) => this.#rotateBatch(batch), {
     maxBatch: 64,
     concurrency: 2,
   });
@@ -166,10 +168,10 @@ export class PostgresSessionStore implements SessionStore {
     return row ? { token: refreshTokenFromRow(row), session: sessionFromRow(row) } : null;
   }
 
-  async rotateRefreshToken(rotation: RotateRefreshToken): Promise<SessionRecord | null> {
+  rotateRefreshToken(rotation: RotateRefreshToken): Promise<SessionRecord | null> {
     // The successor is born live: the statement inserts it with spent_at and sealed_successor NULL.
-    const result = await this.#run(() =>
-      this.#pool.query({
+    return this.#rotations.submit(async (on) => {
+      const result = await on.query({
         name: 'tessera_rotateRefreshToken',
         text: this.#rotate.text,
         values: positionalValues(this.#rotate, {
@@ -184,10 +186,10 @@ export class PostgresSessionStore implements SessionStore {
           successor_hash: rotation.successor.hash,
           issued_at: rotation.successor.issuedAt,
         }),
-      }),
-    );
-    const row = result.rows[0] as SessionRow | undefined;
-    return row ? sessionFromRow(row) : null;
+      });
+      const row = result.rows[0] as SessionRow | undefined;
+      return row ? sessionFromRow(row) : null;
+    });
   }
 
   /**
@@ -195,7 +197,7 @@ export class PostgresSessionStore implements SessionStore {
    * committed with the other rotations that arrive while earlier ones commit (`#rotations`).
    */
   rotateUnreadRefreshToken(rotation: RotateUnreadRefreshToken): Promise<SessionRecord | null> {
-    return this.#rotations.submit(rotation);
+    return this.#rotations.submit((on) => this.#rotateUnreadOn(on, rotation));
   }
 
   /**
@@ -205,12 +207,12 @@ export class PostgresSessionStore implements SessionStore {
    * a whole (a deadlock with another node's batch after its retries, a constraint) runs again piece
    * by piece, so a piece's error is its own; an unreachable database fails them all at once.
    */
-  async #rotateUnreadBatch(batch: readonly RotateUnreadRefreshToken[]): Promise<BatchOutcome<SessionRecord | null>[]> {
+  async #rotateBatch(batch: readonly Rotation[]): Promise<BatchOutcome<SessionRecord | null>[]> {
     if (batch.length > 1) {
       try {
         const sessions = await this.#transaction(async (client) => {
           const rotated: (SessionRecord | null)[] = [];
-          for (const rotation of batch) rotated.push(await this.#rotateUnreadOn(client, rotation));
+          for (const rotate of batch) rotated.push(await rotate(client));
           return rotated;
         });
         return sessions.map((value) => ({ ok: true, value }));
@@ -219,8 +221,8 @@ export class PostgresSessionStore implements SessionStore {
       }
     }
     return Promise.all(
-      batch.map((rotation) =>
-        this.#run(() => this.#rotateUnreadOn(this.#pool, rotation)).then(
+      batch.map((rotate) =>
+        this.#run(() => rotate(this.#pool)).then(
           (value): BatchOutcome<SessionRecord | null> => ({ ok: true, value }),
           (error: unknown): BatchOutcome<SessionRecord | null> => ({ ok: false, error }),
         ),

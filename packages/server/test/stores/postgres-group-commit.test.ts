@@ -93,6 +93,17 @@ describe('PostgresSessionStore: refreshes committed in groups', () => {
     expect(spent.rows[0].n).toBe(30);
   });
 
+  it('commits refreshes that read the token first (another node issued it) in groups too', async () => {
+    const made = await createSessions(10);
+    const rotations = made.map(({ session: s, token: tk }) => {
+      const { now: _now, seen: _seen, ...rest } = unread(s.id, tk.hash);
+      return { ...rest, device: null };
+    });
+    const results = await Promise.all(rotations.map((each) => store.rotateRefreshToken(each)));
+    expect(results.map((result) => result?.refreshCount)).toEqual(made.map(() => 1));
+    expect(await writers(rotations.map((each) => each.successor.hash))).toBe(1);
+  });
+
   it('lets exactly one of many refreshes of the same token in one transaction win; the others change nothing', async () => {
     const [{ session: s, token: tk }] = (await createSessions(1)) as [{ session: SessionRecord; token: RefreshTokenRecord }];
     const rotations = Array.from({ length: 20 }, () => unread(s.id, tk.hash));

@@ -48,7 +48,9 @@ export async function serverSettings(url: string): Promise<string> {
   await client.connect();
   try {
     const names = ['server_version', 'synchronous_commit', 'fsync', 'shared_buffers', 'max_connections'];
-    const values = await Promise.all(names.map(async (name) => `${name}=${(await client.query(`SHOW ${name}`)).rows[0][name]}`));
+    const values: string[] = [];
+    // One query at a time: a pg client given a second query before the first ends is deprecated.
+    for (const name of names) values.push(`${name}=${(await client.query(`SHOW ${name}`)).rows[0][name]}`);
     return values.join(', ');
   } finally {
     await client.end();
@@ -123,6 +125,7 @@ export async function postgresRawRates(
           device_browser: null,
           device_os: null,
           device_ip: null,
+          dpop_jkt: null,
         }),
       });
       if (result.rowCount !== 1) throw new Error('raw rotate: token already spent');

@@ -10,18 +10,25 @@ export interface VerifierErrorResponse {
   readonly body: ReturnType<typeof errorEnvelope>;
 }
 
-/** The challenge of a failed DPoP proof (RFC 9449 §7.1), with the algorithms a proof may be signed with. */
-const dpopChallenge = `DPoP error="invalid_dpop_proof", algs="${dpopSigningAlgorithms.join(' ')}"`;
+/**
+ * The challenges of a failed DPoP proof (RFC 9449 §7.1), with the algorithms a proof may be signed
+ * with: a proof without the nonce the server asks for is `use_dpop_nonce` (§9), so that any DPoP
+ * client knows to retry with the `DPoP-Nonce` it was sent; any other fault is `invalid_dpop_proof`.
+ */
+const dpopAlgs = `algs="${dpopSigningAlgorithms.join(' ')}"`;
+const dpopChallenge = `DPoP error="invalid_dpop_proof", ${dpopAlgs}`;
+const dpopNonceChallenge = `DPoP error="use_dpop_nonce", ${dpopAlgs}`;
 const bearerChallenge = 'Bearer error="invalid_token"';
 
 /**
  * The `WWW-Authenticate` of an error, for the server and resource servers alike: the bearer
- * challenge on every 401 (RFC 6750), and for a failed DPoP proof also DPoP's (RFC 9449 §7.1).
+ * challenge on every 401 (RFC 6750), and for a failed DPoP proof also DPoP's (RFC 9449 §7.1, §9).
  * Undefined for any other status.
  */
 export function authenticateChallenges(error: TesseraError): string | undefined {
   if (error.status !== 401) return undefined;
-  return error.code === 'dpop_proof_invalid' ? `${bearerChallenge}, ${dpopChallenge}` : bearerChallenge;
+  if (error.code !== 'dpop_proof_invalid') return bearerChallenge;
+  return `${bearerChallenge}, ${error.details[0]?.reason === 'nonce' ? dpopNonceChallenge : dpopChallenge}`;
 }
 
 /**

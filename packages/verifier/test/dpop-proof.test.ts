@@ -3,7 +3,7 @@
 import fc from 'fast-check';
 import { base64url, type CryptoKey, calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { accessTokenHash, checkDpopProof, type DpopProofCheckOptions, isJwkThumbprint } from '../src/core.js';
+import { accessTokenHash, authenticateChallenges, checkDpopProof, type DpopProofCheckOptions, dpopSigningAlgorithms, isJwkThumbprint } from '../src/core.js';
 import { TesseraError } from '../src/errors.js';
 
 const now = Date.UTC(2026, 11, 2, 12, 0, 0);
@@ -168,6 +168,16 @@ describe('a proof that does not hold is dpop_proof_invalid, with the reason', ()
     const acceptsNonce = (nonce: string | undefined) => nonce === 'fresh';
     expect(await reasonOf(checkDpopProof(await proof({ claims: { nonce: 'stale' } }), { ...request, acceptsNonce }))).toBe('nonce');
     expect(await reasonOf(checkDpopProof(await proof(), { ...request, acceptsNonce }))).toBe('nonce');
+  });
+
+  it('challenges a missing nonce with use_dpop_nonce (RFC 9449 §9) and any other fault with invalid_dpop_proof', async () => {
+    const algs = `algs="${dpopSigningAlgorithms.join(' ')}"`;
+    const acceptsNonce = () => false;
+    const nonce = await checkDpopProof(await proof(), { ...request, acceptsNonce }).catch((error: TesseraError) => error);
+    expect(authenticateChallenges(nonce as TesseraError)).toBe(`Bearer error="invalid_token", DPoP error="use_dpop_nonce", ${algs}`);
+    const htm = await checkDpopProof(await proof(), { ...request, method: 'GET' }).catch((error: TesseraError) => error);
+    expect(authenticateChallenges(htm as TesseraError)).toBe(`Bearer error="invalid_token", DPoP error="invalid_dpop_proof", ${algs}`);
+    expect(authenticateChallenges(new TesseraError('token_expired'))).toBe('Bearer error="invalid_token"');
   });
 
   it("signed by a key other than the session's", async () => {

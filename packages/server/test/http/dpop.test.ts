@@ -62,8 +62,10 @@ function refresh(url: string, refreshToken: string, proof?: string): Promise<Ans
 function expectProofRefused(answer: Answer, reason: string): void {
   expect(answer.status).toBe(401);
   expect(answer.body).toMatchObject({ error: 'dpop_proof_invalid', details: [{ reason }] });
-  // Both challenges: the bearer one every 401 carries, and DPoP's with the algorithms a proof may use.
-  expect(answer.headers.get('www-authenticate')).toMatch(/^Bearer error="invalid_token", DPoP error="invalid_dpop_proof", algs="ES256 /);
+  // Both challenges: the bearer one every 401 carries, and DPoP's with the algorithms a proof may use;
+  // a missing or stale nonce is use_dpop_nonce (RFC 9449 §9), so any DPoP client retries with it.
+  const error = reason === 'nonce' ? 'use_dpop_nonce' : 'invalid_dpop_proof';
+  expect(answer.headers.get('www-authenticate')).toMatch(new RegExp(`^Bearer error="invalid_token", DPoP error="${error}", algs="ES256 `));
 }
 
 describe('DPoP at the refresh endpoint', () => {

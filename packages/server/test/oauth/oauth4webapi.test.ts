@@ -88,6 +88,17 @@ describe('oauth4webapi with DPoP against Tessera (RFC 9449)', () => {
     expect(whoami.status).toBe(200);
     expect(((await whoami.json()) as { session: { id: string } }).session.id).toBe(created.session.id);
     expect((await call(`${server.url}/v1/session`, { token: tokens.access_token })).body.error).toBe('dpop_proof_invalid');
+    // A handle that holds no nonce yet meets /v1/session's challenge, use_dpop_nonce (RFC 9449 §9),
+    // keeps the nonce the answer names and gets through with it.
+    const fresh = oauth.DPoP(dpopClient, keyPair);
+    const whoamiFresh = () =>
+      oauth.protectedResourceRequest(tokens.access_token, 'GET', new URL('http://tessera.test/v1/session'), new Headers(), null, {
+        [oauth.allowInsecureRequests]: true,
+        [oauth.customFetch]: (url, init) => fetch(toSocket(url), init as RequestInit),
+        DPoP: fresh,
+      });
+    expect(oauth.isDPoPNonceError(await whoamiFresh().catch((error: unknown) => error))).toBe(true);
+    expect((await whoamiFresh()).status).toBe(200);
 
     // The next refresh needs a proof of the same key: another client's key is refused in RFC 6749 form.
     const other = oauth.DPoP(dpopClient, await oauth.generateKeyPair('ES256'));

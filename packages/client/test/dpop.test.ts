@@ -370,6 +370,43 @@ describe('the realtime socket with DPoP', () => {
     }
   });
 
+  it("in worker mode the page's socket is proved by the worker's key: its auth frame carries the worker's proof", async () => {
+    const timers = new ManualTimers(start);
+    const server = new DpopTessera();
+    server.now = () => timers.now();
+    const host = createSessionWorkerHost({ baseUrl: server.baseUrl, fetch: server.fetch, tabs: false, timers, dpop: true });
+    const channel = new MessageChannel();
+    host.connect(channel.port1 as unknown as Parameters<typeof host.connect>[0]);
+    const page = connectSessionWorker(channel.port2 as unknown as Parameters<typeof connectSessionWorker>[0]);
+    const opening = nextSocket();
+    let socket: { close(): void } | undefined;
+    try {
+      server.boundTo = await page.dpopThumbprint();
+      const grant = server.signIn();
+      await page.setSession(grant);
+      const url = 'wss://tessera.test/v1/realtime';
+      socket = page.realtime({ WebSocket: Socket, url });
+      const ws = await opening;
+      await ws.firstFrame;
+      const [auth] = ws.frames;
+      expect(auth).toMatchObject({ type: 'auth', access_token: grant.access_token, dpop: expect.any(String) });
+      const checked = await checkDpopProof(auth!['dpop'] as string, {
+        method: 'GET',
+        url: 'https://tessera.test/v1/realtime',
+        now: server.now(),
+        accessToken: grant.access_token,
+        boundTo: server.boundTo!,
+      });
+      expect(checked.jkt).toBe(server.boundTo);
+    } finally {
+      socket?.close();
+      page.dispose();
+      host.dispose();
+      channel.port1.close();
+      channel.port2.close();
+    }
+  });
+
   it('a bearer token authenticates as before, without `dpop`', async () => {
     const { timers, server } = setUp();
     const client = clientOf(server, timers);

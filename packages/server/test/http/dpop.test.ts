@@ -150,7 +150,9 @@ describe('DPoP at the refresh endpoint', () => {
     expectProofRefused(await refresh(server.url, grant.refresh_token, await key.proof({ htu, iat: now - 600 })), 'iat');
     const [header, payload] = (await key.proof({ htu })).split('.');
     const unsigned = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'dpop+jwt', jwk: key.jwk })).toString('base64url')}.${payload}.`;
-    expect((await refresh(server.url, grant.refresh_token, unsigned)).body.error).toBe('dpop_proof_invalid');
+    // alg none: without a signature it is not a JWS at all; with one, its alg is refused before any key is used.
+    expectProofRefused(await refresh(server.url, grant.refresh_token, unsigned), 'malformed');
+    expectProofRefused(await refresh(server.url, grant.refresh_token, `${unsigned}${'A'.repeat(86)}`), 'alg');
     const { privateKey } = await generateKeyPair('ES256', { extractable: true });
     const withPrivate = await key.proof({ htu }, { jwk: { ...key.jwk, d: (await exportJWK(privateKey)).d } });
     expectProofRefused(await refresh(server.url, grant.refresh_token, withPrivate), 'jwk');
@@ -190,6 +192,10 @@ describe('DPoP at the refresh endpoint', () => {
       headers: { origin: 'https://app.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, dpop' },
     });
     expect(preflight.headers.get('access-control-allow-headers')).toMatch(/\bdpop\b/);
+    // The answer itself lets the page read the nonce (and the challenge that asks for it).
+    const answer = await call(`${server.url}/v1/token/refresh`, { headers: { origin: 'https://app.example' }, body: { refresh_token: 'rt_unknown' } });
+    expect(answer.headers.get('access-control-allow-origin')).toBe('https://app.example');
+    expect(answer.headers.get('access-control-expose-headers')?.split(/,\s*/)).toEqual(expect.arrayContaining(['dpop-nonce', 'www-authenticate']));
   });
 });
 

@@ -110,6 +110,24 @@ describe('oauth4webapi with DPoP against Tessera (RFC 9449)', () => {
     expect(refused.status).toBe(400);
     expect(await refused.json()).toMatchObject({ error: 'invalid_dpop_proof', tessera_error: 'dpop_proof_invalid' });
   });
+
+  it('refuses a bound refresh token sent with no proof at all, and ends its session (dpop_misuse "revoke", the default)', async () => {
+    const created = await createSession('device');
+    const dpopClient: oauth.Client = { ...publicClient, [oauth.clockSkew]: Math.round((server.clock.now() - Date.now()) / 1000) };
+    const DPoP = oauth.DPoP(dpopClient, await oauth.generateKeyPair('ES256'));
+    const withProof = (refreshToken: string) => oauth.refreshTokenGrantRequest(as, publicClient, oauth.None(), refreshToken, { ...requestOptions(), DPoP });
+    expect(await (await withProof(created.refresh_token)).json()).toMatchObject({ error: 'use_dpop_nonce' });
+    const bound = await oauth.processRefreshTokenResponse(as, publicClient, await withProof(created.refresh_token));
+    expect(bound.token_type).toBe('dpop');
+
+    // The refresh token copied out and replayed as a plain bearer grant.
+    const stolen = await oauth.refreshTokenGrantRequest(as, publicClient, oauth.None(), bound.refresh_token!, requestOptions());
+    expect(stolen.status).toBe(400);
+    expect(await stolen.json()).toMatchObject({ error: 'invalid_dpop_proof', tessera_error: 'dpop_proof_invalid' });
+    expect(await sessionStatus(created.session.id)).toMatchObject({ status: 'revoked', revoked_reason: 'reuse_detected' });
+    // The device's own next proof no longer refreshes it.
+    expect(await (await withProof(bound.refresh_token!)).json()).toMatchObject({ error: 'invalid_grant' });
+  });
 });
 
 describe('oauth4webapi against Tessera', () => {

@@ -96,10 +96,15 @@ export class PostgresSessionStore implements SessionStore {
   readonly #rotateUnread = toPositional(postgresStatements.rotateUnreadRefreshToken);
   readonly #claimWebhookMessages = toPositional(postgresStatements.claimWebhookMessages);
   readonly #claimExpired = toPositional(postgresStatements.claimExpiredSessions);
-  /** Refreshes of this node, committed in groups: at most two transactions at a time, 64 rotations each. */
+  /**
+   * Refreshes of this node, committed in groups: at most eight transactions at a time (of the pool's
+   * ten connections by default), 64 rotations each. A group's rotations run one after another on its
+   * connection, so fewer groups at a time would leave the node waiting on round trips (two: 1,300–
+   * 2,150 refreshes/s here, eight: 1,700–2,500; BENCHMARKS.md, issue 17).
+   */
   readonly #rotations = new PipelinedGroupCommit((batch: readonly Rotation[]) => this.#rotateBatch(batch), {
     maxBatch: 64,
-    concurrency: 2,
+    concurrency: 8,
   });
   #closed = false;
 

@@ -25,6 +25,8 @@ declare module 'autocannon' {
     body?: string | Buffer;
     requests?: Request[];
     sampleInt?: number;
+    /** Requests per second over all connections. */
+    overallRate?: number;
   }
 
   export interface Histogram {

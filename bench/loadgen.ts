@@ -143,6 +143,7 @@ function run(job: LoadJob): Promise<LoadResult> {
         duration: job.durationSec,
         headers: job.headers ?? {},
         ...(job.body !== undefined ? { body: job.body } : {}),
+        ...(job.overallRate !== undefined ? { overallRate: Math.max(1, Math.round(job.overallRate)) } : {}),
         requests: [requestFor(job, stats)],
         timeout: 10,
       },

@@ -37,6 +37,8 @@ export interface LoadJob {
   readonly headers?: Record<string, string>;
   readonly body?: string;
   readonly dynamic?: Dynamic;
+  /** Requests per second over all the job's connections (autocannon's `overallRate`); as fast as answered when absent. */
+  readonly overallRate?: number;
 }
 
 export interface LoadResult {

@@ -78,6 +78,8 @@ const transactionAttempts = 3;
 type Queryable = pg.Pool | pg.PoolClient;
 /** One rotation's statement, run on a connection of a batch's transaction or on the pool alone. */
 type Rotation = (on: Queryable) => Promise<SessionRecord | null>;
+/** A DPoP proof's jti to take, until `expiresAt`. */
+type DpopProofUse = { readonly jti: string; readonly expiresAt: number };
 
 /**
  * The store for many nodes: PostgreSQL through a `pg` pool, on the same SQL as SQLite
@@ -96,6 +98,12 @@ export class PostgresSessionStore implements SessionStore {
   readonly #rotateUnread = toPositional(postgresStatements.rotateUnreadRefreshToken);
   readonly #claimWebhookMessages = toPositional(postgresStatements.claimWebhookMessages);
   readonly #claimExpired = toPositional(postgresStatements.claimExpiredSessions);
+  readonly #rememberDpopProofsStatement = toPositional(postgresStatements.rememberDpopProofs);
+  /** DPoP proofs' jti, taken in groups like refreshes: every DPoP request takes one, whoami included. */
+  readonly #dpopProofs = new PipelinedGroupCommit((batch: readonly DpopProofUse[]) => this.#rememberDpopProofs(batch), {
+    maxBatch: 256,
+    concurrency: 4,
+  });
   /**
    * Refreshes of this node, committed in groups: at most eight transactions at a time (of the pool's
    * ten connections by default), 64 rotations each. A group's rotations run one after another on its
@@ -267,9 +275,34 @@ export class PostgresSessionStore implements SessionStore {
     return row.secret;
   }
 
-  async rememberDpopProof(jti: string, expiresAt: number): Promise<boolean> {
-    const result = await this.#run(() => this.#query(this.#pool, 'rememberDpopProof', { jti, expires_at: expiresAt }));
-    return result.rowCount === 1;
+  rememberDpopProof(jti: string, expiresAt: number): Promise<boolean> {
+    return this.#dpopProofs.submit({ jti, expiresAt });
+  }
+
+  /**
+   * The proofs submitted together, in one statement. A jti twice in the batch is new the first time
+   * only, as if they had run one after another; a failed statement fails them all (it is one insert).
+   */
+  async #rememberDpopProofs(batch: readonly DpopProofUse[]): Promise<BatchOutcome<boolean>[]> {
+    const first = new Map<string, number>();
+    batch.forEach(({ jti }, i) => {
+      if (!first.has(jti)) first.set(jti, i);
+    });
+    const unique = [...first.keys()];
+    const expiresAt = unique.map((jti) => batch[first.get(jti)!]!.expiresAt);
+    try {
+      const result = await this.#run(() =>
+        this.#pool.query({
+          name: 'tessera_rememberDpopProofs',
+          text: this.#rememberDpopProofsStatement.text,
+          values: positionalValues(this.#rememberDpopProofsStatement, { jtis: unique, expires_at: expiresAt }),
+        }),
+      );
+      const taken = new Set((result.rows as { jti: string }[]).map((row) => row.jti));
+      return batch.map(({ jti }, i) => ({ ok: true, value: first.get(jti) === i && taken.has(jti) }));
+    } catch (error) {
+      return batch.map(() => ({ ok: false, error }));
+    }
   }
 
   async revokeSession(id: string, reason: RevocationReason, at: number, journal?: JournalFor<SessionRecord>): Promise<SessionRecord | null> {

@@ -305,6 +305,13 @@ export const sqliteStatements = {
  */
 export const postgresStatements = {
   /**
+   * The jti of many DPoP proofs in one statement (one round trip, one commit); `RETURNING` names the
+   * ones that were new. A jti already there, from this batch's statement or another node's, is not.
+   */
+  rememberDpopProofs: `INSERT INTO dpop_proofs (jti, expires_at)
+    SELECT * FROM unnest(@jtis::text[], @expires_at::bigint[])
+    ON CONFLICT (jti) DO NOTHING RETURNING jti`,
+  /**
    * The sweeper's claim with `SKIP LOCKED`, so concurrent sweeps take disjoint batches instead of
    * queueing. In a materialized CTE: as an `IN (…)` subquery the planner may run the locking SELECT
    * more than once and claim past `@limit`.

@@ -148,3 +148,61 @@ describe('PostgresSessionStore: refreshes committed in groups', () => {
     store = await PostgresSessionStore.open({ connectionString: database.url });
   });
 });
+
+describe("PostgresSessionStore: DPoP proofs' jti taken in groups", () => {
+  const t0 = Date.UTC(2026, 0, 1, 9, 0, 0);
+  let store: PostgresSessionStore;
+
+  beforeEach(async () => {
+    store = await PostgresSessionStore.open({ connectionString: database.url });
+    await onDatabase(database.url, (client) => client.query('TRUNCATE dpop_proofs'));
+  });
+  afterEach(async () => {
+    await store.close();
+  });
+
+  /** The transactions that inserted these proofs' rows. */
+  const writers = (jtis: string[]) =>
+    onDatabase(database.url, async (client) => {
+      const { rows } = await client.query<{ n: string }>('SELECT COUNT(DISTINCT xmin::text) AS n FROM dpop_proofs WHERE jti = ANY($1)', [jtis]);
+      return Number(rows[0]!.n);
+    });
+
+  it('takes the proofs of one moment in one statement, each new one once, with its expiry', async () => {
+    const jtis = Array.from({ length: 40 }, (_, i) => `jti-${i}-${randomBytes(4).toString('hex')}`);
+    const taken = await Promise.all(jtis.map((jti, i) => store.rememberDpopProof(jti, t0 + i)));
+    expect(taken).toEqual(jtis.map(() => true));
+    expect(await writers(jtis)).toBe(1);
+    const stored = await onDatabase(database.url, (client) => client.query('SELECT jti, expires_at FROM dpop_proofs ORDER BY expires_at'));
+    expect(stored.rows.map((row: { jti: string; expires_at: string }) => [row.jti, Number(row.expires_at)])).toEqual(jtis.map((jti, i) => [jti, t0 + i]));
+    // Each again, together: every one is a replay now.
+    expect(await Promise.all(jtis.map((jti) => store.rememberDpopProof(jti, t0)))).toEqual(jtis.map(() => false));
+  });
+
+  it('a jti twice in one group is new the first time only; a jti from an earlier group is not new', async () => {
+    expect(await store.rememberDpopProof('seen-before', t0)).toBe(true);
+    const uses = ['a', 'b', 'a', 'seen-before', 'b', 'c'];
+    expect(await Promise.all(uses.map((jti) => store.rememberDpopProof(jti, t0)))).toEqual([true, true, false, false, false, true]);
+  });
+
+  it('races two stores (two nodes) on the same jti: exactly one takes it', async () => {
+    const other = await PostgresSessionStore.open({ connectionString: database.url });
+    try {
+      const jtis = Array.from({ length: 30 }, (_, i) => `raced-${i}`);
+      const [mine, theirs] = await Promise.all([
+        Promise.all(jtis.map((jti) => store.rememberDpopProof(jti, t0))),
+        Promise.all(jtis.map((jti) => other.rememberDpopProof(jti, t0))),
+      ]);
+      jtis.forEach((_, i) => expect([mine[i], theirs[i]].filter(Boolean)).toHaveLength(1));
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('answers service_unavailable to every proof of a group when the store has closed', async () => {
+    await store.close();
+    const settled = await Promise.allSettled(['x', 'y'].map((jti) => store.rememberDpopProof(jti, t0)));
+    for (const each of settled) expect(each).toMatchObject({ status: 'rejected', reason: { code: 'service_unavailable' } });
+    store = await PostgresSessionStore.open({ connectionString: database.url });
+  });
+});

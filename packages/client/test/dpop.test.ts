@@ -310,6 +310,24 @@ describe('createSessionClient({ dpop: true })', () => {
   });
 });
 
+/** A session worker with DPoP on (its key in the worker), a page connected to it over a channel, on manual time. */
+function workerWithDpop() {
+  const timers = new ManualTimers(start);
+  const server = new DpopTessera();
+  server.now = () => timers.now();
+  const host = createSessionWorkerHost({ baseUrl: server.baseUrl, fetch: server.fetch, tabs: false, timers, dpop: true });
+  const channel = new MessageChannel();
+  host.connect(channel.port1 as unknown as Parameters<typeof host.connect>[0]);
+  const page = connectSessionWorker(channel.port2 as unknown as Parameters<typeof connectSessionWorker>[0]);
+  const dispose = () => {
+    page.dispose();
+    host.dispose();
+    channel.port1.close();
+    channel.port2.close();
+  };
+  return { server, host, page, dispose };
+}
+
 describe('the realtime socket with DPoP', () => {
   class Socket implements WebSocketLike {
     static created: ((socket: Socket) => void) | null = null;
@@ -371,13 +389,7 @@ describe('the realtime socket with DPoP', () => {
   });
 
   it("in worker mode the page's socket is proved by the worker's key: its auth frame carries the worker's proof", async () => {
-    const timers = new ManualTimers(start);
-    const server = new DpopTessera();
-    server.now = () => timers.now();
-    const host = createSessionWorkerHost({ baseUrl: server.baseUrl, fetch: server.fetch, tabs: false, timers, dpop: true });
-    const channel = new MessageChannel();
-    host.connect(channel.port1 as unknown as Parameters<typeof host.connect>[0]);
-    const page = connectSessionWorker(channel.port2 as unknown as Parameters<typeof connectSessionWorker>[0]);
+    const { server, page, dispose } = workerWithDpop();
     const opening = nextSocket();
     let socket: { close(): void } | undefined;
     try {
@@ -400,10 +412,7 @@ describe('the realtime socket with DPoP', () => {
       expect(checked.jkt).toBe(server.boundTo);
     } finally {
       socket?.close();
-      page.dispose();
-      host.dispose();
-      channel.port1.close();
-      channel.port2.close();
+      dispose();
     }
   });
 
@@ -426,13 +435,7 @@ describe('the realtime socket with DPoP', () => {
 
 describe('worker mode', () => {
   it('the key lives in the worker: a page reads its thumbprint, and its fetch is proved there', async () => {
-    const timers = new ManualTimers(start);
-    const server = new DpopTessera();
-    server.now = () => timers.now();
-    const host = createSessionWorkerHost({ baseUrl: server.baseUrl, fetch: server.fetch, tabs: false, timers, dpop: true });
-    const channel = new MessageChannel();
-    host.connect(channel.port1 as unknown as Parameters<typeof host.connect>[0]);
-    const page = connectSessionWorker(channel.port2 as unknown as Parameters<typeof connectSessionWorker>[0]);
+    const { server, host, page, dispose } = workerWithDpop();
     try {
       const thumbprint = await page.dpopThumbprint();
       expect(thumbprint).toBe(await host.client.dpopThumbprint());
@@ -444,10 +447,7 @@ describe('worker mode', () => {
       const proof = await page.dpopProof({ method: 'GET', url });
       expect((await checkDpopProof(proof!, { method: 'GET', url, now: server.now() })).jkt).toBe(thumbprint);
     } finally {
-      page.dispose();
-      host.dispose();
-      channel.port1.close();
-      channel.port2.close();
+      dispose();
     }
   });
 });

@@ -1,8 +1,9 @@
 /**
  * `npm run bench:realtime`: idle sockets held per GiB, how long a revocation takes to reach
  * 10,000 sockets, and how long it takes to reach resource servers' verifiers (the revocation feed). The server is a real node (bench/realtime-server.ts) in a child process, so its
- * memory is its own; the sockets are `ws` clients in this process, which also timestamps arrivals
- * (one clock for send and receive).
+ * memory is its own; the sockets are light RFC 6455 clients in this process (bench/light-socket.ts:
+ * `ws` clients cost this process more than the server spends telling them), which also timestamps
+ * arrivals (one clock for send and receive).
  *
  *   npm run bench:realtime                      10,000 sockets
  *   npm run bench:realtime -- --sockets 2000    fewer
@@ -13,10 +14,10 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { WebSocket } from 'ws';
 import { TesseraError } from '../packages/server/src/core/errors.js';
 import { createVerifier, type Verifier } from '../packages/server/src/verifier/index.js';
 import { CpuWindow } from './cpu.js';
+import { LightSocket } from './light-socket.js';
 import { type MemorySample, RealtimeServerChild } from './realtime-protocol.js';
 
 const { values: flags } = parseArgs({ options: { sockets: { type: 'string' }, quick: { type: 'boolean', default: false }, json: { type: 'string' } } });
@@ -36,35 +37,11 @@ const n0 = (value: number) => Math.round(value).toLocaleString('en-US');
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 const ms1 = (value: number) => `${value.toFixed(1)} ms`;
 
-/** One client socket, authenticated, and the moment (performance.now) it heard `session_ended`. */
-interface Held {
-  readonly ws: WebSocket;
-  endedAt: number | null;
-  closeCode: number | null;
-}
-
-async function openSockets(url: string, tokens: readonly string[]): Promise<Held[]> {
-  const held: Held[] = [];
+/** Opens and authenticates one socket per token, `openBatch` at a time. */
+async function openSockets(url: string, tokens: readonly string[]): Promise<LightSocket[]> {
+  const held: LightSocket[] = [];
   for (let start = 0; start < tokens.length; start += openBatch) {
-    const batch = tokens.slice(start, start + openBatch).map(
-      (token) =>
-        new Promise<Held>((resolve, reject) => {
-          const ws = new WebSocket(url, { perMessageDeflate: false });
-          const entry: Held = { ws, endedAt: null, closeCode: null };
-          ws.once('open', () => ws.send(JSON.stringify({ type: 'auth', access_token: token })));
-          ws.on('message', (raw) => {
-            const text = raw.toString();
-            if (text.startsWith('{"type":"ready"')) resolve(entry);
-            else if (text.startsWith('{"type":"session_ended"')) entry.endedAt = performance.now();
-          });
-          ws.once('close', (code) => {
-            entry.closeCode = code;
-            reject(new Error(`closed before ready: ${code}`));
-          });
-          ws.once('error', reject);
-        }),
-    );
-    held.push(...(await Promise.all(batch)));
+    held.push(...(await Promise.all(tokens.slice(start, start + openBatch).map((token) => LightSocket.open(url, token)))));
   }
   return held;
 }
@@ -92,11 +69,11 @@ interface FanOut {
   readonly otherCpuPercent: number;
 }
 
+const sidOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')).sid as string;
+
 /** Revokes with `request`, then waits for every socket's `session_ended` and close; latencies from the request's start. */
-async function measureFanOut(what: string, held: readonly Held[], request: () => Promise<Response>): Promise<FanOut> {
-  const closed = Promise.all(
-    held.map((entry) => new Promise<void>((resolve) => (entry.closeCode !== null ? resolve() : entry.ws.once('close', () => resolve())))),
-  );
+async function measureFanOut(what: string, held: readonly LightSocket[], request: () => Promise<Response>): Promise<FanOut> {
+  const closed = Promise.all(held.map((entry) => entry.closed));
   const serverCpuBefore = (await server.ask<'cpu'>({ type: 'cpu' })).cpuMs;
   const cpu = new CpuWindow();
   const started = performance.now();
@@ -171,6 +148,25 @@ const idle = {
 };
 log(`RSS ${mib(before.rss)} → ${mib(after.memory.rss)}: ${n0(idle.rssPerSocket)} B per socket`);
 
+// Warm-up: both kinds of revocation once on a tenth of the sockets, unmeasured, so the measured ones run
+// on compiled code, as on a node that has revoked before (logouts run the same path every day).
+const warmCount = Math.max(1, Math.round(count / 10));
+const warmMany = await openSockets(socketUrl, (await server.ask<'sessions'>({ type: 'sessions', count: warmCount, userId: 'bench-warm-many' })).tokens);
+await measureFanOut('warm-up, many sessions', warmMany, () =>
+  fetch(`${url}/v1/users/bench-warm-many/sessions`, { method: 'DELETE', headers: { authorization: `Bearer ${apiKey}` } }),
+);
+const {
+  tokens: [warmToken],
+} = await server.ask<'sessions'>({ type: 'sessions', count: 1, userId: 'bench-warm-one' });
+const warmOne = await openSockets(
+  socketUrl,
+  Array.from({ length: warmCount }, () => warmToken!),
+);
+await measureFanOut('warm-up, one session', warmOne, () =>
+  fetch(`${url}/v1/sessions/${sidOf(warmToken!)}`, { method: 'DELETE', headers: { authorization: `Bearer ${apiKey}` } }),
+);
+log(`warm-up: both revocations once on ${n0(warmCount)} other sockets`);
+
 // 2. Fan-out to sockets of many sessions: one admin call revokes the user's 10,000 sessions.
 const manySessions = await measureFanOut(`DELETE /v1/users/:id/sessions (${n0(count)} sessions, a socket each)`, many, () =>
   fetch(`${url}/v1/users/bench-many/sessions`, { method: 'DELETE', headers: { authorization: `Bearer ${apiKey}` } }),
@@ -183,7 +179,7 @@ log(
 const {
   tokens: [oneToken],
 } = await server.ask<'sessions'>({ type: 'sessions', count: 1, userId: 'bench-one' });
-const sessionId = JSON.parse(Buffer.from(oneToken!.split('.')[1]!, 'base64url').toString('utf8')).sid as string;
+const sessionId = sidOf(oneToken!);
 const one = await openSockets(
   socketUrl,
   Array.from({ length: count }, () => oneToken!),
@@ -218,7 +214,6 @@ const verifiers: Verifier[] = learned.map((heard) =>
     },
   }),
 );
-const sidOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')).sid as string;
 
 /** Milliseconds from `started` until each verifier has heard of every session in `sids`. */
 async function untilAllHeard(sids: readonly string[], started: number): Promise<number[]> {

@@ -53,6 +53,8 @@ export interface RealtimeOptions {
    * Default `setImmediate`. Tests pass one that holds the turns, to see what happens between them.
    */
   readonly deferTurn?: (turn: () => void) => void;
+  /** Sockets a revocation's fan-out tells per turn of the event loop. Default 1,024 (`socketsPerTurn`). */
+  readonly socketsPerTurn?: number;
   /**
    * The client's address for that cap. Default: the connection's peer. Behind a reverse proxy every
    * socket comes from the proxy: pass a function that reads `X-Forwarded-For` from trusted hops.
@@ -249,6 +251,7 @@ export function attachRealtime(target: HttpServer | HttpsServer | WebSocketServe
     baseUrl: docsBaseUrl(issuer),
     connectionsOf: (sessionId) => bySession.get(sessionId),
     ...(options.deferTurn ? { defer: options.deferTurn } : {}),
+    ...(options.socketsPerTurn ? { socketsPerTurn: options.socketsPerTurn } : {}),
   });
   const stopListening = sessions.onSessionEvent((event) => {
     if (event.type === 'created' || !bySession.has(event.session.id)) return;

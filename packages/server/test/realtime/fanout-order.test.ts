@@ -78,8 +78,9 @@ describe('revocation fan-out after the answer', () => {
     }
   });
 
-  it(`tells one session's 300 sockets ${socketsPerTurn} a turn, yielding to the event loop in between`, async () => {
-    server = await startRealtimeServer({ time: 'manual', realtime: { ...heldTurns, maxSocketsPerClient: null } });
+  it("tells one session's 300 sockets 128 a turn when asked to, yielding to the event loop in between", async () => {
+    const perTurn = 128;
+    server = await startRealtimeServer({ time: 'manual', realtime: { ...heldTurns, socketsPerTurn: perTurn, maxSocketsPerClient: null } });
     const grant = await server.tessera.sessions.createSession({ userId: 'erin' });
     const sockets = await readySockets(
       server.socketUrl,
@@ -96,24 +97,30 @@ describe('revocation fan-out after the answer', () => {
       turn();
       counts.push(told.mock.calls.length);
     }
-    const turnsNeeded = Math.ceil(300 / socketsPerTurn);
-    expect(turnsNeeded).toBeGreaterThan(1);
-    expect(counts).toEqual(Array.from({ length: turnsNeeded }, (_, i) => Math.min(300, (i + 1) * socketsPerTurn)));
+    expect(counts).toEqual([128, 256, 300]);
     const closes = await Promise.all(sockets.map((socket) => socket.closed));
     expect(new Set(closes.map((closed) => closed.code))).toEqual(new Set([4003]));
   });
 
-  it("reaches all 1,000 sockets of one session on one node when it is revoked (real sockets, the event loop's own turns)", async () => {
-    server = await startRealtimeServer({ time: 'manual', realtime: { maxSocketsPerClient: null } });
+  it(`reaches all 1,000 sockets of one session on one node when it is revoked, in one turn of ${socketsPerTurn} (real sockets)`, async () => {
+    server = await startRealtimeServer({ time: 'manual', realtime: { ...heldTurns, maxSocketsPerClient: null } });
     const grant = await server.tessera.sessions.createSession({ userId: 'frank' });
     const sockets = await readySockets(
       server.socketUrl,
       Array.from({ length: 1000 }, () => grant.accessToken),
     );
     expect(server.realtime.connectionsOfSession(grant.session.id)).toHaveLength(1000);
+    const told = vi.spyOn(SocketConnection.prototype, 'end');
 
+    turns.hold = true;
     const answer = await call(`${server.url}/v1/sessions/${grant.session.id}`, { method: 'DELETE', token: testApiKey });
     expect(answer.status).toBe(200);
+    // Not one turn per 256 sockets, with the told sockets' close handshakes running between them.
+    const first = turns.held.shift();
+    first?.();
+    expect(told).toHaveBeenCalledTimes(1000);
+    expect(turns.held).toEqual([]);
+    turns.hold = false;
     const closes = await Promise.all(sockets.map((socket) => socket.closed));
     expect(closes.filter((closed) => closed.code !== 4003)).toEqual([]);
     const ended = sockets.map((socket) => socket.frames.find((frame) => frame.type === 'session_ended'));

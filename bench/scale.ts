@@ -2,8 +2,12 @@
  * `npm run bench:scale`: refresh and whoami as the SQLite store grows. The store is seeded through
  * `SessionStore.importSessions` (not HTTP) to 1,000, 100,000 and 1,000,000 sessions; at each size
  * the same Tessera node (in this process) takes the bench's refresh and whoami load (autocannon in a
- * child process), on fresh single-use refresh tokens and 1,000 access tokens made at that size. The
- * figures at each size are compared with those at the first, and the store's bytes per session given.
+ * child process), on fresh single-use refresh tokens and 1,000 access tokens made at that size. A
+ * reference node in the same process, whose store holds only its own pools, takes the same load in
+ * turn with it, round after round: each figure is given as a share of the reference's in the same
+ * round (the median over the rounds), so the machine's drift over the minutes of seeding does not
+ * read as the store's size. Both stores are purged before each size. The first size is the control:
+ * both stores are alike there, and its share shows the bench's own noise.
  *
  *   npm run bench:scale                   1k, 100k, 1M (seeding about a minute)
  *   npm run bench:scale -- --quick        1k, 100k, shorter phases
@@ -18,17 +22,20 @@ import { newId } from '../packages/server/src/core/ids.js';
 import { generateRefreshToken, hashRefreshToken } from '../packages/server/src/core/refresh-tokens.js';
 import type { SessionRecord } from '../packages/server/src/core/session.js';
 import type { RefreshTokenRecord } from '../packages/server/src/core/store.js';
+import { StorePurge, storePurgeLease } from '../packages/server/src/core/store-purge.js';
 import { SqliteSessionStore } from '../packages/server/src/stores/sqlite.js';
-import { LoadGenerator, type LoadJob } from './protocol.js';
+import { LoadGenerator, type LoadJob, type LoadResult } from './protocol.js';
 import { createSessions, startTessera } from './servers.js';
 
 const { values: flags } = parseArgs({ options: { quick: { type: 'boolean', default: false }, json: { type: 'string' } } });
 const quick = flags.quick === true;
 const sizes = quick ? [1_000, 100_000] : [1_000, 100_000, 1_000_000];
-const seconds = quick ? { warmup: 1, measure: 2 } : { warmup: 1, measure: 5 };
+const seconds = quick ? { jit: 1, warmup: 0.5, measure: 1 } : { jit: 3, warmup: 0.5, measure: 2 };
+/** Turns of refresh and whoami per size; the median of each is reported. */
+const rounds = quick ? 3 : 5;
 const connections = 32;
-/** Single-use refresh tokens per size: enough for the warm-up and the measured run. */
-const refreshPool = quick ? 12_000 : 30_000;
+/** Single-use refresh tokens per size: enough for the JIT warm-up and every round. */
+const refreshPool = quick ? 24_000 : 48_000;
 const whoamiTokens = 1_000;
 /** Sessions per import transaction. */
 const importBatch = 10_000;
@@ -37,11 +44,20 @@ const day = 86_400_000;
 
 interface SizeFigures {
   readonly sessions: number;
+  /** Sessions in the reference node's store: its pools only. */
+  readonly referenceSessions: number;
   readonly refreshPerSec: number;
   readonly whoamiPerSec: number;
+  readonly referenceRefreshPerSec: number;
+  readonly referenceWhoamiPerSec: number;
+  /** Median over the rounds of this node's rate ÷ the reference's in the same round. */
+  readonly refreshOfReference: number;
+  readonly whoamiOfReference: number;
   readonly refreshP99: number;
   readonly whoamiP99: number;
   readonly fileBytes: number;
+  /** The purge run before the size's phases: sealed successors it cleared, and its seconds. */
+  readonly purged: { readonly sealedSuccessors: number; readonly seconds: number };
 }
 
 /** Background sessions as a real store holds them: many users, some with several sessions, a device each. */
@@ -71,21 +87,43 @@ function seeded(index: number, now: number): { session: SessionRecord; refreshTo
 
 const dir = mkdtempSync(join(os.tmpdir(), 'tessera-bench-scale-'));
 const dbPath = join(dir, 'tessera.db');
-const store = new SqliteSessionStore(dbPath);
-const server = await startTessera(store);
+
+/** A node in this process over its own SQLite store, and the bench's purge of that store. */
+async function startNode(path: string): Promise<{ store: SqliteSessionStore; server: Awaited<ReturnType<typeof startTessera>>; purge: StorePurge }> {
+  const store = new SqliteSessionStore(path);
+  const server = await startTessera(store);
+  // The bench is the node that purges: it holds the purge's lease, so the node's own purge (every 60
+  // seconds) stands aside, and it purges before each size. Run on its timer, the purge fell inside
+  // whichever phase it met (the 1M refresh phase, in a profile of 2026-12-03) and charged that size
+  // for clearing the sealed successors of the sizes before. Its own cost is `npm run bench --
+  // --growth`'s to measure; this bench reports what it cleared before each size, and how long it took.
+  if (!(await store.claimLease(storePurgeLease, 'bench-scale', Date.now(), Date.now() + 3_600_000))) throw new Error('the purge lease is taken');
+  const purge = new StorePurge({ store, clock: server.tessera.clock, flows: server.tessera.config.flows, retentionDays: 30, intervalMs: 3_600_000 });
+  return { store, server, purge };
+}
+
+// The node under test, whose store grows to each size, and a reference node beside it whose store
+// holds only its own pools. They take turns in every round, so the machine's drift (20 % over minutes
+// here) reaches both, and each figure is also given as a share of the reference's in the same round.
+const big = await startNode(dbPath);
+const reference = await startNode(join(dir, 'reference.db'));
+const { store, server } = big;
 const gen = new LoadGenerator();
 await gen.ready();
 console.log(`Scale benchmark, ${new Date().toISOString()}${quick ? ' (--quick)' : ''}, SQLite`);
 console.log(
   `Machine: ${os.cpus()[0]?.model ?? 'unknown'}, ${os.cpus().length} cores, Node ${process.version}; ${connections} connections, ` +
-    `${seconds.warmup}s warm-up + ${seconds.measure}s per phase; load average ${os
+    `${rounds} rounds per size (refresh, then whoami; the node under test and the reference node in turn), ` +
+    `${seconds.warmup}s warm-up + ${seconds.measure}s each, medians reported; load average ${os
       .loadavg()
       .map((value) => value.toFixed(2))
       .join(' ')}`,
 );
 
+const rateOf = (result: LoadResult) => result.ok / result.durationSec;
 const results: SizeFigures[] = [];
 let stored = 0;
+let referenceStored = 0;
 let seedingSeconds = 0;
 try {
   for (const size of sizes) {
@@ -105,38 +143,98 @@ try {
         `seeded ${toSeed.toLocaleString('en-US')} sessions in ${seedSeconds.toFixed(1)} s (${Math.round(toSeed / seedSeconds).toLocaleString('en-US')}/s)`,
       );
     const pool = await createSessions(server.tessera, refreshPool + whoamiTokens, 64, `scale-${size}`);
+    const referencePool = await createSessions(reference.server.tessera, refreshPool + whoamiTokens, 64, `reference-${size}`);
     stored += refreshPool + whoamiTokens;
+    referenceStored += refreshPool + whoamiTokens;
     const pools = join(dir, `pools-${size}.json`);
-    writeFileSync(pools, JSON.stringify({ refresh: pool.refreshTokens.slice(0, refreshPool), whoami: pool.accessTokens.slice(refreshPool) }));
+    writeFileSync(
+      pools,
+      JSON.stringify({
+        refresh: pool.refreshTokens.slice(0, refreshPool),
+        whoami: pool.accessTokens.slice(refreshPool),
+        'reference-refresh': referencePool.refreshTokens.slice(0, refreshPool),
+        'reference-whoami': referencePool.accessTokens.slice(refreshPool),
+      }),
+    );
     await gen.loadPools(pools);
-    // The first size also warms the JIT up: a longer warm-up, or its figures are those of cold code.
-    const warmup = results.length === 0 ? seconds.warmup * 3 : seconds.warmup;
+    const purgeStart = performance.now();
+    const { sealedSuccessors } = await big.purge.purge();
+    const purged = { sealedSuccessors, seconds: (performance.now() - purgeStart) / 1000 };
+    await reference.purge.purge();
+    const jobsOf = (url: string, prefix: string) =>
+      ({
+        refresh: {
+          url: `${url}/v1/token/refresh`,
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'user-agent': userAgent },
+          dynamic: { kind: 'refresh', pool: `${prefix}refresh` },
+        },
+        whoami: { url: `${url}/v1/session`, method: 'GET', dynamic: { kind: 'bearer', pool: `${prefix}whoami` } },
+      }) as const;
+    const jobs = jobsOf(server.url, '');
+    const referenceJobs = jobsOf(reference.server.url, 'reference-');
+    // The first size also warms the JIT up first, or its figures would be those of cold code.
+    if (results.length === 0) {
+      for (const job of [jobs.refresh, referenceJobs.refresh, jobs.whoami, referenceJobs.whoami])
+        await gen.run({ ...job, connections, durationSec: seconds.jit });
+    }
     const phase = async (job: Omit<LoadJob, 'connections' | 'durationSec'>) => {
-      await gen.run({ ...job, connections, durationSec: warmup });
+      await gen.run({ ...job, connections, durationSec: seconds.warmup });
       return gen.run({ ...job, connections, durationSec: seconds.measure });
     };
-    const refresh = await phase({
-      url: `${server.url}/v1/token/refresh`,
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'user-agent': userAgent },
-      dynamic: { kind: 'refresh', pool: 'refresh' },
-    });
-    const whoami = await phase({ url: `${server.url}/v1/session`, method: 'GET', dynamic: { kind: 'bearer', pool: 'whoami' } });
-    if (refresh.non2xx > 0 || whoami.non2xx > 0 || refresh.exhausted > 0) {
-      console.error(`size ${size}: refresh non-2xx ${refresh.non2xx} (pool exhausted ${refresh.exhausted}), whoami non-2xx ${whoami.non2xx}`);
+    const rounds_ = { refresh: [] as LoadResult[], whoami: [] as LoadResult[], referenceRefresh: [] as LoadResult[], referenceWhoami: [] as LoadResult[] };
+    for (let round = 0; round < rounds; round++) {
+      // Which node goes first alternates, so neither always meets the other's after-effects.
+      const first = round % 2 === 0;
+      for (const kind of ['refresh', 'whoami'] as const) {
+        const referenceKind = kind === 'refresh' ? 'referenceRefresh' : 'referenceWhoami';
+        if (first) rounds_[kind].push(await phase(jobs[kind]));
+        rounds_[referenceKind].push(await phase(referenceJobs[kind]));
+        if (!first) rounds_[kind].push(await phase(jobs[kind]));
+      }
     }
+    const refresh = medianRound(rounds_.refresh);
+    const whoami = medianRound(rounds_.whoami);
+    const ofReference = (own: readonly LoadResult[], theirs: readonly LoadResult[]) => median(own.map((result, i) => rateOf(result) / rateOf(theirs[i]!)));
+    const roundShares = (own: readonly LoadResult[], theirs: readonly LoadResult[]) =>
+      own.map((result, i) => `${((rateOf(result) / rateOf(theirs[i]!)) * 100).toFixed(0)}%`).join(' ');
+    console.error(
+      `size ${size}: of the reference, round by round: refresh ${roundShares(rounds_.refresh, rounds_.referenceRefresh)}, whoami ${roundShares(rounds_.whoami, rounds_.referenceWhoami)}`,
+    );
+    const all = Object.values(rounds_).flat();
+    const non2xx = all.reduce((total, round) => total + round.non2xx, 0);
+    const exhausted = all.reduce((total, round) => total + round.exhausted, 0);
+    if (non2xx > 0 || exhausted > 0) console.error(`size ${size}: non-2xx ${non2xx}, refresh pool exhausted ${exhausted}`);
     results.push({
       sessions: stored,
-      refreshPerSec: refresh.ok / refresh.durationSec,
-      whoamiPerSec: whoami.ok / whoami.durationSec,
+      referenceSessions: referenceStored,
+      refreshPerSec: rateOf(refresh),
+      whoamiPerSec: rateOf(whoami),
+      referenceRefreshPerSec: rateOf(medianRound(rounds_.referenceRefresh)),
+      referenceWhoamiPerSec: rateOf(medianRound(rounds_.referenceWhoami)),
+      refreshOfReference: ofReference(rounds_.refresh, rounds_.referenceRefresh),
+      whoamiOfReference: ofReference(rounds_.whoami, rounds_.referenceWhoami),
       refreshP99: refresh.p99,
       whoamiP99: whoami.p99,
       fileBytes: statSync(dbPath).size + fileSizeOr0(`${dbPath}-wal`),
+      purged,
     });
   }
 } finally {
   await gen.close();
   await server.close();
+  await reference.server.close();
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+/** The round with the median rate: its rate and its p99 are reported. */
+function medianRound(results: readonly LoadResult[]): LoadResult {
+  const sorted = [...results].sort((a, b) => a.ok / a.durationSec - b.ok / b.durationSec);
+  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 function fileSizeOr0(path: string): number {
@@ -149,26 +247,44 @@ function fileSizeOr0(path: string): number {
 
 const first = results[0]!;
 const n0 = (value: number) => Math.round(value).toLocaleString('en-US');
-const ratio = (value: number, base: number) => `${((value / base) * 100).toFixed(0)}%`;
+const pct = (value: number) => `${(value * 100).toFixed(0)}%`;
 const rows = [
-  ['sessions stored', 'refresh/s', 'of first', 'p99', 'whoami/s', 'of first', 'p99', 'store (file + WAL)', 'bytes/session', 'within 10%'],
+  [
+    'sessions stored',
+    'purged before',
+    'refresh/s',
+    'of first',
+    'of reference',
+    'p99',
+    'whoami/s',
+    'of first',
+    'of reference',
+    'p99',
+    'store (file + WAL)',
+    'bytes/session',
+    'within 10% of reference',
+  ],
   ...results.map((figures) => [
     n0(figures.sessions),
+    `${n0(figures.purged.sealedSuccessors)} in ${figures.purged.seconds.toFixed(2)} s`,
     n0(figures.refreshPerSec),
-    ratio(figures.refreshPerSec, first.refreshPerSec),
+    pct(figures.refreshPerSec / first.refreshPerSec),
+    `${pct(figures.refreshOfReference)} of ${n0(figures.referenceRefreshPerSec)}`,
     `${figures.refreshP99} ms`,
     n0(figures.whoamiPerSec),
-    ratio(figures.whoamiPerSec, first.whoamiPerSec),
+    pct(figures.whoamiPerSec / first.whoamiPerSec),
+    `${pct(figures.whoamiOfReference)} of ${n0(figures.referenceWhoamiPerSec)}`,
     `${figures.whoamiP99} ms`,
     `${(figures.fileBytes / 2 ** 20).toFixed(1)} MiB`,
     n0(figures.fileBytes / figures.sessions),
-    figures.refreshPerSec >= 0.9 * first.refreshPerSec && figures.whoamiPerSec >= 0.9 * first.whoamiPerSec ? 'PASS' : 'MISS',
+    figures === first ? 'control' : figures.refreshOfReference >= 0.9 && figures.whoamiOfReference >= 0.9 ? 'PASS' : 'MISS',
   ]),
 ];
 const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
 const line = (row: string[]) => `| ${row.map((cell, column) => cell.padEnd(widths[column]!)).join(' | ')} |`;
 console.log(`\n${line(rows[0]!)}\n|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`);
 for (const row of rows.slice(1)) console.log(line(row));
+console.log(`\nThe reference node's store held ${results.map((figures) => n0(figures.referenceSessions)).join(', ')} sessions (its pools) at the sizes above.`);
 console.log(
   `\nSeeding through the store: ${n0(stored)} sessions (the bench's own pools included) in ${seedingSeconds.toFixed(1)} s of imports` +
     (stored >= 1_000_000 ? `; goal: a million in under a minute: ${seedingSeconds < 60 ? 'PASS' : 'MISS'}` : ''),

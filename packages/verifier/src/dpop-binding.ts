@@ -23,8 +23,8 @@ export interface TokenProofRequest {
   /** The `DPoP` header: one proof. */
   readonly proof: string | string[] | undefined;
   readonly method: string;
-  /** The absolute URL the client addressed. */
-  readonly url: string;
+  /** The absolute URL the client addressed, or every URL it may have named (a proxy in front). */
+  readonly url: string | readonly string[];
   /** Epoch milliseconds. */
   readonly now: number;
   /** Seconds a proof stays acceptable after its `iat`; 60 unless given. */

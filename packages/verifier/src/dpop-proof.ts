@@ -28,8 +28,11 @@ export type DpopProofProblem =
 export interface DpopProofCheckOptions {
   /** The request's method. */
   readonly method: string;
-  /** The request's absolute URL; its query and fragment are not compared (RFC 9449 §4.3). */
-  readonly url: string;
+  /**
+   * The request's absolute URL; its query and fragment are not compared (RFC 9449 §4.3). Or every URL
+   * the request may be named by (an app behind a proxy that rewrites paths): `htu` must name one.
+   */
+  readonly url: string | readonly string[];
   /** Epoch milliseconds that `iat` is judged at. */
   readonly now: number;
   /** Seconds a proof stays acceptable after its `iat`. Default 60. */
@@ -89,7 +92,8 @@ export async function checkDpopProof(proof: string | undefined, options: DpopPro
   const { jti, htm, htu, iat, ath, nonce } = payload;
   if (typeof jti !== 'string' || jti === '' || jti.length > maxJtiLength) throw dpopProofError('jti');
   if (htm !== options.method) throw dpopProofError('htm');
-  if (typeof htu !== 'string' || !sameTarget(htu, options.url)) throw dpopProofError('htu');
+  const urls = typeof options.url === 'string' ? [options.url] : options.url;
+  if (typeof htu !== 'string' || !urls.some((url) => sameTarget(htu, url))) throw dpopProofError('htu');
   const nowSeconds = options.now / 1000;
   if (typeof iat !== 'number' || !Number.isFinite(iat)) throw dpopProofError('iat');
   if (iat > nowSeconds + (options.clockSkew ?? 5) || iat < nowSeconds - (options.maxAge ?? 60)) {

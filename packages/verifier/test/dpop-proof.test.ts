@@ -69,6 +69,18 @@ describe('a good proof', () => {
     expect(checked.jkt).toBe(device.jkt);
   });
 
+  it('names any one of the URLs a request may have been sent to (a proxy in front), with one signature check', async () => {
+    const behindProxy = 'https://app.example.com/auth/v1/session/refresh';
+    const urls = [url, behindProxy];
+    for (const htu of urls) expect((await checkDpopProof(await proof({ claims: { htu } }), { ...request, url: urls })).jkt).toBe(device.jkt);
+    const elsewhere = await proof({ claims: { htu: 'https://app.example.com/v1/other' } });
+    expect(await reasonOf(checkDpopProof(elsewhere, { ...request, url: urls }))).toBe('htu');
+    expect(await reasonOf(checkDpopProof(await proof({ claims: { htu: behindProxy } }), { ...request, url: [] }))).toBe('htu');
+    // The signature is checked before htu: a forgery naming the second URL fails as a forgery, once.
+    const forgery = forged({ alg: 'ES256', typ: 'dpop+jwt', jwk: device.jwk }, { jti: 'f', htm: 'POST', htu: behindProxy, iat: Math.floor(now / 1000) });
+    expect(await reasonOf(checkDpopProof(forgery, { ...request, url: urls }))).toBe('signature');
+  });
+
   it('passes bound to its own key, with the access token it was made for, and with an accepted nonce', async () => {
     const accessToken = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl';
     const made = await proof({ claims: { ath: await accessTokenHash(accessToken), nonce: 'n-1' } });

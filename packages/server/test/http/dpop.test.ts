@@ -90,6 +90,28 @@ describe('DPoP at the refresh endpoint', () => {
     expect(audit.body.events).toMatchObject([{ type: 'session.reuse_detected', reason: 'reuse_detected', details: { dpop_proof: 'missing' } }]);
   });
 
+  it('introspection tells a bound token by token_type DPoP and its key by cnf.jkt (RFC 9449 §6.2); a bearer token has neither', async () => {
+    server = await startServer({ config });
+    const key = await deviceKey(server.clock);
+    const bound = await signIn(server.url, 'strict', key.jkt);
+    const bearer = await signIn(server.url, 'bind');
+    const introspect = async (token: string) => {
+      const answer = await send(`${server!.url}/oauth/introspect`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${testApiKey}`, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token }).toString(),
+      });
+      expect(answer.status).toBe(200);
+      return answer.body as Record<string, unknown>;
+    };
+    expect(await introspect(bound.access_token)).toMatchObject({ active: true, token_type: 'DPoP', cnf: { jkt: key.jkt } });
+    expect(await introspect(bound.refresh_token)).toMatchObject({ active: true, token_type: 'refresh_token', cnf: { jkt: key.jkt } });
+    const plain = await introspect(bearer.access_token);
+    expect(plain).toMatchObject({ active: true, token_type: 'Bearer' });
+    expect(plain).not.toHaveProperty('cnf');
+    expect(await introspect(bearer.refresh_token)).not.toHaveProperty('cnf');
+  });
+
   it('a session bound at sign-in (dpop_jkt) refuses a proof by another key, and with dpop_misuse "refuse" stays usable by its own', async () => {
     server = await startServer({ config });
     const key = await deviceKey(server.clock);

@@ -112,11 +112,15 @@ export const oauthRoutes: FastifyPluginAsync<OAuthRouteOptions> = async (app, { 
 
   function activeTokenJson(active: ActiveToken) {
     const common = { active: true, sub: active.session.userId, sid: active.session.id, flow: active.session.flow };
+    // RFC 9449 §6.2: a token bound to a DPoP key is introspected with its key's thumbprint.
+    const cnf = active.session.dpopJkt ? { cnf: { jkt: active.session.dpopJkt } } : {};
     if (active.kind === 'access_token') {
       const { claims } = active;
+      const jkt = claims.cnf?.jkt;
       return {
         ...common,
-        token_type: 'Bearer',
+        // The token's own binding: one issued before its session was bound is still a bearer token.
+        ...(jkt ? { token_type: 'DPoP', cnf: { jkt } } : { token_type: 'Bearer' }),
         exp: claims.exp,
         iat: claims.iat,
         client_id: claims.client_id,
@@ -127,6 +131,7 @@ export const oauthRoutes: FastifyPluginAsync<OAuthRouteOptions> = async (app, { 
     }
     return {
       ...common,
+      ...cnf,
       token_type: 'refresh_token',
       exp: Math.floor(sessionEnd(active.session) / 1000),
       iat: Math.floor(active.issuedAt / 1000),

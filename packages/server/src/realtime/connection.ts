@@ -5,7 +5,7 @@ import type { Clock, Scheduler, Timer } from '../core/clock.js';
 import { type SessionRecord, sessionEnd } from '../core/session.js';
 import { assertActive, type SessionService, type TokenPresentation } from '../core/sessions.js';
 import { type RealtimeError, realtimeError, toRealtimeError } from './close-codes.js';
-import { corked, type EndingFrame, frameOf } from './ending-frame.js';
+import { corked, type EndingFrame, frameOf, holdReading } from './ending-frame.js';
 import { MessageRate } from './message-rate.js';
 import { type ClientFrame, encodeServerFrame, parseClientFrame, type ServerFrame } from './protocol.js';
 
@@ -150,15 +150,17 @@ export class SocketConnection implements RealtimeConnection {
   /**
    * The session changed (refreshed, or revoked here or on another node): follow the change, or end
    * the socket with `ending`, the frame the gateway worked out once for all sockets of the session.
+   * An ended socket stops being read until the returned function is called (`holdReading`).
    */
-  sessionChanged(session: SessionRecord, ending: EndingFrame | null): void {
-    if (this.#closing || this.#session?.id !== session.id || session.version < this.#session.version) return;
+  sessionChanged(session: SessionRecord, ending: EndingFrame | null): (() => void) | undefined {
+    if (this.#closing || this.#session?.id !== session.id || session.version < this.#session.version) return undefined;
     if (ending) {
       this.end(ending);
-      return;
+      return holdReading(this.#ws);
     }
     this.#session = session;
     this.#schedule();
+    return undefined;
   }
 
   /** Heartbeat: pings a live peer; drops one that did not answer the previous ping. */

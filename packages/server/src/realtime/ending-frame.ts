@@ -57,3 +57,14 @@ export function corked(ws: WebSocket, write: () => void): void {
     stream.uncork();
   }
 }
+
+/**
+ * Stops reading the socket until the returned function is called (`ws`'s own `pause` and `resume`).
+ * A socket told it is ended answers with its closing handshake at once; read then, those handshakes
+ * (~50 µs each on the server) run between the turns of a fan-out, ahead of the sockets not told yet.
+ * Held, they wait for the end of it. `ws`'s close timer still ends a socket that is never read again.
+ */
+export function holdReading(ws: WebSocket): () => void {
+  ws.pause();
+  return () => ws.resume();
+}

@@ -8,10 +8,10 @@ import { EndingFrame } from './ending-frame.js';
 /**
  * Sockets told per turn of the event loop before it yields to other work, by default: 1,000 sockets
  * take 40–75 ms on a quiet core of this project's bench machine, nearly all of it one `writev` each.
- * Fewer per turn starve other requests less, but between turns the told sockets' close handshakes
- * (~50 µs each on the server) run ahead of the sockets not told yet: at 256 a turn, 1,000 sockets of
- * one session heard of it by p99 115 ms, at 1,024 by 54–76 ms (`npm run bench:realtime -- --quick`).
- * Other requests wait once per mass revocation for up to a turn.
+ * Fewer per turn starve other requests less, but cost more turns; at 256 a turn, 1,000 sockets of one
+ * session heard of it by p99 115 ms, at 1,024 by 54–76 ms (`npm run bench:realtime -- --quick`).
+ * Other requests wait once per mass revocation for up to a turn. The told sockets are not read until
+ * the queue is empty, so their closing handshakes do not run between the turns (`holdReading`).
  */
 export const socketsPerTurn = 1024;
 
@@ -53,6 +53,8 @@ export class SessionChanges {
    */
   readonly #endings = new Map<string, EndingFrame>();
   #drained: (() => void)[] = [];
+  /** Resumes reading the sockets ended since the queue was last empty: their closing handshakes wait till then. */
+  #held: (() => void)[] = [];
 
   constructor(options: SessionChangesOptions) {
     this.#options = options;
@@ -81,7 +83,7 @@ export class SessionChanges {
     this.#queue = [];
     this.#next = 0;
     this.#current = null;
-    for (const resolve of this.#drained.splice(0)) resolve();
+    this.#settle();
   }
 
   #schedule(): void {
@@ -101,11 +103,20 @@ export class SessionChanges {
       if (!current) break;
       const stop = Math.min(current.sockets.length, current.told + budget);
       budget -= stop - current.told;
-      for (; current.told < stop; current.told++) current.sockets[current.told]!.sessionChanged(current.session, current.ending);
+      for (; current.told < stop; current.told++) {
+        const release = current.sockets[current.told]!.sessionChanged(current.session, current.ending);
+        if (release) this.#held.push(release);
+      }
       this.#current = current.told < current.sockets.length ? current : null;
     }
     if (this.pending > 0) this.#schedule();
-    else for (const resolve of this.#drained.splice(0)) resolve();
+    else this.#settle();
+  }
+
+  /** Every queued change has reached its sockets: the ended ones are read again, and waiters told. */
+  #settle(): void {
+    for (const release of this.#held.splice(0)) release();
+    for (const resolve of this.#drained.splice(0)) resolve();
   }
 
   /** The next queued change that has sockets on this node, with its ending worked out once for all of them. */

@@ -78,7 +78,7 @@ describe('revocation fan-out after the answer', () => {
     }
   });
 
-  it("tells one session's 300 sockets 128 a turn when asked to, yielding to the event loop in between", async () => {
+  it("tells one session's 300 sockets 128 a turn when asked to, and reads none of their closing handshakes before the last", async () => {
     const perTurn = 128;
     server = await startRealtimeServer({ time: 'manual', realtime: { ...heldTurns, socketsPerTurn: perTurn, maxSocketsPerClient: null } });
     const grant = await server.tessera.sessions.createSession({ userId: 'erin' });
@@ -93,6 +93,14 @@ describe('revocation fan-out after the answer', () => {
     expect(answer.status).toBe(200);
     expect(told).not.toHaveBeenCalled();
     const counts: number[] = [];
+    turns.held.shift()?.();
+    counts.push(told.mock.calls.length);
+    // The told sockets hear of it and answer with their closing handshake, which the server does not
+    // read until every socket is told: no handshake runs between the turns. (Each would take
+    // milliseconds; the wait is a margin.)
+    await Promise.all(sockets.slice(0, perTurn).map((socket) => socket.next('session_ended')));
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(server.realtime.connectionsOfSession(grant.session.id)).toHaveLength(300);
     for (let turn = turns.held.shift(); turn; turn = turns.held.shift()) {
       turn();
       counts.push(told.mock.calls.length);
@@ -100,6 +108,8 @@ describe('revocation fan-out after the answer', () => {
     expect(counts).toEqual([128, 256, 300]);
     const closes = await Promise.all(sockets.map((socket) => socket.closed));
     expect(new Set(closes.map((closed) => closed.code))).toEqual(new Set([4003]));
+    // Read again after the last turn: every handshake completes and the server lets the sockets go.
+    await vi.waitFor(() => expect(server!.realtime.connectionsOfSession(grant.session.id)).toHaveLength(0), { timeout: 10_000 });
   });
 
   it(`reaches all 1,000 sockets of one session on one node when it is revoked, in one turn of ${socketsPerTurn} (real sockets)`, async () => {

@@ -113,7 +113,6 @@ export const oauthRoutes: FastifyPluginAsync<OAuthRouteOptions> = async (app, { 
   function activeTokenJson(active: ActiveToken) {
     const common = { active: true, sub: active.session.userId, sid: active.session.id, flow: active.session.flow };
     // RFC 9449 §6.2: a token bound to a DPoP key is introspected with its key's thumbprint.
-    const cnf = active.session.dpopJkt ? { cnf: { jkt: active.session.dpopJkt } } : {};
     if (active.kind === 'access_token') {
       const { claims } = active;
       const jkt = claims.cnf?.jkt;
@@ -129,9 +128,10 @@ export const oauthRoutes: FastifyPluginAsync<OAuthRouteOptions> = async (app, { 
         jti: claims.jti,
       };
     }
+    const { dpopJkt } = active.session;
     return {
       ...common,
-      ...cnf,
+      ...(dpopJkt ? { cnf: { jkt: dpopJkt } } : {}),
       token_type: 'refresh_token',
       exp: Math.floor(sessionEnd(active.session) / 1000),
       iat: Math.floor(active.issuedAt / 1000),

@@ -10,6 +10,9 @@
  *   npm run bench:profile-refresh -- --out p.cpuprofile   keep the profile (opens in Chrome DevTools)
  *   npm run bench:profile-refresh -- --no-profile     only the CPU per refresh, without profiler overhead
  *   npm run bench:profile-refresh -- --store postgres
+ *   npm run bench:profile-refresh -- --seeded 1000000   refresh sessions drawn at random from a million
+ *                                                        seeded through the store, whose tokens the node
+ *                                                        did not issue (as `bench:scale` measures them)
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -20,7 +23,7 @@ import { PostgresSessionStore } from '../packages/server/src/stores/postgres.js'
 import { SqliteSessionStore } from '../packages/server/src/stores/sqlite.js';
 import { createBenchDatabase } from './postgres.js';
 import { LoadGenerator } from './protocol.js';
-import { createSessions, startTessera } from './servers.js';
+import { createSessions, drawAtRandom, seedSessions, startTessera } from './servers.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -29,6 +32,7 @@ const { values: flags } = parseArgs({
     store: { type: 'string', default: 'sqlite' },
     out: { type: 'string' },
     top: { type: 'string', default: '30' },
+    seeded: { type: 'string' },
     // CPU per refresh without the profiler's own overhead.
     'no-profile': { type: 'boolean', default: false },
   },
@@ -131,8 +135,16 @@ try {
   const server = await startTessera(store);
   try {
     const pool = Math.ceil(seconds * 6_000) + 4_000;
-    process.stderr.write(`creating ${pool} sessions\n`);
-    const { refreshTokens } = await createSessions(server.tessera, pool, 64, 'profile');
+    const seeded = flags.seeded === undefined ? 0 : Number(flags.seeded);
+    if (!Number.isInteger(seeded) || seeded < 0) throw new Error('--seeded must be a whole number of sessions');
+    let refreshTokens: string[];
+    if (seeded > 0) {
+      process.stderr.write(`seeding ${seeded} sessions\n`);
+      refreshTokens = drawAtRandom(await seedSessions(store, 0, Math.max(seeded, pool), Date.now()), pool);
+    } else {
+      process.stderr.write(`creating ${pool} sessions\n`);
+      ({ refreshTokens } = await createSessions(server.tessera, pool, 64, 'profile'));
+    }
     const poolsFile = join(dir, 'pools.json');
     writeFileSync(poolsFile, JSON.stringify({ refresh: refreshTokens }));
     await gen.loadPools(poolsFile);

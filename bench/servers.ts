@@ -2,7 +2,10 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { parseConfig } from '../packages/server/src/config.js';
 import { systemClock } from '../packages/server/src/core/clock.js';
-import type { SessionStore } from '../packages/server/src/core/store.js';
+import { newId } from '../packages/server/src/core/ids.js';
+import { generateRefreshToken, hashRefreshToken } from '../packages/server/src/core/refresh-tokens.js';
+import type { SessionRecord } from '../packages/server/src/core/session.js';
+import type { RefreshTokenRecord, SessionStore } from '../packages/server/src/core/store.js';
 import { type AppOptions, buildApp } from '../packages/server/src/http/app.js';
 import { createTessera, type Tessera } from '../packages/server/src/tessera.js';
 
@@ -102,4 +105,65 @@ export async function createSessions(
     }
   }
   return { refreshTokens, accessTokens };
+}
+
+/** The user agent of every seeded session's device, and of the benches' refreshes. */
+export const seededUserAgent = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+/** Sessions per import transaction: 50,000 seeds a million in ~49 s here, 10,000 took 64-69 s (fewer commits of the same index pages). */
+const importBatch = 50_000;
+const day = 86_400_000;
+
+/**
+ * Seeds `count` sessions through `SessionStore.importSessions` (not HTTP), numbered from `first`, as
+ * a real store holds them: made over the past week (so their ids, which start with the creation
+ * time, spread over the store), many users, some with several sessions, a device each. Returns their
+ * refresh tokens, which this node never issued: it remembers none of them.
+ */
+export async function seedSessions(store: SessionStore, first: number, count: number, now: number): Promise<string[]> {
+  const tokens: string[] = [];
+  for (let done = 0; done < count; done += importBatch) {
+    const batch = Array.from({ length: Math.min(importBatch, count - done) }, (_, i) => {
+      const token = generateRefreshToken();
+      tokens.push(token);
+      return seededSession(first + done + i, now, token);
+    });
+    await store.importSessions(batch);
+  }
+  return tokens;
+}
+
+function seededSession(index: number, now: number, refreshToken: string): { session: SessionRecord; refreshToken: RefreshTokenRecord } {
+  const createdAt = now - (index % 10_000) * 60_000;
+  const session: SessionRecord = {
+    id: newId('ses_', createdAt),
+    userId: `user-${index % 400_000}`,
+    flow: 'default',
+    createdAt,
+    lastRefreshedAt: null,
+    expiresAt: createdAt + 14 * day,
+    idleExpiresAt: null,
+    revokedAt: null,
+    revokedReason: null,
+    metadata: {},
+    device: { userAgent: seededUserAgent, browser: 'Chrome 131', os: 'macOS', ip: '203.0.113.7' },
+    refreshCount: 0,
+    dpopJkt: null,
+    version: 1,
+  };
+  return {
+    session,
+    refreshToken: { hash: hashRefreshToken(refreshToken), sessionId: session.id, issuedAt: createdAt, spentAt: null, sealedSuccessor: null },
+  };
+}
+
+/** Removes `count` items chosen at random from `items` and returns them. */
+export function drawAtRandom<T>(items: T[], count: number): T[] {
+  const drawn: T[] = [];
+  for (let i = 0; i < count && items.length > 0; i++) {
+    const at = Math.floor(Math.random() * items.length);
+    drawn.push(items[at]!);
+    items[at] = items.at(-1)!;
+    items.pop();
+  }
+  return drawn;
 }

@@ -54,6 +54,7 @@ import {
   userSearchParameters,
   webhookParameters,
 } from './statements.js';
+import { WalCheckpointer } from './wal-checkpointer.js';
 
 /** Error codes at start that mean the file can never be this store as it is: damaged, not SQLite, not openable. */
 const unusableFileCodes = new Set(['SQLITE_NOTADB', 'SQLITE_CORRUPT', 'SQLITE_CANTOPEN', 'SQLITE_READONLY', 'SQLITE_PERM']);
@@ -90,12 +91,17 @@ export class SqliteSessionStore implements SessionStore {
     rotationBatchLimit,
   );
   #takeSpentWithSealedSuccessor: Database.Statement | undefined;
+  readonly #path: string;
+  /** Rotation batches committed, until the checkpointer starts. */
+  #batches = 0;
+  #checkpointer: WalCheckpointer | undefined;
 
   /**
    * Opens (creating it if needed) the database file at `path` and applies pending migrations. A file
    * that cannot be a store (damaged, not SQLite, not openable) is a ConfigError that names it.
    */
   constructor(path: string) {
+    this.#path = path;
     let db: Database.Database | undefined;
     try {
       if (path !== ':memory:') prepareOwnerOnlyFile(path);
@@ -202,6 +208,7 @@ export class SqliteSessionStore implements SessionStore {
 
   /** One batch of rotations, one transaction; a rotation that fails alone is rolled back to its savepoint. */
   #rotateBatch(batch: readonly QueuedRotation[]): BatchOutcome<SessionRecord | null>[] {
+    if (++this.#batches === checkpointerAfterBatches && this.#path !== ':memory:') this.#checkpointer = WalCheckpointer.start(this.#path, this.#db);
     return this.#run(() =>
       this.#transactions.batch.immediate(batch, (queued: QueuedRotation): BatchOutcome<SessionRecord | null> => {
         try {
@@ -479,6 +486,7 @@ export class SqliteSessionStore implements SessionStore {
     // Rotations and proofs still queued are committed and answered, not dropped.
     if (this.#db.open) this.#rotations.drain();
     if (this.#db.open) this.#dpopProofs.drain();
+    await this.#checkpointer?.stop();
     if (this.#db.open) this.#db.close();
   }
 
@@ -504,6 +512,13 @@ type QueuedRotation =
 
 /** Most rotations in one transaction: enough for every connection of a busy node, few enough to answer them soon. */
 const rotationBatchLimit = 256;
+
+/**
+ * Rotation batches after which a file store checkpoints its log on a thread of its own
+ * (`WalCheckpointer`): a store that takes refreshes steadily, not one a test or a CLI command opens
+ * for a moment (a thread costs ~50 ms of CPU to start).
+ */
+const checkpointerAfterBatches = 64;
 
 /**
  * Transactions prepared once (better-sqlite3 builds a wrapper per `transaction()` call):

@@ -1,0 +1,117 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { SessionRecord } from '../../src/core/session.js';
+import type { RefreshTokenRecord } from '../../src/core/store.js';
+import { SqliteSessionStore } from '../../src/stores/sqlite.js';
+import { tempDir } from '../helpers.js';
+
+/**
+ * In WAL mode a commit goes to the log, and only a checkpoint writes the database file. SQLite's own
+ * checkpoint runs inside the commit that crosses 1,000 log pages, on the event loop; a store taking
+ * refreshes steadily hands it to a thread (`stores/wal-checkpointer.ts`). So a change reaching the
+ * database file soon after a small commit is the thread's doing.
+ */
+describe('SqliteSessionStore: the log checkpointed on a thread of its own', () => {
+  const t0 = Date.UTC(2026, 0, 1, 9, 0, 0);
+  let temp: ReturnType<typeof tempDir>;
+  let path: string;
+  let store: SqliteSessionStore;
+
+  beforeEach(() => {
+    temp = tempDir();
+    path = join(temp.dir, 'tessera.db');
+    store = new SqliteSessionStore(path);
+  });
+  afterEach(async () => {
+    await store.close();
+    temp.cleanup();
+  });
+
+  const fileDigest = () => createHash('sha256').update(readFileSync(path)).digest('hex');
+  const token = (sessionId: string): RefreshTokenRecord => ({
+    hash: randomBytes(32).toString('base64url'),
+    sessionId,
+    issuedAt: t0,
+    spentAt: null,
+    sealedSuccessor: null,
+  });
+
+  /** A session, then `count` refreshes of it one after another: each is a batch of its own. */
+  async function refreshOneByOne(count: number): Promise<{ session: SessionRecord; live: RefreshTokenRecord; refresh: () => Promise<void> }> {
+    const session: SessionRecord = {
+      id: `ses_${randomBytes(4).toString('hex')}`,
+      userId: 'alice',
+      flow: 'default',
+      createdAt: t0,
+      lastRefreshedAt: null,
+      expiresAt: t0 + 3_600_000,
+      idleExpiresAt: null,
+      revokedAt: null,
+      revokedReason: null,
+      metadata: {},
+      device: null,
+      refreshCount: 0,
+      dpopJkt: null,
+      version: 1,
+    };
+    let live = token(session.id);
+    await store.createSession(session, live);
+    const refresh = async () => {
+      const successor = token(session.id);
+      const at = t0 + 1_000;
+      const rotated = await store.rotateRefreshToken({
+        spentHash: live.hash,
+        spentAt: at,
+        sealedSuccessor: `sealed-${randomBytes(8).toString('hex')}`,
+        successor,
+        sessionId: session.id,
+        lastRefreshedAt: at,
+        idleExpiresAt: null,
+        device: null,
+        dpopJkt: null,
+      });
+      expect(rotated).not.toBeNull();
+      live = successor;
+    };
+    for (let i = 0; i < count; i++) await refresh();
+    return { session, live, refresh };
+  }
+
+  it('copies each commit into the database file soon after, once the store takes refreshes steadily', async () => {
+    const { session, refresh } = await refreshOneByOne(64);
+    // What the thread copies from now on: wait until a pass has found nothing new.
+    let settled = fileDigest();
+    await vi.waitFor(
+      async () => {
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        const now = fileDigest();
+        const same = now === settled;
+        settled = now;
+        expect(same).toBe(true);
+      },
+      { timeout: 10_000, interval: 0 },
+    );
+    await refresh();
+    await vi.waitFor(() => expect(fileDigest()).not.toBe(settled), { timeout: 10_000, interval: 25 });
+    expect((await store.getSession(session.id))?.refreshCount).toBe(65);
+  });
+
+  it('leaves checkpoints to SQLite in a store opened for a moment: a small commit stays in the log', async () => {
+    const { session, refresh } = await refreshOneByOne(10);
+    const before = fileDigest();
+    await refresh();
+    // Several of the thread's passes (50 ms each) would have run meanwhile.
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(fileDigest()).toBe(before);
+    expect((await store.getSession(session.id))?.refreshCount).toBe(11);
+  });
+
+  it('keeps every commit across a close and a reopen, the thread stopped first', async () => {
+    const { session } = await refreshOneByOne(100);
+    await store.close();
+    store = new SqliteSessionStore(path);
+    expect((await store.getSession(session.id))?.refreshCount).toBe(100);
+  });
+});

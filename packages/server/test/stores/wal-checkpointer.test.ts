@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { SessionRecord } from '../../src/core/session.js';
@@ -106,6 +106,16 @@ describe('SqliteSessionStore: the log checkpointed on a thread of its own', () =
     await new Promise((resolve) => setTimeout(resolve, 400));
     expect(fileDigest()).toBe(before);
     expect((await store.getSession(session.id))?.refreshCount).toBe(11);
+  });
+
+  it('keeps the log bounded under steady refreshes: it goes back to its start, not on to the end of the disk', async () => {
+    const sessions = await Promise.all(Array.from({ length: 8 }, () => refreshOneByOne(8)));
+    // 1,000 commits back to back, 8 refreshes each: ~8,000 log pages (31 MiB) were the log never
+    // to start afresh. The thread's passes alone never let it: a commit always lands during one.
+    for (let round = 0; round < 1000; round++) await Promise.all(sessions.map(({ refresh }) => refresh()));
+    const walBytes = statSync(`${path}-wal`).size;
+    expect(walBytes).toBeLessThan(16 * 2 ** 20);
+    expect((await store.getSession(sessions[0]!.session.id))?.refreshCount).toBe(1008);
   });
 
   it('keeps every commit across a close and a reopen, the thread stopped first', async () => {

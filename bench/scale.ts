@@ -53,6 +53,8 @@ interface SizeFigures {
   readonly refreshP99: number;
   readonly whoamiP99: number;
   readonly fileBytes: number;
+  /** The write-ahead log's file, after the size's phases (part of `fileBytes`). */
+  readonly walBytes: number;
   /** The purge run before the size's phases: sealed successors it cleared, and its seconds. */
   readonly purged: { readonly sealedSuccessors: number; readonly seconds: number };
 }
@@ -188,6 +190,7 @@ try {
       refreshP99: refresh.p99,
       whoamiP99: whoami.p99,
       fileBytes: statSync(dbPath).size + fileSizeOr0(`${dbPath}-wal`),
+      walBytes: fileSizeOr0(`${dbPath}-wal`),
       purged,
     });
   }
@@ -246,7 +249,7 @@ const rows = [
     pct(figures.whoamiPerSec / first.whoamiPerSec),
     `${pct(figures.whoamiOfReference)} of ${n0(figures.referenceWhoamiPerSec)}`,
     `${figures.whoamiP99} ms`,
-    `${(figures.fileBytes / 2 ** 20).toFixed(1)} MiB`,
+    `${(figures.fileBytes / 2 ** 20).toFixed(1)} MiB (WAL ${(figures.walBytes / 2 ** 20).toFixed(1)})`,
     n0(figures.fileBytes / figures.sessions),
     figures.refreshOfReference >= 0.9 && figures.whoamiOfReference >= 0.9 ? 'PASS' : 'MISS',
   ]),

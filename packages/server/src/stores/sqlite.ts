@@ -108,6 +108,9 @@ export class SqliteSessionStore implements SessionStore {
       db = new Database(path);
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
+      // A burst of writes (an import, a purge) leaves the log file as large as it grew: cut back to
+      // this when the log starts afresh. Steady refreshes keep it near 8 MiB (`WalCheckpointer`).
+      db.pragma(`journal_size_limit = ${walFileLimitBytes}`);
       db.pragma('busy_timeout = 5000');
       db.pragma('foreign_keys = ON');
       migrate(db);
@@ -519,6 +522,9 @@ const rotationBatchLimit = 256;
  * for a moment (a thread costs ~50 ms of CPU to start).
  */
 const checkpointerAfterBatches = 64;
+
+/** The size the write-ahead log's file is cut back to after a burst: 32 MiB. */
+const walFileLimitBytes = 32 * 2 ** 20;
 
 /**
  * Transactions prepared once (better-sqlite3 builds a wrapper per `transaction()` call):

@@ -38,24 +38,26 @@ describe('SqliteSessionStore: the log checkpointed on a thread of its own', () =
     sealedSuccessor: null,
   });
 
+  const sessionAt = (id: string): SessionRecord => ({
+    id,
+    userId: 'alice',
+    flow: 'default',
+    createdAt: t0,
+    lastRefreshedAt: null,
+    expiresAt: t0 + 3_600_000,
+    idleExpiresAt: null,
+    revokedAt: null,
+    revokedReason: null,
+    metadata: {},
+    device: null,
+    refreshCount: 0,
+    dpopJkt: null,
+    version: 1,
+  });
+
   /** A session, then `count` refreshes of it one after another: each is a batch of its own. */
   async function refreshOneByOne(count: number): Promise<{ session: SessionRecord; live: RefreshTokenRecord; refresh: () => Promise<void> }> {
-    const session: SessionRecord = {
-      id: `ses_${randomBytes(4).toString('hex')}`,
-      userId: 'alice',
-      flow: 'default',
-      createdAt: t0,
-      lastRefreshedAt: null,
-      expiresAt: t0 + 3_600_000,
-      idleExpiresAt: null,
-      revokedAt: null,
-      revokedReason: null,
-      metadata: {},
-      device: null,
-      refreshCount: 0,
-      dpopJkt: null,
-      version: 1,
-    };
+    const session = sessionAt(`ses_${randomBytes(4).toString('hex')}`);
     let live = token(session.id);
     await store.createSession(session, live);
     const refresh = async () => {
@@ -116,6 +118,28 @@ describe('SqliteSessionStore: the log checkpointed on a thread of its own', () =
     const walBytes = statSync(`${path}-wal`).size;
     expect(walBytes).toBeLessThan(16 * 2 ** 20);
     expect((await store.getSession(sessions[0]!.session.id))?.refreshCount).toBe(1008);
+  });
+
+  it('cuts the log file back after a burst of writes (an import, a purge) once the log starts afresh', async () => {
+    const { refresh } = await refreshOneByOne(64);
+    // One import of 60,000 sessions: one transaction, its every page in the log (~55 MiB).
+    const imported = Array.from({ length: 60_000 }, (_, i) => {
+      const id = `ses_import_${i}`;
+      return {
+        session: { ...sessionAt(id), metadata: { note: 'x'.repeat(400) } },
+        refreshToken: token(id),
+      };
+    });
+    await store.importSessions(imported);
+    expect(statSync(`${path}-wal`).size).toBeGreaterThan(32 * 2 ** 20);
+    // The import's own checkpoint, or the thread's, copies it; the next writes start the log afresh.
+    await vi.waitFor(
+      async () => {
+        await refresh();
+        expect(statSync(`${path}-wal`).size).toBeLessThanOrEqual(32 * 2 ** 20);
+      },
+      { timeout: 10_000, interval: 20 },
+    );
   });
 
   it('keeps every commit across a close and a reopen, the thread stopped first', async () => {

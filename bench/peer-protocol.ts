@@ -24,6 +24,9 @@ export type PeerAnswer =
 type Answered = Exclude<PeerAnswer, { type: 'listening' }>;
 
 /** node-oidc-provider in a child process, listening on loopback. */
+/** How long the peer may take to listen before it is forked again. */
+const startTimeoutMs = 30_000;
+
 export class OidcProviderPeer {
   readonly url: string;
   readonly pid: number;
@@ -50,19 +53,43 @@ export class OidcProviderPeer {
   }
 
   /** Forks the peer and resolves once it listens. */
+  /**
+   * Forks the peer and waits for it to listen. It starts in about two seconds; once (2026-12-03) a
+   * child printed oidc-provider's start-up warning and then sat idle for 17 minutes without
+   * listening, and the bench waited with it. A child silent for `startTimeoutMs` is killed and
+   * forked again, once.
+   */
   static async start(): Promise<OidcProviderPeer> {
+    try {
+      return await OidcProviderPeer.#fork();
+    } catch (error) {
+      process.stderr.write(`${error instanceof Error ? error.message : String(error)}; starting it again\n`);
+      return OidcProviderPeer.#fork();
+    }
+  }
+
+  static async #fork(): Promise<OidcProviderPeer> {
     // Explicit execArgv: a --cpu-prof on the parent profiles Tessera, not the peer.
     const child = fork(fileURLToPath(new URL('./peer-oidc-provider.ts', import.meta.url)), [], {
       execArgv: ['--import', 'tsx'],
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     });
-    const url = await new Promise<string>((resolve, reject) => {
-      child.on('message', (message: PeerAnswer) => {
-        if (message.type === 'listening') resolve(message.url);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        child.on('message', (message: PeerAnswer) => {
+          if (message.type === 'listening') resolve(message.url);
+        });
+        child.once('exit', (code) => reject(new Error(`oidc-provider peer exited before listening (${code})`)));
+        timer = setTimeout(() => {
+          child.kill('SIGKILL');
+          reject(new Error(`oidc-provider peer did not listen within ${startTimeoutMs / 1000} s`));
+        }, startTimeoutMs);
       });
-      child.once('exit', (code) => reject(new Error(`oidc-provider peer exited before listening (${code})`)));
-    });
-    return new OidcProviderPeer(child, url);
+      return new OidcProviderPeer(child, url);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async seed(refresh: number, bearer: number): Promise<{ refreshTokens: string[]; accessTokens: string[] }> {

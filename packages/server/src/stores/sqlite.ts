@@ -92,8 +92,8 @@ export class SqliteSessionStore implements SessionStore {
   );
   #takeSpentWithSealedSuccessor: Database.Statement | undefined;
   readonly #path: string;
-  /** Rotation batches committed, until the checkpointer starts. */
-  #batches = 0;
+  /** Operations run (`#run`), until the checkpointer starts. */
+  #operations = 0;
   #checkpointer: WalCheckpointer | undefined;
 
   /**
@@ -211,7 +211,6 @@ export class SqliteSessionStore implements SessionStore {
 
   /** One batch of rotations, one transaction; a rotation that fails alone is rolled back to its savepoint. */
   #rotateBatch(batch: readonly QueuedRotation[]): BatchOutcome<SessionRecord | null>[] {
-    if (++this.#batches === checkpointerAfterBatches && this.#path !== ':memory:') this.#checkpointer = WalCheckpointer.start(this.#path, this.#db);
     return this.#run(() =>
       this.#transactions.batch.immediate(batch, (queued: QueuedRotation): BatchOutcome<SessionRecord | null> => {
         try {
@@ -495,6 +494,7 @@ export class SqliteSessionStore implements SessionStore {
 
   /** Runs a statement, turning "cannot answer now" into `service_unavailable`. */
   #run<T>(work: () => T): T {
+    if (++this.#operations === checkpointerAfterOperations && this.#path !== ':memory:') this.#checkpointer = WalCheckpointer.start(this.#path, this.#db);
     try {
       return work();
     } catch (error) {
@@ -517,11 +517,11 @@ type QueuedRotation =
 const rotationBatchLimit = 256;
 
 /**
- * Rotation batches after which a file store checkpoints its log on a thread of its own
- * (`WalCheckpointer`): a store that takes refreshes steadily, not one a test or a CLI command opens
- * for a moment (a thread costs ~50 ms of CPU to start).
+ * Store operations after which a file store checkpoints its log on a thread of its own
+ * (`WalCheckpointer`): a store in service (sign-ins, refreshes, revocations), not one a test or a
+ * CLI command opens for a moment (a thread costs ~50 ms of CPU to start).
  */
-const checkpointerAfterBatches = 64;
+const checkpointerAfterOperations = 256;
 
 /** The size the write-ahead log's file is cut back to after a burst: 32 MiB. */
 const walFileLimitBytes = 32 * 2 ** 20;

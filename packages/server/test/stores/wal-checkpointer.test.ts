@@ -9,9 +9,9 @@ import { tempDir } from '../helpers.js';
 
 /**
  * In WAL mode a commit goes to the log, and only a checkpoint writes the database file. SQLite's own
- * checkpoint runs inside the commit that crosses 1,000 log pages, on the event loop; a store taking
- * refreshes steadily hands it to a thread (`stores/wal-checkpointer.ts`). So a change reaching the
- * database file soon after a small commit is the thread's doing.
+ * checkpoint runs inside the commit that crosses 1,000 log pages, on the event loop; a store in
+ * service (256 operations in) hands it to a thread (`stores/wal-checkpointer.ts`). So a change
+ * reaching the database file soon after a small commit is the thread's doing.
  */
 describe('SqliteSessionStore: the log checkpointed on a thread of its own', () => {
   const t0 = Date.UTC(2026, 0, 1, 9, 0, 0);
@@ -29,6 +29,8 @@ describe('SqliteSessionStore: the log checkpointed on a thread of its own', () =
     temp.cleanup();
   });
 
+  /** Refreshes one after another that make a store one in service: with its sign-in, 257 operations. */
+  const inService = 256;
   const fileDigest = () => createHash('sha256').update(readFileSync(path)).digest('hex');
   const token = (sessionId: string): RefreshTokenRecord => ({
     hash: randomBytes(32).toString('base64url'),
@@ -81,8 +83,8 @@ describe('SqliteSessionStore: the log checkpointed on a thread of its own', () =
     return { session, live, refresh };
   }
 
-  it('copies each commit into the database file soon after, once the store takes refreshes steadily', async () => {
-    const { session, refresh } = await refreshOneByOne(64);
+  /** Resolves once `write` has reached the database file (not only the log), after what came before settled there. */
+  async function expectCopiedSoon(write: () => Promise<unknown>): Promise<void> {
     // What the thread copies from now on: wait until a pass has found nothing new.
     let settled = fileDigest();
     await vi.waitFor(
@@ -95,9 +97,25 @@ describe('SqliteSessionStore: the log checkpointed on a thread of its own', () =
       },
       { timeout: 10_000, interval: 0 },
     );
-    await refresh();
+    await write();
     await vi.waitFor(() => expect(fileDigest()).not.toBe(settled), { timeout: 10_000, interval: 25 });
-    expect((await store.getSession(session.id))?.refreshCount).toBe(65);
+  }
+
+  it('copies each commit into the database file soon after, once the store is in service', async () => {
+    const { session, refresh } = await refreshOneByOne(inService);
+    await expectCopiedSoon(refresh);
+    expect((await store.getSession(session.id))?.refreshCount).toBe(inService + 1);
+  });
+
+  it('does so for a store that only signs people in and out, too', async () => {
+    for (let i = 0; i < inService / 2; i++) {
+      const session = sessionAt(`ses_in_${i}`);
+      await store.createSession(session, token(session.id));
+      await store.revokeSession(session.id, 'logout', t0 + 1_000);
+    }
+    const last = sessionAt('ses_last');
+    await expectCopiedSoon(() => store.createSession(last, token(last.id)));
+    expect(await store.getSession(last.id)).toEqual(last);
   });
 
   it('leaves checkpoints to SQLite in a store opened for a moment: a small commit stays in the log', async () => {
@@ -121,7 +139,7 @@ describe('SqliteSessionStore: the log checkpointed on a thread of its own', () =
   });
 
   it('cuts the log file back after a burst of writes (an import, a purge) once the log starts afresh', async () => {
-    const { refresh } = await refreshOneByOne(64);
+    const { refresh } = await refreshOneByOne(inService);
     // One import of 60,000 sessions: one transaction, its every page in the log (~55 MiB).
     const imported = Array.from({ length: 60_000 }, (_, i) => {
       const id = `ses_import_${i}`;

@@ -494,11 +494,21 @@ export class SqliteSessionStore implements SessionStore {
 
   /** Runs a statement, turning "cannot answer now" into `service_unavailable`. */
   #run<T>(work: () => T): T {
-    if (++this.#operations === checkpointerAfterOperations && this.#path !== ':memory:') this.#checkpointer = WalCheckpointer.start(this.#path, this.#db);
+    if (++this.#operations === checkpointerAfterOperations) this.#startCheckpointer();
     try {
       return work();
     } catch (error) {
       throw this.#storeError(error);
+    }
+  }
+
+  /** A file store in service checkpoints on a thread; where none can start, SQLite goes on checkpointing in its commits. */
+  #startCheckpointer(): void {
+    if (this.#path === ':memory:' || !this.#db.open) return;
+    try {
+      this.#checkpointer = WalCheckpointer.start(this.#path, this.#db);
+    } catch {
+      // No thread (a resource limit, a runtime without workers): the request goes on regardless.
     }
   }
 

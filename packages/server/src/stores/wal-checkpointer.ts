@@ -51,7 +51,6 @@ export class WalCheckpointer {
 
   /** Starts checkpointing the store at `path`, which `db` (its main connection) writes in WAL mode. */
   static start(path: string, db: Database.Database): WalCheckpointer {
-    db.pragma(`wal_autocheckpoint = ${mainCheckpointPages}`);
     const worker = new Worker(checkpointerSource, {
       eval: true,
       workerData: {
@@ -61,6 +60,7 @@ export class WalCheckpointer {
       },
     });
     const checkpointer = new WalCheckpointer(worker);
+    db.pragma(`wal_autocheckpoint = ${mainCheckpointPages}`);
     // It keeps no process alive: a node that is done exits without stopping it.
     worker.unref();
     const fallBack = () => {
@@ -70,11 +70,6 @@ export class WalCheckpointer {
     worker.on('error', fallBack);
     worker.on('exit', fallBack);
     return checkpointer;
-  }
-
-  /** Whether the thread is still checkpointing. */
-  get running(): boolean {
-    return !this.#stopped;
   }
 
   /** Stops the thread; the connection is being closed (closing it checkpoints what is left). */

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +7,8 @@ import type { Redis } from 'ioredis';
 import { parseConfig } from '../src/config.js';
 import type { Clock, Scheduler } from '../src/core/clock.js';
 import { ManualClock } from '../src/core/clock.js';
+import type { SessionRecord } from '../src/core/session.js';
+import type { RefreshTokenRecord } from '../src/core/store.js';
 import { buildApp } from '../src/http/app.js';
 import { SqliteSessionStore } from '../src/stores/sqlite.js';
 import { createTessera, type Tessera } from '../src/tessera.js';
@@ -16,6 +19,31 @@ export const testApiKey = 'tsk_test_key_for_the_suite_0123456789';
 export function tempDir(): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-test-'));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A session as a store holds it: alice's, made at `createdAt`, ending an hour later, never refreshed. */
+export function storedSession(id: string, createdAt: number): SessionRecord {
+  return {
+    id,
+    userId: 'alice',
+    flow: 'default',
+    createdAt,
+    lastRefreshedAt: null,
+    expiresAt: createdAt + 3_600_000,
+    idleExpiresAt: null,
+    revokedAt: null,
+    revokedReason: null,
+    metadata: {},
+    device: null,
+    refreshCount: 0,
+    dpopJkt: null,
+    version: 1,
+  };
+}
+
+/** A live refresh token of `sessionId` issued at `issuedAt`, stored under `hash` (random unless given). */
+export function liveRefreshToken(sessionId: string, issuedAt: number, hash = randomBytes(32).toString('base64url')): RefreshTokenRecord {
+  return { hash, sessionId, issuedAt, spentAt: null, sealedSuccessor: null };
 }
 
 export interface TestTessera {

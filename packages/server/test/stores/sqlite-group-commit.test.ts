@@ -9,7 +9,7 @@ import type { SessionRecord } from '../../src/core/session.js';
 import type { RefreshTokenRecord, RotateRefreshToken } from '../../src/core/store.js';
 import { SqliteSessionStore } from '../../src/stores/sqlite.js';
 import { repoRoot } from '../cli/harness.js';
-import { tempDir } from '../helpers.js';
+import { liveRefreshToken, storedSession, tempDir } from '../helpers.js';
 
 /**
  * Group commit (stores/group-commit.ts): rotations submitted in one event-loop turn share one
@@ -32,29 +32,8 @@ describe('SqliteSessionStore: rotations committed in groups', () => {
     temp.cleanup();
   });
 
-  const session = (id: string): SessionRecord => ({
-    id,
-    userId: 'alice',
-    flow: 'default',
-    createdAt: t0,
-    lastRefreshedAt: null,
-    expiresAt: t0 + 3_600_000,
-    idleExpiresAt: null,
-    revokedAt: null,
-    revokedReason: null,
-    metadata: {},
-    device: null,
-    refreshCount: 0,
-    dpopJkt: null,
-    version: 1,
-  });
-  const token = (sessionId: string, hash = randomBytes(32).toString('base64url')): RefreshTokenRecord => ({
-    hash,
-    sessionId,
-    issuedAt: t0,
-    spentAt: null,
-    sealedSuccessor: null,
-  });
+  const session = (id: string) => storedSession(id, t0);
+  const token = (sessionId: string, hash?: string) => liveRefreshToken(sessionId, t0, hash);
   const rotation = (sessionId: string, spentHash: string, successorHash?: string): RotateRefreshToken => ({
     spentHash,
     spentAt: t0 + 1_000,

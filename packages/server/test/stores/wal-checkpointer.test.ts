@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { SessionRecord } from '../../src/core/session.js';
 import type { RefreshTokenRecord } from '../../src/core/store.js';
 import { SqliteSessionStore } from '../../src/stores/sqlite.js';
-import { tempDir } from '../helpers.js';
+import { liveRefreshToken, storedSession, tempDir } from '../helpers.js';
 
 /**
  * In WAL mode a commit goes to the log, and only a checkpoint writes the database file. SQLite's own
@@ -32,30 +32,8 @@ describe('SqliteSessionStore: the log checkpointed on a thread of its own', () =
   /** Refreshes one after another that make a store one in service: with its sign-in, 257 operations. */
   const inService = 256;
   const fileDigest = () => createHash('sha256').update(readFileSync(path)).digest('hex');
-  const token = (sessionId: string): RefreshTokenRecord => ({
-    hash: randomBytes(32).toString('base64url'),
-    sessionId,
-    issuedAt: t0,
-    spentAt: null,
-    sealedSuccessor: null,
-  });
-
-  const sessionAt = (id: string): SessionRecord => ({
-    id,
-    userId: 'alice',
-    flow: 'default',
-    createdAt: t0,
-    lastRefreshedAt: null,
-    expiresAt: t0 + 3_600_000,
-    idleExpiresAt: null,
-    revokedAt: null,
-    revokedReason: null,
-    metadata: {},
-    device: null,
-    refreshCount: 0,
-    dpopJkt: null,
-    version: 1,
-  });
+  const token = (sessionId: string) => liveRefreshToken(sessionId, t0);
+  const sessionAt = (id: string) => storedSession(id, t0);
 
   /** A session, then `count` refreshes of it one after another: each is a batch of its own. */
   async function refreshOneByOne(count: number): Promise<{ session: SessionRecord; live: RefreshTokenRecord; refresh: () => Promise<void> }> {

@@ -8,7 +8,7 @@
  *   npm run bench:profile-refresh                     8 s of refresh load on SQLite
  *   npm run bench:profile-refresh -- --seconds 4      shorter
  *   npm run bench:profile-refresh -- --out p.cpuprofile   keep the profile (opens in Chrome DevTools)
- *   npm run bench:profile-refresh -- --no-profile     only the CPU per refresh, without profiler overhead
+ *   npm run bench:profile-refresh -- --no-profile     only the CPU and event-loop time per refresh, without profiler overhead
  *   npm run bench:profile-refresh -- --store postgres
  *   npm run bench:profile-refresh -- --seeded 1000000   refresh sessions drawn at random from a million
  *                                                        seeded through the store, whose tokens the node
@@ -18,6 +18,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import os from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { PostgresSessionStore } from '../packages/server/src/stores/postgres.js';
 import { SqliteSessionStore } from '../packages/server/src/stores/sqlite.js';
@@ -163,17 +164,20 @@ try {
     await inspector.post('Profiler.setSamplingInterval', { interval: 100 });
     const before = server.counters.refreshed;
     const cpuBefore = process.cpuUsage();
+    const eluBefore = performance.eventLoopUtilization();
     if (!flags['no-profile']) await inspector.post('Profiler.start');
     process.stderr.write(`profiling ${seconds} s of refresh load\n`);
     const load = await gen.run({ ...job, durationSec: seconds });
     const cpu = process.cpuUsage(cpuBefore);
+    const elu = performance.eventLoopUtilization(eluBefore);
     const profile = flags['no-profile'] ? undefined : ((await inspector.post('Profiler.stop')) as unknown as { profile: CpuProfile }).profile;
     const refreshes = server.counters.refreshed - before;
     inspector.disconnect();
     if (flags.out && profile) writeFileSync(flags.out, JSON.stringify(profile));
     console.log(
       `${refreshes} refreshes in ${seconds} s (${Math.round(refreshes / seconds)}/s, non-2xx ${load.non2xx}, pool exhausted ${load.exhausted}); ` +
-        `process CPU ${((cpu.user + cpu.system) / refreshes) | 0} µs per refresh (main thread + threadpool${profile ? ', profiler overhead included' : ''})`,
+        `process CPU ${((cpu.user + cpu.system) / refreshes) | 0} µs per refresh (every thread${profile ? ', profiler overhead included' : ''}); ` +
+        `event loop busy ${((elu.active * 1000) / refreshes) | 0} µs per refresh (${Math.round(elu.utilization * 100)} % of the time)`,
     );
     if (profile) console.log(summarise(profile, refreshes, Number(flags.top)));
   } finally {

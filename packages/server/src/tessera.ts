@@ -134,6 +134,7 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
       await webhooks?.close();
       stopAuditUpkeep();
       await fanout.close();
+      await accessTokens.close();
       await store.close();
     },
   };

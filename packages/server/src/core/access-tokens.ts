@@ -2,10 +2,11 @@ import { type AccessTokenClaims, type AccessTokenKeyLookup, type CheckedAccessTo
 import type { Clock } from './clock.js';
 import { TesseraError } from './errors.js';
 import { newId } from './ids.js';
-import { keyObjectOf, signCompactJws } from './jws-sign.js';
+import { keyObjectOf } from './jws-sign.js';
 import { KeyEncryptionError } from './key-encryption.js';
 import type { SessionRecord } from './session.js';
 import { type SigningKeys, signingAlgorithm } from './signing-keys.js';
+import { JwsSigner } from './signing-thread.js';
 
 export type { AccessTokenCheckOptions, AccessTokenClaims, AccessTokenKeyLookup, CheckedAccessToken } from '@tessera/verifier/core';
 // The check itself is shared with the offline verifier, which lives in its own package.
@@ -27,6 +28,7 @@ export class AccessTokens {
   readonly #options: AccessTokensOptions;
   readonly #checked = new Map<string, { claims: AccessTokenClaims; kid: string }>();
   readonly #keyFor: AccessTokenKeyLookup = (kid) => this.#options.keys.verificationKey(kid);
+  readonly #signer = new JwsSigner();
 
   constructor(options: AccessTokensOptions) {
     this.#options = options;
@@ -58,7 +60,7 @@ export class AccessTokens {
       jti: newId('', clock.now()),
       ...(session.dpopJkt ? { cnf: { jkt: session.dpopJkt } } : {}),
     };
-    const token = signCompactJws({ alg: signingAlgorithm, typ: 'at+jwt', kid }, payload, keyObjectOf(privateKey));
+    const token = await this.#signer.sign({ alg: signingAlgorithm, typ: 'at+jwt', kid }, payload, keyObjectOf(privateKey));
     return { token, expiresAt: exp * 1000 };
   }
 
@@ -74,6 +76,11 @@ export class AccessTokens {
       if (!(error instanceof KeyEncryptionError)) throw error;
       throw new TesseraError('service_unavailable', { retryAfter: 30, cause: error });
     }
+  }
+
+  /** Stops the signing thread, if it started (the node is closing). */
+  close(): Promise<void> {
+    return this.#signer.close();
   }
 
   /** Verifies signature, algorithm, `typ`, issuer, audience and expiry; throws `token_expired` or `token_invalid`. */

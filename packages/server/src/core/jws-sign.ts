@@ -2,24 +2,23 @@ import { KeyObject, sign } from 'node:crypto';
 import type { CryptoKey } from 'jose';
 
 /**
- * A JWT's compact JWS (RFC 7515 §7.1), ES256 or EdDSA, signed with node:crypto on the calling
- * thread. jose signs through WebCrypto: on this project's 2-core bench machine that costs ~150 µs of
- * CPU per ES256 token (promise jobs, algorithm normalisation, a threadpool hop), node:crypto's
- * one-shot `sign` ~40 µs. Refresh and sign-in sign one token each, so the difference is a large
- * share of a refresh. Tokens are verified by jose (`checkAccessToken`) as before.
+ * The parts of a JWT's compact JWS (RFC 7515 §7.1), ES256 or EdDSA, signed with node:crypto. jose
+ * signs through WebCrypto: on this project's 2-core bench machine that costs ~150 µs of CPU per
+ * ES256 token (promise jobs, algorithm normalisation, a threadpool hop), node:crypto's one-shot
+ * `sign` ~40 µs. Refresh and sign-in sign one token each, so the difference is a large share of a
+ * refresh. `JwsSigner` (signing-thread.ts) puts them together; tokens are verified by jose
+ * (`checkAccessToken`) as before.
  */
-export function signCompactJws(header: Readonly<Record<string, unknown>>, payload: Readonly<Record<string, unknown>>, key: KeyObject): string {
-  const signingInput = `${base64url(JSON.stringify(header))}.${base64url(JSON.stringify(payload))}`;
-  const signature = signatureOf(header['alg'], signingInput, key);
-  return `${signingInput}.${signature.toString('base64url')}`;
+export function signingInputOf(header: Readonly<Record<string, unknown>>, payload: Readonly<Record<string, unknown>>): string {
+  return `${base64url(JSON.stringify(header))}.${base64url(JSON.stringify(payload))}`;
 }
 
-function signatureOf(alg: unknown, signingInput: string, key: KeyObject): Buffer {
+export function signatureOf(alg: string, signingInput: string, key: KeyObject): Buffer {
   const data = Buffer.from(signingInput, 'utf8');
   // JWS wants the raw r || s of ECDSA (IEEE P1363), not DER.
   if (alg === 'ES256') return sign('sha256', data, { key, dsaEncoding: 'ieee-p1363' });
   if (alg === 'EdDSA') return sign(null, data, key);
-  throw new Error(`signCompactJws: unsupported alg ${String(alg)}`);
+  throw new Error(`signatureOf: unsupported alg ${alg}`);
 }
 
 function base64url(text: string): string {

@@ -11,7 +11,7 @@ import { generateRefreshToken, hashRefreshToken, openSuccessor, sealSuccessor } 
 import { type RevocationReason, type SessionDevice, type SessionRecord, sessionEnd, sessionState } from './session.js';
 import { SessionCache } from './session-cache.js';
 import { storableTextProblem } from './storable-text.js';
-import type { SessionPage, SessionQuery, SessionStore } from './store.js';
+import type { RotateRefreshToken, SessionPage, SessionQuery, SessionStore } from './store.js';
 import { assertUserId } from './user-id.js';
 
 /** What a sign-in or a refresh hands the client. Times are epoch milliseconds. */
@@ -76,6 +76,12 @@ interface SealedGrant {
   readonly accessTokenExpiresAt: number;
   readonly refreshToken: string;
   readonly refreshTokenExpiresAt: number;
+}
+
+/** A spent token's successor: the pair a refresh answers with, and the rotation that stores it sealed. */
+interface Successor {
+  readonly sealed: SealedGrant;
+  readonly rotation: Omit<RotateRefreshToken, 'device' | 'dpopJkt'>;
 }
 
 /**
@@ -191,15 +197,16 @@ export class SessionService {
       version: 1,
     };
     const refreshToken = generateRefreshToken();
+    const refreshTokenHash = hashRefreshToken(refreshToken);
     const access = await this.#accessTokens.sign(session, flow.accessTokenTtl, sessionEnd(session));
     const journal = this.#journal;
     await this.#store.createSession(
       session,
-      { hash: hashRefreshToken(refreshToken), sessionId: session.id, issuedAt: now, spentAt: null, sealedSuccessor: null },
+      { hash: refreshTokenHash, sessionId: session.id, issuedAt: now, spentAt: null, sealedSuccessor: null },
       journal && ((created) => journal.write([{ type: 'session.created', session: created, actor: input.actor ?? systemActor }])),
     );
     this.#cache.set(session, now);
-    this.#rememberIssued(hashRefreshToken(refreshToken), session);
+    this.#rememberIssued(refreshTokenHash, session);
     this.#emit({ type: 'created', session });
     return {
       session,
@@ -258,7 +265,7 @@ export class SessionService {
   ): Promise<TokenGrant | null> {
     const successor = await this.#successorOf(spentToken, spentHash, session, flow, now);
     const updated = await this.#store.rotateRefreshToken({ ...successor.rotation, device: deviceSeen(session.device, seen), dpopJkt: session.dpopJkt });
-    return this.#afterRotation(updated, successor.sealed, now);
+    return this.#afterRotation(updated, successor, now);
   }
 
   /**
@@ -271,11 +278,11 @@ export class SessionService {
     const now = this.#clock.now();
     const successor = await this.#successorOf(spentToken, spentHash, session, this.#flowOf(session), now);
     const updated = await rotateUnread.call(this.#store, { ...successor.rotation, now, seen: seen ?? null, dpopJkt: session.dpopJkt });
-    return this.#afterRotation(updated, successor.sealed, now);
+    return this.#afterRotation(updated, successor, now);
   }
 
   /** The successor pair of a spent token, signed and sealed, and the rotation that stores it. */
-  async #successorOf(spentToken: string, spentHash: string, session: SessionIdentity, flow: FlowPolicy, now: number) {
+  async #successorOf(spentToken: string, spentHash: string, session: SessionIdentity, flow: FlowPolicy, now: number): Promise<Successor> {
     const idleExpiresAt = idleEnd(flow, now, session.expiresAt);
     const ends = sessionEnd({ expiresAt: session.expiresAt, idleExpiresAt });
     const refreshToken = generateRefreshToken();
@@ -298,10 +305,10 @@ export class SessionService {
     return { sealed, rotation };
   }
 
-  #afterRotation(updated: SessionRecord | null, sealed: SealedGrant, now: number): TokenGrant | null {
+  #afterRotation(updated: SessionRecord | null, { sealed, rotation }: Successor, now: number): TokenGrant | null {
     if (!updated) return null;
     this.#cache.set(updated, now);
-    this.#rememberIssued(hashRefreshToken(sealed.refreshToken), updated);
+    this.#rememberIssued(rotation.successor.hash, updated);
     this.#emit({ type: 'refreshed', session: updated, replayed: false });
     return { session: updated, ...sealed };
   }

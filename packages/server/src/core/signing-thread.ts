@@ -157,10 +157,19 @@ export class JwsSigner {
       for (const pending of batch) this.#signHere(pending);
       return;
     }
-    const id = this.#nextBatchId++;
-    this.#inFlight.set(id, batch);
-    const inputs = batch.map((pending) => [this.#keyIdOn(worker, pending.key), pending.alg, pending.input]);
-    worker.postMessage({ id, inputs });
+    try {
+      const inputs = batch.map((pending) => [this.#keyIdOn(worker, pending.key), pending.alg, pending.input]);
+      const id = this.#nextBatchId++;
+      worker.postMessage({ id, inputs });
+      this.#inFlight.set(id, batch);
+    } catch {
+      // The thread cannot be sent work (a key that does not clone, a thread gone): stop using it.
+      this.#failed = true;
+      this.#worker = undefined;
+      void worker.terminate();
+      this.#signInFlightHere();
+      for (const pending of batch) this.#signHere(pending);
+    }
   }
 
   #keyIdOn(worker: Worker, key: KeyObject): number {

@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import { compactVerify, decodeProtectedHeader, generateKeyPair, jwtVerify } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { keyObjectOf } from '../../src/core/jws-sign.js';
@@ -92,6 +93,18 @@ describe('JwsSigner: its thread', () => {
     expect(on.thread).toBe('not started');
     await on.sign({ alg: 'ES256' }, { i: 4 }, keyObjectOf(privateKey));
     expect(on.thread).toBe('running');
+  });
+
+  it('stops using a thread it cannot send work to, and goes on signing in place', async () => {
+    const on = signer(0);
+    const { privateKey, publicKey } = await generateKeyPair('ES256');
+    // Not a key: it cannot be cloned to the thread, nor sign here.
+    const notAKey = { sign() {} } as unknown as KeyObject;
+    const refused = await Promise.allSettled([on.sign({ alg: 'ES256' }, {}, notAKey), on.sign({ alg: 'ES256' }, {}, notAKey)]);
+    expect(refused.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected']);
+    expect(on.thread).toBe('stopped');
+    const tokens = await Promise.all([1, 2].map((i) => on.sign({ alg: 'ES256' }, { i }, keyObjectOf(privateKey))));
+    for (const [i, token] of tokens.entries()) expect((await jwtVerify(token, publicKey)).payload).toEqual({ i: i + 1 });
   });
 
   it('closed with batches on it, signs them on the calling thread: every token comes back once, and later ones too', async () => {

@@ -7,10 +7,10 @@
  * sessions made at any time, so their rows are spread over the store's pages and the node has long
  * forgotten issuing their tokens (it remembers the last 65,536). Whoami uses 1,000 access tokens
  * made at that size. A reference node in the same process, whose store holds only its own pools
- * (sessions it has just made, their tokens remembered: a small deployment), takes the same load in
- * turn with it, round after round: each figure is given as a share of the reference's in the same
- * round (the median over the rounds), so the machine's drift over the minutes of seeding does not
- * read as the store's size. Both stores are purged before each size. The first size holds at least
+ * (a small deployment: 80,000 seeded sessions it refreshes the same way, tokens it never issued, and
+ * the whoami pool), takes the same load in turn with it, round after round: each figure is given as
+ * a share of the reference's in the same round (the median over the rounds), so the machine's drift
+ * over the minutes of seeding does not read as the store's size. Both stores are purged before each size. The first size holds at least
  * the refresh pool's 80,000 seeded sessions and the whoami pool, whatever the size asked.
  *
  *   npm run bench:scale                   1k, 100k, 1M (seeding about a minute)
@@ -116,7 +116,11 @@ try {
         `seeded ${toSeed.toLocaleString('en-US')} sessions in ${seedSeconds.toFixed(1)} s (${Math.round(toSeed / seedSeconds).toLocaleString('en-US')}/s)`,
       );
     const whoamiPool = await createSessions(server.tessera, whoamiTokens, 64, `scale-${size}`);
-    const referencePool = await createSessions(reference.server.tessera, refreshPool + whoamiTokens, 64, `reference-${size}`);
+    // The reference refreshes seeded sessions too, whose tokens it never issued: the same path as the
+    // node under test (a read, then the rotation), so the share measures the store's size alone.
+    const referenceSeeded = await seedSessions(reference.store, referenceStored, refreshPool, now);
+    const referenceRefreshPool = drawAtRandom(referenceSeeded, referenceSeeded.length);
+    const referenceWhoamiPool = await createSessions(reference.server.tessera, whoamiTokens, 64, `reference-${size}`);
     stored += whoamiTokens;
     referenceStored += refreshPool + whoamiTokens;
     const pools = join(dir, `pools-${size}.json`);
@@ -125,8 +129,8 @@ try {
       JSON.stringify({
         refresh: drawAtRandom(unrefreshed, refreshPool),
         whoami: whoamiPool.accessTokens,
-        'reference-refresh': referencePool.refreshTokens.slice(0, refreshPool),
-        'reference-whoami': referencePool.accessTokens.slice(refreshPool),
+        'reference-refresh': referenceRefreshPool,
+        'reference-whoami': referenceWhoamiPool.accessTokens,
       }),
     );
     await gen.loadPools(pools);

@@ -123,6 +123,15 @@ describe('client.realtime() in chromium', () => {
         await expect
           .poll(() => (server!.realtime.connectionsOfSession(grant.session.id)[0]?.claims?.exp ?? 0) * 1000 - clock.now(), { timeout: 10_000 })
           .toBeGreaterThan(850_000);
+        // And the page has read the server's `ready` for it: a re-auth still waiting for its `ready`
+        // when the page's clock jumps is given up ('no ready', as after a sleep) and the socket
+        // reconnects. Frames come in order, so the echo of a message sent after the re-auth follows it.
+        await page.evaluate((lifetime) => (globalThis as Record<string, any>).socket.send({ ping: lifetime }), lifetime);
+        await page.waitForFunction(
+          (lifetime) => (globalThis as Record<string, any>).messages.some((message: any) => message?.echo?.ping === lifetime),
+          lifetime,
+          { timeout: 10_000 },
+        );
       }
 
       const state = await page.evaluate(() => {
@@ -135,8 +144,13 @@ describe('client.realtime() in chromium', () => {
       expect(state).toMatchObject({ status: 'open', reconnects: 0, sessionId: grant.session.id });
       expect(state.reauthentications).toBeGreaterThanOrEqual(3);
       expect(origin.refreshes()).toBeGreaterThanOrEqual(3);
-      await page.waitForFunction(() => (globalThis as Record<string, any>).messages.length > 0, undefined, { timeout: 5000 });
-      expect(await page.evaluate(() => (globalThis as Record<string, any>).messages)).toEqual([{ echo: { text: 'still here' } }]);
+      await page.waitForFunction(() => (globalThis as Record<string, any>).messages.length > 3, undefined, { timeout: 5000 });
+      expect(await page.evaluate(() => (globalThis as Record<string, any>).messages)).toEqual([
+        { echo: { ping: 1 } },
+        { echo: { ping: 2 } },
+        { echo: { ping: 3 } },
+        { echo: { text: 'still here' } },
+      ]);
       const [connection] = server.realtime.connectionsOfSession(grant.session.id);
       // Past the first token's exp on the server's clock, the socket holds a token that is not.
       expect(clock.now()).toBeGreaterThan(Date.parse(grant.access_token_expires_at));

@@ -21,8 +21,11 @@ export function tempDir(): { dir: string; cleanup: () => void } {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** A session as a store holds it: alice's, made at `createdAt`, ending an hour later, never refreshed. */
-export function storedSession(id: string, createdAt: number): SessionRecord {
+/**
+ * A session as a store holds it: alice's, made at `createdAt`, ending an hour later, never refreshed;
+ * `overrides` changes what a test needs otherwise.
+ */
+export function storedSession(id: string, createdAt: number, overrides: Partial<SessionRecord> = {}): SessionRecord {
   return {
     id,
     userId: 'alice',
@@ -38,6 +41,7 @@ export function storedSession(id: string, createdAt: number): SessionRecord {
     refreshCount: 0,
     dpopJkt: null,
     version: 1,
+    ...overrides,
   };
 }
 

@@ -5,9 +5,9 @@ import type { SessionInfo } from '@tessera/client';
 import type { Static } from 'typebox';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import type { SessionView } from '../../admin/src/management-api.js';
-import type { SessionRecord } from '../../src/core/session.js';
 import { SessionAnswer } from '../../src/http/answer-schemas.js';
 import { sessionJson } from '../../src/http/representation.js';
+import { storedSession } from '../helpers.js';
 
 type ServerSession = ReturnType<typeof sessionJson>;
 type SchemaSession = Static<typeof SessionAnswer>;
@@ -29,25 +29,7 @@ describe('the SESSION wire type', () => {
 
   it('a session the server renders has the schema fields, no more, no fewer', () => {
     const now = Date.UTC(2026, 0, 1, 9, 0, 0);
-    const rendered = sessionJson(
-      {
-        id: 'ses_1',
-        userId: 'alice',
-        flow: 'default',
-        createdAt: now,
-        lastRefreshedAt: null,
-        expiresAt: now + 3_600_000,
-        idleExpiresAt: null,
-        revokedAt: null,
-        revokedReason: null,
-        metadata: {},
-        device: null,
-        refreshCount: 0,
-        dpopJkt: null,
-        version: 1,
-      } satisfies SessionRecord,
-      now,
-    );
+    const rendered = sessionJson(storedSession('ses_1', now), now);
     expect(Object.keys(rendered).sort()).toEqual(Object.keys(SessionAnswer.properties).sort());
   });
 });

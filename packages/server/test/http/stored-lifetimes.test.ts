@@ -4,12 +4,11 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
 import { ManualClock } from '../../src/core/clock.js';
-import type { SessionRecord } from '../../src/core/session.js';
 import type { SessionStore } from '../../src/core/store.js';
 import { buildApp } from '../../src/http/app.js';
 import { PostgresSessionStore } from '../../src/stores/postgres.js';
 import { createTessera } from '../../src/tessera.js';
-import { call, startServer, testApiKey } from '../helpers.js';
+import { call, startServer, storedSession, testApiKey } from '../helpers.js';
 import { createTestDatabase, type TestDatabase } from '../services.js';
 
 const start = Date.UTC(2026, 0, 1, 9, 0, 0);
@@ -64,22 +63,7 @@ describe.each([
     const userId = `far-${Math.random().toString(36).slice(2, 10)}`;
     const id = `ses_far${Math.random().toString(36).slice(2, 10)}`;
     // What absolute_lifetime 8.7e12 s stored: created now, ending 8.7e15 ms later.
-    const session: SessionRecord = {
-      id,
-      userId,
-      flow: 'default',
-      createdAt: start,
-      lastRefreshedAt: null,
-      expiresAt: start + 8.7e15,
-      idleExpiresAt: null,
-      revokedAt: null,
-      revokedReason: null,
-      metadata: {},
-      device: null,
-      refreshCount: 0,
-      dpopJkt: null,
-      version: 1,
-    };
+    const session = storedSession(id, start, { userId, expiresAt: start + 8.7e15 });
     await server.store.createSession(session, { hash: `hash-${id}`, sessionId: id, issuedAt: start, spentAt: null, sealedSuccessor: null });
     const manage = (path: string, method = 'GET') => call(`${server.url}${path}`, { method, token: testApiKey });
 

@@ -7,12 +7,11 @@ import { decodeJwt, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
 import { ManualClock } from '../../src/core/clock.js';
-import type { SessionRecord } from '../../src/core/session.js';
 import { userIdProblem } from '../../src/core/user-id.js';
 import { buildApp } from '../../src/http/app.js';
 import { PostgresSessionStore } from '../../src/stores/postgres.js';
 import { createTessera } from '../../src/tessera.js';
-import { type Answer, call, startServer, testApiKey } from '../helpers.js';
+import { type Answer, call, startServer, storedSession, testApiKey } from '../helpers.js';
 import { createTestDatabase, type TestDatabase } from '../services.js';
 
 const start = Date.UTC(2026, 0, 1, 9, 0, 0);
@@ -239,22 +238,7 @@ describe('a user id stored before the rule', () => {
     const server = await startServer({ clock: new ManualClock(start) });
     try {
       const legacyUser = 'legacy\nuser';
-      const legacy = (id: string): SessionRecord => ({
-        id,
-        userId: legacyUser,
-        flow: 'default',
-        createdAt: start,
-        lastRefreshedAt: null,
-        expiresAt: start + 3_600_000,
-        idleExpiresAt: null,
-        revokedAt: null,
-        revokedReason: null,
-        metadata: {},
-        device: null,
-        refreshCount: 0,
-        dpopJkt: null,
-        version: 1,
-      });
+      const legacy = (id: string) => storedSession(id, start, { userId: legacyUser });
       for (const id of ['ses_legacyphone', 'ses_legacylaptop']) {
         await server.store.createSession(legacy(id), { hash: `hash-${id}`, sessionId: id, issuedAt: start, spentAt: null, sealedSuccessor: null });
       }

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AccessTokens } from '../../src/core/access-tokens.js';
 import type { ManualClock } from '../../src/core/clock.js';
-import { call, testApiKey } from '../helpers.js';
+import { call, storedSession, testApiKey } from '../helpers.js';
 import { openSocket, type RealtimeServer, readySocket, signIn, sleep, startRealtimeServer } from './sockets.js';
 
 let server: RealtimeServer | null = null;
@@ -77,22 +77,7 @@ describe('authenticating a socket', () => {
       clientId: tessera.config.clientId,
     });
     const now = clock.now();
-    const ghost = {
-      id: 'ses_ghost',
-      userId: 'alice',
-      flow: 'default',
-      createdAt: now,
-      lastRefreshedAt: null,
-      expiresAt: now + 60_000,
-      idleExpiresAt: null,
-      revokedAt: null,
-      revokedReason: null,
-      metadata: {},
-      device: null,
-      refreshCount: 0,
-      dpopJkt: null,
-      version: 1,
-    };
+    const ghost = storedSession('ses_ghost', now, { expiresAt: now + 60_000 });
     const { token } = await forger.sign(ghost, 60, ghost.expiresAt);
     const unknown = await openSocket(server!.socketUrl);
     unknown.auth(token);

@@ -4,6 +4,7 @@ import { TesseraError } from '../../src/core/errors.js';
 import type { SessionRecord } from '../../src/core/session.js';
 import type { RefreshTokenRecord, RotateUnreadRefreshToken } from '../../src/core/store.js';
 import { PostgresSessionStore } from '../../src/stores/postgres.js';
+import { storedSession } from '../helpers.js';
 import { createTestDatabase, onDatabase, type TestDatabase } from '../services.js';
 
 /**
@@ -31,22 +32,7 @@ describe('PostgresSessionStore: refreshes committed in groups', () => {
     await store.close();
   });
 
-  const session = (id: string): SessionRecord => ({
-    id,
-    userId: 'alice',
-    flow: 'default',
-    createdAt: t0,
-    lastRefreshedAt: null,
-    expiresAt: t0 + 3_600_000,
-    idleExpiresAt: null,
-    revokedAt: null,
-    revokedReason: null,
-    metadata: {},
-    device: null,
-    refreshCount: 0,
-    dpopJkt: null,
-    version: 1,
-  });
+  const session = (id: string) => storedSession(id, t0);
   const token = (sessionId: string, hash = randomBytes(32).toString('base64url')): RefreshTokenRecord => ({
     hash,
     sessionId,

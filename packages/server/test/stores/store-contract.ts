@@ -5,6 +5,7 @@ import { TesseraError } from '../../src/core/errors.js';
 import type { AuditEventRecord, JournalWrite, WebhookMessageRecord } from '../../src/core/journal.js';
 import { type RevocationReason, type SessionRecord, sessionState } from '../../src/core/session.js';
 import type { ApiKeyRecord, RefreshTokenRecord, RotateRefreshToken, SessionQuery, SessionStore, SigningKeyRecord } from '../../src/core/store.js';
+import { storedSession } from '../helpers.js';
 
 /**
  * The contract every `SessionStore` keeps, whatever holds the data. A store's own test file calls
@@ -28,23 +29,7 @@ export function describeSessionStore(name: string, openStore: () => Promise<{ st
     let counter = 0;
     function session(overrides: Partial<SessionRecord> = {}): SessionRecord {
       counter += 1;
-      return {
-        id: `ses_${counter}_${randomBytes(4).toString('hex')}`,
-        userId: 'alice',
-        flow: 'default',
-        createdAt: t0,
-        lastRefreshedAt: null,
-        expiresAt: t0 + 24 * hour,
-        idleExpiresAt: null,
-        revokedAt: null,
-        revokedReason: null,
-        metadata: {},
-        device: null,
-        refreshCount: 0,
-        dpopJkt: null,
-        version: 1,
-        ...overrides,
-      };
+      return storedSession(`ses_${counter}_${randomBytes(4).toString('hex')}`, t0, { expiresAt: t0 + 24 * hour, ...overrides });
     }
 
     function token(sessionId: string, overrides: Partial<RefreshTokenRecord> = {}): RefreshTokenRecord {

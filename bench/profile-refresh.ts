@@ -11,8 +11,8 @@
  *   npm run bench:profile-refresh -- --no-profile     only the CPU and event-loop time per refresh, without profiler overhead
  *   npm run bench:profile-refresh -- --store postgres
  *   npm run bench:profile-refresh -- --seeded 1000000   refresh sessions drawn at random from a million
- *                                                        seeded through the store, whose tokens the node
- *                                                        did not issue (as `bench:scale` measures them)
+ *                                                        seeded through the store, whose tokens no node
+ *                                                        in this process issued (as `bench:scale` measures them)
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';

@@ -4,11 +4,11 @@
  * the same Tessera node (in this process) takes the bench's refresh and whoami load (autocannon in a
  * child process). Its refreshes use the tokens of seeded sessions drawn at random from the whole
  * store, each once, as a big store meets them: a refresh comes every access-token lifetime from
- * sessions made at any time, so their rows are spread over the store's pages and the node has long
- * forgotten issuing their tokens (it remembers the last 65,536). Whoami uses 1,000 access tokens
- * made at that size. A reference node in the same process, whose store holds only its own pools
- * (a small deployment: 80,000 seeded sessions it refreshes the same way, tokens it never issued, and
- * the whoami pool), takes the same load in turn with it, round after round: each figure is given as
+ * sessions made at any time, so their rows are spread over the store's pages. The tokens are made as
+ * a node makes them (they carry their session), though this node issued none of them. Whoami uses
+ * 1,000 access tokens made at that size. A reference node in the same process, whose store holds
+ * only its own pools (a small deployment: 80,000 seeded sessions it refreshes the same way, and the
+ * whoami pool), takes the same load in turn with it, round after round: each figure is given as
  * a share of the reference's in the same round (the median over the rounds), so the machine's drift
  * over the minutes of seeding does not read as the store's size. Both stores are purged before each size. The first size holds at least
  * the refresh pool's 80,000 seeded sessions and the whoami pool, whatever the size asked.
@@ -116,8 +116,8 @@ try {
         `seeded ${toSeed.toLocaleString('en-US')} sessions in ${seedSeconds.toFixed(1)} s (${Math.round(toSeed / seedSeconds).toLocaleString('en-US')}/s)`,
       );
     const whoamiPool = await createSessions(server.tessera, whoamiTokens, 64, `scale-${size}`);
-    // The reference refreshes seeded sessions too, whose tokens it never issued: the same path as the
-    // node under test (a read, then the rotation), so the share measures the store's size alone.
+    // The reference refreshes seeded sessions too: the same path as the node under test, so the share
+    // measures the store's size alone.
     const referenceSeeded = await seedSessions(reference.store, referenceStored, refreshPool, now);
     const referenceRefreshPool = drawAtRandom(referenceSeeded, referenceSeeded.length);
     const referenceWhoamiPool = await createSessions(reference.server.tessera, whoamiTokens, 64, `reference-${size}`);

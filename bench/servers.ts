@@ -1,11 +1,12 @@
 /** The servers under load: a bare Fastify route (the HTTP limit) and the real Tessera app. */
+import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { parseConfig } from '../packages/server/src/config.js';
 import { systemClock } from '../packages/server/src/core/clock.js';
 import { newId } from '../packages/server/src/core/ids.js';
-import { generateRefreshToken, hashRefreshToken } from '../packages/server/src/core/refresh-tokens.js';
+import { generateRefreshTokenFor, hashRefreshToken, tokenIdentityKeyName } from '../packages/server/src/core/refresh-tokens.js';
 import type { SessionRecord } from '../packages/server/src/core/session.js';
-import type { RefreshTokenRecord, SessionStore } from '../packages/server/src/core/store.js';
+import type { SessionStore } from '../packages/server/src/core/store.js';
 import { type AppOptions, buildApp } from '../packages/server/src/http/app.js';
 import { createTessera, type Tessera } from '../packages/server/src/tessera.js';
 
@@ -122,24 +123,30 @@ const day = 86_400_000;
  * Seeds `count` sessions through `SessionStore.importSessions` (not HTTP), numbered from `first`, as
  * a real store holds them: made over the past week (so their ids, which start with the creation
  * time, spread over the store), many users, some with several sessions, a device each. Returns their
- * refresh tokens, which this node never issued: it remembers none of them.
+ * refresh tokens, made as any node of the store makes them (carrying their session under the store's
+ * shared key), though no node in this process issued them.
  */
 export async function seedSessions(store: SessionStore, first: number, count: number, now: number): Promise<string[]> {
+  const key = Buffer.from(await store.sharedSecret(tokenIdentityKeyName, randomBytes(32).toString('base64url'), now), 'base64url');
   const tokens: string[] = [];
   for (let done = 0; done < count; done += importBatch) {
     const batch = Array.from({ length: Math.min(importBatch, count - done) }, (_, i) => {
-      const token = generateRefreshToken();
+      const session = seededSession(first + done + i, now);
+      const token = generateRefreshTokenFor(session, key);
       tokens.push(token);
-      return seededSession(first + done + i, now, token);
+      return {
+        session,
+        refreshToken: { hash: hashRefreshToken(token), sessionId: session.id, issuedAt: session.createdAt, spentAt: null, sealedSuccessor: null },
+      };
     });
     await store.importSessions(batch);
   }
   return tokens;
 }
 
-function seededSession(index: number, now: number, refreshToken: string): { session: SessionRecord; refreshToken: RefreshTokenRecord } {
+function seededSession(index: number, now: number): SessionRecord {
   const createdAt = now - (index % 10_000) * 60_000;
-  const session: SessionRecord = {
+  return {
     id: newId('ses_', createdAt),
     userId: `user-${index % 400_000}`,
     flow: 'default',
@@ -154,10 +161,6 @@ function seededSession(index: number, now: number, refreshToken: string): { sess
     refreshCount: 0,
     dpopJkt: null,
     version: 1,
-  };
-  return {
-    session,
-    refreshToken: { hash: hashRefreshToken(refreshToken), sessionId: session.id, issuedAt: createdAt, spentAt: null, sealedSuccessor: null },
   };
 }
 

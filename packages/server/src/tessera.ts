@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { ConfigError, defaultConfig, type TesseraConfig } from './config.js';
 import { AccessTokens } from './core/access-tokens.js';
@@ -11,6 +12,7 @@ import { Journal } from './core/journal.js';
 import { JournalPurge } from './core/journal-purge.js';
 import { type KeyEncryption, KeyEncryptionError } from './core/key-encryption.js';
 import { type Log, silentLog } from './core/log.js';
+import { tokenIdentityKeyName } from './core/refresh-tokens.js';
 import { RevocationFeed } from './core/revocation-feed.js';
 import { SessionService } from './core/sessions.js';
 import { SigningKeys } from './core/signing-keys.js';
@@ -103,7 +105,9 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
   const accessTokens = new AccessTokens({ keys: signingKeys, clock, issuer, audience: config.audience, clientId: config.clientId });
   // Nonces one node gives out are accepted by every node on the store: the key is kept there.
   const dpopNonces = config.dpopNonce ? await DpopNonces.shared(store, clock) : undefined;
-  const sessions = new SessionService({ store, clock, flows: config.flows, accessTokens, journal, ...(dpopNonces ? { dpopNonces } : {}) });
+  // Refresh tokens carry their session under a key every node reads from the store: any node rotates any token unread.
+  const tokenIdentityKey = Buffer.from(await store.sharedSecret(tokenIdentityKeyName, randomBytes(32).toString('base64url'), clock.now()), 'base64url');
+  const sessions = new SessionService({ store, clock, flows: config.flows, accessTokens, journal, tokenIdentityKey, ...(dpopNonces ? { dpopNonces } : {}) });
   const apiKeys = await ApiKeys.load(store, clock, journal);
   if (options.apiKey !== undefined) await apiKeys.supply(options.apiKey);
   const log = options.log ?? silentLog;

@@ -7,7 +7,7 @@ import { TesseraError } from './errors.js';
 import type { FlowPolicies, FlowPolicy } from './flows.js';
 import { newId } from './ids.js';
 import { type Actor, type AuditEventDraft, type Journal, systemActor } from './journal.js';
-import { generateRefreshToken, hashRefreshToken, openSuccessor, sealSuccessor } from './refresh-tokens.js';
+import { generateRefreshTokenFor, hashRefreshToken, identityOfRefreshToken, openSuccessor, sealSuccessor, type TokenIdentity } from './refresh-tokens.js';
 import { type RevocationReason, type SessionDevice, type SessionRecord, sessionEnd, sessionState } from './session.js';
 import { SessionCache } from './session-cache.js';
 import { storableTextProblem } from './storable-text.js';
@@ -42,6 +42,11 @@ export interface SessionServiceOptions {
   readonly journal?: Journal;
   /** When given, a DPoP proof must carry a nonce these gave out (RFC 9449 §8). */
   readonly dpopNonces?: DpopNonces;
+  /**
+   * The key refresh tokens carry their session's identity under (`generateRefreshTokenFor`): the same
+   * on every node of a store (`SessionStore.sharedSecret`), so any of them rotates any token unread.
+   */
+  readonly tokenIdentityKey: Buffer;
 }
 
 export interface CreateSessionInput {
@@ -95,16 +100,13 @@ const rotationAttempts = 3;
 
 /**
  * What never changes about a session: enough to sign its next access token without reading it. Its
- * DPoP key can only be set by the rotation of the token this identity was remembered for.
+ * DPoP key can only be set by the rotation of the token that carries this identity.
  */
-type SessionIdentity = Pick<SessionRecord, 'id' | 'userId' | 'flow' | 'expiresAt' | 'dpopJkt'>;
+type SessionIdentity = TokenIdentity;
 
 /** Seconds a DPoP proof is accepted after its `iat`, and ahead of the clock (a device's fast clock). */
 const dpopProofMaxAge = 60;
 const dpopClockSkew = 5;
-
-/** Refresh tokens this node issued and remembers the session of (the oldest forgotten first): ~200 bytes each. */
-const issuedTokensLimit = 65_536;
 
 /**
  * The session rules, in one place: create, refresh (single-use rotation with a grace window and
@@ -119,12 +121,7 @@ export class SessionService {
   readonly #journal: Journal | undefined;
   readonly #dpopNonces: DpopNonces | undefined;
   readonly #listeners = new Set<(event: SessionEvent) => void>();
-  /**
-   * The session of each refresh token this node issued, by the token's hash: with a store that can
-   * rotate a token unread (`rotateUnreadRefreshToken`), refreshing one of them is one statement, one
-   * round trip, instead of a read and then the rotation.
-   */
-  readonly #issuedTokens = new Map<string, SessionIdentity>();
+  readonly #tokenIdentityKey: Buffer;
 
   constructor(options: SessionServiceOptions) {
     this.#store = options.store;
@@ -134,6 +131,7 @@ export class SessionService {
     this.#cache = options.cache ?? new SessionCache();
     this.#journal = options.journal;
     this.#dpopNonces = options.dpopNonces;
+    this.#tokenIdentityKey = options.tokenIdentityKey;
   }
 
   /** Calls `listener` on every change; returns the function that stops it. */
@@ -196,7 +194,7 @@ export class SessionService {
       dpopJkt: input.dpopJkt ?? null,
       version: 1,
     };
-    const refreshToken = generateRefreshToken();
+    const refreshToken = generateRefreshTokenFor(session, this.#tokenIdentityKey);
     const refreshTokenHash = hashRefreshToken(refreshToken);
     const access = await this.#accessTokens.sign(session, flow.accessTokenTtl, sessionEnd(session));
     const journal = this.#journal;
@@ -206,7 +204,6 @@ export class SessionService {
       journal && ((created) => journal.write([{ type: 'session.created', session: created, actor: input.actor ?? systemActor }])),
     );
     this.#cache.set(session, now);
-    this.#rememberIssued(refreshTokenHash, session);
     this.#emit({ type: 'created', session });
     return {
       session,
@@ -226,13 +223,17 @@ export class SessionService {
    */
   async refreshSession(refreshToken: string, seen?: SessionDevice, dpop?: DpopRequest): Promise<TokenGrant> {
     const hash = hashRefreshToken(refreshToken);
-    const issued = this.#takeIssued(hash);
+    // Any node's token carries its session: rotated in one statement where the store can, no read first.
+    const issued = this.#store.rotateUnreadRefreshToken ? identityOfRefreshToken(refreshToken, this.#tokenIdentityKey) : null;
     // The proof is checked once per request: its jti is taken then, and a second check would call it a replay.
     let dpopJkt: string | null | undefined;
-    if (issued && this.#store.rotateUnreadRefreshToken) {
-      dpopJkt = await this.#dpopKeyOf(issued, this.#flowOf(issued), dpop);
-      const grant = await this.#issueUnreadSuccessor(refreshToken, hash, { ...issued, dpopJkt }, seen);
-      if (grant) return grant;
+    if (issued) {
+      // A refused proof is judged after the read below: a session that has ended says so first.
+      dpopJkt = await this.#dpopKeyOf(issued, this.#flowOf(issued), dpop, 'after a read');
+      if (dpopJkt !== undefined) {
+        const grant = await this.#issueUnreadSuccessor(refreshToken, hash, { ...issued, dpopJkt }, seen);
+        if (grant) return grant;
+      }
       // Refused (spent, revoked, expired, gone): read the token and decide as for any other.
     }
     for (let attempt = 0; attempt < rotationAttempts; attempt++) {
@@ -285,7 +286,7 @@ export class SessionService {
   async #successorOf(spentToken: string, spentHash: string, session: SessionIdentity, flow: FlowPolicy, now: number): Promise<Successor> {
     const idleExpiresAt = idleEnd(flow, now, session.expiresAt);
     const ends = sessionEnd({ expiresAt: session.expiresAt, idleExpiresAt });
-    const refreshToken = generateRefreshToken();
+    const refreshToken = generateRefreshTokenFor(session, this.#tokenIdentityKey);
     const access = await this.#accessTokens.sign(session, flow.accessTokenTtl, ends);
     const sealed: SealedGrant = {
       accessToken: access.token,
@@ -305,20 +306,11 @@ export class SessionService {
     return { sealed, rotation };
   }
 
-  #afterRotation(updated: SessionRecord | null, { sealed, rotation }: Successor, now: number): TokenGrant | null {
+  #afterRotation(updated: SessionRecord | null, { sealed }: Successor, now: number): TokenGrant | null {
     if (!updated) return null;
     this.#cache.set(updated, now);
-    this.#rememberIssued(rotation.successor.hash, updated);
     this.#emit({ type: 'refreshed', session: updated, replayed: false });
     return { session: updated, ...sealed };
-  }
-
-  #rememberIssued(hash: string, session: SessionIdentity): void {
-    if (this.#issuedTokens.size >= issuedTokensLimit) {
-      const oldest = this.#issuedTokens.keys().next().value;
-      if (oldest !== undefined) this.#issuedTokens.delete(oldest);
-    }
-    this.#issuedTokens.set(hash, { id: session.id, userId: session.userId, flow: session.flow, expiresAt: session.expiresAt, dpopJkt: session.dpopJkt });
   }
 
   /**
@@ -327,11 +319,26 @@ export class SessionService {
    * (a bearer refresh). A bound session refreshed without its key's proof is suspected theft: the
    * flow's `dpop_misuse` revokes it (`reuse_detected`) or only refuses. Every refusal is
    * `dpop_proof_invalid`. A proof's `jti` is taken once across the nodes sharing the store.
+   * `'after a read'`: a refusal is neither acted on nor thrown but answered `undefined`, for the caller
+   * to read the session and ask again (the proof's `jti` was not taken).
    */
-  async #dpopKeyOf(session: Pick<SessionRecord, 'id' | 'dpopJkt'>, flow: FlowPolicy, dpop: DpopRequest | undefined): Promise<string | null> {
+  async #dpopKeyOf(session: Pick<SessionRecord, 'id' | 'dpopJkt'>, flow: FlowPolicy, dpop: DpopRequest | undefined): Promise<string | null>;
+  async #dpopKeyOf(
+    session: Pick<SessionRecord, 'id' | 'dpopJkt'>,
+    flow: FlowPolicy,
+    dpop: DpopRequest | undefined,
+    refusal: 'after a read',
+  ): Promise<string | null | undefined>;
+  async #dpopKeyOf(
+    session: Pick<SessionRecord, 'id' | 'dpopJkt'>,
+    flow: FlowPolicy,
+    dpop: DpopRequest | undefined,
+    refusal?: 'after a read',
+  ): Promise<string | null | undefined> {
     const bound = session.dpopJkt;
     if (bound === null && flow.dpop === 'off') return null;
-    const refuse = async (reason: DpopProofProblem, error: unknown): Promise<never> => {
+    const refuse = async (reason: DpopProofProblem, error: unknown): Promise<undefined> => {
+      if (refusal === 'after a read') return undefined;
       // A stale nonce is the server's doing, not a thief's: every client meets one now and then.
       if (bound !== null && flow.dpopMisuse === 'revoke' && reason !== 'nonce') {
         await this.revokeSession(session.id, 'reuse_detected', systemActor, { dpop_proof: reason });
@@ -352,13 +359,6 @@ export class SessionService {
       if (problem === undefined) throw error;
       return refuse(problem, error);
     }
-  }
-
-  /** The session of a token this node issued, forgotten now: a token is presented for rotation once. */
-  #takeIssued(hash: string): SessionIdentity | undefined {
-    const issued = this.#issuedTokens.get(hash);
-    if (issued) this.#issuedTokens.delete(hash);
-    return issued;
   }
 
   async #replaySpentToken(

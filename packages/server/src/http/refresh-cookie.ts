@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { CookieConfig } from '../config.js';
 import { TesseraError } from '../core/errors.js';
+import { refreshTokenMaxLength } from '../core/refresh-tokens.js';
 import type { TokenGrant } from '../core/sessions.js';
 import type { CorsPolicy } from './cors.js';
 
@@ -8,7 +9,7 @@ import type { CorsPolicy } from './cors.js';
 export const csrfHeader = 'x-tessera-csrf';
 
 /** Longest refresh token a cookie may carry; the body is held to the same bound. */
-const maxTokenLength = 512;
+const maxTokenLength = refreshTokenMaxLength;
 
 /**
  * Cookie mode: the refresh token in an HttpOnly cookie scoped to the refresh path, so page scripts

@@ -1,5 +1,6 @@
 import Type from 'typebox';
 import { userAgentMaxLength } from '../core/devices.js';
+import { refreshTokenMaxLength } from '../core/refresh-tokens.js';
 
 /** The signing-in device as the app's backend saw it (`http/devices.ts` checks the address is one). */
 export const DeviceBody = Type.Object(
@@ -26,11 +27,11 @@ export const CreateSessionBody = Type.Object(
   { additionalProperties: false },
 );
 
-export const RefreshBody = Type.Object({ refresh_token: Type.String({ minLength: 1, maxLength: 512 }) }, { additionalProperties: false });
+export const RefreshBody = Type.Object({ refresh_token: Type.String({ minLength: 1, maxLength: refreshTokenMaxLength }) }, { additionalProperties: false });
 
 /** Cookie mode: the refresh token may come from the cookie instead. */
 export const OptionalRefreshBody = Type.Object(
-  { refresh_token: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })) },
+  { refresh_token: Type.Optional(Type.String({ minLength: 1, maxLength: refreshTokenMaxLength })) },
   { additionalProperties: false },
 );
 

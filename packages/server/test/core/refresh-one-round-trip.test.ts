@@ -1,15 +1,18 @@
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { TesseraError } from '../../src/core/errors.js';
 import type { SessionStore } from '../../src/core/store.js';
 import { PostgresSessionStore } from '../../src/stores/postgres.js';
+import { SqliteSessionStore } from '../../src/stores/sqlite.js';
 import { createTessera, type Tessera } from '../../src/tessera.js';
+import { tempDir } from '../helpers.js';
 import { createTestDatabase, onDatabase, type TestDatabase } from '../services.js';
 
 /**
- * On PostgreSQL a refresh of a token this node issued is one statement (`rotateUnreadRefreshToken`):
- * no read first. Whatever it refuses (spent, revoked, expired) goes the way of a read, so the rules
+ * On PostgreSQL a refresh is one statement (`rotateUnreadRefreshToken`), whichever node issued the
+ * token (it carries its session, sealed under the key the nodes share): no read first. Whatever it refuses (spent, revoked, expired) goes the way of a read, so the rules
  * hold as on SQLite: the grace window, reuse detection, the session's ends.
  */
 let database: TestDatabase;
@@ -22,7 +25,23 @@ afterAll(async () => {
 
 const refreshCalls = new Set(['findRefreshToken', 'rotateRefreshToken', 'rotateUnreadRefreshToken', 'getSession', 'revokeSession']);
 
-describe('refresh on PostgreSQL: one round trip for a token this node issued', () => {
+/** The store, and the calls of it a refresh may make, in order; not the background work (signing-key reloads, revocation catch-up). */
+function countingCalls(store: SessionStore): { counted: SessionStore; calls: string[] } {
+  const calls: string[] = [];
+  const counted = new Proxy(store, {
+    get(target, name, receiver) {
+      const value = Reflect.get(target, name, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        if (refreshCalls.has(String(name))) calls.push(String(name));
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { counted, calls };
+}
+
+describe('refresh on PostgreSQL: one round trip for a token of any node', () => {
   const opened: { tessera: Tessera }[] = [];
   afterEach(async () => {
     for (const { tessera } of opened.splice(0)) await tessera.close();
@@ -30,19 +49,7 @@ describe('refresh on PostgreSQL: one round trip for a token this node issued', (
 
   /** A node whose store counts the calls the core makes. */
   async function node(clock = new ManualClock(Date.UTC(2026, 0, 1, 9, 0, 0)), config: unknown = { flows: { dash: { idle_timeout: 1800 } } }) {
-    const store = await PostgresSessionStore.open({ connectionString: database.url });
-    const calls: string[] = [];
-    const counted = new Proxy(store, {
-      get(target, name, receiver) {
-        const value = Reflect.get(target, name, receiver);
-        if (typeof value !== 'function') return value;
-        return (...args: unknown[]) => {
-          // What a refresh may call; not the background work (signing-key reloads, revocation catch-up).
-          if (refreshCalls.has(String(name))) calls.push(String(name));
-          return (value as (...a: unknown[]) => unknown).apply(target, args);
-        };
-      },
-    }) as SessionStore;
+    const { counted, calls } = countingCalls(await PostgresSessionStore.open({ connectionString: database.url }));
     const tessera = await createTessera({ store: counted, clock, config: parseConfig(config), apiKey: 'k'.repeat(40), issuer: 'http://tessera.test' });
     opened.push({ tessera });
     return { tessera, clock, calls };
@@ -94,7 +101,7 @@ describe('refresh on PostgreSQL: one round trip for a token this node issued', (
     const { tessera, clock, calls } = await node();
     const revoked = await tessera.sessions.createSession({ userId: 'alice' });
     const idle = await tessera.sessions.createSession({ userId: 'alice', flow: 'dash' });
-    // Revoked by another node: this one still remembers the token as live.
+    // Revoked by another node: the token still carries a session it cannot tell has ended.
     await onDatabase(database.url, (client) =>
       client.query("UPDATE sessions SET revoked_at = 1, revoked_reason = 'admin' WHERE id = $1", [revoked.session.id]),
     );
@@ -109,17 +116,53 @@ describe('refresh on PostgreSQL: one round trip for a token this node issued', (
     expect(Number(spent.rows[0].n)).toBe(0);
   });
 
-  it('reads first for a token another node issued, as before', async () => {
+  it('rotates a token another node issued in the one statement too: the token carries its session', async () => {
     const clock = new ManualClock(Date.UTC(2026, 0, 1, 9, 0, 0));
     const a = await node(clock);
     const b = await node(clock);
     const created = await a.tessera.sessions.createSession({ userId: 'alice' });
     b.calls.length = 0;
     const grant = await b.tessera.sessions.refreshSession(created.refreshToken);
-    expect(b.calls).toEqual(['findRefreshToken', 'rotateRefreshToken']);
-    // …and the node that issued its successor rotates that one unread.
-    b.calls.length = 0;
-    await b.tessera.sessions.refreshSession(grant.refreshToken);
     expect(b.calls).toEqual(['rotateUnreadRefreshToken']);
+    // …and back on the first node, which has never seen the successor.
+    a.calls.length = 0;
+    const third = await a.tessera.sessions.refreshSession(grant.refreshToken);
+    expect(a.calls).toEqual(['rotateUnreadRefreshToken']);
+    expect(third.session).toMatchObject({ id: created.session.id, refreshCount: 2 });
+    // The spent token, presented again on either node inside the grace window, gets the same pair.
+    expect((await a.tessera.sessions.refreshSession(created.refreshToken)).refreshToken).toBe(grant.refreshToken);
+  });
+
+  it('reads first for a token too long to carry its session (a user id of 256 non-ASCII characters)', async () => {
+    const { tessera, calls } = await node();
+    const created = await tessera.sessions.createSession({ userId: '\u00e9'.repeat(256) });
+    expect(created.refreshToken).toMatch(/^rt_[A-Za-z0-9_-]{43}$/);
+    calls.length = 0;
+    const grant = await tessera.sessions.refreshSession(created.refreshToken);
+    expect(calls).toEqual(['findRefreshToken', 'rotateRefreshToken']);
+    expect(grant.session.userId).toBe('\u00e9'.repeat(256));
+  });
+});
+
+describe('refresh on SQLite after a restart', () => {
+  it('rotates the tokens issued before it with the one statement, as the node that issued them did', async () => {
+    const { dir, cleanup } = tempDir();
+    const clock = new ManualClock(Date.UTC(2026, 0, 1, 9, 0, 0));
+    const open = async () => {
+      const { counted, calls } = countingCalls(new SqliteSessionStore(join(dir, 'tessera.db')));
+      return { tessera: await createTessera({ store: counted, clock, apiKey: 'k'.repeat(40), issuer: 'http://tessera.test' }), calls };
+    };
+    try {
+      const before = await open();
+      const created = await before.tessera.sessions.createSession({ userId: 'alice' });
+      await before.tessera.close();
+      const after = await open();
+      const grant = await after.tessera.sessions.refreshSession(created.refreshToken);
+      expect(after.calls).toEqual(['rotateUnreadRefreshToken']);
+      expect(grant.session).toMatchObject({ id: created.session.id, userId: 'alice', refreshCount: 1 });
+      await after.tessera.close();
+    } finally {
+      cleanup();
+    }
   });
 });

@@ -86,6 +86,9 @@ describe('DPoP at the refresh endpoint', () => {
     const owner = await refresh(server.url, bound.body.refresh_token, await key.proof({ htu }));
     expect(owner.status).toBe(401);
     expect(owner.body).toMatchObject({ error: 'session_revoked', details: [{ reason: 'reuse_detected' }] });
+    // Tried again without the key, the token meets its ended session before the proof: told why it ended.
+    const again = await refresh(server.url, bound.body.refresh_token);
+    expect(again.body).toMatchObject({ error: 'session_revoked', details: [{ reason: 'reuse_detected' }] });
     const audit = await call(`${server.url}/v1/audit?session_id=${grant.session.id}&type=session.reuse_detected`, { token: testApiKey });
     expect(audit.body.events).toMatchObject([{ type: 'session.reuse_detected', reason: 'reuse_detected', details: { dpop_proof: 'missing' } }]);
   });

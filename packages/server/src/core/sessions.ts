@@ -270,8 +270,8 @@ export class SessionService {
   }
 
   /**
-   * The rotation of a token this node issued, without reading it first: the store checks in the
-   * same statement what the read would have (live token, active session). Null when it refuses.
+   * The rotation of a token that carries its session, without reading it first: the store checks in
+   * the same statement what the read would have (live token, active session). Null when it refuses.
    */
   async #issueUnreadSuccessor(spentToken: string, spentHash: string, session: SessionIdentity, seen: SessionDevice | undefined): Promise<TokenGrant | null> {
     const rotateUnread = this.#store.rotateUnreadRefreshToken;

@@ -9,6 +9,7 @@ import { connect, type Socket } from 'node:net';
 import fc from 'fast-check';
 import { expect } from 'vitest';
 import { parseConfig } from '../../src/config.js';
+import type { Clock, Scheduler } from '../../src/core/clock.js';
 import { errorCatalogue } from '../../src/core/error-catalogue.js';
 import { type RunningServer, startServer } from '../../src/serve.js';
 import { tempDir } from '../helpers.js';
@@ -46,6 +47,8 @@ export interface HostileServerOptions {
   /** Reuse a data folder / database (a restart); the caller then owns their cleanup. */
   readonly dataDir?: string;
   readonly databaseUrl?: string;
+  /** The node's clock and timers; the system's unless given. */
+  readonly clock?: Clock & Scheduler;
 }
 
 /** `startServer` exactly as the `serve` command calls it, on loopback, port 0. */
@@ -69,6 +72,7 @@ export async function startHostileServer(store: StoreKind, options: HostileServe
       ...(apiKey === null ? {} : { apiKey }),
       logLevel: 'silent',
       ...(databaseUrl ? { databaseUrl } : {}),
+      ...(options.clock ? { clock: options.clock } : {}),
     });
   } catch (error) {
     await database?.drop();

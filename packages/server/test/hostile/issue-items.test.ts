@@ -6,6 +6,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, defaultAttemptRateLimits, parseConfig } from '../../src/config.js';
+import { ManualClock } from '../../src/core/clock.js';
 import { safeEncode } from './arbitraries.js';
 import {
   countDescriptors,
@@ -293,7 +294,9 @@ describe.each(storeKinds)('issue 13 items (%s)', (store) => {
   describe('item 3: unauthenticated and failed attempts are rate-limited (default limits)', () => {
     let limited: HostileServer;
     beforeAll(async () => {
-      limited = await startHostileServer(store, { config: {} });
+      // A clock that stands still: the limits' fixed one-minute windows cannot cut a flood in two. On the
+      // system clock a flood that crossed a minute's end on a loaded machine met no limit (700 × 200).
+      limited = await startHostileServer(store, { config: {}, clock: new ManualClock(Date.UTC(2026, 0, 1, 9, 0, 0)) });
     }, 30_000);
     afterAll(async () => limited?.close(), 30_000);
 

@@ -1,11 +1,11 @@
 /** The servers under load: a bare Fastify route (the HTTP limit) and the real Tessera app. */
-import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { parseConfig } from '../packages/server/src/config.js';
 import { systemClock } from '../packages/server/src/core/clock.js';
 import { newId } from '../packages/server/src/core/ids.js';
 import { generateRefreshTokenFor, hashRefreshToken, tokenIdentityKeyName } from '../packages/server/src/core/refresh-tokens.js';
 import type { SessionRecord } from '../packages/server/src/core/session.js';
+import { sharedKey } from '../packages/server/src/core/shared-key.js';
 import type { SessionStore } from '../packages/server/src/core/store.js';
 import { type AppOptions, buildApp } from '../packages/server/src/http/app.js';
 import { createTessera, type Tessera } from '../packages/server/src/tessera.js';
@@ -127,7 +127,7 @@ const day = 86_400_000;
  * shared key), though no node in this process issued them.
  */
 export async function seedSessions(store: SessionStore, first: number, count: number, now: number): Promise<string[]> {
-  const key = Buffer.from(await store.sharedSecret(tokenIdentityKeyName, randomBytes(32).toString('base64url'), now), 'base64url');
+  const key = await sharedKey(store, tokenIdentityKeyName, now);
   const tokens: string[] = [];
   for (let done = 0; done < count; done += importBatch) {
     const batch = Array.from({ length: Math.min(importBatch, count - done) }, (_, i) => {

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { ConfigError, defaultConfig, type TesseraConfig } from './config.js';
 import { AccessTokens } from './core/access-tokens.js';
@@ -15,6 +14,7 @@ import { type Log, silentLog } from './core/log.js';
 import { tokenIdentityKeyName } from './core/refresh-tokens.js';
 import { RevocationFeed } from './core/revocation-feed.js';
 import { SessionService } from './core/sessions.js';
+import { sharedKey } from './core/shared-key.js';
 import { SigningKeys } from './core/signing-keys.js';
 import type { SessionStore } from './core/store.js';
 import { StorePurge } from './core/store-purge.js';
@@ -106,7 +106,7 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
   // Nonces one node gives out are accepted by every node on the store: the key is kept there.
   const dpopNonces = config.dpopNonce ? await DpopNonces.shared(store, clock) : undefined;
   // Refresh tokens carry their session under a key every node reads from the store: any node rotates any token unread.
-  const tokenIdentityKey = Buffer.from(await store.sharedSecret(tokenIdentityKeyName, randomBytes(32).toString('base64url'), clock.now()), 'base64url');
+  const tokenIdentityKey = await sharedKey(store, tokenIdentityKeyName, clock.now());
   const sessions = new SessionService({ store, clock, flows: config.flows, accessTokens, journal, tokenIdentityKey, ...(dpopNonces ? { dpopNonces } : {}) });
   const apiKeys = await ApiKeys.load(store, clock, journal);
   if (options.apiKey !== undefined) await apiKeys.supply(options.apiKey);

@@ -1,5 +1,6 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Clock } from './clock.js';
+import { sharedKey } from './shared-key.js';
 import type { SessionStore } from './store.js';
 
 /** The name of the nonce key among the store's shared secrets. */
@@ -27,8 +28,7 @@ export class DpopNonces {
 
   /** The nonces of the nodes sharing `store`: the key is made by the first node that needs it. */
   static async shared(store: SessionStore, clock: Clock, windowSeconds?: number): Promise<DpopNonces> {
-    const secret = await store.sharedSecret(secretName, randomBytes(32).toString('base64url'), clock.now());
-    return new DpopNonces(Buffer.from(secret, 'base64url'), clock, windowSeconds);
+    return new DpopNonces(await sharedKey(store, secretName, clock.now()), clock, windowSeconds);
   }
 
   /** The nonce to give out now (the `DPoP-Nonce` header). */

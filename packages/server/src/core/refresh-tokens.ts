@@ -36,7 +36,8 @@ export const tokenIdentityKeyName = 'refresh-token-identity-key';
 
 /**
  * What a refresh token carries of its session: what never changes about it, enough to sign its next
- * access token and rotate it without reading it first (`SessionStore.rotateUnreadRefreshToken`).
+ * access token and rotate it without reading it first (`SessionStore.rotateUnreadRefreshToken`). Its
+ * DPoP key can only be set by the rotation of the token that carries it, which carries the new one on.
  */
 export interface TokenIdentity {
   readonly id: string;
@@ -48,8 +49,9 @@ export interface TokenIdentity {
 
 /**
  * A new refresh token that carries `identity`, sealed (AES-256-GCM) under `key`, the key every node
- * of the store shares: `rt_<256 random bits><sealed identity>`, all base64url (no dot: to introspection, a token with one is a JWT). Any node can then rotate it with one
- * statement, not only the one that issued it. The seal is bound to the random part, and the token's
+ * of the store shares: `rt_<256 random bits><sealed identity>`, all base64url (no dot: to
+ * introspection, a token with one is a JWT). Any node can then rotate it with one statement, not only
+ * the one that issued it. The seal is bound to the random part, and the token's
  * hash covers both, so an altered identity matches no stored token. Where the sealed identity would
  * make the token longer than a request may carry (a very long user id), the token is plain, and its
  * refresh reads the session first.

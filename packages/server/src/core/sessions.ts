@@ -98,12 +98,6 @@ export type TokenPresentation = { readonly scheme: 'bearer' } | { readonly schem
 /** A rotation can lose a race at most this many times before the answer is settled by the winner. */
 const rotationAttempts = 3;
 
-/**
- * What never changes about a session: enough to sign its next access token without reading it. Its
- * DPoP key can only be set by the rotation of the token that carries this identity.
- */
-type SessionIdentity = TokenIdentity;
-
 /** Seconds a DPoP proof is accepted after its `iat`, and ahead of the clock (a device's fast clock). */
 const dpopProofMaxAge = 60;
 const dpopClockSkew = 5;
@@ -195,12 +189,11 @@ export class SessionService {
       version: 1,
     };
     const refreshToken = generateRefreshTokenFor(session, this.#tokenIdentityKey);
-    const refreshTokenHash = hashRefreshToken(refreshToken);
     const access = await this.#accessTokens.sign(session, flow.accessTokenTtl, sessionEnd(session));
     const journal = this.#journal;
     await this.#store.createSession(
       session,
-      { hash: refreshTokenHash, sessionId: session.id, issuedAt: now, spentAt: null, sealedSuccessor: null },
+      { hash: hashRefreshToken(refreshToken), sessionId: session.id, issuedAt: now, spentAt: null, sealedSuccessor: null },
       journal && ((created) => journal.write([{ type: 'session.created', session: created, actor: input.actor ?? systemActor }])),
     );
     this.#cache.set(session, now);
@@ -266,24 +259,24 @@ export class SessionService {
   ): Promise<TokenGrant | null> {
     const successor = await this.#successorOf(spentToken, spentHash, session, flow, now);
     const updated = await this.#store.rotateRefreshToken({ ...successor.rotation, device: deviceSeen(session.device, seen), dpopJkt: session.dpopJkt });
-    return this.#afterRotation(updated, successor, now);
+    return this.#afterRotation(updated, successor.sealed, now);
   }
 
   /**
    * The rotation of a token that carries its session, without reading it first: the store checks in
    * the same statement what the read would have (live token, active session). Null when it refuses.
    */
-  async #issueUnreadSuccessor(spentToken: string, spentHash: string, session: SessionIdentity, seen: SessionDevice | undefined): Promise<TokenGrant | null> {
+  async #issueUnreadSuccessor(spentToken: string, spentHash: string, session: TokenIdentity, seen: SessionDevice | undefined): Promise<TokenGrant | null> {
     const rotateUnread = this.#store.rotateUnreadRefreshToken;
     if (!rotateUnread) return null;
     const now = this.#clock.now();
     const successor = await this.#successorOf(spentToken, spentHash, session, this.#flowOf(session), now);
     const updated = await rotateUnread.call(this.#store, { ...successor.rotation, now, seen: seen ?? null, dpopJkt: session.dpopJkt });
-    return this.#afterRotation(updated, successor, now);
+    return this.#afterRotation(updated, successor.sealed, now);
   }
 
   /** The successor pair of a spent token, signed and sealed, and the rotation that stores it. */
-  async #successorOf(spentToken: string, spentHash: string, session: SessionIdentity, flow: FlowPolicy, now: number): Promise<Successor> {
+  async #successorOf(spentToken: string, spentHash: string, session: TokenIdentity, flow: FlowPolicy, now: number): Promise<Successor> {
     const idleExpiresAt = idleEnd(flow, now, session.expiresAt);
     const ends = sessionEnd({ expiresAt: session.expiresAt, idleExpiresAt });
     const refreshToken = generateRefreshTokenFor(session, this.#tokenIdentityKey);
@@ -306,7 +299,7 @@ export class SessionService {
     return { sealed, rotation };
   }
 
-  #afterRotation(updated: SessionRecord | null, { sealed }: Successor, now: number): TokenGrant | null {
+  #afterRotation(updated: SessionRecord | null, sealed: SealedGrant, now: number): TokenGrant | null {
     if (!updated) return null;
     this.#cache.set(updated, now);
     this.#emit({ type: 'refreshed', session: updated, replayed: false });

@@ -299,7 +299,7 @@ class TesseraRealtimeSocket implements RealtimeSocket {
     ws.onerror = () => {};
   }
 
-  /** Sends `auth`; a `ready` must follow within the ready timeout, else the socket is given up. */
+  /** Sends `auth`; a `ready` must follow within the ready timeout (awake), else the socket is given up. */
   #authenticate(ws: WebSocketLike, token: string): void {
     if (ws !== this.#ws || ws.readyState !== 1) return;
     this.#token = token;
@@ -315,10 +315,22 @@ class TesseraRealtimeSocket implements RealtimeSocket {
         () => {},
       );
     }
+    this.#awaitReady(ws);
+  }
+
+  /**
+   * Gives `ws` up ('no ready') if no `ready` comes within the ready timeout of time awake. A timer
+   * that fires late (the device slept, the tab was frozen) proves nothing: the `ready` may be waiting
+   * to be read, so the wait starts again.
+   */
+  #awaitReady(ws: WebSocketLike): void {
     if (this.#readyTimer !== null) this.#timers.clearTimeout(this.#readyTimer);
+    const due = this.#timers.now() + this.#readyTimeoutMs;
     this.#readyTimer = this.#timers.setTimeout(() => {
       this.#readyTimer = null;
-      if (ws === this.#ws) ws.close(4000, 'no ready');
+      if (ws !== this.#ws) return;
+      if (this.#timers.now() - due > lateMs) this.#awaitReady(ws);
+      else ws.close(4000, 'no ready');
     }, this.#readyTimeoutMs);
   }
 

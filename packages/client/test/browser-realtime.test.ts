@@ -123,9 +123,8 @@ describe('client.realtime() in chromium', () => {
         await expect
           .poll(() => (server!.realtime.connectionsOfSession(grant.session.id)[0]?.claims?.exp ?? 0) * 1000 - clock.now(), { timeout: 10_000 })
           .toBeGreaterThan(850_000);
-        // And the page has read the server's `ready` for it: a re-auth still waiting for its `ready`
-        // when the page's clock jumps is given up ('no ready', as after a sleep) and the socket
-        // reconnects. Frames come in order, so the echo of a message sent after the re-auth follows it.
+        // And messages go both ways on the same socket. (A re-auth still waiting for its `ready` when
+        // the page's clock jumps is not given up: its timer fires late, as after a sleep, and waits again.)
         await page.evaluate((lifetime) => (globalThis as Record<string, any>).socket.send({ ping: lifetime }), lifetime);
         await page.waitForFunction(
           (lifetime) => (globalThis as Record<string, any>).messages.some((message: any) => message?.echo?.ping === lifetime),

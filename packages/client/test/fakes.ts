@@ -285,6 +285,21 @@ export class ManualTimers implements Timers {
     await drain();
     return ran;
   }
+
+  /**
+   * The device sleeps `ms`: time jumps to the end first, then each timer that came due runs once, in
+   * order, late, as a browser runs them on waking. Returns how many ran.
+   */
+  async sleep(ms: number): Promise<number> {
+    this.#now += ms;
+    const due = [...this.#pending].filter((timer) => timer.at <= this.#now).sort((a, b) => a.at - b.at || a.order - b.order);
+    for (const timer of due) {
+      if (!this.#pending.delete(timer)) continue;
+      timer.run();
+      await drain();
+    }
+    return due.length;
+  }
 }
 
 /** Lets pending promise chains (fetch, Response bodies) run: a few turns of the real event loop. */

@@ -299,4 +299,29 @@ describe('realtime socket', () => {
     socket.close();
     expect(timers.pending).toBe(0);
   });
+
+  it('the device sleeps while an auth waits for its ready: the late ready timer waits again, awake; the ready keeps the socket', async () => {
+    const timers = new ManualTimers(Date.UTC(2026, 0, 1));
+    const { host } = scriptedHost();
+    const socket = openRealtime({ ...host, timers }, { WebSocket: ScriptedSocket, readyTimeout: 15 });
+    sockets.push(socket);
+    await timers.advance(0);
+    expect(latest().auths).toHaveLength(1);
+
+    // Asleep for an hour with the auth unanswered: on waking, its timer is 59 minutes late.
+    await timers.sleep(3_600_000);
+    expect(latest().closedWith).toBeNull();
+    latest().receive({ type: 'ready', session_id: 'ses_1' });
+    expect(socket.status).toBe('open');
+    expect(ScriptedSocket.all).toHaveLength(1);
+
+    // A probe after waking that the ready never answers still gives the socket up, a timeout later.
+    await timers.sleep(3_600_000);
+    expect(latest().auths).toHaveLength(2);
+    await timers.advance(14_999);
+    expect(latest().closedWith).toBeNull();
+    await timers.advance(1);
+    expect(ScriptedSocket.all[0]!.closedWith).toBe(4000);
+    expect(socket.status).toBe('reconnecting');
+  });
 });

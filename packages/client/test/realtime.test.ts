@@ -60,7 +60,7 @@ async function setUp(config: unknown = {}, flow?: string, clock?: FastForwardClo
   return { client, handler, grant, refreshes };
 }
 
-/** Sockets that sent `auth` and have not heard `ready` yet: a jump then would fire the client's ready timeout. */
+/** Sockets that sent `auth` and have not heard `ready` yet: a jump of less than a wake-up's lateness then would fire the client's ready timeout. */
 const awaitingReady = new Set<WebSocket>();
 
 /** `ws`'s WebSocket, watched for `auth` frames sent and `ready` frames heard. */

@@ -12,6 +12,7 @@
  *   npm run bench -- --store postgres   the same on PostgreSQL (a bench database of its own on
  *                                       --database-url, default TEST_POSTGRES_URL or 127.0.0.1:5432),
  *                                       one node in this process, then two `tessera serve` nodes
+ *                                       (warmed first with a few seconds of each kind of request)
  *   npm run bench -- --dpop             also refresh and whoami with DPoP (RFC 9449) proofs, each right after its
  *                                       bearer phase, bearer whoami once more held to the DPoP rate, the
  *                                       server's CPU per request both ways, and what the proof check and
@@ -267,6 +268,30 @@ interface DpopPhases {
 const firstUses = (delta: Counters, load: LoadResult) => Math.min(delta.refreshed, load.ok) / load.durationSec;
 const creations = (delta: Counters, load: LoadResult) => Math.min(delta.created, load.ok) / load.durationSec;
 
+/**
+ * Puts each kind of request the phases send on freshly started node processes for a while, unmeasured,
+ * on sessions of their own: the node in this process meets the phases warm (its code optimised by
+ * the phases before), and a process a second old still runs much of its code unoptimised.
+ */
+async function warmNodes(gen: LoadGenerator, tessera: Tessera, urls: string[]): Promise<void> {
+  const seconds = quick ? 3 : 5;
+  log(`warming the node processes: ${seconds} s of each kind of request`);
+  const sessions = await createSessions(tessera, 4_000 * seconds, joseConcurrency, 'bench-warm-up');
+  const poolsFile = join(dir, 'warm-up-pools.json');
+  writeFileSync(poolsFile, JSON.stringify({ 'warm-refresh': sessions.refreshTokens, 'warm-whoami': sessions.accessTokens }));
+  await gen.loadPools(poolsFile);
+  const jobs: Omit<LoadJob, 'url' | 'connections' | 'durationSec'>[] = [
+    { method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': browserUserAgent }, dynamic: { kind: 'refresh', pool: 'warm-refresh' } },
+    { method: 'GET', dynamic: { kind: 'bearer', pool: 'warm-whoami' } },
+    { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${benchApiKey}` }, dynamic: { kind: 'create' } },
+  ];
+  const paths = ['/v1/token/refresh', '/v1/session', '/v1/sessions'];
+  const perNode = Math.max(1, Math.floor(connections / urls.length));
+  for (const [i, job] of jobs.entries()) {
+    await Promise.all(urls.map((url) => gen.run({ ...job, url: `${url}${paths[i]}`, connections: perNode, durationSec: seconds })));
+  }
+}
+
 /** The Tessera phases against `servers`, on sessions made through `tessera` (same store) beforehand. */
 async function tesseraPhases(
   gen: LoadGenerator,
@@ -480,6 +505,11 @@ try {
     open.add(stopNodes);
     log('two nodes: starting two tessera serve processes on the same database');
     for (let i = 0; i < 2; i++) nodes.push(await startNodeProcess({ databaseUrl: database.url, apiKey: benchApiKey, issuer: benchIssuer }));
+    await warmNodes(
+      gen,
+      server.tessera,
+      nodes.map((node) => node.url),
+    );
     // The in-process node stays up only to make sessions through the core; it serves no load here.
     twoNodes = await tesseraPhases(gen, 'two nodes', server.tessera, {
       urls: nodes.map((node) => node.url),

@@ -18,16 +18,21 @@ export interface ServerTimeSample {
 /** How much less an untimed reading is trusted (ms). */
 const untimedPenalty = 2000;
 
-/** A sample this old (device time) gives way to any newer one: devices drift and get their clocks set. */
-const sampleLifetime = 5 * 60 * 1000;
+/**
+ * How far a device clock may drift from the server's, per millisecond: an earlier reading's bound
+ * widens by this much as it ages (100 ppm, ten times a typical quartz clock's).
+ */
+const driftPerMs = 1e-4;
 
 /**
  * The offset from the device clock to the server clock, so "expired" and "refresh now" are decided
  * on server time: a device ten minutes ahead or behind neither loops nor sends expired tokens.
  *
- * Each sample is corrected by half its round trip (the server read its clock somewhere in the
- * middle); a sample with a tighter bound replaces a looser one, a stale or contradicting one is
- * replaced by any new reading.
+ * Each reading bounds the offset: the server read its clock somewhere between the request leaving
+ * and the answer arriving, so a reading is corrected by half its round trip and holds within the
+ * other half. Readings that agree are combined (the offset lies where their bounds overlap, the
+ * earlier one's widened for drift), so a loose one (a request that spanned a sleep) cannot undo a
+ * tight one; a reading that contradicts the ones before (the device clock was set since) replaces them.
  *
  * @example
  * ```ts
@@ -76,26 +81,29 @@ export class ServerClock {
     const roundTrip = Math.max(0, sample.receivedAt - sample.sentAt);
     const resolution = sample.resolution ?? 0;
     const midpoint = sample.sentAt + roundTrip / 2;
-    const offset = sample.serverTime + resolution / 2 - midpoint;
-    const uncertainty = roundTrip / 2 + resolution / 2 + (sample.untimed ? untimedPenalty : 0);
-    if (!this.#accepts(offset, uncertainty, sample.receivedAt)) return false;
+    let offset = sample.serverTime + resolution / 2 - midpoint;
+    let uncertainty = roundTrip / 2 + resolution / 2 + (sample.untimed ? untimedPenalty : 0);
+    if (this.calibrated && sample.receivedAt >= this.#sampledAt) {
+      const aged = this.#uncertainty + (sample.receivedAt - this.#sampledAt) * driftPerMs;
+      const low = Math.max(offset - uncertainty, this.#offset - aged);
+      const high = Math.min(offset + uncertainty, this.#offset + aged);
+      if (low <= high) {
+        offset = (low + high) / 2;
+        uncertainty = (high - low) / 2;
+      }
+    }
+    // Whole milliseconds: finer is noise, and combining the same bounds again leaves the offset as it was.
+    offset = Math.round(offset);
+    const changed = offset !== this.#offset;
     this.#offset = offset;
     this.#uncertainty = uncertainty;
     this.#sampledAt = sample.receivedAt;
-    return true;
+    return changed;
   }
 
   /** Restores an offset learned earlier (from storage), trusted less than any live reading. */
   restore(skew: number): void {
     if (this.calibrated || !Number.isFinite(skew)) return;
     this.#offset = -skew;
-  }
-
-  #accepts(offset: number, uncertainty: number, at: number): boolean {
-    if (!this.calibrated) return true;
-    if (uncertainty <= this.#uncertainty) return true;
-    if (at - this.#sampledAt > sampleLifetime || at < this.#sampledAt) return true;
-    // The readings cannot both be right: the device clock was set since; believe the new one.
-    return Math.abs(offset - this.#offset) > uncertainty + this.#uncertainty;
   }
 }

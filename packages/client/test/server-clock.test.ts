@@ -25,6 +25,21 @@ describe('ServerClock', () => {
     expect(clock.skew).toBe(-97_800);
   });
 
+  it('a request that spanned a sleep does not undo a tight reading; a tight one later follows the drift', () => {
+    const clock = new ServerClock(() => 0);
+    // Device and server agree; the answer came in 10 ms.
+    clock.observe({ serverTime: 1_000_005, sentAt: 1_000_000, receivedAt: 1_000_010 });
+    expect(clock.skew).toBe(0);
+    // A refresh left, the laptop slept 8 hours, the answer was read on waking: the server answered
+    // just before the sleep. Taken alone, this reading puts the server 4 hours ahead.
+    const sleep = 8 * 3_600_000;
+    clock.observe({ serverTime: 1_060_020, sentAt: 1_060_000, receivedAt: 1_060_000 + sleep });
+    expect(Math.abs(clock.skew)).toBeLessThan(3_000);
+    // Later, a quick reading 600 ms off: the device clock drifted, and the offset follows it.
+    clock.observe({ serverTime: 2_000_000 + sleep + 600, sentAt: 2_000_000 + sleep - 10, receivedAt: 2_000_000 + sleep + 10 });
+    expect(clock.skew).toBe(-600);
+  });
+
   it('uses a JWT iat at second precision', () => {
     const clock = new ServerClock(() => 0);
     clock.observe({ serverTime: 10_000, sentAt: 0, receivedAt: 0, resolution: 1000 });

@@ -20,7 +20,7 @@ const untimedPenalty = 2000;
 
 /**
  * How far a device clock may drift from the server's, per millisecond: an earlier reading's bound
- * widens by this much as it ages (100 ppm, ten times a typical quartz clock's).
+ * widens by this much as it ages (100 ppm, more than a device's quartz clock drifts).
  */
 const driftPerMs = 1e-4;
 

@@ -8,9 +8,6 @@ import type { CorsPolicy } from './cors.js';
 /** The header a cookie-authenticated refresh must carry (OWASP's "custom request header" defence). */
 export const csrfHeader = 'x-tessera-csrf';
 
-/** Longest refresh token a cookie may carry; the body is held to the same bound. */
-const maxTokenLength = refreshTokenMaxLength;
-
 /**
  * Cookie mode: the refresh token in an HttpOnly cookie scoped to the refresh path, so page scripts
  * (and XSS) never read the tokens issued after the first one.
@@ -33,9 +30,9 @@ export class RefreshCookie {
   read(request: FastifyRequest): string | undefined {
     const value = request.cookies[this.#name];
     if (value === undefined) return undefined;
-    if (value === '' || value.length > maxTokenLength) {
+    if (value === '' || value.length > refreshTokenMaxLength) {
       throw new TesseraError('invalid_request', {
-        details: [{ field: `cookie.${this.#name}`, message: `must be a refresh token of 1 to ${maxTokenLength} characters` }],
+        details: [{ field: `cookie.${this.#name}`, message: `must be a refresh token of 1 to ${refreshTokenMaxLength} characters` }],
       });
     }
     return value;

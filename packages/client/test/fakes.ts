@@ -293,12 +293,15 @@ export class ManualTimers implements Timers {
   async sleep(ms: number): Promise<number> {
     this.#now += ms;
     const due = [...this.#pending].filter((timer) => timer.at <= this.#now).sort((a, b) => a.at - b.at || a.order - b.order);
+    let ran = 0;
     for (const timer of due) {
+      // One an earlier timer cleared stays cleared.
       if (!this.#pending.delete(timer)) continue;
       timer.run();
+      ran += 1;
       await drain();
     }
-    return due.length;
+    return ran;
   }
 }
 

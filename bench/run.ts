@@ -280,15 +280,17 @@ async function warmNodes(gen: LoadGenerator, tessera: Tessera, urls: string[]): 
   const poolsFile = join(dir, 'warm-up-pools.json');
   writeFileSync(poolsFile, JSON.stringify({ 'warm-refresh': sessions.refreshTokens, 'warm-whoami': sessions.accessTokens }));
   await gen.loadPools(poolsFile);
-  const jobs: Omit<LoadJob, 'url' | 'connections' | 'durationSec'>[] = [
-    { method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': browserUserAgent }, dynamic: { kind: 'refresh', pool: 'warm-refresh' } },
-    { method: 'GET', dynamic: { kind: 'bearer', pool: 'warm-whoami' } },
-    { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${benchApiKey}` }, dynamic: { kind: 'create' } },
+  const jobs: [path: string, job: Omit<LoadJob, 'url' | 'connections' | 'durationSec'>][] = [
+    [
+      '/v1/token/refresh',
+      { method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': browserUserAgent }, dynamic: { kind: 'refresh', pool: 'warm-refresh' } },
+    ],
+    ['/v1/session', { method: 'GET', dynamic: { kind: 'bearer', pool: 'warm-whoami' } }],
+    ['/v1/sessions', { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${benchApiKey}` }, dynamic: { kind: 'create' } }],
   ];
-  const paths = ['/v1/token/refresh', '/v1/session', '/v1/sessions'];
   const perNode = Math.max(1, Math.floor(connections / urls.length));
-  for (const [i, job] of jobs.entries()) {
-    await Promise.all(urls.map((url) => gen.run({ ...job, url: `${url}${paths[i]}`, connections: perNode, durationSec: seconds })));
+  for (const [path, job] of jobs) {
+    await Promise.all(urls.map((url) => gen.run({ ...job, url: `${url}${path}`, connections: perNode, durationSec: seconds })));
   }
 }
 
